@@ -1,0 +1,95 @@
+// Type-aware lint plus the layering rules of docs/DESIGN.md: each folder may import only the layers below it.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const LAYERS = [
+  'api',
+  'model',
+  'policy',
+  'calc',
+  'datastore',
+  'dataplane',
+  'ipam',
+  'routing',
+  'cni',
+  'agent',
+  'cli',
+  'lab',
+  'conformance',
+];
+
+/** Which internal layers each layer may import (lib is always allowed). */
+const ALLOWED = {
+  lib: [],
+  api: [],
+  model: ['api'],
+  policy: ['api', 'model'],
+  calc: ['api', 'model'],
+  datastore: ['api', 'model'],
+  dataplane: ['api', 'model', 'calc'],
+  ipam: ['api', 'model', 'datastore'],
+  routing: ['api', 'model', 'datastore'],
+  cni: ['api', 'model', 'ipam', 'datastore', 'dataplane'],
+  conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'lab', 'agent'],
+  agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
+  cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],
+  lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'agent'],
+};
+
+/** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */
+const PURE = ['lib', 'api', 'model', 'policy', 'calc'];
+const IO_MODULES = ['fs', 'fs/promises', 'child_process', 'net', 'dgram', 'http', 'https', 'os', 'worker_threads'];
+
+const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
+  const forbidden = LAYERS.filter((l) => l !== layer && !allowed.includes(l));
+  const patterns = [
+    {
+      group: forbidden.map((l) => `**/${l}/**`),
+      message: `layering: src/${layer} may import only ${['lib', ...allowed].join(', ')} (docs/DESIGN.md)`,
+    },
+  ];
+  if (layer === 'lib') {
+    patterns.push({ group: LAYERS.map((l) => `**/${l}/**`), message: 'layering: src/lib imports nothing internal' });
+  }
+  const paths = PURE.includes(layer)
+    ? IO_MODULES.flatMap((m) => [
+        { name: m, message: `src/${layer} is pure: no I/O` },
+        { name: `node:${m}`, message: `src/${layer} is pure: no I/O` },
+      ])
+    : [];
+  return {
+    files: [`src/${layer}/**/*.ts`],
+    ignores: [`src/${layer}/**/*.test.ts`],
+    rules: { 'no-restricted-imports': ['error', { patterns, paths }] },
+  };
+});
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'testdata/**'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.strictTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/only-throw-error': 'error',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      'max-lines': ['warn', { max: 600, skipBlankLines: true, skipComments: true }],
+      'no-empty': 'error',
+    },
+  },
+  {
+    files: ['**/*.test.ts', 'bench/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      'max-lines': ['warn', { max: 1000, skipBlankLines: true, skipComments: true }],
+      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'it', 'describe', 'suite'], package: 'node:test' }] }],
+    },
+  },
+  ...layerRules,
+);

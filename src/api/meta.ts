@@ -1,0 +1,23 @@
+/** Kubernetes-style object metadata and the resource envelope shared by every kind. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  resourceVersion?: string;
+  uid?: string;
+  creationTimestamp?: string;
+  generation?: number;
+  generateName?: string;
+}
+
+export interface ResourceEnvelope<K extends string, S> {
+  apiVersion: string;
+  kind: K;
+  metadata: ObjectMeta;
+  spec: S;
+}
+
+export const CALICO_API_VERSION = 'projectcalico.org/v3';
+export const K8S_NETWORKING_API_VERSION = 'networking.k8s.io/v1';
+export const K8S_CORE_API_VERSION = 'v1';

@@ -1,0 +1,67 @@
+/** Spec shapes of the non-policy Calico kinds the policy model needs. */
+import type { ResourceEnvelope } from '../meta.js';
+import type { Rule } from './rule.js';
+
+export interface TierSpec {
+  order?: number;
+  defaultAction?: 'Deny' | 'Pass';
+}
+export type Tier = ResourceEnvelope<'Tier', TierSpec>;
+
+export interface NetworkSetSpec {
+  nets?: string[];
+}
+export type NetworkSet = ResourceEnvelope<'NetworkSet', NetworkSetSpec>;
+export type GlobalNetworkSet = ResourceEnvelope<'GlobalNetworkSet', NetworkSetSpec>;
+
+export interface EndpointPort {
+  name: string;
+  protocol: string | number;
+  port: number;
+}
+
+export interface HostEndpointSpec {
+  node?: string;
+  interfaceName?: string;
+  expectedIPs?: string[];
+  profiles?: string[];
+  ports?: EndpointPort[];
+}
+export type HostEndpoint = ResourceEnvelope<'HostEndpoint', HostEndpointSpec>;
+
+export interface WorkloadEndpointPort extends EndpointPort {
+  hostPort?: number;
+  hostIP?: string;
+}
+
+export interface IPNAT {
+  internalIP: string;
+  externalIP: string;
+}
+
+export interface WorkloadEndpointSpec {
+  orchestrator?: string;
+  workload?: string;
+  node?: string;
+  containerID?: string;
+  pod?: string;
+  endpoint?: string;
+  serviceAccountName?: string;
+  ipNetworks?: string[];
+  ipNATs?: IPNAT[];
+  ipv4Gateway?: string;
+  ipv6Gateway?: string;
+  profiles?: string[];
+  interfaceName?: string;
+  mac?: string;
+  ports?: WorkloadEndpointPort[];
+  allowSpoofedSourcePrefixes?: string[];
+}
+export type WorkloadEndpoint = ResourceEnvelope<'WorkloadEndpoint', WorkloadEndpointSpec>;
+
+export interface ProfileSpec {
+  ingress?: Rule[];
+  egress?: Rule[];
+  labelsToApply?: Record<string, string>;
+}
+export type Profile = ResourceEnvelope<'Profile', ProfileSpec>;
