@@ -38,7 +38,17 @@ const ALLOWED = {
 
 /** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */
 const PURE = ['lib', 'api', 'model', 'policy', 'calc'];
-const IO_MODULES = ['fs', 'fs/promises', 'child_process', 'net', 'dgram', 'http', 'https', 'os', 'worker_threads'];
+const IO_MODULES = [
+  'fs',
+  'fs/promises',
+  'child_process',
+  'net',
+  'dgram',
+  'http',
+  'https',
+  'os',
+  'worker_threads',
+];
 
 const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
   const forbidden = LAYERS.filter((l) => l !== layer && !allowed.includes(l));
@@ -49,7 +59,10 @@ const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
     },
   ];
   if (layer === 'lib') {
-    patterns.push({ group: LAYERS.map((l) => `**/${l}/**`), message: 'layering: src/lib imports nothing internal' });
+    patterns.push({
+      group: LAYERS.map((l) => `**/${l}/**`),
+      message: 'layering: src/lib imports nothing internal',
+    });
   }
   const paths = PURE.includes(layer)
     ? IO_MODULES.flatMap((m) => [
@@ -65,7 +78,7 @@ const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
 });
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'testdata/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'eslint.config.js', 'testdata/**', '.tmp*/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.strictTypeChecked,
   {
@@ -77,7 +90,10 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/only-throw-error': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       '@typescript-eslint/no-unnecessary-condition': ['error', { allowConstantLoopConditions: true }],
       '@typescript-eslint/no-non-null-assertion': 'off',
       'max-lines': ['warn', { max: 600, skipBlankLines: true, skipComments: true }],
@@ -88,7 +104,14 @@ export default tseslint.config(
     files: ['**/*.test.ts', 'bench/**/*.ts', 'test/**/*.ts'],
     rules: {
       'max-lines': ['warn', { max: 1000, skipBlankLines: true, skipComments: true }],
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafeCalls: [{ from: 'package', name: ['test', 'it', 'describe', 'suite'], package: 'node:test' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', name: ['test', 'it', 'describe', 'suite'], package: 'node:test' },
+          ],
+        },
+      ],
     },
   },
   ...layerRules,

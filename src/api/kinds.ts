@@ -17,6 +17,8 @@ export interface KindInfo {
 
 const C = CALICO_API_VERSION;
 
+// One kind per line reads better than the wrapped form.
+// prettier-ignore
 const TABLE: readonly KindInfo[] = [
   { kind: 'NetworkPolicy', apiVersion: C, plural: 'networkpolicies', namespaced: true, aliases: ['networkpolicy', 'policy', 'np', 'policies', 'pol', 'pols', 'cnp', 'caliconetworkpolicy', 'caliconetworkpolicies'] },
   { kind: 'GlobalNetworkPolicy', apiVersion: C, plural: 'globalnetworkpolicies', namespaced: false, aliases: ['globalnetworkpolicy', 'gnp', 'gnps', 'cgnp'] },

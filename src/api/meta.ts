@@ -9,10 +9,24 @@ export interface ObjectMeta {
   creationTimestamp?: string;
   generation?: number;
   generateName?: string;
+  deletionTimestamp?: string;
+  deletionGracePeriodSeconds?: number;
+  finalizers?: string[];
+  ownerReferences?: OwnerReference[];
 }
 
-export interface ResourceEnvelope<K extends string, S> {
+export interface OwnerReference {
   apiVersion: string;
+  kind: string;
+  name: string;
+  uid: string;
+  controller?: boolean;
+  blockOwnerDeletion?: boolean;
+}
+
+/** A document of kind K with spec S; V is the apiVersion (Calico's group unless stated). */
+export interface ResourceEnvelope<K extends string, S, V extends string = typeof CALICO_API_VERSION> {
+  apiVersion: V;
   kind: K;
   metadata: ObjectMeta;
   spec: S;

@@ -1,5 +1,5 @@
 /** The Kubernetes kinds policy needs: networking.k8s.io/v1 NetworkPolicy; v1 Namespace, Pod, ServiceAccount. */
-import type { ObjectMeta } from '../meta.js';
+import type { CALICO_API_VERSION, ObjectMeta } from '../meta.js';
 
 export interface LabelSelectorRequirement {
   key: string;
@@ -57,8 +57,9 @@ export interface StagedKubernetesNetworkPolicySpec extends K8sNetworkPolicySpec 
   stagedAction?: 'Set' | 'Delete' | 'Learn' | 'Ignore';
 }
 
+/** A Calico kind (projectcalico.org/v3) whose spec is a Kubernetes NetworkPolicy spec plus stagedAction. */
 export interface StagedKubernetesNetworkPolicy {
-  apiVersion: string;
+  apiVersion: typeof CALICO_API_VERSION;
   kind: 'StagedKubernetesNetworkPolicy';
   metadata: ObjectMeta;
   spec: StagedKubernetesNetworkPolicySpec;

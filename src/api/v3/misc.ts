@@ -1,6 +1,6 @@
 /** Spec shapes of the non-policy Calico kinds the policy model needs. */
 import type { ResourceEnvelope } from '../meta.js';
-import type { Rule } from './rule.js';
+import type { ProtocolValue, Rule } from './rule.js';
 
 export interface TierSpec {
   order?: number;
@@ -16,7 +16,7 @@ export type GlobalNetworkSet = ResourceEnvelope<'GlobalNetworkSet', NetworkSetSp
 
 export interface EndpointPort {
   name: string;
-  protocol: string | number;
+  protocol: ProtocolValue;
   port: number;
 }
 
@@ -29,7 +29,11 @@ export interface HostEndpointSpec {
 }
 export type HostEndpoint = ResourceEnvelope<'HostEndpoint', HostEndpointSpec>;
 
-export interface WorkloadEndpointPort extends EndpointPort {
+/** A workload port; the name may be empty when a hostPort is set. */
+export interface WorkloadEndpointPort {
+  name?: string;
+  protocol: ProtocolValue;
+  port: number;
   hostPort?: number;
   hostIP?: string;
 }
@@ -56,6 +60,27 @@ export interface WorkloadEndpointSpec {
   mac?: string;
   ports?: WorkloadEndpointPort[];
   allowSpoofedSourcePrefixes?: string[];
+  qosControls?: QoSControls;
+}
+
+/** Bandwidth, packet-rate, connection and DSCP controls of a workload (reference §1.6). */
+export interface QoSControls {
+  ingressBandwidth?: number;
+  ingressBurst?: number;
+  ingressPeakrate?: number;
+  ingressMinburst?: number;
+  egressBandwidth?: number;
+  egressBurst?: number;
+  egressPeakrate?: number;
+  egressMinburst?: number;
+  ingressPacketRate?: number;
+  ingressPacketBurst?: number;
+  egressPacketRate?: number;
+  egressPacketBurst?: number;
+  ingressMaxConnections?: number;
+  egressMaxConnections?: number;
+  /** 0-63 or a name (DF, EF, AF11-AF43, CS0-CS6). */
+  dscp?: number | string;
 }
 export type WorkloadEndpoint = ResourceEnvelope<'WorkloadEndpoint', WorkloadEndpointSpec>;
 

@@ -36,4 +36,7 @@ export interface StagedGlobalNetworkPolicySpec extends GlobalNetworkPolicySpec {
 export type NetworkPolicy = ResourceEnvelope<'NetworkPolicy', NetworkPolicySpec>;
 export type GlobalNetworkPolicy = ResourceEnvelope<'GlobalNetworkPolicy', GlobalNetworkPolicySpec>;
 export type StagedNetworkPolicy = ResourceEnvelope<'StagedNetworkPolicy', StagedNetworkPolicySpec>;
-export type StagedGlobalNetworkPolicy = ResourceEnvelope<'StagedGlobalNetworkPolicy', StagedGlobalNetworkPolicySpec>;
+export type StagedGlobalNetworkPolicy = ResourceEnvelope<
+  'StagedGlobalNetworkPolicy',
+  StagedGlobalNetworkPolicySpec
+>;

@@ -3,10 +3,15 @@
  * NetworkPolicy, their staged variants and Profile rules. Field names are Calico's JSON names.
  */
 
-/** A protocol by name (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite; case-insensitive on input) or number 1-255. */
-export type ProtocolValue = string | number;
+import type { Protocol } from '../numorstring.js';
 
-/** A port: number, `"N"`, `"min:max"`, or a named port. */
+/**
+ * A protocol by canonical name (TCP, UDP, ICMP, ICMPv6, SCTP, UDPLite; case-insensitive on input) or
+ * number 1-255. Decoded values are always in this normalised form.
+ */
+export type ProtocolValue = Protocol;
+
+/** A port: a number (single port), `"min:max"`, or a named port (decoded values use this form). */
 export type PortValue = number | string;
 
 export type RuleAction = 'Allow' | 'Deny' | 'Log' | 'Pass';

@@ -87,7 +87,9 @@ export function parseIp(s: string): IpAddr | undefined {
 export function maskOf(family: IpFamily, prefix: number): bigint {
   const bits = BigInt(familyBits(family));
   const all = (1n << bits) - 1n;
-  return prefix === 0 ? 0n : (all >> BigInt(familyBits(family) - prefix)) << BigInt(familyBits(family) - prefix);
+  return prefix === 0
+    ? 0n
+    : (all >> BigInt(familyBits(family) - prefix)) << BigInt(familyBits(family) - prefix);
 }
 
 export interface ParsedCidr extends Cidr {
@@ -141,7 +143,7 @@ export function formatIp(family: IpFamily, value: bigint): string {
   // RFC 5952: compress the longest run (>= 2) of zero groups, the first one on ties.
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (groups[i] !== 0) {
       i++;
       continue;

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian 12 machine for calico-ts: Debian packages (only those missing), npm dependencies
+# (only when package-lock.json changed since the last install), then the TypeScript build.
+# Idempotent; safe to run before every command. Needs root for apt-get (the project's tests need root anyway).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DEB_PACKAGES=(
+  nftables iproute2 iptables ipset conntrack iputils-ping socat
+  etcd-server etcd-client bird2 gobgpd iperf3 containernetworking-plugins
+  python3 make g++
+)
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: need root to install Debian packages (run as root or with sudo)" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian starts some daemons on install; the project starts its own copies on test ports.
+  for svc in etcd bird gobgpd; do
+    systemctl disable --now "$svc" >/dev/null 2>&1 || true
+  done
+fi
+
+stamp=node_modules/.calico-ts-lock
+if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci (better-sqlite3 compiles from source; this takes a minute or two)"
+  npm ci --no-audit --no-fund --loglevel=error
+  cp package-lock.json "$stamp"
+fi
+
+echo "setup: building"
+npm run --silent build

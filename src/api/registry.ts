@@ -1,0 +1,66 @@
+/**
+ * The decodable kinds. Adding a kind is one file exporting a `KindCodec` plus one line in `CODECS`; the
+ * `Resource` union and `ResourceKind` follow from this list.
+ */
+import type { KindCodec } from './codec.js';
+import { namespaceCodec } from './k8s/namespace.js';
+import { podCodec } from './k8s/pod.js';
+import { serviceAccountCodec } from './k8s/service-account.js';
+import { kubernetesNetworkPolicyCodec } from './k8s/network-policy.js';
+import { globalNetworkPolicyCodec } from './v3/global-network-policy.js';
+import { hostEndpointCodec } from './v3/host-endpoint.js';
+import { globalNetworkSetCodec, networkSetCodec } from './v3/network-set.js';
+import { networkPolicyCodec } from './v3/network-policy.js';
+import { profileCodec } from './v3/profile.js';
+import { stagedGlobalNetworkPolicyCodec } from './v3/staged-global-network-policy.js';
+import { stagedKubernetesNetworkPolicyCodec } from './v3/staged-kubernetes-network-policy.js';
+import { stagedNetworkPolicyCodec } from './v3/staged-network-policy.js';
+import { tierCodec } from './v3/tier.js';
+import { workloadEndpointCodec } from './v3/workload-endpoint.js';
+
+const CODECS = [
+  globalNetworkPolicyCodec,
+  networkPolicyCodec,
+  stagedGlobalNetworkPolicyCodec,
+  stagedNetworkPolicyCodec,
+  stagedKubernetesNetworkPolicyCodec,
+  tierCodec,
+  globalNetworkSetCodec,
+  networkSetCodec,
+  hostEndpointCodec,
+  workloadEndpointCodec,
+  profileCodec,
+  kubernetesNetworkPolicyCodec,
+  namespaceCodec,
+  podCodec,
+  serviceAccountCodec,
+] as const;
+
+type AnyCodec = (typeof CODECS)[number];
+type ResourceOfCodec<C> = C extends KindCodec<string, infer R> ? R : never;
+
+/** The internal kinds that can be decoded (names as in `kinds.ts`). */
+export type ResourceKind = AnyCodec['kind'];
+
+/** Every decodable resource, as a closed union. */
+export type Resource = ResourceOfCodec<AnyCodec>;
+
+/** The resource type of one kind, e.g. `ResourceOf<'Tier'>`. */
+export type ResourceOf<K extends ResourceKind> = ResourceOfCodec<Extract<AnyCodec, { readonly kind: K }>>;
+
+export function allCodecs(): readonly KindCodec<ResourceKind, Resource>[] {
+  return CODECS;
+}
+
+/** The codec for a document's (apiVersion, kind), if the kind is supported. */
+export function codecFor(
+  apiVersion: string,
+  documentKind: string,
+): KindCodec<ResourceKind, Resource> | undefined {
+  return CODECS.find((c) => c.apiVersion === apiVersion && c.documentKind === documentKind);
+}
+
+/** The codecs whose document kind is `documentKind`, whatever their apiVersion (for error messages). */
+export function codecsForKind(documentKind: string): readonly KindCodec<ResourceKind, Resource>[] {
+  return CODECS.filter((c) => c.documentKind === documentKind);
+}

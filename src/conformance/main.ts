@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+/**
+ * calico-conformance: runs selector-vector files and NetworkPolicy truth-table files against a dataplane.
+ *
+ *   npm run conformance -- [--dataplane sim] [--ip-family 4|6] [--json FILE] FILE...
+ *
+ * Prints one line per failing case (its first mismatch, with the trace), a summary per file, and ends with
+ * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { parseArgs } from 'node:util';
+import { errorMessage } from '../lib/errors.js';
+import { parseCase } from './cases.js';
+import type { DataplaneDriver } from './driver.js';
+import { describeMismatch, runCase } from './runner.js';
+import type { CaseResult } from './runner.js';
+import { isSelectorVectorFile, runSelectorVectors } from './selector-vectors.js';
+import type { VectorResult } from './selector-vectors.js';
+import { SimDriver } from './sim.js';
+
+const USAGE = `Usage: calico-conformance [--dataplane sim] [--ip-family 4|6] [--json FILE] [--verbose] FILE...
+
+  FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
+  --dataplane NAME   where cases run: sim (the reference evaluator; default)
+  --ip-family 4|6    6 maps every a.b.c.d of a case to fd00::a.b.c.d and /n to /(96+n)
+  --json FILE        write every result as JSON
+  --verbose          also list passing cases`;
+
+type FileReport =
+  | { file: string; kind: 'selectors'; result: VectorResult }
+  | { file: string; kind: 'netpol'; results: CaseResult[] }
+  | { file: string; kind: 'error'; error: string };
+
+class UsageFailure extends Error {}
+
+function makeDriver(name: string): DataplaneDriver {
+  if (name === 'sim') return new SimDriver();
+  throw new UsageFailure(`unknown dataplane "${name}" (available: sim)`);
+}
+
+function fail(line: string): void {
+  process.stdout.write(`FAIL ${line}\n`);
+}
+
+async function runFile(
+  file: string,
+  driverName: string,
+  family: 4 | 6,
+  verbose: boolean,
+  signal: AbortSignal,
+): Promise<FileReport> {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return { file, kind: 'error', error: `cannot read ${file}: ${errorMessage(e)}` };
+  }
+  const name = basename(file);
+  if (isSelectorVectorFile(data)) {
+    const result = runSelectorVectors(data as Record<string, unknown>);
+    for (const f of result.failures) fail(`${name} ${f.where}: ${f.message}`);
+    return { file, kind: 'selectors', result };
+  }
+  if (!Array.isArray(data))
+    return { file, kind: 'error', error: `${file}: neither a selector-vector file nor a case array` };
+  const cases = data.map((c, i) => parseCase(c, `${name}[${i}]`, family));
+  const results: CaseResult[] = [];
+  await using driver = makeDriver(driverName);
+  for (const c of cases) {
+    const r = await runCase(c, driver, signal);
+    results.push(r);
+    if (r.error !== undefined) fail(`${name} ${r.id}: ${r.error}`);
+    else if (r.mismatches[0] !== undefined) fail(`${name} ${r.id}: ${describeMismatch(r.mismatches[0])}`);
+    else if (verbose) process.stdout.write(`ok   ${name} ${r.id} (${r.cellsJudged} cells)\n`);
+  }
+  return { file, kind: 'netpol', results };
+}
+
+function tally(reports: readonly FileReport[]): { passed: number; failed: number; skipped: number } {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const r of reports) {
+    if (r.kind === 'error') failed++;
+    else if (r.kind === 'selectors') {
+      passed += r.result.passed;
+      failed += r.result.failed;
+    } else {
+      for (const c of r.results) {
+        if (c.passed) passed++;
+        else failed++;
+        skipped += c.cellsSkipped;
+      }
+    }
+  }
+  return { passed, failed, skipped };
+}
+
+function printSummary(reports: readonly FileReport[], driverName: string, family: number): void {
+  process.stdout.write(`\nconformance (dataplane ${driverName}, IPv${family}):\n`);
+  for (const r of reports) {
+    const name = basename(r.file);
+    if (r.kind === 'error') process.stdout.write(`  ${name}: ERROR ${r.error}\n`);
+    else if (r.kind === 'selectors') {
+      process.stdout.write(
+        `  ${name}: ${r.result.passed + r.result.failed} selector vectors, ${r.result.passed} passed, ${r.result.failed} failed\n`,
+      );
+    } else {
+      const ok = r.results.filter((c) => c.passed).length;
+      const cells = r.results.reduce((n, c) => n + c.cellsJudged, 0);
+      const skipped = r.results.reduce((n, c) => n + c.cellsSkipped, 0);
+      const reasons = [...new Set(r.results.flatMap((c) => c.skipReasons))];
+      process.stdout.write(
+        `  ${name}: ${r.results.length} cases (${cells} connections judged${skipped > 0 ? `, ${skipped} skipped: ${reasons.join('; ')}` : ''}), ${ok} passed, ${r.results.length - ok} failed\n`,
+      );
+    }
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dataplane: { type: 'string', default: 'sim' },
+      'ip-family': { type: 'string', default: '4' },
+      json: { type: 'string' },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals.length === 0) throw new UsageFailure('no input files');
+  const familyText = values['ip-family'];
+  if (familyText !== '4' && familyText !== '6')
+    throw new UsageFailure(`--ip-family must be 4 or 6, not "${familyText}"`);
+  const family = familyText === '6' ? 6 : 4;
+  makeDriver(values.dataplane);
+  const controller = new AbortController();
+  process.once('SIGINT', () => {
+    controller.abort(new Error('interrupted'));
+  });
+  const reports: FileReport[] = [];
+  for (const file of positionals) {
+    reports.push(await runFile(file, values.dataplane, family, values.verbose, controller.signal));
+  }
+  printSummary(reports, values.dataplane, family);
+  const t = tally(reports);
+  if (values.json !== undefined) {
+    writeFileSync(
+      values.json,
+      `${JSON.stringify({ dataplane: values.dataplane, ipFamily: family, ...t, files: reports }, null, 2)}\n`,
+    );
+  }
+  if (t.skipped > 0) process.stdout.write(`${t.skipped} connections skipped (see above)\n`);
+  process.stdout.write(`${t.passed} passed, ${t.failed} failed\n`);
+  return t.failed === 0 ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof UsageFailure || (e instanceof Error && e.name === 'TypeError' && 'code' in e)) {
+      process.stderr.write(`calico-conformance: ${e.message}\n${USAGE}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`calico-conformance: ${errorMessage(e)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,103 @@
+/**
+ * v3 Rule -> backend ModelRule (RuleAPIV2ToBackend + Felix's rule scanner): selectors scoped and combined,
+ * nets masked, protocols as numbers, ports split into numeric ranges and named ports.
+ */
+import { parsePort, parseProtocol, protocolNumber } from '../api/numorstring.js';
+import type { EntityRule, Rule } from '../api/v3/rule.js';
+import { BugError } from '../lib/errors.js';
+import { parseCidr } from '../lib/net/ip.js';
+import type { Cidr } from '../lib/net/ip.js';
+import { backendSelector, combineSelectors, entityRuleSelector } from './selectors.js';
+import type { EntityMatch, ModelRule, PortRange, RuleActionModel } from './types.js';
+
+function actionOf(a: Rule['action']): RuleActionModel {
+  switch (a) {
+    case 'Allow':
+      return 'allow';
+    case 'Deny':
+      return 'deny';
+    case 'Log':
+      return 'log';
+    case 'Pass':
+      return 'pass';
+  }
+}
+
+function netsOf(nets: readonly string[] | undefined): Cidr[] {
+  const out: Cidr[] = [];
+  for (const n of nets ?? []) {
+    const c = parseCidr(n);
+    if (c !== undefined) out.push({ family: c.family, network: c.network, prefix: c.prefix });
+  }
+  return out;
+}
+
+function splitPorts(ports: readonly (number | string)[] | undefined): {
+  ranges: PortRange[];
+  named: string[];
+} {
+  const ranges: PortRange[] = [];
+  const named: string[] = [];
+  for (const p of ports ?? []) {
+    const parsed = parsePort(p);
+    if (!parsed.ok) throw new BugError(`unvalidated port ${JSON.stringify(p)} reached the model`);
+    if (parsed.value.kind === 'named') named.push(parsed.value.name);
+    else ranges.push({ min: parsed.value.min, max: parsed.value.max });
+  }
+  return { ranges, named };
+}
+
+function entityOf(er: EntityRule | undefined, namespace: string): EntityMatch {
+  const e = er ?? {};
+  const { positive, negative } = combineSelectors(entityRuleSelector(e, namespace), e.notSelector ?? '');
+  const ports = splitPorts(e.ports);
+  const notPorts = splitPorts(e.notPorts);
+  return {
+    nets: netsOf(e.nets),
+    notNets: netsOf(e.notNets),
+    ...(positive !== '' ? { selector: backendSelector(positive) } : {}),
+    ...(negative !== '' ? { notSelector: backendSelector(negative) } : {}),
+    ports: ports.ranges,
+    namedPorts: ports.named,
+    notPorts: notPorts.ranges,
+    notNamedPorts: notPorts.named,
+  };
+}
+
+function protoOf(p: string | number | undefined): number | undefined {
+  if (p === undefined) return undefined;
+  const parsed = parseProtocol(p);
+  if (!parsed.ok) throw new BugError(`unvalidated protocol ${JSON.stringify(p)} reached the model`);
+  return protocolNumber(parsed.value);
+}
+
+/** Converts one rule. `namespace` is the policy's namespace ('' for global policies and profiles). */
+export function toModelRule(rule: Rule, index: number, namespace: string): ModelRule {
+  const protocol = protoOf(rule.protocol);
+  const notProtocol = protoOf(rule.notProtocol);
+  const icmp =
+    rule.icmp?.type !== undefined
+      ? { type: rule.icmp.type, ...(rule.icmp.code !== undefined ? { code: rule.icmp.code } : {}) }
+      : undefined;
+  const notIcmp =
+    rule.notICMP?.type !== undefined
+      ? { type: rule.notICMP.type, ...(rule.notICMP.code !== undefined ? { code: rule.notICMP.code } : {}) }
+      : undefined;
+  return {
+    index,
+    action: actionOf(rule.action),
+    ...(rule.ipVersion !== undefined ? { ipVersion: rule.ipVersion } : {}),
+    ...(protocol !== undefined ? { protocol } : {}),
+    ...(notProtocol !== undefined ? { notProtocol } : {}),
+    ...(icmp !== undefined ? { icmp } : {}),
+    ...(notIcmp !== undefined ? { notIcmp } : {}),
+    src: entityOf(rule.source, namespace),
+    dst: entityOf(rule.destination, namespace),
+    hasHttpMatch: rule.http !== undefined,
+    ...(rule.metadata?.annotations !== undefined ? { annotations: rule.metadata.annotations } : {}),
+  };
+}
+
+export function toModelRules(rules: readonly Rule[] | undefined, namespace: string): ModelRule[] {
+  return (rules ?? []).map((r, i) => toModelRule(r, i, namespace));
+}
