@@ -1,0 +1,29 @@
+/** Test helper: runs calicoctl in-process with captured output. */
+import { runCalicoctl } from './calicoctl.js';
+import type { CliIo } from './io.js';
+
+export interface CliRun {
+  readonly status: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+export async function calicoctl(
+  args: string[],
+  opts: { stdin?: string; env?: Record<string, string> } = {},
+): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    out: (t) => {
+      stdout += t;
+    },
+    err: (t) => {
+      stderr += t;
+    },
+    readStdin: () => Promise.resolve(opts.stdin ?? ''),
+    env: opts.env ?? {},
+  };
+  const status = await runCalicoctl(args, io);
+  return { status, stdout, stderr };
+}
