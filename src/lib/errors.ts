@@ -58,10 +58,61 @@ export class UsageError extends CalicoError {
   }
 }
 
+/** The object named by a key does not exist (Calico's ErrorResourceDoesNotExist). */
+export class NotFoundError extends CalicoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CALICO_ERR_NOT_FOUND', message, options);
+  }
+}
+
+/** Create of an object whose key is already taken (Calico's ErrorResourceAlreadyExists). */
+export class AlreadyExistsError extends CalicoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CALICO_ERR_ALREADY_EXISTS', message, options);
+  }
+}
+
+/**
+ * A compare-and-swap precondition failed: the object changed since it was read (resourceVersion) or was
+ * replaced by another object of the same name (uid). The caller re-reads and retries or reports.
+ */
+export class ConflictError extends CalicoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CALICO_ERR_CONFLICT', message, options);
+  }
+}
+
+/** The datastore could not be reached or answered with a transport error; retrying later may succeed. */
+export class DatastoreUnavailableError extends CalicoError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CALICO_ERR_DATASTORE_UNAVAILABLE', message, options);
+  }
+}
+
 export function isAbortError(e: unknown): boolean {
   return e instanceof Error && (e.name === 'AbortError' || e.name === 'TimeoutError');
 }
 
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
+}
+
+/**
+ * A kernel tool (nft, ip, ...) rejected what we asked it to do. The affected resources stay dirty and the
+ * dataplane loop retries them; `stderr` is the tool's own explanation.
+ */
+export class KernelProgrammingError extends CalicoError {
+  readonly command: string;
+  readonly exitCode: number;
+  readonly stderr: string;
+  constructor(
+    message: string,
+    details: { readonly command: string; readonly exitCode: number; readonly stderr: string },
+    options?: { cause?: unknown },
+  ) {
+    super('CALICO_ERR_KERNEL', message, options);
+    this.command = details.command;
+    this.exitCode = details.exitCode;
+    this.stderr = details.stderr;
+  }
 }
