@@ -1,0 +1,65 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { CalicoError, isAbortError } from '../../lib/errors.js';
+import { NodeCommandRunner } from './node-runner.js';
+
+describe('NodeCommandRunner', () => {
+  const runner = new NodeCommandRunner();
+
+  test('collects stdout and feeds stdin without a shell', async () => {
+    const r = await runner.run('cat', [], { stdin: 'héllo $HOME; `x`\n' });
+    assert.deepEqual(r, { stdout: 'héllo $HOME; `x`\n', stderr: '', code: 0 });
+  });
+
+  test('passes arguments verbatim', async () => {
+    const r = await runner.run('printf', ['%s|', 'a b', '$(echo no)', "'q'"]);
+    assert.equal(r.stdout, "a b|$(echo no)|'q'|");
+  });
+
+  test('reports a non-zero exit code instead of throwing', async () => {
+    const r = await runner.run('ls', ['/nonexistent-calts-path']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /nonexistent-calts-path/);
+  });
+
+  test('a child that ignores its stdin still resolves', async () => {
+    const r = await runner.run('true', [], { stdin: 'x'.repeat(1 << 20) });
+    assert.equal(r.code, 0);
+  });
+
+  test('rejects with a CalicoError when the command cannot be started', async () => {
+    await assert.rejects(runner.run('/nonexistent/calts-binary', []), (e: unknown) => {
+      assert.ok(e instanceof CalicoError);
+      assert.equal(e.code, 'CALICO_ERR_IO');
+      return true;
+    });
+  });
+
+  test('abort kills the child and rejects with an abort error', async () => {
+    const ac = new AbortController();
+    const p = runner.run('sleep', ['30'], { signal: ac.signal });
+    setTimeout(() => {
+      ac.abort();
+    }, 50);
+    await assert.rejects(p, (e: unknown) => isAbortError(e));
+  });
+
+  test('an already aborted signal rejects without starting anything', async () => {
+    await assert.rejects(runner.run('sleep', ['30'], { signal: AbortSignal.abort() }), (e: unknown) =>
+      isAbortError(e),
+    );
+  });
+
+  test('timeout kills the child and rejects with a TimeoutError', async () => {
+    await assert.rejects(runner.run('sleep', ['30'], { timeoutMs: 50 }), (e: unknown) => {
+      assert.ok(e instanceof Error);
+      assert.equal(e.name, 'TimeoutError');
+      return true;
+    });
+  });
+
+  test('extra environment variables reach the child', async () => {
+    const r = await new NodeCommandRunner({ env: { CALTS_X: 'y' } }).run('printenv', ['CALTS_X']);
+    assert.equal(r.stdout, 'y\n');
+  });
+});
