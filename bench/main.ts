@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { benchDatastore } from './datastore.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
 import { benchSelectors } from './selector.bench.js';
 import type { BenchResult } from './selector.bench.js';
@@ -20,6 +21,7 @@ interface Suite {
 const SUITES: Suite[] = [
   { name: 'selector', title: 'Selector evaluation', run: benchSelectors },
   { name: 'evaluator', title: 'Reference evaluator', run: benchEvaluator },
+  { name: 'datastore', title: 'Datastore (embedded SQLite and etcd v3)', run: benchDatastore },
 ];
 
 function machine(): string {
@@ -35,7 +37,7 @@ function machine(): string {
 }
 
 function fmt(v: number): string {
-  return v.toLocaleString('en-US');
+  return v.toLocaleString('en-US', { maximumFractionDigits: Math.abs(v) >= 100 ? 0 : 2 });
 }
 
 async function main(): Promise<void> {

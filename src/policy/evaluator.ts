@@ -109,9 +109,11 @@ export class PolicyEvaluator {
   private readonly opts: Required<EvaluatorOptions>;
 
   private readonly snapshot: ModelSnapshot;
+  private readonly hasStaged: boolean;
 
   constructor(snapshot: ModelSnapshot, options: EvaluatorOptions = {}) {
     this.snapshot = snapshot;
+    this.hasStaged = snapshot.policies.some((p) => p.staged);
     this.index = new IpIndex(snapshot.endpoints, snapshot.networkSets, snapshot.profiles);
     this.opts = {
       endpointToHostAction: options.endpointToHostAction ?? 'Drop',
@@ -168,7 +170,8 @@ export class PolicyEvaluator {
       };
     };
     const enforced = run(false);
-    return { ...enforced, pending: run(true) };
+    // Without staged policies the pending evaluation is the enforced one.
+    return { ...enforced, pending: this.hasStaged ? run(true) : enforced };
   }
 
   private packetEnd(end: FlowEnd, ep: ModelEndpoint | undefined): PacketEnd {
