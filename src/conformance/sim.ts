@@ -9,7 +9,7 @@ import type { Namespace, Pod } from '../api/k8s/types.js';
 import { formatIssue } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
 import type { ModelInput } from '../model/snapshot.js';
-import { buildSnapshot } from '../model/snapshot.js';
+import { buildSnapshot, isModelInput } from '../model/snapshot.js';
 import { PolicyEvaluator } from '../policy/evaluator.js';
 import { summarizeDecision } from '../policy/format.js';
 import type { CasePod, CaseState } from './cases.js';
@@ -56,7 +56,7 @@ export function decodeStatePolicies(state: CaseState): { resources: ModelInput[]
       problems.push(`policies[${i}]: ${r.error.map(formatIssue).join('; ')}`);
       return;
     }
-    resources.push(r.value);
+    if (isModelInput(r.value)) resources.push(r.value);
   });
   return { resources, problems };
 }

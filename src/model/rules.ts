@@ -101,3 +101,9 @@ export function toModelRule(rule: Rule, index: number, namespace: string): Model
 export function toModelRules(rules: readonly Rule[] | undefined, namespace: string): ModelRule[] {
   return (rules ?? []).map((r, i) => toModelRule(r, i, namespace));
 }
+
+/** The protocol Felix uses for a rule's named-port IP sets: the rule's UDP or SCTP, else TCP. */
+export function namedPortProtocol(rule: Pick<ModelRule, 'protocol'>): number {
+  if (rule.protocol === 17 || rule.protocol === 132) return rule.protocol;
+  return 6;
+}

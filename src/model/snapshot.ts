@@ -54,6 +54,28 @@ export type ModelInput =
   | ServiceAccount
   | Pod;
 
+const MODEL_KINDS: ReadonlySet<string> = new Set<ModelInput['kind']>([
+  'GlobalNetworkPolicy',
+  'NetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+  'Tier',
+  'Profile',
+  'NetworkSet',
+  'GlobalNetworkSet',
+  'HostEndpoint',
+  'WorkloadEndpoint',
+  'Namespace',
+  'ServiceAccount',
+  'Pod',
+]);
+
+/** True for the resource kinds that contribute to the policy model (others, e.g. IPPool, are ignored). */
+export function isModelInput(r: { readonly kind: string }): r is ModelInput {
+  return MODEL_KINDS.has(r.kind);
+}
+
 export interface ModelSnapshot {
   readonly tiers: ReadonlyMap<string, ModelTier>;
   readonly policies: readonly ModelPolicy[];

@@ -16,8 +16,8 @@ import { IpIndex } from './ip-index.js';
 import type { Holder } from './ip-index.js';
 import { ruleMatches } from './match.js';
 import type { Packet, PacketEnd } from './match.js';
-import { orderPolicies } from './order.js';
-import type { TierPlan } from './order.js';
+import { orderPolicies } from '../model/order.js';
+import type { TierPlan } from '../model/order.js';
 import type { Decider, Decision, Direction, DirectionTrace, RuleHit, TraceEvent, Verdict } from './trace.js';
 
 export interface FailsafePort {

@@ -8,6 +8,7 @@
 import type { Selector } from '../api/selector/index.js';
 import { cidrContains } from '../lib/net/ip.js';
 import type { IpAddr } from '../lib/net/ip.js';
+import { namedPortProtocol } from '../model/rules.js';
 import type { EntityMatch, ModelRule, PortRange } from '../model/types.js';
 import type { Holder } from './ip-index.js';
 
@@ -96,13 +97,6 @@ function icmpMatches(m: { type: number; code?: number }, p: Packet): boolean {
   if (p.protocol !== PROTO_ICMP && p.protocol !== PROTO_ICMPV6) return false;
   if (p.icmpType !== m.type) return false;
   return m.code === undefined || p.icmpCode === m.code;
-}
-
-/** The protocol Felix uses for a rule's named-port IP sets. */
-export function namedPortProtocol(rule: ModelRule): number {
-  if (rule.protocol === PROTO_UDP) return PROTO_UDP;
-  if (rule.protocol === PROTO_SCTP) return PROTO_SCTP;
-  return PROTO_TCP;
 }
 
 export function ruleMatches(rule: ModelRule, p: Packet): boolean {

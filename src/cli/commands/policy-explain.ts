@@ -8,7 +8,7 @@ import { parseProtocol, protocolNumber } from '../../api/numorstring.js';
 import { parseIp } from '../../lib/net/ip.js';
 import type { IpAddr } from '../../lib/net/ip.js';
 import type { ModelInput } from '../../model/snapshot.js';
-import { buildSnapshot } from '../../model/snapshot.js';
+import { buildSnapshot, isModelInput } from '../../model/snapshot.js';
 import type { ModelEndpoint } from '../../model/types.js';
 import { PolicyEvaluator } from '../../policy/evaluator.js';
 import type { FlowEnd } from '../../policy/evaluator.js';
@@ -161,7 +161,7 @@ export const policyExplainCommand: Command = {
       io.err(`Failed to explain: the input has ${problems.length} problem(s)\n`);
       return 1;
     }
-    const inputs: ModelInput[] = resources.map((r) => r.resource);
+    const inputs: ModelInput[] = resources.map((r) => r.resource).filter(isModelInput);
     const notes: string[] = [];
     for (const [arg, flag] of [
       [from, 'from-labels'],

@@ -1,0 +1,226 @@
+#!/usr/bin/env node
+/**
+ * calico-node: the per-node agent (Felix), composition root.
+ *
+ *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► PolicyDataplane ──► NftTable (nft)
+ *                                                              └──► RouteManager (ip route, sysctl)
+ *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
+ *
+ * Start order: config, datastore, metrics/health, dataplane, calc graph, syncer. Shutdown (SIGTERM/SIGINT)
+ * in reverse; kernel state stays in place so policy is still enforced while the agent is down.
+ */
+import type { Server } from 'node:http';
+import { CalcGraph } from '../calc/graph.js';
+import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import { DataplaneLoop } from '../dataplane/loop.js';
+import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
+import { RouteManager } from '../dataplane/managers/routes.js';
+import { NftTable } from '../dataplane/nftables/table.js';
+import { createSyncer, openBackend } from '../datastore/index.js';
+import type { Backend, Syncer } from '../datastore/index.js';
+import { errorMessage } from '../lib/errors.js';
+import { loadAgentConfig } from './config.js';
+import type { AgentConfig } from './config.js';
+import { createLogger } from './log.js';
+import type { Logger } from './log.js';
+import { AgentMetrics, startHealthServer, startMetricsServer } from './metrics.js';
+import { StatusWriter } from './status.js';
+
+/** The kinds the agent watches. */
+export const AGENT_KINDS = [
+  'GlobalNetworkPolicy',
+  'NetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+  'KubernetesNetworkPolicy',
+  'Tier',
+  'Profile',
+  'Namespace',
+  'ServiceAccount',
+  'Pod',
+  'WorkloadEndpoint',
+  'HostEndpoint',
+  'NetworkSet',
+  'GlobalNetworkSet',
+  'FelixConfiguration',
+] as const;
+
+export interface Agent extends AsyncDisposable {
+  readonly loop: DataplaneLoop;
+  readonly graph: CalcGraph;
+}
+
+function wireDataplane(
+  cfg: AgentConfig,
+  log: Logger,
+  metrics: AgentMetrics,
+  status: StatusWriter,
+  state: { inSync: boolean },
+) {
+  const runner = new NodeCommandRunner();
+  const table = new NftTable({ runner });
+  const dataplane = new PolicyDataplane(table);
+  const routes = new RouteManager(runner, () => dataplane.rulesConfig.interfacePrefixes);
+  const loop: DataplaneLoop = new DataplaneLoop(
+    dataplane,
+    table,
+    routes,
+    {
+      onApplied: async ({ revision, durationMs, first }) => {
+        metrics.applyTime.observe(durationMs / 1000);
+        metrics.updateNft(table.stats());
+        if (first) {
+          metrics.initialResync.set(durationMs / 1000);
+          log.info('dataplane in sync', { revision, ms: Math.round(durationMs) });
+        }
+        await status.writeEndpoints(dataplane.workloadEndpoints, revision);
+        await status.writeStatus({
+          pid: process.pid,
+          nodeName: cfg.nodeName,
+          inSync: state.inSync,
+          dataplaneInSync: loop.dataplaneInSync,
+          appliedRevision: revision,
+          lastApplyError: null,
+          updatedAt: new Date().toISOString(),
+        });
+      },
+      onFailure: (e) => {
+        metrics.applyFailures.inc();
+        log.error('dataplane apply failed; will retry', { error: errorMessage(e) });
+        void status
+          .writeStatus({
+            pid: process.pid,
+            nodeName: cfg.nodeName,
+            inSync: state.inSync,
+            dataplaneInSync: loop.dataplaneInSync,
+            appliedRevision: loop.appliedRevision,
+            lastApplyError: errorMessage(e),
+            updatedAt: new Date().toISOString(),
+          })
+          .catch((err: unknown) => {
+            log.error('writing status failed', { error: errorMessage(err) });
+          });
+      },
+    },
+    { refreshIntervalMs: cfg.refreshIntervalMs },
+  );
+  return loop;
+}
+
+async function startServers(
+  cfg: AgentConfig,
+  metrics: AgentMetrics,
+  loop: DataplaneLoop,
+  state: { inSync: boolean },
+): Promise<Server[]> {
+  const servers: Server[] = [];
+  if (cfg.healthEnabled) {
+    servers.push(
+      await startHealthServer(cfg.healthHost, cfg.healthPort, {
+        live: () => loop.consecutiveFailures < 10,
+        ready: () => state.inSync && loop.dataplaneInSync && loop.consecutiveFailures === 0,
+      }),
+    );
+  }
+  if (cfg.metricsEnabled) servers.push(await startMetricsServer(cfg.metricsHost, cfg.metricsPort, metrics));
+  return servers;
+}
+
+export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> {
+  const controller = new AbortController();
+  const metrics = new AgentMetrics(cfg.nodeName);
+  const status = new StatusWriter(cfg.runDir);
+  const state = { inSync: false };
+  const backend: Backend = await openBackend(cfg.datastore);
+  const loop = wireDataplane(cfg, log, metrics, status, state);
+  const servers = await startServers(cfg, metrics, loop, state);
+  const graph = new CalcGraph(cfg.nodeName, cfg.felixEnv);
+  const syncer: Syncer = createSyncer(
+    backend,
+    {
+      kinds: AGENT_KINDS,
+      onError: (e) => { log.warn('datastore sync problem; retrying', { error: errorMessage(e) }); },
+    },
+    {
+      onStatusUpdated: (s) => {
+        metrics.resyncState.set(s === 'WaitForDatastore' ? 1 : s === 'ResyncInProgress' ? 2 : 3);
+        if (s === 'InSync' && !state.inSync) {
+          state.inSync = true;
+          graph.onInSync();
+          log.info('datastore in sync');
+        }
+        loop.onMessages(graph.flush());
+      },
+      onUpdates: (updates) => {
+        const t0 = performance.now();
+        graph.onUpdates(
+          updates.map((u) => ({
+            key: u.key,
+            value: u.type === 'set' ? u.value : null,
+            revision: u.revision,
+          })),
+        );
+        for (const u of updates) metrics.updatesProcessed.inc({ type: u.key.kind });
+        const msgs = graph.flush();
+        metrics.calcUpdateTime.observe((performance.now() - t0) / 1000);
+        metrics.updateCalc(graph.stats());
+        loop.onMessages(msgs);
+      },
+    },
+  );
+  loop.start(controller.signal);
+  syncer.start();
+  log.info('calico-node started', {
+    node: cfg.nodeName,
+    datastore: cfg.datastore.datastoreType,
+    runDir: cfg.runDir,
+  });
+  return {
+    loop,
+    graph,
+    async [Symbol.asyncDispose]() {
+      await syncer.stop();
+      controller.abort();
+      await loop.idle().catch(() => undefined);
+      for (const s of servers) await new Promise<void>((r) => s.close(() => { r(); }));
+      await backend.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const log = createLogger(process.env.FELIX_LOGSEVERITYSCREEN ?? 'info');
+  let cfg: AgentConfig;
+  try {
+    cfg = loadAgentConfig(process.env);
+  } catch (e) {
+    log.error('invalid configuration', { error: errorMessage(e) });
+    process.exitCode = 2;
+    return;
+  }
+  const agent = await startAgent(cfg, log);
+  // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
+  const keepAlive = setInterval(() => undefined, 3_600_000);
+  const stop = (sig: string): void => {
+    log.info('stopping', { signal: sig });
+    clearInterval(keepAlive);
+    agent[Symbol.asyncDispose]().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        log.error('shutdown failed', { error: errorMessage(e) });
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => { stop('SIGTERM'); });
+  process.once('SIGINT', () => { stop('SIGINT'); });
+}
+
+const invokedDirectly = process.argv[1]?.endsWith('/agent/main.js') === true;
+if (invokedDirectly) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`calico-node: ${errorMessage(e)}\n`);
+    process.exit(1);
+  });
+}

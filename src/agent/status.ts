@@ -1,0 +1,70 @@
+/**
+ * What the agent tells the rest of the node through files (namespaces do not isolate the filesystem):
+ * `<runDir>/status.json` after every apply, and `<runDir>/endpoint-status/<namespace>/<endpoint>` for each
+ * local workload endpoint whose policy is programmed (the CNI plugin waits for it). Writes are atomic
+ * (temp file + rename).
+ */
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface AgentStatus {
+  readonly pid: number;
+  readonly nodeName: string;
+  readonly inSync: boolean;
+  readonly dataplaneInSync: boolean;
+  readonly appliedRevision: number;
+  readonly lastApplyError: string | null;
+  readonly updatedAt: string;
+}
+
+async function atomicWrite(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, path);
+}
+
+export class StatusWriter {
+  private readonly runDir: string;
+  private readonly written = new Set<string>();
+  private swept = false;
+
+  constructor(runDir: string) {
+    this.runDir = runDir;
+  }
+
+  async writeStatus(s: AgentStatus): Promise<void> {
+    await mkdir(this.runDir, { recursive: true });
+    await atomicWrite(join(this.runDir, 'status.json'), `${JSON.stringify(s)}\n`);
+  }
+
+  /** Makes the endpoint-status directory hold exactly these endpoints (`namespace/name`). */
+  async writeEndpoints(
+    endpoints: ReadonlyMap<string, { namespace: string; name: string }>,
+    revision: number,
+  ): Promise<void> {
+    const dir = join(this.runDir, 'endpoint-status');
+    const wanted = new Set<string>();
+    for (const ep of endpoints.values()) {
+      const rel = `${ep.namespace}/${ep.name}`;
+      wanted.add(rel);
+      if (this.written.has(rel)) continue;
+      await mkdir(join(dir, ep.namespace), { recursive: true });
+      await atomicWrite(join(dir, rel), `${JSON.stringify({ status: 'up', appliedRevision: revision })}\n`);
+      this.written.add(rel);
+    }
+    if (!this.swept) {
+      // First apply after a restart: drop files of endpoints a previous instance wrote that are gone now.
+      this.swept = true;
+      for (const ns of await readdir(dir).catch(() => [] as string[])) {
+        for (const name of await readdir(join(dir, ns)).catch(() => [] as string[])) {
+          if (!wanted.has(`${ns}/${name}`)) await rm(join(dir, ns, name), { force: true });
+        }
+      }
+    }
+    for (const rel of [...this.written]) {
+      if (wanted.has(rel)) continue;
+      await rm(join(dir, rel), { force: true });
+      this.written.delete(rel);
+    }
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The calculation graph (felix/calc/calc_graph.go), pure and synchronous.
+ *
+ *   syncer updates ──► InputProcessor ──► model values (policies, profiles, tiers, endpoints, sets, config)
+ *                                           │
+ *          ┌────────────────────────────────┼─────────────────────────────────┐
+ *          ▼                                ▼                                 ▼
+ *   local-endpoint index            IP-set member index               policy resolver
+ *   (policy selectors vs            (rule selectors vs every          (per local endpoint: tiers,
+ *    endpoints on this node)         endpoint and network set)         ordered policies, profiles)
+ *          │ active policies/profiles      │ members, deltas                  │ endpoint updates
+ *          └──► rule scanner ──► IP sets ──┘                                  │
+ *                                           ▼                                 ▼
+ *                                      EventSequencer ──► DataplaneMessage[] (dependency order)
+ *
+ * Work is proportional to what a change affects: label indexes are keyed by required labels; only the
+ * endpoints a change touches are re-resolved. Output depends only on current state, never on history.
+ */
+import { formatCidr, hostCidr } from '../lib/net/ip.js';
+import { policyIdString } from '../model/ids.js';
+import { orderPolicies } from '../model/order.js';
+import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from '../model/types.js';
+import { BUILTIN_TIERS } from '../model/snapshot.js';
+import { InputProcessor } from './inputs.js';
+import type { ModelSink, ResourceUpdate } from './inputs.js';
+import { IpSetIndex } from './ipsets.js';
+import type { IpSetSpec } from './ipsets.js';
+import { LabelIndex } from './label-index.js';
+import type {
+  DataplaneMessage,
+  HostEndpointMsg,
+  PolicyMsg,
+  TierInfo,
+  WorkloadEndpointMsg,
+} from './messages.js';
+import { scanRules } from './rule-scanner.js';
+import { EventSequencer } from './sequencer.js';
+
+export interface CalcStats {
+  readonly activeLocalEndpoints: number;
+  readonly activeLocalPolicies: number;
+  readonly activeLocalSelectors: number;
+  readonly clusterHosts: number;
+  readonly clusterWorkloadEndpoints: number;
+  readonly clusterHostEndpoints: number;
+  readonly clusterPolicies: number;
+  readonly clusterProfiles: number;
+  readonly clusterTiers: number;
+}
+
+interface Active {
+  readonly ipSets: ReadonlySet<string>;
+  readonly json: string;
+}
+
+export class CalcGraph implements ModelSink {
+  private readonly hostname: string;
+  private readonly inputs: InputProcessor;
+  private readonly seq = new EventSequencer();
+  private readonly ipsets = new IpSetIndex(this.seq);
+  private readonly localIndex: LabelIndex;
+  private readonly policies = new Map<string, ModelPolicy>();
+  private readonly profiles = new Map<string, ModelProfile>();
+  private readonly tiers = new Map<string, ModelTier>(BUILTIN_TIERS.map((t) => [t.name, t]));
+  private readonly endpoints = new Map<string, ModelEndpoint>();
+  private readonly local = new Set<string>();
+  private readonly activePolicies = new Map<string, Active>();
+  private readonly activeProfiles = new Map<string, Active>();
+  private readonly profileRefs = new Map<string, number>();
+  private readonly dirty = new Set<string>();
+  private readonly sentEndpoints = new Map<string, string>();
+  private readonly felixConfigs = new Map<string, Readonly<Record<string, unknown>>>();
+  private configDirty = false;
+
+  private readonly envConfig: Readonly<Record<string, string>>;
+
+  /** `envConfig`: FELIX_* overrides, which win over every datastore source. */
+  constructor(hostname: string, envConfig: Readonly<Record<string, string>> = {}) {
+    this.hostname = hostname;
+    this.envConfig = envConfig;
+    this.inputs = new InputProcessor(this);
+    this.localIndex = new LabelIndex({
+      onMatchStarted: (policyId, epId) => {
+        this.dirty.add(epId);
+        this.refreshPolicy(policyId);
+      },
+      onMatchStopped: (policyId, epId) => {
+        this.dirty.add(epId);
+        this.refreshPolicy(policyId);
+      },
+    });
+  }
+
+  onUpdates(updates: readonly ResourceUpdate[]): void {
+    for (const u of updates) {
+      this.inputs.process(u);
+      this.seq.onRevision(u.revision);
+    }
+  }
+
+  onInSync(): void {
+    this.configDirty = true;
+    this.seq.onInSync();
+  }
+
+  /** Resolves dirty endpoints and returns everything the dataplane must hear, in dependency order. */
+  flush(): DataplaneMessage[] {
+    if (this.configDirty) {
+      this.seq.onConfig(this.effectiveConfig());
+      this.configDirty = false;
+    }
+    for (const id of this.dirty) this.resolveEndpoint(id);
+    this.dirty.clear();
+    return this.seq.flush();
+  }
+
+  stats(): CalcStats {
+    const hosts = new Set<string>();
+    let weps = 0;
+    let heps = 0;
+    for (const e of this.endpoints.values()) {
+      hosts.add(e.node);
+      if (e.key.kind === 'wep') weps++;
+      else heps++;
+    }
+    return {
+      activeLocalEndpoints: this.local.size,
+      activeLocalPolicies: this.activePolicies.size,
+      activeLocalSelectors: this.ipsets.activeSetCount,
+      clusterHosts: hosts.size,
+      clusterWorkloadEndpoints: weps,
+      clusterHostEndpoints: heps,
+      clusterPolicies: this.policies.size,
+      clusterProfiles: this.profiles.size,
+      clusterTiers: this.tiers.size,
+    };
+  }
+
+  // ── ModelSink ────────────────────────────────────────────────────────────────────────────────
+
+  policy(id: string, p: ModelPolicy | undefined): void {
+    const old = this.policies.get(id);
+    for (const ep of this.localIndex.matchingHolders(id)) this.dirty.add(ep);
+    if (p === undefined || p.staged) {
+      this.policies.delete(id);
+      if (old !== undefined) this.localIndex.deleteSelector(id);
+    } else {
+      this.policies.set(id, p);
+      this.localIndex.updateSelector(id, p.selector);
+      for (const ep of this.localIndex.matchingHolders(id)) this.dirty.add(ep);
+    }
+    this.refreshPolicy(id);
+  }
+
+  profile(name: string, p: ModelProfile | undefined): void {
+    const existed = this.profiles.has(name);
+    if (p === undefined) this.profiles.delete(name);
+    else this.profiles.set(name, p);
+    this.ipsets.updateParent(name, p?.labelsToApply);
+    this.localIndex.updateParent(name, p?.labelsToApply);
+    this.refreshProfile(name);
+    if (existed !== (p !== undefined)) {
+      for (const id of this.local)
+        if (this.endpoints.get(id)?.profiles.includes(name) === true) this.dirty.add(id);
+    }
+  }
+
+  tier(name: string, t: ModelTier | undefined): void {
+    const builtin = BUILTIN_TIERS.find((b) => b.name === name);
+    if (t === undefined && builtin === undefined) this.tiers.delete(name);
+    else this.tiers.set(name, builtin ?? t ?? { name, order: undefined, defaultAction: 'deny' });
+    for (const id of this.local) this.dirty.add(id);
+    for (const [pid, p] of this.policies) if (p.tier === name) this.refreshPolicy(pid, true);
+  }
+
+  endpoint(id: string, e: ModelEndpoint | undefined): void {
+    const old = this.endpoints.get(id);
+    if (e === undefined) {
+      this.endpoints.delete(id);
+      this.ipsets.deleteHolder(id);
+    } else {
+      this.endpoints.set(id, e);
+      const nets = e.ips.map((ip) => formatCidr(hostCidr(ip)));
+      this.ipsets.updateHolder(id, e.labels, e.profiles, { nets, ports: e.ports });
+    }
+    const isLocal = e !== undefined && e.node === this.hostname;
+    if (this.local.has(id) && old !== undefined) this.adjustProfileRefs(old.profiles, -1);
+    if (isLocal) {
+      this.local.add(id);
+      this.adjustProfileRefs(e.profiles, 1);
+      this.localIndex.updateHolder(id, e.labels, e.profiles);
+    } else if (this.local.delete(id)) {
+      this.localIndex.deleteHolder(id);
+    }
+    this.dirty.add(id);
+  }
+
+  networkSet(id: string, s: ModelNetworkSet | undefined): void {
+    if (s === undefined) this.ipsets.deleteHolder(id);
+    else this.ipsets.updateHolder(id, s.labels, s.profiles, { nets: s.nets.map(formatCidr), ports: [] });
+  }
+
+  felixConfig(name: string, spec: Readonly<Record<string, unknown>> | undefined): void {
+    if (name !== 'default' && name !== `node.${this.hostname}`) return;
+    if (spec === undefined) this.felixConfigs.delete(name);
+    else this.felixConfigs.set(name, spec);
+    this.configDirty = true;
+  }
+
+  // ── internals ────────────────────────────────────────────────────────────────────────────────
+
+  private effectiveConfig(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const source of ['default', `node.${this.hostname}`]) {
+      for (const [k, v] of Object.entries(this.felixConfigs.get(source) ?? {})) {
+        if (v === undefined || v === null) continue;
+        out[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      }
+    }
+    return { ...out, ...this.envConfig };
+  }
+
+  private adjustProfileRefs(names: readonly string[], delta: number): void {
+    for (const n of names) {
+      const c = (this.profileRefs.get(n) ?? 0) + delta;
+      if (c <= 0) this.profileRefs.delete(n);
+      else this.profileRefs.set(n, c);
+      this.refreshProfile(n);
+    }
+  }
+
+  private acquireAll(sets: ReadonlyMap<string, IpSetSpec>): void {
+    for (const spec of sets.values()) this.ipsets.acquire(spec);
+  }
+
+  private releaseAll(ids: Iterable<string>): void {
+    for (const id of ids) this.ipsets.release(id);
+  }
+
+  /** Activates, updates or deactivates a policy according to whether it selects any local endpoint. */
+  private refreshPolicy(id: string, force = false): void {
+    const p = this.policies.get(id);
+    const active = this.activePolicies.get(id);
+    const shouldBeActive = p !== undefined && this.localIndex.matchingHolders(id).size > 0;
+    if (!shouldBeActive) {
+      if (active !== undefined) {
+        this.activePolicies.delete(id);
+        this.seq.onPolicy(id, null);
+        this.releaseAll(active.ipSets);
+      }
+      return;
+    }
+    const inbound = scanRules(p.inbound);
+    const outbound = scanRules(p.outbound);
+    const msg: PolicyMsg = {
+      tier: p.tier,
+      inboundRules: inbound.msgs,
+      outboundRules: outbound.msgs,
+      untracked: p.doNotTrack,
+      preDnat: p.preDNAT,
+      applyOnForward: p.applyOnForward,
+    };
+    const json = JSON.stringify(msg);
+    if (active !== undefined && active.json === json && !force) return;
+    const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
+    this.acquireAll(sets);
+    if (active !== undefined) this.releaseAll(active.ipSets);
+    this.activePolicies.set(id, { ipSets: new Set(sets.keys()), json });
+    this.seq.onPolicy(id, msg);
+  }
+
+  private refreshProfile(name: string): void {
+    const p = this.profiles.get(name);
+    const active = this.activeProfiles.get(name);
+    if (p === undefined || !this.profileRefs.has(name)) {
+      if (active !== undefined) {
+        this.activeProfiles.delete(name);
+        this.seq.onProfile(name, null);
+        this.releaseAll(active.ipSets);
+      }
+      return;
+    }
+    const inbound = scanRules(p.inbound);
+    const outbound = scanRules(p.outbound);
+    const msg = { inboundRules: inbound.msgs, outboundRules: outbound.msgs };
+    const json = JSON.stringify(msg);
+    if (active?.json === json) return;
+    const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
+    this.acquireAll(sets);
+    if (active !== undefined) this.releaseAll(active.ipSets);
+    this.activeProfiles.set(name, { ipSets: new Set(sets.keys()), json });
+    this.seq.onProfile(name, msg);
+  }
+
+  private tiersFor(epId: string, filter: (p: ModelPolicy) => boolean): TierInfo[] {
+    const matched: ModelPolicy[] = [];
+    for (const pid of this.localIndex.matchingSelectors(epId)) {
+      const p = this.policies.get(pid);
+      if (p !== undefined && filter(p)) matched.push(p);
+    }
+    return orderPolicies(matched, this.tiers).map((plan) => ({
+      name: plan.tier.name,
+      defaultAction: plan.tier.defaultAction,
+      ingressPolicies: plan.policies.filter((p) => p.ingress).map((p) => policyIdString(p.key)),
+      egressPolicies: plan.policies.filter((p) => p.egress).map((p) => policyIdString(p.key)),
+    }));
+  }
+
+  private resolveEndpoint(id: string): void {
+    const e = this.endpoints.get(id);
+    const isWep = id.startsWith('wep/');
+    if (e === undefined || !this.local.has(id)) {
+      if (this.sentEndpoints.delete(id)) {
+        if (isWep) this.seq.onWorkloadEndpoint(id, null);
+        else this.seq.onHostEndpoint(id, null);
+      }
+      return;
+    }
+    const profileIds = e.profiles.filter((n) => this.profiles.has(n));
+    const v4 = e.ips.filter((ip) => ip.family === 4).map((ip) => formatCidr(hostCidr(ip)));
+    const v6 = e.ips.filter((ip) => ip.family === 6).map((ip) => formatCidr(hostCidr(ip)));
+    let msg: WorkloadEndpointMsg | HostEndpointMsg;
+    if (e.key.kind === 'wep') {
+      msg = {
+        namespace: e.key.namespace,
+        name: e.key.name,
+        display: e.display,
+        interfaceName: e.interfaceName,
+        ipv4Nets: v4,
+        ipv6Nets: v6,
+        tiers: this.tiersFor(id, (p) => !p.doNotTrack && !p.preDNAT),
+        profileIds,
+      };
+    } else {
+      msg = {
+        name: e.key.name,
+        interfaceName: e.interfaceName,
+        expectedIpv4Addrs: v4.map((n) => n.split('/')[0] ?? n),
+        expectedIpv6Addrs: v6.map((n) => n.split('/')[0] ?? n),
+        tiers: this.tiersFor(id, (p) => !p.doNotTrack && !p.preDNAT),
+        untrackedTiers: this.tiersFor(id, (p) => p.doNotTrack),
+        preDnatTiers: this.tiersFor(id, (p) => p.preDNAT),
+        forwardTiers: this.tiersFor(id, (p) => p.applyOnForward && !p.doNotTrack && !p.preDNAT),
+        profileIds,
+      };
+    }
+    const json = JSON.stringify(msg);
+    if (this.sentEndpoints.get(id) === json) return;
+    this.sentEndpoints.set(id, json);
+    if (e.key.kind === 'wep') this.seq.onWorkloadEndpoint(id, msg as WorkloadEndpointMsg);
+    else this.seq.onHostEndpoint(id, msg as HostEndpointMsg);
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * Rule scanner (felix/calc/rule_scanner.go): turns backend rules into dataplane rules whose selectors are
+ * IP-set ids, and reports which IP sets a policy or profile needs. It does not compute memberships.
+ */
+import { mustParseSelector } from '../api/selector/index.js';
+import type { Selector } from '../api/selector/index.js';
+import { formatCidr } from '../lib/net/ip.js';
+import type { EntityMatch, ModelRule, PortRange } from '../model/types.js';
+import { namedPortProtocol } from '../model/rules.js';
+import { namedPortIpSetId, selectorIpSetId } from './ipsets.js';
+import type { IpSetSpec } from './ipsets.js';
+import type { PortRangeMsg, RuleMsg } from './messages.js';
+
+const ALL = mustParseSelector('all()');
+
+function ports(p: readonly PortRange[]): PortRangeMsg[] {
+  return p.map((r) => ({ first: r.min, last: r.max }));
+}
+
+interface SideMsg {
+  nets: string[];
+  notNets: string[];
+  ports: PortRangeMsg[];
+  notPorts: PortRangeMsg[];
+  ipSets: string[];
+  notIpSets: string[];
+  namedPortSets: string[];
+  notNamedPortSets: string[];
+}
+
+function side(e: EntityMatch, proto: number, need: (spec: IpSetSpec) => void): SideMsg {
+  const selSet = (s: Selector): string => {
+    const spec: IpSetSpec = { id: selectorIpSetId(s), type: 'net', selector: s };
+    need(spec);
+    return spec.id;
+  };
+  const namedSet = (name: string): string => {
+    const sel = e.selector ?? ALL;
+    const spec: IpSetSpec = {
+      id: namedPortIpSetId(sel, proto, name),
+      type: 'ipPort',
+      selector: sel,
+      namedPort: { name, protocol: proto },
+    };
+    need(spec);
+    return spec.id;
+  };
+  return {
+    nets: e.nets.map(formatCidr),
+    notNets: e.notNets.map(formatCidr),
+    ports: ports(e.ports),
+    notPorts: ports(e.notPorts),
+    ipSets:
+      e.selector !== undefined && (e.ports.length > 0 || e.namedPorts.length === 0)
+        ? [selSet(e.selector)]
+        : [],
+    notIpSets: e.notSelector !== undefined ? [selSet(e.notSelector)] : [],
+    namedPortSets: e.namedPorts.map(namedSet),
+    notNamedPortSets: e.notNamedPorts.map(namedSet),
+  };
+}
+
+/** Converts a rule, calling `need` for every IP set it references. */
+export function scanRule(rule: ModelRule, need: (spec: IpSetSpec) => void): RuleMsg {
+  const proto = namedPortProtocol(rule);
+  const src = side(rule.src, proto, need);
+  const dst = side(rule.dst, proto, need);
+  return {
+    action: rule.action,
+    index: rule.index,
+    ...(rule.ipVersion !== undefined ? { ipVersion: rule.ipVersion } : {}),
+    ...(rule.protocol !== undefined ? { protocol: rule.protocol } : {}),
+    ...(rule.notProtocol !== undefined ? { notProtocol: rule.notProtocol } : {}),
+    ...(rule.icmp !== undefined ? { icmpType: rule.icmp.type } : {}),
+    ...(rule.icmp?.code !== undefined ? { icmpCode: rule.icmp.code } : {}),
+    ...(rule.notIcmp !== undefined ? { notIcmpType: rule.notIcmp.type } : {}),
+    ...(rule.notIcmp?.code !== undefined ? { notIcmpCode: rule.notIcmp.code } : {}),
+    srcNets: src.nets,
+    notSrcNets: src.notNets,
+    srcPorts: src.ports,
+    notSrcPorts: src.notPorts,
+    srcIpSetIds: src.ipSets,
+    notSrcIpSetIds: src.notIpSets,
+    srcNamedPortIpSetIds: src.namedPortSets,
+    notSrcNamedPortIpSetIds: src.notNamedPortSets,
+    dstNets: dst.nets,
+    notDstNets: dst.notNets,
+    dstPorts: dst.ports,
+    notDstPorts: dst.notPorts,
+    dstIpSetIds: dst.ipSets,
+    notDstIpSetIds: dst.notIpSets,
+    dstNamedPortIpSetIds: dst.namedPortSets,
+    notDstNamedPortIpSetIds: dst.notNamedPortSets,
+  };
+}
+
+/** Scans a list of rules; returns the messages and the distinct IP sets they need. */
+export function scanRules(rules: readonly ModelRule[]): { msgs: RuleMsg[]; ipSets: Map<string, IpSetSpec> } {
+  const ipSets = new Map<string, IpSetSpec>();
+  const msgs = rules.map((r) => scanRule(r, (spec) => ipSets.set(spec.id, spec)));
+  return { msgs, ipSets };
+}

@@ -1,0 +1,155 @@
+/**
+ * The dataplane loop (Felix's InternalDataplane apply loop): messages are recorded as they arrive (no kernel
+ * I/O); after InSync, at most one apply runs at a time, coalescing everything received meanwhile; a failed
+ * apply keeps its work dirty and retries with backoff; periodic refreshes repair drift others caused.
+ * `appliedRevision` is the datastore revision whose effects are all in the kernel.
+ */
+import type { DataplaneMessage } from '../calc/messages.js';
+import { errorMessage, isAbortError } from '../lib/errors.js';
+import type { RouteManager } from './managers/routes.js';
+import type { PolicyDataplane } from './managers/policy-dataplane.js';
+import type { NftTable } from './nftables/table.js';
+
+export interface LoopHooks {
+  /** After every successful apply. */
+  onApplied(info: { revision: number; durationMs: number; first: boolean }): Promise<void> | void;
+  onFailure(error: unknown): void;
+}
+
+export interface LoopOptions {
+  readonly refreshIntervalMs: number;
+  readonly retryMinMs?: number;
+  readonly retryMaxMs?: number;
+}
+
+export class DataplaneLoop {
+  private readonly dataplane: PolicyDataplane;
+  private readonly table: NftTable;
+  private readonly routes: RouteManager;
+  private readonly hooks: LoopHooks;
+  private readonly opts: Required<LoopOptions>;
+  private inSync = false;
+  private received = 0;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private retryMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private signal: AbortSignal | undefined;
+  private refreshDue = false;
+  private firstDone = false;
+  appliedRevision = 0;
+  consecutiveFailures = 0;
+  lastError: string | null = null;
+
+  constructor(
+    dataplane: PolicyDataplane,
+    table: NftTable,
+    routes: RouteManager,
+    hooks: LoopHooks,
+    opts: LoopOptions,
+  ) {
+    this.dataplane = dataplane;
+    this.table = table;
+    this.routes = routes;
+    this.hooks = hooks;
+    this.opts = { retryMinMs: 100, retryMaxMs: 10_000, ...opts };
+    this.retryMs = this.opts.retryMinMs;
+  }
+
+  get dataplaneInSync(): boolean {
+    return this.firstDone;
+  }
+
+  start(signal: AbortSignal): void {
+    this.signal = signal;
+    signal.addEventListener('abort', () => {
+      clearTimeout(this.retryTimer);
+      clearInterval(this.refreshTimer);
+    });
+    this.refreshTimer = setInterval(() => {
+      this.refreshDue = true;
+      this.kick();
+    }, this.opts.refreshIntervalMs);
+    this.refreshTimer.unref();
+  }
+
+  onMessages(msgs: readonly DataplaneMessage[]): void {
+    for (const m of msgs) {
+      if (m.kind === 'inSync') this.inSync = true;
+      else if (m.kind === 'revision') this.received = Math.max(this.received, m.revision);
+      try {
+        this.dataplane.onMessage(m);
+      } catch (e) {
+        // A message the dataplane cannot take is a bug; never let it reach the syncer.
+        this.hooks.onFailure(e);
+      }
+    }
+    const eps = this.dataplane.workloadEndpoints.values();
+    this.routes.setDesired(
+      [...eps].map((e) => ({ interfaceName: e.interfaceName, nets: [...e.ipv4Nets, ...e.ipv6Nets] })),
+    );
+    this.kick();
+  }
+
+  /** Requests an apply; returns when the loop is idle again (for tests and shutdown). */
+  kick(): void {
+    if (!this.inSync || this.signal?.aborted === true) return;
+    if (this.running !== undefined) {
+      this.again = true;
+      return;
+    }
+    this.running = this.applyOnce().finally(() => {
+      this.running = undefined;
+      if (this.again) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  async idle(): Promise<void> {
+    while (this.running !== undefined) await this.running;
+  }
+
+  private async applyOnce(): Promise<void> {
+    const revision = this.received;
+    const started = performance.now();
+    try {
+      this.dataplane.ensureStatic();
+      if (this.refreshDue) {
+        this.refreshDue = false;
+        await this.table.refresh(this.signal !== undefined ? { signal: this.signal } : {});
+      }
+      await this.table.apply(this.signal !== undefined ? { signal: this.signal } : {});
+      await this.routes.apply(this.signal);
+      const first = !this.firstDone;
+      this.firstDone = true;
+      this.appliedRevision = Math.max(this.appliedRevision, revision);
+      this.consecutiveFailures = 0;
+      this.lastError = null;
+      this.retryMs = this.opts.retryMinMs;
+      await this.hooks.onApplied({
+        revision: this.appliedRevision,
+        durationMs: performance.now() - started,
+        first,
+      });
+      if (this.routes.pending > 0) this.scheduleRetry();
+    } catch (e) {
+      if (isAbortError(e) || this.signal?.aborted === true) return;
+      this.consecutiveFailures++;
+      this.lastError = errorMessage(e);
+      this.hooks.onFailure(e);
+      this.scheduleRetry();
+    }
+  }
+
+  private scheduleRetry(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.kick();
+    }, this.retryMs);
+    this.retryTimer.unref();
+    this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs);
+  }
+}

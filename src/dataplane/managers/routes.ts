@@ -1,0 +1,133 @@
+/**
+ * Workload interface plumbing the agent owns (reference §7.2 steps 6-7, Felix's route table and endpoint
+ * managers): a /32 (or /128) route per local workload address to its `cali*` interface, and the interface
+ * sysctls (proxy ARP, forwarding, IPv6 proxy NDP). Ours after a restart: routes whose device has one of the
+ * workload interface prefixes; those not wanted any more are deleted. Interfaces that do not exist yet (the
+ * endpoint arrived first) are retried on the next apply.
+ */
+import type { CommandRunner } from '../exec/command-runner.js';
+import { KernelProgrammingError } from '../../lib/errors.js';
+
+export interface WorkloadRoutes {
+  readonly interfaceName: string;
+  readonly nets: readonly string[];
+}
+
+interface IpRoute {
+  readonly dst: string;
+  readonly dev?: string;
+  readonly protocol?: string;
+}
+
+const SYSCTLS_V4 = [
+  'net.ipv4.conf.{if}.proxy_arp=1',
+  'net.ipv4.neigh.{if}.proxy_delay=0',
+  'net.ipv4.conf.{if}.forwarding=1',
+  'net.ipv4.conf.{if}.route_localnet=1',
+];
+const SYSCTLS_V6 = [
+  'net.ipv6.conf.{if}.proxy_ndp=1',
+  'net.ipv6.conf.{if}.forwarding=1',
+  'net.ipv6.conf.{if}.accept_ra=0',
+];
+
+function normalise(dst: string, family: 4 | 6): string {
+  if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
+  return dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`;
+}
+
+export class RouteManager {
+  private readonly runner: CommandRunner;
+  private readonly prefixes: () => readonly string[];
+  private desired = new Map<string, WorkloadRoutes>();
+  private readonly configured = new Set<string>();
+  /** Interfaces whose routes could not be programmed (missing), retried next time. */
+  pending = 0;
+
+  constructor(runner: CommandRunner, prefixes: () => readonly string[]) {
+    this.runner = runner;
+    this.prefixes = prefixes;
+  }
+
+  setDesired(workloads: Iterable<WorkloadRoutes>): void {
+    this.desired = new Map([...workloads].map((w) => [w.interfaceName, w]));
+  }
+
+  private ours(dev: string | undefined): boolean {
+    return dev !== undefined && this.prefixes().some((p) => dev.startsWith(p));
+  }
+
+  private async json<T>(args: string[], signal?: AbortSignal): Promise<T> {
+    const r = await this.runner.run('ip', args, signal !== undefined ? { signal } : {});
+    if (r.code !== 0)
+      throw new KernelProgrammingError(`ip ${args.join(' ')} failed`, {
+        command: `ip ${args.join(' ')}`,
+        exitCode: r.code,
+        stderr: r.stderr,
+      });
+    return JSON.parse(r.stdout === '' ? '[]' : r.stdout) as T;
+  }
+
+  async apply(signal?: AbortSignal): Promise<void> {
+    const links = await this.json<{ ifname: string }[]>(['-j', 'link', 'show'], signal);
+    const present = new Set(links.map((l) => l.ifname));
+    const batch: string[] = [];
+    let pending = 0;
+    for (const family of [4, 6] as const) {
+      const routes = await this.json<IpRoute[]>(
+        [family === 4 ? '-4' : '-6', '-j', 'route', 'show', 'table', 'main'],
+        signal,
+      );
+      const actual = new Map<string, string>();
+      for (const r of routes) {
+        // Only host routes to workload interfaces are ours; the kernel's own (link-local) routes are not.
+        const dst = normalise(r.dst, family);
+        if (!this.ours(r.dev) || r.protocol === 'kernel' || !dst.endsWith(family === 4 ? '/32' : '/128'))
+          continue;
+        actual.set(dst, r.dev ?? '');
+      }
+      const wanted = new Map<string, string>();
+      for (const w of this.desired.values()) {
+        if (!present.has(w.interfaceName)) {
+          pending++;
+          continue;
+        }
+        for (const n of w.nets) if ((n.includes(':') ? 6 : 4) === family) wanted.set(n, w.interfaceName);
+      }
+      for (const [dst, dev] of wanted) {
+        if (actual.get(dst) !== dev)
+          batch.push(`${family === 6 ? '-6 ' : ''}route replace ${dst} dev ${dev} scope link`);
+      }
+      for (const [dst, dev] of actual) {
+        if (!wanted.has(dst)) batch.push(`${family === 6 ? '-6 ' : ''}route del ${dst} dev ${dev}`);
+      }
+    }
+    for (const w of this.desired.values()) {
+      if (!present.has(w.interfaceName) || this.configured.has(w.interfaceName)) continue;
+      const v6 = w.nets.some((n) => n.includes(':'));
+      const settings = [...SYSCTLS_V4, ...(v6 ? SYSCTLS_V6 : [])].map((s) =>
+        s.replace('{if}', w.interfaceName),
+      );
+      const r = await this.runner.run(
+        'sysctl',
+        ['-q', '-w', ...settings],
+        signal !== undefined ? { signal } : {},
+      );
+      if (r.code === 0) this.configured.add(w.interfaceName);
+    }
+    for (const ifname of [...this.configured]) if (!present.has(ifname)) this.configured.delete(ifname);
+    this.pending = pending;
+    if (batch.length === 0) return;
+    const r = await this.runner.run('ip', ['-force', '-batch', '-'], {
+      stdin: `${batch.join('\n')}\n`,
+      ...(signal !== undefined ? { signal } : {}),
+    });
+    if (r.code !== 0) {
+      throw new KernelProgrammingError('programming workload routes failed', {
+        command: 'ip -force -batch -',
+        exitCode: r.code,
+        stderr: r.stderr,
+      });
+    }
+  }
+}

@@ -1,0 +1,179 @@
+/**
+ * One dataplane rule (RuleMsg) -> nft rule bodies (Felix's rules/policy.go, in nftables form). Pure.
+ *
+ * - Rules are rendered per IP family when they match addresses (`ip saddr` vs `ip6 saddr`, `cali40…` vs
+ *   `cali60…` sets); a rule whose positive nets have no address of a family is omitted for that family;
+ *   rules with no address matches are rendered once, family-independent (with `meta nfproto` only when the
+ *   rule names an ipVersion).
+ * - Numeric ports and named ports of one side are OR'ed: each alternative becomes its own nft rule with the
+ *   same action (named ports match `addr . l4proto . port` against the named-port set).
+ * - Actions use Felix's mark protocol so that verdicts compose across tiers and across the two endpoint
+ *   chains a forwarded packet traverses: Allow sets the accept mark and returns, Pass sets the pass mark and
+ *   returns, Deny drops (or rejects), Log logs and continues.
+ */
+import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
+import { hex, ipSetName, MARK_ACCEPT, MARK_PASS } from './names.js';
+
+export interface RuleRenderOptions {
+  /** Felix iptablesFilterDenyAction: Drop (default) or Reject. */
+  readonly denyAction: 'Drop' | 'Reject';
+  /** Felix logPrefix (`calico-packet`). */
+  readonly logPrefix: string;
+}
+
+export const DEFAULT_RULE_OPTIONS: RuleRenderOptions = { denyAction: 'Drop', logPrefix: 'calico-packet' };
+
+function familyOf(cidr: string): 4 | 6 {
+  return cidr.includes(':') ? 6 : 4;
+}
+
+function set(items: readonly string[]): string {
+  return items.length === 1 ? (items[0] ?? '') : `{ ${items.join(', ')} }`;
+}
+
+function portList(ports: readonly PortRangeMsg[]): string {
+  return set(ports.map((p) => (p.first === p.last ? String(p.first) : `${p.first}-${p.last}`)));
+}
+
+export function actionText(rule: RuleMsg, opts: RuleRenderOptions): string {
+  switch (rule.action) {
+    case 'allow':
+      return `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`;
+    case 'pass':
+      return `meta mark set meta mark | ${hex(MARK_PASS)} return`;
+    case 'deny':
+      return opts.denyAction === 'Reject' ? 'reject with icmpx admin-prohibited' : 'drop';
+    case 'log':
+      return `log prefix "${opts.logPrefix}: " level info`;
+  }
+}
+
+interface SideVariant {
+  /** Match fragments of this alternative. */
+  readonly parts: readonly string[];
+}
+
+/** The OR-alternatives of one side: numeric ports (with the selector sets) and each named port. */
+function sideVariants(
+  dir: 'saddr' | 'daddr',
+  f: 4 | 6,
+  r: {
+    nets: readonly string[];
+    notNets: readonly string[];
+    ports: readonly PortRangeMsg[];
+    notPorts: readonly PortRangeMsg[];
+    ipSets: readonly string[];
+    notIpSets: readonly string[];
+    named: readonly string[];
+    notNamed: readonly string[];
+  },
+): SideVariant[] {
+  const ipw = f === 4 ? 'ip' : 'ip6';
+  const th = dir === 'saddr' ? 'th sport' : 'th dport';
+  const common: string[] = [];
+  const nets = r.nets.filter((n) => familyOf(n) === f);
+  if (nets.length > 0) common.push(`${ipw} ${dir} ${set(nets)}`);
+  const notNets = r.notNets.filter((n) => familyOf(n) === f);
+  if (notNets.length > 0) common.push(`${ipw} ${dir} != ${set(notNets)}`);
+  for (const s of r.notIpSets) common.push(`${ipw} ${dir} != @${ipSetName(f, s)}`);
+  if (r.notPorts.length > 0) common.push(`${th} != ${portList(r.notPorts)}`);
+  for (const s of r.notNamed) common.push(`${ipw} ${dir} . meta l4proto . ${th} != @${ipSetName(f, s)}`);
+  const withSelectors = [...common, ...r.ipSets.map((s) => `${ipw} ${dir} @${ipSetName(f, s)}`)];
+  if (r.ports.length === 0 && r.named.length === 0) return [{ parts: withSelectors }];
+  const out: SideVariant[] = [];
+  if (r.ports.length > 0) out.push({ parts: [...withSelectors, `${th} ${portList(r.ports)}`] });
+  // Named-port sets are already filtered by the selector (rule scanner), so they stand without it.
+  for (const s of r.named)
+    out.push({ parts: [...common, `${ipw} ${dir} . meta l4proto . ${th} @${ipSetName(f, s)}`] });
+  return out;
+}
+
+function usesAddresses(rule: RuleMsg): boolean {
+  return (
+    rule.srcNets.length +
+      rule.notSrcNets.length +
+      rule.dstNets.length +
+      rule.notDstNets.length +
+      rule.srcIpSetIds.length +
+      rule.notSrcIpSetIds.length +
+      rule.dstIpSetIds.length +
+      rule.notDstIpSetIds.length +
+      rule.srcNamedPortIpSetIds.length +
+      rule.notSrcNamedPortIpSetIds.length +
+      rule.dstNamedPortIpSetIds.length +
+      rule.notDstNamedPortIpSetIds.length >
+    0
+  );
+}
+
+function icmpParts(rule: RuleMsg, f: 4 | 6 | undefined): string[] | undefined {
+  const out: string[] = [];
+  const kw = rule.protocol === 58 || (rule.protocol === undefined && f === 6) ? 'icmpv6' : 'icmp';
+  if (rule.icmpType !== undefined) {
+    out.push(`${kw} type ${rule.icmpType}`);
+    if (rule.icmpCode !== undefined) out.push(`${kw} code ${rule.icmpCode}`);
+  }
+  if (rule.notIcmpType !== undefined) {
+    out.push(
+      rule.notIcmpCode !== undefined
+        ? `${kw} type . ${kw} code != { ${rule.notIcmpType} . ${rule.notIcmpCode} }`
+        : `${kw} type != ${rule.notIcmpType}`,
+    );
+  }
+  // ICMP (1) exists only in IPv4 packets, ICMPv6 (58) only in IPv6 ones.
+  if (out.length > 0 && f !== undefined && ((kw === 'icmp' && f === 6) || (kw === 'icmpv6' && f === 4)))
+    return undefined;
+  return out;
+}
+
+function renderFamily(rule: RuleMsg, f: 4 | 6 | undefined, opts: RuleRenderOptions): string[] {
+  const head: string[] = [];
+  if (f !== undefined && rule.ipVersion !== undefined) head.push(`meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`);
+  if (rule.protocol !== undefined) head.push(`meta l4proto ${rule.protocol}`);
+  if (rule.notProtocol !== undefined) head.push(`meta l4proto != ${rule.notProtocol}`);
+  const icmp = icmpParts(rule, f);
+  if (icmp === undefined) return [];
+  const fam = f ?? 4;
+  const src = sideVariants('saddr', fam, {
+    nets: rule.srcNets,
+    notNets: rule.notSrcNets,
+    ports: rule.srcPorts,
+    notPorts: rule.notSrcPorts,
+    ipSets: rule.srcIpSetIds,
+    notIpSets: rule.notSrcIpSetIds,
+    named: rule.srcNamedPortIpSetIds,
+    notNamed: rule.notSrcNamedPortIpSetIds,
+  });
+  const dst = sideVariants('daddr', fam, {
+    nets: rule.dstNets,
+    notNets: rule.notDstNets,
+    ports: rule.dstPorts,
+    notPorts: rule.notDstPorts,
+    ipSets: rule.dstIpSetIds,
+    notIpSets: rule.notDstIpSetIds,
+    named: rule.dstNamedPortIpSetIds,
+    notNamed: rule.notDstNamedPortIpSetIds,
+  });
+  const action = actionText(rule, opts);
+  const out: string[] = [];
+  for (const s of src)
+    for (const d of dst) out.push([...head, ...s.parts, ...d.parts, ...icmp, action].join(' '));
+  return out;
+}
+
+/** nft rule bodies for one rule (possibly several: families and OR-alternatives). */
+export function renderRule(rule: RuleMsg, opts: RuleRenderOptions = DEFAULT_RULE_OPTIONS): string[] {
+  if (!usesAddresses(rule)) {
+    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts);
+    return renderFamily(rule, undefined, opts);
+  }
+  const out: string[] = [];
+  for (const f of [4, 6] as const) {
+    if (rule.ipVersion !== undefined && rule.ipVersion !== f) continue;
+    // A positive nets list with no address of this family cannot match this family.
+    if (rule.srcNets.length > 0 && !rule.srcNets.some((n) => familyOf(n) === f)) continue;
+    if (rule.dstNets.length > 0 && !rule.dstNets.some((n) => familyOf(n) === f)) continue;
+    out.push(...renderFamily(rule, f, opts));
+  }
+  return out;
+}

@@ -1,0 +1,201 @@
+/**
+ * The static part of `table inet calico` (Felix's rules/static.go in nftables form): base chains hooked at
+ * raw/mangle/filter priorities, the top-level cali chains, the dispatch chains in front of the per-interface
+ * verdict maps, workload-to-host handling and the failsafe chains. Pure.
+ *
+ * A packet from or to a `cali*` interface whose endpoint is not programmed hits the dispatch chain's final
+ * drop: there is never a window in which a new workload interface is unpoliced.
+ */
+import type { ChainSpec, MapSpec, NftRule } from '../nftables/model.js';
+import type { FailsafePort, RulesConfig } from './config.js';
+import { CLEAR_MARKS } from './endpoints.js';
+import {
+  chainName,
+  hex,
+  MAP_FROM_HEP,
+  MAP_FROM_WL,
+  MAP_MANGLE_FROM_HEP,
+  MAP_RAW_FROM_HEP,
+  MAP_RAW_TO_HEP,
+  MAP_TO_HEP,
+  MAP_TO_WL,
+  MARK_ACCEPT,
+} from './names.js';
+
+const ACCEPT_IF_MARKED = `meta mark & ${hex(MARK_ACCEPT)} == ${hex(MARK_ACCEPT)} accept`;
+
+export const CHAIN = {
+  forward: chainName('filter', 'cali-FORWARD'),
+  input: chainName('filter', 'cali-INPUT'),
+  output: chainName('filter', 'cali-OUTPUT'),
+  fromWl: chainName('filter', 'cali-from-wl-dispatch'),
+  toWl: chainName('filter', 'cali-to-wl-dispatch'),
+  wlToHost: chainName('filter', 'cali-wl-to-host'),
+  fromHep: chainName('filter', 'cali-from-host-endpoint'),
+  toHep: chainName('filter', 'cali-to-host-endpoint'),
+  failsafeIn: chainName('filter', 'cali-failsafe-in'),
+  failsafeOut: chainName('filter', 'cali-failsafe-out'),
+  rawPre: chainName('raw', 'cali-PREROUTING'),
+  rawOut: chainName('raw', 'cali-OUTPUT'),
+  rawFailsafeIn: chainName('raw', 'cali-failsafe-in'),
+  rawFailsafeOut: chainName('raw', 'cali-failsafe-out'),
+  manglePre: chainName('mangle', 'cali-PREROUTING'),
+  mangleFailsafeIn: chainName('mangle', 'cali-failsafe-in'),
+} as const;
+
+function prefixes(cfg: RulesConfig, dir: 'iifname' | 'oifname'): string[] {
+  return cfg.interfacePrefixes.map((p) => `${dir} "${p}*"`);
+}
+
+function failsafeRules(ports: readonly FailsafePort[], dir: 'in' | 'out'): NftRule[] {
+  return ports.map((p) => {
+    const net =
+      p.net === undefined
+        ? ''
+        : ` ${p.net.includes(':') ? 'ip6' : 'ip'} ${dir === 'in' ? 'saddr' : 'daddr'} ${p.net}`;
+    return {
+      rule: `meta l4proto ${p.protocol}${net} th dport ${p.port} accept`,
+      comment: `failsafe ${p.protocol}:${p.port}`,
+    };
+  });
+}
+
+/** Raw failsafes also accept the responses to the other direction's failsafe connections (before conntrack). */
+function rawFailsafeRules(
+  own: readonly FailsafePort[],
+  other: readonly FailsafePort[],
+  dir: 'in' | 'out',
+): NftRule[] {
+  return [
+    ...failsafeRules(own, dir),
+    ...other.map((p) => ({
+      rule: `meta l4proto ${p.protocol} th sport ${p.port} accept`,
+      comment: `failsafe response ${p.protocol}:${p.port}`,
+    })),
+  ];
+}
+
+function base(
+  name: string,
+  type: 'filter',
+  hook: 'prerouting' | 'input' | 'forward' | 'output',
+  priority: number,
+  target: string,
+): ChainSpec {
+  return { name, hook: { type, hook, priority, policy: 'accept' }, rules: [`jump ${target}`] };
+}
+
+export function renderStaticChains(cfg: RulesConfig): ChainSpec[] {
+  const invalid = cfg.disableConntrackInvalidCheck ? [] : ['ct state invalid drop'];
+  const wlToHostAction =
+    cfg.endpointToHostAction === 'Drop'
+      ? 'drop'
+      : cfg.endpointToHostAction === 'Accept'
+        ? 'accept'
+        : 'return';
+  return [
+    base('filter-FORWARD', 'filter', 'forward', 0, CHAIN.forward),
+    base('filter-INPUT', 'filter', 'input', 0, CHAIN.input),
+    base('filter-OUTPUT', 'filter', 'output', 0, CHAIN.output),
+    {
+      name: 'raw-PREROUTING',
+      hook: { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
+      rules: [`jump ${CHAIN.rawPre}`, ACCEPT_IF_MARKED.replace(' accept', ' notrack')],
+    },
+    {
+      name: 'raw-OUTPUT',
+      hook: { type: 'filter', hook: 'output', priority: -300, policy: 'accept' },
+      rules: [`jump ${CHAIN.rawOut}`, ACCEPT_IF_MARKED.replace(' accept', ' notrack')],
+    },
+    base('mangle-PREROUTING', 'filter', 'prerouting', -150, CHAIN.manglePre),
+    {
+      name: CHAIN.forward,
+      rules: [
+        'ct state established,related accept',
+        ...prefixes(cfg, 'iifname').flatMap((p) => invalid.map((i) => `${p} ${i}`)),
+        ...prefixes(cfg, 'oifname').flatMap((p) => invalid.map((i) => `${p} ${i}`)),
+        CLEAR_MARKS,
+        ...prefixes(cfg, 'iifname').map((p) => `${p} jump ${CHAIN.fromWl}`),
+        ...prefixes(cfg, 'oifname').map((p) => `${p} jump ${CHAIN.toWl}`),
+        ACCEPT_IF_MARKED,
+      ],
+    },
+    {
+      name: CHAIN.fromWl,
+      rules: [
+        `iifname vmap @${MAP_FROM_WL}`,
+        ...prefixes(cfg, 'iifname').map((p) => ({
+          rule: `${p} drop`,
+          comment: 'unknown workload interface',
+        })),
+      ],
+    },
+    {
+      name: CHAIN.toWl,
+      rules: [
+        `oifname vmap @${MAP_TO_WL}`,
+        ...prefixes(cfg, 'oifname').map((p) => ({
+          rule: `${p} drop`,
+          comment: 'unknown workload interface',
+        })),
+      ],
+    },
+    {
+      name: CHAIN.input,
+      rules: [
+        { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
+        ...prefixes(cfg, 'iifname').map((p) => `${p} goto ${CHAIN.wlToHost}`),
+        CLEAR_MARKS,
+        `jump ${CHAIN.fromHep}`,
+        ACCEPT_IF_MARKED,
+      ],
+    },
+    {
+      name: CHAIN.wlToHost,
+      rules: [
+        'ct state established,related accept',
+        ...invalid,
+        {
+          rule: 'meta nfproto ipv6 icmpv6 type { 130, 131, 132, 133, 135, 136 } accept',
+          comment: 'IPv6 neighbour discovery and MLD',
+        },
+        `jump ${CHAIN.fromWl}`,
+        { rule: wlToHostAction, comment: `defaultEndpointToHostAction ${cfg.endpointToHostAction}` },
+      ],
+    },
+    {
+      name: CHAIN.output,
+      rules: [
+        { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
+        ...prefixes(cfg, 'oifname').map((p) => `${p} return`),
+        CLEAR_MARKS,
+        `jump ${CHAIN.toHep}`,
+        ACCEPT_IF_MARKED,
+      ],
+    },
+    { name: CHAIN.fromHep, rules: [`iifname vmap @${MAP_FROM_HEP}`] },
+    { name: CHAIN.toHep, rules: [`oifname vmap @${MAP_TO_HEP}`] },
+    { name: CHAIN.failsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
+    { name: CHAIN.failsafeOut, rules: failsafeRules(cfg.failsafeOutbound, 'out') },
+    { name: CHAIN.rawPre, rules: [CLEAR_MARKS, `iifname vmap @${MAP_RAW_FROM_HEP}`] },
+    { name: CHAIN.rawOut, rules: [CLEAR_MARKS, `oifname vmap @${MAP_RAW_TO_HEP}`] },
+    { name: CHAIN.rawFailsafeIn, rules: rawFailsafeRules(cfg.failsafeInbound, cfg.failsafeOutbound, 'in') },
+    { name: CHAIN.rawFailsafeOut, rules: rawFailsafeRules(cfg.failsafeOutbound, cfg.failsafeInbound, 'out') },
+    { name: CHAIN.manglePre, rules: [`iifname vmap @${MAP_MANGLE_FROM_HEP}`] },
+    { name: CHAIN.mangleFailsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
+  ];
+}
+
+export const STATIC_MAPS: readonly string[] = [
+  MAP_FROM_WL,
+  MAP_TO_WL,
+  MAP_FROM_HEP,
+  MAP_TO_HEP,
+  MAP_RAW_FROM_HEP,
+  MAP_RAW_TO_HEP,
+  MAP_MANGLE_FROM_HEP,
+];
+
+export function emptyMap(name: string): MapSpec {
+  return { name, keyType: 'ifname', elements: new Map() };
+}

@@ -1,0 +1,49 @@
+/** Per-workload-endpoint chains and dispatch-map entries (cali-tw-<iface> / cali-fw-<iface>). Pure. */
+import type { WorkloadEndpointMsg } from '../../calc/messages.js';
+import type { ChainSpec, NftRule } from '../nftables/model.js';
+import type { RulesConfig } from './config.js';
+import { CLEAR_MARKS, tierRules } from './endpoints.js';
+import { workloadChain } from './names.js';
+
+export interface WorkloadRender {
+  readonly chains: readonly ChainSpec[];
+  /** [map entry key (interface), verdict] for the from- and to-workload dispatch maps. */
+  readonly fromEntry: readonly [string, string];
+  readonly toEntry: readonly [string, string];
+}
+
+export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig): WorkloadRender {
+  const to = workloadChain(ep.interfaceName, 'to');
+  const from = workloadChain(ep.interfaceName, 'from');
+  const label = `workload ${ep.display}`;
+  const fromRules: NftRule[] = [{ rule: CLEAR_MARKS, comment: label }];
+  if (!cfg.allowVxlanFromWorkloads)
+    fromRules.push({ rule: 'meta l4proto udp udp dport 4789 drop', comment: 'VXLAN from workload' });
+  if (!cfg.allowIpipFromWorkloads)
+    fromRules.push({ rule: 'meta l4proto 4 drop', comment: 'IPIP from workload' });
+  fromRules.push(
+    ...tierRules(ep.tiers, 'egress', ep.profileIds, {
+      layer: 'filter',
+      tierEndDrops: true,
+      withProfiles: true,
+      dropLabel: `egress of ${ep.display}`,
+    }),
+  );
+  const toRules: NftRule[] = [
+    { rule: CLEAR_MARKS, comment: label },
+    ...tierRules(ep.tiers, 'ingress', ep.profileIds, {
+      layer: 'filter',
+      tierEndDrops: true,
+      withProfiles: true,
+      dropLabel: `ingress of ${ep.display}`,
+    }),
+  ];
+  return {
+    chains: [
+      { name: to, rules: toRules },
+      { name: from, rules: fromRules },
+    ],
+    fromEntry: [ep.interfaceName, `goto ${from}`],
+    toEntry: [ep.interfaceName, `goto ${to}`],
+  };
+}
