@@ -17,8 +17,10 @@ import { stagedKubernetesNetworkPolicyCodec } from './v3/staged-kubernetes-netwo
 import { stagedNetworkPolicyCodec } from './v3/staged-network-policy.js';
 import { tierCodec } from './v3/tier.js';
 import { workloadEndpointCodec } from './v3/workload-endpoint.js';
+import { felixConfigurationCodec } from './v3/felix-configuration.js';
 
 const CODECS = [
+  felixConfigurationCodec,
   globalNetworkPolicyCodec,
   networkPolicyCodec,
   stagedGlobalNetworkPolicyCodec,
