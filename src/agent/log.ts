@@ -19,9 +19,17 @@ export function createLogger(
     write(`${JSON.stringify({ time: new Date().toISOString(), level: LEVELS[lvl], msg, ...fields })}\n`);
   };
   return {
-    debug: (m, f) => { emit(0, m, f); },
-    info: (m, f) => { emit(1, m, f); },
-    warn: (m, f) => { emit(2, m, f); },
-    error: (m, f) => { emit(3, m, f); },
+    debug: (m, f) => {
+      emit(0, m, f);
+    },
+    info: (m, f) => {
+      emit(1, m, f);
+    },
+    warn: (m, f) => {
+      emit(2, m, f);
+    },
+    error: (m, f) => {
+      emit(3, m, f);
+    },
   };
 }

@@ -140,7 +140,9 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> 
     backend,
     {
       kinds: AGENT_KINDS,
-      onError: (e) => { log.warn('datastore sync problem; retrying', { error: errorMessage(e) }); },
+      onError: (e) => {
+        log.warn('datastore sync problem; retrying', { error: errorMessage(e) });
+      },
     },
     {
       onStatusUpdated: (s) => {
@@ -183,7 +185,12 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> 
       await syncer.stop();
       controller.abort();
       await loop.idle().catch(() => undefined);
-      for (const s of servers) await new Promise<void>((r) => s.close(() => { r(); }));
+      for (const s of servers)
+        await new Promise<void>((r) =>
+          s.close(() => {
+            r();
+          }),
+        );
       await backend.close();
     },
   };
@@ -213,8 +220,12 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => { stop('SIGTERM'); });
-  process.once('SIGINT', () => { stop('SIGINT'); });
+  process.once('SIGTERM', () => {
+    stop('SIGTERM');
+  });
+  process.once('SIGINT', () => {
+    stop('SIGINT');
+  });
 }
 
 const invokedDirectly = process.argv[1]?.endsWith('/agent/main.js') === true;

@@ -2,7 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeOk, expectIssue } from '../testing.js';
 
-const fc = (name: string, spec: unknown): unknown => ({ apiVersion: 'projectcalico.org/v3', kind: 'FelixConfiguration', metadata: { name }, spec });
+const fc = (name: string, spec: unknown): unknown => ({
+  apiVersion: 'projectcalico.org/v3',
+  kind: 'FelixConfiguration',
+  metadata: { name },
+  spec,
+});
 
 describe('FelixConfiguration', () => {
   it('decodes common fields, normalising enum case', () => {
@@ -19,10 +24,18 @@ describe('FelixConfiguration', () => {
   });
 
   it('rejects bad values and unknown fields with their paths', () => {
-    expectIssue(fc('default', { defaultEndpointToHostAction: 'Maybe' }), 'spec.defaultEndpointToHostAction', '"Maybe"');
+    expectIssue(
+      fc('default', { defaultEndpointToHostAction: 'Maybe' }),
+      'spec.defaultEndpointToHostAction',
+      '"Maybe"',
+    );
     expectIssue(fc('default', { healthPort: 70000 }), 'spec.healthPort', '70000');
     expectIssue(fc('default', { routeRefreshInterval: 'soon' }), 'spec.routeRefreshInterval', '"soon"');
-    expectIssue(fc('default', { failsafeInboundHostPorts: [{ protocol: 'ICMP', port: 1 }] }), 'spec.failsafeInboundHostPorts[0].protocol', '"ICMP"');
+    expectIssue(
+      fc('default', { failsafeInboundHostPorts: [{ protocol: 'ICMP', port: 1 }] }),
+      'spec.failsafeInboundHostPorts[0].protocol',
+      '"ICMP"',
+    );
     expectIssue(fc('default', { bogusField: 1 }), 'spec.bogusField', 'bogusField');
   });
 

@@ -84,13 +84,16 @@ function ciEnum(values: readonly string[], what: string): Decoder<string> {
     const s = str(v, path, issues);
     if (s === undefined) return undefined;
     const hit = values.find((x) => x.toLowerCase() === s.toLowerCase());
-    if (hit === undefined) issues.add(path, `invalid ${what} ${show(s)} (must be one of ${values.join(', ')})`);
+    if (hit === undefined)
+      issues.add(path, `invalid ${what} ${show(s)} (must be one of ${values.join(', ')})`);
     return hit;
   };
 }
 
 const duration = checked((s) =>
-  /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(s) || s === '0' ? undefined : `invalid duration ${show(s)} (e.g. 90s, 1m30s)`,
+  /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/.test(s) || s === '0'
+    ? undefined
+    : `invalid duration ${show(s)} (e.g. 90s, 1m30s)`,
 );
 
 const protoPort = struct<ProtoPort>({
