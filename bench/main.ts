@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { benchCli } from './cli.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
 import { benchSelectors } from './selector.bench.js';
@@ -22,6 +23,7 @@ const SUITES: Suite[] = [
   { name: 'selector', title: 'Selector evaluation', run: benchSelectors },
   { name: 'evaluator', title: 'Reference evaluator', run: benchEvaluator },
   { name: 'datastore', title: 'Datastore (embedded SQLite and etcd v3)', run: benchDatastore },
+  { name: 'cli', title: 'calicoctl', run: benchCli },
 ];
 
 function machine(): string {

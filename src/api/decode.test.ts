@@ -81,9 +81,9 @@ describe('apiVersion and kind', () => {
 
   it('reports a known but not yet supported kind', () => {
     expectIssue(
-      { apiVersion: 'projectcalico.org/v3', kind: 'IPPool', metadata: { name: 'p' } },
+      { apiVersion: 'projectcalico.org/v3', kind: 'KubeControllersConfiguration', metadata: { name: 'p' } },
       'kind',
-      '"IPPool"',
+      '"KubeControllersConfiguration"',
     );
   });
 

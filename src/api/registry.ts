@@ -17,6 +17,17 @@ import { stagedKubernetesNetworkPolicyCodec } from './v3/staged-kubernetes-netwo
 import { stagedNetworkPolicyCodec } from './v3/staged-network-policy.js';
 import { tierCodec } from './v3/tier.js';
 import { workloadEndpointCodec } from './v3/workload-endpoint.js';
+import { ipPoolCodec } from './v3/ip-pool.js';
+import { ipReservationCodec } from './v3/ip-reservation.js';
+import { ipamConfigurationCodec } from './v3/ipam-config.js';
+import { ipamBlockCodec } from './v3/ipam-block.js';
+import { blockAffinityCodec } from './v3/block-affinity.js';
+import { ipamHandleCodec } from './v3/ipam-handle.js';
+import { bgpConfigurationCodec } from './v3/bgp-configuration.js';
+import { bgpPeerCodec } from './v3/bgp-peer.js';
+import { bgpFilterCodec } from './v3/bgp-filter.js';
+import { nodeCodec } from './v3/node.js';
+import { calicoNodeStatusCodec } from './v3/calico-node-status.js';
 import { felixConfigurationCodec } from './v3/felix-configuration.js';
 
 const CODECS = [
@@ -36,6 +47,17 @@ const CODECS = [
   namespaceCodec,
   podCodec,
   serviceAccountCodec,
+  ipPoolCodec,
+  ipReservationCodec,
+  ipamConfigurationCodec,
+  ipamBlockCodec,
+  blockAffinityCodec,
+  ipamHandleCodec,
+  bgpConfigurationCodec,
+  bgpPeerCodec,
+  bgpFilterCodec,
+  nodeCodec,
+  calicoNodeStatusCodec,
 ] as const;
 
 type AnyCodec = (typeof CODECS)[number];

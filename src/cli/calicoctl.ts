@@ -2,12 +2,35 @@
 /** calicoctl: the command-line interface (composition root). */
 import type { Command } from './command.js';
 import { findCommand, parseCommandArgs } from './command.js';
+import { applyCommand } from './commands/apply.js';
+import { createCommand } from './commands/create.js';
+import { deleteCommand } from './commands/delete.js';
+import { getCommand } from './commands/get.js';
+import { ipamCommands } from './commands/ipam/index.js';
+import { labelCommand } from './commands/label.js';
+import { nodeStatusCommand } from './commands/node-status.js';
+import { patchCommand } from './commands/patch.js';
 import { policyExplainCommand } from './commands/policy-explain.js';
+import { replaceCommand } from './commands/replace.js';
 import { validateCommand } from './commands/validate.js';
+import { versionCommand } from './commands/version.js';
 import { CliError, processIo } from './io.js';
 import type { CliIo } from './io.js';
 
-export const COMMANDS: readonly Command[] = [validateCommand, policyExplainCommand];
+export const COMMANDS: readonly Command[] = [
+  createCommand,
+  replaceCommand,
+  applyCommand,
+  deleteCommand,
+  getCommand,
+  patchCommand,
+  labelCommand,
+  validateCommand,
+  policyExplainCommand,
+  ...ipamCommands,
+  nodeStatusCommand,
+  versionCommand,
+];
 
 function usage(): string {
   const width = Math.max(...COMMANDS.map((c) => c.words.join(' ').length));

@@ -24,6 +24,8 @@ export interface LoadResult {
   /** One line per problem: `file: document N (Kind name): field: message`. */
   readonly problems: readonly string[];
   readonly files: number;
+  /** Sources that hold no resource at all (and no syntax error): calicoctl's "No resources specified in file". */
+  readonly empty: readonly string[];
 }
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
@@ -39,6 +41,11 @@ function listFiles(dir: string, recursive: boolean): string[] {
     }
   }
   return out;
+}
+
+/** `file: document N (Kind ns/name)`: how a loaded resource is named in problem lines. */
+export function describeLoaded(l: LoadedResource): string {
+  return `${l.source}: ${l.location}${describe(l.resource)}`;
 }
 
 function describe(doc: unknown): string {
@@ -83,12 +90,14 @@ export async function loadResources(
   const sources = await readSources(filenames, recursive, io);
   const resources: LoadedResource[] = [];
   const problems: string[] = [];
+  const empty: string[] = [];
   for (const { source, text } of sources) {
     const parsed = parseDocuments(text, source);
     if (!parsed.ok) {
       problems.push(...parsed.error.map(formatLoadIssue));
       continue;
     }
+    if (parsed.value.length === 0) empty.push(source);
     for (const doc of parsed.value) {
       const decoded = decodeResource(doc.value);
       if (decoded.ok) resources.push({ source, location: doc.location, resource: decoded.value });
@@ -97,5 +106,5 @@ export async function loadResources(
           problems.push(`${source}: ${doc.location}${describe(doc.value)}: ${formatIssue(issue)}`);
     }
   }
-  return { resources, problems, files: sources.length };
+  return { resources, problems, files: sources.length, empty };
 }

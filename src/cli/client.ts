@@ -1,0 +1,234 @@
+/**
+ * The semantics calicoctl gets from libcalico-go's clientv3, on top of a raw `Backend`: connecting with the
+ * `-c`/environment configuration, the client/cluster version-mismatch check, EnsureInitialized (built-in
+ * tiers, the default-allow profile and the `default` ClusterInformation exist after the first write), and
+ * the user's view of objects, where Kubernetes NetworkPolicies also appear as `knp.default.*` NetworkPolicies.
+ */
+import { randomBytes } from 'node:crypto';
+import { kindInfo } from '../api/kinds.js';
+import { CALICO_API_VERSION } from '../api/meta.js';
+import { BUILT_IN_TIER_NAMES, builtInTiers, defaultAllowProfile } from '../api/tiers.js';
+import {
+  DEFAULT_CONFIG_FILE,
+  keyString,
+  loadClientConfig,
+  openBackend,
+  type Backend,
+  type ListResult,
+  type Resource,
+  type ResourceKey,
+} from '../datastore/index.js';
+import { AlreadyExistsError, NotFoundError, errorMessage } from '../lib/errors.js';
+import { buildInfo, comparableVersion } from './build-info.js';
+import type { OptionValues } from './command.js';
+import { boolOpt, stringOpt } from './command.js';
+import { CliError } from './io.js';
+import type { CliIo } from './io.js';
+import { KNP_KIND, knpNameOf, knpView } from './knp.js';
+import { fieldAt } from './objects.js';
+
+export const CLUSTER_INFO_KIND = 'ClusterInformation';
+export const CLUSTER_INFO_NAME = 'default';
+/** Policy kinds whose `spec.tier` must name an existing tier. */
+export const TIERED_KINDS: readonly string[] = [
+  'NetworkPolicy',
+  'GlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+];
+/** Above this many objects of one kind, one list is cheaper than one get each. */
+const LIST_THRESHOLD = 16;
+
+function clusterInformation(clusterType: string): Resource {
+  return {
+    apiVersion: CALICO_API_VERSION,
+    kind: CLUSTER_INFO_KIND,
+    metadata: { name: CLUSTER_INFO_NAME },
+    spec: {
+      clusterGUID: randomBytes(16).toString('hex'),
+      clusterType,
+      calicoVersion: buildInfo().version,
+      datastoreReady: true,
+      variant: 'Calico',
+    },
+  } as Resource;
+}
+
+export class CalicoClient implements AsyncDisposable {
+  readonly backend: Backend;
+
+  constructor(backend: Backend) {
+    this.backend = backend;
+  }
+
+  /** Loads the configuration (`-c`, else the environment) and connects. */
+  static async open(values: OptionValues, io: CliIo): Promise<CalicoClient> {
+    const file = stringOpt(values, 'config') ?? DEFAULT_CONFIG_FILE;
+    try {
+      const config = await loadClientConfig({ file, env: io.env });
+      return new CalicoClient(await openBackend(config));
+    } catch (e) {
+      throw new CliError(`Failed to create Calico API client: ${errorMessage(e)}`);
+    }
+  }
+
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  get clusterType(): string {
+    return `calico-ts,${this.backend.type}`;
+  }
+
+  async clusterInformation(): Promise<Resource | undefined> {
+    return this.getOrUndefined({ kind: CLUSTER_INFO_KIND, name: CLUSTER_INFO_NAME });
+  }
+
+  /**
+   * calicoctl's CheckVersionMismatch: compares major.minor.patch of the client with the cluster's
+   * ClusterInformation; skipped with `--allow-version-mismatch`, or when the cluster has no version yet.
+   */
+  async checkVersion(values: OptionValues): Promise<void> {
+    if (boolOpt(values, 'allow-version-mismatch')) return;
+    const info = await this.clusterInformation();
+    const cluster = fieldAt(info, 'spec.calicoVersion');
+    if (typeof cluster !== 'string' || cluster === '') return;
+    const client = buildInfo().version;
+    if (comparableVersion(cluster) !== comparableVersion(client)) {
+      throw new CliError(
+        `Version mismatch.\nClient Version:   ${client}\nCluster Version:  ${comparableVersion(cluster)}\n` +
+          'Use --allow-version-mismatch to override.',
+      );
+    }
+  }
+
+  /**
+   * EnsureInitialized: creates the built-in tiers, the default-allow profile and ClusterInformation
+   * `default` when missing (existing ones are left alone).
+   */
+  async ensureInitialized(): Promise<void> {
+    const wanted: Resource[] = [
+      ...builtInTiers(),
+      defaultAllowProfile(),
+      clusterInformation(this.clusterType),
+    ];
+    await Promise.all(
+      wanted.map(async (r) => {
+        try {
+          await this.backend.create(r);
+        } catch (e) {
+          if (!(e instanceof AlreadyExistsError)) throw e;
+        }
+      }),
+    );
+  }
+
+  async getOrUndefined(key: ResourceKey): Promise<Resource | undefined> {
+    try {
+      return await this.backend.get(key);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /** An object as the user sees it: `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes policy. */
+  async getView(key: ResourceKey): Promise<Resource> {
+    const k8sName = key.kind === 'NetworkPolicy' ? knpNameOf(key.name) : undefined;
+    if (k8sName === undefined) return this.backend.get(key);
+    const stored = await this.getOrUndefined({ ...key, kind: KNP_KIND, name: k8sName });
+    if (stored === undefined) {
+      throw new NotFoundError(`resource does not exist: NetworkPolicy(${key.namespace ?? ''}/${key.name})`);
+    }
+    return knpView(stored);
+  }
+
+  /** A list as the user sees it: NetworkPolicies include the views of Kubernetes NetworkPolicies. */
+  async listView(kind: string, namespace: string | undefined): Promise<ListResult> {
+    const filter = namespace === undefined ? { kind } : { kind, namespace };
+    const own = await this.backend.list(filter);
+    if (kind === 'Tier') return { ...own, items: sortTiers(own.items) };
+    if (kind !== 'NetworkPolicy') return own;
+    const k8s = await this.backend.list({ ...filter, kind: KNP_KIND });
+    const items = [...own.items, ...k8s.items.map(knpView)].sort((a, b) =>
+      byNamespaceName(a.metadata, b.metadata),
+    );
+    return { items, revision: Math.max(own.revision, k8s.revision) };
+  }
+
+  /** The stored objects for `keys` (absent ones are missing from the map), keyed by `keyString`. */
+  async fetch(keys: readonly ResourceKey[]): Promise<Map<string, Resource>> {
+    const out = new Map<string, Resource>();
+    const groups = new Map<string, ResourceKey[]>();
+    for (const k of keys) {
+      const g = groups.get(k.kind) ?? [];
+      g.push(k);
+      groups.set(k.kind, g);
+    }
+    for (const [kind, group] of groups) {
+      if (group.length >= LIST_THRESHOLD) {
+        const namespaces = new Set(group.map((k) => k.namespace));
+        const only = namespaces.size === 1 ? [...namespaces][0] : undefined;
+        const listed = await this.backend.list(only === undefined ? { kind } : { kind, namespace: only });
+        const wanted = new Set(group.map(keyString));
+        for (const item of listed.items) {
+          const k = keyString({ kind, name: item.metadata.name, ...nsOf(item) });
+          if (wanted.has(k)) out.set(k, item);
+        }
+      } else {
+        const found = await Promise.all(group.map((k) => this.getOrUndefined(k)));
+        group.forEach((k, i) => {
+          const r = found[i];
+          if (r !== undefined) out.set(keyString(k), r);
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Names of the tiers that exist (the built-in ones always do). */
+  async tierNames(): Promise<Set<string>> {
+    const listed = await this.backend.list({ kind: 'Tier' });
+    return new Set([...BUILT_IN_TIER_NAMES, ...listed.items.map((t) => t.metadata.name)]);
+  }
+
+  /** True when some policy still names the tier. */
+  async tierInUse(tier: string): Promise<boolean> {
+    for (const kind of TIERED_KINDS) {
+      if (kindInfo(kind) === undefined) continue;
+      const listed = await this.backend.list({ kind });
+      if (listed.items.some((p) => fieldAt(p, 'spec.tier') === tier)) return true;
+    }
+    return false;
+  }
+}
+
+function nsOf(r: Resource): { namespace?: string } {
+  return r.metadata.namespace === undefined ? {} : { namespace: r.metadata.namespace };
+}
+
+function byNamespaceName(
+  a: { namespace?: string | undefined; name: string },
+  b: { namespace?: string | undefined; name: string },
+): number {
+  const ka = `${a.namespace ?? ''}/${a.name}`;
+  const kb = `${b.namespace ?? ''}/${b.name}`;
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** calicoctl lists tiers by order, unordered (nil) last. */
+function sortTiers(items: Resource[]): Resource[] {
+  const order = (t: Resource): number => {
+    const o = fieldAt(t, 'spec.order');
+    return typeof o === 'number' ? o : Infinity;
+  };
+  return [...items].sort((a, b) => {
+    const oa = order(a);
+    const ob = order(b);
+    return oa === ob ? 0 : oa < ob ? -1 : 1;
+  });
+}

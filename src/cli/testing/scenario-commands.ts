@@ -1,0 +1,206 @@
+/**
+ * The per-command parts of the calicoctl suite (see scenario.ts): the read-only Kubernetes policy view,
+ * patch, label, get -f and --export, Kubernetes kinds, List input and bulk writes.
+ */
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { parse as parseYaml } from 'yaml';
+import type { Resource } from '../../datastore/index.js';
+import { NP, names, opts, STARTER, type Harness } from './harness.js';
+
+export function registerCommandTests(harness: () => Promise<Harness>): void {
+  void it(
+    'treats knp.default.* NetworkPolicies as a read-only view of Kubernetes policies',
+    opts,
+    async () => {
+      const h = await harness();
+      await h.ok(['apply', '-f', STARTER]);
+      const view = await h.ok([
+        'get',
+        'networkpolicy',
+        'knp.default.deny-all-ingress',
+        '-n',
+        'production',
+        '-o',
+        'yaml',
+      ]);
+      const parsed = parseYaml(view) as Resource & { spec: Record<string, unknown> };
+      assert.equal(parsed.kind, 'NetworkPolicy');
+      assert.equal(parsed.spec['order'], 1000);
+      assert.equal(
+        await h.ok(['apply', '-f', '-'], view),
+        "Successfully applied 1 'NetworkPolicy' resource(s)\n",
+      );
+      const changed = await h.run(['apply', '-f', '-'], view.replace('order: 1000', 'order: 5'));
+      assert.equal(changed.status, 1);
+      assert.match(
+        changed.stderr,
+        /kubernetes network policies must be managed through the kubernetes API; edit the networking\.k8s\.io\/v1 NetworkPolicy production\/deny-all-ingress instead/,
+      );
+      const invented = await h.run(['apply', '-f', '-'], NP('production', 'knp.default.other'));
+      assert.match(invented.stderr, /reserved for the Calico view of Kubernetes NetworkPolicies/);
+      const del = await h.run([
+        'delete',
+        'networkpolicy',
+        'knp.default.deny-all-ingress',
+        '-n',
+        'production',
+      ]);
+      assert.equal(del.status, 1);
+      assert.match(
+        del.stderr,
+        /delete the networking\.k8s\.io\/v1 NetworkPolicy instead: calicoctl delete kubernetesnetworkpolicy deny-all-ingress -n production/,
+      );
+      const patch = await h.run([
+        'patch',
+        'np',
+        'knp.default.deny-all-ingress',
+        '-n',
+        'production',
+        '-p',
+        '{}',
+      ]);
+      assert.match(patch.stderr, /kubernetes network policies must be managed through the kubernetes API/);
+      // The Kubernetes policy itself is reachable by its own kind.
+      assert.match(await h.ok(['get', 'knp', '-n', 'production']), /^production\s+deny-all-ingress\s+$/m);
+      assert.equal(
+        await h.ok(['delete', 'kubernetesnetworkpolicy', 'deny-all-ingress', '-n', 'production']),
+        "Successfully deleted 1 'NetworkPolicy' resource(s)\n",
+      );
+      assert.deepEqual(names(await h.ok(['get', 'networkpolicies', '-n', 'production'])), []);
+    },
+  );
+
+  void it('patches with merge, strategic and JSON patches, validating the result', opts, async () => {
+    const h = await harness();
+    await h.ok(['apply', '-f', STARTER]);
+    assert.equal(
+      await h.ok(['patch', 'gnp', 'allow-dns', '-p', '{"spec":{"order":100}}']),
+      "Successfully patched 1 'GlobalNetworkPolicy' resource\n",
+    );
+    await h.ok(['patch', 'gnp', 'allow-dns', '-t', 'merge', '-p', '{"metadata":{"labels":{"team":"net"}}}']);
+    await h.ok(['patch', 'gnp', 'allow-dns', '-t', 'json', '-p', '[{"op":"remove","path":"/spec/egress"}]']);
+    const p = parseYaml(await h.ok(['get', 'gnp', 'allow-dns', '-o', 'yaml'])) as Resource & {
+      spec: Record<string, unknown>;
+    };
+    assert.equal(p.spec['order'], 100);
+    assert.equal(p.spec['egress'], undefined);
+    assert.equal(p.metadata.labels?.['team'], 'net');
+    const invalid = await h.run(['patch', 'gnp', 'allow-dns', '-p', '{"spec":{"selector":"a =="}}']);
+    assert.equal(invalid.status, 1);
+    assert.match(
+      invalid.stderr,
+      /^Hit error: updating existing resource: error with field\(s\): spec\.selector: invalid selector/,
+    );
+    const missing = await h.run(['patch', 'gnp', 'nope', '-p', '{}']);
+    assert.equal(missing.stderr, 'Hit error: resource does not exist: GlobalNetworkPolicy(nope)\n');
+  });
+
+  void it('labels: set, refuse without --overwrite, overwrite, remove', opts, async () => {
+    const h = await harness();
+    await h.ok(['apply', '-f', STARTER]);
+    assert.equal(
+      await h.ok(['label', 'gnp', 'allow-dns', 'env=prod']),
+      'Successfully set label env on gnp allow-dns\n',
+    );
+    const clash = await h.run(['label', 'gnp', 'allow-dns', 'env=dev']);
+    assert.equal(
+      clash.stderr,
+      "failed to update label of gnp allow-dns, key env is already present. please use '--overwrite' to set a new value.\n",
+    );
+    assert.equal(
+      await h.ok(['label', 'gnp', 'allow-dns', 'env=dev', '--overwrite']),
+      'Successfully updated label env on gnp allow-dns\n',
+    );
+    assert.match(await h.ok(['get', 'gnp', 'allow-dns', '-o', 'yaml']), /^ {4}env: dev$/m);
+    assert.equal(
+      await h.ok(['label', 'gnp', 'allow-dns', 'env', '--remove']),
+      'Successfully removed label env from gnp allow-dns\n',
+    );
+    const gone = await h.run(['label', 'gnp', 'allow-dns', 'env', '--remove']);
+    assert.equal(gone.stderr, 'cannot remove label of gnp allow-dns, key env does not exist\n');
+    const missing = await h.run(['label', 'gnp', 'nope', 'a=b']);
+    assert.equal(missing.stderr, 'gnp nope not found\n');
+    const invalid = await h.run(['label', 'gnp', 'allow-dns', 'bad key=x']);
+    assert.match(invalid.stderr, /^failed to update gnp allow-dns, label not changed: /);
+  });
+
+  void it(
+    'gets the resources named in a file, one table per kind; --export strips cluster fields',
+    opts,
+    async () => {
+      const h = await harness();
+      await h.ok(['apply', '-f', STARTER]);
+      assert.equal(
+        await h.ok(['get', '-f', STARTER]),
+        'NAME               \ndeny-all-ingress   \n\nNAME        TIER      \nallow-dns   default   \n\n',
+      );
+      const mixed = parseYaml(await h.ok(['get', '-f', STARTER, '-o', 'yaml'])) as {
+        kind: string;
+        items: Resource[];
+      };
+      assert.equal(mixed.kind, 'List');
+      assert.deepEqual(
+        mixed.items.map((i) => `${i.apiVersion} ${i.kind}`),
+        ['networking.k8s.io/v1 NetworkPolicy', 'projectcalico.org/v3 GlobalNetworkPolicy'],
+      );
+      const exported = parseYaml(
+        await h.ok(['get', 'gnp', 'allow-dns', '-o', 'yaml', '--export']),
+      ) as Resource;
+      assert.equal(exported.metadata.uid, undefined);
+      assert.equal(exported.metadata.resourceVersion, undefined);
+      assert.equal(exported.metadata.creationTimestamp, undefined);
+      const missing = await h.run(['get', 'gnp', 'allow-dns', 'nope']);
+      assert.equal(missing.status, 1);
+      assert.equal(missing.stdout, 'NAME        TIER      \nallow-dns   default   \n\n');
+      assert.equal(missing.stderr, 'resource does not exist: GlobalNetworkPolicy(nope)\n');
+    },
+  );
+
+  void it('stores Kubernetes namespaces, pods and service accounts, and lists them', opts, async () => {
+    const h = await harness();
+    const docs = [
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: production, labels: {env: prod}}\n',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: web-1, namespace: production, labels: {app: web}}\nspec: {serviceAccountName: web}\n',
+      'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: production}\n',
+    ];
+    assert.equal(
+      await h.ok(['apply', '-f', '-'], docs.join('---\n')),
+      'Successfully applied 3 resource(s)\n',
+    );
+    assert.deepEqual(names(await h.ok(['get', 'namespaces'])), ['production']);
+    assert.match(await h.ok(['get', 'pods', '-n', 'production']), /^production\s+web-1\s+$/m);
+    assert.match(await h.ok(['get', 'serviceaccounts', '-A']), /^production\s+web\s+$/m);
+    assert.match(await h.ok(['get', 'ns', 'production', '-o', 'yaml']), /^kind: Namespace$/m);
+  });
+
+  void it('reads a List document and JSON, and writes many resources in one call', opts, async () => {
+    const h = await harness();
+    const items = Array.from({ length: 40 }, (_, i) => ({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name: `bulk-${String(i).padStart(2, '0')}` },
+      spec: { selector: `app == 'a${i}'`, order: i },
+    }));
+    const list = JSON.stringify({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicyList',
+      items,
+    });
+    assert.equal(
+      await h.ok(['apply', '-f', '-'], list),
+      "Successfully applied 40 'GlobalNetworkPolicy' resource(s)\n",
+    );
+    const out = await h.ok(['get', 'gnp', '-o', 'yaml']);
+    assert.equal(
+      await h.ok(['apply', '-f', '-'], out),
+      "Successfully applied 40 'GlobalNetworkPolicy' resource(s)\n",
+    );
+    assert.equal(await h.ok(['get', 'gnp', '-o', 'yaml']), out, 'a no-op apply changes no resourceVersion');
+    assert.equal(names(await h.ok(['get', 'gnp'])).length, 40);
+    assert.equal(
+      await h.ok(['delete', '-f', '-'], list),
+      "Successfully deleted 40 'GlobalNetworkPolicy' resource(s)\n",
+    );
+  });
+}
