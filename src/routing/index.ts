@@ -1,0 +1,29 @@
+/**
+ * The BGP control plane (what Calico's confd and BIRD do): compute a node's BGP view from the resources,
+ * render it as BIRD 2 configuration, install it and (re)load BIRD, and report BGP session status.
+ */
+export { computeBgpView, passwordsFromMap, clusterRoutePolicy, DEFAULT_AS_NUMBER } from './model.js';
+export { renderBirdConfig } from './render.js';
+export {
+  BirdReloader,
+  DEFAULT_BIRD_CONFIG,
+  DEFAULT_BIRD_PIDFILE,
+  DEFAULT_BIRD_SOCKET,
+  type BirdReloaderOptions,
+  type ReloadAction,
+  type ReloadResult,
+  type RoutingCommandRunner,
+} from './reloader.js';
+export {
+  bgpPeerStatuses,
+  formatPeerTable,
+  nodeStatusReport,
+  parseBirdProtocols,
+  procProcesses,
+  type BgpPeerStatus,
+  type BirdProtocol,
+  type NodeStatusOptions,
+  type NodeStatusReport,
+  type ProcessLister,
+} from './status.js';
+export type * from './types.js';
