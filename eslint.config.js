@@ -72,7 +72,7 @@ const layerRules = Object.entries(ALLOWED).map(([layer, allowed]) => {
     : [];
   return {
     files: [`src/${layer}/**/*.ts`],
-    ignores: [`src/${layer}/**/*.test.ts`],
+    ignores: [`src/${layer}/**/*.test.ts`, `src/${layer}/**/testing.ts`, `src/${layer}/**/testing/**`],
     rules: { 'no-restricted-imports': ['error', { patterns, paths }] },
   };
 });

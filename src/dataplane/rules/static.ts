@@ -181,7 +181,17 @@ export function renderStaticChains(cfg: RulesConfig): ChainSpec[] {
     { name: CHAIN.rawOut, rules: [CLEAR_MARKS, `oifname vmap @${MAP_RAW_TO_HEP}`] },
     { name: CHAIN.rawFailsafeIn, rules: rawFailsafeRules(cfg.failsafeInbound, cfg.failsafeOutbound, 'in') },
     { name: CHAIN.rawFailsafeOut, rules: rawFailsafeRules(cfg.failsafeOutbound, cfg.failsafeInbound, 'out') },
-    { name: CHAIN.manglePre, rules: [`iifname vmap @${MAP_MANGLE_FROM_HEP}`] },
+    {
+      name: CHAIN.manglePre,
+      rules: [
+        // Allowed by untracked policy: final, preDNAT policy does not apply (and must not clear the mark).
+        {
+          rule: `ct state untracked ${ACCEPT_IF_MARKED.replace(' accept', ' return')}`,
+          comment: 'allowed by untracked policy',
+        },
+        `iifname vmap @${MAP_MANGLE_FROM_HEP}`,
+      ],
+    },
     { name: CHAIN.mangleFailsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
   ];
 }
