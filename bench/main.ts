@@ -7,6 +7,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { benchAgent } from './agent.bench.js';
 import { benchCli } from './cli.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
@@ -24,6 +25,7 @@ const SUITES: Suite[] = [
   { name: 'evaluator', title: 'Reference evaluator', run: benchEvaluator },
   { name: 'datastore', title: 'Datastore (embedded SQLite and etcd v3)', run: benchDatastore },
   { name: 'cli', title: 'calicoctl', run: benchCli },
+  { name: 'agent', title: 'calico-node (nftables dataplane, real kernel)', run: benchAgent },
 ];
 
 function machine(): string {

@@ -3,11 +3,14 @@
  * calico-node: the per-node agent (Felix), composition root.
  *
  *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► PolicyDataplane ──► NftTable (nft)
+ *                                                              ├──► NetworkDataplane (VXLAN, cluster routes, NAT)
  *                                                              └──► RouteManager (ip route, sysctl)
+ *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (networking backend `bird`)
  *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
  *
- * Start order: config, datastore, metrics/health, dataplane, calc graph, syncer. Shutdown (SIGTERM/SIGINT)
- * in reverse; kernel state stays in place so policy is still enforced while the agent is down.
+ * Start order: config, datastore, node startup (node-startup.ts: addresses, Node, default pools, tunnel
+ * addresses), metrics/health, dataplane, calc graph, BGP, syncer. Shutdown (SIGTERM/SIGINT) in reverse; kernel
+ * state stays in place so policy is still enforced while the agent is down.
  */
 import type { Server } from 'node:http';
 import { CalcGraph } from '../calc/graph.js';
@@ -15,6 +18,7 @@ import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { DataplaneLoop } from '../dataplane/loop.js';
 import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
 import { RouteManager } from '../dataplane/managers/routes.js';
+import { NetworkDataplane } from '../dataplane/managers/network.js';
 import { NftTable } from '../dataplane/nftables/table.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend, Syncer } from '../datastore/index.js';
@@ -24,6 +28,9 @@ import type { AgentConfig } from './config.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
 import { AgentMetrics, startHealthServer, startMetricsServer } from './metrics.js';
+import { loadNetworkConfig } from './network-config.js';
+import type { NetworkConfig } from './network-config.js';
+import { startNodeNetworking } from './node-networking.js';
 import { StatusWriter } from './status.js';
 
 /** The kinds the agent watches. */
@@ -44,6 +51,14 @@ export const AGENT_KINDS = [
   'NetworkSet',
   'GlobalNetworkSet',
   'FelixConfiguration',
+  // Cluster networking (routes, VTEPs, natOutgoing) and BGP.
+  'Node',
+  'IPPool',
+  'IPAMBlock',
+  'BlockAffinity',
+  'BGPConfiguration',
+  'BGPPeer',
+  'BGPFilter',
 ] as const;
 
 export interface Agent extends AsyncDisposable {
@@ -53,6 +68,7 @@ export interface Agent extends AsyncDisposable {
 
 function wireDataplane(
   cfg: AgentConfig,
+  net: NetworkConfig,
   log: Logger,
   metrics: AgentMetrics,
   status: StatusWriter,
@@ -62,6 +78,12 @@ function wireDataplane(
   const table = new NftTable({ runner });
   const dataplane = new PolicyDataplane(table);
   const routes = new RouteManager(runner, () => dataplane.rulesConfig.interfacePrefixes);
+  const network = new NetworkDataplane({
+    hostname: cfg.nodeName,
+    runner,
+    table,
+    birdProgramsNoEncap: net.backend === 'bird',
+  });
   const loop: DataplaneLoop = new DataplaneLoop(
     dataplane,
     table,
@@ -103,7 +125,7 @@ function wireDataplane(
           });
       },
     },
-    { refreshIntervalMs: cfg.refreshIntervalMs },
+    { refreshIntervalMs: cfg.refreshIntervalMs, network },
   );
   return loop;
 }
@@ -127,15 +149,27 @@ async function startServers(
   return servers;
 }
 
-export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> {
+export async function startAgent(
+  cfg: AgentConfig,
+  log: Logger,
+  net: NetworkConfig = loadNetworkConfig(process.env, cfg.runDir),
+): Promise<Agent> {
   const controller = new AbortController();
   const metrics = new AgentMetrics(cfg.nodeName);
   const status = new StatusWriter(cfg.runDir);
   const state = { inSync: false };
   const backend: Backend = await openBackend(cfg.datastore);
-  const loop = wireDataplane(cfg, log, metrics, status, state);
+  const networking = await startNodeNetworking({
+    backend,
+    runner: new NodeCommandRunner(),
+    log,
+    nodeName: cfg.nodeName,
+    net,
+    env: process.env,
+  });
+  const loop = wireDataplane(cfg, net, log, metrics, status, state);
   const servers = await startServers(cfg, metrics, loop, state);
-  const graph = new CalcGraph(cfg.nodeName, cfg.felixEnv);
+  const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
   const syncer: Syncer = createSyncer(
     backend,
     {
@@ -150,19 +184,20 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> 
         if (s === 'InSync' && !state.inSync) {
           state.inSync = true;
           graph.onInSync();
+          networking.onInSync();
           log.info('datastore in sync');
         }
         loop.onMessages(graph.flush());
       },
       onUpdates: (updates) => {
         const t0 = performance.now();
-        graph.onUpdates(
-          updates.map((u) => ({
-            key: u.key,
-            value: u.type === 'set' ? u.value : null,
-            revision: u.revision,
-          })),
-        );
+        const resourceUpdates = updates.map((u) => ({
+          key: u.key,
+          value: u.type === 'set' ? u.value : null,
+          revision: u.revision,
+        }));
+        graph.onUpdates(resourceUpdates);
+        networking.onUpdates(resourceUpdates);
         for (const u of updates) metrics.updatesProcessed.inc({ type: u.key.kind });
         const msgs = graph.flush();
         metrics.calcUpdateTime.observe((performance.now() - t0) / 1000);
@@ -183,6 +218,7 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> 
     graph,
     async [Symbol.asyncDispose]() {
       await syncer.stop();
+      await networking.stop();
       controller.abort();
       await loop.idle().catch(() => undefined);
       for (const s of servers)
@@ -199,14 +235,16 @@ export async function startAgent(cfg: AgentConfig, log: Logger): Promise<Agent> 
 async function main(): Promise<void> {
   const log = createLogger(process.env.FELIX_LOGSEVERITYSCREEN ?? 'info');
   let cfg: AgentConfig;
+  let net: NetworkConfig;
   try {
     cfg = loadAgentConfig(process.env);
+    net = loadNetworkConfig(process.env, cfg.runDir);
   } catch (e) {
     log.error('invalid configuration', { error: errorMessage(e) });
     process.exitCode = 2;
     return;
   }
-  const agent = await startAgent(cfg, log);
+  const agent = await startAgent(cfg, log, net);
   // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
   const keepAlive = setInterval(() => undefined, 3_600_000);
   const stop = (sig: string): void => {
@@ -228,7 +266,7 @@ async function main(): Promise<void> {
   });
 }
 
-const invokedDirectly = process.argv[1]?.endsWith('/agent/main.js') === true;
+const invokedDirectly = /\/agent\/main\.[jt]s$/.test(process.argv[1] ?? '');
 if (invokedDirectly) {
   main().catch((e: unknown) => {
     process.stderr.write(`calico-node: ${errorMessage(e)}\n`);

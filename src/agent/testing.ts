@@ -70,6 +70,10 @@ export class AgentHarness implements AsyncDisposable {
     this.agent.stderr?.resume();
   }
 
+  agentPid(): number | undefined {
+    return this.agent?.pid;
+  }
+
   /** Kills the agent abruptly (SIGKILL) and waits for it to be gone. */
   async killAgent(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const a = this.agent;

@@ -3,7 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CalcGraph } from './graph.js';
 import type { ResourceUpdate } from './inputs.js';
-import { normaliseView, RecordingSink } from './testing.js';
+import {
+  affinityResource,
+  blockResource,
+  nodeResource,
+  normaliseView,
+  poolResource,
+  RecordingSink,
+} from './testing.js';
 
 const C = 'projectcalico.org/v3';
 
@@ -28,6 +35,61 @@ function wep(ns: string, pod: string, node: string, ip: string, labels: Record<s
     },
   };
 }
+
+/** Cluster networking: nodes (node1 is local), a pool, blocks and affinities, in variants that move routes. */
+const B1 = '10.244.1.0/26';
+const B2 = '10.244.2.0/26';
+const NETWORK: { key: ResourceUpdate['key']; variants: unknown[] }[] = [
+  {
+    key: { kind: 'Node', name: 'node1' },
+    variants: [
+      null,
+      nodeResource('node1', '10.0.1.1/24', '10.244.1.0'),
+      nodeResource('node1', '10.0.2.1/24'),
+    ],
+  },
+  {
+    key: { kind: 'Node', name: 'node2' },
+    variants: [
+      null,
+      nodeResource('node2', '10.0.1.2/24', '10.244.2.0'),
+      nodeResource('node2', '10.0.2.2/24', '10.244.2.1'),
+      nodeResource('node2', '10.0.1.2/24'),
+    ],
+  },
+  {
+    key: { kind: 'IPPool', name: 'pool' },
+    variants: [
+      null,
+      poolResource('pool', '10.244.0.0/16', { vxlanMode: 'Always', natOutgoing: true }),
+      poolResource('pool', '10.244.0.0/16', { vxlanMode: 'CrossSubnet' }),
+      poolResource('pool', '10.244.0.0/16', { ipipMode: 'Always' }),
+    ],
+  },
+  {
+    key: { kind: 'IPAMBlock', name: '10-244-2-0-26' },
+    variants: [
+      null,
+      blockResource(B2, 'node2', [
+        [0, 'node2'],
+        [5, 'node1'],
+      ]),
+      blockResource(B2, 'node3', [[7, 'node2']]),
+    ],
+  },
+  {
+    key: { kind: 'BlockAffinity', name: 'node2-10-244-2-0-26' },
+    variants: [null, affinityResource('node2', B2, 'confirmed'), affinityResource('node2', B2, 'pending')],
+  },
+  {
+    key: { kind: 'IPAMBlock', name: '10-244-1-0-26' },
+    variants: [null, blockResource(B1, 'node1', [[3, 'node2']])],
+  },
+  {
+    key: { kind: 'BlockAffinity', name: 'node1-10-244-1-0-26' },
+    variants: [null, affinityResource('node1', B1, 'confirmed')],
+  },
+];
 
 /** A small universe of objects, each with a few variants (index 0 = absent). */
 const UNIVERSE: { key: ResourceUpdate['key']; variants: unknown[] }[] = [
@@ -141,6 +203,7 @@ const UNIVERSE: { key: ResourceUpdate['key']; variants: unknown[] }[] = [
       { apiVersion: C, kind: 'Tier', metadata: { name: 'sec' }, spec: { order: 100, defaultAction: 'Pass' } },
     ],
   },
+  ...NETWORK,
 ];
 
 type Op = { obj: number; variant: number };

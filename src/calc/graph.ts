@@ -13,6 +13,8 @@
  *                                           ▼                                 ▼
  *                                      EventSequencer ──► DataplaneMessage[] (dependency order)
  *
+ *   Node, IPPool, IPAMBlock, BlockAffinity ──► RouteResolver (routes.ts) ──► hosts, pools, VTEPs, routes
+ *
  * Work is proportional to what a change affects: label indexes are keyed by required labels; only the
  * endpoints a change touches are re-resolved. Output depends only on current state, never on history.
  */
@@ -33,6 +35,8 @@ import type {
   TierInfo,
   WorkloadEndpointMsg,
 } from './messages.js';
+import type { AffinityInfo, BlockInfo, NodeInfo, PoolInfo } from './network-model.js';
+import { RouteResolver } from './routes.js';
 import { scanRules } from './rule-scanner.js';
 import { EventSequencer } from './sequencer.js';
 
@@ -58,6 +62,7 @@ export class CalcGraph implements ModelSink {
   private readonly inputs: InputProcessor;
   private readonly seq = new EventSequencer();
   private readonly ipsets = new IpSetIndex(this.seq);
+  private readonly routes: RouteResolver;
   private readonly localIndex: LabelIndex;
   private readonly policies = new Map<string, ModelPolicy>();
   private readonly profiles = new Map<string, ModelProfile>();
@@ -79,6 +84,7 @@ export class CalcGraph implements ModelSink {
     this.hostname = hostname;
     this.envConfig = envConfig;
     this.inputs = new InputProcessor(this);
+    this.routes = new RouteResolver(hostname, this.seq);
     this.localIndex = new LabelIndex({
       onMatchStarted: (policyId, epId) => {
         this.dirty.add(epId);
@@ -111,6 +117,7 @@ export class CalcGraph implements ModelSink {
     }
     for (const id of this.dirty) this.resolveEndpoint(id);
     this.dirty.clear();
+    this.routes.flush();
     return this.seq.flush();
   }
 
@@ -205,6 +212,22 @@ export class CalcGraph implements ModelSink {
     if (spec === undefined) this.felixConfigs.delete(name);
     else this.felixConfigs.set(name, spec);
     this.configDirty = true;
+  }
+
+  node(name: string, n: NodeInfo | undefined): void {
+    this.routes.node(name, n);
+  }
+
+  ipPool(name: string, p: PoolInfo | undefined): void {
+    this.routes.ipPool(name, p);
+  }
+
+  ipamBlock(name: string, b: BlockInfo | undefined): void {
+    this.routes.ipamBlock(name, b);
+  }
+
+  blockAffinity(name: string, a: AffinityInfo | undefined): void {
+    this.routes.blockAffinity(name, a);
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────

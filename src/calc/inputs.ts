@@ -3,6 +3,8 @@
  * datastore resources become backend model values; anything that cannot be converted is treated as missing,
  * so downstream nodes never see invalid data. Resolves the one key conflict the inputs have: a Pod and a
  * WorkloadEndpoint describing the same workload (the WorkloadEndpoint wins, as the CNI-written record).
+ * Cluster-networking inputs (Node, IPPool, IPAMBlock, BlockAffinity) become the small values of
+ * network-model.ts.
  */
 import type { Resource } from '../api/decode.js';
 import { decodeResource } from '../api/decode.js';
@@ -23,6 +25,16 @@ import { toModelPolicy } from '../model/policies.js';
 import type { PolicyResource } from '../model/policies.js';
 import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from '../model/types.js';
 import { endpointKeyString, networkSetKeyString, serviceAccountProfileName } from '../model/ids.js';
+import {
+  affinityInfo,
+  type AffinityInfo,
+  blockInfo,
+  type BlockInfo,
+  nodeInfo,
+  type NodeInfo,
+  poolInfo,
+  type PoolInfo,
+} from './network-model.js';
 
 /** A resource-level change as the syncer delivers it (value null = deleted). */
 export interface ResourceUpdate {
@@ -39,6 +51,10 @@ export interface ModelSink {
   endpoint(id: string, e: ModelEndpoint | undefined): void;
   networkSet(id: string, s: ModelNetworkSet | undefined): void;
   felixConfig(name: string, spec: Readonly<Record<string, unknown>> | undefined): void;
+  node(name: string, n: NodeInfo | undefined): void;
+  ipPool(name: string, p: PoolInfo | undefined): void;
+  ipamBlock(name: string, b: BlockInfo | undefined): void;
+  blockAffinity(name: string, a: AffinityInfo | undefined): void;
 }
 
 const POLICY_KINDS: ReadonlySet<string> = new Set([
@@ -141,8 +157,32 @@ export class InputProcessor {
       case 'FelixConfiguration':
         this.sink.felixConfig(u.key.name, rawSpec(u.value));
         return;
+      case 'Node':
+      case 'IPPool':
+      case 'IPAMBlock':
+      case 'BlockAffinity':
+        this.processNetwork(u);
+        return;
       default:
         return;
+    }
+  }
+
+  private processNetwork(u: ResourceUpdate): void {
+    const r = decoded(u.value);
+    const name = u.key.name;
+    switch (u.key.kind) {
+      case 'Node':
+        this.sink.node(name, r?.kind === 'Node' ? nodeInfo(r) : undefined);
+        return;
+      case 'IPPool':
+        this.sink.ipPool(name, r?.kind === 'IPPool' ? poolInfo(r) : undefined);
+        return;
+      case 'IPAMBlock':
+        this.sink.ipamBlock(name, r?.kind === 'IPAMBlock' ? blockInfo(r.spec) : undefined);
+        return;
+      default:
+        this.sink.blockAffinity(name, r?.kind === 'BlockAffinity' ? affinityInfo(r.spec) : undefined);
     }
   }
 

@@ -3,6 +3,10 @@
  * one closed, JSON-serialisable union. The event sequencer emits these in dependency order: IP sets before
  * the policies that use them, policies and profiles before the endpoints that reference them; removals in
  * reverse. A dataplane `switch (msg.kind)` must be exhaustive.
+ *
+ * Cluster networking (Felix's HostMetadata, IPPool, VTEP and Route updates): host metadata and pools come
+ * early; then route removals, VTEP removals, VTEP updates and route updates, so that no route is ever
+ * programmed without the VTEP it goes through; pool and host removals come last.
  */
 
 /** IP-set ids: selector sets `s:<uid>`, named-port sets `n:<hash>`. */
@@ -90,6 +94,66 @@ export interface HostEndpointMsg {
   readonly profileIds: readonly string[];
 }
 
+/** What the dataplane knows of a node (Felix's HostMetadataV4V6Update). */
+export interface HostMetadataMsg {
+  readonly hostname: string;
+  /** The node's IPv4 address (no prefix length), when it has one. */
+  readonly ipv4Addr?: string;
+  /** The node's IPv4 subnet in network form (`10.0.1.0/24`), when its address was given with a prefix. */
+  readonly ipv4Subnet?: string;
+  readonly ipv6Addr?: string;
+  readonly asNumber?: number;
+}
+
+export type EncapModeMsg = 'Never' | 'Always' | 'CrossSubnet';
+
+export interface IpPoolMsg {
+  readonly cidr: string;
+  readonly vxlanMode: EncapModeMsg;
+  readonly ipipMode: EncapModeMsg;
+  readonly natOutgoing: boolean;
+  readonly disabled: boolean;
+  readonly disableBGPExport: boolean;
+}
+
+/** A VXLAN tunnel endpoint: a node's tunnel address and MAC, reached through its node IP. */
+export interface VtepMsg {
+  readonly node: string;
+  /** The node IP the encapsulated packets are sent to (the FDB entry's `dst`). */
+  readonly parentDeviceIp: string;
+  /** The node's VXLAN tunnel address (on its `vxlan.calico`). */
+  readonly ipv4Addr: string;
+  readonly mac: string;
+}
+
+/** The encapsulation of a pool's routes. */
+export type PoolType = 'none' | 'vxlan' | 'ipip';
+
+/** A route to a block (or a borrowed /32) of a node (Felix's RouteUpdate for workload routes). */
+export interface RouteMsg {
+  readonly dst: string;
+  /** `localWorkload`: a block affine to this node (or an address of ours borrowed from another block). */
+  readonly type: 'localWorkload' | 'remoteWorkload';
+  readonly dstNode: string;
+  /** The destination node's IPv4 address, when known. */
+  readonly dstNodeIp?: string;
+  /** True for a single address allocated to `dstNode` from another node's block. */
+  readonly borrowed: boolean;
+  /** The pool holding `dst`, if any. */
+  readonly poolCidr?: string;
+  readonly poolType: PoolType;
+  readonly natOutgoing: boolean;
+  /** True when the destination node's IP is in this node's subnet. */
+  readonly sameSubnet: boolean;
+  /**
+   * How the dataplane reaches `dst`: `vxlan` = via `vtepAddr` on `vxlan.calico` (the VTEP is sent first),
+   * `ipip` = via `dstNodeIp` on `tunl0`, `none` = directly via `dstNodeIp` (or here, for local routes).
+   */
+  readonly encap: PoolType;
+  /** For `encap: vxlan`: the destination node's VTEP address. */
+  readonly vtepAddr?: string;
+}
+
 export type DataplaneMessage =
   | { readonly kind: 'configUpdate'; readonly config: Readonly<Record<string, string>> }
   | { readonly kind: 'inSync' }
@@ -114,7 +178,46 @@ export type DataplaneMessage =
   | { readonly kind: 'workloadEndpointRemove'; readonly id: string }
   | { readonly kind: 'hostEndpointUpdate'; readonly id: string; readonly endpoint: HostEndpointMsg }
   | { readonly kind: 'hostEndpointRemove'; readonly id: string }
+  | { readonly kind: 'hostMetadataUpdate'; readonly hostname: string; readonly metadata: HostMetadataMsg }
+  | { readonly kind: 'hostMetadataRemove'; readonly hostname: string }
+  | { readonly kind: 'ipPoolUpdate'; readonly id: string; readonly pool: IpPoolMsg }
+  | { readonly kind: 'ipPoolRemove'; readonly id: string }
+  | { readonly kind: 'vtepUpdate'; readonly vtep: VtepMsg }
+  | { readonly kind: 'vtepRemove'; readonly node: string }
+  | { readonly kind: 'routeUpdate'; readonly route: RouteMsg }
+  | { readonly kind: 'routeRemove'; readonly dst: string }
   /** The datastore revision whose effects the messages before this one complete. */
   | { readonly kind: 'revision'; readonly revision: number };
 
 export type DataplaneMessageKind = DataplaneMessage['kind'];
+
+/** The cluster-networking messages (routes, VTEPs, pools, hosts), handled by the network managers. */
+export type NetworkMessage = Extract<
+  DataplaneMessage,
+  {
+    readonly kind:
+      | 'hostMetadataUpdate'
+      | 'hostMetadataRemove'
+      | 'ipPoolUpdate'
+      | 'ipPoolRemove'
+      | 'vtepUpdate'
+      | 'vtepRemove'
+      | 'routeUpdate'
+      | 'routeRemove';
+  }
+>;
+
+const NETWORK_KINDS: ReadonlySet<DataplaneMessageKind> = new Set<NetworkMessage['kind']>([
+  'hostMetadataUpdate',
+  'hostMetadataRemove',
+  'ipPoolUpdate',
+  'ipPoolRemove',
+  'vtepUpdate',
+  'vtepRemove',
+  'routeUpdate',
+  'routeRemove',
+]);
+
+export function isNetworkMessage(m: DataplaneMessage): m is NetworkMessage {
+  return NETWORK_KINDS.has(m.kind);
+}

@@ -2,14 +2,21 @@
  * Event sequencer (felix/calc/event_sequencer.go): buffers the graph's outputs, merges bursts (only final
  * state is sent), and flushes in dependency order: config, IP-set creations and deltas, policies, profiles,
  * endpoint updates; then endpoint removals, profile and policy removals, IP-set removals; then the
- * revision marker and, once, InSync.
+ * revision marker and, once, InSync. Cluster networking: host metadata and pool updates right after config;
+ * route removals and non-VXLAN route updates, VTEP removals, VTEP updates, VXLAN route updates after the
+ * endpoints (Felix's order: a route never refers to a VTEP the dataplane does not have); pool and host
+ * removals last.
  */
 import type {
   DataplaneMessage,
   HostEndpointMsg,
+  HostMetadataMsg,
+  IpPoolMsg,
   IpSetType,
   PolicyMsg,
   ProfileMsg,
+  RouteMsg,
+  VtepMsg,
   WorkloadEndpointMsg,
 } from './messages.js';
 
@@ -22,6 +29,10 @@ export class EventSequencer {
   private readonly profiles = new Map<string, ProfileMsg | null>();
   private readonly weps = new Map<string, WorkloadEndpointMsg | null>();
   private readonly heps = new Map<string, HostEndpointMsg | null>();
+  private readonly hosts = new Map<string, HostMetadataMsg | null>();
+  private readonly pools = new Map<string, IpPoolMsg | null>();
+  private readonly vteps = new Map<string, VtepMsg | null>();
+  private readonly routes = new Map<string, RouteMsg | null>();
   private readonly sentSets = new Set<string>();
   private revision: number | undefined;
   private inSyncPending = false;
@@ -79,6 +90,22 @@ export class EventSequencer {
     this.heps.set(id, e);
   }
 
+  onHostMetadata(hostname: string, m: HostMetadataMsg | null): void {
+    this.hosts.set(hostname, m);
+  }
+
+  onIpPool(id: string, p: IpPoolMsg | null): void {
+    this.pools.set(id, p);
+  }
+
+  onVtep(node: string, v: VtepMsg | null): void {
+    this.vteps.set(node, v);
+  }
+
+  onRoute(dst: string, r: RouteMsg | null): void {
+    this.routes.set(dst, r);
+  }
+
   onRevision(revision: number): void {
     this.revision = Math.max(this.revision ?? 0, revision);
   }
@@ -90,6 +117,9 @@ export class EventSequencer {
   flush(): DataplaneMessage[] {
     const out: DataplaneMessage[] = [];
     if (this.config !== undefined) out.push({ kind: 'configUpdate', config: this.config });
+    for (const [hostname, m] of this.hosts)
+      if (m !== null) out.push({ kind: 'hostMetadataUpdate', hostname, metadata: m });
+    for (const [id, p] of this.pools) if (p !== null) out.push({ kind: 'ipPoolUpdate', id, pool: p });
     for (const [id, s] of this.newSets) {
       out.push({ kind: 'ipSetUpdate', id, type: s.type, members: [...s.members].sort() });
       this.sentSets.add(id);
@@ -120,6 +150,7 @@ export class EventSequencer {
       out.push({ kind: 'ipSetRemove', id });
       this.sentSets.delete(id);
     }
+    this.flushNetwork(out);
     if (this.revision !== undefined) out.push({ kind: 'revision', revision: this.revision });
     if (this.inSyncPending) {
       out.push({ kind: 'inSync' });
@@ -136,5 +167,23 @@ export class EventSequencer {
     this.heps.clear();
     this.revision = undefined;
     return out;
+  }
+
+  private flushNetwork(out: DataplaneMessage[]): void {
+    // A route that stops using a VTEP is replaced before that VTEP goes.
+    for (const [dst, r] of this.routes) if (r === null) out.push({ kind: 'routeRemove', dst });
+    for (const r of this.routes.values())
+      if (r !== null && r.encap !== 'vxlan') out.push({ kind: 'routeUpdate', route: r });
+    for (const [node, v] of this.vteps) if (v === null) out.push({ kind: 'vtepRemove', node });
+    for (const v of this.vteps.values()) if (v !== null) out.push({ kind: 'vtepUpdate', vtep: v });
+    for (const r of this.routes.values())
+      if (r !== null && r.encap === 'vxlan') out.push({ kind: 'routeUpdate', route: r });
+    for (const [id, p] of this.pools) if (p === null) out.push({ kind: 'ipPoolRemove', id });
+    for (const [hostname, m] of this.hosts)
+      if (m === null) out.push({ kind: 'hostMetadataRemove', hostname });
+    this.routes.clear();
+    this.vteps.clear();
+    this.pools.clear();
+    this.hosts.clear();
   }
 }

@@ -2,14 +2,19 @@
  * Test support for the calc graph: a sink that rebuilds the dataplane's view from the message stream and
  * checks the sequencer's contract on the way (Felix's mock dataplane): no duplicate IP-set creation without a
  * removal, deltas only for existing sets, policies only reference sent IP sets, endpoints only reference
- * sent policies and profiles, removals only of things that exist.
+ * sent policies and profiles, removals only of things that exist; a VXLAN route only through a VTEP that
+ * was sent, with the address the route uses.
  */
 import type {
   DataplaneMessage,
   HostEndpointMsg,
+  HostMetadataMsg,
+  IpPoolMsg,
   PolicyMsg,
   ProfileMsg,
+  RouteMsg,
   RuleMsg,
+  VtepMsg,
   WorkloadEndpointMsg,
 } from './messages.js';
 
@@ -19,6 +24,10 @@ export interface DataplaneView {
   readonly profiles: Map<string, ProfileMsg>;
   readonly weps: Map<string, WorkloadEndpointMsg>;
   readonly heps: Map<string, HostEndpointMsg>;
+  readonly hosts: Map<string, HostMetadataMsg>;
+  readonly pools: Map<string, IpPoolMsg>;
+  readonly vteps: Map<string, VtepMsg>;
+  readonly routes: Map<string, RouteMsg>;
   config: Readonly<Record<string, string>> | undefined;
   inSync: boolean;
   revision: number;
@@ -31,6 +40,10 @@ export function emptyView(): DataplaneView {
     profiles: new Map(),
     weps: new Map(),
     heps: new Map(),
+    hosts: new Map(),
+    pools: new Map(),
+    vteps: new Map(),
+    routes: new Map(),
     config: undefined,
     inSync: false,
     revision: 0,
@@ -75,6 +88,14 @@ export class RecordingSink {
           this.check(this.view.policies.has(p), `endpoint ${id} uses unsent policy ${p}`);
       for (const p of e.profileIds)
         this.check(this.view.profiles.has(p), `endpoint ${id} uses unsent profile ${p}`);
+    }
+    for (const [dst, r] of this.view.routes) {
+      if (r.encap !== 'vxlan') continue;
+      const vtep = this.view.vteps.get(r.dstNode);
+      this.check(
+        vtep !== undefined && vtep.ipv4Addr === r.vtepAddr,
+        `VXLAN route ${dst} uses VTEP ${r.vtepAddr ?? '?'} of ${r.dstNode}, which was not sent`,
+      );
     }
   }
 
@@ -134,6 +155,41 @@ export class RecordingSink {
       case 'hostEndpointRemove':
         v.heps.delete(m.id);
         return;
+      case 'hostMetadataUpdate':
+        v.hosts.set(m.hostname, m.metadata);
+        return;
+      case 'hostMetadataRemove':
+        this.check(v.hosts.delete(m.hostname), `removal of unknown host ${m.hostname}`);
+        return;
+      case 'ipPoolUpdate':
+        v.pools.set(m.id, m.pool);
+        return;
+      case 'ipPoolRemove':
+        this.check(v.pools.delete(m.id), `removal of unknown pool ${m.id}`);
+        return;
+      case 'vtepUpdate':
+        v.vteps.set(m.vtep.node, m.vtep);
+        return;
+      case 'vtepRemove':
+        this.check(v.vteps.delete(m.node), `removal of unknown VTEP ${m.node}`);
+        for (const r of v.routes.values())
+          this.check(
+            r.encap !== 'vxlan' || r.dstNode !== m.node,
+            `VTEP ${m.node} removed while ${r.dst} uses it`,
+          );
+        return;
+      case 'routeUpdate':
+        if (m.route.encap === 'vxlan') {
+          this.check(
+            v.vteps.has(m.route.dstNode),
+            `route ${m.route.dst} sent before the VTEP of ${m.route.dstNode}`,
+          );
+        }
+        v.routes.set(m.route.dst, m.route);
+        return;
+      case 'routeRemove':
+        this.check(v.routes.delete(m.dst), `removal of unknown route ${m.dst}`);
+        return;
     }
   }
 }
@@ -148,5 +204,68 @@ export function normaliseView(v: DataplaneView): unknown {
     profiles: sorted(v.profiles),
     weps: sorted(v.weps),
     heps: sorted(v.heps),
+    hosts: sorted(v.hosts),
+    pools: sorted(v.pools),
+    vteps: sorted(v.vteps),
+    routes: sorted(v.routes),
+  };
+}
+
+const CALICO = 'projectcalico.org/v3';
+
+/** A Node resource: `ip` with prefix (`10.0.1.1/24`), optional VXLAN tunnel address. */
+export function nodeResource(name: string, ip: string, vxlanAddr?: string): unknown {
+  return {
+    apiVersion: CALICO,
+    kind: 'Node',
+    metadata: { name },
+    spec: {
+      bgp: { ipv4Address: ip },
+      ...(vxlanAddr !== undefined ? { ipv4VXLANTunnelAddr: vxlanAddr } : {}),
+    },
+  };
+}
+
+export function poolResource(
+  name: string,
+  cidr: string,
+  opts: { vxlanMode?: string; ipipMode?: string; natOutgoing?: boolean } = {},
+): unknown {
+  return { apiVersion: CALICO, kind: 'IPPool', metadata: { name }, spec: { cidr, ...opts } };
+}
+
+/** An IPv4 /26 IPAMBlock affine to `host` (or to nobody), with `[ordinal, node]` allocations. */
+export function blockResource(
+  cidr: string,
+  host: string | undefined,
+  allocations: readonly (readonly [number, string])[],
+): unknown {
+  const size = 64;
+  const allocs = new Array<number | null>(size).fill(null);
+  const attributes = allocations.map(([ordinal, node], i) => {
+    allocs[ordinal] = i;
+    return { handle_id: `h-${node}-${ordinal}`, secondary: { node } };
+  });
+  return {
+    apiVersion: CALICO,
+    kind: 'IPAMBlock',
+    metadata: { name: cidr.replaceAll('.', '-').replace('/', '-') },
+    spec: {
+      cidr,
+      ...(host !== undefined ? { affinity: `host:${host}` } : {}),
+      allocations: allocs,
+      unallocated: allocs.flatMap((a, i) => (a === null ? [i] : [])),
+      attributes,
+      sequenceNumber: 1,
+    },
+  };
+}
+
+export function affinityResource(node: string, cidr: string, state: string): unknown {
+  return {
+    apiVersion: CALICO,
+    kind: 'BlockAffinity',
+    metadata: { name: `${node}-${cidr.replaceAll('.', '-').replace('/', '-')}` },
+    spec: { state, node, type: 'host', cidr, deleted: false },
   };
 }

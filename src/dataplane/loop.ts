@@ -2,10 +2,13 @@
  * The dataplane loop (Felix's InternalDataplane apply loop): messages are recorded as they arrive (no kernel
  * I/O); after InSync, at most one apply runs at a time, coalescing everything received meanwhile; a failed
  * apply keeps its work dirty and retries with backoff; periodic refreshes repair drift others caused.
- * `appliedRevision` is the datastore revision whose effects are all in the kernel.
+ * `appliedRevision` is the datastore revision whose effects are all in the kernel. With a NetworkDataplane,
+ * cluster-networking messages go to it: its natOutgoing rules join the policy's nftables transaction, and its
+ * VXLAN device, entries and cluster routes are programmed after the table.
  */
-import type { DataplaneMessage } from '../calc/messages.js';
+import { isNetworkMessage, type DataplaneMessage } from '../calc/messages.js';
 import { errorMessage, isAbortError } from '../lib/errors.js';
+import type { NetworkDataplane } from './managers/network.js';
 import type { RouteManager } from './managers/routes.js';
 import type { PolicyDataplane } from './managers/policy-dataplane.js';
 import type { NftTable } from './nftables/table.js';
@@ -20,6 +23,8 @@ export interface LoopOptions {
   readonly refreshIntervalMs: number;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Cluster networking (VXLAN, cluster routes, natOutgoing); absent = policy only. */
+  readonly network?: NetworkDataplane;
 }
 
 export class DataplaneLoop {
@@ -27,7 +32,8 @@ export class DataplaneLoop {
   private readonly table: NftTable;
   private readonly routes: RouteManager;
   private readonly hooks: LoopHooks;
-  private readonly opts: Required<LoopOptions>;
+  private readonly opts: Required<Omit<LoopOptions, 'network'>>;
+  private readonly network: NetworkDataplane | undefined;
   private inSync = false;
   private received = 0;
   private running: Promise<void> | undefined;
@@ -53,7 +59,12 @@ export class DataplaneLoop {
     this.table = table;
     this.routes = routes;
     this.hooks = hooks;
-    this.opts = { retryMinMs: 100, retryMaxMs: 10_000, ...opts };
+    this.opts = {
+      retryMinMs: opts.retryMinMs ?? 100,
+      retryMaxMs: opts.retryMaxMs ?? 10_000,
+      refreshIntervalMs: opts.refreshIntervalMs,
+    };
+    this.network = opts.network;
     this.retryMs = this.opts.retryMinMs;
   }
 
@@ -79,7 +90,11 @@ export class DataplaneLoop {
       if (m.kind === 'inSync') this.inSync = true;
       else if (m.kind === 'revision') this.received = Math.max(this.received, m.revision);
       try {
-        this.dataplane.onMessage(m);
+        if (isNetworkMessage(m)) this.network?.onMessage(m);
+        else {
+          if (m.kind === 'configUpdate') this.network?.onMessage(m);
+          this.dataplane.onMessage(m);
+        }
       } catch (e) {
         // A message the dataplane cannot take is a bug; never let it reach the syncer.
         this.hooks.onFailure(e);
@@ -117,11 +132,14 @@ export class DataplaneLoop {
     const started = performance.now();
     try {
       this.dataplane.ensureStatic();
+      this.network?.prepare();
       if (this.refreshDue) {
         this.refreshDue = false;
+        this.network?.requestResync();
         await this.table.refresh(this.signal !== undefined ? { signal: this.signal } : {});
       }
       await this.table.apply(this.signal !== undefined ? { signal: this.signal } : {});
+      await this.network?.apply(this.signal);
       await this.routes.apply(this.signal);
       const first = !this.firstDone;
       this.firstDone = true;
@@ -134,7 +152,7 @@ export class DataplaneLoop {
         durationMs: performance.now() - started,
         first,
       });
-      if (this.routes.pending > 0) this.scheduleRetry();
+      if (this.routes.pending > 0 || (this.network?.pending ?? 0) > 0) this.scheduleRetry();
     } catch (e) {
       if (isAbortError(e) || this.signal?.aborted === true) return;
       this.consecutiveFailures++;

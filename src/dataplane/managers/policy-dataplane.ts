@@ -19,9 +19,10 @@ import { DEFAULT_RULES_CONFIG, rulesConfigFrom } from '../rules/config.js';
 import type { RulesConfig } from '../rules/config.js';
 import { renderHostEndpoint } from '../rules/host.js';
 import { ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
-import { renderPolicyChains, renderProfileChains } from '../rules/policy.js';
+import { renderProfileChains } from '../rules/policy.js';
 import { CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
 import { renderWorkloadEndpoint } from '../rules/workload.js';
+import { TierChains } from './tier-chains.js';
 
 interface IpSetState {
   readonly type: IpSetType;
@@ -48,9 +49,11 @@ export class PolicyDataplane {
   private readonly heps = new Map<string, HostEndpointMsg>();
   private readonly hepChains = new Map<string, { chains: string[]; entries: [string, string][] }>();
   private staticDone = false;
+  private readonly tierChains: TierChains;
 
   constructor(table: NftTable) {
     this.table = table;
+    this.tierChains = new TierChains(table);
   }
 
   get workloadEndpoints(): ReadonlyMap<string, WorkloadEndpointMsg> {
@@ -68,8 +71,17 @@ export class PolicyDataplane {
       case 'configUpdate':
         this.onConfig(msg.config);
         return;
+      // Cluster networking (hosts, pools, VTEPs, routes) is the NetworkDataplane's (managers/network.ts).
       case 'inSync':
       case 'revision':
+      case 'hostMetadataUpdate':
+      case 'hostMetadataRemove':
+      case 'ipPoolUpdate':
+      case 'ipPoolRemove':
+      case 'vtepUpdate':
+      case 'vtepRemove':
+      case 'routeUpdate':
+      case 'routeRemove':
         return;
       case 'ipSetUpdate':
         this.ipSets.set(msg.id, { type: msg.type, members: new Set(msg.members) });
@@ -85,16 +97,12 @@ export class PolicyDataplane {
         return;
       case 'activePolicyUpdate':
         this.policies.set(msg.id, msg.policy);
-        for (const c of renderPolicyChains(msg.id, msg.policy, this.config))
-          this.table.updateChain(c.name, c.rules);
+        this.tierChains.policyChanged(msg.id, this.policies, this.config);
         return;
-      case 'activePolicyRemove': {
-        const p = this.policies.get(msg.id);
+      case 'activePolicyRemove':
         this.policies.delete(msg.id);
-        if (p !== undefined)
-          for (const c of renderPolicyChains(msg.id, p, this.config)) this.table.removeChain(c.name);
+        this.tierChains.policyChanged(msg.id, this.policies, this.config);
         return;
-      }
       case 'activeProfileUpdate':
         this.profiles.set(msg.id, msg.profile);
         for (const c of renderProfileChains(msg.id, msg.profile, this.config))
@@ -143,8 +151,7 @@ export class PolicyDataplane {
     if (!this.staticDone) return;
     for (const c of renderStaticChains(this.config))
       this.table.updateChain(c.name, c.rules, c.hook !== undefined ? { hook: c.hook } : {});
-    for (const [id, p] of this.policies)
-      for (const c of renderPolicyChains(id, p, this.config)) this.table.updateChain(c.name, c.rules);
+    this.tierChains.rerenderAll(this.policies, this.config);
     for (const [id, p] of this.profiles)
       for (const c of renderProfileChains(id, p, this.config)) this.table.updateChain(c.name, c.rules);
     for (const [id, e] of this.weps) this.onWorkload(id, e);
@@ -196,10 +203,13 @@ export class PolicyDataplane {
     }
     if (ep === undefined) {
       this.weps.delete(id);
+      this.tierChains.setUser(`wep:${id}`, [], this.policies, this.config);
       return;
     }
     this.weps.set(id, ep);
     const r = renderWorkloadEndpoint(ep, this.config);
+    // Tier chains first, so the endpoint chains never jump to a missing chain.
+    this.tierChains.setUser(`wep:${id}`, r.tierChains, this.policies, this.config);
     for (const c of r.chains) this.table.updateChain(c.name, c.rules);
     this.table.updateMapElements(MAP_FROM_WL, [r.fromEntry]);
     this.table.updateMapElements(MAP_TO_WL, [r.toEntry]);
@@ -212,6 +222,7 @@ export class PolicyDataplane {
     let anyChains: { in: string; out: string } | undefined;
     for (const [id, ep] of this.heps) {
       const r = renderHostEndpoint(ep);
+      this.tierChains.setUser(`hep:${id}`, r.tierChains, this.policies, this.config);
       for (const c of r.chains) this.table.updateChain(c.name, c.rules);
       const entries: [string, string][] = [];
       for (const [map, key, verdict] of r.entries) {
@@ -228,6 +239,7 @@ export class PolicyDataplane {
     }
     for (const [id, old] of this.hepChains) {
       const now = wanted.get(id);
+      if (now === undefined) this.tierChains.setUser(`hep:${id}`, [], this.policies, this.config);
       for (const [map, key] of old.entries)
         if (!(now?.entries.some(([m, k]) => m === map && k === key) ?? false))
           this.table.removeMapElements(map, [key]);

@@ -1,17 +1,16 @@
 /**
- * Endpoint chains (Felix's rules/endpoints.go): for one endpoint and direction, each tier's policies in
- * order (a policy is jumped to only while no Pass happened in the tier; an accept mark returns at once),
- * the tier's end (drop unless its default action is Pass), then the profiles, then a final drop. Pure.
+ * Endpoint chains (Felix's rules/endpoints.go, restructured for nftables): for one endpoint and direction,
+ * a jump to one *tier chain* per tier (then return at once if the accept mark is set), then the profiles,
+ * then a final drop. A tier chain holds the rules of every policy of that tier applying to the endpoint,
+ * inlined in order (see tier.ts); endpoints with the same policies in a tier share the chain. Pure.
  */
 import type { TierInfo } from '../../calc/messages.js';
 import type { NftRule } from '../nftables/model.js';
-import { hex, MARK_ACCEPT, MARK_PASS, policyChain, profileChain } from './names.js';
+import { hex, MARK_ACCEPT, MARK_PASS, profileChain, tierChain } from './names.js';
 import type { Layer } from './names.js';
 
 const ACCEPTED = `meta mark & ${hex(MARK_ACCEPT)} == ${hex(MARK_ACCEPT)} return`;
-const NO_PASS = `meta mark & ${hex(MARK_PASS)} == 0x00000000`;
 export const CLEAR_MARKS = `meta mark set meta mark & ${hex(~(MARK_ACCEPT | MARK_PASS) >>> 0)}`;
-const CLEAR_PASS = `meta mark set meta mark & ${hex(~MARK_PASS >>> 0)}`;
 
 export interface EndpointChainOptions {
   readonly layer: Layer;
@@ -22,26 +21,53 @@ export interface EndpointChainOptions {
   readonly dropLabel: string;
 }
 
-/** Tier and profile dispatch rules of one endpoint chain. */
+/** A tier chain an endpoint chain jumps to: identified by its layer, direction, tier and policy list. */
+export interface TierChainRef {
+  readonly name: string;
+  readonly layer: Layer;
+  readonly dir: 'ingress' | 'egress';
+  readonly tier: string;
+  readonly defaultAction: 'deny' | 'pass';
+  readonly policyIds: readonly string[];
+  readonly tierEndDrops: boolean;
+}
+
+export function tierChainRef(
+  layer: Layer,
+  dir: 'ingress' | 'egress',
+  t: TierInfo,
+  tierEndDrops: boolean,
+): TierChainRef | undefined {
+  const policyIds = dir === 'ingress' ? t.ingressPolicies : t.egressPolicies;
+  if (policyIds.length === 0) return undefined;
+  const key = [t.name, t.defaultAction, String(tierEndDrops), ...policyIds].join('\u0000');
+  return {
+    name: tierChain(layer, dir, key),
+    layer,
+    dir,
+    tier: t.name,
+    defaultAction: t.defaultAction,
+    policyIds,
+    tierEndDrops,
+  };
+}
+
+/** Tier and profile dispatch rules of one endpoint chain, and the tier chains they need. */
 export function tierRules(
   tiers: readonly TierInfo[],
   dir: 'ingress' | 'egress',
   profileIds: readonly string[],
   o: EndpointChainOptions,
-): NftRule[] {
+): { rules: NftRule[]; tierChains: TierChainRef[] } {
   const rules: NftRule[] = [];
+  const tierChains: TierChainRef[] = [];
   const pdir = dir === 'ingress' ? 'in' : 'out';
   for (const t of tiers) {
-    const pols = dir === 'ingress' ? t.ingressPolicies : t.egressPolicies;
-    if (pols.length === 0) continue;
-    rules.push({ rule: CLEAR_PASS, comment: `start of tier ${t.name}` });
-    for (const p of pols) {
-      rules.push({ rule: `${NO_PASS} jump ${policyChain(o.layer, p, pdir)}`, comment: `policy ${p}` });
-      rules.push({ rule: ACCEPTED });
-    }
-    if (o.tierEndDrops && t.defaultAction === 'deny') {
-      rules.push({ rule: `${NO_PASS} drop`, comment: `end of tier ${t.name}: ${o.dropLabel}` });
-    }
+    const ref = tierChainRef(o.layer, dir, t, o.tierEndDrops);
+    if (ref === undefined) continue;
+    tierChains.push(ref);
+    rules.push({ rule: `jump ${ref.name}`, comment: `tier ${t.name}` });
+    rules.push({ rule: ACCEPTED });
   }
   if (o.withProfiles) {
     for (const prof of profileIds) {
@@ -50,5 +76,5 @@ export function tierRules(
     }
     rules.push({ rule: 'drop', comment: `no profile allowed: ${o.dropLabel}` });
   }
-  return rules;
+  return { rules, tierChains };
 }

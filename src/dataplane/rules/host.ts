@@ -7,6 +7,7 @@
 import type { HostEndpointMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule } from '../nftables/model.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
+import type { TierChainRef } from './endpoints.js';
 import {
   hostChain,
   MAP_FROM_HEP,
@@ -21,6 +22,7 @@ export interface HostRender {
   readonly chains: readonly ChainSpec[];
   /** [map name, interface key, verdict] entries for the HEP dispatch maps. */
   readonly entries: readonly (readonly [string, string, string])[];
+  readonly tierChains: readonly TierChainRef[];
 }
 
 const CONNTRACK: NftRule[] = [
@@ -33,20 +35,25 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
   const label = `host endpoint ${ep.name}`;
   const chains: ChainSpec[] = [];
   const entries: [string, string, string][] = [];
-  const normal = (dir: 'ingress' | 'egress'): ChainSpec => ({
-    name: hostChain('filter', iface, dir === 'ingress' ? 'fh' : 'th'),
-    rules: [
-      ...CONNTRACK,
-      { rule: `jump ${dir === 'ingress' ? CHAIN.failsafeIn : CHAIN.failsafeOut}`, comment: label },
-      { rule: CLEAR_MARKS },
-      ...tierRules(ep.tiers, dir, ep.profileIds, {
-        layer: 'filter',
-        tierEndDrops: true,
-        withProfiles: true,
-        dropLabel: `${dir} of ${label}`,
-      }),
-    ],
-  });
+  const tierChains: TierChainRef[] = [];
+  const normal = (dir: 'ingress' | 'egress'): ChainSpec => {
+    const t = tierRules(ep.tiers, dir, ep.profileIds, {
+      layer: 'filter',
+      tierEndDrops: true,
+      withProfiles: true,
+      dropLabel: `${dir} of ${label}`,
+    });
+    tierChains.push(...t.tierChains);
+    return {
+      name: hostChain('filter', iface, dir === 'ingress' ? 'fh' : 'th'),
+      rules: [
+        ...CONNTRACK,
+        { rule: `jump ${dir === 'ingress' ? CHAIN.failsafeIn : CHAIN.failsafeOut}`, comment: label },
+        { rule: CLEAR_MARKS },
+        ...t.rules,
+      ],
+    };
+  };
   const fh = normal('ingress');
   const th = normal('egress');
   chains.push(fh, th);
@@ -56,14 +63,23 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
     dir: 'ingress' | 'egress',
     failsafe: string,
     tiers: HostEndpointMsg['untrackedTiers'],
-  ): ChainSpec => ({
-    name: hostChain(layer, iface, dir === 'ingress' ? 'fh' : 'th'),
-    rules: [
-      { rule: `jump ${failsafe}`, comment: `${label} (${layer})` },
-      { rule: CLEAR_MARKS },
-      ...tierRules(tiers, dir, [], { layer, tierEndDrops: false, withProfiles: false, dropLabel: label }),
-    ],
-  });
+  ): ChainSpec => {
+    const t = tierRules(tiers, dir, [], {
+      layer,
+      tierEndDrops: false,
+      withProfiles: false,
+      dropLabel: label,
+    });
+    tierChains.push(...t.tierChains);
+    return {
+      name: hostChain(layer, iface, dir === 'ingress' ? 'fh' : 'th'),
+      rules: [
+        { rule: `jump ${failsafe}`, comment: `${label} (${layer})` },
+        { rule: CLEAR_MARKS },
+        ...t.rules,
+      ],
+    };
+  };
   if (ep.untrackedTiers.length > 0) {
     const rin = stage('raw', 'ingress', CHAIN.rawFailsafeIn, ep.untrackedTiers);
     const rout = stage('raw', 'egress', CHAIN.rawFailsafeOut, ep.untrackedTiers);
@@ -75,5 +91,5 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
     chains.push(m);
     entries.push([MAP_MANGLE_FROM_HEP, iface, `goto ${m.name}`]);
   }
-  return { chains, entries };
+  return { chains, entries, tierChains };
 }

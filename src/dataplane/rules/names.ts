@@ -37,6 +37,12 @@ export function policyChain(layer: Layer, policyId: string, dir: 'in' | 'out'): 
   return lengthLimitedId(`${layer}-cali-p${dir === 'in' ? 'i' : 'o'}-`, safe(policyId), MAX_NFT_NAME);
 }
 
+/** A tier chain (shared by endpoints with the same policies in a tier): `filter-cali-ti-<hash>`. */
+export function tierChain(layer: Layer, dir: 'ingress' | 'egress', key: string): string {
+  const h = createHash('sha256').update(key).digest('base64url').slice(0, 22);
+  return `${layer}-cali-t${dir === 'ingress' ? 'i' : 'o'}-${h}`;
+}
+
 export function profileChain(profile: string, dir: 'in' | 'out'): string {
   return lengthLimitedId(`filter-cali-pr${dir === 'in' ? 'i' : 'o'}-`, safe(profile), MAX_NFT_NAME);
 }

@@ -35,12 +35,20 @@ function portList(ports: readonly PortRangeMsg[]): string {
   return set(ports.map((p) => (p.first === p.last ? String(p.first) : `${p.first}-${p.last}`)));
 }
 
-export function actionText(rule: RuleMsg, opts: RuleRenderOptions): string {
+/**
+ * `chain` is where the rule lives: a profile (or standalone policy) chain, where Pass sets the pass mark, or
+ * a tier chain, where Pass simply returns to the endpoint chain.
+ */
+export function actionText(
+  rule: RuleMsg,
+  opts: RuleRenderOptions,
+  chain: 'profile' | 'tier' = 'profile',
+): string {
   switch (rule.action) {
     case 'allow':
       return `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`;
     case 'pass':
-      return `meta mark set meta mark | ${hex(MARK_PASS)} return`;
+      return chain === 'tier' ? 'return' : `meta mark set meta mark | ${hex(MARK_PASS)} return`;
     case 'deny':
       return opts.denyAction === 'Reject' ? 'reject with icmpx admin-prohibited' : 'drop';
     case 'log':
@@ -126,7 +134,12 @@ function icmpParts(rule: RuleMsg, f: 4 | 6 | undefined): string[] | undefined {
   return out;
 }
 
-function renderFamily(rule: RuleMsg, f: 4 | 6 | undefined, opts: RuleRenderOptions): string[] {
+function renderFamily(
+  rule: RuleMsg,
+  f: 4 | 6 | undefined,
+  opts: RuleRenderOptions,
+  chain: 'profile' | 'tier',
+): string[] {
   const head: string[] = [];
   if (f !== undefined && rule.ipVersion !== undefined) head.push(`meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`);
   if (rule.protocol !== undefined) head.push(`meta l4proto ${rule.protocol}`);
@@ -154,7 +167,7 @@ function renderFamily(rule: RuleMsg, f: 4 | 6 | undefined, opts: RuleRenderOptio
     named: rule.dstNamedPortIpSetIds,
     notNamed: rule.notDstNamedPortIpSetIds,
   });
-  const action = actionText(rule, opts);
+  const action = actionText(rule, opts, chain);
   const out: string[] = [];
   for (const s of src)
     for (const d of dst) out.push([...head, ...s.parts, ...d.parts, ...icmp, action].join(' '));
@@ -162,10 +175,14 @@ function renderFamily(rule: RuleMsg, f: 4 | 6 | undefined, opts: RuleRenderOptio
 }
 
 /** nft rule bodies for one rule (possibly several: families and OR-alternatives). */
-export function renderRule(rule: RuleMsg, opts: RuleRenderOptions = DEFAULT_RULE_OPTIONS): string[] {
+export function renderRule(
+  rule: RuleMsg,
+  opts: RuleRenderOptions = DEFAULT_RULE_OPTIONS,
+  chain: 'profile' | 'tier' = 'profile',
+): string[] {
   if (!usesAddresses(rule)) {
-    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts);
-    return renderFamily(rule, undefined, opts);
+    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts, chain);
+    return renderFamily(rule, undefined, opts, chain);
   }
   const out: string[] = [];
   for (const f of [4, 6] as const) {
@@ -173,7 +190,7 @@ export function renderRule(rule: RuleMsg, opts: RuleRenderOptions = DEFAULT_RULE
     // A positive nets list with no address of this family cannot match this family.
     if (rule.srcNets.length > 0 && !rule.srcNets.some((n) => familyOf(n) === f)) continue;
     if (rule.dstNets.length > 0 && !rule.dstNets.some((n) => familyOf(n) === f)) continue;
-    out.push(...renderFamily(rule, f, opts));
+    out.push(...renderFamily(rule, f, opts, chain));
   }
   return out;
 }

@@ -3,6 +3,7 @@ import type { WorkloadEndpointMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule } from '../nftables/model.js';
 import type { RulesConfig } from './config.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
+import type { TierChainRef } from './endpoints.js';
 import { workloadChain } from './names.js';
 
 export interface WorkloadRender {
@@ -10,6 +11,8 @@ export interface WorkloadRender {
   /** [map entry key (interface), verdict] for the from- and to-workload dispatch maps. */
   readonly fromEntry: readonly [string, string];
   readonly toEntry: readonly [string, string];
+  /** The tier chains the endpoint chains jump to. */
+  readonly tierChains: readonly TierChainRef[];
 }
 
 export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig): WorkloadRender {
@@ -21,23 +24,20 @@ export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig
     fromRules.push({ rule: 'meta l4proto udp udp dport 4789 drop', comment: 'VXLAN from workload' });
   if (!cfg.allowIpipFromWorkloads)
     fromRules.push({ rule: 'meta l4proto 4 drop', comment: 'IPIP from workload' });
-  fromRules.push(
-    ...tierRules(ep.tiers, 'egress', ep.profileIds, {
-      layer: 'filter',
-      tierEndDrops: true,
-      withProfiles: true,
-      dropLabel: `egress of ${ep.display}`,
-    }),
-  );
-  const toRules: NftRule[] = [
-    { rule: CLEAR_MARKS, comment: label },
-    ...tierRules(ep.tiers, 'ingress', ep.profileIds, {
-      layer: 'filter',
-      tierEndDrops: true,
-      withProfiles: true,
-      dropLabel: `ingress of ${ep.display}`,
-    }),
-  ];
+  const egress = tierRules(ep.tiers, 'egress', ep.profileIds, {
+    layer: 'filter',
+    tierEndDrops: true,
+    withProfiles: true,
+    dropLabel: `egress of ${ep.display}`,
+  });
+  const ingress = tierRules(ep.tiers, 'ingress', ep.profileIds, {
+    layer: 'filter',
+    tierEndDrops: true,
+    withProfiles: true,
+    dropLabel: `ingress of ${ep.display}`,
+  });
+  fromRules.push(...egress.rules);
+  const toRules: NftRule[] = [{ rule: CLEAR_MARKS, comment: label }, ...ingress.rules];
   return {
     chains: [
       { name: to, rules: toRules },
@@ -45,5 +45,6 @@ export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig
     ],
     fromEntry: [ep.interfaceName, `goto ${from}`],
     toEntry: [ep.interfaceName, `goto ${to}`],
+    tierChains: [...egress.tierChains, ...ingress.tierChains],
   };
 }

@@ -1,0 +1,87 @@
+/**
+ * Shared tier chains: endpoints that have the same policies in a tier (same layer and direction) jump to the
+ * same chain. This registry reference-counts chains by user (endpoint), renders a chain when it is first
+ * needed or when one of its policies changes, and removes it when its last user goes.
+ */
+import type { PolicyMsg } from '../../calc/messages.js';
+import type { NftTable } from '../nftables/table.js';
+import type { TierChainRef } from '../rules/endpoints.js';
+import type { RuleRenderOptions } from '../rules/rule.js';
+import { renderTierChain } from '../rules/tier.js';
+
+interface Entry {
+  readonly ref: TierChainRef;
+  readonly users: Set<string>;
+}
+
+export class TierChains {
+  private readonly table: NftTable;
+  private readonly chains = new Map<string, Entry>();
+  private readonly byPolicy = new Map<string, Set<string>>();
+  private readonly byUser = new Map<string, Set<string>>();
+
+  constructor(table: NftTable) {
+    this.table = table;
+  }
+
+  get size(): number {
+    return this.chains.size;
+  }
+
+  /** Makes `user` reference exactly `refs`; renders new chains, removes chains nobody uses any more. */
+  setUser(
+    user: string,
+    refs: readonly TierChainRef[],
+    policies: ReadonlyMap<string, PolicyMsg>,
+    opts: RuleRenderOptions,
+  ): void {
+    const wanted = new Set(refs.map((r) => r.name));
+    for (const ref of refs) {
+      let e = this.chains.get(ref.name);
+      if (e === undefined) {
+        e = { ref, users: new Set() };
+        this.chains.set(ref.name, e);
+        for (const p of ref.policyIds) {
+          let s = this.byPolicy.get(p);
+          if (s === undefined) {
+            s = new Set();
+            this.byPolicy.set(p, s);
+          }
+          s.add(ref.name);
+        }
+        this.table.updateChain(ref.name, renderTierChain(ref, policies, opts));
+      }
+      e.users.add(user);
+    }
+    for (const name of this.byUser.get(user) ?? []) if (!wanted.has(name)) this.release(user, name);
+    if (wanted.size === 0) this.byUser.delete(user);
+    else this.byUser.set(user, wanted);
+  }
+
+  private release(user: string, name: string): void {
+    const e = this.chains.get(name);
+    if (e === undefined) return;
+    e.users.delete(user);
+    if (e.users.size > 0) return;
+    this.chains.delete(name);
+    for (const p of e.ref.policyIds) {
+      const s = this.byPolicy.get(p);
+      s?.delete(name);
+      if (s !== undefined && s.size === 0) this.byPolicy.delete(p);
+    }
+    this.table.removeChain(name);
+  }
+
+  /** Re-renders every chain that contains this policy (its rules changed or it went away). */
+  policyChanged(id: string, policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
+    for (const name of this.byPolicy.get(id) ?? []) {
+      const e = this.chains.get(name);
+      if (e !== undefined) this.table.updateChain(name, renderTierChain(e.ref, policies, opts));
+    }
+  }
+
+  /** Re-renders everything (rendering options changed). */
+  rerenderAll(policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
+    for (const [name, e] of this.chains) this.table.updateChain(name, renderTierChain(e.ref, policies, opts));
+  }
+}

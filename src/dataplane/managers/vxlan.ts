@@ -1,0 +1,138 @@
+/**
+ * Programs the VXLAN overlay device and its forwarding entries (Felix's vxlan_mgr.go): `vxlan.calico` with the
+ * local VTEP (re-created when a creation-time property such as VNI, port or local IP differs, updated in place
+ * otherwise), its tunnel address, and one FDB and one neighbour entry per remote VTEP. State is read back
+ * from the kernel on every apply, so a restarted agent adopts the device and sweeps stale entries. The device
+ * is removed when no IP pool uses VXLAN any more. Rendering is in rules/vxlan.ts.
+ */
+import type { VtepMsg } from '../../calc/messages.js';
+import type { CommandRunner } from '../exec/command-runner.js';
+import {
+  createDeviceArgs,
+  desiredFdb,
+  desiredNeighbours,
+  deviceSpec,
+  diffEntries,
+  fdbCommands,
+  needsRecreate,
+  neighbourCommands,
+  parseFdb,
+  parseNeighbours,
+  parseVxlanLink,
+  remoteVteps,
+  updateDeviceArgs,
+  VXLAN_DEVICE,
+  type VxlanConfig,
+  type VxlanDeviceSpec,
+} from '../rules/vxlan.js';
+import { queryJson, runBatch, runTool } from './ip-tools.js';
+
+export interface VxlanState {
+  readonly hostname: string;
+  readonly config: VxlanConfig;
+  /** Some IPv4 pool has vxlanMode Always or CrossSubnet. */
+  readonly wanted: boolean;
+  readonly vteps: ReadonlyMap<string, VtepMsg>;
+}
+
+export type VxlanOutcome =
+  | { readonly state: 'ready'; readonly device: VxlanDeviceSpec }
+  | { readonly state: 'absent' }
+  /** VXLAN is wanted but cannot be set up yet (no local VTEP, or its node IP is on no interface). */
+  | { readonly state: 'waiting'; readonly reason: string };
+
+interface Iface {
+  readonly name: string;
+  readonly mtu: number;
+  readonly addresses: readonly string[];
+}
+
+function parseInterfaces(json: unknown): Iface[] {
+  if (!Array.isArray(json)) return [];
+  return json.flatMap((e: unknown) => {
+    const o = e as { ifname?: unknown; mtu?: unknown; addr_info?: unknown };
+    if (typeof o.ifname !== 'string' || typeof o.mtu !== 'number') return [];
+    const addrs = Array.isArray(o.addr_info)
+      ? o.addr_info.flatMap((a: unknown) => {
+          const local = (a as { local?: unknown }).local;
+          return typeof local === 'string' ? [local] : [];
+        })
+      : [];
+    return [{ name: o.ifname, mtu: o.mtu, addresses: addrs }];
+  });
+}
+
+export class VxlanManager {
+  private readonly runner: CommandRunner;
+
+  constructor(runner: CommandRunner) {
+    this.runner = runner;
+  }
+
+  async apply(s: VxlanState, signal?: AbortSignal): Promise<VxlanOutcome> {
+    const link = parseVxlanLink(
+      await queryJson(this.runner, 'ip', ['-d', '-j', 'link', 'show', 'dev', VXLAN_DEVICE], signal, true),
+    );
+    if (!s.wanted) {
+      if (link !== undefined) await runTool(this.runner, 'ip', ['link', 'del', VXLAN_DEVICE], signal);
+      return { state: 'absent' };
+    }
+    const local = s.vteps.get(s.hostname);
+    // Without our own VTEP (tunnel address not allocated yet) an existing device is left as it is.
+    if (local === undefined)
+      return { state: 'waiting', reason: `node ${s.hostname} has no VXLAN tunnel address` };
+    const ifaces = parseInterfaces(await queryJson(this.runner, 'ip', ['-j', 'addr', 'show'], signal));
+    const parent = ifaces.find((i) => i.name !== VXLAN_DEVICE && i.addresses.includes(local.parentDeviceIp));
+    if (parent === undefined) {
+      return { state: 'waiting', reason: `no interface has the node IP ${local.parentDeviceIp}` };
+    }
+    const want = deviceSpec(s.config, local, parent);
+    let current = link;
+    if (current !== undefined && needsRecreate(current, want)) {
+      await runTool(this.runner, 'ip', ['link', 'del', VXLAN_DEVICE], signal);
+      current = undefined;
+    }
+    const steps = current === undefined ? createDeviceArgs(want) : updateDeviceArgs(current, want);
+    for (const args of steps) await runTool(this.runner, 'ip', args, signal);
+    await this.ensureAddress(want.address, signal);
+    const remote = remoteVteps(s.vteps.values(), s.hostname);
+    const fdb = diffEntries(
+      desiredFdb(remote),
+      parseFdb(await queryJson(this.runner, 'bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE], signal)),
+      (e) => `${e.mac} ${e.dst}`,
+    );
+    await runBatch(this.runner, 'bridge', fdbCommands(fdb), 'VXLAN FDB entries', signal);
+    const neigh = diffEntries(
+      desiredNeighbours(remote),
+      parseNeighbours(
+        await queryJson(this.runner, 'ip', ['-4', '-j', 'neigh', 'show', 'dev', VXLAN_DEVICE], signal),
+      ),
+      (e) => e.ip,
+    );
+    await runBatch(this.runner, 'ip', neighbourCommands(neigh), 'VXLAN neighbour entries', signal);
+    return { state: 'ready', device: want };
+  }
+
+  /** Exactly the tunnel address (/32) as the device's IPv4 address. */
+  private async ensureAddress(address: string, signal: AbortSignal | undefined): Promise<void> {
+    const json = await queryJson(
+      this.runner,
+      'ip',
+      ['-4', '-j', 'addr', 'show', 'dev', VXLAN_DEVICE],
+      signal,
+    );
+    const present = (Array.isArray(json) ? json : []).flatMap((l: unknown) => {
+      const info = (l as { addr_info?: unknown }).addr_info;
+      return (Array.isArray(info) ? info : []).flatMap((a: unknown) => {
+        const { local, prefixlen } = a as { local?: unknown; prefixlen?: unknown };
+        return typeof local === 'string' && typeof prefixlen === 'number' ? [`${local}/${prefixlen}`] : [];
+      });
+    });
+    const want = `${address}/32`;
+    const lines = [
+      ...present.filter((a) => a !== want).map((a) => `addr del ${a} dev ${VXLAN_DEVICE}`),
+      ...(present.includes(want) ? [] : [`addr replace ${want} dev ${VXLAN_DEVICE}`]),
+    ];
+    await runBatch(this.runner, 'ip', lines, 'the VXLAN tunnel address', signal);
+  }
+}
