@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
@@ -63,11 +63,11 @@ export class AgentHarness implements AsyncDisposable {
         CALICO_DATASTORE_PATH: this.dbPath,
         CALICO_RUN_DIR: this.runDir,
         FELIX_HEALTHENABLED: 'false',
+        CALICO_NETWORKING_BACKEND: 'none',
         ...env,
       },
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', 'ignore', openSync(join(this.dir, 'agent.log'), 'a')],
     });
-    this.agent.stderr?.resume();
   }
 
   agentPid(): number | undefined {
@@ -116,7 +116,7 @@ export class AgentHarness implements AsyncDisposable {
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(
-      `agent did not program revision ${want} within ${timeoutMs} ms (status ${JSON.stringify(this.status())})`,
+      `agent did not program revision ${want} within ${timeoutMs} ms (status ${JSON.stringify(this.status())}); log tail:\n${this.agentLog().split('\n').slice(-8).join('\n')}`,
     );
   }
 
@@ -222,6 +222,15 @@ export class AgentHarness implements AsyncDisposable {
   /** nft's view of our table (chains, sets with elements, maps), without handles or counters. */
   async tableText(ns = this.node): Promise<string> {
     return runChecked(runner, 'ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'calico']);
+  }
+
+  /** The agent's log (JSON lines), for failure messages. */
+  agentLog(): string {
+    try {
+      return readFileSync(join(this.dir, 'agent.log'), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -2,10 +2,11 @@
 /**
  * calico-conformance: runs selector-vector files and NetworkPolicy truth-table files against a dataplane.
  *
- *   npm run conformance -- [--dataplane sim] [--ip-family 4|6] [--json FILE] FILE...
+ *   npm run conformance -- [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] FILE...
  *
  * Prints one line per failing case (its first mismatch, with the trace), a summary per file, and ends with
- * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage.
+ * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage (or when the chosen
+ * dataplane cannot run on this machine). One driver serves the whole run (the nftables lab is built once).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -13,19 +14,26 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
 import { parseCase } from './cases.js';
 import type { DataplaneDriver } from './driver.js';
+import { NftablesDriver, nftablesUnavailableReason } from './nftables-driver.js';
 import { describeMismatch, runCase } from './runner.js';
 import type { CaseResult } from './runner.js';
 import { isSelectorVectorFile, runSelectorVectors } from './selector-vectors.js';
 import type { VectorResult } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
 
-const USAGE = `Usage: calico-conformance [--dataplane sim] [--ip-family 4|6] [--json FILE] [--verbose] FILE...
+const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose] FILE...
 
   FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
-  --dataplane NAME   where cases run: sim (the reference evaluator; default)
+  --dataplane NAME   where cases run: sim (the reference evaluator; default), or nftables (the calico-ts
+                     agent on the real kernel, in a lab of network namespaces; root, built agent)
   --ip-family 4|6    6 maps every a.b.c.d of a case to fd00::a.b.c.d and /n to /(96+n)
   --json FILE        write every result as JSON
-  --verbose          also list passing cases`;
+  --verbose          also list passing cases
+
+nftables only:
+  --nodes N          lab nodes, pods spread over them (default 1)
+  --probe-timeout-ms MS  how long a denied connection is waited for (default 1000)
+  --keep-lab         keep the lab's run dir (agent log, datastore) after the run`;
 
 type FileReport =
   | { file: string; kind: 'selectors'; result: VectorResult }
@@ -34,9 +42,34 @@ type FileReport =
 
 class UsageFailure extends Error {}
 
-function makeDriver(name: string): DataplaneDriver {
-  if (name === 'sim') return new SimDriver();
-  throw new UsageFailure(`unknown dataplane "${name}" (available: sim)`);
+interface DriverChoice {
+  readonly name: string;
+  readonly family: 4 | 6;
+  readonly nodes: number;
+  readonly probeTimeoutMs: number;
+  readonly keepLab: boolean;
+}
+
+function makeDriver(c: DriverChoice): DataplaneDriver {
+  if (c.name === 'sim') return new SimDriver();
+  if (c.name === 'nftables') {
+    return new NftablesDriver({
+      family: c.family,
+      nodes: c.nodes,
+      probeTimeoutMs: c.probeTimeoutMs,
+      keepRunDir: c.keepLab,
+      log: (line) => process.stderr.write(`calico-conformance: ${line}\n`),
+    });
+  }
+  throw new UsageFailure(`unknown dataplane "${c.name}" (available: sim, nftables)`);
+}
+
+/** Parses a positive integer option. */
+function positive(name: string, text: string, max: number): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageFailure(`--${name} must be 1..${max}, not "${text}"`);
+  return n;
 }
 
 function fail(line: string): void {
@@ -45,7 +78,7 @@ function fail(line: string): void {
 
 async function runFile(
   file: string,
-  driverName: string,
+  driver: DataplaneDriver,
   family: 4 | 6,
   verbose: boolean,
   signal: AbortSignal,
@@ -66,7 +99,6 @@ async function runFile(
     return { file, kind: 'error', error: `${file}: neither a selector-vector file nor a case array` };
   const cases = data.map((c, i) => parseCase(c, `${name}[${i}]`, family));
   const results: CaseResult[] = [];
-  await using driver = makeDriver(driverName);
   for (const c of cases) {
     const r = await runCase(c, driver, signal);
     results.push(r);
@@ -97,8 +129,13 @@ function tally(reports: readonly FileReport[]): { passed: number; failed: number
   return { passed, failed, skipped };
 }
 
-function printSummary(reports: readonly FileReport[], driverName: string, family: number): void {
-  process.stdout.write(`\nconformance (dataplane ${driverName}, IPv${family}):\n`);
+function printSummary(
+  reports: readonly FileReport[],
+  driverName: string,
+  family: number,
+  seconds: number,
+): void {
+  process.stdout.write(`\nconformance (dataplane ${driverName}, IPv${family}, ${seconds.toFixed(1)} s):\n`);
   for (const r of reports) {
     const name = basename(r.file);
     if (r.kind === 'error') process.stdout.write(`  ${name}: ERROR ${r.error}\n`);
@@ -127,6 +164,9 @@ async function main(argv: string[]): Promise<number> {
       'ip-family': { type: 'string', default: '4' },
       json: { type: 'string' },
       verbose: { type: 'boolean', default: false },
+      nodes: { type: 'string', default: '1' },
+      'probe-timeout-ms': { type: 'string', default: '1000' },
+      'keep-lab': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -139,16 +179,31 @@ async function main(argv: string[]): Promise<number> {
   if (familyText !== '4' && familyText !== '6')
     throw new UsageFailure(`--ip-family must be 4 or 6, not "${familyText}"`);
   const family = familyText === '6' ? 6 : 4;
-  makeDriver(values.dataplane);
+  const choice: DriverChoice = {
+    name: values.dataplane,
+    family,
+    nodes: positive('nodes', values.nodes, 250),
+    probeTimeoutMs: positive('probe-timeout-ms', values['probe-timeout-ms'], 60_000),
+    keepLab: values['keep-lab'],
+  };
+  if (choice.name === 'nftables') {
+    const why = nftablesUnavailableReason();
+    if (why !== false) throw new UsageFailure(`--dataplane nftables cannot run here: ${why}`);
+  }
   const controller = new AbortController();
   process.once('SIGINT', () => {
     controller.abort(new Error('interrupted'));
   });
+  const started = performance.now();
   const reports: FileReport[] = [];
-  for (const file of positionals) {
-    reports.push(await runFile(file, values.dataplane, family, values.verbose, controller.signal));
+  {
+    // Disposed before the summary: the lab is gone (or its removal failed loudly) when the run ends.
+    await using driver = makeDriver(choice);
+    for (const file of positionals) {
+      reports.push(await runFile(file, driver, family, values.verbose, controller.signal));
+    }
   }
-  printSummary(reports, values.dataplane, family);
+  printSummary(reports, values.dataplane, family, (performance.now() - started) / 1000);
   const t = tally(reports);
   if (values.json !== undefined) {
     writeFileSync(

@@ -12,6 +12,12 @@ describe('namespace names', () => {
     assert.equal(namespaceOwnerPid('calts-legacy'), undefined);
     assert.equal(namespaceOwnerPid('other-1-abcdef'), undefined);
   });
+
+  test('can name another owner (the lab CLI names its namespaces after a keeper process)', () => {
+    const name = uniqueNamespaceName('calts-lab-', 123456);
+    assert.match(name, /^calts-lab-2n9c-[0-9a-f]{6}$/);
+    assert.equal(namespaceOwnerPid(name, 'calts-lab-'), 123456);
+  });
 });
 
 describe('sweepStaleNamespaces', () => {

@@ -56,9 +56,12 @@ export function kernelTestSkipReason(
   return missing.length > 0 ? `missing tools: ${missing.join(', ')}` : false;
 }
 
-/** A fresh namespace name: `<prefix><pid base36>-<6 hex>`. */
-export function uniqueNamespaceName(prefix = NETNS_PREFIX): string {
-  return `${prefix}${process.pid.toString(36)}-${randomBytes(3).toString('hex')}`;
+/**
+ * A fresh namespace name: `<prefix><pid base36>-<6 hex>`. `ownerPid` is the process whose death makes the
+ * namespace stale (the lab CLI passes a keeper process that outlives each command).
+ */
+export function uniqueNamespaceName(prefix = NETNS_PREFIX, ownerPid = process.pid): string {
+  return `${prefix}${ownerPid.toString(36)}-${randomBytes(3).toString('hex')}`;
 }
 
 /** The pid encoded in a name made by uniqueNamespaceName, or undefined. */

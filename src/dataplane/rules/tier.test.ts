@@ -113,3 +113,19 @@ describe('tier chains', () => {
     assert.match(ref(['gnp/a']).name, /^filter-cali-ti-/);
   });
 });
+
+describe('tier chain merge limits', () => {
+  it('splits a long merged list into several rules that each stay short', () => {
+    const policies = new Map<string, PolicyMsg>();
+    const ids: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      ids.push(`gnp/p${i}`);
+      policies.set(`gnp/p${i}`, pol([{ ...R, action: 'deny', srcNets: [`203.${i >> 8}.${i & 255}.1/32`] }]));
+    }
+    const out = renderTierChain(ref(ids), policies, DEFAULT_RULE_OPTIONS);
+    assert.ok(out.length > 2 && out.length < 30, `${out.length} rules`);
+    assert.ok(out.every((r) => r.rule.length < 8192));
+    const nets = out.flatMap((r) => r.rule.match(/203\.\d+\.\d+\.1\/32/g) ?? []);
+    assert.equal(new Set(nets).size, 2000);
+  });
+});

@@ -37,11 +37,19 @@ function mergePorts(a: readonly PortRangeMsg[], b: readonly PortRangeMsg[]): Por
   return out;
 }
 
+/** Keeps a merged rule's anonymous set well inside nft's (and our) rule-length limits. */
+const MAX_MERGED_TEXT = 4000;
+
+function listText(r: RuleMsg, field: MergeField): number {
+  return field === 'dstPorts' ? r.dstPorts.length * 12 : r[field].reduce((n, x) => n + x.length + 2, 0);
+}
+
 /** Merges `next` into `cur` when they differ only in one list-valued field (same action, not Log). */
 function tryMerge(cur: RuleMsg, next: RuleMsg): RuleMsg | undefined {
   if (cur.action !== next.action || cur.action === 'log') return undefined;
   for (const field of ['srcNets', 'dstNets', 'dstPorts'] as const) {
     if (cur[field].length === 0 || next[field].length === 0) continue;
+    if (listText(cur, field) + listText(next, field) > MAX_MERGED_TEXT) continue;
     if (keyWithout(cur, field) !== keyWithout(next, field)) continue;
     if (field === 'dstPorts') return { ...cur, dstPorts: mergePorts(cur.dstPorts, next.dstPorts) };
     return { ...cur, [field]: [...new Set([...cur[field], ...next[field]])] };

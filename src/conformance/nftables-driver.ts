@@ -1,0 +1,261 @@
+/**
+ * The `nftables` dataplane: cases run on the real kernel, in a lab (src/lab) whose node runs the calico-ts
+ * agent. Each state goes through the datastore as an orchestrator would write it (Kubernetes Namespaces,
+ * WorkloadEndpoints of the pods, the decoded policies), the driver waits until the agent has programmed it
+ * (sentinel revision, endpoint status files), empties the node's conntrack table (every probe is judged as
+ * a new connection, as the truth tables mean it), and probes with real TCP connections and UDP datagrams.
+ *
+ * One lab per run, reused across cases: pods that stay identical (same key and address) are kept and only
+ * relabelled, the rest are replaced, namespaces and policies are made exactly the state's. Every probed port
+ * is served (TCP and UDP echo) by every pod of the case. All cells of a state are probed at once with
+ * bounded concurrency as soon as the state is in force (a denied cell costs a full timeout, so probing them
+ * in parallel is what keeps a run short); `probe` then hands out the verdicts. SCTP cells are skipped: the
+ * kernel here has no SCTP.
+ */
+import { existsSync } from 'node:fs';
+import { keyOf, type Resource } from '../datastore/index.js';
+import { CalicoError } from '../lib/errors.js';
+import { LabCluster, sweepStaleLabs } from '../lab/cluster.js';
+import { limiter } from '../lab/concurrency.js';
+import { kernelTestSkipReason } from '../lab/netns.js';
+import { defaultAgentEntry } from '../lab/paths.js';
+import type { ProbeOutcome } from '../lab/probe-protocol.js';
+import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import type { CasePod, CaseState, NetpolCase } from './cases.js';
+import { probeCells } from './cases.js';
+import type { CellOutcome, DataplaneDriver, ProbeCell } from './driver.js';
+import { caseNamespaces, decodeStatePolicies } from './sim.js';
+
+export const SCTP_SKIP_REASON = 'kernel has no SCTP';
+export const HOST_NETWORK_SKIP_REASON = 'hostNetwork pods are not modelled by the lab';
+
+/** Every kind a case's policies may be stored as; the driver keeps exactly the state's objects of these. */
+const POLICY_KINDS = [
+  'KubernetesNetworkPolicy',
+  'NetworkPolicy',
+  'GlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+] as const;
+
+export interface NftablesDriverOptions {
+  readonly family: 4 | 6;
+  /** Lab nodes; pods are spread over them round-robin. Default 1. */
+  readonly nodes?: number;
+  /** A denied cell costs this long. Default 1000 ms. */
+  readonly probeTimeoutMs?: number;
+  /** Probes in flight at once. Default 128. */
+  readonly probeConcurrency?: number;
+  readonly agentEntry?: string;
+  readonly agentEnv?: Readonly<Record<string, string>>;
+  readonly keepRunDir?: boolean;
+  /** Progress lines (lab location, agent log on failure). */
+  readonly log?: (line: string) => void;
+}
+
+/** Why `--dataplane nftables` cannot run here, or false. */
+export function nftablesUnavailableReason(agentEntry: string = defaultAgentEntry()): string | false {
+  const tools = kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack']);
+  if (tools !== false) return tools;
+  return existsSync(agentEntry) ? false : `${agentEntry} is missing (npm run build)`;
+}
+
+function cellKey(c: ProbeCell): string {
+  return `${c.from}|${c.to}|${c.protocol.toLowerCase()}|${c.port}`;
+}
+
+function podKeyOf(p: CasePod): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+/** The ports every pod serves in a case: every port any probe of any state uses. */
+export function casePorts(c: NetpolCase): number[] {
+  const ports = new Set<number>();
+  for (const s of c.states) for (const p of s.probes) ports.add(p.port);
+  return [...ports].sort((a, b) => a - b);
+}
+
+export class NftablesDriver implements DataplaneDriver {
+  readonly name = 'nftables';
+  readonly #opts: NftablesDriverOptions;
+  readonly #limit: <T>(task: () => Promise<T>) => Promise<T>;
+  #lab: Promise<LabCluster> | undefined;
+  #ports: number[] = [];
+  #pods = new Map<string, CasePod>();
+  #verdicts = new Map<string, Promise<CellOutcome>>();
+
+  constructor(opts: NftablesDriverOptions) {
+    this.#opts = opts;
+    this.#limit = limiter(opts.probeConcurrency ?? 128);
+  }
+
+  #labReady(signal: AbortSignal): Promise<LabCluster> {
+    this.#lab ??= this.#createLab(signal);
+    return this.#lab;
+  }
+
+  async #createLab(signal: AbortSignal): Promise<LabCluster> {
+    const runner = new NodeCommandRunner();
+    const swept = await sweepStaleLabs(runner, { signal });
+    if (swept.length > 0) this.#opts.log?.(`swept ${swept.length} stale lab namespaces`);
+    const lab = await LabCluster.create({
+      runner,
+      ...(this.#opts.agentEntry !== undefined ? { agentEntry: this.#opts.agentEntry } : {}),
+      agentEnv: { FELIX_HEALTHENABLED: 'false', ...(this.#opts.agentEnv ?? {}) },
+      ...(this.#opts.keepRunDir !== undefined ? { keepRunDir: this.#opts.keepRunDir } : {}),
+    });
+    try {
+      this.#opts.log?.(`lab run dir ${lab.runDir}`);
+      for (let i = 1; i <= (this.#opts.nodes ?? 1); i++) {
+        await lab.addNode(`node-${i}`, { startAgent: true, signal });
+      }
+      return lab;
+    } catch (e) {
+      await lab.destroy();
+      throw e;
+    }
+  }
+
+  async startCase(c: NetpolCase, opts: { signal: AbortSignal }): Promise<void> {
+    const lab = await this.#labReady(opts.signal);
+    this.#ports = casePorts(c);
+    // An agent that died in an earlier case failed that case; the next one gets a fresh agent.
+    for (const n of lab.nodes()) {
+      if (lab.agentRunning(n.name)) continue;
+      this.#opts.log?.(`agent of ${n.name} is not running (see ${lab.agentLogFile(n.name)}); restarting it`);
+      await lab.startAgent(n.name, { signal: opts.signal });
+    }
+  }
+
+  async applyState(state: CaseState, opts: { signal: AbortSignal }): Promise<readonly string[]> {
+    const { signal } = opts;
+    const { resources, problems } = decodeStatePolicies(state);
+    if (problems.length > 0) return problems;
+    const lab = await this.#labReady(signal);
+    await this.#settleVerdicts();
+    const namespaces = Object.fromEntries(
+      caseNamespaces(state).map((n) => [n.metadata.name, n.metadata.labels]),
+    );
+    await lab.setNamespaces(namespaces, { signal });
+    await this.#reconcilePods(lab, state.pods, signal);
+    const policies: Resource[] = resources;
+    const kinds = new Set<string>([...POLICY_KINDS, ...policies.map((r) => keyOf(r).kind)]);
+    await lab.replaceResources([...kinds], policies, { signal });
+    await lab.sync({ signal });
+    const missing = await lab.waitEndpoints(undefined, { signal, timeoutMs: 10_000 });
+    if (missing.length > 0) return [`agent wrote no endpoint status for ${missing.join(', ')}`];
+    for (const n of lab.nodes()) await lab.flushConntrack(n.name, { signal });
+    this.#startProbes(lab, state, signal);
+    return [];
+  }
+
+  async #reconcilePods(lab: LabCluster, pods: readonly CasePod[], signal: AbortSignal): Promise<void> {
+    const want = new Map(pods.filter((p) => p.hostNetwork !== true).map((p) => [podKeyOf(p), p]));
+    this.#pods = new Map(pods.map((p) => [podKeyOf(p), p]));
+    const gone = lab
+      .pods()
+      .filter((r) => want.get(`${r.namespace}/${r.name}`)?.ip !== r.ip)
+      .map((r) => `${r.namespace}/${r.name}`);
+    if (gone.length > 0) await lab.removePods(gone);
+    const nodes = lab.nodes();
+    const added: { node: string; spec: CasePod & { ports: number[] } }[] = [];
+    for (const [i, p] of [...want.values()].entries()) {
+      const key = podKeyOf(p);
+      if (lab.hasPod(key)) {
+        await lab.updatePod(
+          key,
+          { labels: p.labels, containerPorts: p.containerPorts, ports: this.#ports },
+          { signal },
+        );
+      } else {
+        added.push({ node: nodes[i % nodes.length]!.name, spec: { ...p, ports: this.#ports } });
+      }
+    }
+    if (added.length > 0) await lab.addPods(added, { signal });
+  }
+
+  /** Starts every judged cell of the state's probes (each distinct connection once). */
+  #startProbes(lab: LabCluster, state: CaseState, signal: AbortSignal): void {
+    for (const probe of state.probes) {
+      for (const [from, to] of probeCells(probe)) {
+        const cell: ProbeCell = { from, to, protocol: probe.protocol, port: probe.port };
+        const key = cellKey(cell);
+        if (!this.#verdicts.has(key)) this.#verdicts.set(key, this.#judge(lab, cell, signal));
+      }
+    }
+  }
+
+  #judge(lab: LabCluster, cell: ProbeCell, signal: AbortSignal): Promise<CellOutcome> {
+    const protocol = cell.protocol.toLowerCase();
+    if (protocol === 'sctp') return Promise.resolve({ kind: 'skipped', reason: SCTP_SKIP_REASON });
+    const from = this.#pods.get(cell.from);
+    const to = this.#pods.get(cell.to);
+    if (from === undefined || to === undefined)
+      return Promise.resolve({ kind: 'skipped', reason: `unknown pod in ${cell.from} -> ${cell.to}` });
+    if (from.hostNetwork === true || to.hostNetwork === true)
+      return Promise.resolve({ kind: 'skipped', reason: HOST_NETWORK_SKIP_REASON });
+    if (protocol !== 'tcp' && protocol !== 'udp')
+      return Promise.resolve({ kind: 'skipped', reason: `protocol ${cell.protocol} not probed by the lab` });
+    const timeoutMs = this.#opts.probeTimeoutMs ?? 1000;
+    const verdict = this.#limit(() => {
+      signal.throwIfAborted();
+      return lab.probe(cell.from, { to: cell.to, protocol, port: cell.port, timeoutMs });
+    }).then((o) => outcome(cell, o));
+    // Awaited by probe() or #settleVerdicts(); never left unhandled meanwhile.
+    verdict.catch(() => undefined);
+    return verdict;
+  }
+
+  async probe(cells: readonly ProbeCell[], opts: { signal: AbortSignal }): Promise<readonly CellOutcome[]> {
+    const lab = await this.#labReady(opts.signal);
+    return Promise.all(
+      cells.map((c) => {
+        const key = cellKey(c);
+        let v = this.#verdicts.get(key);
+        if (v === undefined) {
+          v = this.#judge(lab, c, opts.signal);
+          this.#verdicts.set(key, v);
+        }
+        return v;
+      }),
+    );
+  }
+
+  /** Waits for probes still in flight (a failed case may leave some), so none overlaps the next state. */
+  async #settleVerdicts(): Promise<void> {
+    await Promise.allSettled(this.#verdicts.values());
+    this.#verdicts = new Map();
+  }
+
+  async endCase(): Promise<void> {
+    await this.#settleVerdicts();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#settleVerdicts();
+    const lab = this.#lab;
+    this.#lab = undefined;
+    if (lab !== undefined) await (await lab.catch(() => undefined))?.destroy();
+  }
+}
+
+function outcome(cell: ProbeCell, o: ProbeOutcome): CellOutcome {
+  switch (o.verdict) {
+    case 'allowed':
+      return { kind: 'judged', allowed: true, detail: `${o.detail} in ${o.elapsedMs} ms` };
+    case 'denied':
+      return { kind: 'judged', allowed: false, detail: o.detail };
+    case 'refused':
+      throw new CalicoError(
+        'CALICO_ERR_IO',
+        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.detail}: the pod does not serve the port ` +
+          '(a lab bug), or the dataplane rejects instead of dropping',
+      );
+    case 'error':
+      throw new CalicoError(
+        'CALICO_ERR_IO',
+        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.detail}`,
+      );
+  }
+}

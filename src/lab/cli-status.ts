@@ -1,0 +1,35 @@
+/** `calico-lab status`: the lab's nodes, agents and pods as text. */
+import type { LabCluster } from './cluster.js';
+import { nodeAddresses } from './plumbing.js';
+
+export async function formatStatus(lab: LabCluster): Promise<string> {
+  const lines = [`run dir ${lab.runDir}`, `datastore ${lab.datastorePath}`];
+  const agents = lab.state.agentEntry !== undefined;
+  for (const n of lab.nodes()) {
+    const a = nodeAddresses(n.index);
+    lines.push(`node ${n.name}: netns ${n.netns}, eth0 ${a.v4} ${a.v6}`);
+    if (!agents) continue;
+    const running = lab.agentRunning(n.name);
+    const s = await lab.agentStatus(n.name);
+    lines.push(
+      `  agent: ${running ? `running (pid ${n.agentPid ?? '?'})` : 'not running'}` +
+        (s === undefined
+          ? ', no status yet'
+          : `, inSync ${s.inSync}, dataplaneInSync ${s.dataplaneInSync}, appliedRevision ${s.appliedRevision}` +
+            (s.lastApplyError !== null ? `, lastApplyError ${s.lastApplyError}` : '')),
+      `  log: ${lab.agentLogFile(n.name)}`,
+    );
+  }
+  for (const p of lab.pods()) {
+    const key = `${p.namespace}/${p.name}`;
+    const labels = Object.entries(p.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    lines.push(
+      `pod ${key} on ${p.node}: ${p.ip}, netns ${p.netns}, ${p.hostIfname}, ports ${p.ports.join(',') || '-'}` +
+        `, labels ${labels || '-'}` +
+        (agents ? `, endpoint ${lab.endpointProgrammed(key) ? 'programmed' : 'not programmed'}` : ''),
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,35 @@
+/** Where lab files live: the repository's built agent, and each pod's probe socket and log in the run dir. */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CalicoError } from '../lib/errors.js';
+
+/** The calico-ts checkout this module belongs to (works from src/ under tsx and from dist/src/). */
+export function repoRoot(from: string = import.meta.url): string {
+  let dir = dirname(fileURLToPath(from));
+  for (let i = 0; i < 8; i++) {
+    const pkg = join(dir, 'package.json');
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'calico-ts')
+      return dir;
+    dir = dirname(dir);
+  }
+  throw new CalicoError('CALICO_ERR_IO', 'calico-ts repository root not found');
+}
+
+/** `<repo>/dist/src/agent/main.js`: the agent the lab runs unless told otherwise. */
+export function defaultAgentEntry(): string {
+  return join(repoRoot(), 'dist', 'src', 'agent', 'main.js');
+}
+
+/**
+ * A pod's probe socket and log. Named by a hash of `ns/pod`: unix socket paths are limited to 107 bytes,
+ * pod names are not.
+ */
+export function podFiles(runDir: string, key: string): { socketPath: string; logFile: string } {
+  const id = createHash('sha1').update(key).digest('hex').slice(0, 12);
+  const socketPath = join(runDir, 'pods', `${id}.sock`);
+  if (Buffer.byteLength(socketPath) > 100)
+    throw new CalicoError('CALICO_ERR_USAGE', `run dir path too long for unix sockets: ${runDir}`);
+  return { socketPath, logFile: join(runDir, 'pods', `${id}.log`) };
+}

@@ -1,0 +1,249 @@
+/**
+ * The probe agent: one long-lived process per pod namespace (started with `ip netns exec`). It serves TCP and
+ * UDP echo on the ports it is told (dual-stack, so one socket per port serves both families), and runs connect
+ * probes from the pod on request, over a unix socket (probe-protocol.ts).
+ *
+ *   node probe-agent.js --socket PATH [--ports 80,81]
+ *
+ * A probe is bounded by its timeout. TCP: connected = allowed, RST = refused, silence = denied. UDP: one
+ * datagram, resent twice within the timeout; the echo = allowed, ICMP port unreachable = refused, silence =
+ * denied. When the timeout fires, the verdict waits for one more I/O poll (setImmediate runs after it), so a
+ * connection the kernel completed while this event loop was busy still counts as connected.
+ */
+import { randomBytes } from 'node:crypto';
+import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { rmSync } from 'node:fs';
+import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import {
+  isPort,
+  parseRequest,
+  type AgentRequest,
+  type AgentResponse,
+  type ProbeOutcome,
+  type ProbeRequest,
+  type ProbeVerdict,
+} from './probe-protocol.js';
+
+const UDP_SENDS = 3;
+
+function classify(e: NodeJS.ErrnoException): [ProbeVerdict, string] {
+  switch (e.code ?? '') {
+    case 'ECONNREFUSED':
+      return ['refused', 'connection refused (nobody listens)'];
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+    case 'EACCES':
+    case 'EPERM':
+      return ['denied', e.code ?? 'unreachable'];
+    default:
+      return ['error', `${e.code ?? 'error'}: ${e.message}`];
+  }
+}
+
+/** Settles once; the timeout verdict waits for one more poll of I/O (see the module comment). */
+function bounded(
+  timeoutMs: number,
+  start: (finish: (verdict: ProbeVerdict, detail: string) => void) => () => void,
+): Promise<ProbeOutcome> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    // An object, so the closures see each other's updates (and the linter sees them too).
+    const st: { done: boolean; cleanup: () => void } = { done: false, cleanup: () => undefined };
+    const finish = (verdict: ProbeVerdict, detail: string): void => {
+      if (st.done) return;
+      st.done = true;
+      clearTimeout(timer);
+      st.cleanup();
+      resolve({ verdict, detail, elapsedMs: Math.round(performance.now() - t0) });
+    };
+    const timer = setTimeout(() => {
+      setImmediate(() => {
+        finish('denied', `no answer within ${timeoutMs} ms`);
+      });
+    }, timeoutMs);
+    const cleanup = start(finish);
+    if (st.done) cleanup();
+    else st.cleanup = cleanup;
+  });
+}
+
+function probeTcp(req: ProbeRequest): Promise<ProbeOutcome> {
+  return bounded(req.timeoutMs, (finish) => {
+    const s = connect({ host: req.ip, port: req.port });
+    s.once('connect', () => {
+      finish('allowed', 'connected');
+    });
+    s.once('error', (e) => {
+      finish(...classify(e));
+    });
+    return () => s.destroy();
+  });
+}
+
+function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
+  return bounded(req.timeoutMs, (finish) => {
+    const s = createSocket(isIP(req.ip) === 6 ? 'udp6' : 'udp4');
+    const payload = Buffer.from(`calts-probe-${randomBytes(6).toString('hex')}`);
+    const resends: NodeJS.Timeout[] = [];
+    let closed = false;
+    const send = (): void => {
+      if (closed) return;
+      s.send(payload, (e) => {
+        if (e) finish(...classify(e));
+      });
+    };
+    s.on('message', (m) => {
+      if (m.equals(payload)) finish('allowed', 'echoed');
+    });
+    s.on('error', (e) => {
+      finish(...classify(e));
+    });
+    // Connected: an ICMP port unreachable then surfaces as ECONNREFUSED instead of silence.
+    s.connect(req.port, req.ip, () => {
+      send();
+      for (let i = 1; i < UDP_SENDS; i++) resends.push(setTimeout(send, (req.timeoutMs * i) / UDP_SENDS));
+    });
+    return () => {
+      closed = true;
+      for (const t of resends) clearTimeout(t);
+      s.close();
+    };
+  });
+}
+
+/** The echo servers, reconfigured as a whole by `serve`. */
+class EchoServers {
+  readonly #tcp = new Map<number, Server>();
+  readonly #udp = new Map<number, UdpSocket>();
+
+  get ports(): number[] {
+    return [...this.#tcp.keys()].sort((a, b) => a - b);
+  }
+
+  async set(ports: readonly number[]): Promise<void> {
+    const want = new Set(ports);
+    for (const [port, server] of this.#tcp) if (!want.has(port)) this.#closeTcp(port, server);
+    for (const [port, sock] of this.#udp) if (!want.has(port)) this.#closeUdp(port, sock);
+    for (const port of want) {
+      if (!this.#tcp.has(port)) this.#tcp.set(port, await listenTcp(port));
+      if (!this.#udp.has(port)) this.#udp.set(port, await listenUdp(port));
+    }
+  }
+
+  #closeTcp(port: number, server: Server): void {
+    this.#tcp.delete(port);
+    server.close();
+  }
+
+  #closeUdp(port: number, sock: UdpSocket): void {
+    this.#udp.delete(port);
+    sock.close();
+  }
+
+  close(): void {
+    for (const [port, server] of this.#tcp) this.#closeTcp(port, server);
+    for (const [port, sock] of this.#udp) this.#closeUdp(port, sock);
+  }
+}
+
+function listenTcp(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = createServer((s: Socket) => {
+      s.on('data', (d) => s.write(d));
+      s.on('end', () => s.end());
+      s.on('error', () => s.destroy());
+    });
+    server.once('error', reject);
+    server.listen({ port, host: '::', ipv6Only: false, backlog: 1024 }, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
+  });
+}
+
+function listenUdp(port: number): Promise<UdpSocket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket({ type: 'udp6', ipv6Only: false });
+    sock.on('message', (m, rinfo) => {
+      sock.send(m, rinfo.port, rinfo.address);
+    });
+    sock.once('error', reject);
+    sock.bind({ port, address: '::' }, () => {
+      sock.off('error', reject);
+      sock.on('error', (e) => process.stderr.write(`udp ${port}: ${e.message}\n`));
+      resolve(sock);
+    });
+  });
+}
+
+async function handle(req: AgentRequest, servers: EchoServers): Promise<AgentResponse> {
+  switch (req.op) {
+    case 'ping':
+      return { id: req.id, op: 'ping', pid: process.pid };
+    case 'serve':
+      await servers.set(req.ports);
+      return { id: req.id, op: 'serve', ports: servers.ports };
+    case 'probe': {
+      const outcome = req.protocol === 'tcp' ? await probeTcp(req) : await probeUdp(req);
+      return { id: req.id, op: 'probe', ...outcome };
+    }
+  }
+}
+
+function serveControl(socketPath: string, servers: EchoServers): Promise<Server> {
+  const control = createServer((conn) => {
+    conn.on('error', () => conn.destroy());
+    const lines = createInterface({ input: conn, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      const parsed = parseRequest(line);
+      const reply = parsed.ok
+        ? handle(parsed.value, servers).catch((e: unknown): AgentResponse => ({
+            id: parsed.value.id,
+            op: 'error',
+            message: e instanceof Error ? e.message : String(e),
+          }))
+        : Promise.resolve<AgentResponse>({ id: parsed.id, op: 'error', message: parsed.message });
+      void reply.then((r) => {
+        if (!conn.destroyed) conn.write(`${JSON.stringify(r)}\n`);
+      });
+    });
+  });
+  rmSync(socketPath, { force: true });
+  return new Promise((resolve, reject) => {
+    control.once('error', reject);
+    control.listen(socketPath, () => {
+      resolve(control);
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { socket: { type: 'string' }, ports: { type: 'string', default: '' } },
+  });
+  if (values.socket === undefined) throw new Error('usage: probe-agent --socket PATH [--ports 80,81]');
+  const socketPath = values.socket;
+  const ports = values.ports === '' ? [] : values.ports.split(',').map(Number);
+  if (!ports.every(isPort)) throw new Error(`bad --ports ${values.ports}`);
+  const servers = new EchoServers();
+  await servers.set(ports);
+  // The control socket comes last: once it accepts, every initial port listens.
+  const control = await serveControl(socketPath, servers);
+  const stop = (): void => {
+    servers.close();
+    control.close();
+    rmSync(socketPath, { force: true });
+    process.exit(0);
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`probe-agent: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+/**
+ * The wire protocol between the lab and a pod's probe agent (probe-agent.ts): newline-delimited JSON over a
+ * unix socket in the run dir (network namespaces do not isolate the filesystem). Every request carries an
+ * id that its response echoes; responses may come out of order. Pure: parsing and validation only.
+ */
+
+export type ProbeProtocol = 'tcp' | 'udp';
+
+/**
+ * What a connect probe found. `allowed`: TCP connected / UDP echoed. `denied`: no answer before the timeout
+ * (a dropped SYN or datagram), or an ICMP unreachable. `refused`: TCP RST or ICMP port unreachable, i.e.
+ * nobody listens: a lab bug, since every pod serves every probed port. `error`: the probe itself failed.
+ */
+export type ProbeVerdict = 'allowed' | 'denied' | 'refused' | 'error';
+
+export interface ProbeRequest {
+  readonly protocol: ProbeProtocol;
+  readonly ip: string;
+  readonly port: number;
+  readonly timeoutMs: number;
+}
+
+export type AgentRequest =
+  | ({ readonly id: number; readonly op: 'probe' } & ProbeRequest)
+  | { readonly id: number; readonly op: 'serve'; readonly ports: readonly number[] }
+  | { readonly id: number; readonly op: 'ping' };
+
+export interface ProbeOutcome {
+  readonly verdict: ProbeVerdict;
+  readonly detail: string;
+  readonly elapsedMs: number;
+}
+
+export type AgentResponse =
+  | ({ readonly id: number; readonly op: 'probe' } & ProbeOutcome)
+  | { readonly id: number; readonly op: 'serve'; readonly ports: readonly number[] }
+  | { readonly id: number; readonly op: 'ping'; readonly pid: number }
+  | { readonly id: number; readonly op: 'error'; readonly message: string };
+
+export const MAX_PROBE_TIMEOUT_MS = 60_000;
+
+function isRecord(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+export function isPort(x: unknown): x is number {
+  return typeof x === 'number' && Number.isInteger(x) && x >= 1 && x <= 65535;
+}
+
+/** Parses one request line; the error names what is wrong (and the id when there is one). */
+export function parseRequest(
+  line: string,
+): { ok: true; value: AgentRequest } | { ok: false; id: number; message: string } {
+  let x: unknown;
+  try {
+    x = JSON.parse(line);
+  } catch {
+    return { ok: false, id: -1, message: 'not JSON' };
+  }
+  if (!isRecord(x) || typeof x.id !== 'number')
+    return { ok: false, id: -1, message: 'a request needs an id' };
+  const id = x.id;
+  switch (x.op) {
+    case 'ping':
+      return { ok: true, value: { id, op: 'ping' } };
+    case 'serve':
+      if (!Array.isArray(x.ports) || !x.ports.every(isPort))
+        return { ok: false, id, message: 'serve needs ports' };
+      return { ok: true, value: { id, op: 'serve', ports: x.ports } };
+    case 'probe': {
+      const { protocol, ip, port, timeoutMs } = x;
+      if (protocol !== 'tcp' && protocol !== 'udp')
+        return { ok: false, id, message: `bad protocol ${String(protocol)}` };
+      if (typeof ip !== 'string' || ip === '' || !isPort(port))
+        return { ok: false, id, message: 'bad target' };
+      if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_PROBE_TIMEOUT_MS))
+        return { ok: false, id, message: 'bad timeoutMs' };
+      return { ok: true, value: { id, op: 'probe', protocol, ip, port, timeoutMs } };
+    }
+    default:
+      return { ok: false, id, message: `unknown op ${JSON.stringify(x.op)}` };
+  }
+}
+
+const VERDICTS: readonly string[] = ['allowed', 'denied', 'refused', 'error'];
+
+/** Parses one response line; undefined when it is not a response. */
+export function parseResponse(line: string): AgentResponse | undefined {
+  let x: unknown;
+  try {
+    x = JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+  if (!isRecord(x) || typeof x.id !== 'number') return undefined;
+  const id = x.id;
+  switch (x.op) {
+    case 'probe':
+      if (typeof x.verdict !== 'string' || !VERDICTS.includes(x.verdict)) return undefined;
+      return {
+        id,
+        op: 'probe',
+        verdict: x.verdict as ProbeVerdict,
+        detail: typeof x.detail === 'string' ? x.detail : '',
+        elapsedMs: typeof x.elapsedMs === 'number' ? x.elapsedMs : 0,
+      };
+    case 'serve':
+      return Array.isArray(x.ports) && x.ports.every(isPort)
+        ? { id, op: 'serve', ports: x.ports }
+        : undefined;
+    case 'ping':
+      return typeof x.pid === 'number' ? { id, op: 'ping', pid: x.pid } : undefined;
+    case 'error':
+      return { id, op: 'error', message: typeof x.message === 'string' ? x.message : 'unknown error' };
+    default:
+      return undefined;
+  }
+}
