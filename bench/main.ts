@@ -9,6 +9,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { benchAgent } from './agent.bench.js';
 import { benchCli } from './cli.bench.js';
+import { benchCni } from './cni.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
 import { benchSelectors } from './selector.bench.js';
@@ -26,6 +27,7 @@ const SUITES: Suite[] = [
   { name: 'datastore', title: 'Datastore (embedded SQLite and etcd v3)', run: benchDatastore },
   { name: 'cli', title: 'calicoctl', run: benchCli },
   { name: 'agent', title: 'calico-node (nftables dataplane, real kernel)', run: benchAgent },
+  { name: 'cni', title: 'CNI plugin (real kernel)', run: benchCni },
 ];
 
 function machine(): string {

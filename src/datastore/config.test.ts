@@ -88,6 +88,10 @@ describe('parseClientConfig', () => {
     assert.equal(parseClientConfig(`${head}spec:\n  k8sClientQPS: fast\n`).ok, false);
     assert.equal(parseClientConfig(`${head}spec:\n  datastoreType: mongodb\n`).ok, false);
     assert.equal(parseClientConfig(`${head}spec:\n  etcdEndpoints: 'not a url'\n`).ok, false);
+    assert.equal(parseClientConfig(`${head}spec:\n  etcdEndpoints: 'unix://relative.sock'\n`).ok, false);
+    const unix = parseClientConfig(`${head}spec:\n  etcdEndpoints: unix:///run/lab/etcd.sock:2379\n`);
+    assert.ok(unix.ok && unix.value.datastoreType === 'etcdv3');
+    assert.deepEqual(unix.value.etcd.endpoints, ['unix:///run/lab/etcd.sock:2379']);
     assert.equal(
       parseClientConfig(`${head}spec:\n  datastoreType: etcdv3\n`).ok,
       false,

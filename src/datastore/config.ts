@@ -159,6 +159,14 @@ function fromSpec(spec: Spec): Result<DatastoreConfig, string> {
   }
 }
 
+/**
+ * `[http(s)://]host:port`, or `unix:///absolute/path` (gRPC's unix-socket target: an etcd started with
+ * `--listen-client-urls unix://<name>:<port>` listens on the file `<name>:<port>` in its working directory).
+ */
+export function isEtcdEndpoint(e: string): boolean {
+  return /^(https?:\/\/)?[^\s/]+:\d+\/?$/.test(e) || /^unix:\/\/\/[^\s,]+$/.test(e);
+}
+
 function etcdFromSpec(
   spec: Spec,
   endpoints: string[],
@@ -170,7 +178,7 @@ function etcdFromSpec(
   if (endpoints.length === 0 && discoverySrv === undefined)
     return err('etcdv3 datastore requires etcdEndpoints');
   for (const e of endpoints) {
-    if (!/^(https?:\/\/)?[^\s/]+:\d+\/?$/.test(e)) return err(`invalid etcd endpoint "${e}"`);
+    if (!isEtcdEndpoint(e)) return err(`invalid etcd endpoint "${e}"`);
   }
   const etcd: EtcdConfig = {
     endpoints,

@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * Installs the plugins where a container runtime looks for them: small `calico` and `calico-ipam` shell
+ * wrappers in the CNI bin directory (default `/opt/cni/bin`) that exec this Node with the built entry
+ * points, and optionally a sample `10-calico.conflist` (calico + portmap, as Calico's manifest) in a config
+ * directory. Files are written to a temporary name and renamed, so a runtime never runs a half-written one.
+ *
+ *   node dist/src/cni/install.js [--bin-dir DIR] [--conf-dir DIR] [--nodename NAME]
+ *        [--datastore-path FILE | --etcd-endpoints URLS] [--log-file FILE] [--cni-version V]
+ */
+import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const DEFAULT_BIN_DIR = '/opt/cni/bin';
+export const CONFLIST_NAME = '10-calico.conflist';
+
+export interface SampleConflistOptions {
+  readonly cniVersion?: string;
+  readonly nodename?: string;
+  readonly datastorePath?: string;
+  readonly etcdEndpoints?: string;
+  readonly logFile?: string;
+  /** Per-node paths when several nodes share one machine (the lab): the agent's CALICO_RUN_DIR. */
+  readonly runDir?: string;
+  readonly ipamLockFile?: string;
+  readonly policySetupTimeoutSeconds?: number;
+  /** Append Calico's stock portmap entry (default true). */
+  readonly portmap?: boolean;
+}
+
+/** Calico's stock conflist shape (reference §7.1), with calico-ts's datastore fields. */
+export function sampleConflist(o: SampleConflistOptions = {}): Record<string, unknown> {
+  const datastore =
+    o.etcdEndpoints === undefined
+      ? { datastore_type: 'embedded', datastore_path: o.datastorePath ?? '/var/lib/calico/calico.db' }
+      : { datastore_type: 'etcdv3', etcd_endpoints: o.etcdEndpoints };
+  return {
+    name: 'k8s-pod-network',
+    cniVersion: o.cniVersion ?? '1.0.0',
+    plugins: [
+      {
+        type: 'calico',
+        log_level: 'info',
+        log_file_path: o.logFile ?? '/var/log/calico/cni/cni.log',
+        ...datastore,
+        ...(o.nodename === undefined ? {} : { nodename: o.nodename }),
+        mtu: 0,
+        ipam: { type: 'calico-ipam' },
+        ...(o.ipamLockFile === undefined ? {} : { ipam_lock_file: o.ipamLockFile }),
+        policy_setup_timeout_seconds: o.policySetupTimeoutSeconds ?? 30,
+        endpoint_status_dir: join(o.runDir ?? '/var/run/calico', 'endpoint-status'),
+      },
+      ...(o.portmap === false ? [] : [{ type: 'portmap', snat: true, capabilities: { portMappings: true } }]),
+    ],
+  };
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export function wrapperScript(nodePath: string, entry: string): string {
+  return `#!/bin/sh\n# calico-ts CNI plugin wrapper (written by install-cni)\nexec ${shellQuote(nodePath)} ${shellQuote(entry)} "$@"\n`;
+}
+
+function atomicWrite(path: string, text: string, mode: number): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode });
+  chmodSync(tmp, mode);
+  renameSync(tmp, path);
+}
+
+export interface InstallOptions extends SampleConflistOptions {
+  readonly binDir?: string;
+  readonly confDir?: string;
+  /** The Node binary the wrappers run (default: this one). */
+  readonly nodePath?: string;
+  /** Directory holding calico.js and calico-ipam.js (default: this file's directory). */
+  readonly distDir?: string;
+}
+
+export interface InstallResult {
+  readonly plugins: readonly string[];
+  /** The files the wrappers run. */
+  readonly entries: readonly string[];
+  readonly conflist?: string;
+}
+
+export function installCni(o: InstallOptions = {}): InstallResult {
+  const binDir = o.binDir ?? DEFAULT_BIN_DIR;
+  const distDir = o.distDir ?? dirname(fileURLToPath(import.meta.url));
+  const nodePath = o.nodePath ?? process.execPath;
+  const plugins: string[] = [];
+  const entries: string[] = [];
+  for (const name of ['calico', 'calico-ipam'] as const) {
+    const entry = resolve(distDir, `${name}.js`);
+    entries.push(entry);
+    chmodSync(entry, 0o755);
+    const path = join(binDir, name);
+    atomicWrite(path, wrapperScript(nodePath, entry), 0o755);
+    plugins.push(path);
+  }
+  if (o.confDir === undefined) return { plugins, entries };
+  const conflist = join(o.confDir, CONFLIST_NAME);
+  atomicWrite(conflist, `${JSON.stringify(sampleConflist(o), null, 2)}\n`, 0o644);
+  return { plugins, entries, conflist };
+}
+
+function parseArgs(argv: readonly string[]): InstallOptions {
+  const flags: Record<string, keyof InstallOptions> = {
+    '--bin-dir': 'binDir',
+    '--conf-dir': 'confDir',
+    '--nodename': 'nodename',
+    '--datastore-path': 'datastorePath',
+    '--etcd-endpoints': 'etcdEndpoints',
+    '--log-file': 'logFile',
+    '--cni-version': 'cniVersion',
+  };
+  const out: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const key = flags[argv[i] ?? ''];
+    const value = argv[i + 1];
+    if (key === undefined || value === undefined)
+      throw new Error(
+        `usage: install-cni ${Object.keys(flags)
+          .map((f) => `[${f} VALUE]`)
+          .join(' ')}`,
+      );
+    out[key] = value;
+    i++;
+  }
+  return out;
+}
+
+if (process.argv[1]?.endsWith('/cni/install.js') === true) {
+  try {
+    const r = installCni(parseArgs(process.argv.slice(2)));
+    r.plugins.forEach((p, i) => process.stdout.write(`installed ${p} -> ${r.entries[i] ?? ''}\n`));
+    if (r.conflist !== undefined) process.stdout.write(`wrote ${r.conflist}\n`);
+  } catch (e) {
+    process.stderr.write(`install-cni: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}

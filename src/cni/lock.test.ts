@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { acquireHostLock } from './lock.js';
+import { fileLogger } from './log.js';
+import { CniCode, CniError } from './spec.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'calts-lock-'));
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const noFlock = existsSync('/usr/bin/flock') ? false : 'flock(1) not installed (util-linux)';
+
+describe('host IPAM lock', { skip: noFlock }, () => {
+  it('is exclusive: a second holder waits for the first to release', async () => {
+    const path = join(dir, 'sub', 'ipam.lock');
+    const first = await acquireHostLock(path, 5000);
+    const order: string[] = [];
+    const second = acquireHostLock(path, 5000).then((l) => {
+      order.push('second acquired');
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    order.push('first releasing');
+    await first.release();
+    await (await second).release();
+    assert.deepEqual(order, ['first releasing', 'second acquired']);
+  });
+
+  it('times out with "try again later" (code 11)', async () => {
+    const path = join(dir, 'busy.lock');
+    const held = await acquireHostLock(path, 5000);
+    await assert.rejects(
+      acquireHostLock(path, 1000),
+      (e: unknown) => e instanceof CniError && e.cniCode === CniCode.tryAgainLater,
+    );
+    await held.release();
+  });
+
+  it('is released when the process holding it is SIGKILLed', async () => {
+    const path = join(dir, 'killed.lock');
+    // A child process takes the lock through acquireHostLock and is killed while holding it.
+    const lockModule = new URL(import.meta.url.endsWith('.ts') ? './lock.ts' : './lock.js', import.meta.url)
+      .href;
+    const loader = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
+    const script = `const { acquireHostLock } = await import(${JSON.stringify(lockModule)});
+await acquireHostLock(${JSON.stringify(path)}, 5000); process.stdout.write('held\\n'); setInterval(() => {}, 1000);`;
+    const holder = spawn(process.execPath, [...loader, '--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    await new Promise<void>((resolve) =>
+      holder.stdout.once('data', () => {
+        resolve();
+      }),
+    );
+    await assert.rejects(acquireHostLock(path, 1000));
+    holder.kill('SIGKILL');
+    await new Promise((r) => holder.once('exit', r));
+    const lock = await acquireHostLock(path, 5000);
+    await lock.release();
+  });
+});
+
+describe('plugin log file', () => {
+  it('appends lines with level, pid and fields, and rotates past the size limit', () => {
+    const path = join(dir, 'log', 'cni.log');
+    const log = fileLogger({ path, level: 'info', maxSizeMb: 0.0001, maxCount: 2, program: 'calico' });
+    log.debug('hidden');
+    log.child({ containerID: 'c1' }).info('hello', { ms: 5 });
+    const text = readFileSync(path, 'utf8');
+    assert.match(text, new RegExp(`\\[INFO\\]\\[${process.pid}\\] calico: hello containerID=c1 ms=5`));
+    assert.doesNotMatch(text, /hidden/);
+    writeFileSync(path, 'x'.repeat(200));
+    fileLogger({ path, level: 'info', maxSizeMb: 0.0001, maxCount: 2, program: 'calico' }).info(
+      'after rotation',
+    );
+    assert.equal(readFileSync(`${path}.1`, 'utf8'), 'x'.repeat(200));
+    assert.match(readFileSync(path, 'utf8'), /after rotation/);
+  });
+});

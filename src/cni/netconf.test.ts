@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { configVersion, parseNetConf } from './netconf.js';
+import { CniCode } from './spec.js';
+import { parseCniArgs, parseInvocation, workloadOf } from './invocation.js';
+
+const parse = (doc: unknown, env: Record<string, string> = {}) => parseNetConf(JSON.stringify(doc), env);
+
+describe('network config', () => {
+  it("applies Calico's defaults and calico-ts's documented ones", () => {
+    const r = parse({ name: 'k8s-pod-network', type: 'calico', ipam: { type: 'calico-ipam' } });
+    assert.ok(r.ok);
+    const c = r.value;
+    assert.equal(c.cniVersion, '0.2.0');
+    assert.equal(c.logFilePath, '/var/log/calico/cni/cni.log');
+    assert.equal(c.logLevel, 'info');
+    assert.equal(c.ipamLockFile, '/var/run/calico/ipam.lock');
+    assert.equal(c.endpointStatusDir, '/var/run/calico/endpoint-status');
+    assert.equal(c.policySetupTimeoutSeconds, 30);
+    assert.equal(c.nodenameFile, '/var/lib/calico/nodename');
+    assert.equal(c.mtu, undefined);
+    assert.deepEqual(
+      [c.ipam.assignIpv4, c.ipam.assignIpv6, c.ipam.ipv4Pools, c.ipam.ipv6Pools],
+      [true, false, [], []],
+    );
+    assert.deepEqual(c.datastore, { datastoreType: 'embedded', datastorePath: '/var/lib/calico/calico.db' });
+  });
+
+  it("accepts Calico's string booleans and the datastore fields", () => {
+    const r = parse({
+      name: 'net',
+      type: 'calico',
+      cniVersion: '1.0.0',
+      nodename: 'n1',
+      mtu: 0,
+      datastore_type: 'etcdv3',
+      etcd_endpoints: 'http://127.0.0.1:2379',
+      ipam: { type: 'calico-ipam', assign_ipv4: 'false', assign_ipv6: 'true', ipv6_pools: ['fd00::/64'] },
+      container_settings: { allow_ip_forwarding: true },
+      feature_control: { floating_ips: true },
+      log_level: 'WARNING',
+    });
+    assert.ok(r.ok);
+    assert.equal(r.value.nodename, 'n1');
+    assert.equal(r.value.mtu, 0);
+    assert.equal(r.value.ipam.assignIpv4, false);
+    assert.equal(r.value.ipam.assignIpv6, true);
+    assert.deepEqual(r.value.ipam.ipv6Pools, ['fd00::/64']);
+    assert.equal(r.value.allowIpForwarding, true);
+    assert.equal(r.value.featureFloatingIps, true);
+    assert.equal(r.value.logLevel, 'warning');
+    assert.deepEqual(r.value.datastore, {
+      datastoreType: 'etcdv3',
+      etcd: { endpoints: ['http://127.0.0.1:2379'] },
+    });
+  });
+
+  it('lets the config win over the environment for the datastore', () => {
+    const r = parse(
+      { name: 'n', type: 'calico', datastore_type: 'embedded', datastore_path: '/tmp/x.db' },
+      { CALICO_DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: 'http://127.0.0.1:1' },
+    );
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.datastore, { datastoreType: 'embedded', datastorePath: '/tmp/x.db' });
+  });
+
+  it('accepts host:port and unix-socket etcd endpoints, and rejects others', () => {
+    const with_ = (etcd_endpoints: string) =>
+      parse({ name: 'n', type: 'calico', datastore_type: 'etcdv3', etcd_endpoints });
+    assert.ok(with_('https://10.0.0.1:2379,127.0.0.1:2379').ok);
+    assert.ok(with_('unix:///run/etcd/etcd.sock').ok);
+    const bad = with_('etcd.example');
+    assert.ok(!bad.ok && /invalid etcd endpoint/.test(bad.error.details ?? ''));
+  });
+
+  it('names every badly typed field at once (code 7)', () => {
+    const r = parse({ name: 'n', type: 'calico', mtu: 'big', ipam: { assign_ipv4: 3 }, log_level: 'loud' });
+    assert.ok(!r.ok);
+    assert.equal(r.error.cniCode, CniCode.invalidConfig);
+    for (const field of ['mtu', 'ipam.assign_ipv4', 'log_level'])
+      assert.match(r.error.details ?? '', new RegExp(field.replace('.', '\\.')));
+  });
+
+  it('requires name and type, and a valid network name', () => {
+    const r = parse({ name: 'bad name!' });
+    assert.ok(!r.ok);
+    assert.match(r.error.details ?? '', /invalid network name/);
+    assert.match(r.error.details ?? '', /type: required/);
+  });
+
+  it('reads prevResult and GC attachments; bad JSON is code 6', () => {
+    const r = parse({
+      name: 'n',
+      type: 'calico',
+      prevResult: { ips: [] },
+      'cni.dev/valid-attachments': [{ containerID: 'a', ifname: 'eth0' }],
+    });
+    assert.ok(r.ok);
+    assert.deepEqual(r.value.prevResult, { ips: [] });
+    assert.deepEqual(r.value.validAttachments, [{ containerID: 'a', ifname: 'eth0' }]);
+    const bad = parseNetConf('{', {});
+    assert.ok(!bad.ok);
+    assert.equal(bad.error.cniCode, CniCode.decodingFailure);
+  });
+
+  it('reads only the version for VERSION, defaulting to 0.2.0', () => {
+    assert.deepEqual(configVersion(''), { ok: true, value: '0.2.0' });
+    assert.deepEqual(configVersion('{"cniVersion":"1.1.0"}'), { ok: true, value: '1.1.0' });
+    assert.equal(configVersion('{"cniVersion":1}').ok, false);
+  });
+});
+
+describe('CNI environment', () => {
+  const base = {
+    CNI_CONTAINERID: 'abc',
+    CNI_NETNS: '/var/run/netns/x',
+    CNI_IFNAME: 'eth0',
+    CNI_PATH: '/opt/cni/bin',
+  };
+
+  it('lists the missing variables per command (code 4)', () => {
+    const r = parseInvocation({ CNI_COMMAND: 'ADD', CNI_PATH: '/x' });
+    assert.ok(!r.ok);
+    assert.equal(r.error.cniCode, CniCode.invalidEnvironment);
+    assert.equal(r.error.message, 'required env variables [CNI_CONTAINERID CNI_NETNS CNI_IFNAME] missing');
+    assert.ok(
+      parseInvocation({ CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'a', CNI_IFNAME: 'eth0', CNI_PATH: '/x' }).ok,
+    );
+    assert.ok(parseInvocation({ CNI_COMMAND: 'GC', CNI_PATH: '/x' }).ok);
+    assert.ok(parseInvocation({ CNI_COMMAND: 'VERSION' }).ok);
+    const unknown = parseInvocation({ CNI_COMMAND: 'FROB' });
+    assert.ok(!unknown.ok && /unknown CNI_COMMAND/.test(unknown.error.message));
+  });
+
+  it('validates the container ID and interface name', () => {
+    const badId = parseInvocation({ ...base, CNI_COMMAND: 'ADD', CNI_CONTAINERID: '-x' });
+    assert.ok(!badId.ok && badId.error.message === 'invalid characters in containerID');
+    const longIf = parseInvocation({ ...base, CNI_COMMAND: 'ADD', CNI_IFNAME: 'a'.repeat(16) });
+    assert.ok(!longIf.ok && /too long/.test(longIf.error.message));
+    const slash = parseInvocation({ ...base, CNI_COMMAND: 'ADD', CNI_IFNAME: 'a/b' });
+    assert.ok(!slash.ok);
+  });
+
+  it('reads the pod identity from CNI_ARGS', () => {
+    assert.deepEqual(parseCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;junk'), {
+      IgnoreUnknown: '1',
+      K8S_POD_NAMESPACE: 'ns',
+      K8S_POD_NAME: 'p',
+    });
+    const inv = parseInvocation({
+      ...base,
+      CNI_COMMAND: 'ADD',
+      CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p',
+    });
+    assert.ok(inv.ok);
+    assert.deepEqual(workloadOf(inv.value), { kind: 'k8s', namespace: 'ns', pod: 'p' });
+    const noPod = parseInvocation({ ...base, CNI_COMMAND: 'ADD' });
+    assert.ok(noPod.ok);
+    assert.deepEqual(workloadOf(noPod.value), { kind: 'cni' });
+  });
+});

@@ -1,0 +1,188 @@
+/**
+ * The plugin frame both executables share (what libcni's `skel` does for Go plugins): read the environment
+ * and stdin, answer VERSION, check the config's `cniVersion` (Calico's default 0.2.0 when missing; anything
+ * the plugin does not speak is code 1; CHECK needs >= 0.4.0, GC and STATUS >= 1.1.0), set up the log file,
+ * dispatch, and turn the outcome into exactly one stdout document: the encoded result for ADD, nothing for
+ * the other commands, or a CNI error object (with a non-zero exit). Never a stack trace.
+ */
+import { parseInvocation, type Invocation } from './invocation.js';
+import { fileLogger, type Logger } from './log.js';
+import { configVersion, parseNetConf, type NetConf } from './netconf.js';
+import { toCniError } from './node.js';
+import {
+  CniCode,
+  CniError,
+  LATEST_VERSION,
+  SUPPORTED_VERSIONS,
+  commandAllowed,
+  encodeResult,
+  errorObject,
+  incompatibleVersion,
+  isSupportedVersion,
+  type CniResult,
+} from './spec.js';
+
+export const PLUGIN_VERSION = 'v3.33.0-calico-ts';
+
+export interface CommandContext {
+  readonly inv: Invocation;
+  readonly conf: NetConf;
+  readonly log: Logger;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface PluginCommands {
+  readonly program: 'calico' | 'calico-ipam';
+  add(ctx: CommandContext): Promise<CniResult>;
+  del(ctx: CommandContext): Promise<void>;
+  check(ctx: CommandContext): Promise<void>;
+  gc(ctx: CommandContext): Promise<void>;
+  status(ctx: CommandContext): Promise<void>;
+  /** `-t`: datastore connectivity test. */
+  test(ctx: Omit<CommandContext, 'inv'>): Promise<void>;
+}
+
+export interface PluginIo {
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly argv: readonly string[];
+  readonly stdin: string;
+}
+
+export interface PluginOutcome {
+  readonly stdout: string;
+  readonly exitCode: number;
+}
+
+function failure(version: string, e: CniError): PluginOutcome {
+  return { stdout: `${JSON.stringify(errorObject(version, e))}\n`, exitCode: 1 };
+}
+
+function versionInfo(stdin: string): PluginOutcome {
+  const v = configVersion(stdin);
+  const version = v.ok && isSupportedVersion(v.value) ? v.value : LATEST_VERSION;
+  return {
+    stdout: `${JSON.stringify({ cniVersion: version, supportedVersions: SUPPORTED_VERSIONS })}\n`,
+    exitCode: 0,
+  };
+}
+
+async function dispatch(cmds: PluginCommands, ctx: CommandContext): Promise<string> {
+  switch (ctx.inv.command) {
+    case 'ADD':
+      return `${JSON.stringify(encodeResult(await cmds.add(ctx), ctx.conf.cniVersion))}\n`;
+    case 'DEL':
+      await cmds.del(ctx);
+      return '';
+    case 'CHECK':
+      await cmds.check(ctx);
+      return '';
+    case 'GC':
+      await cmds.gc(ctx);
+      return '';
+    case 'STATUS':
+      await cmds.status(ctx);
+      return '';
+    case 'VERSION':
+      return versionInfo('').stdout;
+  }
+}
+
+function checkVersion(inv: Invocation, conf: NetConf): CniError | undefined {
+  if (!isSupportedVersion(conf.cniVersion)) return incompatibleVersion(conf.cniVersion);
+  const c = inv.command;
+  if ((c === 'CHECK' || c === 'GC' || c === 'STATUS') && !commandAllowed(c, conf.cniVersion)) {
+    return new CniError(CniCode.incompatibleVersion, `config version does not allow ${c}`);
+  }
+  return undefined;
+}
+
+function loggerFor(program: string, conf: NetConf): Logger {
+  return fileLogger({
+    path: conf.logFilePath,
+    level: conf.logLevel,
+    maxSizeMb: conf.logFileMaxSizeMb,
+    maxCount: conf.logFileMaxCount,
+    program,
+  });
+}
+
+/** Runs one plugin invocation; never throws. */
+export async function runPlugin(cmds: PluginCommands, io: PluginIo): Promise<PluginOutcome> {
+  const flag = io.argv[0];
+  if (flag === '-v' || flag === '--version') return { stdout: `${PLUGIN_VERSION}\n`, exitCode: 0 };
+  if (flag === '-t') return runConnectivityTest(cmds, io);
+  const inv = parseInvocation(io.env);
+  if (!inv.ok) {
+    const v = configVersion(io.stdin);
+    return failure(v.ok && isSupportedVersion(v.value) ? v.value : LATEST_VERSION, inv.error);
+  }
+  if (inv.value.command === 'VERSION') return versionInfo(io.stdin);
+  const conf = parseNetConf(io.stdin, io.env);
+  if (!conf.ok) {
+    const v = configVersion(io.stdin);
+    return failure(v.ok ? v.value : LATEST_VERSION, conf.error);
+  }
+  const versionProblem = checkVersion(inv.value, conf.value);
+  if (versionProblem !== undefined) return failure(conf.value.cniVersion, versionProblem);
+  const log = loggerFor(cmds.program, conf.value).child({
+    cmd: inv.value.command,
+    ...(inv.value.containerId === '' ? {} : { containerID: inv.value.containerId }),
+    ...(inv.value.args['K8S_POD_NAME'] === undefined
+      ? {}
+      : { pod: `${inv.value.args['K8S_POD_NAMESPACE'] ?? ''}/${inv.value.args['K8S_POD_NAME']}` }),
+  });
+  const t0 = performance.now();
+  log.debug('invoked', { netns: inv.value.netns, ifname: inv.value.ifname, args: inv.value.argsText });
+  try {
+    const stdout = await dispatch(cmds, { inv: inv.value, conf: conf.value, log, env: io.env });
+    log.info('done', { ms: Math.round(performance.now() - t0) });
+    return { stdout, exitCode: 0 };
+  } catch (e) {
+    const ce = toCniError(e);
+    log.error('failed', { code: ce.cniCode, error: ce.message, details: ce.details ?? '' });
+    return failure(conf.value.cniVersion, ce);
+  }
+}
+
+async function runConnectivityTest(cmds: PluginCommands, io: PluginIo): Promise<PluginOutcome> {
+  const conf = parseNetConf(io.stdin, io.env);
+  if (!conf.ok) return failure(LATEST_VERSION, conf.error);
+  try {
+    await cmds.test({ conf: conf.value, log: loggerFor(cmds.program, conf.value), env: io.env });
+    return { stdout: '', exitCode: 0 };
+  } catch (e) {
+    return failure(conf.value.cniVersion, toCniError(e));
+  }
+}
+
+/** Reads all of stdin (a terminal or closed stdin reads as empty). */
+export async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) return '';
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The entry points' main: run, print, exit with the code. */
+export async function pluginMain(cmds: PluginCommands): Promise<void> {
+  // Runtimes may exec plugins with a minimal environment; the plugins need ip, nsenter, sysctl and flock.
+  process.env.PATH ??= '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  // Whatever goes wrong, stdout carries one error object and no stack trace.
+  const crash = (e: unknown): void => {
+    process.stdout.write(failure(LATEST_VERSION, toCniError(e)).stdout, () => process.exit(1));
+  };
+  process.once('uncaughtException', crash);
+  let stdin: string;
+  try {
+    stdin = await readStdin();
+  } catch (e) {
+    crash(
+      new CniError(CniCode.ioFailure, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    return;
+  }
+  const out = await runPlugin(cmds, { env: process.env, argv: process.argv.slice(2), stdin });
+  process.stdout.write(out.stdout, () => {
+    process.exit(out.exitCode);
+  });
+}
