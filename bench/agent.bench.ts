@@ -134,7 +134,7 @@ const end = Date.now() + Number(ms);
 let n = 0;
 function loop() {
   if (Date.now() > end) return;
-  const s = net.connect({ host, port: Number(port) }, () => { n++; s.destroy(); loop(); });
+  const s = net.connect({ host, port: Number(port) }, () => { n++; s.resetAndDestroy(); loop(); });
   s.on('error', () => { s.destroy(); loop(); });
 }
 for (let i = 0; i < Number(par); i++) loop();
@@ -179,9 +179,13 @@ async function measurePair(h: AgentHarness, a: TestPod, b: TestPod): Promise<{ g
 /**
  * 1,000 policies x 5 rules selecting both pods, none matching the measured traffic, then one allowing all.
  * `lists`: rules that differ only in their CIDRs or ports (allow-lists and deny-lists), which the tier
- * chains merge into set lookups. `distinct`: rules with per-policy selectors and ports, which cannot merge.
+ * chains merge into set lookups. `ports`: per-policy selectors, each rule with its protocol and ports (the
+ * common micro-segmentation shape), which the tier chains classify by protocol and port. `mixed`: the same
+ * plus a protocol-less CIDR rule in every policy, which defeats both (every rule is walked).
  */
-function costPolicies(shape: 'lists' | 'distinct'): Resource[] {
+type CostShape = 'lists' | 'ports' | 'mixed';
+
+function costPolicies(shape: CostShape): Resource[] {
   const pols: Resource[] = [];
   for (let i = 0; i < 1000; i++) {
     const hi = (i >> 8) & 255;
@@ -200,7 +204,15 @@ function costPolicies(shape: 'lists' | 'distinct'): Resource[] {
               source: { selector: `app == 'client-${i}'` },
               destination: { ports: [10000 + i] },
             },
-            { action: 'Deny', source: { nets: [`203.0.${hi}.${lo}/32`] } },
+            // `ports` keeps every rule to a protocol; `mixed` adds Calico's common protocol-less CIDR deny.
+            shape === 'mixed'
+              ? { action: 'Deny', source: { nets: [`203.0.${hi}.${lo}/32`] } }
+              : {
+                  action: 'Deny',
+                  protocol: 'TCP',
+                  source: { nets: [`203.0.${hi}.${lo}/32`] },
+                  destination: { ports: [22] },
+                },
             {
               action: 'Allow',
               protocol: 'UDP',
@@ -243,7 +255,7 @@ export async function benchPacketCost(): Promise<BenchResult[]> {
   h.startAgent();
   await h.settle();
   const results: BenchResult[] = [];
-  for (const shape of ['lists', 'distinct'] as const) {
+  for (const shape of ['lists', 'ports', 'mixed'] as const) {
     const pols = costPolicies(shape);
     // Alternate without and with the policies, twice, and keep each side's best run (a noisy 2-core machine).
     const bases: { gbps: number; cps: number }[] = [];
@@ -258,7 +270,12 @@ export async function benchPacketCost(): Promise<BenchResult[]> {
     }
     const best = (xs: { gbps: number; cps: number }[], k: 'gbps' | 'cps'): number =>
       Math.max(...xs.map((x) => x[k]));
-    const label = shape === 'lists' ? 'CIDR/port-list rules' : 'distinct selector rules';
+    const label =
+      shape === 'lists'
+        ? 'CIDR-list rules'
+        : shape === 'ports'
+          ? 'per-port selector rules'
+          : 'mixed incl. protocol-less rules';
     const r3 = (x: number): number => Math.round(x * 1000) / 1000;
     results.push(
       {

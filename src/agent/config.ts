@@ -33,6 +33,8 @@ export const FELIX_PARAMS = [
   'ipv6Support',
   'felixHostname',
   'endpointStatusPathPrefix',
+  // calico-ts extension (FELIX_TIERDISPATCHMINRULES): see src/dataplane/rules/dispatch.ts.
+  'tierDispatchMinRules',
 ] as const;
 
 export interface AgentConfig {

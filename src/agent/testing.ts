@@ -116,7 +116,7 @@ export class AgentHarness implements AsyncDisposable {
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(
-      `agent did not program revision ${want} within ${timeoutMs} ms (status ${JSON.stringify(this.status())}); log tail:\n${this.agentLog().split('\n').slice(-8).join('\n')}`,
+      `agent did not program revision ${want} within ${timeoutMs} ms (status ${JSON.stringify(this.status())}); log tail:\n${this.agentLog().split('\n').slice(-6).join('\n').slice(-3000)}`,
     );
   }
 

@@ -53,7 +53,7 @@ export class PolicyDataplane {
 
   constructor(table: NftTable) {
     this.table = table;
-    this.tierChains = new TierChains(table);
+    this.tierChains = new TierChains(table, () => this.config.tierDispatchMinRules);
   }
 
   get workloadEndpoints(): ReadonlyMap<string, WorkloadEndpointMsg> {

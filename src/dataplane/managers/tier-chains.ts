@@ -7,11 +7,15 @@ import type { PolicyMsg } from '../../calc/messages.js';
 import type { NftTable } from '../nftables/table.js';
 import type { TierChainRef } from '../rules/endpoints.js';
 import type { RuleRenderOptions } from '../rules/rule.js';
-import { renderTierChain } from '../rules/tier.js';
+import { renderTierChains } from '../rules/tier.js';
 
 interface Entry {
   readonly ref: TierChainRef;
   readonly users: Set<string>;
+  /** Every nft chain rendered for the tier chain (itself and its dispatch sub-chains). */
+  rendered: readonly string[];
+  /** The named address sets its rules use. */
+  sets: readonly string[];
 }
 
 export class TierChains {
@@ -20,8 +24,25 @@ export class TierChains {
   private readonly byPolicy = new Map<string, Set<string>>();
   private readonly byUser = new Map<string, Set<string>>();
 
-  constructor(table: NftTable) {
+  private readonly dispatchMinRules: () => number;
+
+  constructor(table: NftTable, dispatchMinRules: () => number) {
     this.table = table;
+    this.dispatchMinRules = dispatchMinRules;
+  }
+
+  /** (Re)renders a tier chain, its sub-chains and sets, removing those no longer needed. */
+  private render(e: Entry, policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
+    const { chains, sets } = renderTierChains(e.ref, policies, opts, this.dispatchMinRules());
+    for (const s of sets) this.table.updateSet(s);
+    // Sub-chains first, so the chain that jumps to them is never programmed before them.
+    for (const c of [...chains].reverse()) this.table.updateChain(c.name, c.rules);
+    const names = new Set(chains.map((c) => c.name));
+    for (const old of e.rendered) if (!names.has(old)) this.table.removeChain(old);
+    e.rendered = [...names];
+    const setNames = new Set(sets.map((s) => s.name));
+    for (const old of e.sets) if (!setNames.has(old)) this.table.removeSet(old);
+    e.sets = [...setNames];
   }
 
   get size(): number {
@@ -39,7 +60,7 @@ export class TierChains {
     for (const ref of refs) {
       let e = this.chains.get(ref.name);
       if (e === undefined) {
-        e = { ref, users: new Set() };
+        e = { ref, users: new Set(), rendered: [], sets: [] };
         this.chains.set(ref.name, e);
         for (const p of ref.policyIds) {
           let s = this.byPolicy.get(p);
@@ -49,7 +70,7 @@ export class TierChains {
           }
           s.add(ref.name);
         }
-        this.table.updateChain(ref.name, renderTierChain(ref, policies, opts));
+        this.render(e, policies, opts);
       }
       e.users.add(user);
     }
@@ -69,19 +90,20 @@ export class TierChains {
       s?.delete(name);
       if (s !== undefined && s.size === 0) this.byPolicy.delete(p);
     }
-    this.table.removeChain(name);
+    for (const c of e.rendered) this.table.removeChain(c);
+    for (const n of e.sets) this.table.removeSet(n);
   }
 
   /** Re-renders every chain that contains this policy (its rules changed or it went away). */
   policyChanged(id: string, policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
     for (const name of this.byPolicy.get(id) ?? []) {
       const e = this.chains.get(name);
-      if (e !== undefined) this.table.updateChain(name, renderTierChain(e.ref, policies, opts));
+      if (e !== undefined) this.render(e, policies, opts);
     }
   }
 
   /** Re-renders everything (rendering options changed). */
   rerenderAll(policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
-    for (const [name, e] of this.chains) this.table.updateChain(name, renderTierChain(e.ref, policies, opts));
+    for (const e of this.chains.values()) this.render(e, policies, opts);
   }
 }

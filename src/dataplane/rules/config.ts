@@ -15,6 +15,8 @@ export interface RulesConfig {
   readonly allowVxlanFromWorkloads: boolean;
   readonly allowIpipFromWorkloads: boolean;
   readonly disableConntrackInvalidCheck: boolean;
+  /** calico-ts: tier chains with at least this many rules are classified by protocol and port (dispatch.ts). */
+  readonly tierDispatchMinRules: number;
 }
 
 const fs = (protocol: 'tcp' | 'udp', port: number): FailsafePort => ({ protocol, port });
@@ -49,6 +51,7 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   allowVxlanFromWorkloads: false,
   allowIpipFromWorkloads: false,
   disableConntrackInvalidCheck: false,
+  tierDispatchMinRules: 24,
 };
 
 function parseFailsafe(v: string | undefined, fallback: readonly FailsafePort[]): readonly FailsafePort[] {
@@ -87,6 +90,11 @@ function bool(v: string | undefined, fallback: boolean): boolean {
   return v.toLowerCase() === 'true';
 }
 
+function intValue(v: string | undefined, fallback: number): number {
+  if (v === undefined || !/^[0-9]+$/.test(v.trim())) return fallback;
+  return Number(v);
+}
+
 /** Reads the rules configuration from merged FelixConfiguration fields (camelCase names). */
 export function rulesConfigFrom(values: Readonly<Record<string, string>>): RulesConfig {
   const d = DEFAULT_RULES_CONFIG;
@@ -110,5 +118,6 @@ export function rulesConfigFrom(values: Readonly<Record<string, string>>): Rules
     allowVxlanFromWorkloads: bool(values.allowVXLANPacketsFromWorkloads, d.allowVxlanFromWorkloads),
     allowIpipFromWorkloads: bool(values.allowIPIPPacketsFromWorkloads, d.allowIpipFromWorkloads),
     disableConntrackInvalidCheck: bool(values.disableConntrackInvalidCheck, d.disableConntrackInvalidCheck),
+    tierDispatchMinRules: intValue(values.tierDispatchMinRules, d.tierDispatchMinRules),
   };
 }

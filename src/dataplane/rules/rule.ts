@@ -23,6 +23,12 @@ export interface RuleRenderOptions {
 
 export const DEFAULT_RULE_OPTIONS: RuleRenderOptions = { denyAction: 'Drop', logPrefix: 'calico-packet' };
 
+/**
+ * Gives a rule's address list (one family) a named set: returns the set's name, or undefined to write the
+ * list inline as an anonymous set. Tier chains use it for long merged lists.
+ */
+export type NetSetNamer = (family: 4 | 6, nets: readonly string[]) => string | undefined;
+
 function familyOf(cidr: string): 4 | 6 {
   return cidr.includes(':') ? 6 : 4;
 }
@@ -75,14 +81,19 @@ function sideVariants(
     named: readonly string[];
     notNamed: readonly string[];
   },
+  namer: NetSetNamer | undefined,
 ): SideVariant[] {
   const ipw = f === 4 ? 'ip' : 'ip6';
   const th = dir === 'saddr' ? 'th sport' : 'th dport';
   const common: string[] = [];
   const nets = r.nets.filter((n) => familyOf(n) === f);
-  if (nets.length > 0) common.push(`${ipw} ${dir} ${set(nets)}`);
+  const list = (xs: readonly string[]): string => {
+    const named = namer?.(f, xs);
+    return named !== undefined ? `@${named}` : set(xs);
+  };
+  if (nets.length > 0) common.push(`${ipw} ${dir} ${list(nets)}`);
   const notNets = r.notNets.filter((n) => familyOf(n) === f);
-  if (notNets.length > 0) common.push(`${ipw} ${dir} != ${set(notNets)}`);
+  if (notNets.length > 0) common.push(`${ipw} ${dir} != ${list(notNets)}`);
   for (const s of r.notIpSets) common.push(`${ipw} ${dir} != @${ipSetName(f, s)}`);
   if (r.notPorts.length > 0) common.push(`${th} != ${portList(r.notPorts)}`);
   for (const s of r.notNamed) common.push(`${ipw} ${dir} . meta l4proto . ${th} != @${ipSetName(f, s)}`);
@@ -139,6 +150,7 @@ function renderFamily(
   f: 4 | 6 | undefined,
   opts: RuleRenderOptions,
   chain: 'profile' | 'tier',
+  namer: NetSetNamer | undefined,
 ): string[] {
   const head: string[] = [];
   if (f !== undefined && rule.ipVersion !== undefined) head.push(`meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`);
@@ -147,26 +159,36 @@ function renderFamily(
   const icmp = icmpParts(rule, f);
   if (icmp === undefined) return [];
   const fam = f ?? 4;
-  const src = sideVariants('saddr', fam, {
-    nets: rule.srcNets,
-    notNets: rule.notSrcNets,
-    ports: rule.srcPorts,
-    notPorts: rule.notSrcPorts,
-    ipSets: rule.srcIpSetIds,
-    notIpSets: rule.notSrcIpSetIds,
-    named: rule.srcNamedPortIpSetIds,
-    notNamed: rule.notSrcNamedPortIpSetIds,
-  });
-  const dst = sideVariants('daddr', fam, {
-    nets: rule.dstNets,
-    notNets: rule.notDstNets,
-    ports: rule.dstPorts,
-    notPorts: rule.notDstPorts,
-    ipSets: rule.dstIpSetIds,
-    notIpSets: rule.notDstIpSetIds,
-    named: rule.dstNamedPortIpSetIds,
-    notNamed: rule.notDstNamedPortIpSetIds,
-  });
+  const src = sideVariants(
+    'saddr',
+    fam,
+    {
+      nets: rule.srcNets,
+      notNets: rule.notSrcNets,
+      ports: rule.srcPorts,
+      notPorts: rule.notSrcPorts,
+      ipSets: rule.srcIpSetIds,
+      notIpSets: rule.notSrcIpSetIds,
+      named: rule.srcNamedPortIpSetIds,
+      notNamed: rule.notSrcNamedPortIpSetIds,
+    },
+    namer,
+  );
+  const dst = sideVariants(
+    'daddr',
+    fam,
+    {
+      nets: rule.dstNets,
+      notNets: rule.notDstNets,
+      ports: rule.dstPorts,
+      notPorts: rule.notDstPorts,
+      ipSets: rule.dstIpSetIds,
+      notIpSets: rule.notDstIpSetIds,
+      named: rule.dstNamedPortIpSetIds,
+      notNamed: rule.notDstNamedPortIpSetIds,
+    },
+    namer,
+  );
   const action = actionText(rule, opts, chain);
   const out: string[] = [];
   for (const s of src)
@@ -179,10 +201,11 @@ export function renderRule(
   rule: RuleMsg,
   opts: RuleRenderOptions = DEFAULT_RULE_OPTIONS,
   chain: 'profile' | 'tier' = 'profile',
+  namer?: NetSetNamer,
 ): string[] {
   if (!usesAddresses(rule)) {
-    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts, chain);
-    return renderFamily(rule, undefined, opts, chain);
+    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts, chain, namer);
+    return renderFamily(rule, undefined, opts, chain, namer);
   }
   const out: string[] = [];
   for (const f of [4, 6] as const) {
@@ -190,7 +213,7 @@ export function renderRule(
     // A positive nets list with no address of this family cannot match this family.
     if (rule.srcNets.length > 0 && !rule.srcNets.some((n) => familyOf(n) === f)) continue;
     if (rule.dstNets.length > 0 && !rule.dstNets.some((n) => familyOf(n) === f)) continue;
-    out.push(...renderFamily(rule, f, opts, chain));
+    out.push(...renderFamily(rule, f, opts, chain, namer));
   }
   return out;
 }

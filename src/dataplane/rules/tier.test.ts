@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { PolicyMsg, RuleMsg } from '../../calc/messages.js';
 import { tierChainRef } from './endpoints.js';
 import { DEFAULT_RULE_OPTIONS } from './rule.js';
-import { renderTierChain } from './tier.js';
+import { renderTierChain, renderTierChains } from './tier.js';
 
 const R: RuleMsg = {
   action: 'allow',
@@ -127,5 +127,107 @@ describe('tier chain merge limits', () => {
     assert.ok(out.every((r) => r.rule.length < 8192));
     const nets = out.flatMap((r) => r.rule.match(/203\.\d+\.\d+\.1\/32/g) ?? []);
     assert.equal(new Set(nets).size, 2000);
+  });
+
+  it('puts long merged address lists into named sets of the tier chain, one per list and family', () => {
+    const policies = new Map<string, PolicyMsg>();
+    const ids: string[] = [];
+    for (let i = 0; i < 2000; i++) {
+      ids.push(`gnp/p${i}`);
+      const nets = [`203.${i >> 8}.${i & 255}.1/32`, ...(i % 2 === 0 ? [`fd00::${i.toString(16)}/128`] : [])];
+      policies.set(`gnp/p${i}`, pol([{ ...R, action: 'deny', srcNets: nets }]));
+    }
+    // Short lists stay inline.
+    policies.set('gnp/few', pol([{ ...R, srcNets: ['10.0.0.0/8', '10.1.0.0/16'] }]));
+    ids.push('gnp/few');
+    const name = ref(ids).name;
+    const { chains, sets } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
+    assert.deepEqual(
+      chains.map((c) => c.rules.map((r) => (typeof r === 'string' ? r : r.rule))),
+      [
+        [
+          `ip saddr @${name}-n0 drop`,
+          `ip6 saddr @${name}-n1 drop`,
+          'ip saddr { 10.0.0.0/8, 10.1.0.0/16 } meta mark set meta mark | 0x00010000 return',
+          'drop',
+        ],
+      ],
+    );
+    assert.deepEqual(
+      sets.map((s) => [s.name, s.type, s.interval, s.elements.length]),
+      [
+        [`${name}-n0`, 'ipv4_addr', true, 2000],
+        [`${name}-n1`, 'ipv6_addr', true, 1000],
+      ],
+    );
+  });
+});
+
+describe('tier chain dispatch by protocol and port', () => {
+  it('leaves a small tier linear', () => {
+    const policies = new Map([['gnp/a', pol([{ ...R, protocol: 6, dstPorts: [{ first: 80, last: 80 }] }])]]);
+    const { chains } = renderTierChains(ref(['gnp/a']), policies, DEFAULT_RULE_OPTIONS, 24);
+    assert.equal(chains.length, 1);
+  });
+
+  it('classifies a large tier; every bucket keeps exactly the rules that can match it, in order', () => {
+    const policies = new Map<string, PolicyMsg>();
+    const ids: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      ids.push(`gnp/p${i}`);
+      policies.set(
+        `gnp/p${i}`,
+        pol([
+          { ...R, protocol: 6, srcIpSetIds: [`s:c${i}`], dstPorts: [{ first: 1000 + i, last: 1000 + i }] },
+          { ...R, protocol: 17, dstIpSetIds: ['s:dns'], dstPorts: [{ first: 53, last: 53 }] },
+        ]),
+      );
+      if (i === 4) {
+        ids.push('gnp/guard');
+        policies.set('gnp/guard', pol([{ ...R, action: 'deny', srcIpSetIds: ['s:bad'] }]));
+      }
+    }
+    const { chains } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
+    const byName = new Map(
+      chains.map((c) => [c.name, c.rules.map((r) => (typeof r === 'string' ? r : r.rule))]),
+    );
+    const root = byName.get(ref(ids).name) ?? [];
+    assert.match(root[0] ?? '', /^meta l4proto vmap \{ 6 : goto \S+-6, 17 : goto \S+-17 \}$/);
+    assert.match(root[1] ?? '', /^goto \S+-o$/);
+    const tcp = byName.get(`${ref(ids).name}-6`) ?? [];
+    assert.match(tcp[0] ?? '', /^th dport vmap \{ 1000 : goto \S+-6-1, 1001 : goto \S+-6-2/);
+    // Port 1002's leaf: its own rule; the protocol-less guard (policy order: after p4) comes after it.
+    const leaf2 = byName.get(`${ref(ids).name}-6-3`) ?? [];
+    assert.ok(leaf2.some((r) => r.includes('@cali40s-c2 ')));
+    assert.ok(!leaf2.some((r) => r.includes('@cali40s-c3 ')), 'rules for other ports are not in this leaf');
+    const idx = (rules: string[], s: string): number => rules.findIndex((r) => r.includes(s));
+    assert.ok(idx(leaf2, '@cali40s-c2 ') < idx(leaf2, '@cali40s-bad '), 'original order kept');
+    // Port 1010's leaf: the guard comes first (p10 is after it).
+    const leaf10 = byName.get(`${ref(ids).name}-6-11`) ?? [];
+    assert.ok(idx(leaf10, '@cali40s-bad ') < idx(leaf10, '@cali40s-c10 '));
+    assert.equal(leaf10.at(-1), 'drop');
+    // Other protocols only see the protocol-less rule (v4, v6) and the tier end.
+    assert.equal((byName.get(`${ref(ids).name}-o`) ?? []).length, 3);
+  });
+
+  it('does not split by port when port-less rules would be copied into too many leaves', () => {
+    const policies = new Map<string, PolicyMsg>();
+    const ids: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      ids.push(`gnp/p${i}`);
+      policies.set(
+        `gnp/p${i}`,
+        pol([
+          { ...R, protocol: 6, dstPorts: [{ first: 1000 + i, last: 1000 + i }] },
+          { ...R, action: 'deny', srcIpSetIds: [`s:b${i}`] },
+        ]),
+      );
+    }
+    const { chains } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
+    assert.ok(
+      chains.every(
+        (c) => !c.rules.some((r) => (typeof r === 'string' ? r : r.rule).startsWith('th dport vmap')),
+      ),
+    );
   });
 });

@@ -9,10 +9,11 @@
  * a drop (Deny, when tierEndDrops) or a return (Pass).
  */
 import type { PolicyMsg, PortRangeMsg, RuleMsg } from '../../calc/messages.js';
-import type { NftRule } from '../nftables/model.js';
+import type { ChainSpec, NftRule, SetSpec } from '../nftables/model.js';
+import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
 import { renderRule } from './rule.js';
-import type { RuleRenderOptions } from './rule.js';
+import type { NetSetNamer, RuleRenderOptions } from './rule.js';
 
 interface Item {
   readonly rule: RuleMsg;
@@ -40,16 +41,54 @@ function mergePorts(a: readonly PortRangeMsg[], b: readonly PortRangeMsg[]): Por
 /** Keeps a merged rule's anonymous set well inside nft's (and our) rule-length limits. */
 const MAX_MERGED_TEXT = 4000;
 
+/**
+ * Address lists at least this long (one family, after merging) become named interval sets of the tier chain
+ * (`<chain>-n<k>`): one lookup however many rules were merged, and no rule-length limit on merging.
+ */
+export const NAMED_NET_SET_MIN = 16;
+
+/** Allocates a tier chain's named address sets; equal lists share one set. */
+class TierNetSets {
+  readonly specs: SetSpec[] = [];
+  private readonly byKey = new Map<string, string>();
+  private readonly prefix: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  readonly namer: NetSetNamer = (family, nets) => {
+    if (nets.length < NAMED_NET_SET_MIN) return undefined;
+    const key = `${family}|${nets.join(',')}`;
+    let name = this.byKey.get(key);
+    if (name === undefined) {
+      name = `${this.prefix}-n${this.specs.length}`;
+      this.byKey.set(key, name);
+      this.specs.push({
+        name,
+        type: family === 4 ? 'ipv4_addr' : 'ipv6_addr',
+        interval: true,
+        elements: nets,
+      });
+    }
+    return name;
+  };
+}
+
 function listText(r: RuleMsg, field: MergeField): number {
   return field === 'dstPorts' ? r.dstPorts.length * 12 : r[field].reduce((n, x) => n + x.length + 2, 0);
 }
 
-/** Merges `next` into `cur` when they differ only in one list-valued field (same action, not Log). */
-function tryMerge(cur: RuleMsg, next: RuleMsg): RuleMsg | undefined {
+/**
+ * Merges `next` into `cur` when they differ only in one list-valued field (same action, not Log). With
+ * named sets (`unboundedNets`) address lists grow without limit; inline they stay under MAX_MERGED_TEXT.
+ */
+function tryMerge(cur: RuleMsg, next: RuleMsg, unboundedNets: boolean): RuleMsg | undefined {
   if (cur.action !== next.action || cur.action === 'log') return undefined;
   for (const field of ['srcNets', 'dstNets', 'dstPorts'] as const) {
     if (cur[field].length === 0 || next[field].length === 0) continue;
-    if (listText(cur, field) + listText(next, field) > MAX_MERGED_TEXT) continue;
+    const bounded = field === 'dstPorts' || !unboundedNets;
+    if (bounded && listText(cur, field) + listText(next, field) > MAX_MERGED_TEXT) continue;
     if (keyWithout(cur, field) !== keyWithout(next, field)) continue;
     if (field === 'dstPorts') return { ...cur, dstPorts: mergePorts(cur.dstPorts, next.dstPorts) };
     return { ...cur, [field]: [...new Set([...cur[field], ...next[field]])] };
@@ -57,35 +96,120 @@ function tryMerge(cur: RuleMsg, next: RuleMsg): RuleMsg | undefined {
   return undefined;
 }
 
-/** Renders one tier chain. `policies` gives each policy id's current message (absent = not yet sent). */
-export function renderTierChain(
-  ref: TierChainRef,
-  policies: ReadonlyMap<string, PolicyMsg>,
-  opts: RuleRenderOptions,
-): NftRule[] {
+function collectItems(ref: TierChainRef, policies: ReadonlyMap<string, PolicyMsg>): Item[] {
   const items: Item[] = [];
   for (const id of ref.policyIds) {
     const p = policies.get(id);
     if (p === undefined) continue;
     for (const r of ref.dir === 'ingress' ? p.inboundRules : p.outboundRules) {
-      const last = items[items.length - 1];
-      const merged = last !== undefined ? tryMerge(last.rule, r) : undefined;
-      if (last !== undefined && merged !== undefined) {
-        items[items.length - 1] = { rule: merged, origin: last.origin, merged: last.merged + 1 };
-      } else {
-        items.push({ rule: r, origin: `${id} rule ${r.index}`, merged: 0 });
-      }
+      items.push({ rule: r, origin: `${id} rule ${r.index}`, merged: 0 });
     }
   }
+  return items;
+}
+
+/** Merges runs of consecutive mergeable rules; the sequence given must be the order packets see. */
+function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
+  const out: Item[] = [];
+  for (const it of items) {
+    const last = out[out.length - 1];
+    const merged = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
+    if (last !== undefined && merged !== undefined) {
+      out[out.length - 1] = { rule: merged, origin: last.origin, merged: last.merged + it.merged + 1 };
+    } else {
+      out.push(it);
+    }
+  }
+  return out;
+}
+
+function renderItems(
+  items: readonly Item[],
+  ref: TierChainRef,
+  opts: RuleRenderOptions,
+  namer?: NetSetNamer,
+): NftRule[] {
   const out: NftRule[] = [];
   for (const it of items) {
     const comment =
       it.merged > 0
         ? `${it.origin} +${it.merged} merged ${it.rule.action}`
         : `${it.origin} ${it.rule.action}`;
-    for (const body of renderRule(it.rule, opts, 'tier')) out.push({ rule: body, comment });
+    for (const body of renderRule(it.rule, opts, 'tier', namer)) out.push({ rule: body, comment });
   }
   if (ref.tierEndDrops && ref.defaultAction === 'deny')
     out.push({ rule: 'drop', comment: `end of tier ${ref.tier}` });
   return out;
+}
+
+/** Port-map elements per rule (each rule stays well under nft's line limits). */
+const VMAP_CHUNK = 64;
+
+/** Tier chains with fewer (merged) rules than this are one linear chain; larger ones are classified. */
+export const DEFAULT_DISPATCH_MIN_RULES = 24;
+
+/** A tier chain as programmed: its chains (the first is `ref.name`) and the named sets they use. */
+export interface RenderedTier {
+  readonly chains: readonly ChainSpec[];
+  readonly sets: readonly SetSpec[];
+}
+
+/**
+ * Renders a tier chain: the chain `ref.name` (what endpoint chains jump to) and, for a large tier, its
+ * protocol and port sub-chains (`<name>-<proto>`, `<name>-<proto>-<n>`, `<name>-o`; see dispatch.ts), with
+ * the named address sets of its long merged lists.
+ */
+export function renderTierChains(
+  ref: TierChainRef,
+  policies: ReadonlyMap<string, PolicyMsg>,
+  opts: RuleRenderOptions,
+  dispatchMinRules = DEFAULT_DISPATCH_MIN_RULES,
+): RenderedTier {
+  const sets = new TierNetSets(ref.name);
+  const render = (items: readonly Item[]): NftRule[] =>
+    renderItems(mergeItems(items, true), ref, opts, sets.namer);
+  const raw = collectItems(ref, policies);
+  if (mergeItems(raw, true).length < dispatchMinRules)
+    return { chains: [{ name: ref.name, rules: render(raw) }], sets: sets.specs };
+  // Classify the unmerged rules, then merge within each bucket: rules that were apart in the whole tier
+  // may be adjacent in a bucket (their neighbours cannot match its packets), and then they merge.
+  const c = classify(raw, (it) => it.rule);
+  const chains: ChainSpec[] = [];
+  const vmap: string[] = [];
+  for (const [proto, bucket] of c.byProtocol) {
+    const pname = `${ref.name}-${proto}`;
+    vmap.push(`${proto} : goto ${pname}`);
+    if (bucket.ports.length === 0) {
+      chains.push({ name: pname, rules: render(bucket.leaves[0] ?? []) });
+      continue;
+    }
+    const elems = bucket.ports.map(
+      (p) => `${p.first === p.last ? p.first : `${p.first}-${p.last}`} : goto ${pname}-${p.leaf}`,
+    );
+    // An anonymous verdict map per rule, in chunks that keep each rule short; a miss falls through.
+    const lookups: NftRule[] = [];
+    for (let k = 0; k < elems.length; k += VMAP_CHUNK) {
+      lookups.push({ rule: `th dport vmap { ${elems.slice(k, k + VMAP_CHUNK).join(', ')} }` });
+    }
+    chains.push({ name: pname, rules: [...lookups, { rule: `goto ${pname}-0` }] });
+    bucket.leaves.forEach((leaf, i) => chains.push({ name: `${pname}-${i}`, rules: render(leaf) }));
+  }
+  const other = `${ref.name}-o`;
+  chains.push({ name: other, rules: render(c.other) });
+  const root: NftRule[] = [
+    ...(vmap.length > 0
+      ? [{ rule: `meta l4proto vmap { ${vmap.join(', ')} }`, comment: `tier ${ref.tier}: by protocol` }]
+      : []),
+    { rule: `goto ${other}` },
+  ];
+  return { chains: [{ name: ref.name, rules: root }, ...chains], sets: sets.specs };
+}
+
+/** The linear form (one chain), for callers and tests that want the rules in order. */
+export function renderTierChain(
+  ref: TierChainRef,
+  policies: ReadonlyMap<string, PolicyMsg>,
+  opts: RuleRenderOptions,
+): NftRule[] {
+  return renderItems(mergeItems(collectItems(ref, policies)), ref, opts);
 }
