@@ -1,13 +1,23 @@
 /**
- * CNI benchmark (real kernel, root): ADD latency of the `calico` plugin as a runtime sees it, from exec to
- * exit, with the agent running, so each ADD includes IPAM through `calico-ipam`, the veth, the
- * WorkloadEndpoint write and the wait until the agent has programmed the pod's policy. Measured for 1, 10
- * and 50 pods started at once (p50 / p99 over several rounds); the pods are deleted after each round.
- * Everything happens in namespaces created here, against an embedded datastore in a temp dir.
- * Target: p99 <= 300 ms at 10 concurrent starts.
+ * CNI benchmark (real kernel, root): ADD latency of the `calico` plugin as a runtime sees it, from exec of
+ * the installed wrapper to its exit, with the agent running, so each ADD includes IPAM, the veth, the
+ * WorkloadEndpoint write and the wait until the agent has programmed the pod's policy. Two ways side by
+ * side on the same node, rounds interleaved: `agent socket` (the wrapper forwards to the agent's CNI
+ * server, which runs the plugin and calico-ipam in process) and `standalone` (the wrapper told not to
+ * forward: a Node process for calico and another for calico-ipam per ADD). Measured for 1, 10 and 50 pods
+ * started at once (p50 / p99 over several rounds); the pods are deleted after each round. Everything happens
+ * in namespaces created here, against an embedded datastore in a temp dir.
+ * Target: p99 <= 300 ms at 10 concurrent starts through the agent socket.
  */
 import { NetnsScope, kernelTestSkipReason } from '../src/lab/netns.js';
-import { CniNode, ipPool, namespaceObject, runner } from '../src/cni/testing/harness.js';
+import {
+  CNI_MODES,
+  CniNode,
+  ipPool,
+  namespaceObject,
+  runner,
+  type CniMode,
+} from '../src/cni/testing/harness.js';
 
 export interface BenchResult {
   name: string;
@@ -15,12 +25,14 @@ export interface BenchResult {
   unit: string;
 }
 
-/** Concurrency -> rounds (so each level has enough samples without running for minutes). */
+/** Concurrency -> rounds per mode (so each level has enough samples without running for minutes). */
 const LEVELS: readonly [number, number][] = [
   [1, 30],
   [10, 6],
   [50, 2],
 ];
+
+const MODE_LABEL: Readonly<Record<CniMode, string>> = { agent: 'agent socket', standalone: 'standalone' };
 
 function percentile(sorted: readonly number[], p: number): number {
   const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
@@ -42,7 +54,7 @@ async function timedAdd(
 }
 
 export async function benchCni(): Promise<BenchResult[]> {
-  const skip = kernelTestSkipReason(['ip', 'nft', 'nsenter', 'flock', 'sysctl']);
+  const skip = kernelTestSkipReason(['ip', 'nft', 'nsenter', 'flock', 'sysctl', 'socat']);
   if (skip !== false) {
     process.stdout.write(`  skipped: ${skip}\n`);
     return [];
@@ -59,37 +71,40 @@ export async function benchCni(): Promise<BenchResult[]> {
   const maxPods = Math.max(...LEVELS.map(([c]) => c));
   const netns: string[] = [];
   for (let i = 0; i < maxPods; i++) netns.push(await scope.namespace());
-  // One warm-up ADD/DEL (first block claim, page cache).
-  const warm = node.podEnv({ containerId: 'warm', netns: `/var/run/netns/${netns[0] ?? ''}`, pod: 'warm' });
-  await timedAdd(node, warm, conf);
-  await node.cni('DEL', conf, warm);
+  // One warm-up ADD/DEL per mode (first block claim, page cache).
+  for (const mode of CNI_MODES) {
+    node.mode = mode;
+    const warm = node.podEnv({ containerId: 'warm', netns: `/var/run/netns/${netns[0] ?? ''}`, pod: 'warm' });
+    await timedAdd(node, warm, conf);
+    await node.cni('DEL', conf, warm);
+  }
 
   const out: BenchResult[] = [];
   let seq = 0;
   for (const [concurrency, rounds] of LEVELS) {
-    const samples: number[] = [];
+    const samples: Record<CniMode, number[]> = { agent: [], standalone: [] };
     for (let r = 0; r < rounds; r++) {
-      const envs = netns.slice(0, concurrency).map((ns) => {
-        seq++;
-        return node.podEnv({ containerId: `b${seq}`, netns: `/var/run/netns/${ns}`, pod: `bench-${seq}` });
-      });
-      samples.push(...(await Promise.all(envs.map((env) => timedAdd(node, env, conf)))));
-      const dels = await Promise.all(envs.map((env) => node.cni('DEL', conf, env)));
-      if (dels.some((d) => d.code !== 0)) throw new Error('DEL failed');
+      for (const mode of CNI_MODES) {
+        node.mode = mode;
+        const envs = netns.slice(0, concurrency).map((ns) => {
+          seq++;
+          return node.podEnv({ containerId: `b${seq}`, netns: `/var/run/netns/${ns}`, pod: `bench-${seq}` });
+        });
+        samples[mode].push(...(await Promise.all(envs.map((env) => timedAdd(node, env, conf)))));
+        const dels = await Promise.all(envs.map((env) => node.cni('DEL', conf, env)));
+        if (dels.some((d) => d.code !== 0)) throw new Error('DEL failed');
+      }
     }
-    samples.sort((a, b) => a - b);
-    out.push(
-      {
-        name: `CNI ADD latency p50, ${concurrency} concurrent`,
-        value: round(percentile(samples, 50)),
-        unit: 'ms',
-      },
-      {
-        name: `CNI ADD latency p99, ${concurrency} concurrent`,
-        value: round(percentile(samples, 99)),
-        unit: 'ms',
-      },
-    );
+    for (const mode of CNI_MODES) {
+      const sorted = samples[mode].sort((a, b) => a - b);
+      for (const p of [50, 99]) {
+        out.push({
+          name: `CNI ADD latency p${p}, ${concurrency} concurrent, ${MODE_LABEL[mode]}`,
+          value: round(percentile(sorted, p)),
+          unit: 'ms',
+        });
+      }
+    }
   }
   const check = await node.ipamProblems();
   if (check.problems !== 0) throw new Error(`IPAM not clean after the benchmark: ${check.summary}`);

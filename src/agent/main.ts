@@ -7,13 +7,19 @@
  *                                                              └──► RouteManager (ip route, sysctl)
  *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (networking backend `bird`)
  *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
+ *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
  *
  * Start order: config, datastore, node startup (node-startup.ts: addresses, Node, default pools, tunnel
- * addresses), metrics/health, dataplane, calc graph, BGP, syncer. Shutdown (SIGTERM/SIGINT) in reverse; kernel
- * state stays in place so policy is still enforced while the agent is down.
+ * addresses), metrics/health, dataplane, calc graph, BGP, syncer, CNI server. Shutdown (SIGTERM/SIGINT) in
+ * reverse; kernel state stays in place so policy is still enforced while the agent is down.
+ *
+ * The dataplane's and the CNI server's kernel tools (nft, ip, sysctl, nsenter) start from a small helper
+ * process (dataplane/exec/spawner.ts): a process start from the agent itself blocks its event loop for milliseconds.
  */
 import type { Server } from 'node:http';
 import { CalcGraph } from '../calc/graph.js';
+import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
+import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { DataplaneLoop } from '../dataplane/loop.js';
 import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
@@ -27,6 +33,7 @@ import { loadAgentConfig } from './config.js';
 import type { AgentConfig } from './config.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
+import { loopPolicyView, startAgentCniServer } from './cni-server.js';
 import { AgentMetrics, startHealthServer, startMetricsServer } from './metrics.js';
 import { loadNetworkConfig } from './network-config.js';
 import type { NetworkConfig } from './network-config.js';
@@ -73,8 +80,8 @@ function wireDataplane(
   metrics: AgentMetrics,
   status: StatusWriter,
   state: { inSync: boolean },
+  runner: CommandRunner,
 ) {
-  const runner = new NodeCommandRunner();
   const table = new NftTable({ runner });
   const dataplane = new PolicyDataplane(table);
   const routes = new RouteManager(runner, () => dataplane.rulesConfig.interfacePrefixes);
@@ -127,7 +134,7 @@ function wireDataplane(
     },
     { refreshIntervalMs: cfg.refreshIntervalMs, network },
   );
-  return loop;
+  return { loop, dataplane };
 }
 
 async function startServers(
@@ -167,7 +174,8 @@ export async function startAgent(
     net,
     env: process.env,
   });
-  const loop = wireDataplane(cfg, net, log, metrics, status, state);
+  const runner = new SpawnerCommandRunner();
+  const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, state, runner);
   const servers = await startServers(cfg, metrics, loop, state);
   const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
   const syncer: Syncer = createSyncer(
@@ -208,6 +216,18 @@ export async function startAgent(
   );
   loop.start(controller.signal);
   syncer.start();
+  const cniServer = await startAgentCniServer(
+    process.env,
+    {
+      backend,
+      datastore: cfg.datastore,
+      nodeName: cfg.nodeName,
+      runDir: cfg.runDir,
+      policy: loopPolicyView(loop, () => dataplane.workloadEndpoints),
+      runner,
+    },
+    log,
+  );
   log.info('calico-node started', {
     node: cfg.nodeName,
     datastore: cfg.datastore.datastoreType,
@@ -217,10 +237,12 @@ export async function startAgent(
     loop,
     graph,
     async [Symbol.asyncDispose]() {
+      await cniServer?.close();
       await syncer.stop();
       await networking.stop();
       controller.abort();
       await loop.idle().catch(() => undefined);
+      await runner.close();
       for (const s of servers)
         await new Promise<void>((r) =>
           s.close(() => {

@@ -11,12 +11,10 @@
 import type { Namespace, Pod } from '../api/k8s/types.js';
 import type { WorkloadEndpoint } from '../api/v3/misc.js';
 import type { Backend, Resource } from '../datastore/api.js';
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage } from '../lib/errors.js';
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamAdd, ipamRun } from './ipam-exec.js';
-import { getOptional, openDatastore, resolveMtu, resolveNodename } from './node.js';
-import { waitForEndpoint } from './policy-wait.js';
+import { getOptional, resolveMtu, resolveNodename } from './node.js';
 import type { CommandContext } from './skel.js';
 import { CniCode, CniError, type CniResult, type CniRoute } from './spec.js';
 import {
@@ -120,7 +118,7 @@ async function undo(ctx: CommandContext, backend: Backend, ids: WorkloadIds, u: 
       ),
     );
   }
-  if (u.veth) await step('removing the veth', () => removeHostInterface(new NodeCommandRunner(), ids.hostIf));
+  if (u.veth) await step('removing the veth', () => removeHostInterface(ctx.host.runner, ids.hostIf));
   if (u.ipam) await step('releasing the addresses', () => ipamRun(ctx, 'DEL'));
 }
 
@@ -169,7 +167,7 @@ interface AddPlan {
 async function awaitPolicy(ctx: CommandContext, ids: WorkloadIds, wep: Resource): Promise<void> {
   const { conf, log } = ctx;
   if (conf.policySetupTimeoutSeconds <= 0) return;
-  const programmed = await waitForEndpoint({
+  const programmed = await ctx.host.waitForPolicy({
     statusDir: conf.endpointStatusDir,
     namespace: ids.namespace,
     wepName: ids.wepName,
@@ -192,7 +190,7 @@ async function plumbAndRecord(
   const { conf, inv, log } = ctx;
   const { ids, req } = plan;
   u.veth = true;
-  const mac = await setupWorkloadInterface(new NodeCommandRunner(), {
+  const mac = await setupWorkloadInterface(ctx.host.runner, {
     hostIf: ids.hostIf,
     containerIf: inv.ifname,
     netns: inv.netns,
@@ -233,8 +231,7 @@ export async function calicoAdd(ctx: CommandContext): Promise<CniResult> {
   const ids = workloadIds(node, workloadOf(inv), sandboxIdOf(inv), inv.ifname);
   const idProblem = workloadIdsProblem(ids);
   if (idProblem !== undefined) throw new CniError(CniCode.invalidEnvironment, idProblem);
-  const backend = await openDatastore(conf);
-  try {
+  return ctx.host.withDatastore(conf, async (backend) => {
     const { pod, ns } = await podContext(backend, ids);
     const req = podNetworkRequest(pod, ns);
     if (!req.ok) throw new CniError(CniCode.internal, req.error);
@@ -251,7 +248,5 @@ export async function calicoAdd(ctx: CommandContext): Promise<CniResult> {
       await undo(ctx, backend, ids, u);
       throw e;
     }
-  } finally {
-    await backend.close();
-  }
+  });
 }

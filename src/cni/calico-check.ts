@@ -13,10 +13,9 @@
  * and was written less than `agent_status_max_age_seconds` ago; the IPAM plugin's STATUS must pass too.
  * Otherwise code 50 (plugin not available).
  */
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamRun } from './ipam-exec.js';
-import { checkDatastoreReachable, getOptional, openDatastore, resolveNodename } from './node.js';
+import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
 import { endpointProgrammed, readAgentStatus } from './policy-wait.js';
 import type { CommandContext } from './skel.js';
 import { CniCode, CniError, parseResult, type CniResult } from './spec.js';
@@ -34,7 +33,7 @@ function sameAddress(a: string, b: string): boolean {
 async function checkContainer(ctx: CommandContext, prev: CniResult): Promise<void> {
   const { inv } = ctx;
   const v6 = prev.ips.some((i) => i.address.includes(':'));
-  const state = await inspectContainer(new NodeCommandRunner(), inv.netns, inv.ifname, v6);
+  const state = await inspectContainer(ctx.host.runner, inv.netns, inv.ifname, v6);
   if (state.link === undefined) fail(`interface ${inv.ifname} is missing in ${inv.netns}`);
   if (!state.link.up) fail(`interface ${inv.ifname} is down`);
   const idx = prev.interfaces.findIndex((i) => i.name === inv.ifname && i.sandbox !== undefined);
@@ -56,10 +55,10 @@ async function checkContainer(ctx: CommandContext, prev: CniResult): Promise<voi
   }
 }
 
-async function checkHost(ids: WorkloadIds, prev: CniResult): Promise<void> {
+async function checkHost(ctx: CommandContext, ids: WorkloadIds, prev: CniResult): Promise<void> {
   const hostIf = prev.interfaces.find((i) => i.sandbox === undefined)?.name ?? ids.hostIf;
   const v6 = prev.ips.some((i) => i.address.includes(':'));
-  const host = await inspectHost(new NodeCommandRunner(), hostIf, v6);
+  const host = await inspectHost(ctx.host.runner, hostIf, v6);
   if (host.link === undefined) fail(`host interface ${hostIf} is missing`);
   if (!host.link.up) fail(`host interface ${hostIf} is down`);
   if (!sameAddress(host.link.mac, HOST_SIDE_MAC)) fail(`host interface ${hostIf} has MAC ${host.link.mac}`);
@@ -70,17 +69,9 @@ async function checkHost(ids: WorkloadIds, prev: CniResult): Promise<void> {
 }
 
 async function checkEndpoint(ctx: CommandContext, ids: WorkloadIds, prev: CniResult): Promise<void> {
-  const backend = await openDatastore(ctx.conf);
-  let wep;
-  try {
-    wep = await getOptional(backend, {
-      kind: 'WorkloadEndpoint',
-      namespace: ids.namespace,
-      name: ids.wepName,
-    });
-  } finally {
-    await backend.close();
-  }
+  const wep = await ctx.host.withDatastore(ctx.conf, (backend) =>
+    getOptional(backend, { kind: 'WorkloadEndpoint', namespace: ids.namespace, name: ids.wepName }),
+  );
   if (wep === undefined) fail(`WorkloadEndpoint ${ids.namespace}/${ids.wepName} is missing`);
   const spec = (wep as { spec?: { containerID?: string; ipNetworks?: string[] } }).spec ?? {};
   if (spec.containerID !== ids.containerId) {
@@ -106,7 +97,7 @@ export async function calicoCheck(ctx: CommandContext): Promise<void> {
   if (!prev.ok) throw new CniError(CniCode.decodingFailure, 'invalid prevResult', prev.error);
   const ids = workloadIds(resolveNodename(conf, false), workloadOf(inv), sandboxIdOf(inv), inv.ifname);
   await checkContainer(ctx, prev.value);
-  await checkHost(ids, prev.value);
+  await checkHost(ctx, ids, prev.value);
   await checkEndpoint(ctx, ids, prev.value);
   await ipamRun(ctx, 'CHECK');
 }
@@ -114,7 +105,7 @@ export async function calicoCheck(ctx: CommandContext): Promise<void> {
 /** Ready, or a CniError with code 50. */
 export async function calicoStatus(ctx: CommandContext): Promise<void> {
   const { conf } = ctx;
-  await checkDatastoreReachable(conf);
+  await checkDatastoreReachable(conf, ctx.host);
   if (conf.policySetupTimeoutSeconds > 0) {
     const s = await readAgentStatus(conf.endpointStatusDir);
     const age = s?.updatedAt === undefined ? Infinity : (Date.now() - Date.parse(s.updatedAt)) / 1000;

@@ -11,11 +11,10 @@
  * among `cni.dev/valid-attachments`, then let the IPAM plugin release the stale handles.
  */
 import type { Backend, Resource } from '../datastore/api.js';
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { ConflictError, NotFoundError, errorMessage } from '../lib/errors.js';
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamRun } from './ipam-exec.js';
-import { getOptional, openDatastore, resolveNodename } from './node.js';
+import { getOptional, resolveNodename } from './node.js';
 import type { CommandContext } from './skel.js';
 import { CniCode, CniError } from './spec.js';
 import { removeContainerInterface, removeHostInterface } from './veth.js';
@@ -63,63 +62,62 @@ export async function calicoDel(ctx: CommandContext): Promise<void> {
   const { conf, inv, log } = ctx;
   const node = resolveNodename(conf, false);
   const ids = workloadIds(node, workloadOf(inv), sandboxIdOf(inv), inv.ifname);
-  const backend = await openDatastore(conf);
-  try {
-    const key = { kind: 'WorkloadEndpoint', namespace: ids.namespace, name: ids.wepName };
-    const outcome = await deleteOwnEndpoint(backend, key, ids.containerId);
-    if (outcome === 'other-sandbox') {
-      log.info('WorkloadEndpoint belongs to a newer sandbox of this pod; keeping it', { wep: ids.wepName });
-    } else {
-      log.info(`WorkloadEndpoint ${outcome}`, { wep: `${ids.namespace}/${ids.wepName}` });
-    }
-  } finally {
-    await backend.close();
+  const key = { kind: 'WorkloadEndpoint', namespace: ids.namespace, name: ids.wepName };
+  const outcome = await ctx.host.withDatastore(conf, (backend) =>
+    deleteOwnEndpoint(backend, key, ids.containerId),
+  );
+  if (outcome === 'other-sandbox') {
+    log.info('WorkloadEndpoint belongs to a newer sandbox of this pod; keeping it', { wep: ids.wepName });
+  } else {
+    log.info(`WorkloadEndpoint ${outcome}`, { wep: `${ids.namespace}/${ids.wepName}` });
   }
-  const removed = await removeContainerInterface(new NodeCommandRunner(), inv.netns, inv.ifname);
+  const removed = await removeContainerInterface(ctx.host.runner, inv.netns, inv.ifname);
   log.debug('container interface', { removed });
   await ipamRun(ctx, 'DEL');
 }
 
+/** Deletes this node's endpoints (and their host veths) whose attachment is not valid; collects failures. */
+async function removeStaleEndpoints(
+  ctx: CommandContext,
+  backend: Backend,
+  node: string,
+  valid: readonly { containerID: string; ifname: string }[],
+  errors: string[],
+): Promise<void> {
+  const attachments = new Set(valid.map((a) => `${a.containerID}/${a.ifname}`));
+  const validIds = new Set(valid.map((a) => a.containerID));
+  const { items } = await backend.list({ kind: 'WorkloadEndpoint' });
+  for (const wep of items) {
+    const s = specOf(wep);
+    const cid = s.containerID ?? '';
+    if (s.node !== node || cid === '' || (s.orchestrator !== 'k8s' && s.orchestrator !== 'cni')) continue;
+    if (attachments.has(`${cid}/${s.endpoint ?? ''}`) || (validIds.has(cid) && s.endpoint === undefined))
+      continue;
+    try {
+      await backend.delete(
+        { kind: 'WorkloadEndpoint', namespace: wep.metadata.namespace ?? 'default', name: wep.metadata.name },
+        { ...(wep.metadata.uid === undefined ? {} : { uid: wep.metadata.uid }) },
+      );
+      if (s.interfaceName !== undefined) await removeHostInterface(ctx.host.runner, s.interfaceName);
+      ctx.log.info('GC removed a stale WorkloadEndpoint', {
+        wep: `${wep.metadata.namespace ?? ''}/${wep.metadata.name}`,
+        containerID: cid,
+      });
+    } catch (e) {
+      if (!(e instanceof NotFoundError)) errors.push(`${wep.metadata.name}: ${errorMessage(e)}`);
+    }
+  }
+}
+
 export async function calicoGc(ctx: CommandContext): Promise<void> {
-  const { conf, log } = ctx;
-  if (conf.validAttachments === undefined) {
+  const { conf } = ctx;
+  const valid = conf.validAttachments;
+  if (valid === undefined) {
     throw new CniError(CniCode.invalidConfig, 'GC needs cni.dev/valid-attachments');
   }
   const node = resolveNodename(conf, false);
-  const valid = new Set(conf.validAttachments.map((a) => `${a.containerID}/${a.ifname}`));
-  const validIds = new Set(conf.validAttachments.map((a) => a.containerID));
   const errors: string[] = [];
-  const backend = await openDatastore(conf);
-  try {
-    const { items } = await backend.list({ kind: 'WorkloadEndpoint' });
-    for (const wep of items) {
-      const s = specOf(wep);
-      const cid = s.containerID ?? '';
-      if (s.node !== node || cid === '' || (s.orchestrator !== 'k8s' && s.orchestrator !== 'cni')) continue;
-      if (valid.has(`${cid}/${s.endpoint ?? ''}`) || (validIds.has(cid) && s.endpoint === undefined))
-        continue;
-      try {
-        await backend.delete(
-          {
-            kind: 'WorkloadEndpoint',
-            namespace: wep.metadata.namespace ?? 'default',
-            name: wep.metadata.name,
-          },
-          { ...(wep.metadata.uid === undefined ? {} : { uid: wep.metadata.uid }) },
-        );
-        if (s.interfaceName !== undefined)
-          await removeHostInterface(new NodeCommandRunner(), s.interfaceName);
-        log.info('GC removed a stale WorkloadEndpoint', {
-          wep: `${wep.metadata.namespace ?? ''}/${wep.metadata.name}`,
-          containerID: cid,
-        });
-      } catch (e) {
-        if (!(e instanceof NotFoundError)) errors.push(`${wep.metadata.name}: ${errorMessage(e)}`);
-      }
-    }
-  } finally {
-    await backend.close();
-  }
+  await ctx.host.withDatastore(conf, (backend) => removeStaleEndpoints(ctx, backend, node, valid, errors));
   try {
     await ipamRun(ctx, 'GC');
   } catch (e) {

@@ -15,5 +15,5 @@ export const calicoPlugin: PluginCommands = {
   check: calicoCheck,
   gc: calicoGc,
   status: calicoStatus,
-  test: (ctx) => checkDatastoreReachable(ctx.conf),
+  test: (ctx) => checkDatastoreReachable(ctx.conf, ctx.host),
 };

@@ -75,24 +75,31 @@ export function pluginFailure(plugin: string, out: PluginOutput): CniError {
   return new CniError(CniCode.internal, `plugin ${plugin} exited with ${out.code}`, tail);
 }
 
-/** Runs a plugin command that returns a result (ADD). */
-export async function execPluginWithResult(opts: ExecPluginOptions): Promise<CniResult> {
-  const out = await execPlugin(opts);
-  if (out.code !== 0) throw pluginFailure(opts.plugin, out);
+/** A command's result (ADD) from the plugin's output, or its failure as a CniError. */
+export function resultFromOutput(plugin: string, out: PluginOutput): CniResult {
+  if (out.code !== 0) throw pluginFailure(plugin, out);
   let doc: unknown;
   try {
     doc = JSON.parse(out.stdout);
   } catch (e) {
-    throw new CniError(CniCode.decodingFailure, `plugin ${opts.plugin} printed no valid result`, String(e));
+    throw new CniError(CniCode.decodingFailure, `plugin ${plugin} printed no valid result`, String(e));
   }
   const r = parseResult(doc);
-  if (!r.ok)
-    throw new CniError(CniCode.decodingFailure, `plugin ${opts.plugin} printed no valid result`, r.error);
+  if (!r.ok) throw new CniError(CniCode.decodingFailure, `plugin ${plugin} printed no valid result`, r.error);
   return r.value;
+}
+
+/** A command without result (DEL, CHECK, GC, STATUS): its failure as a CniError. */
+export function expectSuccess(plugin: string, out: PluginOutput): void {
+  if (out.code !== 0) throw pluginFailure(plugin, out);
+}
+
+/** Runs a plugin command that returns a result (ADD). */
+export async function execPluginWithResult(opts: ExecPluginOptions): Promise<CniResult> {
+  return resultFromOutput(opts.plugin, await execPlugin(opts));
 }
 
 /** Runs a plugin command that returns nothing (DEL, CHECK, GC, STATUS). */
 export async function execPluginNoResult(opts: ExecPluginOptions): Promise<void> {
-  const out = await execPlugin(opts);
-  if (out.code !== 0) throw pluginFailure(opts.plugin, out);
+  expectSuccess(opts.plugin, await execPlugin(opts));
 }

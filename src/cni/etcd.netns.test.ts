@@ -70,6 +70,8 @@ describe('three nodes sharing one etcd', { skip, timeout: 900_000 }, () => {
       (r) => (JSON.parse(r.stdout) as { ips: { address: string }[] }).ips[0]?.address ?? '',
     );
     assert.equal(new Set(ips).size, jobs.length, 'no duplicate address across nodes');
+    // Each node's agent served its own node's ADDs (same etcd, same node, same network namespace).
+    for (const n of nodes) assert.deepEqual([...n.addPids()], [n.agentPid]);
 
     // Each node's addresses lie in blocks affine to that node.
     const backend = nodes[0]!.backend;

@@ -19,15 +19,33 @@ describe('install command', () => {
     const r = installCni({ binDir: join(dir, 'bin'), confDir: join(dir, 'net.d'), distDir, nodename: 'n1' });
     assert.deepEqual(r.plugins, [join(dir, 'bin', 'calico'), join(dir, 'bin', 'calico-ipam')]);
     for (const p of r.plugins) assert.equal(statSync(p).mode & 0o777, 0o755);
+    const calico = readFileSync(join(dir, 'bin', 'calico'), 'utf8');
+    assert.match(calico, /^entry='.*\/dist\/src\/cni\/calico\.js'$/m);
+    assert.match(calico, /^default_socket='\/var\/run\/calico\/cni\.sock'$/m);
+    assert.match(calico, /^exec "\$node" "\$entry" "\$@"$/m);
     assert.match(
-      readFileSync(join(dir, 'bin', 'calico'), 'utf8'),
-      /exec '.*node' '.*\/dist\/src\/cni\/calico\.js' "\$@"/,
+      readFileSync(join(dir, 'bin', 'calico-ipam'), 'utf8'),
+      /exec '.*node' '.*\/dist\/src\/cni\/calico-ipam\.js' "\$@"/,
     );
-    const version = execFileSync(join(dir, 'bin', 'calico-ipam'), [], {
-      env: { CNI_COMMAND: 'VERSION', PATH: process.env.PATH ?? '' },
-      input: '{"cniVersion":"1.0.0"}',
-    }).toString();
-    assert.equal((JSON.parse(version) as { cniVersion: string }).cniVersion, '1.0.0');
+    // Without an agent socket both run the plugin itself.
+    for (const plugin of ['calico', 'calico-ipam']) {
+      const version = execFileSync(join(dir, 'bin', plugin), [], {
+        env: { CNI_COMMAND: 'VERSION', PATH: process.env.PATH ?? '' },
+        input: '{"cniVersion":"1.0.0"}',
+      }).toString();
+      assert.equal((JSON.parse(version) as { cniVersion: string }).cniVersion, '1.0.0');
+    }
+    // The socket path: --agent-socket, else <runDir>/cni.sock.
+    installCni({ binDir: join(dir, 'bin2'), distDir, agentSocket: '/tmp/x/agent.sock' });
+    assert.match(
+      readFileSync(join(dir, 'bin2', 'calico'), 'utf8'),
+      /^default_socket='\/tmp\/x\/agent\.sock'$/m,
+    );
+    installCni({ binDir: join(dir, 'bin3'), distDir, runDir: '/run/n1' });
+    assert.match(
+      readFileSync(join(dir, 'bin3', 'calico'), 'utf8'),
+      /^default_socket='\/run\/n1\/cni\.sock'$/m,
+    );
     const conflist = JSON.parse(readFileSync(r.conflist ?? '', 'utf8')) as {
       plugins: { type: string; nodename?: string }[];
     };

@@ -1,18 +1,27 @@
 #!/usr/bin/env node
 /**
  * Installs the plugins where a container runtime looks for them: small `calico` and `calico-ipam` shell
- * wrappers in the CNI bin directory (default `/opt/cni/bin`) that exec this Node with the built entry
- * points, and optionally a sample `10-calico.conflist` (calico + portmap, as Calico's manifest) in a config
- * directory. Files are written to a temporary name and renamed, so a runtime never runs a half-written one.
+ * wrappers in the CNI bin directory (default `/opt/cni/bin`), and optionally a sample `10-calico.conflist`
+ * (calico + portmap, as Calico's manifest) in a config directory. Files are written to a temporary name and
+ * renamed, so a runtime never runs a half-written one.
+ *
+ * The `calico` wrapper forwards the invocation to the calico-node agent's CNI socket (`--agent-socket`,
+ * default `/var/run/calico/cni.sock`, baked in; `CALICO_CNI_SOCKET` in the plugin's environment overrides it,
+ * set and empty disables forwarding) with socat (framing: agent-protocol.ts) when the socket exists and the
+ * agent answers, and otherwise execs this Node with `calico.js`, giving it the same stdin. `calico-ipam`
+ * always execs its entry point (other main plugins call it directly).
  *
  *   node dist/src/cni/install.js [--bin-dir DIR] [--conf-dir DIR] [--nodename NAME]
  *        [--datastore-path FILE | --etcd-endpoints URLS] [--log-file FILE] [--cni-version V]
+ *        [--agent-socket PATH]
  */
 import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLIENT_NETNS_KEY, FORWARDED_ENV } from './agent-protocol.js';
 
 export const DEFAULT_BIN_DIR = '/opt/cni/bin';
+export const DEFAULT_AGENT_SOCKET = '/var/run/calico/cni.sock';
 export const CONFLIST_NAME = '10-calico.conflist';
 
 export interface SampleConflistOptions {
@@ -64,6 +73,50 @@ export function wrapperScript(nodePath: string, entry: string): string {
   return `#!/bin/sh\n# calico-ts CNI plugin wrapper (written by install-cni)\nexec ${shellQuote(nodePath)} ${shellQuote(entry)} "$@"\n`;
 }
 
+/**
+ * The `calico` wrapper: through the agent's socket when it answers with an exit code, else the standalone
+ * plugin (also on a `fallback` answer, no answer, or a cut connection: every command is safe to repeat).
+ * stdout carries only the plugin's output; socat's complaints go nowhere.
+ */
+export function forwardingWrapperScript(nodePath: string, entry: string, agentSocket: string): string {
+  return `#!/bin/sh
+# calico-ts CNI plugin wrapper (written by install-cni): forwards to the calico-node agent's CNI socket when
+# it answers, else runs the plugin. CALICO_CNI_SOCKET overrides the socket path; set and empty: never forward.
+node=${shellQuote(nodePath)}
+entry=${shellQuote(entry)}
+default_socket=${shellQuote(agentSocket)}
+sock=\${CALICO_CNI_SOCKET-$default_socket}
+if [ $# -eq 0 ] && [ -n "$sock" ] && [ -S "$sock" ] && command -v socat >/dev/null 2>&1; then
+  if [ -t 0 ]; then conf=''; else conf=$(cat); fi
+  nl='
+'
+  resp=$(
+    {
+      printf '${CLIENT_NETNS_KEY}=%s\\n' "$(readlink /proc/self/ns/net 2>/dev/null)"
+      for v in ${FORWARDED_ENV.join(' ')}; do
+        eval "[ -z \\"\\\${$v+set}\\" ] || printf '%s=%s\\\\n' $v \\"\\$$v\\""
+      done
+      printf '\\n%s' "$conf"
+    } | socat -t 600 - "UNIX-CONNECT:$sock" 2>/dev/null
+  )
+  status=\${resp%%"$nl"*}
+  case $status in
+    '' | *[!0-9]*) ;;
+    *)
+      body=\${resp#"$status"}
+      body=\${body#"$nl"}
+      [ -z "$body" ] || printf '%s\\n' "$body"
+      exit "$status"
+      ;;
+  esac
+  exec "$node" "$entry" <<CALICO_CNI_STDIN
+$conf
+CALICO_CNI_STDIN
+fi
+exec "$node" "$entry" "$@"
+`;
+}
+
 function atomicWrite(path: string, text: string, mode: number): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
@@ -79,6 +132,11 @@ export interface InstallOptions extends SampleConflistOptions {
   readonly nodePath?: string;
   /** Directory holding calico.js and calico-ipam.js (default: this file's directory). */
   readonly distDir?: string;
+  /**
+   * The agent's CNI socket the `calico` wrapper forwards to (default `<runDir>/cni.sock` with `runDir`,
+   * else /var/run/calico/cni.sock); '' never forwards.
+   */
+  readonly agentSocket?: string;
 }
 
 export interface InstallResult {
@@ -94,12 +152,18 @@ export function installCni(o: InstallOptions = {}): InstallResult {
   const nodePath = o.nodePath ?? process.execPath;
   const plugins: string[] = [];
   const entries: string[] = [];
+  const agentSocket =
+    o.agentSocket ?? (o.runDir === undefined ? DEFAULT_AGENT_SOCKET : join(o.runDir, 'cni.sock'));
   for (const name of ['calico', 'calico-ipam'] as const) {
     const entry = resolve(distDir, `${name}.js`);
     entries.push(entry);
     chmodSync(entry, 0o755);
     const path = join(binDir, name);
-    atomicWrite(path, wrapperScript(nodePath, entry), 0o755);
+    const script =
+      name === 'calico'
+        ? forwardingWrapperScript(nodePath, entry, agentSocket)
+        : wrapperScript(nodePath, entry);
+    atomicWrite(path, script, 0o755);
     plugins.push(path);
   }
   if (o.confDir === undefined) return { plugins, entries };
@@ -117,6 +181,7 @@ function parseArgs(argv: readonly string[]): InstallOptions {
     '--etcd-endpoints': 'etcdEndpoints',
     '--log-file': 'logFile',
     '--cni-version': 'cniVersion',
+    '--agent-socket': 'agentSocket',
   };
   const out: Record<string, string> = {};
   for (let i = 0; i < argv.length; i++) {

@@ -3,9 +3,20 @@
  * `CNI_PATH`, run with the same environment and the same network configuration, except for what the pod's
  * annotations override (reference §7.2 step 3): `ipam.ipv4_pools` / `ipam.ipv6_pools` from the
  * `ipv4pools` / `ipv6pools` annotations, and `IP=<a,b>` appended to `CNI_ARGS` for `ipAddrs`.
+ *
+ * When the host runs that plugin in process (the agent does for calico-ipam), the same environment and
+ * configuration go through the plugin frame in process instead of an exec, and its output is read exactly as
+ * the executable's would be. The plugin must still be found in CNI_PATH, as when it is executed.
  */
-import { execPluginNoResult, execPluginWithResult, findPlugin, type ExecPluginOptions } from './delegate.js';
-import type { CommandContext } from './skel.js';
+import {
+  execPlugin,
+  expectSuccess,
+  findPlugin,
+  resultFromOutput,
+  type ExecPluginOptions,
+  type PluginOutput,
+} from './delegate.js';
+import { runPlugin, type CommandContext } from './skel.js';
 import { CniCode, CniError, type CniResult } from './spec.js';
 import type { PodNetworkRequest } from './workload.js';
 
@@ -45,10 +56,19 @@ function ipamOptions(
   return { plugin, env, stdin: ipamStdin(ctx, req) };
 }
 
-export function ipamAdd(ctx: CommandContext, req: PodNetworkRequest | undefined): Promise<CniResult> {
-  return execPluginWithResult(ipamOptions(ctx, 'ADD', req));
+async function runIpam(ctx: CommandContext, opts: ExecPluginOptions): Promise<PluginOutput> {
+  const inProcess = ctx.host.inProcessPlugin(ctx.conf.ipam.type);
+  if (inProcess === undefined) return execPlugin(opts);
+  const out = await runPlugin(inProcess, { env: opts.env, argv: [], stdin: opts.stdin }, ctx.host);
+  return { code: out.exitCode, stdout: out.stdout, stderr: '' };
 }
 
-export function ipamRun(ctx: CommandContext, command: Exclude<IpamCommand, 'ADD'>): Promise<void> {
-  return execPluginNoResult(ipamOptions(ctx, command, undefined));
+export async function ipamAdd(ctx: CommandContext, req: PodNetworkRequest | undefined): Promise<CniResult> {
+  const opts = ipamOptions(ctx, 'ADD', req);
+  return resultFromOutput(opts.plugin, await runIpam(ctx, opts));
+}
+
+export async function ipamRun(ctx: CommandContext, command: Exclude<IpamCommand, 'ADD'>): Promise<void> {
+  const opts = ipamOptions(ctx, command, undefined);
+  expectSuccess(opts.plugin, await runIpam(ctx, opts));
 }

@@ -13,9 +13,8 @@ import { workloadHandle } from '../ipam/names.js';
 import { blockCidr, ordinalToIp, allocations } from '../ipam/block.js';
 import { formatIp } from '../lib/net/ip.js';
 import { workloadOf } from './invocation.js';
-import { acquireHostLock } from './lock.js';
 import type { NetConf } from './netconf.js';
-import { checkDatastoreReachable, getOptional, openDatastore, resolveNodename } from './node.js';
+import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
 import type { CommandContext, PluginCommands } from './skel.js';
 import { CniCode, CniError, parseResult, type CniResult } from './spec.js';
 
@@ -30,17 +29,12 @@ function resultOf(ips: readonly string[]): CniResult {
   return { interfaces: [], ips: ips.map((ip) => ({ address: hostCidrOf(ip) })), routes: [], dns: {} };
 }
 
-async function withDatastore<T>(conf: NetConf, fn: (backend: Backend) => Promise<T>): Promise<T> {
-  const backend = await openDatastore(conf);
-  try {
-    return await fn(backend);
-  } finally {
-    await backend.close();
-  }
+function withDatastore<T>(ctx: CommandContext, fn: (backend: Backend) => Promise<T>): Promise<T> {
+  return ctx.host.withDatastore(ctx.conf, fn);
 }
 
-async function withLock<T>(conf: NetConf, fn: () => Promise<T>): Promise<T> {
-  const lock = await acquireHostLock(conf.ipamLockFile, LOCK_TIMEOUT_MS);
+async function withLock<T>(ctx: CommandContext, fn: () => Promise<T>): Promise<T> {
+  const lock = await ctx.host.ipamLock(ctx.conf.ipamLockFile, LOCK_TIMEOUT_MS);
   try {
     return await fn();
   } finally {
@@ -134,7 +128,7 @@ async function add(ctx: CommandContext): Promise<CniResult> {
     );
   }
   const handle = workloadHandle(inv.containerId, conf.name);
-  return withDatastore(conf, async (backend) => {
+  return withDatastore(ctx, async (backend) => {
     // Read what pool selection needs before taking the host lock, to hold it as briefly as possible.
     const [namespaceLabels, nodeLabels] = await Promise.all([
       w.kind === 'k8s' ? labelsOf(backend, 'Namespace', w.namespace) : Promise.resolve({}),
@@ -153,7 +147,7 @@ async function add(ctx: CommandContext): Promise<CniResult> {
       nodeLabels,
       namespaceLabels,
     };
-    const ips = await withLock(conf, () => assignLocked(ctx, new IpamClient(backend), request));
+    const ips = await withLock(ctx, () => assignLocked(ctx, new IpamClient(backend), request));
     log.info('assigned', { handle, ips: ips.join(',') });
     return resultOf(ips);
   });
@@ -162,8 +156,8 @@ async function add(ctx: CommandContext): Promise<CniResult> {
 async function del(ctx: CommandContext): Promise<void> {
   const { conf, inv, log } = ctx;
   const handle = workloadHandle(inv.containerId, conf.name);
-  await withDatastore(conf, (backend) =>
-    withLock(conf, async () => {
+  await withDatastore(ctx, (backend) =>
+    withLock(ctx, async () => {
       const ipam = new IpamClient(backend);
       const released = await ipam.releaseByHandle(handle);
       log.info('released', { handle, ips: released.join(',') || '<none>' });
@@ -177,7 +171,7 @@ async function check(ctx: CommandContext): Promise<void> {
   const prev = parseResult(conf.prevResult);
   if (!prev.ok) throw new CniError(CniCode.decodingFailure, 'invalid prevResult', prev.error);
   const handle = workloadHandle(inv.containerId, conf.name);
-  const held = new Set(await withDatastore(conf, (backend) => new IpamClient(backend).ipsByHandle(handle)));
+  const held = new Set(await withDatastore(ctx, (backend) => new IpamClient(backend).ipsByHandle(handle)));
   const missing = prev.value.ips.map((i) => i.address.split('/')[0] ?? '').filter((ip) => !held.has(ip));
   if (missing.length > 0) {
     throw new CniError(CniCode.internal, `IPAM handle ${handle} does not hold ${missing.join(', ')}`);
@@ -209,8 +203,8 @@ async function gc(ctx: CommandContext): Promise<void> {
   }
   const node = resolveNodename(conf, false);
   const valid = new Set(conf.validAttachments.map((a) => workloadHandle(a.containerID, conf.name)));
-  await withDatastore(conf, (backend) =>
-    withLock(conf, async () => {
+  await withDatastore(ctx, (backend) =>
+    withLock(ctx, async () => {
       const ipam = new IpamClient(backend);
       const errors: string[] = [];
       for (const [handle, ips] of await nodeHandles(ipam, node, conf.name)) {
@@ -229,7 +223,7 @@ async function gc(ctx: CommandContext): Promise<void> {
 }
 
 async function status(ctx: CommandContext): Promise<void> {
-  await checkDatastoreReachable(ctx.conf);
+  await checkDatastoreReachable(ctx.conf, ctx.host);
 }
 
 export const calicoIpamPlugin: PluginCommands = {
@@ -239,5 +233,5 @@ export const calicoIpamPlugin: PluginCommands = {
   check,
   gc,
   status,
-  test: (ctx) => checkDatastoreReachable(ctx.conf),
+  test: (ctx) => checkDatastoreReachable(ctx.conf, ctx.host),
 };

@@ -5,14 +5,15 @@
  * counts every TCP/UDP packet reaching it (nft counters in its namespace, installed before ADD) and a
  * listener in it records every connection and datagram: both stay at zero, before and after ADD returns,
  * while the node's own counters show the flood was being routed to the pod's interface all along. Removing
- * the policy then lets the same flood in, which proves the sender, address and path were live.
+ * the policy then lets the same flood in, which proves the sender, address and path were live. Both ways
+ * of running the plugin: through the agent's CNI socket, and as standalone processes.
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../datastore/api.js';
 import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
-import { CniNode, inNs, ipPool, namespaceObject, podObject, runner } from './testing/harness.js';
+import { CNI_MODES, CniNode, inNs, ipPool, namespaceObject, podObject, runner } from './testing/harness.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft', 'nsenter', 'flock', 'sysctl']);
 const TARGET_IP = '10.71.0.10';
@@ -78,99 +79,101 @@ const denyTargetIngress = {
   spec: { selector: "app == 'target'", types: ['Ingress'] },
 } as Resource;
 
-describe('a new pod is isolated before its first packet', { skip, timeout: 300_000 }, () => {
-  const scope = new NetnsScope(runner);
-  const node = new CniNode({ nodeName: 'node1', datastore: { type: 'embedded' } });
-  const procs: ChildProcessWithoutNullStreams[] = [];
+for (const mode of CNI_MODES) {
+  describe(`a new pod is isolated before its first packet (${mode})`, { skip, timeout: 300_000 }, () => {
+    const scope = new NetnsScope(runner);
+    const node = new CniNode({ nodeName: 'node1', datastore: { type: 'embedded' }, mode });
+    const procs: ChildProcessWithoutNullStreams[] = [];
 
-  before(async () => {
-    await node.setup(scope);
-    await node.put(ipPool('pool-v4', '10.71.0.0/16'));
-    await node.put(namespaceObject('iso'));
-    await node.put(denyTargetIngress);
-    await node.put(
-      podObject(
-        'iso',
-        'target',
-        { app: 'target' },
-        { annotations: { 'cni.projectcalico.org/ipAddrs': `["${TARGET_IP}"]` } },
-      ),
-    );
-    await node.put(podObject('iso', 'sender', { app: 'sender' }));
-    node.startAgent();
-    await node.agentReady();
-  });
-
-  after(async () => {
-    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
-    await node[Symbol.asyncDispose]();
-    await scope[Symbol.asyncDispose]();
-  });
-
-  it('receives nothing the policy forbids, before or after ADD returns', async () => {
-    const senderNs = await scope.namespace();
-    const targetNs = await scope.namespace();
-    const sender = node.podEnv({
-      containerId: 'sender-1',
-      netns: `/var/run/netns/${senderNs}`,
-      namespace: 'iso',
-      pod: 'sender',
+    before(async () => {
+      await node.setup(scope);
+      await node.put(ipPool('pool-v4', '10.71.0.0/16'));
+      await node.put(namespaceObject('iso'));
+      await node.put(denyTargetIngress);
+      await node.put(
+        podObject(
+          'iso',
+          'target',
+          { app: 'target' },
+          { annotations: { 'cni.projectcalico.org/ipAddrs': `["${TARGET_IP}"]` } },
+        ),
+      );
+      await node.put(podObject('iso', 'sender', { app: 'sender' }));
+      node.startAgent();
+      await node.agentReady();
     });
-    const target = node.podEnv({
-      containerId: 'target-1',
-      netns: `/var/run/netns/${targetNs}`,
-      namespace: 'iso',
-      pod: 'target',
+
+    after(async () => {
+      for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+      await node[Symbol.asyncDispose]();
+      await scope[Symbol.asyncDispose]();
     });
-    assert.equal((await node.cni('ADD', node.netconf(), sender)).code, 0);
 
-    // Counters: every TCP/UDP packet for the port reaching the pod; on the node, the flood routed anywhere
-    // and routed to a workload interface.
-    await nft(
-      targetNs,
-      `table inet probe {\n counter rx {}\n chain probe_prerouting { type filter hook prerouting priority -400; policy accept;\n  meta l4proto { tcp, udp } th dport ${PORT} counter name "rx"\n }\n}\n`,
-    );
-    await nft(
-      node.ns,
-      `table inet probe {\n counter seen {}\n counter to_cali {}\n chain probe_forward { type filter hook forward priority -10; policy accept;\n  ip daddr ${TARGET_IP} counter name "seen"\n  ip daddr ${TARGET_IP} oifname "cali*" counter name "to_cali"\n }\n}\n`,
-    );
-    assert.equal(await counter(targetNs, 'rx'), 0);
-    const listener = background(targetNs, LISTENER, [String(PORT), '120000']);
-    procs.push(listener.proc);
-    const flood = background(senderNs, SENDER, [TARGET_IP, String(PORT), '60000']);
-    procs.push(flood.proc);
-    // The flood is on before the target's interface exists.
-    for (let i = 0; i < 200 && (await counter(node.ns, 'seen')) < 50; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    assert.ok((await counter(node.ns, 'seen')) >= 50, 'the sender is flooding the target address');
+    it('receives nothing the policy forbids, before or after ADD returns', async () => {
+      const senderNs = await scope.namespace();
+      const targetNs = await scope.namespace();
+      const sender = node.podEnv({
+        containerId: 'sender-1',
+        netns: `/var/run/netns/${senderNs}`,
+        namespace: 'iso',
+        pod: 'sender',
+      });
+      const target = node.podEnv({
+        containerId: 'target-1',
+        netns: `/var/run/netns/${targetNs}`,
+        namespace: 'iso',
+        pod: 'target',
+      });
+      assert.equal((await node.cni('ADD', node.netconf(), sender)).code, 0);
 
-    const add = await node.cni('ADD', node.netconf(), target);
-    assert.equal(add.code, 0, add.stdout);
-    assert.match(add.stdout, new RegExp(`"${TARGET_IP.replace(/\./g, '\\.')}/32"`));
-    assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod before ADD returned');
-    assert.equal(listener.output(), '');
+      // Counters: every TCP/UDP packet for the port reaching the pod; on the node, the flood routed anywhere
+      // and routed to a workload interface.
+      await nft(
+        targetNs,
+        `table inet probe {\n counter rx {}\n chain probe_prerouting { type filter hook prerouting priority -400; policy accept;\n  meta l4proto { tcp, udp } th dport ${PORT} counter name "rx"\n }\n}\n`,
+      );
+      await nft(
+        node.ns,
+        `table inet probe {\n counter seen {}\n counter to_cali {}\n chain probe_forward { type filter hook forward priority -10; policy accept;\n  ip daddr ${TARGET_IP} counter name "seen"\n  ip daddr ${TARGET_IP} oifname "cali*" counter name "to_cali"\n }\n}\n`,
+      );
+      assert.equal(await counter(targetNs, 'rx'), 0);
+      const listener = background(targetNs, LISTENER, [String(PORT), '120000']);
+      procs.push(listener.proc);
+      const flood = background(senderNs, SENDER, [TARGET_IP, String(PORT), '60000']);
+      procs.push(flood.proc);
+      // The flood is on before the target's interface exists.
+      for (let i = 0; i < 200 && (await counter(node.ns, 'seen')) < 50; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      assert.ok((await counter(node.ns, 'seen')) >= 50, 'the sender is flooding the target address');
 
-    await new Promise((r) => setTimeout(r, 2000));
-    assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod after ADD returned');
-    assert.equal(listener.output(), '');
-    assert.ok(
-      (await counter(node.ns, 'to_cali')) > 0,
-      'the flood was routed to the pod interface and dropped',
-    );
+      const add = await node.cni('ADD', node.netconf(), target);
+      assert.equal(add.code, 0, add.stdout);
+      assert.match(add.stdout, new RegExp(`"${TARGET_IP.replace(/\./g, '\\.')}/32"`));
+      assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod before ADD returned');
+      assert.equal(listener.output(), '');
 
-    // Control: without the policy the same flood gets in.
-    await node.backend.delete({ kind: 'NetworkPolicy', namespace: 'iso', name: 'deny-target-ingress' });
-    for (let i = 0; i < 400 && (await counter(targetNs, 'rx')) === 0; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    assert.ok((await counter(targetNs, 'rx')) > 0, 'allowed traffic arrives once the policy is gone');
-    for (let i = 0; i < 200 && !/tcp|udp/.test(listener.output()); i++)
-      await new Promise((r) => setTimeout(r, 25));
-    assert.match(listener.output(), /(tcp|udp) 10\.71\./);
+      await new Promise((r) => setTimeout(r, 2000));
+      assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod after ADD returned');
+      assert.equal(listener.output(), '');
+      assert.ok(
+        (await counter(node.ns, 'to_cali')) > 0,
+        'the flood was routed to the pod interface and dropped',
+      );
 
-    flood.proc.kill('SIGKILL');
-    listener.proc.kill('SIGKILL');
-    for (const env of [target, sender]) assert.equal((await node.cni('DEL', node.netconf(), env)).code, 0);
-    const check = await node.ipamProblems();
-    assert.equal(check.problems, 0, check.summary);
+      // Control: without the policy the same flood gets in.
+      await node.backend.delete({ kind: 'NetworkPolicy', namespace: 'iso', name: 'deny-target-ingress' });
+      for (let i = 0; i < 400 && (await counter(targetNs, 'rx')) === 0; i++)
+        await new Promise((r) => setTimeout(r, 25));
+      assert.ok((await counter(targetNs, 'rx')) > 0, 'allowed traffic arrives once the policy is gone');
+      for (let i = 0; i < 200 && !/tcp|udp/.test(listener.output()); i++)
+        await new Promise((r) => setTimeout(r, 25));
+      assert.match(listener.output(), /(tcp|udp) 10\.71\./);
+
+      flood.proc.kill('SIGKILL');
+      listener.proc.kill('SIGKILL');
+      for (const env of [target, sender]) assert.equal((await node.cni('DEL', node.netconf(), env)).code, 0);
+      const check = await node.ipamProblems();
+      assert.equal(check.problems, 0, check.summary);
+    });
   });
-});
+}

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { acquireHostLock } from './lock.js';
+import { HostLockQueue, acquireHostLock } from './lock.js';
 import { fileLogger } from './log.js';
 import { CniCode, CniError } from './spec.js';
 
@@ -62,6 +62,66 @@ await acquireHostLock(${JSON.stringify(path)}, 5000); process.stdout.write('held
     await new Promise((r) => holder.once('exit', r));
     const lock = await acquireHostLock(path, 5000);
     await lock.release();
+  });
+});
+
+describe('in-process IPAM lock queue (the agent)', { skip: noFlock }, () => {
+  const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  it('serialises holders in the process, in arrival order', async () => {
+    const q = new HostLockQueue();
+    const path = join(dir, 'queue.lock');
+    const events: string[] = [];
+    let holders = 0;
+    await Promise.all(
+      [0, 1, 2, 3, 4].map(async (i) => {
+        const lock = await q.acquire(path, 5000);
+        holders++;
+        events.push(`in ${i} (${holders})`);
+        await tick(5);
+        holders--;
+        await lock.release();
+      }),
+    );
+    assert.deepEqual(events, ['in 0 (1)', 'in 1 (1)', 'in 2 (1)', 'in 3 (1)', 'in 4 (1)']);
+  });
+
+  it('holds the lock file against other processes, and lets them in between streaks', async () => {
+    const q = new HostLockQueue();
+    const path = join(dir, 'shared.lock');
+    const first = await q.acquire(path, 5000);
+    // Another holder of the file (a standalone plugin) waits while the queue holds it.
+    await assert.rejects(acquireHostLock(path, 1000), (e: unknown) => e instanceof CniError);
+    const order: string[] = [];
+    const queued = Array.from({ length: 20 }, (_, i) =>
+      q.acquire(path, 30_000).then(async (l) => {
+        order.push(`queue ${i}`);
+        await tick(2);
+        await l.release();
+      }),
+    );
+    const outsider = acquireHostLock(path, 30_000).then(async (l) => {
+      order.push('outsider');
+      await l.release();
+    });
+    await tick(50);
+    await first.release();
+    await Promise.all([...queued, outsider]);
+    const at = order.indexOf('outsider');
+    assert.ok(at > 0 && at < 20, `the other process got the lock between streaks: ${order.join(', ')}`);
+  });
+
+  it('times out in the queue with "try again later" (code 11)', async () => {
+    const q = new HostLockQueue();
+    const path = join(dir, 'queue-timeout.lock');
+    const held = await q.acquire(path, 5000);
+    await assert.rejects(
+      q.acquire(path, 300),
+      (e: unknown) => e instanceof CniError && e.cniCode === CniCode.tryAgainLater,
+    );
+    await held.release();
+    // The queue is usable again after a timeout and a release.
+    await (await q.acquire(path, 5000)).release();
   });
 });
 

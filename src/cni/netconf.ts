@@ -9,6 +9,7 @@
  * file is only required when `nodename` is not set in the config.
  */
 import type { DatastoreConfig, EtcdConfig } from '../datastore/config.js';
+import { DEFAULT_DATASTORE_PATH } from '../datastore/defaults.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { CniCode, CniError, DEFAULT_CONFIG_VERSION } from './spec.js';
 
@@ -135,8 +136,6 @@ const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
   panic: 'error',
   none: 'none',
 };
-
-const DEFAULT_DATASTORE_PATH = '/var/lib/calico/calico.db';
 
 /**
  * The datastore connection: the config's fields win over the environment (`CALICO_X` over `X`), as Calico's

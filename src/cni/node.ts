@@ -14,6 +14,7 @@ import {
   UsageError,
   errorMessage,
 } from '../lib/errors.js';
+import type { PluginHost } from './host.js';
 import { DEFAULT_MTU, DEFAULT_MTU_FILE, type NetConf } from './netconf.js';
 import { CniCode, CniError } from './spec.js';
 
@@ -118,7 +119,10 @@ export async function getOptional<T extends Resource = Resource>(
  * STATUS and `-t`: the datastore answers a list within 10 s. An embedded store whose file does not exist
  * is not ready (and is not created by asking).
  */
-export async function checkDatastoreReachable(conf: NetConf): Promise<void> {
+export async function checkDatastoreReachable(
+  conf: NetConf,
+  host: Pick<PluginHost, 'withDatastore'>,
+): Promise<void> {
   const ds = conf.datastore;
   if (ds.datastoreType === 'embedded' && !existsSync(ds.datastorePath)) {
     throw new CniError(
@@ -128,12 +132,9 @@ export async function checkDatastoreReachable(conf: NetConf): Promise<void> {
     );
   }
   try {
-    const backend = await openDatastore(conf);
-    try {
-      await backend.list({ kind: 'IPPool' }, { signal: AbortSignal.timeout(10_000) });
-    } finally {
-      await backend.close();
-    }
+    await host.withDatastore(conf, (backend) =>
+      backend.list({ kind: 'IPPool' }, { signal: AbortSignal.timeout(10_000) }),
+    );
   } catch (e) {
     throw new CniError(CniCode.pluginNotAvailable, 'datastore is not reachable', errorMessage(e));
   }

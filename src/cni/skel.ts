@@ -4,7 +4,12 @@
  * the plugin does not speak is code 1; CHECK needs >= 0.4.0, GC and STATUS >= 1.1.0), set up the log file,
  * dispatch, and turn the outcome into exactly one stdout document: the encoded result for ADD, nothing for
  * the other commands, or a CNI error object (with a non-zero exit). Never a stack trace.
+ *
+ * `runPlugin` reads no process globals: the environment, argv and stdin come in `PluginIo` and where the
+ * commands run (datastore, lock, policy wait, in-process IPAM) in a `PluginHost`, so the agent's CNI server
+ * runs the same code in process; `pluginMain` is the executables' wrapper around it.
  */
+import { standaloneHost, type PluginHost } from './host.js';
 import { parseInvocation, type Invocation } from './invocation.js';
 import { fileLogger, type Logger } from './log.js';
 import { configVersion, parseNetConf, type NetConf } from './netconf.js';
@@ -29,6 +34,7 @@ export interface CommandContext {
   readonly conf: NetConf;
   readonly log: Logger;
   readonly env: Readonly<Record<string, string | undefined>>;
+  readonly host: PluginHost;
 }
 
 export interface PluginCommands {
@@ -107,10 +113,14 @@ function loggerFor(program: string, conf: NetConf): Logger {
 }
 
 /** Runs one plugin invocation; never throws. */
-export async function runPlugin(cmds: PluginCommands, io: PluginIo): Promise<PluginOutcome> {
+export async function runPlugin(
+  cmds: PluginCommands,
+  io: PluginIo,
+  host: PluginHost = standaloneHost,
+): Promise<PluginOutcome> {
   const flag = io.argv[0];
   if (flag === '-v' || flag === '--version') return { stdout: `${PLUGIN_VERSION}\n`, exitCode: 0 };
-  if (flag === '-t') return runConnectivityTest(cmds, io);
+  if (flag === '-t') return runConnectivityTest(cmds, io, host);
   const inv = parseInvocation(io.env);
   if (!inv.ok) {
     const v = configVersion(io.stdin);
@@ -134,7 +144,7 @@ export async function runPlugin(cmds: PluginCommands, io: PluginIo): Promise<Plu
   const t0 = performance.now();
   log.debug('invoked', { netns: inv.value.netns, ifname: inv.value.ifname, args: inv.value.argsText });
   try {
-    const stdout = await dispatch(cmds, { inv: inv.value, conf: conf.value, log, env: io.env });
+    const stdout = await dispatch(cmds, { inv: inv.value, conf: conf.value, log, env: io.env, host });
     log.info('done', { ms: Math.round(performance.now() - t0) });
     return { stdout, exitCode: 0 };
   } catch (e) {
@@ -144,11 +154,15 @@ export async function runPlugin(cmds: PluginCommands, io: PluginIo): Promise<Plu
   }
 }
 
-async function runConnectivityTest(cmds: PluginCommands, io: PluginIo): Promise<PluginOutcome> {
+async function runConnectivityTest(
+  cmds: PluginCommands,
+  io: PluginIo,
+  host: PluginHost,
+): Promise<PluginOutcome> {
   const conf = parseNetConf(io.stdin, io.env);
   if (!conf.ok) return failure(LATEST_VERSION, conf.error);
   try {
-    await cmds.test({ conf: conf.value, log: loggerFor(cmds.program, conf.value), env: io.env });
+    await cmds.test({ conf: conf.value, log: loggerFor(cmds.program, conf.value), env: io.env, host });
     return { stdout: '', exitCode: 0 };
   } catch (e) {
     return failure(conf.value.cniVersion, toCniError(e));

@@ -4,10 +4,11 @@
  * pod's namespace, /32 and /128 addresses, the 169.254.1.1 link route and default route (IPv6: via the host
  * end's link-local fe80::ecee:eeff:feee:eeee, DAD off), the host end's sysctls and one host route per address.
  *
- * The plugin runs in the host (node) namespace. Host-side links and routes go through `ip -batch`, host
- * sysctls are written to /proc/sys directly (per-namespace files of the calling process); everything inside
- * the pod goes through one `nsenter --net=<CNI_NETNS> ip -batch` (iproute2's `-n` only takes names under
- * /var/run/netns, CNI_NETNS may be any path). A fresh interface carries no traffic until the agent programs
+ * The plugin runs in the host (node) namespace. One `nsenter --net=<CNI_NETNS> ip -batch` creates the pair
+ * from inside the pod (the host end placed straight into the plugin's own namespace) and configures the pod
+ * end (iproute2's `-n` only takes names under /var/run/netns, CNI_NETNS may be any path); host sysctls are
+ * written to /proc/sys directly (per-namespace files of the calling process); one `ip -batch` configures the
+ * host end and its routes. Two processes per ADD: process starts are most of the plumbing's cost. A fresh interface carries no traffic until the agent programs
  * its endpoint: the agent drops packets of `cali*` interfaces it has no endpoint for.
  */
 import { existsSync } from 'node:fs';
@@ -154,25 +155,22 @@ export async function setupWorkloadInterface(
     const [cmd, args] = inNetns(spec.netns, 'sysctl', ['-q', '-w', ...sysctls]);
     await run(runner, cmd, args);
   }
+  // Two commands: inside the pod, create the pair (the host end straight into this process's namespace)
+  // and configure the pod end; then configure the host end here.
   const q = String(spec.numQueues);
   const dims = ['mtu', String(spec.mtu), 'numtxqueues', q, 'numrxqueues', q];
-  const peer = ['peer', 'name', spec.containerIf, ...dims, 'netns', spec.netns];
-  await run(
-    runner,
-    'ip',
-    ['-batch', '-'],
-    batch([
-      ['link', 'add', spec.hostIf, ...dims, 'type', 'veth', ...peer],
-      ['link', 'set', spec.hostIf, 'address', HOST_SIDE_MAC],
-    ]),
-  );
+  const peer = ['peer', 'name', spec.hostIf, ...dims, 'netns', `/proc/${process.pid}/ns/net`];
+  const create = ['link', 'add', spec.containerIf, ...dims, 'type', 'veth', ...peer];
+  const [cmd, args] = inNetns(spec.netns, 'ip', ['-j', '-batch', '-']);
+  const out = await run(runner, cmd, args, batch([create, ...podCommands(spec)]));
   await hostSysctls(
     spec.hostIf,
     spec.addresses.some((a) => a.family === 6),
   );
-  const [cmd, args] = inNetns(spec.netns, 'ip', ['-j', '-batch', '-']);
-  const out = await run(runner, cmd, args, batch(podCommands(spec)));
-  const host: string[][] = [['link', 'set', spec.hostIf, 'up']];
+  const host: string[][] = [
+    ['link', 'set', spec.hostIf, 'address', HOST_SIDE_MAC],
+    ['link', 'set', spec.hostIf, 'up'],
+  ];
   for (const a of spec.addresses)
     host.push(['route', 'replace', a.text, 'dev', spec.hostIf, 'scope', 'link']);
   await run(runner, 'ip', ['-batch', '-'], batch(host));

@@ -5,6 +5,10 @@
  * `appliedRevision` is the datastore revision whose effects are all in the kernel. With a NetworkDataplane,
  * cluster-networking messages go to it: its natOutgoing rules join the policy's nftables transaction, and its
  * VXLAN device, entries and cluster routes are programmed after the table.
+ *
+ * `whenApplied(revision)` lets in-process callers (the agent's CNI server) await an apply instead of polling
+ * the status files: it resolves once an apply covering the revision and its onApplied hook have completed,
+ * so the status files of that apply exist by then too.
  */
 import { isNetworkMessage, type DataplaneMessage } from '../calc/messages.js';
 import { errorMessage, isAbortError } from '../lib/errors.js';
@@ -27,6 +31,11 @@ export interface LoopOptions {
   readonly network?: NetworkDataplane;
 }
 
+interface ApplyWaiter {
+  readonly revision: number;
+  settle(applied: boolean): void;
+}
+
 export class DataplaneLoop {
   private readonly dataplane: PolicyDataplane;
   private readonly table: NftTable;
@@ -44,6 +53,9 @@ export class DataplaneLoop {
   private signal: AbortSignal | undefined;
   private refreshDue = false;
   private firstDone = false;
+  /** The revision of the last apply whose onApplied hook has completed (-1: none yet). */
+  private notifiedRevision = -1;
+  private readonly waiters = new Set<ApplyWaiter>();
   appliedRevision = 0;
   consecutiveFailures = 0;
   lastError: string | null = null;
@@ -77,6 +89,7 @@ export class DataplaneLoop {
     signal.addEventListener('abort', () => {
       clearTimeout(this.retryTimer);
       clearInterval(this.refreshTimer);
+      for (const w of [...this.waiters]) w.settle(false);
     });
     this.refreshTimer = setInterval(() => {
       this.refreshDue = true;
@@ -123,6 +136,37 @@ export class DataplaneLoop {
     });
   }
 
+  /**
+   * Resolves true once an apply covering `revision` has completed (onApplied included); false after
+   * `timeoutMs`, when `signal` aborts, or when the loop stops.
+   */
+  whenApplied(revision: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<boolean> {
+    if (this.notifiedRevision >= revision) return Promise.resolve(true);
+    if (this.signal?.aborted === true || opts.signal?.aborted === true) return Promise.resolve(false);
+    return new Promise<boolean>((resolve) => {
+      const onAbort = (): void => {
+        w.settle(false);
+      };
+      const timer = setTimeout(onAbort, opts.timeoutMs);
+      const w: ApplyWaiter = {
+        revision,
+        settle: (applied) => {
+          clearTimeout(timer);
+          opts.signal?.removeEventListener('abort', onAbort);
+          this.waiters.delete(w);
+          resolve(applied);
+        },
+      };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.add(w);
+    });
+  }
+
+  private notifyApplied(revision: number): void {
+    this.notifiedRevision = Math.max(this.notifiedRevision, revision);
+    for (const w of [...this.waiters]) if (w.revision <= this.notifiedRevision) w.settle(true);
+  }
+
   async idle(): Promise<void> {
     while (this.running !== undefined) await this.running;
   }
@@ -147,11 +191,16 @@ export class DataplaneLoop {
       this.consecutiveFailures = 0;
       this.lastError = null;
       this.retryMs = this.opts.retryMinMs;
-      await this.hooks.onApplied({
-        revision: this.appliedRevision,
-        durationMs: performance.now() - started,
-        first,
-      });
+      try {
+        await this.hooks.onApplied({
+          revision: this.appliedRevision,
+          durationMs: performance.now() - started,
+          first,
+        });
+      } finally {
+        // The kernel has it even when the hook failed.
+        this.notifyApplied(this.appliedRevision);
+      }
       if (this.routes.pending > 0 || (this.network?.pending ?? 0) > 0) this.scheduleRetry();
     } catch (e) {
       if (isAbortError(e) || this.signal?.aborted === true) return;

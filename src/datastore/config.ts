@@ -14,9 +14,10 @@ import { CALICO_API_VERSION } from '../api/meta.js';
 import { UsageError, errorMessage } from '../lib/errors.js';
 import { err, ok, type Result } from '../lib/result.js';
 import type { Backend } from './api.js';
+import { DEFAULT_DATASTORE_PATH } from './defaults.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/calico/calicoctl.cfg';
-export const DEFAULT_DATASTORE_PATH = '/var/lib/calico/calico.db';
+export { DEFAULT_DATASTORE_PATH };
 
 export interface EtcdConfig {
   readonly endpoints: readonly string[];

@@ -4,11 +4,16 @@
  * <node> node dist/src/agent/main.js`) against a datastore in a temp dir (or a shared etcd), the plugins
  * installed into a temp bin dir, and helpers to run CNI commands as a runtime on that node would.
  *
+ * Two ways to run the `calico` plugin (`CniMode`): `agent`, through the agent's CNI socket as the installed
+ * wrapper does when the agent serves it, and `standalone`, the wrapper told not to forward
+ * (`CALICO_CNI_SOCKET=`), so the plugin runs as its own Node process as without an agent socket. The
+ * agent runs (and serves its socket) in both.
+ *
  * Namespaces come from the caller's scope (the lab's `NetnsScope` satisfies `NamespaceScope`), so they are
  * removed even when a test fails; `dispose()` stops the agent and removes the temp dir.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,8 +55,14 @@ export type DatastoreSpec =
 /** Where processes inside a node namespace find etcd (the relay's listener on the node's loopback). */
 export const NODE_ETCD_ENDPOINT = 'http://127.0.0.1:2379';
 
+/** How the `calico` wrapper runs the plugin (see the module comment). */
+export type CniMode = 'agent' | 'standalone';
+export const CNI_MODES: readonly CniMode[] = ['agent', 'standalone'];
+
 export interface NodeOptions {
   readonly nodeName: string;
+  /** Default `agent`. */
+  readonly mode?: CniMode;
   readonly datastore: DatastoreSpec;
   /** The uplink's /24 inside 192.0.2.0/24-like test ranges (distinct per node when several run). */
   readonly uplinkIndex?: number;
@@ -70,16 +81,20 @@ export class CniNode implements AsyncDisposable {
   readonly statusDir = join(this.runDir, 'endpoint-status');
   readonly logFile = join(this.dir, 'cni.log');
   readonly lockFile = join(this.dir, 'ipam.lock');
+  readonly socketPath = join(this.runDir, 'cni.sock');
   readonly dbPath: string;
   readonly opts: NodeOptions;
   ns = '';
   backend!: Backend;
+  /** How the next plugin runs go (may be switched between runs). */
+  mode: CniMode;
   #agent: ChildProcess | undefined;
   #agentErr = '';
   #relay: { [Symbol.asyncDispose](): Promise<void> } | undefined;
 
   constructor(opts: NodeOptions, sharedDbPath?: string) {
     this.opts = opts;
+    this.mode = opts.mode ?? 'agent';
     this.dbPath = sharedDbPath ?? join(this.dir, 'calico.db');
   }
 
@@ -101,7 +116,11 @@ export class CniNode implements AsyncDisposable {
       this.#relay = await startEtcdRelay(this.opts.datastore.endpoint, this.ns, join(this.dir, 'etcd.sock'));
     }
     this.backend = await openBackend(this.datastoreConfig());
-    installCni({ binDir: this.binDir, distDir: join(repoRoot(), 'dist', 'src', 'cni') });
+    installCni({
+      binDir: this.binDir,
+      distDir: join(repoRoot(), 'dist', 'src', 'cni'),
+      agentSocket: this.socketPath,
+    });
   }
 
   datastoreConfig(): Parameters<typeof openBackend>[0] {
@@ -142,7 +161,12 @@ export class CniNode implements AsyncDisposable {
   }
 
   runtime(extraBinDirs: readonly string[] = []): RuntimeOptions {
-    return { binDirs: [this.binDir, ...extraBinDirs], netnsName: this.ns };
+    return { binDirs: [this.binDir, ...extraBinDirs], netnsName: this.ns, env: this.modeEnv() };
+  }
+
+  /** The wrapper's environment for the current mode. */
+  modeEnv(): Record<string, string> {
+    return this.mode === 'standalone' ? { CALICO_CNI_SOCKET: '' } : {};
   }
 
   /** Runs one plugin command in the node namespace (the plugin sees only the CNI variables and PATH). */
@@ -165,11 +189,14 @@ export class CniNode implements AsyncDisposable {
     env: Record<string, string>,
     opts: { plugin?: string; group?: boolean } = {},
   ): { child: ChildProcessWithoutNullStreams; done: Promise<CniOutput> } {
-    const child = spawn('ip', ['netns', 'exec', this.ns, join(this.binDir, opts.plugin ?? 'calico')], {
+    // nsenter (network namespace only) execs the plugin in place, as a runtime on the node would run it.
+    const plugin = join(this.binDir, opts.plugin ?? 'calico');
+    const child = spawn('nsenter', [`--net=/var/run/netns/${this.ns}`, plugin], {
       env: {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         CNI_COMMAND: command,
         CNI_PATH: this.binDir,
+        ...this.modeEnv(),
         ...env,
       },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -239,6 +266,11 @@ export class CniNode implements AsyncDisposable {
     });
   }
 
+  /** The agent's process id (`ip netns exec` execs it in place), while it runs. */
+  get agentPid(): number | undefined {
+    return this.#agent?.pid;
+  }
+
   agentStatus(): { appliedRevision: number; dataplaneInSync: boolean } | undefined {
     try {
       return JSON.parse(readFileSync(join(this.runDir, 'status.json'), 'utf8')) as {
@@ -250,11 +282,11 @@ export class CniNode implements AsyncDisposable {
     }
   }
 
-  /** Waits (bounded) until the agent reports an in-sync dataplane. */
+  /** Waits (bounded) until the agent reports an in-sync dataplane and serves its CNI socket. */
   async agentReady(timeoutMs = 30_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.agentStatus()?.dataplaneInSync === true) return;
+      if (this.agentStatus()?.dataplaneInSync === true && existsSync(this.socketPath)) return;
       if (this.#agent?.exitCode !== null && this.#agent?.exitCode !== undefined) break;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -294,6 +326,12 @@ export class CniNode implements AsyncDisposable {
       staleAffinities: stale,
     });
     return { problems: r.problems, summary };
+  }
+
+  /** The process ids that logged a finished `calico` ADD or a calico-ipam assignment (who ran the plugins). */
+  addPids(): Set<number> {
+    const lines = this.log().matchAll(/\[INFO\]\[(\d+)\] calico(?:: done cmd=ADD|-ipam: assigned)/g);
+    return new Set([...lines].map((m) => Number(m[1])));
   }
 
   log(): string {

@@ -46,7 +46,7 @@ import {
   stampReplace,
   withRevision,
 } from '../resource.js';
-import { DEFAULT_DATASTORE_PATH } from '../config.js';
+import { DEFAULT_DATASTORE_PATH } from '../defaults.js';
 import { createSchema, prepareStatements, type Statements } from './schema.js';
 import { SqliteWatchHub } from './sqlite-watch.js';
 
