@@ -12,6 +12,7 @@ import { benchCli } from './cli.bench.js';
 import { benchCni } from './cni.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
+import { benchLab } from './lab.bench.js';
 import { benchSelectors } from './selector.bench.js';
 import type { BenchResult } from './selector.bench.js';
 
@@ -28,6 +29,7 @@ const SUITES: Suite[] = [
   { name: 'cli', title: 'calicoctl', run: benchCli },
   { name: 'agent', title: 'calico-node (nftables dataplane, real kernel)', run: benchAgent },
   { name: 'cni', title: 'CNI plugin (real kernel)', run: benchCni },
+  { name: 'lab', title: 'calico-lab (multi-node networking, real kernel)', run: benchLab },
 ];
 
 function machine(): string {

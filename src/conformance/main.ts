@@ -2,7 +2,8 @@
 /**
  * calico-conformance: runs selector-vector files and NetworkPolicy truth-table files against a dataplane.
  *
- *   npm run conformance -- [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] FILE...
+ *   npm run conformance -- [--dataplane sim|nftables] [--ip-family 4|6] [--nodes N] [--network MODE]
+ *                          [--json FILE] FILE...
  *
  * Prints one line per failing case (its first mismatch, with the trace), a summary per file, and ends with
  * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage (or when the chosen
@@ -11,6 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import { agentRouted, parseLabNetwork, type LabNetwork } from '../lab/topology.js';
 import { errorMessage } from '../lib/errors.js';
 import { parseCase } from './cases.js';
 import type { DataplaneDriver } from './driver.js';
@@ -21,7 +23,8 @@ import { isSelectorVectorFile, runSelectorVectors } from './selector-vectors.js'
 import type { VectorResult } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
 
-const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose] FILE...
+const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose]
+                          [--nodes N] [--network MODE] FILE...
 
   FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
   --dataplane NAME   where cases run: sim (the reference evaluator; default), or nftables (the calico-ts
@@ -32,6 +35,8 @@ const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family
 
 nftables only:
   --nodes N          lab nodes, pods spread over them (default 1)
+  --network MODE     who routes pods between nodes: static (the lab; default), bgp (BIRD mesh),
+                     vxlan, vxlan-crosssubnet (the agents; IPv4 only)
   --probe-timeout-ms MS  how long a denied connection is waited for (default 1000)
   --keep-lab         keep the lab's run dir (agent log, datastore) after the run`;
 
@@ -46,6 +51,7 @@ interface DriverChoice {
   readonly name: string;
   readonly family: 4 | 6;
   readonly nodes: number;
+  readonly network: LabNetwork;
   readonly probeTimeoutMs: number;
   readonly keepLab: boolean;
 }
@@ -56,6 +62,7 @@ function makeDriver(c: DriverChoice): DataplaneDriver {
     return new NftablesDriver({
       family: c.family,
       nodes: c.nodes,
+      network: c.network,
       probeTimeoutMs: c.probeTimeoutMs,
       keepRunDir: c.keepLab,
       log: (line) => process.stderr.write(`calico-conformance: ${line}\n`),
@@ -69,6 +76,14 @@ function positive(name: string, text: string, max: number): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1 || n > max)
     throw new UsageFailure(`--${name} must be 1..${max}, not "${text}"`);
+  return n;
+}
+
+function networkOption(text: string, family: 4 | 6): LabNetwork {
+  const n = parseLabNetwork(text);
+  if (n === undefined) throw new UsageFailure(`--network must be static, bgp, vxlan or vxlan-crosssubnet`);
+  if (agentRouted(n) && family === 6)
+    throw new UsageFailure(`--network ${n} routes IPv4 pools only; use --ip-family 4 (or --network static)`);
   return n;
 }
 
@@ -165,6 +180,7 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       nodes: { type: 'string', default: '1' },
+      network: { type: 'string', default: 'static' },
       'probe-timeout-ms': { type: 'string', default: '1000' },
       'keep-lab': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -183,6 +199,7 @@ async function main(argv: string[]): Promise<number> {
     name: values.dataplane,
     family,
     nodes: positive('nodes', values.nodes, 250),
+    network: networkOption(values.network, family),
     probeTimeoutMs: positive('probe-timeout-ms', values['probe-timeout-ms'], 60_000),
     keepLab: values['keep-lab'],
   };

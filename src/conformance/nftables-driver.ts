@@ -5,6 +5,12 @@
  * (sentinel revision, endpoint status files), empties the node's conntrack table (every probe is judged as
  * a new connection, as the truth tables mean it), and probes with real TCP connections and UDP datagrams.
  *
+ * Multi-node (`nodes` > 1): pods are spread over the nodes. In a `static` lab (the default) the lab writes a
+ * route per pod on every other node; with `network` bgp, vxlan or vxlan-crosssubnet the agents route pods
+ * between nodes (BIRD mesh or VXLAN), the driver assigns each case address in IPAM on the node that owns its
+ * block (so the block's route leads there) and waits for the routes before probing. Those modes are IPv4
+ * only: the agents' pools are.
+ *
  * One lab per run, reused across cases: pods that stay identical (same key and address) are kept and only
  * relabelled, the rest are replaced, namespaces and policies are made exactly the state's. Every probed port
  * is served (TCP and UDP echo) by every pod of the case. All cells of a state are probed at once with
@@ -19,6 +25,7 @@ import { LabCluster, sweepStaleLabs } from '../lab/cluster.js';
 import { limiter } from '../lab/concurrency.js';
 import { kernelTestSkipReason } from '../lab/netns.js';
 import { defaultAgentEntry } from '../lab/paths.js';
+import { agentRouted, defaultRacks, type LabNetwork } from '../lab/topology.js';
 import type { ProbeOutcome } from '../lab/probe-protocol.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
@@ -41,8 +48,10 @@ const POLICY_KINDS = [
 
 export interface NftablesDriverOptions {
   readonly family: 4 | 6;
-  /** Lab nodes; pods are spread over them round-robin. Default 1. */
+  /** Lab nodes; pods are spread over them. Default 1. */
   readonly nodes?: number;
+  /** Who routes pods between nodes. Default `static` (the lab). */
+  readonly network?: LabNetwork;
   /** A denied cell costs this long. Default 1000 ms. */
   readonly probeTimeoutMs?: number;
   /** Probes in flight at once. Default 128. */
@@ -99,17 +108,30 @@ export class NftablesDriver implements DataplaneDriver {
     const runner = new NodeCommandRunner();
     const swept = await sweepStaleLabs(runner, { signal });
     if (swept.length > 0) this.#opts.log?.(`swept ${swept.length} stale lab namespaces`);
+    const network = this.#opts.network ?? 'static';
+    if (agentRouted(network) && this.#opts.family === 6)
+      throw new CalicoError(
+        'CALICO_ERR_USAGE',
+        `--network ${network} routes IPv4 pools only; use --ip-family 4`,
+      );
+    const nodes = this.#opts.nodes ?? 1;
     const lab = await LabCluster.create({
       runner,
+      network,
+      racks: defaultRacks(network, nodes),
       ...(this.#opts.agentEntry !== undefined ? { agentEntry: this.#opts.agentEntry } : {}),
       agentEnv: { FELIX_HEALTHENABLED: 'false', ...(this.#opts.agentEnv ?? {}) },
       ...(this.#opts.keepRunDir !== undefined ? { keepRunDir: this.#opts.keepRunDir } : {}),
     });
     try {
       this.#opts.log?.(`lab run dir ${lab.runDir}`);
-      for (let i = 1; i <= (this.#opts.nodes ?? 1); i++) {
+      for (let i = 1; i <= nodes; i++) {
         await lab.addNode(`node-${i}`, { startAgent: true, signal });
       }
+      const short = await lab.waitBgpMesh({ signal });
+      if (short.length > 0)
+        throw new CalicoError('CALICO_ERR_IO', `BGP sessions not up: ${short.join(', ')}`);
+      this.#opts.log?.(`lab: ${nodes} node(s), networking ${network}`);
       return lab;
     } catch (e) {
       await lab.destroy();
@@ -145,6 +167,8 @@ export class NftablesDriver implements DataplaneDriver {
     await lab.sync({ signal });
     const missing = await lab.waitEndpoints(undefined, { signal, timeoutMs: 10_000 });
     if (missing.length > 0) return [`agent wrote no endpoint status for ${missing.join(', ')}`];
+    const unrouted = await lab.waitRoutes({ signal, timeoutMs: 30_000 });
+    if (unrouted.length > 0) return [`no cluster route for ${unrouted.join(', ')}`];
     for (const n of lab.nodes()) await lab.flushConntrack(n.name, { signal });
     this.#startProbes(lab, state, signal);
     return [];
@@ -158,7 +182,6 @@ export class NftablesDriver implements DataplaneDriver {
       .filter((r) => want.get(`${r.namespace}/${r.name}`)?.ip !== r.ip)
       .map((r) => `${r.namespace}/${r.name}`);
     if (gone.length > 0) await lab.removePods(gone);
-    const nodes = lab.nodes();
     const added: { node: string; spec: CasePod & { ports: number[] } }[] = [];
     for (const [i, p] of [...want.values()].entries()) {
       const key = podKeyOf(p);
@@ -169,7 +192,7 @@ export class NftablesDriver implements DataplaneDriver {
           { signal },
         );
       } else {
-        added.push({ node: nodes[i % nodes.length]!.name, spec: { ...p, ports: this.#ports } });
+        added.push({ node: await lab.nodeFor(p.ip, i, { signal }), spec: { ...p, ports: this.#ports } });
       }
     }
     if (added.length > 0) await lab.addPods(added, { signal });

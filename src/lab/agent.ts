@@ -1,16 +1,19 @@
 /**
  * A node's calico-ts agent as the lab runs it: `ip netns exec <node-ns> node dist/src/agent/main.js` with
- * NODENAME, the datastore settings and CALICO_RUN_DIR, logging to `<run dir>/agent.log`. The agent reports
+ * NODENAME, the datastore settings, the networking mode's settings (topology.ts) and CALICO_RUN_DIR, logging
+ * to `<run dir>/agent.log`. The agent reports
  * through `<run dir>/status.json` (written atomically): the lab waits there for it to start, and for the
  * highest datastore revision it has programmed (`appliedRevision`) to reach a revision the lab wrote.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CalicoError } from '../lib/errors.js';
+import { labDatastoreEnv } from './datastore.js';
 import { LabProcess, nodeScriptCommand } from './process.js';
 import type { LabState, NodeRecord } from './state.js';
+import { networkAgentEnv } from './topology.js';
 
 export interface AgentStatus {
   readonly pid: number;
@@ -26,10 +29,13 @@ export interface AgentLaunch {
   readonly netns: string;
   /** CALICO_RUN_DIR of this node's agent. */
   readonly runDir: string;
-  readonly datastorePath: string;
+  /** DATASTORE_TYPE and its settings. */
+  readonly datastoreEnv: Readonly<Record<string, string>>;
   /** The agent's entry script (absolute path). */
   readonly entry: string;
-  /** Extra environment (FELIX_* settings and the like). */
+  /** The Node binary to run it with (default: this process's). */
+  readonly nodeBinary?: string;
+  /** Extra environment (networking mode, FELIX_* settings and the like). */
   readonly env?: Readonly<Record<string, string>>;
   readonly detached?: boolean;
 }
@@ -81,8 +87,7 @@ export async function readAgentStatus(runDir: string): Promise<AgentStatus | und
 export function agentEnv(launch: AgentLaunch): Record<string, string> {
   return {
     NODENAME: launch.node,
-    DATASTORE_TYPE: 'embedded',
-    CALICO_DATASTORE_PATH: launch.datastorePath,
+    ...launch.datastoreEnv,
     CALICO_RUN_DIR: launch.runDir,
     ...(launch.env ?? {}),
   };
@@ -92,6 +97,22 @@ export function endpointStatusPath(runDir: string, namespace: string, wepName: s
   return join(runDir, 'endpoint-status', namespace, wepName);
 }
 
+/**
+ * `<run dir>/bin/calico-node`, a symlink to this Node binary: an agent started through it shows as
+ * `calico-node` in the process table, where `calicoctl node status` looks for it.
+ */
+export function calicoNodeBinary(runDir: string): string {
+  const link = join(runDir, 'bin', 'calico-node');
+  if (existsSync(link)) return link;
+  mkdirSync(dirname(link), { recursive: true });
+  try {
+    symlinkSync(process.execPath, link);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  return link;
+}
+
 /** The agent of a lab node (adopting the process an earlier lab command started, if any). */
 export function nodeAgentOf(state: LabState, n: NodeRecord): NodeAgent {
   if (state.agentEntry === undefined) throw new CalicoError('CALICO_ERR_USAGE', 'this lab runs no agents');
@@ -99,9 +120,10 @@ export function nodeAgentOf(state: LabState, n: NodeRecord): NodeAgent {
     node: n.name,
     netns: n.netns,
     runDir: n.runDir,
-    datastorePath: state.datastorePath,
+    datastoreEnv: labDatastoreEnv(state),
     entry: state.agentEntry,
-    env: state.agentEnv,
+    nodeBinary: calicoNodeBinary(state.runDir),
+    env: { ...networkAgentEnv(state.network ?? 'static'), ...state.agentEnv },
     detached: state.detached,
   };
   return new NodeAgent(launch, n.agentPid);
@@ -144,7 +166,7 @@ export class NodeAgent {
     const { command, args } = nodeScriptCommand(pathToFileURL(this.launch.entry));
     const proc = LabProcess.spawn({
       netns: this.launch.netns,
-      command,
+      command: this.launch.nodeBinary ?? command,
       args,
       env: agentEnv(this.launch),
       logFile: this.logFile,

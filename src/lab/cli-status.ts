@@ -1,13 +1,19 @@
-/** `calico-lab status`: the lab's nodes, agents and pods as text. */
+/** `calico-lab status`: the lab's networking, nodes, agents and pods as text. */
 import type { LabCluster } from './cluster.js';
-import { nodeAddresses } from './plumbing.js';
+import { labDatastore } from './datastore.js';
+import { nodeAddresses } from './topology.js';
 
 export async function formatStatus(lab: LabCluster): Promise<string> {
-  const lines = [`run dir ${lab.runDir}`, `datastore ${lab.datastorePath}`];
+  const ds = labDatastore(lab.state);
+  const lines = [
+    `run dir ${lab.runDir}`,
+    `networking ${lab.network}, ${lab.state.racks ?? 1} rack(s)`,
+    ds.type === 'embedded' ? `datastore embedded ${lab.datastorePath}` : `datastore etcd ${ds.endpoint}`,
+  ];
   const agents = lab.state.agentEntry !== undefined;
   for (const n of lab.nodes()) {
-    const a = nodeAddresses(n.index);
-    lines.push(`node ${n.name}: netns ${n.netns}, eth0 ${a.v4} ${a.v6}`);
+    const a = nodeAddresses(n.index, n.rack ?? 1);
+    lines.push(`node ${n.name}: rack ${n.rack ?? 1}, netns ${n.netns}, eth0 ${a.v4} ${a.v6}`);
     if (!agents) continue;
     const running = lab.agentRunning(n.name);
     const s = await lab.agentStatus(n.name);
@@ -20,14 +26,16 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
       `  log: ${lab.agentLogFile(n.name)}`,
     );
   }
+  const o = lab.state.outside;
+  if (o !== undefined) lines.push(`outside: ${o.ip}, netns ${o.netns}, serving ${o.ports.join(',')}`);
   for (const p of lab.pods()) {
     const key = `${p.namespace}/${p.name}`;
     const labels = Object.entries(p.labels)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     lines.push(
-      `pod ${key} on ${p.node}: ${p.ip}, netns ${p.netns}, ${p.hostIfname}, ports ${p.ports.join(',') || '-'}` +
-        `, labels ${labels || '-'}` +
+      `pod ${key} on ${p.node} (${p.via === 'cni' ? 'CNI' : 'lab-wired'}): ${p.ip || '-'}, netns ${p.netns}, ` +
+        `${p.hostIfname}, ports ${p.ports.join(',') || '-'}, labels ${labels || '-'}` +
         (agents ? `, endpoint ${lab.endpointProgrammed(key) ? 'programmed' : 'not programmed'}` : ''),
     );
   }

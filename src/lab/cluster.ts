@@ -1,14 +1,17 @@
 /**
- * LabCluster: a Calico cluster on one machine, made of network namespaces. Nodes are namespaces joined by a
- * fabric namespace (plumbing.ts), each running its own agent process (agent.ts); pods are namespaces wired
- * into their node as the CNI plugin would (veth, addresses, routes, sysctls, hairpin), each with a probe
- * agent (probe-agent.ts) that serves echo ports and runs connect probes. The orchestrator's side is played
- * through an embedded datastore file in the run dir: WorkloadEndpoints, Kubernetes Namespaces, policies, and
- * a sentinel Profile whose revision tells when every agent has programmed a change (`sync`).
+ * LabCluster: a Calico cluster on one machine, made of network namespaces. Nodes are namespaces on the racks
+ * of a routed fabric namespace (topology.ts, plumbing.ts), each running its own agent process (agent.ts)
+ * with the networking mode's settings, so that in `bgp` and `vxlan*` labs the cluster routes come from the
+ * agents (BIRD mesh or VXLAN), and from the lab only in `static` labs. Pods are namespaces given their
+ * network by the `calico` CNI plugin or by the lab's own wiring (pods.ts), each with a probe agent
+ * (probe-agent.ts) that serves echo ports and runs connect probes; an optional `outside` namespace stands for
+ * the Internet. The orchestrator's side is played through the lab's datastore (datastore.ts: an embedded
+ * file in the run dir, or a private etcd on a unix socket): Pods, WorkloadEndpoints, Kubernetes Namespaces,
+ * policies, and a sentinel Profile whose revision tells when every agent has programmed a change (`sync`).
  *
- *   await using lab = await LabCluster.create();
+ *   await using lab = await LabCluster.create({ network: 'vxlan' });
  *   await lab.addNode('node-1', { startAgent: true });
- *   await lab.addPod('node-1', { namespace: 'x', name: 'a', ip: '10.244.1.10', ports: [80] });
+ *   await lab.addPod('node-1', { namespace: 'x', name: 'a', ports: [80] }, { via: 'cni' });
  *   await lab.sync();
  *   await lab.probe('x/a', { to: 'x/b', protocol: 'tcp', port: 80, timeoutMs: 1000 });
  *
@@ -16,28 +19,37 @@
  * is removed on dispose, even after failures; `sweepStaleLabs` removes what a crashed lab left. The prefix is
  * the lab's own so that a sweep never touches the namespaces of other suites running at the same time.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, Resource } from '../datastore/index.js';
-import { keyOf } from '../datastore/index.js';
-import { openSqliteBackend } from '../datastore/sqlite/sqlite-backend.js';
 import { netnsRunner, type CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { CalicoError, NotFoundError, errorMessage } from '../lib/errors.js';
+import { CalicoError, errorMessage } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
-import { NodeAgent, endpointStatusPath, nodeAgentOf, type AgentStatus } from './agent.js';
-import { addNodeNetwork, createFabric, deleteLabNamespaces, wirePodRoutes } from './cluster-net.js';
-import { mapLimit, sleep } from './concurrency.js';
+import { NodeAgent, nodeAgentOf, type AgentStatus } from './agent.js';
+import { LabInfra } from './cluster-infra.js';
+import { addLabPods, teardownLabPods, type PodBatchContext } from './cluster-pods.js';
+import { addNodeNetwork, deleteLabNamespaces, wirePodRoutes } from './cluster-net.js';
+import { sleep } from './concurrency.js';
+import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
 import { defaultAgentEntry } from './paths.js';
-import { newPodRecord, plumbPod, podEndpoint, recordKey, unplumbPod } from './pods.js';
+import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
 import { LabProcess } from './process.js';
-import { ensureNamespaces, replaceResources } from './resource-sync.js';
-import { labNamespace, labWorkloadEndpoint, syncProfile, type LabPodSpec } from './resources.js';
-import { loadState, saveState, type LabState, type NodeRecord, type PodRecord } from './state.js';
+import { replaceResources } from './resource-sync.js';
+import { labNamespace, syncProfile, type LabPodSpec } from './resources.js';
+import {
+  loadState,
+  newLabState,
+  saveState,
+  type LabState,
+  type NodeRecord,
+  type PodRecord,
+} from './state.js';
+import { agentRouted, nodeIndexForAddress, rackOf, topologyProblem, type LabNetwork } from './topology.js';
 
 /** Every lab namespace (and default run dir) starts with this. */
 export const LAB_NETNS_PREFIX = 'calts-lab-';
@@ -56,8 +68,14 @@ export interface LabClusterOptions {
   readonly runDir?: string;
   /** The agent's entry script; `null`: nodes run no agent. Default `<repo>/dist/src/agent/main.js`. */
   readonly agentEntry?: string | null;
-  /** Extra agent environment (FELIX_* settings). */
+  /** Extra agent environment (FELIX_* settings); wins over the networking mode's. */
   readonly agentEnv?: Readonly<Record<string, string>>;
+  /** Who routes pods between nodes (topology.ts). Default `static`. */
+  readonly network?: LabNetwork;
+  /** Fabric racks (subnets); nodes go round-robin. Default 1. */
+  readonly racks?: number;
+  /** Default `embedded`. */
+  readonly datastore?: LabDatastoreChoice;
   /** Processes outlive this process (the CLI). */
   readonly detached?: boolean;
   /** Whose death makes the lab's namespaces stale. Default: this process. */
@@ -66,16 +84,19 @@ export interface LabClusterOptions {
   readonly keepRunDir?: boolean;
   readonly agentStartTimeoutMs?: number;
   readonly syncTimeoutMs?: number;
+  readonly signal?: AbortSignal;
 }
 
 export interface AddPodOptions {
   readonly signal?: AbortSignal;
   /** Pods plumbed at once. Default 4. */
   readonly concurrency?: number;
+  /** Through the CNI plugin or the lab's wiring. Default: the lab's wiring. */
+  readonly via?: PodVia;
 }
 
 export interface LabProbe {
-  /** A pod key (`ns/name`) or an IP address. */
+  /** A pod key (`ns/name`), `outside`, or an IP address. */
   readonly to: string;
   readonly protocol: ProbeProtocol;
   readonly port: number;
@@ -93,6 +114,7 @@ export class LabCluster implements AsyncDisposable {
   readonly #opts: LabClusterOptions;
   readonly #agents = new Map<string, NodeAgent>();
   readonly #probes = new ProbeAgents();
+  readonly #infra: LabInfra;
   #syncCounter = 0;
   #disposed = false;
 
@@ -101,41 +123,53 @@ export class LabCluster implements AsyncDisposable {
     this.#state = state;
     this.datastore = datastore;
     this.#opts = opts;
+    this.#infra = new LabInfra(runner, state, this.#probes);
   }
 
   static async create(options: LabClusterOptions = {}): Promise<LabCluster> {
+    const network = options.network ?? 'static';
+    const racks = options.racks ?? 1;
+    const problem = topologyProblem(network, racks);
+    if (problem !== undefined) throw new CalicoError('CALICO_ERR_USAGE', problem);
     const ownerPid = options.ownerPid ?? process.pid;
     const runDir =
       options.runDir ?? mkdtempSync(join(tmpdir(), `${LAB_NETNS_PREFIX}${ownerPid.toString(36)}-`));
     mkdirSync(join(runDir, 'pods'), { recursive: true });
     const entry = options.agentEntry === undefined ? defaultAgentEntry() : options.agentEntry;
-    const state: LabState = {
-      version: 1,
+    const state = newLabState({
       ownerPid,
       runDir,
-      datastorePath: join(runDir, 'calico.db'),
-      ...(entry !== null ? { agentEntry: entry } : {}),
-      agentEnv: { ...(options.agentEnv ?? {}) },
+      network,
+      racks,
+      entry,
       detached: options.detached === true,
-      nodes: [],
-      pods: [],
-    };
-    const datastore = await openSqliteBackend({ path: state.datastorePath, synchronous: 'normal' });
-    const lab = new LabCluster(options.runner ?? new NodeCommandRunner(), state, datastore, options);
+    });
+    Object.assign(state.agentEnv, options.agentEnv ?? {});
     saveState(state);
-    return lab;
+    const runner = options.runner ?? new NodeCommandRunner();
+    const infra = new LabInfra(runner, state, new ProbeAgents());
+    try {
+      if (options.datastore === 'etcd') await infra.startEtcd(sig(options));
+      const datastore = await openLabBackend(state);
+      return new LabCluster(runner, state, datastore, options);
+    } catch (e) {
+      await deleteLabNamespaces(runner, state);
+      if (options.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
+      throw e;
+    }
   }
 
   /** Re-opens a lab an earlier process created (detached): its processes are adopted by pid. */
   static async attach(runDir: string, options: LabClusterOptions = {}): Promise<LabCluster> {
     const state = loadState(runDir);
-    const datastore = await openSqliteBackend({ path: state.datastorePath, synchronous: 'normal' });
+    const datastore = await openLabBackend(state);
     const lab = new LabCluster(options.runner ?? new NodeCommandRunner(), state, datastore, {
       ...options,
       detached: state.detached,
     });
     for (const p of state.pods)
       if (p.probePid !== undefined) lab.#probes.add(recordKey(p), LabProcess.adopt(p.probePid, p.logFile));
+    lab.#infra.adoptOutside();
     return lab;
   }
 
@@ -145,6 +179,15 @@ export class LabCluster implements AsyncDisposable {
 
   get datastorePath(): string {
     return this.#state.datastorePath;
+  }
+
+  get network(): LabNetwork {
+    return this.#state.network ?? 'static';
+  }
+
+  /** DATASTORE_TYPE and its settings: what calicoctl and the CNI plugins need to reach this lab. */
+  get datastoreEnv(): Record<string, string> {
+    return labDatastoreEnv(this.#state);
   }
 
   get state(): Readonly<LabState> {
@@ -171,13 +214,17 @@ export class LabCluster implements AsyncDisposable {
   }
 
   pod(key: string): Readonly<PodRecord> {
-    const p = this.#state.pods.find((x) => recordKey(x) === key);
-    if (p === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab pod ${key}`);
-    return p;
+    return this.#podRecord(key);
   }
 
   hasPod(key: string): boolean {
     return this.#state.pods.some((x) => recordKey(x) === key);
+  }
+
+  /** The namespace of a node, a pod (`ns/name`), `outside` or `fabric` (for `calico-lab exec`). */
+  netnsOf(target: string): string {
+    if (target === 'outside' || target === 'fabric') return this.#infra.netnsOf(target);
+    return target.includes('/') ? this.pod(target).netns : this.node(target).netns;
   }
 
   async addNode(
@@ -187,27 +234,44 @@ export class LabCluster implements AsyncDisposable {
     if (!NODE_NAME.test(name)) throw new CalicoError('CALICO_ERR_USAGE', `invalid node name "${name}"`);
     if (this.#state.nodes.some((n) => n.name === name))
       throw new CalicoError('CALICO_ERR_ALREADY_EXISTS', `lab node ${name} exists`);
-    const signal = options.signal !== undefined ? { signal: options.signal } : {};
-    if (this.#state.fabricNs === undefined) {
-      this.#state.fabricNs = this.#newNamespaceName();
-      saveState(this.#state);
-      await createFabric(this.#runner, this.#state.fabricNs, signal);
-    }
+    const fabricNs = await this.#infra.ensureFabric(sig(options));
+    const index = Math.max(0, ...this.#state.nodes.map((n) => n.index)) + 1;
     const record: NodeRecord = {
       name,
-      index: Math.max(0, ...this.#state.nodes.map((n) => n.index)) + 1,
+      index,
+      rack: rackOf(index, this.#state.racks ?? 1),
       netns: this.#newNamespaceName(),
       runDir: join(this.#state.runDir, 'nodes', name),
     };
     this.#state.nodes.push(record);
     saveState(this.#state);
     mkdirSync(record.runDir, { recursive: true });
-    await addNodeNetwork(this.#runner, this.#state.fabricNs, record, signal);
-    for (const p of this.#state.pods) {
-      if (p.node !== name) await wirePodRoutes(this.#runner, [record], p, this.node(p.node), signal);
+    await addNodeNetwork(this.#runner, fabricNs, record, sig(options));
+    if (!agentRouted(this.network)) {
+      for (const p of this.#state.pods)
+        if (p.node !== name) await wirePodRoutes(this.#runner, [record], p, this.node(p.node), sig(options));
     }
     if (options.startAgent === true) await this.startAgent(name, options);
     return record;
+  }
+
+  /**
+   * The node for a pod with a fixed address: round-robin by `ordinal` in a `static` lab; in an agent-routed
+   * lab the node whose IPAM block holds the address, else the one topology.ts maps its block to (its route
+   * must lead to the node it lives on).
+   */
+  async nodeFor(ip: string, ordinal: number, options: Timing = {}): Promise<string> {
+    const nodes = this.#state.nodes;
+    if (nodes.length === 0) throw new CalicoError('CALICO_ERR_USAGE', 'the lab has no node');
+    if (!agentRouted(this.network)) return nodes[ordinal % nodes.length]!.name;
+    const owner = await this.#infra.blockOwner(this.datastore, ip, sig(options));
+    if (owner !== undefined) return owner;
+    return nodes[nodeIndexForAddress(ip, nodes.length) ?? ordinal % nodes.length]!.name;
+  }
+
+  /** The outside namespace (topology.ts) with a probe agent serving `ports`; idempotent. */
+  async addOutside(options: { readonly ports?: readonly number[] } & Timing = {}): Promise<string> {
+    return this.#infra.addOutside(options.ports ?? [80], sig(options));
   }
 
   #newNamespaceName(): string {
@@ -274,69 +338,44 @@ export class LabCluster implements AsyncDisposable {
     return this.#agent(node).logFile;
   }
 
+  #podContext(): PodBatchContext {
+    return {
+      runner: this.#runner,
+      state: this.#state,
+      datastore: this.datastore,
+      probes: this.#probes,
+      newNamespaceName: () => this.#newNamespaceName(),
+    };
+  }
+
   async addPod(node: string, spec: LabPodSpec, options: AddPodOptions = {}): Promise<Readonly<PodRecord>> {
     const [record] = await this.addPods([{ node, spec }], options);
     return record!;
   }
 
-  /** Creates pods (plumbing in parallel), then writes their WorkloadEndpoints in one batch. */
+  /**
+   * Creates pods (in parallel): their Namespaces first (the agent takes the pod's profile from it), then
+   * each pod's network, then the lab-wired pods' WorkloadEndpoints in one batch.
+   */
   async addPods(
     items: readonly { readonly node: string; readonly spec: LabPodSpec }[],
     options: AddPodOptions = {},
   ): Promise<Readonly<PodRecord>[]> {
-    const specs = items.map((i) => i.spec);
-    const records = items.map(({ node, spec }) =>
-      newPodRecord(this.#state, node, spec, specs, this.#newNamespaceName()),
-    );
-    // Recorded before anything exists: cleanup finds half-created pods.
-    this.#state.pods.push(...records);
-    saveState(this.#state);
-    await mapLimit(records, options.concurrency ?? 4, async (r) => {
-      try {
-        const agent = await plumbPod(this.#runner, this.#state, r, sig(options));
-        this.#probes.add(recordKey(r), agent.process, agent.client);
-      } catch (e) {
-        await this.#teardownPods([r]).catch(() => undefined);
-        throw e;
-      }
-    });
-    saveState(this.#state);
-    await ensureNamespaces(
-      this.datastore,
-      records.map((r) => r.namespace),
-      sig(options),
-    );
-    await this.datastore.applyMany(records.map(podEndpoint), sig(options));
-    return records;
+    const via = options.via ?? 'plumb';
+    if (via === 'cni') await this.#infra.ensureCni(sig(options));
+    return addLabPods(this.#podContext(), items, { ...options, via });
   }
 
   async removePod(key: string): Promise<void> {
     await this.removePods([key]);
   }
 
-  /** Deletes the pods' WorkloadEndpoints (as the CNI plugin does first), then their namespaces. */
+  /** Deletes the pods' endpoints (as the CNI plugin does first), then their namespaces and addresses. */
   async removePods(keys: readonly string[]): Promise<void> {
-    const records = keys.map((k) => this.#podRecord(k));
-    for (const r of records) {
-      await this.datastore.delete(keyOf(podEndpoint(r))).catch((e: unknown) => {
-        if (!(e instanceof NotFoundError)) throw e;
-      });
-    }
-    await this.#teardownPods(records);
-  }
-
-  async #teardownPods(records: readonly PodRecord[]): Promise<void> {
-    try {
-      await mapLimit(records, 4, async (r) => {
-        const key = recordKey(r);
-        this.#probes.forget(key);
-        await unplumbPod(this.#runner, this.#state, r);
-        const i = this.#state.pods.indexOf(r);
-        if (i >= 0) this.#state.pods.splice(i, 1);
-      });
-    } finally {
-      saveState(this.#state);
-    }
+    await teardownLabPods(
+      this.#podContext(),
+      keys.map((k) => this.#podRecord(k)),
+    );
   }
 
   #podRecord(key: string): PodRecord {
@@ -363,14 +402,14 @@ export class LabCluster implements AsyncDisposable {
     const r = this.#podRecord(key);
     if (change.ports !== undefined && !sameNumbers(change.ports, r.ports)) {
       r.ports = [...change.ports];
-      await (await this.#probes.client(key, this.pod(key).socketPath)).serve(r.ports);
+      await (await this.#probes.client(key, r.socketPath)).serve(r.ports);
     }
     const before = JSON.stringify(podEndpoint(r));
     if (change.labels !== undefined) r.labels = { ...change.labels };
     if (change.containerPorts !== undefined) r.containerPorts = [...change.containerPorts];
     saveState(this.#state);
-    const wep = podEndpoint(r);
-    if (JSON.stringify(wep) !== before) await this.datastore.applyMany([wep], sig(options));
+    if (JSON.stringify(podEndpoint(r)) !== before)
+      await writePodMetadata(this.#podContext(), r, sig(options));
   }
 
   /** Makes the Kubernetes Namespace objects exactly these (created, updated, deleted). */
@@ -416,12 +455,33 @@ export class LabCluster implements AsyncDisposable {
     return revision;
   }
 
+  /**
+   * In an agent-routed lab, waits (bounded) until every node routes each pod of another node (default: all
+   * pods) and every IPAM block affine to another node towards that node. Returns what is still unrouted.
+   */
+  async waitRoutes(
+    options: Timing & { readonly keys?: readonly string[]; readonly pollMs?: number } = {},
+  ): Promise<string[]> {
+    if (!agentRouted(this.network) || this.#state.nodes.length < 2) return [];
+    const pods = (options.keys ?? this.#state.pods.map(recordKey)).map((k) => this.pod(k));
+    return this.#infra.waitRoutes(this.datastore, pods, options);
+  }
+
+  /** The confirmed IPAM blocks of the lab's nodes (IPv4): `dst` is the block, `home` its node. */
+  affineBlocks(options: Timing = {}): Promise<{ dst: string; home: string }[]> {
+    return this.#infra.affineBlocks(this.datastore, sig(options));
+  }
+
+  /** In a `bgp` lab, waits (bounded) until every node's BIRD has an Established session to every other. */
+  async waitBgpMesh(options: Timing = {}): Promise<string[]> {
+    if (this.network !== 'bgp') return [];
+    return this.#infra.waitBgpMesh(options.timeoutMs ?? 60_000, sig(options));
+  }
+
   /** True once the node's agent has written the pod's endpoint status file (its policy is programmed). */
   endpointProgrammed(key: string): boolean {
     const r = this.pod(key);
-    return existsSync(
-      endpointStatusPath(this.node(r.node).runDir, r.namespace, labWorkloadEndpoint(r.node, r).metadata.name),
-    );
+    return endpointProgrammed(this.node(r.node), r);
   }
 
   /** Waits (bounded) for the endpoint status of these pods (default: all); returns those still missing. */
@@ -443,13 +503,22 @@ export class LabCluster implements AsyncDisposable {
     await runChecked(ns, 'conntrack', ['-F', '-f', 'ipv6'], sig(options));
   }
 
-  /** One connect probe from pod `from` (a pod key) to a pod or address. */
+  /** The address a probe target names: a pod key, `outside`, or an address. */
+  addressOf(to: string): string {
+    const target = this.hasPod(to) ? this.pod(to).ip : to === 'outside' ? this.#state.outside?.ip : to;
+    if (target === undefined || parseIp(target) === undefined)
+      throw new CalicoError('CALICO_ERR_USAGE', `no pod or address "${to}"`);
+    return target;
+  }
+
+  /** One connect probe from pod `from` (a pod key, or `outside`) to a pod, `outside` or an address. */
   async probe(from: string, p: LabProbe): Promise<ProbeOutcome> {
-    const target = this.hasPod(p.to) ? this.pod(p.to).ip : p.to;
-    if (parseIp(target) === undefined)
-      throw new CalicoError('CALICO_ERR_USAGE', `no pod or address "${p.to}"`);
-    const client = await this.#probes.client(from, this.pod(from).socketPath);
-    return client.probe({ protocol: p.protocol, ip: target, port: p.port, timeoutMs: p.timeoutMs ?? 1000 });
+    const ip = this.addressOf(p.to);
+    const client =
+      from === 'outside'
+        ? await this.#infra.outsideClient()
+        : await this.#probes.client(from, this.pod(from).socketPath);
+    return client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs: p.timeoutMs ?? 1000 });
   }
 
   /** Closes connections and the datastore but leaves every namespace and process running (CLI). */
@@ -466,9 +535,10 @@ export class LabCluster implements AsyncDisposable {
     this.#disposed = true;
     const errors: unknown[] = [];
     this.#probes.disconnect();
+    // Before the namespaces go: an etcd runs in the fabric namespace.
+    await this.datastore.close().catch((e: unknown) => errors.push(e));
     errors.push(...(await deleteLabNamespaces(this.#runner, this.#state)));
     if (this.#state.keeperPid !== undefined) LabProcess.adopt(this.#state.keeperPid).signal('SIGKILL');
-    await this.datastore.close().catch((e: unknown) => errors.push(e));
     if (this.#opts.keepRunDir !== true) rmSync(this.#state.runDir, { recursive: true, force: true });
     if (errors.length > 0)
       throw new AggregateError(errors, `lab cleanup failed: ${errors.map(errorMessage).join('; ')}`);

@@ -1,61 +1,71 @@
 #!/usr/bin/env node
 /**
- * calico-lab: a Calico lab on this machine, one command at a time (state in a run dir, processes detached).
+ * calico-lab: a Calico lab on this machine, one command at a time (state in a run dir, processes detached),
+ * and the one-command demo. See USAGE; cli-up.ts has `up`/`down`, demo.ts the demo.
  *
- *   calico-lab up [--nodes N] [--no-agent]
- *   calico-lab pod add NS/POD --ip ADDR [--node NODE] [--labels k=v,...] [--port N]... [--named-port NAME:PORT[/PROTO]]...
- *   calico-lab pod del NS/POD
- *   calico-lab pod label NS/POD k=v,...
- *   calico-lab probe FROM TO --port N [--protocol tcp|udp] [--timeout-ms MS]
- *   calico-lab sync | status | down
- *   calico-lab agent start|stop|restart|kill [NODE]
- *
- * Every command takes `--run-dir DIR` (default $CALICO_LAB_DIR, else <tmp>/calico-lab). The lab's namespaces
- * are named after a keeper process (`sleep infinity`) that `down` ends, so test runs sweeping stale `calts-`
- * namespaces leave a live lab alone. SIGINT aborts the command; an interrupted `up` removes what it built.
+ * Every command takes `--run-dir DIR` (default $CALICO_LAB_DIR, else <tmp>/calico-lab). SIGINT, SIGTERM,
+ * SIGHUP or a closed stdout abort the command; an interrupted `up` or `demo` removes what it built.
  */
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
-import { LabCluster } from './cluster.js';
 import { parseLabels, parseNamedPort } from './cli-args.js';
+import { down, up } from './cli-up.js';
 import { formatStatus } from './cli-status.js';
+import { LabCluster } from './cluster.js';
+import { cniUnavailableReason } from './cni.js';
+import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from './datastore.js';
+import { runDemo } from './demo.js';
 import { parsePodKey } from './resources.js';
-import { statePath } from './state.js';
+import { agentRouted, defaultRacks, parseLabNetwork, topologyProblem, type LabNetwork } from './topology.js';
 
 const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
 
-  up [--nodes N] [--no-agent]       create the lab: N nodes (default 1), each running the agent
-  pod add NS/POD --ip ADDR [--node NODE] [--labels k=v,...] [--port N]... [--named-port NAME:PORT[/PROTO]]...
-                                    plumb a pod (serving TCP and UDP echo on each --port), write its endpoint
-  pod del NS/POD                    remove a pod
+  up [--nodes N] [--network bgp|vxlan|vxlan-crosssubnet|static] [--racks R] [--datastore embedded|etcd]
+     [--no-agent]                  create the lab (default: 2 nodes, bgp, embedded datastore), or complete it
+  pod add NS/POD [--node NODE] [--ip ADDR] [--static] [--labels k=v,...] [--port N]...
+     [--named-port NAME:PORT[/PROTO]]...
+                                    create a pod through the calico CNI plugin (calico-ipam picks the address
+                                    unless --ip); --static wires it without CNI (needs --ip in a static lab);
+                                    the pod serves TCP and UDP echo on each --port
+  pod del NS/POD                    remove a pod (CNI DEL for CNI pods)
   pod label NS/POD k=v,...          replace a pod's labels
   probe FROM TO --port N [--protocol tcp|udp] [--timeout-ms MS]
-                                    connect from pod FROM to pod or address TO (exit 0 when allowed)
+                                    connect from pod FROM (or outside) to pod, outside or address TO
+                                    (exit 0 when allowed)
+  exec NODE|NS/POD|outside|fabric -- CMD [ARG]...
+                                    run a command in that namespace
+  env                               the datastore variables for calicoctl (eval "$(calico-lab env)")
   sync                              wait until every agent has programmed the datastore's current state
-  status                            nodes, agents, pods
+  status                            nodes, agents, routes mode, pods
   agent start|stop|restart|kill [NODE]
   down                              remove everything
+  demo [--network MODE] [--datastore embedded|etcd] [--probe-timeout-ms MS] [--keep]
+                                    the guided tour: two nodes, pods, policies, reachability matrices
 
-Run dir: --run-dir, else $CALICO_LAB_DIR, else ${join(tmpdir(), 'calico-lab')}.
-Write policies with calicoctl: DATASTORE_TYPE=embedded CALICO_DATASTORE_PATH=<run dir>/calico.db`;
+Run dir: --run-dir, else $CALICO_LAB_DIR, else ${join(tmpdir(), 'calico-lab')}.`;
 
 class UsageFailure extends Error {}
 
 const OPTIONS = {
   'run-dir': { type: 'string' },
-  nodes: { type: 'string', default: '1' },
+  nodes: { type: 'string', default: '2' },
+  network: { type: 'string' },
+  racks: { type: 'string' },
+  datastore: { type: 'string', default: 'embedded' },
   'no-agent': { type: 'boolean', default: false },
   ip: { type: 'string' },
   node: { type: 'string' },
+  static: { type: 'boolean', default: false },
   labels: { type: 'string' },
   port: { type: 'string', multiple: true },
   'named-port': { type: 'string', multiple: true },
   protocol: { type: 'string', default: 'tcp' },
   'timeout-ms': { type: 'string', default: '1000' },
+  'probe-timeout-ms': { type: 'string', default: '1000' },
+  keep: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -73,37 +83,45 @@ function int(text: string | undefined, what: string, max: number): number {
 }
 
 function out(line: string): void {
-  process.stdout.write(`${line}\n`);
+  if (!process.stdout.destroyed) process.stdout.write(`${line}\n`);
 }
 
-async function up(values: Values, signal: AbortSignal): Promise<number> {
-  const runDir = runDirOf(values);
-  if (existsSync(statePath(runDir)))
-    throw new UsageFailure(`a lab exists in ${runDir} (calico-lab down first)`);
+function networkOf(values: Values, fallback: LabNetwork): LabNetwork {
+  const n = parseLabNetwork(values.network ?? fallback);
+  if (n === undefined) throw new UsageFailure(`--network must be bgp, vxlan, vxlan-crosssubnet or static`);
+  return n;
+}
+
+function datastoreOf(values: Values): LabDatastoreChoice {
+  const d = parseDatastoreChoice(values.datastore);
+  if (d === undefined) throw new UsageFailure('--datastore must be embedded or etcd');
+  const why = d === 'etcd' ? etcdUnavailableReason() : false;
+  if (why !== false) throw new UsageFailure(`--datastore etcd cannot run here: ${why}`);
+  return d;
+}
+
+async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
+  const agents = !values['no-agent'];
+  const network = networkOf(values, agents ? 'bgp' : 'static');
+  if (!agents && agentRouted(network)) throw new UsageFailure(`--no-agent needs --network static`);
   const nodes = int(values.nodes, '--nodes', 250);
-  const keeper = spawn('sleep', ['infinity'], { detached: true, stdio: 'ignore' });
-  keeper.unref();
-  if (keeper.pid === undefined) throw new Error('cannot start the keeper process');
-  const lab = await LabCluster.create({
-    runDir,
-    detached: true,
-    ownerPid: keeper.pid,
-    keepRunDir: false,
-    ...(values['no-agent'] ? { agentEntry: null } : {}),
+  const racks = values.racks === undefined ? defaultRacks(network, nodes) : int(values.racks, '--racks', 9);
+  const problem = topologyProblem(network, racks);
+  if (problem !== undefined) throw new UsageFailure(problem);
+  const runDir = runDirOf(values);
+  await up({ runDir, nodes, network, racks, datastore: datastoreOf(values), agents }, out, signal);
+  return withLab(values, async (lab) => {
+    out(`lab up in ${lab.runDir}`);
+    out(await formatStatus(lab));
+    out(`calicoctl: eval "$(calico-lab env)", or ${envLine(lab)}`);
+    return 0;
   });
-  lab.keeperPid = keeper.pid;
-  try {
-    for (let i = 1; i <= nodes; i++)
-      await lab.addNode(`node-${i}`, { startAgent: !values['no-agent'], signal });
-  } catch (e) {
-    await lab.destroy();
-    throw e;
-  }
-  out(`lab up in ${lab.runDir}`);
-  out(`datastore: DATASTORE_TYPE=embedded CALICO_DATASTORE_PATH=${lab.datastorePath}`);
-  for (const n of lab.nodes()) out(`node ${n.name}: netns ${n.netns}, agent run dir ${n.runDir}`);
-  await lab.detach();
-  return 0;
+}
+
+function envLine(lab: LabCluster): string {
+  return Object.entries(lab.datastoreEnv)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
 
 async function withLab<T>(values: Values, fn: (lab: LabCluster) => Promise<T>): Promise<T> {
@@ -115,35 +133,47 @@ async function withLab<T>(values: Values, fn: (lab: LabCluster) => Promise<T>): 
   }
 }
 
+async function podAdd(lab: LabCluster, key: string, values: Values, signal: AbortSignal): Promise<number> {
+  const { namespace, name } = parsePodKey(key)!;
+  const node = values.node ?? lab.nodes()[0]?.name;
+  if (node === undefined) throw new UsageFailure('the lab has no node');
+  const plumb = values.static || !agentRouted(lab.network);
+  if (plumb && values.ip === undefined && !agentRouted(lab.network))
+    throw new UsageFailure('a pod in a static lab needs --ip');
+  const cniWhy = plumb ? false : cniUnavailableReason();
+  if (cniWhy !== false) throw new UsageFailure(`${cniWhy}; use --static to wire the pod without CNI`);
+  const r = await lab.addPod(
+    node,
+    {
+      namespace,
+      name,
+      ...(values.ip !== undefined ? { ip: values.ip } : {}),
+      labels: parseLabels(values.labels ?? ''),
+      ports: (values.port ?? []).map((p) => int(p, '--port', 65535)),
+      containerPorts: (values['named-port'] ?? []).map(parseNamedPort),
+    },
+    { signal, via: plumb ? 'plumb' : 'cni' },
+  );
+  out(
+    `pod ${key} on ${node} (${plumb ? 'wired by the lab' : 'calico CNI plugin'}): ${r.ip}, netns ${r.netns}, host interface ${r.hostIfname}`,
+  );
+  if (lab.nodes().some((n) => lab.agentRunning(n.name))) {
+    await lab.sync({ signal });
+    out(`endpoint programmed: ${lab.endpointProgrammed(key)}`);
+    const missing = await lab.waitRoutes({ keys: [key], signal });
+    if (agentRouted(lab.network))
+      out(missing.length === 0 ? 'routed from every other node' : `not routed yet: ${missing.join(', ')}`);
+  }
+  return 0;
+}
+
 async function pod(args: readonly string[], values: Values, signal: AbortSignal): Promise<number> {
   const [sub, key, extra] = args;
   if (key === undefined || parsePodKey(key) === undefined) throw new UsageFailure('pod needs NS/POD');
-  const { namespace, name } = parsePodKey(key)!;
   return withLab(values, async (lab) => {
     switch (sub ?? '') {
-      case 'add': {
-        if (values.ip === undefined) throw new UsageFailure('pod add needs --ip');
-        const node = values.node ?? lab.nodes()[0]?.name;
-        if (node === undefined) throw new UsageFailure('the lab has no node');
-        const r = await lab.addPod(
-          node,
-          {
-            namespace,
-            name,
-            ip: values.ip,
-            labels: parseLabels(values.labels ?? ''),
-            ports: (values.port ?? []).map((p) => int(p, '--port', 65535)),
-            containerPorts: (values['named-port'] ?? []).map(parseNamedPort),
-          },
-          { signal },
-        );
-        out(`pod ${key} on ${node}: ${r.ip} netns ${r.netns}, host interface ${r.hostIfname}`);
-        if (lab.agentRunning(node)) {
-          await lab.sync({ signal });
-          out(`endpoint programmed: ${lab.endpointProgrammed(key)}`);
-        }
-        return 0;
-      }
+      case 'add':
+        return podAdd(lab, key, values, signal);
       case 'del':
         await lab.removePod(key);
         out(`pod ${key} removed`);
@@ -170,6 +200,16 @@ async function probe(args: readonly string[], values: Values): Promise<number> {
     out(`${from} -> ${to} ${protocol}/${port}: ${o.verdict} (${o.detail}, ${o.elapsedMs} ms)`);
     return o.verdict === 'allowed' ? 0 : 1;
   });
+}
+
+/** `exec TARGET -- CMD...`: the command's own exit status (stdio inherited). */
+async function exec(args: readonly string[], values: Values): Promise<number> {
+  const [target, ...cmd] = args;
+  if (target === undefined || cmd.length === 0) throw new UsageFailure('exec needs TARGET -- CMD');
+  const ns = await withLab(values, (lab) => Promise.resolve(lab.netnsOf(target)));
+  const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { stdio: 'inherit' });
+  if (r.error !== undefined) throw r.error;
+  return r.status ?? 128;
 }
 
 async function agent(args: readonly string[], values: Values, signal: AbortSignal): Promise<number> {
@@ -200,7 +240,10 @@ async function agent(args: readonly string[], values: Values, signal: AbortSigna
 }
 
 async function main(argv: string[], signal: AbortSignal): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: OPTIONS });
+  // Everything after `--` belongs to `exec`'s command.
+  const dash = argv.indexOf('--');
+  const own = dash < 0 ? argv : argv.slice(0, dash);
+  const { values, positionals } = parseArgs({ args: own, allowPositionals: true, options: OPTIONS });
   const [command, ...rest] = positionals;
   if (values.help || command === undefined) {
     out(USAGE);
@@ -208,13 +251,23 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   }
   switch (command) {
     case 'up':
-      return up(values, signal);
+      return upCommand(values, signal);
+    case 'down':
+      await down(runDirOf(values), out);
+      return 0;
     case 'pod':
       return pod(rest, values, signal);
     case 'probe':
       return probe(rest, values);
+    case 'exec':
+      return exec([...rest, ...(dash < 0 ? [] : argv.slice(dash + 1))], values);
     case 'agent':
       return agent(rest, values, signal);
+    case 'env':
+      return withLab(values, (lab) => {
+        for (const [k, v] of Object.entries(lab.datastoreEnv)) out(`export ${k}=${v}`);
+        return Promise.resolve(0);
+      });
     case 'sync':
       return withLab(values, async (lab) => {
         out(`in sync at revision ${await lab.sync({ signal })}`);
@@ -225,20 +278,34 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
         out(await formatStatus(lab));
         return 0;
       });
-    case 'down': {
-      const lab = await LabCluster.attach(runDirOf(values));
-      await lab.destroy();
-      out(`lab in ${lab.runDir} removed`);
-      return 0;
-    }
+    case 'demo':
+      return runDemo(
+        {
+          network: networkOf(values, 'bgp'),
+          datastore: datastoreOf(values),
+          probeTimeoutMs: int(values['probe-timeout-ms'], '--probe-timeout-ms', 60_000),
+          keep: values.keep,
+          ...(values.keep ? { runDir: runDirOf(values) } : {}),
+          ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
+        },
+        out,
+        signal,
+      );
     default:
       throw new UsageFailure(`unknown command "${command}"`);
   }
 }
 
 const controller = new AbortController();
-process.once('SIGINT', () => {
-  controller.abort(new Error('interrupted'));
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`calico-lab: ${sig}; cleaning up\n`);
+    controller.abort(new Error(`interrupted (${sig})`));
+  });
+}
+// A reader that went away (`calico-lab demo | head`) is an interruption too: clean up, print nothing more.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (!controller.signal.aborted) controller.abort(new Error(`stdout: ${e.code ?? e.message}`));
 });
 main(process.argv.slice(2), controller.signal).then(
   (code) => {

@@ -5,14 +5,16 @@ import {
   HAIRPIN_TABLE,
   hostInterfaceSysctls,
   hostUpBatch,
-  nodeAddresses,
   nodeUplinkBatches,
   podBatch,
+  outsideBatches,
   podSysctls,
+  rackBatch,
   vethBatch,
   wirePod,
   type PodWiring,
 } from './plumbing.js';
+import { nodeAddresses } from './topology.js';
 
 const v4: PodWiring = {
   nodeNs: 'calts-n',
@@ -113,22 +115,46 @@ describe('pod plumbing commands', () => {
 });
 
 describe('node network', () => {
-  test('fabric addresses per node index', () => {
-    assert.deepEqual(nodeAddresses(1), { v4: '172.31.254.1', v6: 'fd5c:a1c0::1' });
-    assert.deepEqual(nodeAddresses(20), { v4: '172.31.254.20', v6: 'fd5c:a1c0::14' });
+  test('fabric addresses per node index and rack', () => {
+    assert.deepEqual(nodeAddresses(1), { v4: '172.31.1.1', v6: 'fd5c:a1c0:1::1' });
+    assert.deepEqual(nodeAddresses(20, 2), { v4: '172.31.2.20', v6: 'fd5c:a1c0:2::14' });
     assert.throws(() => nodeAddresses(0), /out of range/);
     assert.throws(() => nodeAddresses(251), /out of range/);
+    assert.throws(() => nodeAddresses(1, 10), /rack 10 out of range/);
   });
 
-  test('the uplink gives the node default routes for both families', () => {
-    const [fabric, node, node6] = nodeUplinkBatches('calts-f', 'calts-n', 2);
+  test('the uplink joins the rack bridge and gives the node default routes for both families', () => {
+    const [fabric, node, node6] = nodeUplinkBatches('calts-f', 'calts-n', 2, 2);
     assert.equal(fabric?.ns, 'calts-f');
-    assert.ok(fabric.lines.includes('link set node2 master br0'));
-    assert.ok(node?.lines.includes('route add default via 172.31.254.254 dev eth0'));
+    assert.ok(fabric.lines.includes('link set node2 master rack2'));
+    assert.ok(node?.lines.includes('addr add 172.31.2.2/24 dev eth0'));
+    assert.ok(node?.lines.includes('route add default via 172.31.2.254 dev eth0'));
     assert.deepEqual(node6, {
       ns: 'calts-n',
       family: 6,
-      lines: ['route add default via fd5c:a1c0::fffe dev eth0'],
+      lines: ['route add default via fd5c:a1c0:2::fffe dev eth0'],
     });
+  });
+
+  test('racks are bridges with the gateway addresses; the outside hangs off the fabric', () => {
+    assert.deepEqual(rackBatch('calts-f', 3).lines, [
+      'link add rack3 type bridge',
+      'addr add 172.31.3.254/24 dev rack3',
+      'addr add fd5c:a1c0:3::fffe/64 dev rack3 nodad',
+      'link set rack3 up',
+    ]);
+    const [fabric, outside] = outsideBatches('calts-f', 'calts-o');
+    assert.ok(fabric?.lines.includes('addr add 203.0.113.254/24 dev out0'));
+    assert.deepEqual(outside?.lines, [
+      'addr add 203.0.113.10/24 dev eth0',
+      'link set eth0 up',
+      'route add default via 203.0.113.254 dev eth0',
+    ]);
+  });
+
+  test('a veth with an MTU sets it on both ends', () => {
+    assert.deepEqual(vethBatch({ ...v4, mtu: 1450 }).lines, [
+      'link add cali0123456789a address ee:ee:ee:ee:ee:ee mtu 1450 type veth peer name eth0 mtu 1450 netns calts-p',
+    ]);
   });
 });

@@ -1,10 +1,10 @@
 /**
  * How the lab wires nodes and pods, as Calico's CNI plugin does (reference §7.2), inside namespaces only.
  *
- * Node: a namespace whose `eth0` is a veth into a shared "fabric" namespace (a bridge, 172.31.254.0/24 and
- * fd5c:a1c0::/64, gateway .254 / ::fffe). The default route through it matters even with one node: proxy
- * ARP answers for 169.254.1.1 only when the host routes that address out of another interface. Packets sent
- * to unknown destinations die in the fabric namespace, which does not forward.
+ * Node: a namespace whose `eth0` is a veth into the "fabric" namespace, on its rack's bridge (addresses in
+ * topology.ts). The default route through it matters even with one node: proxy ARP answers for 169.254.1.1
+ * only when the host routes that address out of another interface. The fabric routes between racks and to
+ * the outside namespace, never to pods: packets for a pod without a cluster route die there.
  *
  * Pod: a namespace joined to its node by a veth, host side `cali<11 hex>` with MAC ee:ee:ee:ee:ee:ee,
  * proxy_arp, proxy_delay 0, forwarding; pod side `eth0` with the pod's /32 (/128), a link route to
@@ -25,6 +25,7 @@ import type { IpFamily } from '../lib/net/ip.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { runChecked } from './netns.js';
+import { OUTSIDE, nodeAddresses, rackAddresses, type NodeAddresses } from './topology.js';
 
 export const HOST_VETH_MAC = 'ee:ee:ee:ee:ee:ee';
 export const IPV4_GATEWAY = '169.254.1.1';
@@ -32,26 +33,10 @@ export const IPV6_GATEWAY = 'fe80::ecee:eeff:feee:eeee';
 export const HAIRPIN_TABLE = 100;
 export const HAIRPIN_RULE_PREF = 10;
 export const LOCAL_RULE_PREF = 100;
-export const FABRIC_BRIDGE = 'br0';
 export const NODE_UPLINK = 'eth0';
 export const POD_IFNAME = 'eth0';
-export const MAX_NODES = 250;
 
 type Signal = { readonly signal?: AbortSignal };
-
-export interface NodeAddresses {
-  readonly v4: string;
-  readonly v6: string;
-}
-
-/** The fabric addresses of node number `index` (1-based). */
-export function nodeAddresses(index: number): NodeAddresses {
-  if (!Number.isInteger(index) || index < 1 || index > MAX_NODES)
-    throw new CalicoError('CALICO_ERR_USAGE', `node index ${index} out of range 1..${MAX_NODES}`);
-  return { v4: `172.31.254.${index}`, v6: `fd5c:a1c0::${index.toString(16)}` };
-}
-
-const FABRIC_GW = { v4: '172.31.254.254', v6: 'fd5c:a1c0::fffe' };
 
 /** One `ip -batch` script for one address family in one namespace. */
 export interface IpBatch {
@@ -77,37 +62,41 @@ export function nodeSysctls(): string[] {
   ];
 }
 
+/** The fabric routes between racks and to the outside (it has no route to any pod). */
 export function fabricSysctls(): string[] {
   return [
-    'net.ipv4.ip_forward=0',
-    'net.ipv6.conf.all.forwarding=0',
+    'net.ipv4.ip_forward=1',
+    'net.ipv6.conf.all.forwarding=1',
     'net.ipv6.conf.default.accept_dad=0',
     'net.ipv6.conf.all.accept_dad=0',
   ];
 }
 
-export function fabricBatch(ns: string): IpBatch {
+/** A rack's bridge in the fabric, with the rack's gateway addresses. */
+export function rackBatch(fabricNs: string, rack: number): IpBatch {
+  const r = rackAddresses(rack);
   return {
-    ns,
+    ns: fabricNs,
     lines: [
-      `link add ${FABRIC_BRIDGE} type bridge`,
-      `addr add ${FABRIC_GW.v4}/24 dev ${FABRIC_BRIDGE}`,
-      `addr add ${FABRIC_GW.v6}/64 dev ${FABRIC_BRIDGE} nodad`,
-      `link set ${FABRIC_BRIDGE} up`,
+      `link add ${r.bridge} type bridge`,
+      `addr add ${r.v4Gateway}/24 dev ${r.bridge}`,
+      `addr add ${r.v6Gateway}/64 dev ${r.bridge} nodad`,
+      `link set ${r.bridge} up`,
     ],
   };
 }
 
-/** Joins node `index` to the fabric: the veth, its addresses and default routes. */
-export function nodeUplinkBatches(fabricNs: string, nodeNs: string, index: number): IpBatch[] {
-  const a = nodeAddresses(index);
+/** Joins node `index` to its rack's bridge: the veth, its addresses and default routes. */
+export function nodeUplinkBatches(fabricNs: string, nodeNs: string, index: number, rack = 1): IpBatch[] {
+  const a = nodeAddresses(index, rack);
+  const r = rackAddresses(rack);
   const port = `node${index}`;
   return [
     {
       ns: fabricNs,
       lines: [
         `link add ${port} type veth peer name ${NODE_UPLINK} netns ${nodeNs}`,
-        `link set ${port} master ${FABRIC_BRIDGE}`,
+        `link set ${port} master ${r.bridge}`,
         `link set ${port} up`,
       ],
     },
@@ -117,10 +106,34 @@ export function nodeUplinkBatches(fabricNs: string, nodeNs: string, index: numbe
         `addr add ${a.v4}/24 dev ${NODE_UPLINK}`,
         `addr add ${a.v6}/64 dev ${NODE_UPLINK} nodad`,
         `link set ${NODE_UPLINK} up`,
-        `route add default via ${FABRIC_GW.v4} dev ${NODE_UPLINK}`,
+        `route add default via ${r.v4Gateway} dev ${NODE_UPLINK}`,
       ],
     },
-    { ns: nodeNs, family: 6, lines: [`route add default via ${FABRIC_GW.v6} dev ${NODE_UPLINK}`] },
+    { ns: nodeNs, family: 6, lines: [`route add default via ${r.v6Gateway} dev ${NODE_UPLINK}`] },
+  ];
+}
+
+/** The outside namespace on its own link from the fabric (see topology.ts). */
+export function outsideBatches(fabricNs: string, outsideNs: string): IpBatch[] {
+  const o = OUTSIDE;
+  return [
+    {
+      ns: fabricNs,
+      lines: [
+        `link add ${o.fabricIfname} type veth peer name eth0 netns ${outsideNs}`,
+        `addr add ${o.gateway}/${o.prefix} dev ${o.fabricIfname}`,
+        `link set ${o.fabricIfname} up`,
+      ],
+    },
+    {
+      ns: outsideNs,
+      family: 4,
+      lines: [
+        `addr add ${o.address}/${o.prefix} dev eth0`,
+        'link set eth0 up',
+        `route add default via ${o.gateway} dev eth0`,
+      ],
+    },
   ];
 }
 
@@ -130,15 +143,18 @@ export interface PodWiring {
   readonly hostIfname: string;
   readonly ip: string;
   readonly family: IpFamily;
+  /** Both ends' MTU; absent: the kernel's default (1500). */
+  readonly mtu?: number;
 }
 
 /** Creates the veth in the node namespace with its peer in the pod namespace (both still down). */
 export function vethBatch(w: PodWiring): IpBatch {
+  const mtu = w.mtu === undefined ? '' : ` mtu ${w.mtu}`;
   return {
     ns: w.nodeNs,
     family: w.family,
     lines: [
-      `link add ${w.hostIfname} address ${HOST_VETH_MAC} type veth peer name ${POD_IFNAME} netns ${w.podNs}`,
+      `link add ${w.hostIfname} address ${HOST_VETH_MAC}${mtu} type veth peer name ${POD_IFNAME}${mtu} netns ${w.podNs}`,
     ],
   };
 }
@@ -201,7 +217,6 @@ export function hostUpBatch(w: PodWiring): IpBatch {
 export function podBatch(w: PodWiring): IpBatch {
   const e = POD_IFNAME;
   const cidr = hostCidr(w.ip, w.family);
-  const gw = w.family === 4 ? IPV4_GATEWAY : IPV6_GATEWAY;
   const lines =
     w.family === 4
       ? [
@@ -215,12 +230,18 @@ export function podBatch(w: PodWiring): IpBatch {
           `link set ${e} up`,
           `route add default via ${IPV6_GATEWAY} dev ${e}`,
         ];
+  return { ns: w.podNs, family: w.family, lines: [...lines, ...hairpinBatch(w).lines] };
+}
+
+/** The hairpin (module comment): pod -> own address leaves through eth0 and crosses the node. */
+export function hairpinBatch(w: Pick<PodWiring, 'podNs' | 'ip' | 'family'>): IpBatch {
+  const cidr = hostCidr(w.ip, w.family);
+  const gw = w.family === 4 ? IPV4_GATEWAY : IPV6_GATEWAY;
   return {
     ns: w.podNs,
     family: w.family,
     lines: [
-      ...lines,
-      `route add ${cidr} via ${gw} dev ${e} onlink table ${HAIRPIN_TABLE}`,
+      `route add ${cidr} via ${gw} dev ${POD_IFNAME} onlink table ${HAIRPIN_TABLE}`,
       `rule add pref ${HAIRPIN_RULE_PREF} iif lo to ${cidr} lookup ${HAIRPIN_TABLE}`,
       `rule add pref ${LOCAL_RULE_PREF} lookup local`,
       'rule del pref 0 lookup local',

@@ -16,6 +16,8 @@ export interface LaunchSpec {
   readonly args: readonly string[];
   /** Merged over this process's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Working directory; absent: this process's. */
+  readonly cwd?: string;
   /** stdout and stderr are appended here. */
   readonly logFile: string;
   readonly detached?: boolean;
@@ -74,6 +76,7 @@ export class LabProcess {
         stdio: ['ignore', fd, fd],
         env: { ...process.env, ...(spec.env ?? {}) },
         detached: spec.detached === true,
+        ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
       });
       if (child.pid === undefined)
         throw new CalicoError('CALICO_ERR_IO', `cannot start ${cmd}: no pid (see ${spec.logFile})`);

@@ -14,8 +14,11 @@ import { CalicoError } from '../lib/errors.js';
 export interface LabPodSpec {
   readonly namespace: string;
   readonly name: string;
-  /** The pod's only address, used exactly (v4 gets a /32, v6 a /128). */
-  readonly ip: string;
+  /**
+   * The pod's only address, used exactly (v4 gets a /32, v6 a /128). Absent: IPAM picks one (pods through
+   * the CNI plugin, or plumbed pods in an agent-routed lab).
+   */
+  readonly ip?: string;
   readonly labels?: Readonly<Record<string, string>>;
   /** Ports the pod's probe agent serves (TCP and UDP echo on each). */
   readonly ports?: readonly number[];
@@ -60,17 +63,29 @@ function containerPort(cp: { name?: string; containerPort: number; protocol?: st
 }
 
 /** The Kubernetes Pod the lab pod stands for (scheduled on `node`). */
-export function labPod(node: string, spec: LabPodSpec): Pod {
+export function labPod(
+  node: string,
+  spec: LabPodSpec,
+  annotations: Readonly<Record<string, string>> = {},
+): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: spec.name, namespace: spec.namespace, labels: { ...(spec.labels ?? {}) } },
+    metadata: {
+      name: spec.name,
+      namespace: spec.namespace,
+      labels: { ...(spec.labels ?? {}) },
+      ...(Object.keys(annotations).length > 0 ? { annotations: { ...annotations } } : {}),
+    },
     spec: {
       nodeName: node,
       serviceAccountName: 'default',
       containers: [{ name: 'c', ports: (spec.containerPorts ?? []).map(containerPort) }],
     },
-    status: { podIP: spec.ip, podIPs: [{ ip: spec.ip }], phase: 'Running' },
+    status:
+      spec.ip === undefined
+        ? { phase: 'Pending' }
+        : { podIP: spec.ip, podIPs: [{ ip: spec.ip }], phase: 'Running' },
   };
 }
 
@@ -78,7 +93,10 @@ export function labPod(node: string, spec: LabPodSpec): Pod {
  * The WorkloadEndpoint the CNI plugin writes for the pod: name `<node>-k8s-<pod>-eth0`, pod labels plus the
  * `projectcalico.org/*` labels, profiles `kns.<ns>` and `ksa.<ns>.default`, named container ports.
  */
-export function labWorkloadEndpoint(node: string, spec: LabPodSpec): WorkloadEndpoint {
+export function labWorkloadEndpoint(
+  node: string,
+  spec: LabPodSpec & { readonly ip: string },
+): WorkloadEndpoint {
   podIpFamily(spec.ip);
   const wep = podToWorkloadEndpoint(labPod(node, spec));
   if (wep === undefined) throw new CalicoError('CALICO_ERR_BUG', 'a lab pod is never host-networked');

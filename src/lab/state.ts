@@ -7,11 +7,14 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
 import type { IpFamily } from '../lib/net/ip.js';
+import type { LabNetwork } from './topology.js';
 
 export interface NodeRecord {
   readonly name: string;
   /** 1-based; picks the node's fabric addresses. */
   readonly index: number;
+  /** The fabric rack (its subnet); absent: 1. */
+  readonly rack?: number;
   readonly netns: string;
   /** CALICO_RUN_DIR of the node's agent. */
   readonly runDir: string;
@@ -22,8 +25,9 @@ export interface PodRecord {
   readonly namespace: string;
   readonly name: string;
   readonly node: string;
-  readonly ip: string;
-  readonly family: IpFamily;
+  /** Empty until IPAM (or the CNI plugin) has given the pod its address. */
+  ip: string;
+  family: IpFamily;
   readonly netns: string;
   readonly hostIfname: string;
   mac?: string;
@@ -33,15 +37,53 @@ export interface PodRecord {
   readonly socketPath: string;
   readonly logFile: string;
   probePid?: number;
+  /** How the pod was wired: by the `calico` CNI plugin, or by the lab itself (absent: the lab). */
+  readonly via?: 'cni' | 'plumb';
+  /** The CNI container ID (`via: 'cni'`). */
+  readonly containerId?: string;
+  /** The IPAM handle of an address the lab assigned for a plumbed pod. */
+  ipamHandle?: string;
 }
+
+/** The namespace that stands for the outside world (topology.ts), with a probe agent serving `ports`. */
+export interface OutsideRecord {
+  readonly netns: string;
+  readonly ip: string;
+  readonly ports: number[];
+  readonly socketPath: string;
+  readonly logFile: string;
+  probePid?: number;
+}
+
+/** The lab's datastore: the embedded SQLite file, or a private etcd on a unix socket. */
+export type LabDatastoreRecord =
+  | { readonly type: 'embedded' }
+  | {
+      readonly type: 'etcdv3';
+      /** `unix:///…/etcd.sock:2379` (ETCD_ENDPOINTS for agents, CNI plugins and calicoctl). */
+      readonly endpoint: string;
+      /** etcd's working directory (data, sockets, log). */
+      readonly dir: string;
+      pid?: number;
+    };
 
 export interface LabState {
   readonly version: 1;
   /** Namespaces are named after this process: they become stale (sweepable) once it is gone. */
   readonly ownerPid: number;
   readonly runDir: string;
+  /** The embedded datastore file (used when `datastore` is embedded or absent). */
   readonly datastorePath: string;
+  /** Absent: embedded. */
+  readonly datastore?: LabDatastoreRecord;
+  /** Absent: `static`. */
+  readonly network?: LabNetwork;
+  /** Absent: 1. */
+  readonly racks?: number;
   fabricNs?: string;
+  outside?: OutsideRecord;
+  /** Where `calico` and `calico-ipam` are installed for the lab's CNI invocations. */
+  cniBinDir?: string;
   /** The agent entry script; absent: nodes run no agent. */
   readonly agentEntry?: string;
   readonly agentEnv: Record<string, string>;
@@ -54,6 +96,31 @@ export interface LabState {
 }
 
 export const STATE_FILE = 'lab.json';
+
+/** A new lab's state (nothing created yet). */
+export function newLabState(o: {
+  readonly ownerPid: number;
+  readonly runDir: string;
+  readonly network: LabNetwork;
+  readonly racks: number;
+  /** The agent entry script; null: no agents. */
+  readonly entry: string | null;
+  readonly detached: boolean;
+}): LabState {
+  return {
+    version: 1,
+    ownerPid: o.ownerPid,
+    runDir: o.runDir,
+    datastorePath: join(o.runDir, 'calico.db'),
+    network: o.network,
+    racks: o.racks,
+    ...(o.entry !== null ? { agentEntry: o.entry } : {}),
+    agentEnv: {},
+    detached: o.detached,
+    nodes: [],
+    pods: [],
+  };
+}
 
 export function statePath(runDir: string): string {
   return join(runDir, STATE_FILE);

@@ -1,0 +1,106 @@
+/**
+ * The demo's expectations are checked against the reference evaluator (what `calicoctl policy explain` runs,
+ * the same model every node renders), so the demo can only ever claim what Calico specifies; the starter file
+ * must hold the two policies the demo applies.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { decodeResource } from '../api/decode.js';
+import { parseDocuments } from '../api/load.js';
+import { parseIp } from '../lib/net/ip.js';
+import { buildSnapshot, isModelInput, type ModelInput } from '../model/snapshot.js';
+import { PolicyEvaluator, type FlowEnd } from '../policy/evaluator.js';
+import { expectedMatrix } from './demo-matrix.js';
+import {
+  BASELINE_EXPECT,
+  DEMO_SOURCES,
+  DEMO_TARGETS,
+  demoSteps,
+  splitStarter,
+  workloadsYaml,
+} from './demo-script.js';
+import { repoRoot } from './paths.js';
+import { OUTSIDE } from './topology.js';
+
+const starter = splitStarter(readFileSync(join(repoRoot(), 'examples', 'starter.yaml'), 'utf8'));
+const steps = demoSteps(starter);
+const ips = Object.fromEntries(DEMO_SOURCES.map((k, i) => [k, `10.244.${i + 1}.10`]));
+const workloads = workloadsYaml((k) => ips[k] ?? '');
+
+/** The evaluator's verdict (`allow` / `deny`) on one connection under `yaml` (pods, namespaces, policies). */
+function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp', port: number): string {
+  const docs = parseDocuments(yaml, 'demo');
+  assert.ok(docs.ok);
+  const inputs: ModelInput[] = docs.value.flatMap((d) => {
+    const r = decodeResource(d.value);
+    assert.ok(r.ok, JSON.stringify(r));
+    return isModelInput(r.value) ? [r.value] : [];
+  });
+  const snapshot = buildSnapshot(inputs);
+  const end = (text: string): FlowEnd => {
+    const ip = parseIp(text);
+    if (ip !== undefined) return { ip };
+    const endpoint = snapshot.endpoints.find((e) => e.key.kind === 'wep' && e.display === text);
+    assert.ok(endpoint !== undefined, `no endpoint ${text}`);
+    return { endpoint, ...(endpoint.ips[0] !== undefined ? { ip: endpoint.ips[0] } : {}) };
+  };
+  const decision = new PolicyEvaluator(snapshot).decide({
+    src: end(from),
+    dst: { ...end(to), port },
+    protocol: protocol === 'tcp' ? 6 : 17,
+  });
+  return decision.verdict.toLowerCase();
+}
+
+/** The policy files in force after `upTo` steps (a step that deletes replaces what came before). */
+function policiesAfter(upTo: number): string[] {
+  let files: string[] = [];
+  for (const s of steps.slice(0, upTo)) {
+    const applied = s.commands.filter((c) => c[0] === 'apply').map((c) => s.files[c[2]!]!);
+    files = s.commands.some((c) => c[0] === 'delete') ? applied : [...files, ...applied];
+  }
+  return files;
+}
+
+function checkAgainstEvaluator(rows: Readonly<Record<string, string>>, policies: readonly string[]): void {
+  const want = expectedMatrix(DEMO_SOURCES, DEMO_TARGETS, rows);
+  const yaml = [workloads, ...policies].join('---\n');
+  for (const from of DEMO_SOURCES) {
+    for (const t of DEMO_TARGETS) {
+      if (from === t.key) continue;
+      const to = t.key === 'outside' ? OUTSIDE.address : t.key;
+      const got = verdict(yaml, from, to, t.protocol, t.port);
+      const expected = want[from]?.[t.key] === 'allowed' ? 'allow' : 'deny';
+      assert.equal(got, expected, `${from} -> ${t.key} ${t.protocol}/${t.port}`);
+    }
+  }
+}
+
+describe('demo script', () => {
+  test('the starter file holds the two policies the demo applies', () => {
+    assert.match(starter.denyAllIngress, /kind: NetworkPolicy[\s\S]*name: deny-all-ingress/);
+    assert.match(starter.allowDns, /kind: GlobalNetworkPolicy[\s\S]*name: allow-dns/);
+    assert.throws(() => splitStarter('kind: Namespace\nmetadata:\n  name: x\n'), /has no NetworkPolicy/);
+  });
+
+  test('every step applies its files and expects a full matrix', () => {
+    assert.equal(steps.length, 3);
+    for (const s of steps) {
+      for (const c of s.commands)
+        assert.ok(s.files[c[2]!] !== undefined, `${c.join(' ')} names a file of the step`);
+      assert.doesNotThrow(() => expectedMatrix(DEMO_SOURCES, DEMO_TARGETS, s.expect));
+    }
+  });
+
+  test('the baseline expectation is what the evaluator decides with no policy', () => {
+    checkAgainstEvaluator(BASELINE_EXPECT, []);
+  });
+
+  for (const [i, s] of steps.entries()) {
+    test(`step ${i + 1}'s expectation is what the evaluator decides: ${s.title}`, () => {
+      checkAgainstEvaluator(s.expect, policiesAfter(i + 1));
+    });
+  }
+});

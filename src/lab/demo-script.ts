@@ -1,0 +1,305 @@
+/**
+ * What the demo does and says (pure data): the pods, the matrix, and each policy step with the YAML applied
+ * through calicoctl, what a CKS student should notice, and the expected matrix (the demo checks the kernel's
+ * verdicts against it). The first two steps apply the two documents of examples/starter.yaml one at a time.
+ */
+import { parseAllDocuments } from 'yaml';
+import type { MatrixTarget } from './demo-matrix.js';
+
+export interface DemoPod {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly port: number;
+  readonly role: string;
+}
+
+export const DEMO_PODS: readonly DemoPod[] = [
+  {
+    namespace: 'default',
+    name: 'client',
+    node: 'node-1',
+    labels: { app: 'client' },
+    port: 8080,
+    role: 'a client',
+  },
+  {
+    namespace: 'production',
+    name: 'web',
+    node: 'node-1',
+    labels: { app: 'web' },
+    port: 80,
+    role: 'web server',
+  },
+  {
+    namespace: 'production',
+    name: 'db',
+    node: 'node-2',
+    labels: { app: 'db' },
+    port: 5432,
+    role: 'database',
+  },
+  {
+    namespace: 'kube-system',
+    name: 'coredns',
+    node: 'node-2',
+    labels: { 'k8s-app': 'kube-dns' },
+    port: 53,
+    role: 'cluster DNS',
+  },
+];
+
+export const DEMO_SOURCES: readonly string[] = DEMO_PODS.map((p) => `${p.namespace}/${p.name}`);
+
+export const DEMO_TARGETS: readonly MatrixTarget[] = [
+  ...DEMO_PODS.map((p): MatrixTarget => ({
+    key: `${p.namespace}/${p.name}`,
+    protocol: p.port === 53 ? 'udp' : 'tcp',
+    port: p.port,
+  })),
+  { key: 'outside', protocol: 'tcp', port: 80 },
+];
+
+export interface DemoStep {
+  readonly title: string;
+  /** calicoctl invocations, in order (`-f FILE` names a key of `files`). */
+  readonly commands: readonly (readonly string[])[];
+  readonly files: Readonly<Record<string, string>>;
+  /** What to look at, printed before the matrix. */
+  readonly explain: readonly string[];
+  /** Expected rows over DEMO_TARGETS (`Y` allowed, `n` denied, `-` self), by source. */
+  readonly expect: Readonly<Record<string, string>>;
+  /** One denied cell to ask `calicoctl policy explain` about. */
+  readonly explainCell?: { readonly from: string; readonly to: string; readonly port: number };
+  /** calicoctl commands run after the matrix to show what is stored. */
+  readonly show: readonly (readonly string[])[];
+}
+
+/** The two documents of examples/starter.yaml, each as YAML text. */
+export interface StarterParts {
+  readonly denyAllIngress: string;
+  readonly allowDns: string;
+}
+
+/** Finds the demo's two policies in the starter file (by kind and name). */
+export function splitStarter(text: string): StarterParts {
+  const docs = parseAllDocuments(text).map((d) => ({ doc: d, value: d.toJS() as unknown }));
+  const find = (kind: string, name: string): string => {
+    const hit = docs.find(({ value }) => {
+      const v = value as { kind?: unknown; metadata?: { name?: unknown } } | null;
+      return v?.kind === kind && v.metadata?.name === name;
+    });
+    if (hit === undefined) throw new Error(`examples/starter.yaml has no ${kind} ${name}`);
+    return hit.doc.toString();
+  };
+  return {
+    denyAllIngress: find('NetworkPolicy', 'deny-all-ingress'),
+    allowDns: find('GlobalNetworkPolicy', 'allow-dns'),
+  };
+}
+
+export const BEST_PRACTICE = `# 1. Default deny for every pod outside kube-system, in both directions, except DNS to the cluster DNS.
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: default-deny
+spec:
+  selector: projectcalico.org/namespace not in {'kube-system'}
+  types:
+    - Ingress
+    - Egress
+  egress:
+    - action: Allow
+      protocol: UDP
+      destination:
+        selector: k8s-app == 'kube-dns'
+        ports:
+          - 53
+---
+# 2. Then allow exactly the application's flows, on both ends: client -> web:80 and web -> db:5432.
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: client-to-web
+  namespace: default
+spec:
+  podSelector:
+    matchLabels:
+      app: client
+  policyTypes:
+    - Egress
+  egress:
+    - to:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: production
+          podSelector:
+            matchLabels:
+              app: web
+      ports:
+        - protocol: TCP
+          port: 80
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-from-default
+  namespace: production
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+  policyTypes:
+    - Ingress
+  ingress:
+    - from:
+        - namespaceSelector:
+            matchLabels:
+              kubernetes.io/metadata.name: default
+      ports:
+        - protocol: TCP
+          port: 80
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: web-to-db
+  namespace: production
+spec:
+  podSelector:
+    matchLabels:
+      app: web
+  policyTypes:
+    - Egress
+  egress:
+    - to:
+        - podSelector:
+            matchLabels:
+              app: db
+      ports:
+        - protocol: TCP
+          port: 5432
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: db-from-web
+  namespace: production
+spec:
+  podSelector:
+    matchLabels:
+      app: db
+  policyTypes:
+    - Ingress
+  ingress:
+    - from:
+        - podSelector:
+            matchLabels:
+              app: web
+      ports:
+        - protocol: TCP
+          port: 5432
+`;
+
+/** Rows over: default/client, production/web, production/db, kube-system/coredns, outside. */
+export const BASELINE_EXPECT = {
+  'default/client': '-YYYY',
+  'production/web': 'Y-YYY',
+  'production/db': 'YY-YY',
+  'kube-system/coredns': 'YYY-Y',
+};
+
+/** The policy steps, with the starter file's two documents. */
+export function demoSteps(starter: StarterParts): DemoStep[] {
+  return [
+    {
+      title: "Kubernetes NetworkPolicy 'deny-all-ingress' in production (examples/starter.yaml, part 1)",
+      files: { 'deny-all-ingress.yaml': starter.denyAllIngress },
+      commands: [['apply', '-f', 'deny-all-ingress.yaml']],
+      explain: [
+        'podSelector: {} selects every pod of production, and policyTypes: [Ingress] with no ingress rules',
+        'allows nothing in: web and db become isolated for ingress. Egress is untouched, and pods in other',
+        'namespaces are not selected, so their traffic is as before. Calico stores it as the NetworkPolicy',
+        'knp.default.deny-all-ingress (tier default, order 1000) and each node renders it into nftables.',
+      ],
+      expect: {
+        'default/client': '-nnYY',
+        'production/web': 'Y-nYY',
+        'production/db': 'Yn-YY',
+        'kube-system/coredns': 'Ynn-Y',
+      },
+      explainCell: { from: 'default/client', to: 'production/web', port: 80 },
+      show: [['get', 'networkpolicy', '-n', 'production', '-o', 'wide']],
+    },
+    {
+      title: "Calico GlobalNetworkPolicy 'allow-dns' (examples/starter.yaml, part 2)",
+      files: { 'allow-dns.yaml': starter.allowDns },
+      commands: [['apply', '-f', 'allow-dns.yaml']],
+      explain: [
+        'It looks harmless: allow UDP 53, in and out. But selector all() with types [Ingress, Egress] now',
+        'selects EVERY pod for egress too. A pod selected by a policy in a tier that allows nothing else hits',
+        "the tier's implicit end-of-tier deny: only DNS can leave any pod. Watch every non-DNS cell turn DENY,",
+        'including traffic to the outside. Lesson: a policy that selects a pod for a direction is a default',
+        'deny for that direction.',
+      ],
+      expect: {
+        'default/client': '-nnYn',
+        'production/web': 'n-nYn',
+        'production/db': 'nn-Yn',
+        'kube-system/coredns': 'nnn-n',
+      },
+      explainCell: { from: 'default/client', to: 'outside', port: 80 },
+      show: [['get', 'globalnetworkpolicy', '-o', 'wide']],
+    },
+    {
+      title: 'Best practice: cluster-wide default deny plus explicit allows for each flow',
+      files: {
+        'starter.yaml': `${starter.denyAllIngress}---\n${starter.allowDns}`,
+        'best-practice.yaml': BEST_PRACTICE,
+      },
+      commands: [
+        ['delete', '-f', 'starter.yaml'],
+        ['apply', '-f', 'best-practice.yaml'],
+      ],
+      explain: [
+        "Remove the starter policies, then: one GlobalNetworkPolicy 'default-deny' selects every pod outside",
+        'kube-system for both directions and allows only DNS to the cluster DNS; Kubernetes NetworkPolicies',
+        'then allow exactly client -> web:80 and web -> db:5432, each on both ends (egress of the sender AND',
+        'ingress of the receiver, since both are default-deny). kube-system is not selected, so coredns still',
+        'reaches the outside, and nothing else does.',
+      ],
+      expect: {
+        'default/client': '-YnYn',
+        'production/web': 'n-YYn',
+        'production/db': 'nn-Yn',
+        'kube-system/coredns': 'nnn-Y',
+      },
+      explainCell: { from: 'default/client', to: 'production/db', port: 5432 },
+      show: [
+        ['get', 'globalnetworkpolicy', '-o', 'wide'],
+        ['get', 'networkpolicy', '--all-namespaces', '-o', 'wide'],
+      ],
+    },
+  ];
+}
+
+/** The pods and namespaces as Kubernetes objects, for `policy explain` (which works offline on files). */
+export function workloadsYaml(ipOf: (key: string) => string): string {
+  const docs: string[] = [];
+  for (const ns of [...new Set(DEMO_PODS.map((p) => p.namespace))]) {
+    docs.push(
+      `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n  labels:\n    kubernetes.io/metadata.name: ${ns}\n`,
+    );
+  }
+  for (const p of DEMO_PODS) {
+    const labels = Object.entries(p.labels)
+      .map(([k, v]) => `    ${k}: ${v}\n`)
+      .join('');
+    docs.push(
+      `apiVersion: v1\nkind: Pod\nmetadata:\n  name: ${p.name}\n  namespace: ${p.namespace}\n  labels:\n${labels}` +
+        `spec:\n  nodeName: ${p.node}\nstatus:\n  podIP: ${ipOf(`${p.namespace}/${p.name}`)}\n`,
+    );
+  }
+  return docs.join('---\n');
+}
