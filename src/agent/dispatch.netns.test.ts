@@ -101,7 +101,8 @@ async function run(minRules: string): Promise<boolean[]> {
     );
   }
   const table = await h.tableText();
-  if (minRules === '0') assert.match(table, /meta l4proto vmap/, 'dispatch was in force');
+  if (minRules === '0')
+    assert.match(table, /th dport vmap @filter-cali-ti-\S+-6-p/, 'port dispatch was in force');
   assert.match(table, /ip saddr @filter-cali-ti-\S+-n0 /, 'the deny list is a named set');
   return out;
 }

@@ -14,8 +14,9 @@ interface Entry {
   readonly users: Set<string>;
   /** Every nft chain rendered for the tier chain (itself and its dispatch sub-chains). */
   rendered: readonly string[];
-  /** The named address sets its rules use. */
+  /** The named address sets and port maps its rules use. */
   sets: readonly string[];
+  maps: readonly string[];
 }
 
 export class TierChains {
@@ -33,8 +34,9 @@ export class TierChains {
 
   /** (Re)renders a tier chain, its sub-chains and sets, removing those no longer needed. */
   private render(e: Entry, policies: ReadonlyMap<string, PolicyMsg>, opts: RuleRenderOptions): void {
-    const { chains, sets } = renderTierChains(e.ref, policies, opts, this.dispatchMinRules());
+    const { chains, sets, maps } = renderTierChains(e.ref, policies, opts, this.dispatchMinRules());
     for (const s of sets) this.table.updateSet(s);
+    for (const m of maps) this.table.updateMap(m);
     // Sub-chains first, so the chain that jumps to them is never programmed before them.
     for (const c of [...chains].reverse()) this.table.updateChain(c.name, c.rules);
     const names = new Set(chains.map((c) => c.name));
@@ -43,6 +45,9 @@ export class TierChains {
     const setNames = new Set(sets.map((s) => s.name));
     for (const old of e.sets) if (!setNames.has(old)) this.table.removeSet(old);
     e.sets = [...setNames];
+    const mapNames = new Set(maps.map((m) => m.name));
+    for (const old of e.maps) if (!mapNames.has(old)) this.table.removeMap(old);
+    e.maps = [...mapNames];
   }
 
   get size(): number {
@@ -60,7 +65,7 @@ export class TierChains {
     for (const ref of refs) {
       let e = this.chains.get(ref.name);
       if (e === undefined) {
-        e = { ref, users: new Set(), rendered: [], sets: [] };
+        e = { ref, users: new Set(), rendered: [], sets: [], maps: [] };
         this.chains.set(ref.name, e);
         for (const p of ref.policyIds) {
           let s = this.byPolicy.get(p);
@@ -92,6 +97,7 @@ export class TierChains {
     }
     for (const c of e.rendered) this.table.removeChain(c);
     for (const n of e.sets) this.table.removeSet(n);
+    for (const n of e.maps) this.table.removeMap(n);
   }
 
   /** Re-renders every chain that contains this policy (its rules changed or it went away). */

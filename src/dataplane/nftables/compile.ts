@@ -10,6 +10,7 @@ import {
   SET_ELEMENT_TYPES,
   type BaseChainHook,
   type ChainSpec,
+  type MapKeyType,
   type MapSpec,
   type RuleInput,
   type SetElementType,
@@ -50,8 +51,8 @@ export interface DesiredSet {
 
 export interface DesiredMap {
   readonly name: string;
-  readonly keyType: 'ifname';
-  /** Canonical interface name → canonical verdict. */
+  readonly keyType: MapKeyType;
+  /** Canonical key (interface name, port or port range) → canonical verdict. */
   readonly elements: Map<string, string>;
 }
 
@@ -162,11 +163,12 @@ export function compileSet(spec: SetSpec, path = `sets[${spec.name}]`): Result<D
 export function compileMapEntries(
   entries: Iterable<readonly [string, string]>,
   path: string,
+  keyType: MapKeyType = 'ifname',
 ): Result<Map<string, string>, FieldIssue[]> {
   const issues: FieldIssue[] = [];
   const out = new Map<string, string>();
   for (const [key, verdict] of entries) {
-    const k = canonicalIfname(key.trim());
+    const k = keyType === 'ifname' ? canonicalIfname(key.trim()) : canonicalElement(keyType, true, key);
     const v = canonicalVerdict(verdict);
     if (!k.ok) issues.push({ path: `${path}[${key}]`, message: k.error });
     if (!v.ok) issues.push({ path: `${path}[${key}]`, message: v.error });
@@ -177,10 +179,10 @@ export function compileMapEntries(
 
 export function compileMap(spec: MapSpec, path = `maps[${spec.name}]`): Result<DesiredMap, FieldIssue[]> {
   const issues = nameIssues(spec.name, `${path}.name`);
-  const entries = compileMapEntries(spec.elements, `${path}.elements`);
+  const entries = compileMapEntries(spec.elements, `${path}.elements`, spec.keyType);
   if (!entries.ok) issues.push(...entries.error);
   if (issues.length > 0 || !entries.ok) return err(issues);
-  return ok({ name: spec.name, keyType: 'ifname', elements: entries.value });
+  return ok({ name: spec.name, keyType: spec.keyType, elements: entries.value });
 }
 
 function compileAll<S extends { readonly name: string }, D>(

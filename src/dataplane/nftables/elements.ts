@@ -186,7 +186,7 @@ export function normaliseElements(
 }
 
 /** nft syntax for a canonical element. */
-export function renderElement(type: SetElementType | 'ifname', canonical: string): string {
+export function renderElement(type: SetElementType, canonical: string): string {
   return type === 'ifname' ? `"${canonical}"` : canonical;
 }
 

@@ -94,10 +94,11 @@ export class TableIntent {
     this.#dirty.maps.add(spec.name);
   }
 
-  /** Adds or overrides map entries (`ifname → verdict`). */
+  /** Adds or overrides map entries (`key → verdict`). */
   updateMapElements(name: string, entries: Iterable<readonly [string, string]>): void {
     const map = this.#map(name);
-    for (const [k, v] of unwrap(compileMapEntries(entries, `maps[${name}].elements`), `map ${name}`)) {
+    const compiled = compileMapEntries(entries, `maps[${name}].elements`, map.keyType);
+    for (const [k, v] of unwrap(compiled, `map ${name}`)) {
       map.elements.set(k, v);
     }
     this.#dirty.maps.add(name);

@@ -127,6 +127,7 @@ describe('parseNftJson', () => {
     assert.deepEqual([...(k.sets.get('cali40-ports')?.elements ?? [])], ['10.0.0.1 . 6 . 80']);
     assert.equal(k.sets.get('cali40-timed')?.compatible, false);
     assert.deepEqual(k.maps.get('cali-disp'), {
+      keyType: 'ifname',
       compatible: true,
       elements: new Map([['cali123', 'goto filter-cali-x']]),
     });

@@ -6,7 +6,7 @@
  */
 import { err, ok, type Result } from '../../lib/result.js';
 import { kernelElement, kernelVerdict } from './elements.js';
-import { SET_ELEMENT_TYPES, type SetElementType } from './model.js';
+import { SET_ELEMENT_TYPES, type MapKeyType, type SetElementType } from './model.js';
 import { isValidObjectName } from './names.js';
 
 export interface KernelHook {
@@ -36,6 +36,8 @@ export interface KernelSet {
 }
 
 export interface KernelMap {
+  /** The key type when it is one we make (`ifname`, or `inet_service` with the interval flag). */
+  readonly keyType: MapKeyType | undefined;
   readonly compatible: boolean;
   readonly elements: ReadonlyMap<string, string>;
 }
@@ -126,17 +128,22 @@ function parseSet(o: JsonObject): KernelSet {
 
 function parseMap(o: JsonObject): KernelMap {
   const flags = Array.isArray(o.flags) ? o.flags : [];
-  let compatible =
-    o.type === 'ifname' && o.map === 'verdict' && flags.length === 0 && o.timeout === undefined;
+  const keyType: MapKeyType | undefined =
+    o.type === 'ifname' && flags.length === 0
+      ? 'ifname'
+      : o.type === 'inet_service' && flags.length === 1 && flags[0] === 'interval'
+        ? 'inet_service'
+        : undefined;
+  let compatible = keyType !== undefined && o.map === 'verdict' && o.timeout === undefined;
   const elements = new Map<string, string>();
   for (const e of Array.isArray(o.elem) ? o.elem : []) {
     const [k, v] = Array.isArray(e) ? (e as Json[]) : [];
-    const key = isRecord(k) && isRecord(k.elem) ? k.elem.val : k;
+    const key = keyType === undefined ? undefined : kernelElement(keyType, k ?? null);
     const verdict = kernelVerdict(v);
-    if (typeof key !== 'string' || verdict === undefined) compatible = false;
+    if (key === undefined || verdict === undefined) compatible = false;
     else elements.set(key, verdict);
   }
-  return { compatible, elements };
+  return { keyType, compatible, elements };
 }
 
 function parseHook(o: JsonObject): KernelHook | undefined {

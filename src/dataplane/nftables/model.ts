@@ -71,10 +71,16 @@ export interface SetSpec {
   readonly elements: readonly string[];
 }
 
-/** A verdict map `ifname : verdict`; values are `goto <chain>`, `jump <chain>`, `accept`, `drop` or `return`. */
+/** What a verdict map is keyed by: interface names, or ports and port ranges (an interval map). */
+export type MapKeyType = 'ifname' | 'inet_service';
+
+/**
+ * A verdict map `ifname : verdict` or `inet_service : verdict` (interval: keys `80` or `8000-8010`); values
+ * are `goto <chain>`, `jump <chain>`, `accept`, `drop` or `return`.
+ */
 export interface MapSpec {
   readonly name: string;
-  readonly keyType: 'ifname';
+  readonly keyType: MapKeyType;
   readonly elements: ReadonlyMap<string, string>;
 }
 

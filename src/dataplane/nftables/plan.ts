@@ -207,27 +207,30 @@ function planMap(
   ks: KernelSet | undefined,
 ): Planned | undefined {
   const u = new UnitBuilder('map', name);
-  const value: KernelMap = { compatible: true, elements: new Map(d.elements) };
+  const keyType = d.keyType;
+  const value: KernelMap = { keyType, compatible: true, elements: new Map(d.elements) };
+  const add: NftOp = { kind: 'addMap', name, keyType };
   let recreated = false;
   if (ks !== undefined) {
-    u.add(RECREATE, { kind: 'deleteSet', name }, { kind: 'addMap', name });
+    u.add(RECREATE, { kind: 'deleteSet', name }, add);
     u.updates.push({ kind: 'set', name, value: undefined });
     recreated = true;
   } else if (k === undefined) {
-    u.add(DECLARE, { kind: 'addMap', name });
-  } else if (!k.compatible) {
-    u.add(RECREATE, { kind: 'deleteMap', name }, { kind: 'addMap', name });
+    u.add(DECLARE, add);
+  } else if (!k.compatible || k.keyType !== keyType) {
+    u.add(RECREATE, { kind: 'deleteMap', name }, add);
     recreated = true;
   } else {
     const stale = [...k.elements].filter(([key, v]) => d.elements.get(key) !== v).map(([key]) => key);
     const missing = [...d.elements].filter(([key, v]) => k.elements.get(key) !== v);
     if (stale.length === 0 && missing.length === 0) return undefined;
-    if (stale.length > 0) u.add(TEARDOWN, { kind: 'deleteMapElements', map: name, keys: stale });
-    if (missing.length > 0) u.add(FILL, { kind: 'addMapElements', map: name, entries: missing });
+    if (stale.length > 0) u.add(TEARDOWN, { kind: 'deleteMapElements', map: name, keyType, keys: stale });
+    if (missing.length > 0) u.add(FILL, { kind: 'addMapElements', map: name, keyType, entries: missing });
     u.updates.push({ kind: 'map', name, value });
     return { unit: u, recreated };
   }
-  if (d.elements.size > 0) u.add(FILL, { kind: 'addMapElements', map: name, entries: [...d.elements] });
+  if (d.elements.size > 0)
+    u.add(FILL, { kind: 'addMapElements', map: name, keyType, entries: [...d.elements] });
   u.updates.push({ kind: 'map', name, value });
   return { unit: u, recreated };
 }

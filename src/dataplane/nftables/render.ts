@@ -10,7 +10,14 @@ import { err, ok, type Result } from '../../lib/result.js';
 import { compileTable } from './compile.js';
 import { renderElement } from './elements.js';
 import { emptyKernelState, type ForeignKind } from './kernel-state.js';
-import { NFT_FAMILY, NFT_TABLE, type BaseChainHook, type SetElementType, type TableSpec } from './model.js';
+import {
+  NFT_FAMILY,
+  NFT_TABLE,
+  type BaseChainHook,
+  type MapKeyType,
+  type SetElementType,
+  type TableSpec,
+} from './model.js';
 import { isValidObjectName } from './names.js';
 import { planTransaction, transactionOps } from './plan.js';
 
@@ -34,14 +41,20 @@ export type NftOp =
       readonly type: SetElementType;
       readonly elements: readonly string[];
     }
-  | { readonly kind: 'addMap'; readonly name: string }
+  | { readonly kind: 'addMap'; readonly name: string; readonly keyType: MapKeyType }
   | { readonly kind: 'deleteMap'; readonly name: string }
   | {
       readonly kind: 'addMapElements';
       readonly map: string;
+      readonly keyType: MapKeyType;
       readonly entries: readonly (readonly [string, string])[];
     }
-  | { readonly kind: 'deleteMapElements'; readonly map: string; readonly keys: readonly string[] }
+  | {
+      readonly kind: 'deleteMapElements';
+      readonly map: string;
+      readonly keyType: MapKeyType;
+      readonly keys: readonly string[];
+    }
   | { readonly kind: 'deleteObject'; readonly objectKind: ForeignKind; readonly name: string };
 
 /** Elements per `add element` line: keeps lines reviewable and nft's parser memory bounded. */
@@ -98,20 +111,24 @@ export function renderOp(op: NftOp): string[] {
         op.elements.map((e) => renderElement(op.type, e)),
       );
     case 'addMap':
-      return [`add map ${TABLE} ${name(op.name)} { type ifname : verdict; }`];
+      return [
+        op.keyType === 'ifname'
+          ? `add map ${TABLE} ${name(op.name)} { type ifname : verdict; }`
+          : `add map ${TABLE} ${name(op.name)} { type ${op.keyType} : verdict; flags interval; }`,
+      ];
     case 'deleteMap':
       return [`delete map ${TABLE} ${name(op.name)}`];
     case 'addMapElements':
       return elementLines(
         'add',
         op.map,
-        op.entries.map(([k, v]) => `${renderElement('ifname', k)} : ${v}`),
+        op.entries.map(([k, v]) => `${renderElement(op.keyType, k)} : ${v}`),
       );
     case 'deleteMapElements':
       return elementLines(
         'delete',
         op.map,
-        op.keys.map((k) => renderElement('ifname', k)),
+        op.keys.map((k) => renderElement(op.keyType, k)),
       );
     case 'deleteObject':
       return [`delete ${op.objectKind} ${TABLE} ${name(op.name)}`];

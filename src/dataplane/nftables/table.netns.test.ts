@@ -46,6 +46,14 @@ const SPEC: TableSpec = {
         ['cali2', 'goto filter-cali-tw-cali2'],
       ]),
     },
+    {
+      name: 'filter-cali-ports',
+      keyType: 'inet_service',
+      elements: new Map([
+        ['80', 'goto filter-cali-tw-cali1'],
+        ['8000-8010', 'goto filter-cali-tw-cali2'],
+      ]),
+    },
   ],
   chains: [
     {
@@ -53,7 +61,13 @@ const SPEC: TableSpec = {
       hook: { type: 'filter', hook: 'forward', priority: 0, policy: 'accept' },
       rules: ['jump filter-cali-FORWARD'],
     },
-    { name: 'filter-cali-FORWARD', rules: ['oifname vmap @filter-cali-to-wl-dispatch'] },
+    {
+      name: 'filter-cali-FORWARD',
+      rules: [
+        'oifname vmap @filter-cali-to-wl-dispatch',
+        'meta l4proto tcp th dport vmap @filter-cali-ports',
+      ],
+    },
     {
       name: 'filter-cali-tw-cali1',
       rules: [
@@ -132,6 +146,13 @@ describe('NftTable on the real kernel', { skip }, () => {
         ruleComment('filter-cali-tw-cali1', 'drop'),
       ],
     );
+    assert.deepEqual(
+      [...(k.maps.get('filter-cali-ports')?.elements ?? [])],
+      [
+        ['80', 'goto filter-cali-tw-cali1'],
+        ['8000-8010', 'goto filter-cali-tw-cali2'],
+      ],
+    );
     const text = await nft(runner, 'list', 'chain', 'inet', 'calico', 'filter-FORWARD');
     assert.match(text, /type filter hook forward priority filter; policy accept;/);
     assert.deepEqual((await table.refresh()).outOfSync, []);
@@ -188,6 +209,30 @@ describe('NftTable on the real kernel', { skip }, () => {
       'goto filter-cali-tw-cali2',
     );
     assert.ok(k.sets.get('cali40s-web')?.elements.has('172.16.0.0/12'));
+    assert.deepEqual((await table.refresh()).outOfSync, []);
+  });
+
+  test('a port verdict map changes element by element', async () => {
+    const { runner, table, scripts } = await fresh();
+    table.setDesired(SPEC);
+    await table.apply();
+    runner.clear();
+    table.updateMapElements('filter-cali-ports', [
+      ['80', 'goto filter-cali-tw-cali2'],
+      ['9000-9001', 'goto filter-cali-tw-cali1'],
+    ]);
+    table.removeMapElements('filter-cali-ports', ['8000-8010']);
+    await table.apply();
+    assert.deepEqual(scripts(), [
+      'add table inet calico\n' +
+        'delete element inet calico filter-cali-ports { 80, 8000-8010 }\n' +
+        'add element inet calico filter-cali-ports { 80 : goto filter-cali-tw-cali2, 9000-9001 : goto filter-cali-tw-cali1 }\n',
+    ]);
+    const k = await kernel(runner);
+    assert.deepEqual([...(k.maps.get('filter-cali-ports')?.elements ?? [])].sort(), [
+      ['80', 'goto filter-cali-tw-cali2'],
+      ['9000-9001', 'goto filter-cali-tw-cali1'],
+    ]);
     assert.deepEqual((await table.refresh()).outOfSync, []);
   });
 

@@ -41,9 +41,30 @@ function requiredPorts(r: RuleMsg): readonly { first: number; last: number }[] |
 
 /**
  * Splitting by port copies every port-less rule into every port leaf; when that would multiply the rules by
- * more than a small factor (many port-less rules among many distinct ports), the protocol stays one leaf.
+ * more than a small factor (many port-less rules among many distinct ports), every port some rule names goes
+ * to one leaf holding the protocol's whole rule list, and only the other ports get the short default leaf.
  */
 const MAX_COPY_FACTOR = 4;
+
+/** The fallback split: named ports -> leaf 1 (every rule), other ports -> leaf 0 (the port-less rules). */
+function coarseSplit<T>(
+  items: readonly T[],
+  defaultLeaf: readonly T[],
+  ruleOf: (t: T) => RuleMsg,
+): ProtocolBucket<T> {
+  if (defaultLeaf.length === items.length) return { ports: [], leaves: [items] };
+  const ranges = items
+    .flatMap((it) => requiredPorts(ruleOf(it)) ?? [])
+    .map((p) => ({ first: p.first, last: p.last }))
+    .sort((a, b) => a.first - b.first);
+  const ports: { first: number; last: number; leaf: number }[] = [];
+  for (const r of ranges) {
+    const prev = ports[ports.length - 1];
+    if (prev !== undefined && r.first <= prev.last + 1) prev.last = Math.max(prev.last, r.last);
+    else ports.push({ first: r.first, last: r.last, leaf: 1 });
+  }
+  return { ports, leaves: [defaultLeaf, items] };
+}
 
 function bucketPorts<T>(
   items: readonly T[],
@@ -79,7 +100,7 @@ function bucketPorts<T>(
     let leaf = keyToLeaf.get(key);
     if (leaf === undefined) {
       total += leafItems.length;
-      if (leaves.length >= maxLeaves || total > budget) return { ports: [], leaves: [items] };
+      if (leaves.length >= maxLeaves || total > budget) return coarseSplit(items, defaultLeaf, ruleOf);
       leaf = leaves.length;
       leaves.push(leafItems);
       keyToLeaf.set(key, leaf);

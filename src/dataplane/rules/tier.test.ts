@@ -187,7 +187,7 @@ describe('tier chain dispatch by protocol and port', () => {
         policies.set('gnp/guard', pol([{ ...R, action: 'deny', srcIpSetIds: ['s:bad'] }]));
       }
     }
-    const { chains } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
+    const { chains, maps } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
     const byName = new Map(
       chains.map((c) => [c.name, c.rules.map((r) => (typeof r === 'string' ? r : r.rule))]),
     );
@@ -195,7 +195,13 @@ describe('tier chain dispatch by protocol and port', () => {
     assert.match(root[0] ?? '', /^meta l4proto vmap \{ 6 : goto \S+-6, 17 : goto \S+-17 \}$/);
     assert.match(root[1] ?? '', /^goto \S+-o$/);
     const tcp = byName.get(`${ref(ids).name}-6`) ?? [];
-    assert.match(tcp[0] ?? '', /^th dport vmap \{ 1000 : goto \S+-6-1, 1001 : goto \S+-6-2/);
+    assert.deepEqual(tcp, [`th dport vmap @${ref(ids).name}-6-p`, `goto ${ref(ids).name}-6-0`]);
+    const portMap = maps.find((m) => m.name === `${ref(ids).name}-6-p`);
+    assert.ok(portMap !== undefined);
+    assert.equal(portMap.keyType, 'inet_service');
+    assert.equal(portMap.elements.get('1000'), `goto ${ref(ids).name}-6-1`);
+    assert.equal(portMap.elements.get('1001'), `goto ${ref(ids).name}-6-2`);
+    assert.equal(portMap.elements.size, 30);
     // Port 1002's leaf: its own rule; the protocol-less guard (policy order: after p4) comes after it.
     const leaf2 = byName.get(`${ref(ids).name}-6-3`) ?? [];
     assert.ok(leaf2.some((r) => r.includes('@cali40s-c2 ')));
@@ -210,7 +216,7 @@ describe('tier chain dispatch by protocol and port', () => {
     assert.equal((byName.get(`${ref(ids).name}-o`) ?? []).length, 3);
   });
 
-  it('does not split by port when port-less rules would be copied into too many leaves', () => {
+  it('sends named ports to the whole list when port-less rules would be copied into too many leaves', () => {
     const policies = new Map<string, PolicyMsg>();
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -223,11 +229,20 @@ describe('tier chain dispatch by protocol and port', () => {
         ]),
       );
     }
-    const { chains } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
-    assert.ok(
-      chains.every(
-        (c) => !c.rules.some((r) => (typeof r === 'string' ? r : r.rule).startsWith('th dport vmap')),
-      ),
+    const { chains, maps } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
+    const name = ref(ids).name;
+    assert.deepEqual(
+      maps.map((m) => [m.name, [...m.elements]]),
+      [[`${name}-6-p`, [['1000-1199', `goto ${name}-6-1`]]]],
     );
+    const rules = new Map(
+      chains.map((c) => [c.name, c.rules.map((r) => (typeof r === 'string' ? r : r.rule))]),
+    );
+    // Leaf 1: every TCP rule, in order (each deny twice: v4 and v6), then the tier end.
+    assert.equal(rules.get(`${name}-6-1`)?.length, 200 + 400 + 1);
+    // Leaf 0 (ports no rule names): only the port-less rules.
+    const leaf0 = rules.get(`${name}-6-0`) ?? [];
+    assert.equal(leaf0.length, 400 + 1);
+    assert.ok(leaf0.every((r) => !r.includes('dport')));
   });
 });

@@ -9,7 +9,7 @@
  * a drop (Deny, when tierEndDrops) or a return (Pass).
  */
 import type { PolicyMsg, PortRangeMsg, RuleMsg } from '../../calc/messages.js';
-import type { ChainSpec, NftRule, SetSpec } from '../nftables/model.js';
+import type { ChainSpec, MapSpec, NftRule, SetSpec } from '../nftables/model.js';
 import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
 import { renderRule } from './rule.js';
@@ -142,22 +142,20 @@ function renderItems(
   return out;
 }
 
-/** Port-map elements per rule (each rule stays well under nft's line limits). */
-const VMAP_CHUNK = 64;
-
 /** Tier chains with fewer (merged) rules than this are one linear chain; larger ones are classified. */
 export const DEFAULT_DISPATCH_MIN_RULES = 24;
 
-/** A tier chain as programmed: its chains (the first is `ref.name`) and the named sets they use. */
+/** A tier chain as programmed: its chains (the first is `ref.name`) and the named sets and maps they use. */
 export interface RenderedTier {
   readonly chains: readonly ChainSpec[];
   readonly sets: readonly SetSpec[];
+  readonly maps: readonly MapSpec[];
 }
 
 /**
  * Renders a tier chain: the chain `ref.name` (what endpoint chains jump to) and, for a large tier, its
- * protocol and port sub-chains (`<name>-<proto>`, `<name>-<proto>-<n>`, `<name>-o`; see dispatch.ts), with
- * the named address sets of its long merged lists.
+ * protocol and port sub-chains (`<name>-<proto>`, `<name>-<proto>-<n>`, `<name>-o`; see dispatch.ts) and
+ * port verdict maps (`<name>-<proto>-p`), with the named address sets of its long merged lists.
  */
 export function renderTierChains(
   ref: TierChainRef,
@@ -170,11 +168,12 @@ export function renderTierChains(
     renderItems(mergeItems(items, true), ref, opts, sets.namer);
   const raw = collectItems(ref, policies);
   if (mergeItems(raw, true).length < dispatchMinRules)
-    return { chains: [{ name: ref.name, rules: render(raw) }], sets: sets.specs };
+    return { chains: [{ name: ref.name, rules: render(raw) }], sets: sets.specs, maps: [] };
   // Classify the unmerged rules, then merge within each bucket: rules that were apart in the whole tier
   // may be adjacent in a bucket (their neighbours cannot match its packets), and then they merge.
   const c = classify(raw, (it) => it.rule);
   const chains: ChainSpec[] = [];
+  const maps: MapSpec[] = [];
   const vmap: string[] = [];
   for (const [proto, bucket] of c.byProtocol) {
     const pname = `${ref.name}-${proto}`;
@@ -183,15 +182,22 @@ export function renderTierChains(
       chains.push({ name: pname, rules: render(bucket.leaves[0] ?? []) });
       continue;
     }
-    const elems = bucket.ports.map(
-      (p) => `${p.first === p.last ? p.first : `${p.first}-${p.last}`} : goto ${pname}-${p.leaf}`,
-    );
-    // An anonymous verdict map per rule, in chunks that keep each rule short; a miss falls through.
-    const lookups: NftRule[] = [];
-    for (let k = 0; k < elems.length; k += VMAP_CHUNK) {
-      lookups.push({ rule: `th dport vmap { ${elems.slice(k, k + VMAP_CHUNK).join(', ')} }` });
-    }
-    chains.push({ name: pname, rules: [...lookups, { rule: `goto ${pname}-0` }] });
+    // One interval verdict map: a single lookup whatever the number of ports; a miss falls through.
+    const map: MapSpec = {
+      name: `${pname}-p`,
+      keyType: 'inet_service',
+      elements: new Map(
+        bucket.ports.map((p) => [
+          p.first === p.last ? `${p.first}` : `${p.first}-${p.last}`,
+          `goto ${pname}-${p.leaf}`,
+        ]),
+      ),
+    };
+    maps.push(map);
+    chains.push({
+      name: pname,
+      rules: [{ rule: `th dport vmap @${map.name}` }, { rule: `goto ${pname}-0` }],
+    });
     bucket.leaves.forEach((leaf, i) => chains.push({ name: `${pname}-${i}`, rules: render(leaf) }));
   }
   const other = `${ref.name}-o`;
@@ -202,7 +208,7 @@ export function renderTierChains(
       : []),
     { rule: `goto ${other}` },
   ];
-  return { chains: [{ name: ref.name, rules: root }, ...chains], sets: sets.specs };
+  return { chains: [{ name: ref.name, rules: root }, ...chains], sets: sets.specs, maps };
 }
 
 /** The linear form (one chain), for callers and tests that want the rules in order. */
