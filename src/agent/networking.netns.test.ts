@@ -232,6 +232,49 @@ describe('multi-node networking', { skip }, () => {
       assert.equal(await c.peerSeen(a.ns, b.ip, 8080), a.ip);
       assert.equal(await c.peerSeen(b.ns, a.ip, 8080), b.ip);
     });
+
+    it('(a) keeps the overlay under a default-deny `*` host endpoint (VXLAN admitted from nodes)', async () => {
+      const nodeA = c.node('node-a');
+      const nodeIps = ['10.0.1.1', '10.0.2.1'];
+      await c.peerServer(nodeA.ns, '10.0.1.1', 7000);
+      await c.peerServer(c.node('node-b').ns, '10.0.2.1', 7000);
+      for (const ip of nodeIps)
+        await eventually(
+          `the outside host to reach ${ip} before any host endpoint`,
+          async () => (await c.peerSeen(outside.ns, ip, 7000)) !== undefined,
+          logs,
+        );
+      // No profile, no policy: host traffic is denied except the failsafe ports, on every interface.
+      for (const node of ['node-a', 'node-b'])
+        await c.put({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'HostEndpoint',
+          metadata: { name: `${node}-all`, labels: { role: 'node' } },
+          spec: { node, interfaceName: '*' },
+        } as never);
+      for (const ip of nodeIps)
+        await eventually(
+          `the host endpoint to cut the outside host off ${ip}`,
+          async () => (await c.peerSeen(outside.ns, ip, 7000, 500)) === undefined,
+          logs,
+        );
+      // New connections between pods still cross the overlay, both ways.
+      assert.equal(await c.peerSeen(a.ns, b.ip, 8080), a.ip);
+      assert.equal(await c.peerSeen(b.ns, a.ip, 8080), b.ip);
+      const ruleset = await c.scope.runner(nodeA.ns).run('nft', ['list', 'table', 'inet', 'calico']);
+      assert.match(
+        ruleset.stdout,
+        /udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local accept/,
+      );
+      const vxlanHosts = /set cali40all-vxlan-net \{[^}]*elements = \{([^}]*)\}/.exec(ruleset.stdout)?.[1];
+      assert.deepEqual(
+        vxlanHosts
+          ?.split(',')
+          .map((x) => x.trim())
+          .sort(),
+        ['10.0.1.1', '10.0.2.1'],
+      );
+    });
   });
 
   describe('BGP with BIRD', { skip: birdSkip }, () => {

@@ -103,8 +103,11 @@ export class DataplaneLoop {
       if (m.kind === 'inSync') this.inSync = true;
       else if (m.kind === 'revision') this.received = Math.max(this.received, m.revision);
       try {
-        if (isNetworkMessage(m)) this.network?.onMessage(m);
-        else {
+        if (isNetworkMessage(m)) {
+          this.network?.onMessage(m);
+          // VTEPs also decide which hosts may send VXLAN to this one (host INPUT rules).
+          if (m.kind === 'vtepUpdate' || m.kind === 'vtepRemove') this.dataplane.onMessage(m);
+        } else {
           if (m.kind === 'configUpdate') this.network?.onMessage(m);
           this.dataplane.onMessage(m);
         }

@@ -20,7 +20,7 @@ import type { RulesConfig } from '../rules/config.js';
 import { renderHostEndpoint } from '../rules/host.js';
 import { ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
 import { renderProfileChains } from '../rules/policy.js';
-import { CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
+import { ALL_VXLAN_SET, CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
 import { renderWorkloadEndpoint } from '../rules/workload.js';
 import { TierChains } from './tier-chains.js';
 
@@ -48,6 +48,8 @@ export class PolicyDataplane {
   private readonly weps = new Map<string, WorkloadEndpointMsg>();
   private readonly heps = new Map<string, HostEndpointMsg>();
   private readonly hepChains = new Map<string, { chains: string[]; entries: [string, string][] }>();
+  /** Node -> VXLAN parent address, for the host's allow-VXLAN-from-nodes rules. */
+  private readonly vtepHosts = new Map<string, string>();
   private staticDone = false;
   private readonly tierChains: TierChains;
 
@@ -71,15 +73,20 @@ export class PolicyDataplane {
       case 'configUpdate':
         this.onConfig(msg.config);
         return;
-      // Cluster networking (hosts, pools, VTEPs, routes) is the NetworkDataplane's (managers/network.ts).
+      // Cluster networking (hosts, pools, VTEPs, routes) is the NetworkDataplane's (managers/network.ts);
+      // VTEPs only decide who may send VXLAN to this host.
+      case 'vtepUpdate':
+        this.onVtep(msg.vtep.node, msg.vtep.parentDeviceIp);
+        return;
+      case 'vtepRemove':
+        this.onVtep(msg.node, undefined);
+        return;
       case 'inSync':
       case 'revision':
       case 'hostMetadataUpdate':
       case 'hostMetadataRemove':
       case 'ipPoolUpdate':
       case 'ipPoolRemove':
-      case 'vtepUpdate':
-      case 'vtepRemove':
       case 'routeUpdate':
       case 'routeRemove':
         return;
@@ -139,9 +146,28 @@ export class PolicyDataplane {
     if (this.staticDone) return;
     this.staticDone = true;
     for (const m of STATIC_MAPS) this.table.updateMap(emptyMap(m));
-    for (const c of renderStaticChains(this.config))
-      this.table.updateChain(c.name, c.rules, c.hook !== undefined ? { hook: c.hook } : {});
+    this.writeVxlanSet();
+    this.renderStatic();
     this.renderHeps();
+  }
+
+  private renderStatic(): void {
+    for (const c of renderStaticChains(this.config, { vxlan: this.vtepHosts.size > 0 }))
+      this.table.updateChain(c.name, c.rules, c.hook !== undefined ? { hook: c.hook } : {});
+  }
+
+  private writeVxlanSet(): void {
+    const ips = [...new Set(this.vtepHosts.values())].filter((ip) => !ip.includes(':')).sort();
+    this.table.updateSet({ name: ALL_VXLAN_SET, type: 'ipv4_addr', interval: false, elements: ips });
+  }
+
+  private onVtep(node: string, parentIp: string | undefined): void {
+    const before = this.vtepHosts.size > 0;
+    if (parentIp === undefined) this.vtepHosts.delete(node);
+    else this.vtepHosts.set(node, parentIp);
+    this.writeVxlanSet();
+    // The rules exist only while VXLAN is in use; membership changes need no chain change.
+    if (before !== this.vtepHosts.size > 0) this.renderStatic();
   }
 
   private onConfig(values: Readonly<Record<string, string>>): void {
@@ -149,8 +175,7 @@ export class PolicyDataplane {
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.config = next;
     if (!this.staticDone) return;
-    for (const c of renderStaticChains(this.config))
-      this.table.updateChain(c.name, c.rules, c.hook !== undefined ? { hook: c.hook } : {});
+    this.renderStatic();
     this.tierChains.rerenderAll(this.policies, this.config);
     for (const [id, p] of this.profiles)
       for (const c of renderProfileChains(id, p, this.config)) this.table.updateChain(c.name, c.rules);

@@ -17,6 +17,8 @@ export interface RulesConfig {
   readonly disableConntrackInvalidCheck: boolean;
   /** calico-ts: tier chains with at least this many rules are classified by protocol and port (dispatch.ts). */
   readonly tierDispatchMinRules: number;
+  /** UDP port of the VXLAN overlay (FelixConfiguration vxlanPort); host INPUT/OUTPUT admit it only between nodes. */
+  readonly vxlanPort: number;
 }
 
 const fs = (protocol: 'tcp' | 'udp', port: number): FailsafePort => ({ protocol, port });
@@ -52,6 +54,7 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   allowIpipFromWorkloads: false,
   disableConntrackInvalidCheck: false,
   tierDispatchMinRules: 24,
+  vxlanPort: 4789,
 };
 
 function parseFailsafe(v: string | undefined, fallback: readonly FailsafePort[]): readonly FailsafePort[] {
@@ -95,6 +98,11 @@ function intValue(v: string | undefined, fallback: number): number {
   return Number(v);
 }
 
+function portValue(v: string | undefined, fallback: number): number {
+  const n = intValue(v, fallback);
+  return n >= 1 && n <= 65535 ? n : fallback;
+}
+
 /** Reads the rules configuration from merged FelixConfiguration fields (camelCase names). */
 export function rulesConfigFrom(values: Readonly<Record<string, string>>): RulesConfig {
   const d = DEFAULT_RULES_CONFIG;
@@ -119,5 +127,6 @@ export function rulesConfigFrom(values: Readonly<Record<string, string>>): Rules
     allowIpipFromWorkloads: bool(values.allowIPIPPacketsFromWorkloads, d.allowIpipFromWorkloads),
     disableConntrackInvalidCheck: bool(values.disableConntrackInvalidCheck, d.disableConntrackInvalidCheck),
     tierDispatchMinRules: intValue(values.tierDispatchMinRules, d.tierDispatchMinRules),
+    vxlanPort: portValue(values.vxlanPort, d.vxlanPort),
   };
 }

@@ -9,7 +9,9 @@ import {
   routeCommand,
 } from './cluster-routes.js';
 import { ipipDeviceCommands, ipipMtu, ipipRoute } from './ipip.js';
+import { DEFAULT_RULES_CONFIG, rulesConfigFrom, type RulesConfig } from './config.js';
 import { NAT_CHAIN, renderNatChains, renderNatSets } from './nat.js';
+import { ALL_VXLAN_SET, CHAIN, renderStaticChains } from './static.js';
 import {
   createDeviceArgs,
   deviceSpec,
@@ -277,5 +279,41 @@ describe('VXLAN device and entries', () => {
       'neigh del 10.244.3.0 dev vxlan.calico',
       'neigh replace 10.244.2.0 lladdr 66:aa:aa:aa:aa:aa dev vxlan.calico nud permanent',
     ]);
+  });
+});
+
+describe('host rules for the VXLAN overlay', () => {
+  const input = (cfg: RulesConfig, vxlan: boolean): string[] =>
+    (renderStaticChains(cfg, { vxlan }).find((c) => c.name === CHAIN.input)?.rules ?? []).map((r) =>
+      typeof r === 'string' ? r : r.rule,
+    );
+  const output = (cfg: RulesConfig, vxlan: boolean): string[] =>
+    (renderStaticChains(cfg, { vxlan }).find((c) => c.name === CHAIN.output)?.rules ?? []).map((r) =>
+      typeof r === 'string' ? r : r.rule,
+    );
+
+  it('admits VXLAN from nodes and drops it from anything else, ahead of host endpoints, only while in use', () => {
+    const rules = input(DEFAULT_RULES_CONFIG, true);
+    const allow = rules.indexOf(
+      `meta l4proto udp udp dport 4789 ip saddr @${ALL_VXLAN_SET} fib daddr type local accept`,
+    );
+    const drop = rules.indexOf('meta nfproto ipv4 meta l4proto udp udp dport 4789 fib daddr type local drop');
+    const hep = rules.indexOf(`jump ${CHAIN.fromHep}`);
+    assert.ok(allow >= 0 && drop > allow && hep > drop, rules.join('\n'));
+    assert.ok(
+      output(DEFAULT_RULES_CONFIG, true).includes(
+        `meta l4proto udp udp dport 4789 ip daddr @${ALL_VXLAN_SET} fib saddr type local accept`,
+      ),
+    );
+    assert.equal(ALL_VXLAN_SET, 'cali40all-vxlan-net');
+    assert.ok(!input(DEFAULT_RULES_CONFIG, false).some((r) => r.includes('4789')));
+    assert.ok(!output(DEFAULT_RULES_CONFIG, false).some((r) => r.includes('4789')));
+  });
+
+  it('follows the configured VXLAN port', () => {
+    const cfg = rulesConfigFrom({ vxlanPort: '8472' });
+    assert.equal(cfg.vxlanPort, 8472);
+    assert.ok(input(cfg, true).some((r) => r.includes('udp dport 8472 ip saddr')));
+    assert.equal(rulesConfigFrom({ vxlanPort: '70000' }).vxlanPort, 4789);
   });
 });

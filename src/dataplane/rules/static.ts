@@ -12,6 +12,7 @@ import { CLEAR_MARKS } from './endpoints.js';
 import {
   chainName,
   hex,
+  ipSetName,
   MAP_FROM_HEP,
   MAP_FROM_WL,
   MAP_MANGLE_FROM_HEP,
@@ -42,6 +43,42 @@ export const CHAIN = {
   manglePre: chainName('mangle', 'cali-PREROUTING'),
   mangleFailsafeIn: chainName('mangle', 'cali-failsafe-in'),
 } as const;
+
+/** Every node's VXLAN parent address (Felix's `all-vxlan-net`); kept by the policy dataplane from VTEPs. */
+export const ALL_VXLAN_SET = ipSetName(4, 'all-vxlan-net');
+
+/** What the static chains depend on besides configuration. */
+export interface StaticOptions {
+  /** Some node has a VTEP: VXLAN is in use, so the host admits it from other nodes only. */
+  readonly vxlan: boolean;
+}
+
+/**
+ * VXLAN between nodes is allowed ahead of host-endpoint policy (so a restrictive `*` HostEndpoint cannot cut
+ * the overlay) and VXLAN to this host from anything that is not a node is dropped (Felix's "Allow VXLAN
+ * packets from trusted hosts" / "Drop VXLAN packets from non-allowed hosts").
+ */
+function vxlanHostRules(cfg: RulesConfig, dir: 'in' | 'out', opts: StaticOptions): NftRule[] {
+  if (!opts.vxlan) return [];
+  const udp = `meta l4proto udp udp dport ${cfg.vxlanPort}`;
+  if (dir === 'out')
+    return [
+      {
+        rule: `${udp} ip daddr @${ALL_VXLAN_SET} fib saddr type local accept`,
+        comment: 'Allow VXLAN packets to other trusted hosts',
+      },
+    ];
+  return [
+    {
+      rule: `${udp} ip saddr @${ALL_VXLAN_SET} fib daddr type local accept`,
+      comment: 'Allow VXLAN packets from trusted hosts',
+    },
+    {
+      rule: `meta nfproto ipv4 ${udp} fib daddr type local drop`,
+      comment: 'Drop VXLAN packets from non-allowed hosts',
+    },
+  ];
+}
 
 function prefixes(cfg: RulesConfig, dir: 'iifname' | 'oifname'): string[] {
   return cfg.interfacePrefixes.map((p) => `${dir} "${p}*"`);
@@ -85,7 +122,7 @@ function base(
   return { name, hook: { type, hook, priority, policy: 'accept' }, rules: [`jump ${target}`] };
 }
 
-export function renderStaticChains(cfg: RulesConfig): ChainSpec[] {
+export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxlan: false }): ChainSpec[] {
   const invalid = cfg.disableConntrackInvalidCheck ? [] : ['ct state invalid drop'];
   const wlToHostAction =
     cfg.endpointToHostAction === 'Drop'
@@ -144,6 +181,7 @@ export function renderStaticChains(cfg: RulesConfig): ChainSpec[] {
       name: CHAIN.input,
       rules: [
         { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
+        ...vxlanHostRules(cfg, 'in', opts),
         ...prefixes(cfg, 'iifname').map((p) => `${p} goto ${CHAIN.wlToHost}`),
         CLEAR_MARKS,
         `jump ${CHAIN.fromHep}`,
@@ -167,6 +205,7 @@ export function renderStaticChains(cfg: RulesConfig): ChainSpec[] {
       name: CHAIN.output,
       rules: [
         { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
+        ...vxlanHostRules(cfg, 'out', opts),
         ...prefixes(cfg, 'oifname').map((p) => `${p} return`),
         CLEAR_MARKS,
         `jump ${CHAIN.toHep}`,
