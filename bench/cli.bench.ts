@@ -9,12 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdSkipReason, startTestEtcd } from '../src/datastore/etcd/test-etcd.js';
 import { calicoctl } from '../src/cli/testing.js';
-
-export interface CliBenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { BenchResult } from './result.js';
 
 const POLICIES = 10_000;
 
@@ -49,7 +44,7 @@ spec:
 
 const seconds = (fromNs: bigint): number => Math.round(Number(process.hrtime.bigint() - fromNs) / 1e7) / 100;
 
-async function run(label: string, file: string, env: Record<string, string>): Promise<CliBenchResult[]> {
+async function run(label: string, file: string, env: Record<string, string>): Promise<BenchResult[]> {
   let t0 = process.hrtime.bigint();
   const applied = await calicoctl(['apply', '-f', file], { env });
   const applyS = seconds(t0);
@@ -60,12 +55,17 @@ async function run(label: string, file: string, env: Record<string, string>): Pr
   const rows = listed.stdout.split('\n').filter((l) => l.startsWith('bench-')).length;
   if (rows !== POLICIES) throw new Error(`${label}: listed ${rows} of ${POLICIES}`);
   return [
-    { name: `cli.${label}.apply_10k_gnp`, value: applyS, unit: 's' },
+    {
+      name: `cli.${label}.apply_10k_gnp`,
+      value: applyS,
+      unit: 's',
+      target: { op: '<=', value: 10, issue: 3 },
+    },
     { name: `cli.${label}.get_10k_gnp`, value: getS, unit: 's' },
   ];
 }
 
-export async function benchCli(): Promise<CliBenchResult[]> {
+export async function benchCli(): Promise<BenchResult[]> {
   const dir = await mkdtemp(join(tmpdir(), 'calico-cli-bench-'));
   try {
     const file = join(dir, 'policies.yaml');

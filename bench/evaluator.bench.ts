@@ -9,7 +9,7 @@ import type { IpAddr } from '../src/lib/net/ip.js';
 import { buildSnapshot } from '../src/model/snapshot.js';
 import type { ModelInput } from '../src/model/snapshot.js';
 import { PolicyEvaluator } from '../src/policy/evaluator.js';
-import type { BenchResult } from './selector.bench.js';
+import type { BenchResult } from './result.js';
 
 const NAMESPACES = 50;
 const PODS = 10_000;

@@ -23,12 +23,7 @@ import { NetnsScope, kernelTestSkipReason } from '../src/lab/netns.js';
 import { defaultAgentEntry } from '../src/lab/paths.js';
 import { unroutedTargets } from '../src/lab/routes.js';
 import type { LabNetwork } from '../src/lab/topology.js';
-
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-}
+import type { BenchResult } from './result.js';
 
 const runner = new NodeCommandRunner();
 const SECONDS = 3;

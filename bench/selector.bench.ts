@@ -5,12 +5,7 @@
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { evaluateNode, mustParseSelector, parseSelector, type Labels } from '../src/api/selector/index.js';
-
-export interface BenchResult {
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-}
+import type { BenchResult } from './result.js';
 
 const SELECTORS: readonly (readonly [string, string])[] = [
   ['typical', `a == "x" && b in {"p","q"} && !has(c)`],
