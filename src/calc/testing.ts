@@ -269,3 +269,25 @@ export function affinityResource(node: string, cidr: string, state: string): unk
     spec: { state, node, type: 'host', cidr, deleted: false },
   };
 }
+
+/** A rule that matches everything (every list empty): tests spread it and set what they need. */
+export const EMPTY_RULE: RuleMsg = {
+  action: 'allow',
+  index: 0,
+  srcNets: [],
+  notSrcNets: [],
+  srcPorts: [],
+  notSrcPorts: [],
+  srcIpSetIds: [],
+  notSrcIpSetIds: [],
+  srcNamedPortIpSetIds: [],
+  notSrcNamedPortIpSetIds: [],
+  dstNets: [],
+  notDstNets: [],
+  dstPorts: [],
+  notDstPorts: [],
+  dstIpSetIds: [],
+  notDstIpSetIds: [],
+  dstNamedPortIpSetIds: [],
+  notDstNamedPortIpSetIds: [],
+};

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
+import { EMPTY_RULE } from '../../calc/testing.js';
 import { classify } from './dispatch.js';
 
-const BASE: RuleMsg = {
-  action: 'allow',
-  index: 0,
-  srcNets: [],
-  notSrcNets: [],
-  srcPorts: [],
-  notSrcPorts: [],
-  srcIpSetIds: [],
-  notSrcIpSetIds: [],
-  srcNamedPortIpSetIds: [],
-  notSrcNamedPortIpSetIds: [],
-  dstNets: [],
-  notDstNets: [],
-  dstPorts: [],
-  notDstPorts: [],
-  dstIpSetIds: [],
-  notDstIpSetIds: [],
-  dstNamedPortIpSetIds: [],
-  notDstNamedPortIpSetIds: [],
-};
+const BASE: RuleMsg = EMPTY_RULE;
 
 /** A small deterministic PRNG (mulberry32), so a failure names its seed. */
 function rng(seed: number): () => number {

@@ -1,28 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RuleMsg } from '../../calc/messages.js';
+import { EMPTY_RULE } from '../../calc/testing.js';
 import { renderRule } from './rule.js';
 
-const EMPTY: RuleMsg = {
-  action: 'allow',
-  index: 0,
-  srcNets: [],
-  notSrcNets: [],
-  srcPorts: [],
-  notSrcPorts: [],
-  srcIpSetIds: [],
-  notSrcIpSetIds: [],
-  srcNamedPortIpSetIds: [],
-  notSrcNamedPortIpSetIds: [],
-  dstNets: [],
-  notDstNets: [],
-  dstPorts: [],
-  notDstPorts: [],
-  dstIpSetIds: [],
-  notDstIpSetIds: [],
-  dstNamedPortIpSetIds: [],
-  notDstNamedPortIpSetIds: [],
-};
+const EMPTY: RuleMsg = EMPTY_RULE;
 const ALLOW = 'meta mark set meta mark | 0x00010000 return';
 
 describe('rule rendering', () => {

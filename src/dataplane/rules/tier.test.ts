@@ -1,30 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { PolicyMsg, RuleMsg } from '../../calc/messages.js';
+import { EMPTY_RULE } from '../../calc/testing.js';
 import { tierChainRef } from './endpoints.js';
 import { DEFAULT_RULE_OPTIONS } from './rule.js';
 import { renderTierChain, renderTierChains } from './tier.js';
 
-const R: RuleMsg = {
-  action: 'allow',
-  index: 0,
-  srcNets: [],
-  notSrcNets: [],
-  srcPorts: [],
-  notSrcPorts: [],
-  srcIpSetIds: [],
-  notSrcIpSetIds: [],
-  srcNamedPortIpSetIds: [],
-  notSrcNamedPortIpSetIds: [],
-  dstNets: [],
-  notDstNets: [],
-  dstPorts: [],
-  notDstPorts: [],
-  dstIpSetIds: [],
-  notDstIpSetIds: [],
-  dstNamedPortIpSetIds: [],
-  notDstNamedPortIpSetIds: [],
-};
+const R: RuleMsg = EMPTY_RULE;
 const pol = (inbound: RuleMsg[]): PolicyMsg => ({
   tier: 'default',
   inboundRules: inbound,
