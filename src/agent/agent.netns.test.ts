@@ -4,7 +4,7 @@
  * changed datastore with nothing stale), the no-window rule, and host endpoints.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kernelTestSkipReason, runChecked } from '../lab/netns.js';
@@ -144,6 +144,7 @@ describe('calico-node on the real kernel', { skip }, () => {
       } finally {
         await fresh.killAgent('SIGTERM');
         await fresh.scope[Symbol.asyncDispose]();
+        rmSync(fresh.dir, { recursive: true, force: true });
       }
     });
   });
