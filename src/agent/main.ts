@@ -28,7 +28,7 @@ import { NetworkDataplane } from '../dataplane/managers/network.js';
 import { NftTable } from '../dataplane/nftables/table.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend, Syncer } from '../datastore/index.js';
-import { errorMessage } from '../lib/errors.js';
+import { errorDetail, errorMessage } from '../lib/errors.js';
 import { loadAgentConfig } from './config.js';
 import type { AgentConfig } from './config.js';
 import { createLogger } from './log.js';
@@ -116,7 +116,7 @@ function wireDataplane(
       },
       onFailure: (e) => {
         metrics.applyFailures.inc();
-        log.error('dataplane apply failed; will retry', { error: errorMessage(e) });
+        log.error('dataplane apply failed; will retry', { error: errorDetail(e) });
         void status
           .writeStatus({
             pid: process.pid,
@@ -124,7 +124,7 @@ function wireDataplane(
             inSync: state.inSync,
             dataplaneInSync: loop.dataplaneInSync,
             appliedRevision: loop.appliedRevision,
-            lastApplyError: errorMessage(e),
+            lastApplyError: errorDetail(e),
             updatedAt: new Date().toISOString(),
           })
           .catch((err: unknown) => {

@@ -97,6 +97,13 @@ export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** The message plus, for a kernel tool's refusal, the tool's own words (for logs and status files). */
+export function errorDetail(e: unknown): string {
+  if (!(e instanceof KernelProgrammingError) || e.stderr.trim() === '') return errorMessage(e);
+  const why = e.stderr.trim().split('\n').slice(0, 6).join('; ');
+  return `${e.message}: ${why.length > 600 ? `${why.slice(0, 600)}...` : why}`;
+}
+
 /**
  * A kernel tool (nft, ip, ...) rejected what we asked it to do. The affected resources stay dirty and the
  * dataplane loop retries them; `stderr` is the tool's own explanation.

@@ -3,7 +3,9 @@
  * managers): a /32 (or /128) route per local workload address to its `cali*` interface, and the interface
  * sysctls (proxy ARP, forwarding, IPv6 proxy NDP). Ours after a restart: routes whose device has one of the
  * workload interface prefixes; those not wanted any more are deleted. Interfaces that do not exist yet (the
- * endpoint arrived first) are retried on the next apply.
+ * endpoint arrived first) or are not up yet (the kernel refuses routes through a down device) are left
+ * alone and retried on the next apply, like a route whose interface vanished while the batch ran; only a
+ * failure on an interface that exists and is up fails the apply.
  */
 import type { CommandRunner } from '../exec/command-runner.js';
 import { KernelProgrammingError } from '../../lib/errors.js';
@@ -30,6 +32,21 @@ const SYSCTLS_V6 = [
   'net.ipv6.conf.{if}.forwarding=1',
   'net.ipv6.conf.{if}.accept_ra=0',
 ];
+
+interface IpLink {
+  readonly ifname: string;
+  readonly flags?: readonly string[];
+}
+
+/** The 1-based lines `ip -force -batch` reports as failed (`Command failed -:N`). */
+export function failedBatchLines(stderr: string): number[] {
+  return [...stderr.matchAll(/Command failed -:(\d+)/g)].map((m) => Number(m[1]));
+}
+
+/** The device a batch line names (`... dev <name> ...`). */
+function deviceOf(line: string): string | undefined {
+  return / dev (\S+)/.exec(line)?.[1];
+}
 
 function normalise(dst: string, family: 4 | 6): string {
   if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
@@ -68,11 +85,17 @@ export class RouteManager {
     return JSON.parse(r.stdout === '' ? '[]' : r.stdout) as T;
   }
 
+  /** Interfaces that exist -> whether they are administratively up. */
+  private async links(signal?: AbortSignal): Promise<Map<string, boolean>> {
+    const links = await this.json<IpLink[]>(['-j', 'link', 'show'], signal);
+    return new Map(links.map((l) => [l.ifname, l.flags?.includes('UP') ?? false]));
+  }
+
   async apply(signal?: AbortSignal): Promise<void> {
-    const links = await this.json<{ ifname: string }[]>(['-j', 'link', 'show'], signal);
-    const present = new Set(links.map((l) => l.ifname));
+    const links = await this.links(signal);
+    const present = new Set([...links].filter(([, up]) => up).map(([name]) => name));
+    const waiting = [...this.desired.values()].filter((w) => !present.has(w.interfaceName));
     const batch: string[] = [];
-    let pending = 0;
     for (const family of [4, 6] as const) {
       const routes = await this.json<IpRoute[]>(
         [family === 4 ? '-4' : '-6', '-j', 'route', 'show', 'table', 'main'],
@@ -88,18 +111,16 @@ export class RouteManager {
       }
       const wanted = new Map<string, string>();
       for (const w of this.desired.values()) {
-        if (!present.has(w.interfaceName)) {
-          pending++;
-          continue;
-        }
+        if (!present.has(w.interfaceName)) continue;
         for (const n of w.nets) if ((n.includes(':') ? 6 : 4) === family) wanted.set(n, w.interfaceName);
       }
       for (const [dst, dev] of wanted) {
         if (actual.get(dst) !== dev)
-          batch.push(`${family === 6 ? '-6 ' : ''}route replace ${dst} dev ${dev} scope link`);
+          // No `-6` in a batch line (it takes no global options); `ip` tells the family from the prefix.
+          batch.push(`route replace ${dst} dev ${dev} scope link`);
       }
       for (const [dst, dev] of actual) {
-        if (!wanted.has(dst)) batch.push(`${family === 6 ? '-6 ' : ''}route del ${dst} dev ${dev}`);
+        if (!wanted.has(dst)) batch.push(`route del ${dst} dev ${dev}`);
       }
     }
     for (const w of this.desired.values()) {
@@ -115,19 +136,29 @@ export class RouteManager {
       );
       if (r.code === 0) this.configured.add(w.interfaceName);
     }
-    for (const ifname of [...this.configured]) if (!present.has(ifname)) this.configured.delete(ifname);
-    this.pending = pending;
+    for (const ifname of [...this.configured]) if (!links.has(ifname)) this.configured.delete(ifname);
+    this.pending = waiting.length;
     if (batch.length === 0) return;
     const r = await this.runner.run('ip', ['-force', '-batch', '-'], {
       stdin: `${batch.join('\n')}\n`,
       ...(signal !== undefined ? { signal } : {}),
     });
-    if (r.code !== 0) {
-      throw new KernelProgrammingError('programming workload routes failed', {
-        command: 'ip -force -batch -',
-        exitCode: r.code,
-        stderr: r.stderr,
-      });
+    if (r.code === 0) return;
+    // A line fails when its interface went away or down meanwhile: that one waits for the next apply.
+    const failed = failedBatchLines(r.stderr);
+    const now = await this.links(signal);
+    const hard = failed.filter((n) => {
+      const dev = deviceOf(batch[n - 1] ?? '');
+      return dev === undefined || now.get(dev) === true;
+    });
+    if (failed.length > 0 && hard.length === 0) {
+      this.pending += failed.length;
+      return;
     }
+    throw new KernelProgrammingError('programming workload routes failed', {
+      command: 'ip -force -batch -',
+      exitCode: r.code,
+      stderr: r.stderr,
+    });
   }
 }

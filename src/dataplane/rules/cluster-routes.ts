@@ -128,10 +128,12 @@ export function diffRoutes(
   return { replace, remove };
 }
 
-/** One `ip -batch` line. */
+/**
+ * One `ip -batch` line. No `-6`: batch lines take no global options, and `ip` tells the family from the
+ * prefix (a blackhole route included).
+ */
 export function routeCommand(r: KernelRoute, op: 'replace' | 'del'): string {
-  const family = r.dst.includes(':') ? '-6 ' : '';
-  const parts = [`${family}route ${op}`, r.type === 'blackhole' ? `blackhole ${r.dst}` : r.dst];
+  const parts = [`route ${op}`, r.type === 'blackhole' ? `blackhole ${r.dst}` : r.dst];
   if (r.via !== undefined) parts.push(`via ${r.via}`);
   if (r.dev !== undefined) parts.push(`dev ${r.dev}`);
   if (r.onlink === true) parts.push('onlink');

@@ -119,7 +119,7 @@ describe('cluster routes', () => {
     );
     assert.equal(
       routeCommand({ dst: 'fd00::/122', type: 'blackhole' }, 'replace'),
-      '-6 route replace blackhole fd00::/122 proto 80',
+      'route replace blackhole fd00::/122 proto 80',
     );
   });
 });
