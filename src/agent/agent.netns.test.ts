@@ -296,5 +296,24 @@ describe('calico-node on the real kernel', { skip }, () => {
       await h.settle();
       assert.equal(await reachNode(9090), true, 'untracked allow in both directions');
     });
+
+    it('a host endpoint with only expectedIPs applies to the interface that carries the address', async () => {
+      await h.remove(gnp('edge-block', {}));
+      await h.remove(gnp('edge-fast', {}));
+      await h.remove(hep({}));
+      await h.settle();
+      assert.equal(await reachNode(9090), true, 'no host endpoint any more');
+      await h.put({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'HostEndpoint',
+        metadata: { name: 'node1-by-ip', labels: { role: 'edge' } },
+        spec: { node: 'node1', expectedIPs: [nodeIp] },
+      } as Resource);
+      await h.settle();
+      assert.equal(await reachNode(9090), false, 'denied by the endpoint found by its address');
+      assert.equal(await reachNode(8080), true, 'allowed by edge-web, which selects it');
+      assert.equal(await reachNode(22), true, 'failsafe tcp:22');
+      assert.match(await h.tableText(), /cali-fh-eth1/);
+    });
   });
 });

@@ -235,7 +235,8 @@ export class AgentHarness implements AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.killAgent('SIGTERM').catch(() => undefined);
-    await this.backend.close().catch(() => undefined);
+    // setup() may never have run (a test filtered out, or a failing before hook).
+    await (this.backend as Backend | undefined)?.close().catch(() => undefined);
     await this.scope[Symbol.asyncDispose]();
     rmSync(this.dir, { recursive: true, force: true });
   }

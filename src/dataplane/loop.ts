@@ -179,6 +179,8 @@ export class DataplaneLoop {
     const started = performance.now();
     try {
       this.dataplane.ensureStatic();
+      if (this.dataplane.wantsInterfaceAddresses())
+        this.dataplane.setInterfaceAddresses(await this.routes.interfaceAddresses(this.signal));
       this.network?.prepare();
       if (this.refreshDue) {
         this.refreshDue = false;

@@ -18,6 +18,7 @@ import type { NftTable } from '../nftables/table.js';
 import { DEFAULT_RULES_CONFIG, rulesConfigFrom } from '../rules/config.js';
 import type { RulesConfig } from '../rules/config.js';
 import { renderHostEndpoint } from '../rules/host.js';
+import { needsInterfaceAddresses, resolveHostEndpoints } from '../rules/host-resolve.js';
 import { ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
 import { renderProfileChains } from '../rules/policy.js';
 import { ALL_VXLAN_SET, CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
@@ -48,6 +49,8 @@ export class PolicyDataplane {
   private readonly weps = new Map<string, WorkloadEndpointMsg>();
   private readonly heps = new Map<string, HostEndpointMsg>();
   private readonly hepChains = new Map<string, { chains: string[]; entries: [string, string][] }>();
+  /** Host interface -> its addresses, for host endpoints matched by expected IPs. */
+  private hostAddresses: ReadonlyMap<string, readonly string[]> = new Map();
   /** Node -> VXLAN parent address, for the host's allow-VXLAN-from-nodes rules. */
   private readonly vtepHosts = new Map<string, string>();
   private staticDone = false;
@@ -240,12 +243,27 @@ export class PolicyDataplane {
     this.table.updateMapElements(MAP_TO_WL, [r.toEntry]);
   }
 
+  /** Whether some host endpoint is matched by address: the loop then reads the interfaces' addresses. */
+  wantsInterfaceAddresses(): boolean {
+    return needsInterfaceAddresses(this.heps);
+  }
+
+  /** The host's interfaces and their addresses; host endpoints by expected IP follow them. */
+  setInterfaceAddresses(addresses: ReadonlyMap<string, readonly string[]>): void {
+    const key = (m: ReadonlyMap<string, readonly string[]>): string =>
+      JSON.stringify([...m].sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (key(addresses) === key(this.hostAddresses)) return;
+    this.hostAddresses = addresses;
+    this.renderHeps();
+  }
+
   /** Host endpoints are re-rendered together: the `*` endpoint changes the dispatch chains. */
   private renderHeps(): void {
     if (!this.staticDone) return;
     const wanted = new Map<string, { chains: string[]; entries: [string, string][] }>();
     let anyChains: { in: string; out: string } | undefined;
-    for (const [id, ep] of this.heps) {
+    const instances = resolveHostEndpoints(this.heps, this.hostAddresses, this.config.interfacePrefixes);
+    for (const { key: id, endpoint: ep } of instances) {
       const r = renderHostEndpoint(ep);
       this.tierChains.setUser(`hep:${id}`, r.tierChains, this.policies, this.config);
       for (const c of r.chains) this.table.updateChain(c.name, c.rules);

@@ -91,6 +91,20 @@ export class RouteManager {
     return new Map(links.map((l) => [l.ifname, l.flags?.includes('UP') ?? false]));
   }
 
+  /** Every interface and its addresses (for host endpoints matched by expected IPs). */
+  async interfaceAddresses(signal?: AbortSignal): Promise<Map<string, string[]>> {
+    const links = await this.json<{ ifname: string; addr_info?: { local?: string }[] }[]>(
+      ['-j', 'addr', 'show'],
+      signal,
+    );
+    return new Map(
+      links.map((l) => [
+        l.ifname,
+        (l.addr_info ?? []).flatMap((a) => (a.local !== undefined ? [a.local] : [])),
+      ]),
+    );
+  }
+
   async apply(signal?: AbortSignal): Promise<void> {
     const links = await this.links(signal);
     const present = new Set([...links].filter(([, up]) => up).map(([name]) => name));
