@@ -3,7 +3,7 @@
  * calico-conformance: runs selector-vector files and NetworkPolicy truth-table files against a dataplane.
  *
  *   npm run conformance -- [--dataplane sim|nftables] [--ip-family 4|6] [--nodes N] [--network MODE]
- *                          [--json FILE] FILE...
+ *                          [--pods cni|plumb] [--json FILE] FILE...
  *
  * Prints one line per failing case (its first mismatch, with the trace), a summary per file, and ends with
  * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage (or when the chosen
@@ -12,6 +12,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { PodVia } from '../lab/pods.js';
 import { agentRouted, parseLabNetwork, type LabNetwork } from '../lab/topology.js';
 import { errorMessage } from '../lib/errors.js';
 import { parseCase } from './cases.js';
@@ -24,7 +25,7 @@ import type { VectorResult } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
 
 const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose]
-                          [--nodes N] [--network MODE] FILE...
+                          [--nodes N] [--network MODE] [--pods cni|plumb] FILE...
 
   FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
   --dataplane NAME   where cases run: sim (the reference evaluator; default), or nftables (the calico-ts
@@ -37,6 +38,8 @@ nftables only:
   --nodes N          lab nodes, pods spread over them (default 1)
   --network MODE     who routes pods between nodes: static (the lab; default), bgp (BIRD mesh),
                      vxlan, vxlan-crosssubnet (the agents; IPv4 only)
+  --pods cni|plumb   how pods get their network: cni (the calico CNI plugin and calico-ipam, with IP pools
+                     created for the case addresses; default), or plumb (wired by the lab, no CNI)
   --probe-timeout-ms MS  how long a denied connection is waited for (default 1000)
   --keep-lab         keep the lab's run dir (agent log, datastore) after the run`;
 
@@ -52,6 +55,7 @@ interface DriverChoice {
   readonly family: 4 | 6;
   readonly nodes: number;
   readonly network: LabNetwork;
+  readonly pods: PodVia;
   readonly probeTimeoutMs: number;
   readonly keepLab: boolean;
 }
@@ -63,6 +67,7 @@ function makeDriver(c: DriverChoice): DataplaneDriver {
       family: c.family,
       nodes: c.nodes,
       network: c.network,
+      pods: c.pods,
       probeTimeoutMs: c.probeTimeoutMs,
       keepRunDir: c.keepLab,
       log: (line) => process.stderr.write(`calico-conformance: ${line}\n`),
@@ -85,6 +90,12 @@ function networkOption(text: string, family: 4 | 6): LabNetwork {
   if (agentRouted(n) && family === 6)
     throw new UsageFailure(`--network ${n} routes IPv4 pools only; use --ip-family 4 (or --network static)`);
   return n;
+}
+
+function podsOption(text: string): PodVia {
+  if (text !== 'cni' && text !== 'plumb')
+    throw new UsageFailure(`--pods must be cni or plumb, not "${text}"`);
+  return text;
 }
 
 function fail(line: string): void {
@@ -181,6 +192,7 @@ async function main(argv: string[]): Promise<number> {
       verbose: { type: 'boolean', default: false },
       nodes: { type: 'string', default: '1' },
       network: { type: 'string', default: 'static' },
+      pods: { type: 'string', default: 'cni' },
       'probe-timeout-ms': { type: 'string', default: '1000' },
       'keep-lab': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -200,11 +212,12 @@ async function main(argv: string[]): Promise<number> {
     family,
     nodes: positive('nodes', values.nodes, 250),
     network: networkOption(values.network, family),
+    pods: podsOption(values.pods),
     probeTimeoutMs: positive('probe-timeout-ms', values['probe-timeout-ms'], 60_000),
     keepLab: values['keep-lab'],
   };
   if (choice.name === 'nftables') {
-    const why = nftablesUnavailableReason();
+    const why = nftablesUnavailableReason(undefined, choice.pods);
     if (why !== false) throw new UsageFailure(`--dataplane nftables cannot run here: ${why}`);
   }
   const controller = new AbortController();

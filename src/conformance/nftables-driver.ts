@@ -1,35 +1,49 @@
 /**
  * The `nftables` dataplane: cases run on the real kernel, in a lab (src/lab) whose node runs the calico-ts
  * agent. Each state goes through the datastore as an orchestrator would write it (Kubernetes Namespaces,
- * WorkloadEndpoints of the pods, the decoded policies), the driver waits until the agent has programmed it
- * (sentinel revision, endpoint status files), empties the node's conntrack table (every probe is judged as
- * a new connection, as the truth tables mean it), and probes with real TCP connections and UDP datagrams.
+ * Pods, the decoded policies), the driver waits until the agent has programmed it (sentinel revision,
+ * endpoint status files), empties the node's conntrack table (every probe is judged as a new connection, as
+ * the truth tables mean it), and probes with real TCP connections and UDP datagrams.
+ *
+ * Pods get their network through the `calico` CNI plugin and calico-ipam (`pods: 'cni'`, the default), as a
+ * container runtime would: the lab stores the Pod with its case address in the `cni.projectcalico.org/ipAddrs`
+ * annotation and runs the plugin, which assigns exactly that address, wires the veth, writes the
+ * WorkloadEndpoint and waits for the agent. calico-ipam hands out only addresses of a configured pool, so the
+ * driver first creates the IPPools the case addresses need (case-pools.ts: the /16, or the /112 with
+ * `--ip-family 6`, around each address no pool covers yet). With `pods: 'plumb'` the lab wires the pods and
+ * writes their WorkloadEndpoints itself (no CNI, no pools needed).
  *
  * Multi-node (`nodes` > 1): pods are spread over the nodes. In a `static` lab (the default) the lab writes a
  * route per pod on every other node; with `network` bgp, vxlan or vxlan-crosssubnet the agents route pods
- * between nodes (BIRD mesh or VXLAN), the driver assigns each case address in IPAM on the node that owns its
- * block (so the block's route leads there) and waits for the routes before probing. Those modes are IPv4
- * only: the agents' pools are.
+ * between nodes (BIRD mesh or VXLAN): each pod goes to the node that owns the IPAM block of its address (else
+ * the node topology.ts maps the block to) and gets its address there (from calico-ipam, or assigned by the lab
+ * for plumbed pods), so the block's route leads to it; the driver waits for the routes before probing. Those
+ * modes are IPv4 only: the agents' pools are.
  *
  * One lab per run, reused across cases: pods that stay identical (same key and address) are kept and only
- * relabelled, the rest are replaced, namespaces and policies are made exactly the state's. Every probed port
- * is served (TCP and UDP echo) by every pod of the case. All cells of a state are probed at once with
- * bounded concurrency as soon as the state is in force (a denied cell costs a full timeout, so probing them
- * in parallel is what keeps a run short); `probe` then hands out the verdicts. SCTP cells are skipped: the
- * kernel here has no SCTP.
+ * relabelled, the rest are replaced (a CNI pod through CNI DEL, which releases its address), namespaces and
+ * policies are made exactly the state's. Every probed port is served (TCP and UDP echo) by every pod of the
+ * case. All cells of a state are probed at once with bounded concurrency as soon as the state is in force (a
+ * denied cell costs a full timeout, so probing them in parallel is what keeps a run short); `probe` then hands
+ * out the verdicts. SCTP cells are skipped: the kernel here has no SCTP.
  */
 import { existsSync } from 'node:fs';
 import { keyOf, type Resource } from '../datastore/index.js';
+import { checkIpam, type CheckResult } from '../ipam/index.js';
 import { CalicoError } from '../lib/errors.js';
+import { parseIp } from '../lib/net/ip.js';
 import { LabCluster, sweepStaleLabs } from '../lab/cluster.js';
+import { cniUnavailableReason } from '../lab/cni.js';
 import { limiter } from '../lab/concurrency.js';
 import { kernelTestSkipReason } from '../lab/netns.js';
 import { defaultAgentEntry } from '../lab/paths.js';
 import { agentRouted, defaultRacks, type LabNetwork } from '../lab/topology.js';
+import type { PodVia } from '../lab/pods.js';
 import type { ProbeOutcome } from '../lab/probe-protocol.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
 import { probeCells } from './cases.js';
+import { ensureCasePools } from './case-pools.js';
 import type { CellOutcome, DataplaneDriver, ProbeCell } from './driver.js';
 import { caseNamespaces, decodeStatePolicies } from './sim.js';
 
@@ -52,6 +66,8 @@ export interface NftablesDriverOptions {
   readonly nodes?: number;
   /** Who routes pods between nodes. Default `static` (the lab). */
   readonly network?: LabNetwork;
+  /** How pods get their network: the `calico` CNI plugin (default) or the lab's own wiring. */
+  readonly pods?: PodVia;
   /** A denied cell costs this long. Default 1000 ms. */
   readonly probeTimeoutMs?: number;
   /** Probes in flight at once. Default 128. */
@@ -63,15 +79,26 @@ export interface NftablesDriverOptions {
   readonly log?: (line: string) => void;
 }
 
-/** Why `--dataplane nftables` cannot run here, or false. */
-export function nftablesUnavailableReason(agentEntry: string = defaultAgentEntry()): string | false {
+/** Why `--dataplane nftables` cannot run here (with pods made `pods`), or false. */
+export function nftablesUnavailableReason(
+  agentEntry: string = defaultAgentEntry(),
+  pods: PodVia = 'cni',
+): string | false {
   const tools = kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack']);
   if (tools !== false) return tools;
-  return existsSync(agentEntry) ? false : `${agentEntry} is missing (npm run build)`;
+  if (!existsSync(agentEntry)) return `${agentEntry} is missing (npm run build)`;
+  return pods === 'cni' ? cniUnavailableReason() : false;
 }
 
 function cellKey(c: ProbeCell): string {
   return `${c.from}|${c.to}|${c.protocol.toLowerCase()}|${c.port}`;
+}
+
+/** A kept pod must have exactly the case address (compared as addresses, not as text). */
+function sameIp(want: string | undefined, have: string): boolean {
+  const a = want === undefined ? undefined : parseIp(want);
+  const b = parseIp(have);
+  return a !== undefined && b !== undefined && a.family === b.family && a.value === b.value;
 }
 
 function podKeyOf(p: CasePod): string {
@@ -92,6 +119,8 @@ export class NftablesDriver implements DataplaneDriver {
   #lab: Promise<LabCluster> | undefined;
   #ports: number[] = [];
   #pods = new Map<string, CasePod>();
+  /** Addresses an enabled pool is known to cover (pools are never removed during a run). */
+  #pooled = new Set<string>();
   #verdicts = new Map<string, Promise<CellOutcome>>();
 
   constructor(opts: NftablesDriverOptions) {
@@ -179,7 +208,7 @@ export class NftablesDriver implements DataplaneDriver {
     this.#pods = new Map(pods.map((p) => [podKeyOf(p), p]));
     const gone = lab
       .pods()
-      .filter((r) => want.get(`${r.namespace}/${r.name}`)?.ip !== r.ip)
+      .filter((r) => !sameIp(want.get(`${r.namespace}/${r.name}`)?.ip, r.ip))
       .map((r) => `${r.namespace}/${r.name}`);
     if (gone.length > 0) await lab.removePods(gone);
     const added: { node: string; spec: CasePod & { ports: number[] } }[] = [];
@@ -195,7 +224,30 @@ export class NftablesDriver implements DataplaneDriver {
         added.push({ node: await lab.nodeFor(p.ip, i, { signal }), spec: { ...p, ports: this.#ports } });
       }
     }
-    if (added.length > 0) await lab.addPods(added, { signal });
+    if (added.length === 0) return;
+    const via = this.#opts.pods ?? 'cni';
+    if (via === 'cni')
+      await this.#ensurePools(
+        lab,
+        added.map((a) => a.spec.ip),
+        signal,
+      );
+    await lab.addPods(added, { signal, via });
+  }
+
+  /** calico-ipam assigns only addresses of a pool: creates the pools the CNI pods' addresses need. */
+  async #ensurePools(lab: LabCluster, ips: readonly string[], signal: AbortSignal): Promise<void> {
+    const unknown = ips.filter((ip) => !this.#pooled.has(ip));
+    if (unknown.length === 0) return;
+    const created = await ensureCasePools(lab.datastore, unknown, { network: lab.network, signal });
+    if (created.length > 0) this.#opts.log?.(`created IP pools ${created.join(', ')} for the case addresses`);
+    for (const ip of unknown) this.#pooled.add(ip);
+  }
+
+  /** `calicoctl ipam check` of the lab's datastore (nothing leaked, nothing unallocated, no stale records). */
+  async checkIpam(opts: { signal: AbortSignal }): Promise<CheckResult> {
+    const lab = await this.#labReady(opts.signal);
+    return checkIpam(lab.datastore, { version: 'calico-conformance' });
   }
 
   /** Starts every judged cell of the state's probes (each distinct connection once). */

@@ -4,11 +4,13 @@
  *
  *   cni    the `calico` CNI plugin with calico-ipam (cni.ts): IPAM, veth, WorkloadEndpoint, policy wait. The
  *          lab stores the Kubernetes Pod first (labels, named ports, the ipAddrs annotation for a fixed
- *          address), as the API server would hold it for the plugin to read.
+ *          address, which must lie in an IPPool), as the API server would hold it for the plugin to read.
  *   plumb  the lab's own wiring (plumbing.ts) and WorkloadEndpoint, for exact addresses of either family. In an
  *          agent-routed lab the address is assigned in IPAM on the pod's node first, so that its block (and
- *          so its route on the other nodes) belongs to that node; in a `static` lab every other node gets a
- *          /32 route to it instead.
+ *          so its route on the other nodes) belongs to that node.
+ *
+ * In a `static` lab (no routing daemon) every other node gets a host route to the pod, whichever way it was
+ * wired.
  *
  * Both add the hairpin rules inside the pod (plumbing.ts) so that pod -> own address crosses the node.
  */
@@ -155,9 +157,23 @@ async function wireByCni(ctx: PodContext, r: PodRecord, options: Signal): Promis
   const got = await cniAdd(ctx.runner, cniAttachment(ctx, r), options);
   r.ip = got.ip;
   r.mac = got.mac ?? (await interfaceMac(ctx.runner, r.netns, 'eth0', options));
-  const w = podWiring(nodeOf(ctx.state, r), r);
+  const node = nodeOf(ctx.state, r);
+  const w = podWiring(node, r);
   await setSysctls(ctx.runner, r.netns, podSysctls(w), options);
   await runBatch(ctx.runner, hairpinBatch(w), options);
+  await routeFromOtherNodes(ctx, r, node, options);
+}
+
+/** In a `static` lab nothing routes pods between nodes: every other node gets a host route to the pod. */
+async function routeFromOtherNodes(
+  ctx: PodContext,
+  r: PodRecord,
+  node: NodeRecord,
+  options: Signal,
+): Promise<void> {
+  if (agentRouted(ctx.state.network ?? 'static')) return;
+  const others = ctx.state.nodes.filter((n) => n.name !== r.node);
+  await wirePodRoutes(ctx.runner, others, r, node, options);
 }
 
 async function wireByLab(ctx: PodContext, r: PodRecord, options: Signal): Promise<void> {
@@ -165,10 +181,7 @@ async function wireByLab(ctx: PodContext, r: PodRecord, options: Signal): Promis
   if (agentRouted(network)) await assignPlumbedAddress(ctx, r);
   const node = nodeOf(ctx.state, r);
   r.mac = await wirePod(ctx.runner, { ...podWiring(node, r), mtu: podMtu(network) }, options);
-  if (!agentRouted(network)) {
-    const others = ctx.state.nodes.filter((n) => n.name !== r.node);
-    await wirePodRoutes(ctx.runner, others, r, node, options);
-  }
+  await routeFromOtherNodes(ctx, r, node, options);
 }
 
 /** Creates the pod's namespace, its network (CNI or the lab's wiring) and starts its probe agent. */
@@ -215,7 +228,7 @@ export async function unplumbPod(ctx: PodContext, r: PodRecord): Promise<void> {
     });
   }
   if (present) await deleteNamespace(ctx.runner, r.netns);
-  if (r.via !== 'cni' && r.ip !== '')
+  if (r.ip !== '' && (r.via !== 'cni' || !agentRouted(ctx.state.network ?? 'static')))
     await unwirePodRoutes(
       ctx.runner,
       ctx.state.nodes.filter((n) => n.name !== r.node),
