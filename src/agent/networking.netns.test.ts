@@ -120,11 +120,22 @@ describe('multi-node networking', { skip }, () => {
         await c.ip(nodeA.ns, '-4', 'addr', 'show', 'dev', 'vxlan.calico'),
         new RegExp(`inet ${specA?.ipv4VXLANTunnelAddr ?? '?'}/32`),
       );
-      const fdb = await c.scope.runner(nodeA.ns).run('bridge', ['fdb', 'show', 'dev', 'vxlan.calico']);
-      assert.ok(fdb.stdout.includes(`${macB} dst 10.0.2.1 self permanent`), fdb.stdout);
-      assert.match(
-        await c.ip(nodeA.ns, 'neigh', 'show', 'dev', 'vxlan.calico'),
-        new RegExp(`${vtepB} lladdr ${macB} PERMANENT`),
+      // The FDB and neighbour entries come from the same apply as the route; a CI run once caught the
+      // route without them, so they are awaited too (with the kernel state and agent logs if they never come).
+      const fdbShow = async (): Promise<string> =>
+        (await c.scope.runner(nodeA.ns).run('bridge', ['fdb', 'show', 'dev', 'vxlan.calico'])).stdout;
+      await eventually(
+        `node-a to have the FDB entry ${macB} dst 10.0.2.1`,
+        async () => (await fdbShow()).includes(`${macB} dst 10.0.2.1 self permanent`),
+        async () => `fdb:\n${await fdbShow()}\nroutes:\n${await c.ip(nodeA.ns, 'route')}\n${await logs()}`,
+      );
+      await eventually(
+        `node-a to have the neighbour entry ${vtepB} lladdr ${macB}`,
+        async () =>
+          new RegExp(`${vtepB} lladdr ${macB} PERMANENT`).test(
+            await c.ip(nodeA.ns, 'neigh', 'show', 'dev', 'vxlan.calico'),
+          ),
+        logs,
       );
     });
 
