@@ -199,7 +199,8 @@ async function measurePair(
  * chains merge into set lookups. `ports`: per-policy selectors, each rule with its protocol and ports (the
  * common micro-segmentation shape), which the tier chains classify by protocol and port. `mixed`: the same
  * with a protocol-less CIDR rule in every policy: a port no rule names still gets a short leaf, but a port
- * some rule names walks every TCP rule (the per-port leaves would need a copy of those rules each).
+ * some rule names shares a leaf with a group of neighbouring ports and walks every protocol-less rule
+ * (per-port leaves would need a copy of those rules each).
  */
 type CostShape = 'lists' | 'ports' | 'mixed';
 
@@ -336,7 +337,7 @@ export async function benchPacketCost(): Promise<BenchResult[]> {
     );
     if (ports.length > 1)
       results.push({
-        name: `connection-rate ratio, ${label}, to a port the rules name (walks every TCP rule)`,
+        name: `connection-rate ratio, ${label}, to a port one rule names`,
         value: r3(best(withs, 'cps', 1) / best(bases, 'cps', 1)),
         unit: '',
         target: RATIO_TARGET,

@@ -41,29 +41,71 @@ function requiredPorts(r: RuleMsg): readonly { first: number; last: number }[] |
 
 /**
  * Splitting by port copies every port-less rule into every port leaf; when that would multiply the rules by
- * more than a small factor (many port-less rules among many distinct ports), every port some rule names goes
- * to one leaf holding the protocol's whole rule list, and only the other ports get the short default leaf.
+ * more than a small factor (many port-less rules among many distinct ports), the ports some rule names are
+ * cut into a bounded number of groups of neighbouring port intervals instead, each group one leaf with the
+ * port-less rules and only the rules whose ports meet the group. Ports no rule names keep the default leaf.
  */
 const MAX_COPY_FACTOR = 4;
+/** The grouped fallback may copy this many times the protocol's rules (its leaves are fewer but longer). */
+const MAX_GROUP_COPY_FACTOR = 16;
 
-/** The fallback split: named ports -> leaf 1 (every rule), other ports -> leaf 0 (the port-less rules). */
+interface PortInterval {
+  readonly first: number;
+  readonly last: number;
+}
+
+/** The fallback split: named port intervals in groups -> leaves 1..n, other ports -> leaf 0. */
 function coarseSplit<T>(
   items: readonly T[],
   defaultLeaf: readonly T[],
+  elementary: readonly PortInterval[],
   ruleOf: (t: T) => RuleMsg,
+  maxLeaves: number,
 ): ProtocolBucket<T> {
-  if (defaultLeaf.length === items.length) return { ports: [], leaves: [items] };
-  const ranges = items
-    .flatMap((it) => requiredPorts(ruleOf(it)) ?? [])
-    .map((p) => ({ first: p.first, last: p.last }))
-    .sort((a, b) => a.first - b.first);
+  if (defaultLeaf.length === items.length || elementary.length === 0) return { ports: [], leaves: [items] };
+  const budget = MAX_GROUP_COPY_FACTOR * items.length + 256;
+  const groups = Math.max(
+    1,
+    Math.min(maxLeaves - 1, elementary.length, Math.floor(budget / Math.max(1, defaultLeaf.length)) - 1),
+  );
+  const per = Math.ceil(elementary.length / groups);
+  const leaves: (readonly T[])[] = [defaultLeaf];
   const ports: { first: number; last: number; leaf: number }[] = [];
-  for (const r of ranges) {
-    const prev = ports[ports.length - 1];
-    if (prev !== undefined && r.first <= prev.last + 1) prev.last = Math.max(prev.last, r.last);
-    else ports.push({ first: r.first, last: r.last, leaf: 1 });
+  for (let g = 0; g * per < elementary.length; g++) {
+    const chunk = elementary.slice(g * per, (g + 1) * per);
+    const meets = (req: readonly PortInterval[]): boolean =>
+      req.some((p) => chunk.some((c) => p.first <= c.last && p.last >= c.first));
+    const leaf = leaves.length;
+    leaves.push(
+      items.filter((it) => {
+        const req = requiredPorts(ruleOf(it));
+        return req === undefined || meets(req);
+      }),
+    );
+    for (const c of chunk) {
+      const prev = ports[ports.length - 1];
+      if (prev !== undefined && prev.leaf === leaf && prev.last + 1 === c.first) prev.last = c.last;
+      else ports.push({ first: c.first, last: c.last, leaf });
+    }
   }
-  return { ports, leaves: [defaultLeaf, items] };
+  return { ports, leaves };
+}
+
+/** The elementary intervals between consecutive port bounds that at least one rule's ports cover. */
+function namedIntervals<T>(
+  points: readonly number[],
+  items: readonly T[],
+  ruleOf: (t: T) => RuleMsg,
+): PortInterval[] {
+  const ranges = items.flatMap((it) => requiredPorts(ruleOf(it)) ?? []);
+  const out: PortInterval[] = [];
+  for (let i = 0; i + 1 < points.length; i++) {
+    const first = points[i] ?? 0;
+    if (first > 65535) break;
+    const last = Math.min((points[i + 1] ?? 0) - 1, 65535);
+    if (ranges.some((p) => p.first <= first && p.last >= last)) out.push({ first, last });
+  }
+  return out;
 }
 
 function bucketPorts<T>(
@@ -100,7 +142,8 @@ function bucketPorts<T>(
     let leaf = keyToLeaf.get(key);
     if (leaf === undefined) {
       total += leafItems.length;
-      if (leaves.length >= maxLeaves || total > budget) return coarseSplit(items, defaultLeaf, ruleOf);
+      if (leaves.length >= maxLeaves || total > budget)
+        return coarseSplit(items, defaultLeaf, namedIntervals(points, items, ruleOf), ruleOf, maxLeaves);
       leaf = leaves.length;
       leaves.push(leafItems);
       keyToLeaf.set(key, leaf);

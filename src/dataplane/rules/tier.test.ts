@@ -198,7 +198,7 @@ describe('tier chain dispatch by protocol and port', () => {
     assert.equal((byName.get(`${ref(ids).name}-o`) ?? []).length, 3);
   });
 
-  it('sends named ports to the whole list when port-less rules would be copied into too many leaves', () => {
+  it('groups named ports into a bounded number of leaves when port-less rules would be copied into too many', () => {
     const policies = new Map<string, PolicyMsg>();
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -213,15 +213,22 @@ describe('tier chain dispatch by protocol and port', () => {
     }
     const { chains, maps } = renderTierChains(ref(ids), policies, DEFAULT_RULE_OPTIONS, 24);
     const name = ref(ids).name;
-    assert.deepEqual(
-      maps.map((m) => [m.name, [...m.elements]]),
-      [[`${name}-6-p`, [['1000-1199', `goto ${name}-6-1`]]]],
-    );
+    // 400 TCP rules, 200 port-less: at most 16 x 400 + 256 copies, so 32 groups of 7 ports (29 groups).
+    const entries = [...(maps.find((m) => m.name === `${name}-6-p`)?.elements ?? [])];
+    assert.equal(entries.length, 29);
+    assert.deepEqual(entries[0], ['1000-1006', `goto ${name}-6-1`]);
+    assert.deepEqual(entries[28], ['1196-1199', `goto ${name}-6-29`]);
     const rules = new Map(
       chains.map((c) => [c.name, c.rules.map((r) => (typeof r === 'string' ? r : r.rule))]),
     );
-    // Leaf 1: every TCP rule, in order (each deny twice: v4 and v6), then the tier end.
-    assert.equal(rules.get(`${name}-6-1`)?.length, 200 + 400 + 1);
+    // A group leaf: the port-less rules (each deny twice: v4 and v6), its own 7 port rules, the tier end.
+    const leaf1 = rules.get(`${name}-6-1`) ?? [];
+    assert.equal(leaf1.length, 400 + 7 + 1);
+    assert.deepEqual(
+      leaf1.flatMap((r) => /dport (\d+)/.exec(r)?.[1] ?? []),
+      ['1000', '1001', '1002', '1003', '1004', '1005', '1006'],
+    );
+    assert.equal(rules.get(`${name}-6-29`)?.filter((r) => r.includes('dport')).length, 4);
     // Leaf 0 (ports no rule names): only the port-less rules.
     const leaf0 = rules.get(`${name}-6-0`) ?? [];
     assert.equal(leaf0.length, 400 + 1);

@@ -82,18 +82,52 @@ function listText(r: RuleMsg, field: MergeField): number {
 /**
  * Merges `next` into `cur` when they differ only in one list-valued field (same action, not Log). With
  * named sets (`unboundedNets`) address lists grow without limit; inline they stay under MAX_MERGED_TEXT.
+ * Returns a new rule (its merged list a fresh array) and the field merged.
  */
-function tryMerge(cur: RuleMsg, next: RuleMsg, unboundedNets: boolean): RuleMsg | undefined {
+function tryMerge(
+  cur: RuleMsg,
+  next: RuleMsg,
+  unboundedNets: boolean,
+): { rule: RuleMsg; field: MergeField } | undefined {
   if (cur.action !== next.action || cur.action === 'log') return undefined;
   for (const field of ['srcNets', 'dstNets', 'dstPorts'] as const) {
     if (cur[field].length === 0 || next[field].length === 0) continue;
     const bounded = field === 'dstPorts' || !unboundedNets;
     if (bounded && listText(cur, field) + listText(next, field) > MAX_MERGED_TEXT) continue;
     if (keyWithout(cur, field) !== keyWithout(next, field)) continue;
-    if (field === 'dstPorts') return { ...cur, dstPorts: mergePorts(cur.dstPorts, next.dstPorts) };
-    return { ...cur, [field]: [...new Set([...cur[field], ...next[field]])] };
+    if (field === 'dstPorts')
+      return { rule: { ...cur, dstPorts: mergePorts(cur.dstPorts, next.dstPorts) }, field };
+    return { rule: { ...cur, [field]: [...new Set([...cur[field], ...next[field]])] }, field };
   }
   return undefined;
+}
+
+/**
+ * An address-list merge in progress: the merged rule (ours, so its list grows in place), the field, the
+ * rule's key without that field, and what the list holds. A long run then costs linear time.
+ */
+interface NetRun {
+  readonly rule: RuleMsg;
+  readonly field: 'srcNets' | 'dstNets';
+  readonly key: string;
+  readonly seen: Set<string>;
+  text: number;
+}
+
+/** Appends `next` to the run when it differs from the run's rule only in the run's field. */
+function extendRun(run: NetRun, next: RuleMsg, unboundedNets: boolean): boolean {
+  if (next.action !== run.rule.action || next[run.field].length === 0) return false;
+  const text = listText(next, run.field);
+  if (!unboundedNets && run.text + text > MAX_MERGED_TEXT) return false;
+  if (keyWithout(next, run.field) !== run.key) return false;
+  const list = run.rule[run.field] as string[];
+  for (const n of next[run.field]) {
+    if (run.seen.has(n)) continue;
+    run.seen.add(n);
+    list.push(n);
+  }
+  run.text += text;
+  return true;
 }
 
 function collectItems(ref: TierChainRef, policies: ReadonlyMap<string, PolicyMsg>): Item[] {
@@ -111,13 +145,31 @@ function collectItems(ref: TierChainRef, policies: ReadonlyMap<string, PolicyMsg
 /** Merges runs of consecutive mergeable rules; the sequence given must be the order packets see. */
 function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
   const out: Item[] = [];
+  let run: NetRun | undefined;
   for (const it of items) {
     const last = out[out.length - 1];
-    const merged = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
-    if (last !== undefined && merged !== undefined) {
-      out[out.length - 1] = { rule: merged, origin: last.origin, merged: last.merged + it.merged + 1 };
+    if (last !== undefined && run !== undefined && last.rule === run.rule) {
+      if (extendRun(run, it.rule, unboundedNets)) {
+        last.merged += it.merged + 1;
+        continue;
+      }
+    }
+    const m = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
+    if (last !== undefined && m !== undefined) {
+      out[out.length - 1] = { rule: m.rule, origin: last.origin, merged: last.merged + it.merged + 1 };
+      run =
+        m.field === 'dstPorts'
+          ? undefined
+          : {
+              rule: m.rule,
+              field: m.field,
+              key: keyWithout(m.rule, m.field),
+              seen: new Set(m.rule[m.field]),
+              text: listText(m.rule, m.field),
+            };
     } else {
       out.push(it);
+      run = undefined;
     }
   }
   return out;
