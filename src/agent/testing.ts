@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readAgentStatusSync, type AgentStatus } from '../cni/policy-wait.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { Backend, Resource } from '../datastore/index.js';
 import { keyOf, openBackend } from '../datastore/index.js';
@@ -88,15 +89,8 @@ export class AgentHarness implements AsyncDisposable {
     this.agent = undefined;
   }
 
-  status(): { appliedRevision: number; dataplaneInSync: boolean } | undefined {
-    try {
-      return JSON.parse(readFileSync(join(this.runDir, 'status.json'), 'utf8')) as {
-        appliedRevision: number;
-        dataplaneInSync: boolean;
-      };
-    } catch {
-      return undefined;
-    }
+  status(): AgentStatus | undefined {
+    return readAgentStatusSync(this.runDir);
   }
 
   /** Writes a sentinel profile and waits until the agent has programmed everything up to it. */
@@ -112,7 +106,7 @@ export class AgentHarness implements AsyncDisposable {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       const s = this.status();
-      if (s !== undefined && s.dataplaneInSync && s.appliedRevision >= want) return;
+      if (s?.dataplaneInSync === true && (s.appliedRevision ?? -1) >= want) return;
       await new Promise((r) => setTimeout(r, 20));
     }
     throw new Error(

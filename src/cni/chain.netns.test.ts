@@ -23,12 +23,11 @@ describe('calico chained with portmap and bandwidth', { skip, timeout: 300_000 }
   const node = new CniNode({ nodeName: 'node1', datastore: { type: 'embedded' } });
 
   before(async () => {
-    await node.setup(scope);
-    await node.put(ipPool('pool-v4', '10.70.0.0/16'));
-    await node.put(ipPool('pool-v6', 'fd70::/48'));
-    await node.put(namespaceObject('default'));
-    node.startAgent();
-    await node.agentReady();
+    await node.boot(scope, [
+      ipPool('pool-v4', '10.70.0.0/16'),
+      ipPool('pool-v6', 'fd70::/48'),
+      namespaceObject('default'),
+    ]);
   });
 
   after(async () => {

@@ -39,13 +39,12 @@ for (const mode of CNI_MODES) {
     const node = new CniNode({ nodeName: 'node1', datastore: { type: 'embedded' }, mode });
 
     before(async () => {
-      await node.setup(scope);
-      await node.put(ipPool('pool-v4', '10.66.0.0/16'));
-      await node.put(ipPool('pool-v6', 'fd66::/48'));
-      await node.put(namespaceObject('default'));
-      await node.put(namespaceObject('shop'));
-      node.startAgent();
-      await node.agentReady();
+      await node.boot(scope, [
+        ipPool('pool-v4', '10.66.0.0/16'),
+        ipPool('pool-v6', 'fd66::/48'),
+        namespaceObject('default'),
+        namespaceObject('shop'),
+      ]);
     });
 
     after(async () => {

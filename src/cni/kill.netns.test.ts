@@ -74,11 +74,7 @@ for (const mode of CNI_MODES) {
     const node = new CniNode({ nodeName: 'node1', datastore: { type: 'embedded' }, mode });
 
     before(async () => {
-      await node.setup(scope);
-      await node.put(ipPool('pool-v4', '10.69.0.0/16', 29));
-      await node.put(namespaceObject('default'));
-      node.startAgent();
-      await node.agentReady();
+      await node.boot(scope, [ipPool('pool-v4', '10.69.0.0/16', 29), namespaceObject('default')]);
     });
 
     after(async () => {

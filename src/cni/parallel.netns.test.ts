@@ -34,12 +34,8 @@ for (const mode of [...CNI_MODES, 'mixed'] as const) {
       };
 
       before(async () => {
-        await node.setup(scope);
         // Small blocks, so that the node claims several of them concurrently.
-        await node.put(ipPool('pool-v4', '10.67.0.0/16', 28));
-        await node.put(namespaceObject('default'));
-        node.startAgent();
-        await node.agentReady();
+        await node.boot(scope, [ipPool('pool-v4', '10.67.0.0/16', 28), namespaceObject('default')]);
       });
 
       after(async () => {

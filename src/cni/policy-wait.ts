@@ -8,6 +8,7 @@
  * of the previous sandbox may still be there. The endpoint counts as programmed when its file exists and
  * either the file's or the agent's applied revision has reached the revision of our WorkloadEndpoint write.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -34,14 +35,27 @@ export function agentStatusPath(statusDir: string): string {
   return join(dirname(statusDir), 'status.json');
 }
 
-export async function readAgentStatus(statusDir: string): Promise<AgentStatus | undefined> {
-  const o = await readJson(agentStatusPath(statusDir));
-  if (o === undefined) return undefined;
+function statusFields(o: Record<string, unknown>): AgentStatus {
   return {
     ...(typeof o['appliedRevision'] === 'number' ? { appliedRevision: o['appliedRevision'] } : {}),
     ...(typeof o['dataplaneInSync'] === 'boolean' ? { dataplaneInSync: o['dataplaneInSync'] } : {}),
     ...(typeof o['updatedAt'] === 'string' ? { updatedAt: o['updatedAt'] } : {}),
   };
+}
+
+export async function readAgentStatus(statusDir: string): Promise<AgentStatus | undefined> {
+  const o = await readJson(agentStatusPath(statusDir));
+  return o === undefined ? undefined : statusFields(o);
+}
+
+/** `<runDir>/status.json`, read synchronously (test harnesses poll it). */
+export function readAgentStatusSync(runDir: string): AgentStatus | undefined {
+  try {
+    const v: unknown = JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8'));
+    return typeof v === 'object' && v !== null ? statusFields(v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether the endpoint is programmed at (or after) `revision`. */

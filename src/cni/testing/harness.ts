@@ -24,6 +24,7 @@ import type { Backend, Resource } from '../../datastore/api.js';
 import { checkIpam } from '../../ipam/check.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { installCni } from '../install.js';
+import { readAgentStatusSync, type AgentStatus } from '../policy-wait.js';
 import { conflistAdd, conflistDel, type Conflist, type RuntimeOptions } from '../runtime.js';
 
 export const runner: CommandRunner = new NodeCommandRunner();
@@ -100,6 +101,14 @@ export class CniNode implements AsyncDisposable {
 
   get nodeName(): string {
     return this.opts.nodeName;
+  }
+
+  /** setup(), the given resources (pools, namespaces ...), then the agent, ready to serve the plugin. */
+  async boot(scope: NamespaceScope, resources: readonly Resource[]): Promise<void> {
+    await this.setup(scope);
+    for (const r of resources) await this.put(r);
+    this.startAgent();
+    await this.agentReady();
   }
 
   /** Creates the node namespace, opens the datastore and installs the plugins. */
@@ -271,15 +280,8 @@ export class CniNode implements AsyncDisposable {
     return this.#agent?.pid;
   }
 
-  agentStatus(): { appliedRevision: number; dataplaneInSync: boolean } | undefined {
-    try {
-      return JSON.parse(readFileSync(join(this.runDir, 'status.json'), 'utf8')) as {
-        appliedRevision: number;
-        dataplaneInSync: boolean;
-      };
-    } catch {
-      return undefined;
-    }
+  agentStatus(): AgentStatus | undefined {
+    return readAgentStatusSync(this.runDir);
   }
 
   /** Waits (bounded) until the agent reports an in-sync dataplane and serves its CNI socket. */
