@@ -70,3 +70,33 @@ export async function runBatch(
     });
   }
 }
+
+/** A host interface as `ip -j addr show` reports it. */
+export interface HostInterface {
+  readonly name: string;
+  readonly mtu: number;
+  readonly addresses: readonly string[];
+}
+
+export function parseInterfaces(json: unknown): HostInterface[] {
+  if (!Array.isArray(json)) return [];
+  return json.flatMap((e: unknown) => {
+    const o = e as { ifname?: unknown; mtu?: unknown; addr_info?: unknown };
+    if (typeof o.ifname !== 'string' || typeof o.mtu !== 'number') return [];
+    const addrs = Array.isArray(o.addr_info)
+      ? o.addr_info.flatMap((a: unknown) => {
+          const local = (a as { local?: unknown }).local;
+          return typeof local === 'string' ? [local] : [];
+        })
+      : [];
+    return [{ name: o.ifname, mtu: o.mtu, addresses: addrs }];
+  });
+}
+
+/** Every interface of the namespace with its MTU and addresses. */
+export async function readInterfaces(
+  runner: CommandRunner,
+  signal: AbortSignal | undefined,
+): Promise<HostInterface[]> {
+  return parseInterfaces(await queryJson(runner, 'ip', ['-j', 'addr', 'show'], signal));
+}

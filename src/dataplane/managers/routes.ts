@@ -9,6 +9,7 @@
  */
 import type { CommandRunner } from '../exec/command-runner.js';
 import { KernelProgrammingError } from '../../lib/errors.js';
+import { readInterfaces } from './ip-tools.js';
 
 export interface WorkloadRoutes {
   readonly interfaceName: string;
@@ -92,17 +93,8 @@ export class RouteManager {
   }
 
   /** Every interface and its addresses (for host endpoints matched by expected IPs). */
-  async interfaceAddresses(signal?: AbortSignal): Promise<Map<string, string[]>> {
-    const links = await this.json<{ ifname: string; addr_info?: { local?: string }[] }[]>(
-      ['-j', 'addr', 'show'],
-      signal,
-    );
-    return new Map(
-      links.map((l) => [
-        l.ifname,
-        (l.addr_info ?? []).flatMap((a) => (a.local !== undefined ? [a.local] : [])),
-      ]),
-    );
+  async interfaceAddresses(signal?: AbortSignal): Promise<Map<string, readonly string[]>> {
+    return new Map((await readInterfaces(this.runner, signal)).map((i) => [i.name, i.addresses]));
   }
 
   async apply(signal?: AbortSignal): Promise<void> {

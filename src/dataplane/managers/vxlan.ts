@@ -25,7 +25,7 @@ import {
   type VxlanConfig,
   type VxlanDeviceSpec,
 } from '../rules/vxlan.js';
-import { queryJson, runBatch, runTool } from './ip-tools.js';
+import { queryJson, readInterfaces, runBatch, runTool } from './ip-tools.js';
 
 export interface VxlanState {
   readonly hostname: string;
@@ -40,27 +40,6 @@ export type VxlanOutcome =
   | { readonly state: 'absent' }
   /** VXLAN is wanted but cannot be set up yet (no local VTEP, or its node IP is on no interface). */
   | { readonly state: 'waiting'; readonly reason: string };
-
-interface Iface {
-  readonly name: string;
-  readonly mtu: number;
-  readonly addresses: readonly string[];
-}
-
-function parseInterfaces(json: unknown): Iface[] {
-  if (!Array.isArray(json)) return [];
-  return json.flatMap((e: unknown) => {
-    const o = e as { ifname?: unknown; mtu?: unknown; addr_info?: unknown };
-    if (typeof o.ifname !== 'string' || typeof o.mtu !== 'number') return [];
-    const addrs = Array.isArray(o.addr_info)
-      ? o.addr_info.flatMap((a: unknown) => {
-          const local = (a as { local?: unknown }).local;
-          return typeof local === 'string' ? [local] : [];
-        })
-      : [];
-    return [{ name: o.ifname, mtu: o.mtu, addresses: addrs }];
-  });
-}
 
 export class VxlanManager {
   private readonly runner: CommandRunner;
@@ -81,7 +60,7 @@ export class VxlanManager {
     // Without our own VTEP (tunnel address not allocated yet) an existing device is left as it is.
     if (local === undefined)
       return { state: 'waiting', reason: `node ${s.hostname} has no VXLAN tunnel address` };
-    const ifaces = parseInterfaces(await queryJson(this.runner, 'ip', ['-j', 'addr', 'show'], signal));
+    const ifaces = await readInterfaces(this.runner, signal);
     const parent = ifaces.find((i) => i.name !== VXLAN_DEVICE && i.addresses.includes(local.parentDeviceIp));
     if (parent === undefined) {
       return { state: 'waiting', reason: `no interface has the node IP ${local.parentDeviceIp}` };
