@@ -3,6 +3,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const LAYERS = [
+  'sys',
   'api',
   'model',
   'policy',
@@ -21,6 +22,7 @@ const LAYERS = [
 /** Which internal layers each layer may import (lib is always allowed). */
 const ALLOWED = {
   lib: [],
+  sys: [],
   api: [],
   model: ['api'],
   policy: ['api', 'model'],
@@ -38,6 +40,10 @@ const ALLOWED = {
 
 /** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */
 const PURE = ['lib', 'api', 'model', 'policy', 'calc'];
+// src/sys (files, directories and sockets created with explicit modes) is below every layer that does I/O.
+for (const [layer, allowed] of Object.entries(ALLOWED)) {
+  if (!PURE.includes(layer) && layer !== 'sys') allowed.unshift('sys');
+}
 const IO_MODULES = [
   'fs',
   'fs/promises',

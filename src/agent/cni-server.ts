@@ -15,9 +15,9 @@
  * requests in flight; a client whose connection is then cut falls back to the standalone plugin, which
  * repeats the command (ADD and DEL are both safe to repeat).
  */
-import { chmodSync, lstatSync, mkdirSync, readlinkSync, renameSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { lstatSync, readlinkSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { AgentHost, type AgentHostOptions, type AgentPolicyView } from '../cni/agent-host.js';
 import {
   MAX_REQUEST_BYTES,
@@ -29,6 +29,8 @@ import { calicoPlugin } from '../cni/calico-plugin.js';
 import { runPlugin } from '../cni/skel.js';
 import type { DataplaneLoop } from '../dataplane/loop.js';
 import { errorMessage } from '../lib/errors.js';
+import { describeModeChange } from '../sys/files.js';
+import { listenUnixSocket } from '../sys/unix-socket.js';
 import type { Logger } from './log.js';
 
 /** A client must have sent its whole request within this time. */
@@ -113,29 +115,6 @@ async function answer(host: AgentHost, data: Buffer, log: Logger): Promise<Agent
   return { kind: 'served', exitCode: out.exitCode, stdout: out.stdout };
 }
 
-/** Listens on a temporary name, restricts the mode, then renames into place (never a world-open socket). */
-async function listenPrivately(server: Server, socketPath: string): Promise<number> {
-  mkdirSync(dirname(socketPath), { recursive: true });
-  try {
-    if (!lstatSync(socketPath).isSocket())
-      throw new Error(`${socketPath} exists and is not a socket; not replacing it`);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-  const tmp = `${socketPath}.${process.pid}.tmp`;
-  rmSync(tmp, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(tmp, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, socketPath);
-  return lstatSync(socketPath).ino;
-}
-
 interface Connections {
   readonly host: AgentHost;
   readonly log: Logger;
@@ -192,7 +171,11 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   const server = createServer({ allowHalfOpen: true }, (sock) => {
     serveConnection(c, sock);
   });
-  const ino = await listenPrivately(server, opts.socketPath);
+  const ino = await listenUnixSocket(server, opts.socketPath, {
+    report: (c) => {
+      log.warn('narrowed the mode of the CNI socket directory', { change: describeModeChange(c) });
+    },
+  });
   log.info('CNI server listening', { socket: opts.socketPath });
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>

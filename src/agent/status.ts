@@ -2,10 +2,12 @@
  * What the agent tells the rest of the node through files (namespaces do not isolate the filesystem):
  * `<runDir>/status.json` after every apply, and `<runDir>/endpoint-status/<namespace>/<endpoint>` for each
  * local workload endpoint whose policy is programmed (the CNI plugin waits for it). Writes are atomic
- * (temp file + rename).
+ * (temp file + rename); files are 0644 and directories 0755 whatever the umask (a status file anyone could
+ * write would let them tell the CNI plugin a pod's policy is in place).
  */
-import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { FILE_MODE, ensureDirSync, writeFileAtomic } from '../sys/files.js';
 
 export interface AgentStatus {
   readonly pid: number;
@@ -17,10 +19,8 @@ export interface AgentStatus {
   readonly updatedAt: string;
 }
 
-async function atomicWrite(path: string, text: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, path);
+function atomicWrite(path: string, text: string): Promise<void> {
+  return writeFileAtomic(path, text, FILE_MODE);
 }
 
 export class StatusWriter {
@@ -33,7 +33,7 @@ export class StatusWriter {
   }
 
   async writeStatus(s: AgentStatus): Promise<void> {
-    await mkdir(this.runDir, { recursive: true });
+    ensureDirSync(this.runDir);
     await atomicWrite(join(this.runDir, 'status.json'), `${JSON.stringify(s)}\n`);
   }
 
@@ -43,12 +43,13 @@ export class StatusWriter {
     revision: number,
   ): Promise<void> {
     const dir = join(this.runDir, 'endpoint-status');
+    ensureDirSync(dir);
     const wanted = new Set<string>();
     for (const ep of endpoints.values()) {
       const rel = `${ep.namespace}/${ep.name}`;
       wanted.add(rel);
       if (this.written.has(rel)) continue;
-      await mkdir(join(dir, ep.namespace), { recursive: true });
+      ensureDirSync(join(dir, ep.namespace));
       await atomicWrite(join(dir, rel), `${JSON.stringify({ status: 'up', appliedRevision: revision })}\n`);
       this.written.add(rel);
     }

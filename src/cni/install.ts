@@ -15,9 +15,10 @@
  *        [--datastore-path FILE | --etcd-endpoints URLS] [--log-file FILE] [--cni-version V]
  *        [--agent-socket PATH]
  */
-import { chmodSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXECUTABLE_MODE, FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 import { CLIENT_NETNS_KEY, FORWARDED_ENV } from './agent-protocol.js';
 
 export const DEFAULT_BIN_DIR = '/opt/cni/bin';
@@ -117,14 +118,6 @@ exec "$node" "$entry" "$@"
 `;
 }
 
-function atomicWrite(path: string, text: string, mode: number): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text, { mode });
-  chmodSync(tmp, mode);
-  renameSync(tmp, path);
-}
-
 export interface InstallOptions extends SampleConflistOptions {
   readonly binDir?: string;
   readonly confDir?: string;
@@ -157,18 +150,18 @@ export function installCni(o: InstallOptions = {}): InstallResult {
   for (const name of ['calico', 'calico-ipam'] as const) {
     const entry = resolve(distDir, `${name}.js`);
     entries.push(entry);
-    chmodSync(entry, 0o755);
+    chmodSync(entry, EXECUTABLE_MODE);
     const path = join(binDir, name);
     const script =
       name === 'calico'
         ? forwardingWrapperScript(nodePath, entry, agentSocket)
         : wrapperScript(nodePath, entry);
-    atomicWrite(path, script, 0o755);
+    writeFileAtomicSync(path, script, { mode: EXECUTABLE_MODE });
     plugins.push(path);
   }
   if (o.confDir === undefined) return { plugins, entries };
   const conflist = join(o.confDir, CONFLIST_NAME);
-  atomicWrite(conflist, `${JSON.stringify(sampleConflist(o), null, 2)}\n`, 0o644);
+  writeFileAtomicSync(conflist, `${JSON.stringify(sampleConflist(o), null, 2)}\n`, { mode: FILE_MODE });
   return { plugins, entries, conflist };
 }
 

@@ -11,10 +11,14 @@
  * LINGER_MS for the next request of a burst (a bounded number of times in a row, so that a plugin process
  * waiting on the same file is not starved). That saves a `flock` child per IPAM call (a process start from
  * a big process is costly) and keeps the host-wide exclusion with plugin processes.
+ *
+ * The lock file is created 0600 (as Calico's) before `flock` opens it, which would create it 0666 less the
+ * umask; its directory 0755. A symlink at the lock's path is refused.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ensureDirSync, ensurePrivateFileSync } from '../sys/files.js';
+import { errorMessage } from '../lib/errors.js';
 import { CniCode, CniError } from './spec.js';
 
 export interface HostLock extends AsyncDisposable {
@@ -24,7 +28,12 @@ export interface HostLock extends AsyncDisposable {
 const TOKEN = 'calico-ts-lock\n';
 
 export async function acquireHostLock(path: string, timeoutMs: number): Promise<HostLock> {
-  mkdirSync(dirname(path), { recursive: true });
+  try {
+    ensureDirSync(dirname(path));
+    ensurePrivateFileSync(path);
+  } catch (e) {
+    throw new CniError(CniCode.ioFailure, `cannot prepare the IPAM lock ${path}`, errorMessage(e));
+  }
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
   const child = spawn('flock', ['-x', '-w', String(seconds), path, 'cat'], {
     stdio: ['pipe', 'pipe', 'pipe'],

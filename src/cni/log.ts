@@ -3,9 +3,18 @@
  * size-based rotation like Calico's (`log_file_max_size` MB, `log_file_max_count` old files `.1` … `.N`).
  * A plugin run is short, so every line is written synchronously: a plugin killed mid-run still leaves its
  * log behind. A log file that cannot be written is not an error for the plugin (logging is best effort).
+ * The file is 0600 (as Calico's) and its directory 0755, whatever the umask; a log file that allowed more
+ * is narrowed, and says so in its first line.
  */
-import { appendFileSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import {
+  PRIVATE_FILE_MODE,
+  describeModeChange,
+  ensureDirSync,
+  ensurePrivateFileSync,
+  type ModeChange,
+} from '../sys/files.js';
 import type { LogLevel } from './netconf.js';
 
 type Fields = Readonly<Record<string, unknown>>;
@@ -77,11 +86,18 @@ class FileLogger implements Logger {
     const line = `${new Date().toISOString()} [${level.toUpperCase()}][${process.pid}] ${this.#opts.program}: ${msg}${tail}\n`;
     try {
       if (!this.#state.ready) {
-        mkdirSync(dirname(this.#opts.path), { recursive: true });
+        const changes: ModeChange[] = [];
+        const report = (c: ModeChange): void => {
+          changes.push(c);
+        };
+        ensureDirSync(dirname(this.#opts.path), { report });
         rotate(this.#opts.path, this.#opts.maxSizeMb, this.#opts.maxCount);
+        ensurePrivateFileSync(this.#opts.path, { followSymlinks: true, report });
         this.#state.ready = true;
+        for (const c of changes)
+          this.#write('warning', 'narrowed a file mode', { change: describeModeChange(c) });
       }
-      appendFileSync(this.#opts.path, line);
+      appendFileSync(this.#opts.path, line, { mode: PRIVATE_FILE_MODE });
     } catch {
       // Best effort: a plugin must not fail because its log cannot be written.
       this.#state.broken = true;

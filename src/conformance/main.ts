@@ -23,6 +23,7 @@ import type { CaseResult } from './runner.js';
 import { isSelectorVectorFile, runSelectorVectors } from './selector-vectors.js';
 import type { VectorResult } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
+import { FILE_MODE } from '../sys/files.js';
 
 const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose]
                           [--nodes N] [--network MODE] [--pods cni|plumb] FILE...
@@ -239,6 +240,7 @@ async function main(argv: string[]): Promise<number> {
     writeFileSync(
       values.json,
       `${JSON.stringify({ dataplane: values.dataplane, ipFamily: family, ...t, files: reports }, null, 2)}\n`,
+      { mode: FILE_MODE },
     );
   }
   if (t.skipped > 0) process.stdout.write(`${t.skipped} connections skipped (see above)\n`);

@@ -5,7 +5,7 @@
  * through `<run dir>/status.json` (written atomically): the lab waits there for it to start, and for the
  * highest datastore revision it has programmed (`appliedRevision`) to reach a revision the lab wrote.
  */
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, symlinkSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +14,7 @@ import { labDatastoreEnv } from './datastore.js';
 import { LabProcess, nodeScriptCommand } from './process.js';
 import type { LabState, NodeRecord } from './state.js';
 import { networkAgentEnv } from './topology.js';
+import { ensureDirSync } from '../sys/files.js';
 
 export interface AgentStatus {
   readonly pid: number;
@@ -104,7 +105,7 @@ export function endpointStatusPath(runDir: string, namespace: string, wepName: s
 export function calicoNodeBinary(runDir: string): string {
   const link = join(runDir, 'bin', 'calico-node');
   if (existsSync(link)) return link;
-  mkdirSync(dirname(link), { recursive: true });
+  ensureDirSync(dirname(link));
   try {
     symlinkSync(process.execPath, link);
   } catch (e) {

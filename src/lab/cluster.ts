@@ -19,7 +19,7 @@
  * is removed on dispose, even after failures; `sweepStaleLabs` removes what a crashed lab left. The prefix is
  * the lab's own so that a sweep never touches the namespaces of other suites running at the same time.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Backend, Resource } from '../datastore/index.js';
@@ -50,6 +50,7 @@ import {
   type PodRecord,
 } from './state.js';
 import { agentRouted, nodeIndexForAddress, rackOf, topologyProblem, type LabNetwork } from './topology.js';
+import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';
 
 /** Every lab namespace (and default run dir) starts with this. */
 export const LAB_NETNS_PREFIX = 'calts-lab-';
@@ -134,7 +135,8 @@ export class LabCluster implements AsyncDisposable {
     const ownerPid = options.ownerPid ?? process.pid;
     const runDir =
       options.runDir ?? mkdtempSync(join(tmpdir(), `${LAB_NETNS_PREFIX}${ownerPid.toString(36)}-`));
-    mkdirSync(join(runDir, 'pods'), { recursive: true });
+    ensureDirSync(runDir, { mode: PRIVATE_DIR_MODE });
+    ensureDirSync(join(runDir, 'pods'));
     const entry = options.agentEntry === undefined ? defaultAgentEntry() : options.agentEntry;
     const state = newLabState({
       ownerPid,
@@ -245,7 +247,7 @@ export class LabCluster implements AsyncDisposable {
     };
     this.#state.nodes.push(record);
     saveState(this.#state);
-    mkdirSync(record.runDir, { recursive: true });
+    ensureDirSync(record.runDir);
     await addNodeNetwork(this.#runner, fabricNs, record, sig(options));
     if (!agentRouted(this.network)) {
       for (const p of this.#state.pods)

@@ -5,7 +5,7 @@
  * and calicoctl in the root namespace all reach it through the filesystem and no network is touched. It runs
  * inside the lab's fabric namespace, so deleting the lab's namespaces (or a sweep of a dead lab) ends it too.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBackend, type Backend } from '../datastore/index.js';
 import { findEtcdBinary } from '../datastore/etcd/test-etcd.js';
@@ -14,6 +14,7 @@ import { CalicoError, errorMessage } from '../lib/errors.js';
 import { sleep } from './concurrency.js';
 import { LabProcess } from './process.js';
 import type { LabDatastoreRecord, LabState } from './state.js';
+import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';
 
 export type LabDatastoreChoice = 'embedded' | 'etcd';
 
@@ -70,7 +71,7 @@ export async function startLabEtcd(
   const binary = findEtcdBinary();
   if (binary === undefined)
     throw new CalicoError('CALICO_ERR_USAGE', 'no etcd binary (apt-get install etcd-server)');
-  mkdirSync(ds.dir, { recursive: true });
+  ensureDirSync(ds.dir, { mode: PRIVATE_DIR_MODE });
   const peer = `unix://${PEER_SOCKET}`;
   const client = `unix://${CLIENT_SOCKET}`;
   const proc = LabProcess.spawn({

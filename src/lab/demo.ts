@@ -7,7 +7,7 @@
  * Every matrix is checked against the expected one; the exit status is 1 on any difference. The lab is
  * removed at the end (also on failure or SIGINT) unless `--keep`, which leaves it up for `calico-lab`.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
@@ -38,6 +38,7 @@ import {
 } from './demo-script.js';
 import { repoRoot } from './paths.js';
 import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from './topology.js';
+import { FILE_MODE, ensureDirSync } from '../sys/files.js';
 
 export interface DemoOptions {
   readonly network: LabNetwork;
@@ -199,7 +200,8 @@ async function runStep(
   say(RULE);
   say(`Step ${index}: ${s.title}`);
   say(RULE);
-  for (const [name, text] of Object.entries(s.files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(s.files))
+    writeFileSync(join(dir, name), text, { mode: FILE_MODE });
   for (const name of Object.keys(s.files).filter((f) =>
     s.commands.some((c) => c.includes(f) && c[0] === 'apply'),
   )) {
@@ -222,6 +224,7 @@ async function runStep(
     writeFileSync(
       join(dir, 'workloads.yaml'),
       workloadsYaml((key) => lab.pod(key).ip),
+      { mode: FILE_MODE },
     );
     const files = ['workloads.yaml', ...Object.keys(s.files).filter((f) => f !== 'starter.yaml')];
     const past = ctx.earlier.flatMap((p) => Object.keys(p.files));
@@ -293,7 +296,7 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     await createPods(lab, say, signal);
     await showRouting(lab, say);
     const dir = join(lab.runDir, 'demo');
-    mkdirSync(dir, { recursive: true });
+    ensureDirSync(dir);
     say('');
     say(RULE);
     say('Step 0: no policy. Kubernetes networking is flat: every pod reaches every pod, and the outside.');

@@ -26,6 +26,7 @@ import {
   type ProbeRequest,
   type ProbeVerdict,
 } from './probe-protocol.js';
+import { listenUnixSocket } from '../sys/unix-socket.js';
 
 const UDP_SENDS = 3;
 
@@ -212,13 +213,7 @@ function serveControl(socketPath: string, servers: EchoServers): Promise<Server>
       });
     });
   });
-  rmSync(socketPath, { force: true });
-  return new Promise((resolve, reject) => {
-    control.once('error', reject);
-    control.listen(socketPath, () => {
-      resolve(control);
-    });
-  });
+  return listenUnixSocket(control, socketPath).then(() => control);
 }
 
 async function main(): Promise<void> {

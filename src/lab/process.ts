@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { CalicoError } from '../lib/errors.js';
+import { PRIVATE_FILE_MODE } from '../sys/files.js';
 
 export interface LaunchSpec {
   /** Network namespace to run in; absent = the current one. */
@@ -70,7 +71,7 @@ export class LabProcess {
       spec.netns === undefined
         ? [spec.command, spec.args]
         : ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]];
-    const fd = openSync(spec.logFile, 'a');
+    const fd = openSync(spec.logFile, 'a', PRIVATE_FILE_MODE);
     try {
       const child = spawn(cmd, args, {
         stdio: ['ignore', fd, fd],

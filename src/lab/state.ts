@@ -3,11 +3,12 @@
  * CLI runs one command per process) to find every namespace and process again, and for cleanup to remove
  * half-created things (a record is written before the thing it describes is created).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
 import type { IpFamily } from '../lib/net/ip.js';
 import type { LabNetwork } from './topology.js';
+import { FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 
 export interface NodeRecord {
   readonly name: string;
@@ -129,9 +130,7 @@ export function statePath(runDir: string): string {
 /** Writes the state atomically (a reader never sees half a file). */
 export function saveState(state: LabState): void {
   const path = statePath(state.runDir);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, path);
+  writeFileAtomicSync(path, `${JSON.stringify(state, null, 2)}\n`, { mode: FILE_MODE });
 }
 
 export function loadState(runDir: string): LabState {

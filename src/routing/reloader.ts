@@ -8,9 +8,10 @@
  * serialised.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, basename } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
+import { ensureDirSync } from '../sys/files.js';
 
 /** The process-execution seam (structurally the dataplane's CommandRunner). */
 export interface RoutingCommandRunner {
@@ -122,7 +123,7 @@ export class BirdReloader {
 
   async #install(text: string): Promise<void> {
     const dir = dirname(this.configPath);
-    await mkdir(dir, { recursive: true });
+    ensureDirSync(dir);
     const tmp = join(
       dir,
       `.${basename(this.configPath)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`,
@@ -143,8 +144,8 @@ export class BirdReloader {
   }
 
   async #start(): Promise<void> {
-    await mkdir(dirname(this.socketPath), { recursive: true });
-    await mkdir(dirname(this.pidFile), { recursive: true });
+    ensureDirSync(dirname(this.socketPath));
+    ensureDirSync(dirname(this.pidFile));
     const args = ['-c', this.configPath, '-s', this.socketPath, '-P', this.pidFile];
     const r = await this.#runner.run(this.#bird, args, { timeoutMs: this.#timeoutMs });
     if (r.code !== 0) {

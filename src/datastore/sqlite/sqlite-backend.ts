@@ -13,8 +13,10 @@
  *   as etcd guarantees. The cost is one fsync per transaction, which `applyMany` amortises. `normal` is an option.
  * - A global revision counter and an event log give etcd-like watches (see schema.ts and sqlite-watch.ts).
  *   The log is compacted by size and age (`retainEvents`, `retainMs`), checked every 1,000 revisions.
+ * - The file is 0600 whatever the umask (created by us before SQLite opens it; SQLite gives its -wal, -shm
+ *   and -journal files the database file's mode), in a 0755 directory.
  */
-import { mkdirSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import type { Database } from 'better-sqlite3';
@@ -47,6 +49,7 @@ import {
   withRevision,
 } from '../resource.js';
 import { DEFAULT_DATASTORE_PATH } from '../defaults.js';
+import { PRIVATE_FILE_MODE, ensureDirSync, ensurePrivateFileSync, narrowModeSync } from '../../sys/files.js';
 import { createSchema, prepareStatements, type Statements } from './schema.js';
 import { SqliteWatchHub } from './sqlite-watch.js';
 
@@ -92,7 +95,7 @@ export class SqliteBackend implements Backend {
   /** Creates the directory and the schema (idempotent, safe against concurrent openers). */
   open(): Promise<void> {
     return run(() => {
-      if (this.path !== ':memory:') mkdirSync(dirname(this.path), { recursive: true });
+      if (this.path !== ':memory:' && this.path !== '') preparePrivateFiles(this.path);
       const db = new BetterSqlite3(this.path, { timeout: this.#opts.busyTimeoutMs ?? 5000 });
       try {
         db.pragma('journal_mode = WAL');
@@ -282,6 +285,14 @@ function compactTo(st: Statements, revision: number): void {
 }
 
 /** Runs synchronous SQLite work as a promise, mapping SQLite failures (busy, I/O) to DatastoreUnavailableError. */
+/** The database file (a symlink to it is followed, as SQLite does) and its side files: owner-only. */
+function preparePrivateFiles(path: string): void {
+  ensureDirSync(dirname(path));
+  ensurePrivateFileSync(path, { followSymlinks: true });
+  const real = realpathSync(path);
+  for (const suffix of ['-wal', '-shm', '-journal']) narrowModeSync(`${real}${suffix}`, PRIVATE_FILE_MODE);
+}
+
 function run<R>(fn: () => R): Promise<R> {
   try {
     return Promise.resolve(fn());

@@ -10,6 +10,7 @@ import { CliError } from '../../io.js';
 import { type CheckResult, checkIpam } from '../../../ipam/index.js';
 import { errorMessage } from '../../../lib/errors.js';
 import { calicoctlVersion, CONFIG_OPTION, CONFIG_USAGE, openIpam } from './shared.js';
+import { FILE_MODE } from '../../../sys/files.js';
 
 const USAGE = `Usage:
   calicoctl ipam check [--config=<CONFIG>] [--show-all-ips] [--show-problem-ips] [-o <FILE>]
@@ -139,7 +140,7 @@ export const ipamCheckCommand: Command = {
     const file = stringOpt(values, 'output');
     if (file !== undefined && file !== '') {
       try {
-        await writeFile(file, JSON.stringify(r.report, null, 2));
+        await writeFile(file, JSON.stringify(r.report, null, 2), { mode: FILE_MODE });
       } catch (e) {
         throw new CliError(`failed to write report ${file}: ${errorMessage(e)}`);
       }
