@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { AgentHost, sameDatastore, type AgentPolicyView } from '../cni/agent-host.js';
-import { decodeResponse, encodeRequest } from '../cni/agent-protocol.js';
+import { MAX_REQUEST_BYTES, decodeResponse, encodeRequest } from '../cni/agent-protocol.js';
 import { installCni } from '../cni/install.js';
 import { calicoIpamPlugin } from '../cni/ipam-plugin.js';
 import { runPlugin } from '../cni/skel.js';
@@ -139,7 +139,7 @@ describe('agent CNI server', { skip: noWrapper }, () => {
     CNI_NETNS: '/var/run/netns/calts-none',
     CNI_IFNAME: 'eth0',
     CNI_PATH: binDir,
-    CNI_ARGS: `K8S_POD_NAMESPACE=default;K8S_POD_NAME=${cid}`,
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${cid}`,
   });
 
   before(async () => {
@@ -197,6 +197,8 @@ describe('agent CNI server', { skip: noWrapper }, () => {
       [{ CNI_COMMAND: 'ADD' }, netconf()], // missing CNI_* variables: code 4
       [podEnv('ADD', 'x1'), '{not json'],
       [podEnv('DEL', 'never-added'), netconf()],
+      [podEnv('ADD', 'x2'), `{"cniVersion":"1.0.0","x":${'['.repeat(1000)}${']'.repeat(1000)}}`], // code 6
+      [{ ...podEnv('ADD', 'x3'), CNI_ARGS: 'K8S_POD_NAME' }, netconf()], // ARGS: invalid pair, 999
     ];
     for (const [env, stdin] of cases) {
       const before = logLines.filter((l) => l.includes('CNI request served')).length;
@@ -237,6 +239,9 @@ describe('agent CNI server', { skip: noWrapper }, () => {
       assert.match(host.fallbackReason(req) ?? '', /network namespace/);
     }
     assert.match(await rawRequest(socketPath, Buffer.from('CNI_COMMAND=ADD')), /^fallback malformed/);
+    // Too large to be a request: cut off unanswered (the wrapper runs the plugin, which refuses it).
+    const huge = Buffer.alloc(MAX_REQUEST_BYTES + 1, 0x20);
+    assert.equal(await rawRequest(socketPath, huge).catch(() => ''), '');
   });
 
   it('runs calico-ipam in process with the result the executable prints', async () => {

@@ -14,6 +14,7 @@
  * Variables whose values span lines cannot be carried (the shell client forwards them line by line). Pure.
  */
 import { err, ok, type Result } from '../lib/result.js';
+import { MAX_CONFIG_BYTES } from './decode.js';
 
 /** Header naming the client's network namespace (`net:[inode]`); not part of the plugin's environment. */
 export const CLIENT_NETNS_KEY = 'CALICO_CNI_CLIENT_NETNS';
@@ -45,8 +46,11 @@ export const FORWARDED_ENV: readonly string[] = [
   ...DATASTORE_ENV.flatMap((v) => [v, `CALICO_${v}`]),
 ];
 
-/** Requests larger than this are refused (a network configuration is a few KiB). */
-export const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/**
+ * Requests larger than this are cut off: the largest network configuration a plugin accepts and 1 MiB of
+ * variables. The client then runs the standalone plugin, which refuses the oversized stdin (code 6).
+ */
+export const MAX_REQUEST_BYTES = MAX_CONFIG_BYTES + 1024 * 1024;
 
 export interface AgentRequest {
   readonly env: Readonly<Record<string, string>>;

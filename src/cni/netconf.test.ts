@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { configVersion, parseNetConf } from './netconf.js';
 import { CniCode } from './spec.js';
-import { parseCniArgs, parseInvocation, workloadOf } from './invocation.js';
+import {
+  IPAM_ARGS,
+  K8S_ARGS,
+  goQuote,
+  loadAllCniArgs,
+  loadCniArgs,
+  parseInvocation,
+  withArgs,
+  workloadOf,
+} from './invocation.js';
 
 const parse = (doc: unknown, env: Record<string, string> = {}) => parseNetConf(JSON.stringify(doc), env);
 
@@ -142,20 +151,79 @@ describe('CNI environment', () => {
   });
 
   it('reads the pod identity from CNI_ARGS', () => {
-    assert.deepEqual(parseCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;junk'), {
-      IgnoreUnknown: '1',
-      K8S_POD_NAMESPACE: 'ns',
-      K8S_POD_NAME: 'p',
-    });
-    const inv = parseInvocation({
+    assert.deepEqual(
+      loadCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u', K8S_ARGS),
+      {
+        ok: true,
+        value: { IgnoreUnknown: '1', K8S_POD_NAMESPACE: 'ns', K8S_POD_NAME: 'p' },
+      },
+    );
+    const env = parseInvocation({
       ...base,
       CNI_COMMAND: 'ADD',
       CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p',
     });
+    assert.ok(env.ok);
+    const inv = withArgs(env.value, [K8S_ARGS]);
     assert.ok(inv.ok);
     assert.deepEqual(workloadOf(inv.value), { kind: 'k8s', namespace: 'ns', pod: 'p' });
     const noPod = parseInvocation({ ...base, CNI_COMMAND: 'ADD' });
     assert.ok(noPod.ok);
-    assert.deepEqual(workloadOf(noPod.value), { kind: 'cni' });
+    const bare = withArgs(noPod.value, [K8S_ARGS]);
+    assert.ok(bare.ok);
+    assert.deepEqual(workloadOf(bare.value), { kind: 'cni' });
+  });
+
+  it("refuses malformed CNI_ARGS pairs with libcni's messages (code 999, as Calico)", () => {
+    const refused = (text: string, schemas = [K8S_ARGS]): string => {
+      const r = loadAllCniArgs(text, schemas);
+      assert.ok(!r.ok, text);
+      assert.equal(r.error.cniCode, CniCode.internal, text);
+      return r.error.message;
+    };
+    assert.equal(refused('K8S_POD_NAME=p;junk'), 'ARGS: invalid pair "junk"');
+    assert.equal(refused('K8S_POD_NAME=a=b'), 'ARGS: invalid pair "K8S_POD_NAME=a=b"');
+    assert.equal(refused('IgnoreUnknown=1;K8S_POD_NAME=p;'), 'ARGS: invalid pair ""', 'a trailing ;');
+    assert.equal(refused('K8S_POD_NAME=p;;IP=10.0.0.1'), 'ARGS: invalid pair ""');
+    assert.equal(refused('x\ty"\\'), 'ARGS: invalid pair "x\\ty\\"\\\\"');
+    assert.equal(
+      refused('IgnoreUnknown=maybe'),
+      'ARGS: error parsing value of pair "IgnoreUnknown=maybe": boolean unmarshal error: invalid input maybe',
+    );
+    assert.equal(
+      refused('IP=10.0.0.300'),
+      'ARGS: error parsing value of pair "IP=10.0.0.300": invalid IP address: 10.0.0.300',
+    );
+    // A malformed pair is refused even when IgnoreUnknown is set; an unknown key only without it.
+    assert.equal(refused('IgnoreUnknown=1;oops'), 'ARGS: invalid pair "oops"');
+    assert.equal(refused('FOO=1;K8S_POD_NAME=p;BAR=2'), 'ARGS: unknown args ["FOO=1" "BAR=2"]');
+    assert.equal(refused(' K8S_POD_NAME=p'), 'ARGS: unknown args [" K8S_POD_NAME=p"]', 'no trimming');
+    assert.ok(loadCniArgs('FOO=1;IgnoreUnknown=true', K8S_ARGS).ok, 'IgnoreUnknown anywhere in the list');
+    assert.ok(loadCniArgs('', K8S_ARGS).ok);
+    assert.deepEqual(loadCniArgs('IP=10.0.0.1,fd00::1;K8S_POD_NAME=', K8S_ARGS), {
+      ok: true,
+      value: { IP: '10.0.0.1,fd00::1', K8S_POD_NAME: '' },
+    });
+    // calico-ipam reads K8sArgs and then its own ipamArgs, which has no pod keys.
+    assert.equal(
+      refused('K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p', [K8S_ARGS, IPAM_ARGS]),
+      'ARGS: unknown args ["K8S_POD_NAMESPACE=ns" "K8S_POD_NAME=p"]',
+    );
+    assert.equal(refused('FOO=1', [K8S_ARGS, IPAM_ARGS]), 'ARGS: unknown args ["FOO=1"]');
+    assert.ok(loadAllCniArgs('IgnoreUnknown=1;K8S_POD_NAME=p;IP=10.0.0.1', [K8S_ARGS, IPAM_ARGS]).ok);
+    assert.equal(goQuote('a\x00\x7f\u00e9\n'), '"a\\x00\\x7f\u00e9\\n"');
+  });
+
+  it('reads CNI_ARGS only for the commands about one container', () => {
+    for (const command of ['GC', 'STATUS']) {
+      const env = parseInvocation({ CNI_COMMAND: command, CNI_PATH: '/x', CNI_ARGS: 'junk' });
+      assert.ok(env.ok);
+      assert.ok(withArgs(env.value, [K8S_ARGS]).ok, command);
+    }
+    for (const command of ['ADD', 'DEL', 'CHECK']) {
+      const env = parseInvocation({ ...base, CNI_COMMAND: command, CNI_ARGS: 'junk' });
+      assert.ok(env.ok);
+      assert.ok(!withArgs(env.value, [K8S_ARGS]).ok, command);
+    }
   });
 });

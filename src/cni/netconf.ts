@@ -12,6 +12,7 @@ import type { DatastoreConfig, EtcdConfig } from '../datastore/config.js';
 import { DEFAULT_DATASTORE_PATH } from '../datastore/defaults.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { CniCode, CniError, DEFAULT_CONFIG_VERSION } from './spec.js';
+import { decodeConfigJson } from './decode.js';
 
 export const DEFAULT_NODENAME_FILE = '/var/lib/calico/nodename';
 export const DEFAULT_MTU_FILE = '/var/lib/calico/mtu';
@@ -278,12 +279,9 @@ export function parseNetConf(
   text: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Result<NetConf, CniError> {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return err(new CniError(CniCode.decodingFailure, 'failed to decode network configuration', String(e)));
-  }
+  const decoded = decodeConfigJson(text);
+  if (!decoded.ok) return decoded;
+  const doc = decoded.value;
   if (!isObj(doc))
     return err(new CniError(CniCode.decodingFailure, 'network configuration must be a JSON object'));
   const r = new Reader(doc);
@@ -311,13 +309,9 @@ export function parseNetConf(
 /** Only the `cniVersion` (VERSION reads no more than this; a missing one is Calico's default). */
 export function configVersion(text: string): Result<string, CniError> {
   if (text.trim() === '') return ok(DEFAULT_CONFIG_VERSION);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (e) {
-    return err(new CniError(CniCode.decodingFailure, 'failed to decode network configuration', String(e)));
-  }
-  const v = isObj(doc) ? doc['cniVersion'] : undefined;
+  const doc = decodeConfigJson(text);
+  if (!doc.ok) return doc;
+  const v = isObj(doc.value) ? doc.value['cniVersion'] : undefined;
   if (v === undefined || v === '') return ok(DEFAULT_CONFIG_VERSION);
   if (typeof v !== 'string') return err(new CniError(CniCode.decodingFailure, 'cniVersion must be a string'));
   return ok(v);

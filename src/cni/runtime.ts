@@ -36,7 +36,7 @@ export interface Attachment {
   /** Path of the pod's network namespace. */
   readonly netns: string;
   readonly ifname: string;
-  /** `CNI_ARGS` pairs (e.g. K8S_POD_NAMESPACE, K8S_POD_NAME). */
+  /** `CNI_ARGS` pairs (e.g. K8S_POD_NAMESPACE, K8S_POD_NAME); `IgnoreUnknown=1` is always added. */
   readonly args?: Readonly<Record<string, string>>;
   /** Capability arguments (`portMappings`, `bandwidth`, …), passed as runtimeConfig to plugins declaring them. */
   readonly capabilityArgs?: Readonly<Record<string, unknown>>;
@@ -91,7 +91,8 @@ async function invoke(
           CNI_CONTAINERID: att.containerId,
           CNI_NETNS: att.netns,
           CNI_IFNAME: att.ifname,
-          CNI_ARGS: Object.entries(att.args ?? {})
+          // As containerd and CRI-O do, so that plugins ignore the keys they do not know.
+          CNI_ARGS: Object.entries({ IgnoreUnknown: '1', ...att.args })
             .map(([k, v]) => `${k}=${v}`)
             .join(';'),
         }),

@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CalicoError, DatastoreUnavailableError } from '../lib/errors.js';
+import { MAX_CONFIG_BYTES, MAX_JSON_DEPTH } from './decode.js';
+import { K8S_ARGS } from './invocation.js';
 import { runPlugin, type CommandContext, type PluginCommands } from './skel.js';
 import { CniCode, CniError, SUPPORTED_VERSIONS, type CniResult } from './spec.js';
 
@@ -28,6 +30,7 @@ function fake(overrides: Partial<PluginCommands> = {}): PluginCommands & { calls
   };
   return {
     program: 'calico',
+    argSchemas: [K8S_ARGS],
     calls,
     add: (ctx) => {
       calls.push(`ADD:${ctx.conf.cniVersion}`);
@@ -129,5 +132,56 @@ describe('plugin frame', () => {
     assert.equal((JSON.parse(badJson.stdout) as { code: number }).code, CniCode.decodingFailure);
     const version = await runPlugin(fake(), { env: {}, argv: ['-v'], stdin: '' });
     assert.match(version.stdout, /^v\d/);
+  });
+
+  it('answers an absurdly nested or oversized configuration with code 6, running nothing', async () => {
+    const cmds = fake();
+    const nested = (depth: number): string =>
+      conf({ cniVersion: '1.0.0', args: JSON.parse(`${'['.repeat(depth)}${']'.repeat(depth)}`) as unknown });
+    // The configuration itself is one level; `args` adds the rest.
+    const deepest = await runPlugin(cmds, { env: env('ADD'), argv: [], stdin: nested(MAX_JSON_DEPTH - 1) });
+    assert.equal(deepest.exitCode, 0, 'the limit itself is accepted');
+    for (const stdin of [
+      nested(MAX_JSON_DEPTH),
+      `{"cniVersion":"1.0.0","a":${'['.repeat(200_000)}`,
+      conf({ cniVersion: '1.0.0', padding: 'x'.repeat(MAX_CONFIG_BYTES) }),
+    ]) {
+      const out = await runPlugin(cmds, { env: env('ADD'), argv: [], stdin });
+      assert.equal(out.exitCode, 1);
+      const e = JSON.parse(out.stdout) as { cniVersion: string; code: number; msg: string; details: string };
+      assert.equal(e.code, CniCode.decodingFailure);
+      assert.equal(e.msg, 'failed to decode network configuration');
+      assert.match(e.details, /nested deeper than 128 levels|more than 4194304 bytes/);
+    }
+    // A brace inside a string is not nesting.
+    const braces = await runPlugin(cmds, {
+      env: env('ADD'),
+      argv: [],
+      stdin: conf({ note: '['.repeat(1000) + '\\"{' }),
+    });
+    assert.equal(braces.exitCode, 0);
+    assert.deepEqual(cmds.calls, ['ADD:1.0.0', 'ADD:0.2.0']);
+  });
+
+  it('refuses malformed CNI_ARGS after the configuration, logging it (code 999, as Calico)', async () => {
+    const cmds = fake();
+    const bad = { ...env('ADD'), CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME' };
+    const out = await runPlugin(cmds, { env: bad, argv: [], stdin: conf({ cniVersion: '1.0.0' }) });
+    assert.equal(out.exitCode, 1);
+    assert.deepEqual(JSON.parse(out.stdout), {
+      cniVersion: '1.0.0',
+      code: 999,
+      msg: 'ARGS: invalid pair "K8S_POD_NAME"',
+    });
+    assert.match(readFileSync(logFile, 'utf8'), /\[ERROR\].*cmd=ADD.*ARGS: invalid pair/);
+    const badJsonFirst = await runPlugin(cmds, { env: bad, argv: [], stdin: '{oops' });
+    assert.equal((JSON.parse(badJsonFirst.stdout) as { code: number }).code, CniCode.decodingFailure);
+    const del = await runPlugin(cmds, {
+      env: { ...env('DEL'), CNI_ARGS: 'IgnoreUnknown=1;K8S_POD_NAME=p;K8S_POD_UID=u' },
+      argv: [],
+      stdin: conf(),
+    });
+    assert.equal(del.exitCode, 0);
+    assert.deepEqual(cmds.calls, ['DEL:0.2.0']);
   });
 });

@@ -10,7 +10,14 @@
  * runs the same code in process; `pluginMain` is the executables' wrapper around it.
  */
 import { standaloneHost, type PluginHost } from './host.js';
-import { parseInvocation, type Invocation } from './invocation.js';
+import { MAX_CONFIG_BYTES, configTooLarge } from './decode.js';
+import {
+  parseInvocation,
+  withArgs,
+  type ArgSchema,
+  type Invocation,
+  type InvocationEnv,
+} from './invocation.js';
 import { fileLogger, type Logger } from './log.js';
 import { configVersion, parseNetConf, type NetConf } from './netconf.js';
 import { toCniError } from './node.js';
@@ -39,6 +46,8 @@ export interface CommandContext {
 
 export interface PluginCommands {
   readonly program: 'calico' | 'calico-ipam';
+  /** The argument structs the plugin reads `CNI_ARGS` into, in order (invocation.ts). */
+  readonly argSchemas: readonly ArgSchema[];
   add(ctx: CommandContext): Promise<CniResult>;
   del(ctx: CommandContext): Promise<void>;
   check(ctx: CommandContext): Promise<void>;
@@ -93,7 +102,7 @@ async function dispatch(cmds: PluginCommands, ctx: CommandContext): Promise<stri
   }
 }
 
-function checkVersion(inv: Invocation, conf: NetConf): CniError | undefined {
+function checkVersion(inv: InvocationEnv, conf: NetConf): CniError | undefined {
   if (!isSupportedVersion(conf.cniVersion)) return incompatibleVersion(conf.cniVersion);
   const c = inv.command;
   if ((c === 'CHECK' || c === 'GC' || c === 'STATUS') && !commandAllowed(c, conf.cniVersion)) {
@@ -134,17 +143,23 @@ export async function runPlugin(
   }
   const versionProblem = checkVersion(inv.value, conf.value);
   if (versionProblem !== undefined) return failure(conf.value.cniVersion, versionProblem);
+  const withPod = withArgs(inv.value, cmds.argSchemas);
+  const args = withPod.ok ? withPod.value.args : {};
   const log = loggerFor(cmds.program, conf.value).child({
     cmd: inv.value.command,
     ...(inv.value.containerId === '' ? {} : { containerID: inv.value.containerId }),
-    ...(inv.value.args['K8S_POD_NAME'] === undefined
+    ...(args['K8S_POD_NAME'] === undefined
       ? {}
-      : { pod: `${inv.value.args['K8S_POD_NAMESPACE'] ?? ''}/${inv.value.args['K8S_POD_NAME']}` }),
+      : { pod: `${args['K8S_POD_NAMESPACE'] ?? ''}/${args['K8S_POD_NAME']}` }),
   });
   const t0 = performance.now();
   log.debug('invoked', { netns: inv.value.netns, ifname: inv.value.ifname, args: inv.value.argsText });
+  if (!withPod.ok) {
+    log.error('failed', { code: withPod.error.cniCode, error: withPod.error.message });
+    return failure(conf.value.cniVersion, withPod.error);
+  }
   try {
-    const stdout = await dispatch(cmds, { inv: inv.value, conf: conf.value, log, env: io.env, host });
+    const stdout = await dispatch(cmds, { inv: withPod.value, conf: conf.value, log, env: io.env, host });
     log.info('done', { ms: Math.round(performance.now() - t0) });
     return { stdout, exitCode: 0 };
   } catch (e) {
@@ -169,11 +184,17 @@ async function runConnectivityTest(
   }
 }
 
-/** Reads all of stdin (a terminal or closed stdin reads as empty). */
+/** Reads all of stdin, up to MAX_CONFIG_BYTES (code 6 beyond); a terminal or closed stdin reads as empty. */
 export async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  let size = 0;
+  for await (const c of process.stdin) {
+    size += (c as Buffer).length;
+    // Leaving the loop destroys stdin: nothing more is read or kept.
+    if (size > MAX_CONFIG_BYTES) throw configTooLarge();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -191,7 +212,9 @@ export async function pluginMain(cmds: PluginCommands): Promise<void> {
     stdin = await readStdin();
   } catch (e) {
     crash(
-      new CniError(CniCode.ioFailure, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`),
+      e instanceof CniError
+        ? e
+        : new CniError(CniCode.ioFailure, `cannot read stdin: ${e instanceof Error ? e.message : String(e)}`),
     );
     return;
   }
