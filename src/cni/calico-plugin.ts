@@ -5,13 +5,13 @@
 import { calicoAdd } from './calico-add.js';
 import { calicoCheck, calicoStatus } from './calico-check.js';
 import { calicoDel, calicoGc } from './calico-del.js';
-import { K8S_ARGS } from './invocation.js';
+import { CALICO_ARG_SCHEMAS } from './invocation.js';
 import { checkDatastoreReachable } from './node.js';
 import type { PluginCommands } from './skel.js';
 
 export const calicoPlugin: PluginCommands = {
   program: 'calico',
-  argSchemas: [K8S_ARGS],
+  argSchemas: CALICO_ARG_SCHEMAS,
   add: calicoAdd,
   del: calicoDel,
   check: calicoCheck,

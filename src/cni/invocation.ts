@@ -57,8 +57,17 @@ export const K8S_ARGS: ArgSchema = {
   K8S_POD_NAMESPACE: 'string',
   K8S_POD_INFRA_CONTAINER_ID: 'string',
 };
-/** calico-ipam's own `ipamArgs`, read after K8S_ARGS: its callers' pod keys need `IgnoreUnknown`. */
+/** calico-ipam's own `ipamArgs`, read after K8S_ARGS by ADD: its callers' pod keys need `IgnoreUnknown`. */
 export const IPAM_ARGS: ArgSchema = { IgnoreUnknown: 'bool', IP: 'ips' };
+
+/** The argument structs a plugin reads `CNI_ARGS` into, in order, per command about one container. */
+export type ArgSchemas = Readonly<Record<'ADD' | 'DEL' | 'CHECK', readonly ArgSchema[]>>;
+export const CALICO_ARG_SCHEMAS: ArgSchemas = { ADD: [K8S_ARGS], DEL: [K8S_ARGS], CHECK: [K8S_ARGS] };
+export const CALICO_IPAM_ARG_SCHEMAS: ArgSchemas = {
+  ADD: [K8S_ARGS, IPAM_ARGS],
+  DEL: [K8S_ARGS],
+  CHECK: [K8S_ARGS],
+};
 
 const GO_ESCAPES: Readonly<Record<string, string>> = {
   '\x07': '\\a',
@@ -195,9 +204,10 @@ export function parseInvocation(
  * The invocation with `CNI_ARGS` read into the plugin's argument structs, for the commands that read them
  * (ADD, DEL, CHECK; GC and STATUS concern no container).
  */
-export function withArgs(inv: InvocationEnv, schemas: readonly ArgSchema[]): Result<Invocation, CniError> {
-  const usesArgs = inv.command === 'ADD' || inv.command === 'DEL' || inv.command === 'CHECK';
-  const args = usesArgs ? loadAllCniArgs(inv.argsText, schemas) : ok({});
+export function withArgs(inv: InvocationEnv, schemas: ArgSchemas): Result<Invocation, CniError> {
+  const c = inv.command;
+  const args =
+    c === 'ADD' || c === 'DEL' || c === 'CHECK' ? loadAllCniArgs(inv.argsText, schemas[c]) : ok({});
   return args.ok ? ok({ ...inv, args: args.value }) : args;
 }
 

@@ -12,7 +12,7 @@ import { IpamClient } from '../ipam/allocator.js';
 import { workloadHandle } from '../ipam/names.js';
 import { blockCidr, ordinalToIp, allocations } from '../ipam/block.js';
 import { formatIp } from '../lib/net/ip.js';
-import { IPAM_ARGS, K8S_ARGS, workloadOf } from './invocation.js';
+import { CALICO_IPAM_ARG_SCHEMAS, workloadOf } from './invocation.js';
 import type { NetConf } from './netconf.js';
 import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
 import type { CommandContext, PluginCommands } from './skel.js';
@@ -228,7 +228,7 @@ async function status(ctx: CommandContext): Promise<void> {
 
 export const calicoIpamPlugin: PluginCommands = {
   program: 'calico-ipam',
-  argSchemas: [K8S_ARGS, IPAM_ARGS],
+  argSchemas: CALICO_IPAM_ARG_SCHEMAS,
   add,
   del,
   check,

@@ -3,6 +3,8 @@ import { describe, it } from 'node:test';
 import { configVersion, parseNetConf } from './netconf.js';
 import { CniCode } from './spec.js';
 import {
+  CALICO_ARG_SCHEMAS,
+  CALICO_IPAM_ARG_SCHEMAS,
   IPAM_ARGS,
   K8S_ARGS,
   goQuote,
@@ -164,12 +166,12 @@ describe('CNI environment', () => {
       CNI_ARGS: 'K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p',
     });
     assert.ok(env.ok);
-    const inv = withArgs(env.value, [K8S_ARGS]);
+    const inv = withArgs(env.value, CALICO_ARG_SCHEMAS);
     assert.ok(inv.ok);
     assert.deepEqual(workloadOf(inv.value), { kind: 'k8s', namespace: 'ns', pod: 'p' });
     const noPod = parseInvocation({ ...base, CNI_COMMAND: 'ADD' });
     assert.ok(noPod.ok);
-    const bare = withArgs(noPod.value, [K8S_ARGS]);
+    const bare = withArgs(noPod.value, CALICO_ARG_SCHEMAS);
     assert.ok(bare.ok);
     assert.deepEqual(workloadOf(bare.value), { kind: 'cni' });
   });
@@ -214,16 +216,28 @@ describe('CNI environment', () => {
     assert.equal(goQuote('a\x00\x7f\u00e9\n'), '"a\\x00\\x7f\u00e9\\n"');
   });
 
+  it("reads calico-ipam's own arguments only for ADD, as Calico", () => {
+    const env = (command: string) => {
+      const e = parseInvocation({ ...base, CNI_COMMAND: command, CNI_ARGS: 'K8S_POD_NAME=p' });
+      assert.ok(e.ok);
+      return e.value;
+    };
+    const add = withArgs(env('ADD'), CALICO_IPAM_ARG_SCHEMAS);
+    assert.ok(!add.ok && add.error.message === 'ARGS: unknown args ["K8S_POD_NAME=p"]');
+    assert.ok(withArgs(env('DEL'), CALICO_IPAM_ARG_SCHEMAS).ok);
+    assert.ok(withArgs(env('ADD'), CALICO_ARG_SCHEMAS).ok);
+  });
+
   it('reads CNI_ARGS only for the commands about one container', () => {
     for (const command of ['GC', 'STATUS']) {
       const env = parseInvocation({ CNI_COMMAND: command, CNI_PATH: '/x', CNI_ARGS: 'junk' });
       assert.ok(env.ok);
-      assert.ok(withArgs(env.value, [K8S_ARGS]).ok, command);
+      assert.ok(withArgs(env.value, CALICO_ARG_SCHEMAS).ok, command);
     }
     for (const command of ['ADD', 'DEL', 'CHECK']) {
       const env = parseInvocation({ ...base, CNI_COMMAND: command, CNI_ARGS: 'junk' });
       assert.ok(env.ok);
-      assert.ok(!withArgs(env.value, [K8S_ARGS]).ok, command);
+      assert.ok(!withArgs(env.value, CALICO_ARG_SCHEMAS).ok, command);
     }
   });
 });

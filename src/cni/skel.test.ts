@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CalicoError, DatastoreUnavailableError } from '../lib/errors.js';
 import { MAX_CONFIG_BYTES, MAX_JSON_DEPTH } from './decode.js';
-import { K8S_ARGS } from './invocation.js';
+import { CALICO_ARG_SCHEMAS } from './invocation.js';
 import { runPlugin, type CommandContext, type PluginCommands } from './skel.js';
 import { CniCode, CniError, SUPPORTED_VERSIONS, type CniResult } from './spec.js';
 
@@ -30,7 +30,7 @@ function fake(overrides: Partial<PluginCommands> = {}): PluginCommands & { calls
   };
   return {
     program: 'calico',
-    argSchemas: [K8S_ARGS],
+    argSchemas: CALICO_ARG_SCHEMAS,
     calls,
     add: (ctx) => {
       calls.push(`ADD:${ctx.conf.cniVersion}`);

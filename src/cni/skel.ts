@@ -14,7 +14,7 @@ import { MAX_CONFIG_BYTES, configTooLarge } from './decode.js';
 import {
   parseInvocation,
   withArgs,
-  type ArgSchema,
+  type ArgSchemas,
   type Invocation,
   type InvocationEnv,
 } from './invocation.js';
@@ -46,8 +46,8 @@ export interface CommandContext {
 
 export interface PluginCommands {
   readonly program: 'calico' | 'calico-ipam';
-  /** The argument structs the plugin reads `CNI_ARGS` into, in order (invocation.ts). */
-  readonly argSchemas: readonly ArgSchema[];
+  /** The argument structs the plugin reads `CNI_ARGS` into, per command (invocation.ts). */
+  readonly argSchemas: ArgSchemas;
   add(ctx: CommandContext): Promise<CniResult>;
   del(ctx: CommandContext): Promise<void>;
   check(ctx: CommandContext): Promise<void>;

@@ -13,6 +13,7 @@
  * (where anyone could replace our files, e.g. one created by an older build under umask 000) loses o+w and
  * the change is reported; sticky shared directories such as /tmp are left alone, and so are the ancestors.
  */
+import { randomBytes } from 'node:crypto';
 import {
   chmodSync,
   closeSync,
@@ -180,10 +181,9 @@ export interface AtomicWriteOptions {
   readonly report?: ModeReporter;
 }
 
-let tmpCounter = 0;
+/** A temporary name next to `path` no earlier process left behind (pids repeat, e.g. pid 1 in a container). */
 function tmpName(path: string): string {
-  tmpCounter = (tmpCounter + 1) % 1_000_000;
-  return `${path}.${process.pid}.${tmpCounter}.tmp`;
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
 }
 
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
