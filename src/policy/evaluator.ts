@@ -21,8 +21,8 @@ import { orderPolicies } from '../model/order.js';
 import type { TierPlan } from '../model/order.js';
 import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
 import type { FailsafePort } from './failsafe.js';
-import { forwardHops } from './forward.js';
-import type { ForwardVia } from './forward.js';
+import { forwardHops, hostEndpointsByNode } from './forward.js';
+import type { ForwardVia, HostEndpointsByNode } from './forward.js';
 import type {
   Decider,
   Decision,
@@ -35,7 +35,6 @@ import type {
 } from './trace.js';
 
 export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
-export type { FailsafePort } from './failsafe.js';
 
 export interface EvaluatorOptions {
   /** Felix defaultEndpointToHostAction (default Drop). */
@@ -115,10 +114,12 @@ export class PolicyEvaluator {
 
   private readonly snapshot: ModelSnapshot;
   private readonly hasStaged: boolean;
+  private readonly hepsByNode: HostEndpointsByNode;
 
   constructor(snapshot: ModelSnapshot, options: EvaluatorOptions = {}) {
     this.snapshot = snapshot;
     this.hasStaged = snapshot.policies.some((p) => p.staged);
+    this.hepsByNode = hostEndpointsByNode(snapshot.endpoints);
     this.index = new IpIndex(snapshot.endpoints, snapshot.networkSets, snapshot.profiles);
     this.opts = {
       endpointToHostAction: options.endpointToHostAction ?? 'Drop',
@@ -147,7 +148,7 @@ export class PolicyEvaluator {
       ...(flow.icmpType !== undefined ? { icmpType: flow.icmpType } : {}),
       ...(flow.icmpCode !== undefined ? { icmpCode: flow.icmpCode } : {}),
     };
-    const { hops, caveats } = forwardHops(this.snapshot.endpoints, srcEp, dstEp, flow.via);
+    const { hops, caveats } = forwardHops(this.hepsByNode, srcEp, dstEp, flow.via);
     const run = (includeStaged: boolean): Run => {
       const forward = hops.flatMap((h) => [
         ...(h.in !== undefined ? [this.evaluateForward(h.in, 'ingress', packet, includeStaged)] : []),

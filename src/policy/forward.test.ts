@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { ModelInput } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
 import { formatDecision } from './format.js';
-import { forwardHops } from './forward.js';
+import { forwardHops, hostEndpointsByNode } from './forward.js';
 import type { Decider, DirectionTrace } from './trace.js';
 import { forwardDecider, gnp, hep, np, ns, pod, sgnp, tier } from './testing.js';
 
@@ -277,7 +277,7 @@ describe('which host endpoints a connection is forwarded through', () => {
   };
   const summary = (src: string | undefined, dst: string | undefined, via = {}) => {
     const r = forwardHops(
-      snap.endpoints,
+      hostEndpointsByNode(snap.endpoints),
       src !== undefined ? ep(src) : undefined,
       dst !== undefined ? ep(dst) : undefined,
       via,

@@ -35,16 +35,25 @@ type SideSpec =
   | { readonly kind: 'host' }
   | { readonly kind: 'given'; readonly ep: ModelEndpoint };
 
-const byName = (a: ModelEndpoint, b: ModelEndpoint): number =>
-  a.key.name < b.key.name ? -1 : a.key.name > b.key.name ? 1 : 0;
+/** Each node's host endpoints, by name (lowest first: Felix's tie-break). Build once per snapshot. */
+export type HostEndpointsByNode = ReadonlyMap<string, readonly ModelEndpoint[]>;
+
+export function hostEndpointsByNode(endpoints: readonly ModelEndpoint[]): HostEndpointsByNode {
+  const out = new Map<string, ModelEndpoint[]>();
+  const heps = endpoints
+    .filter((e) => e.key.kind === 'hep')
+    .sort((a, b) => (a.key.name < b.key.name ? -1 : a.key.name > b.key.name ? 1 : 0));
+  for (const h of heps) out.set(h.node, [...(out.get(h.node) ?? []), h]);
+  return out;
+}
 
 export function forwardHops(
-  endpoints: readonly ModelEndpoint[],
+  heps: HostEndpointsByNode,
   src: ModelEndpoint | undefined,
   dst: ModelEndpoint | undefined,
   via: ForwardVia = {},
 ): { hops: ForwardHop[]; caveats: string[] } {
-  const heps = endpoints.filter((e) => e.key.kind === 'hep').sort(byName);
+  if (heps.size === 0 && via.in === undefined && via.out === undefined) return { hops: [], caveats: [] };
   const nodeOf = (e: ModelEndpoint | undefined, kind: 'wep' | 'hep'): string | undefined =>
     e?.key.kind === kind && e.node !== '' ? e.node : undefined;
   const srcNode = nodeOf(src, 'wep');
@@ -76,7 +85,7 @@ export function forwardHops(
   }
   const resolve = (node: string, side: Side, spec: SideSpec): ModelEndpoint | undefined => {
     if (spec.kind === 'given') return spec.ep;
-    const own = heps.filter((h) => h.node === node);
+    const own = heps.get(node) ?? [];
     const any = own.find((h) => h.interfaceName === '*');
     if (spec.kind === 'iface') return own.find((h) => h.interfaceName === spec.name) ?? any;
     const specific = own.filter((h) => h.interfaceName !== '*');
