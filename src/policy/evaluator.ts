@@ -87,6 +87,18 @@ function hitOf(tier: string, p: ModelPolicy, rule: ModelRule): RuleHit {
   };
 }
 
+/** The closure that ends one direction's evaluation with a verdict and what decided it. */
+function finish(ep: ModelEndpoint, dir: Direction, path: TraceEvent[], stage?: 'forward') {
+  return (verdict: Verdict, by: Decider): DirectionTrace => ({
+    direction: dir,
+    endpoint: ep.display,
+    ...(stage !== undefined ? { stage } : {}),
+    verdict,
+    decidedBy: by,
+    path,
+  });
+}
+
 function inStage(p: ModelPolicy, stage: Stage): boolean {
   switch (stage) {
     case 'untracked':
@@ -220,13 +232,7 @@ export class PolicyEvaluator {
     includeStaged: boolean,
   ): DirectionTrace {
     const path: TraceEvent[] = [];
-    const done = (verdict: Verdict, by: Decider): DirectionTrace => ({
-      direction: dir,
-      endpoint: ep.display,
-      verdict,
-      decidedBy: by,
-      path,
-    });
+    const done = finish(ep, dir, path);
     if (ep.key.kind === 'hep') {
       const failsafe = dir === 'ingress' ? this.opts.failsafeInbound : this.opts.failsafeOutbound;
       const port = packet.dst.port;
@@ -261,14 +267,7 @@ export class PolicyEvaluator {
     includeStaged: boolean,
   ): DirectionTrace {
     const path: TraceEvent[] = [];
-    const done = (verdict: Verdict, by: Decider): DirectionTrace => ({
-      direction: dir,
-      endpoint: hep.display,
-      stage: 'forward',
-      verdict,
-      decidedBy: by,
-      path,
-    });
+    const done = finish(hep, dir, path, 'forward');
     if (dir === 'ingress') {
       for (const stage of ['untracked', 'preDNAT'] as const) {
         if (stage === 'untracked' && hep.interfaceName === '*') continue;
