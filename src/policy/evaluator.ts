@@ -6,7 +6,8 @@
  * first matching Allow/Deny rule decides, Log continues, Pass skips the rest of the tier; a tier that ends
  * without Pass applies its default action (Deny, or Pass); tiers with no applicable policy are skipped; after
  * the tiers, the endpoint's profiles in order; nothing allowed => Deny. Staged policies never decide; they are
- * evaluated into the `pending` trace as if enforced.
+ * evaluated into the `pending` trace as if enforced. Traffic a node forwards through host endpoints also
+ * meets their applyOnForward policy (forward.ts finds the endpoints; `evaluateForward`); any Deny drops.
  */
 import type { IpAddr } from '../lib/net/ip.js';
 import { policyDisplayName, policyIdString, policyQualifiedName } from '../model/ids.js';
@@ -18,12 +19,22 @@ import { ruleMatches } from './match.js';
 import type { Packet, PacketEnd } from './match.js';
 import { orderPolicies } from '../model/order.js';
 import type { TierPlan } from '../model/order.js';
-import type { Decider, Decision, Direction, DirectionTrace, RuleHit, TraceEvent, Verdict } from './trace.js';
+import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
+import type { FailsafePort } from './failsafe.js';
+import { forwardHops, hostEndpointsByNode } from './forward.js';
+import type { ForwardVia, HostEndpointsByNode } from './forward.js';
+import type {
+  Decider,
+  Decision,
+  Direction,
+  DirectionTrace,
+  RuleHit,
+  Stage,
+  TraceEvent,
+  Verdict,
+} from './trace.js';
 
-export interface FailsafePort {
-  readonly protocol: number;
-  readonly port: number;
-}
+export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
 
 export interface EvaluatorOptions {
   /** Felix defaultEndpointToHostAction (default Drop). */
@@ -31,30 +42,6 @@ export interface EvaluatorOptions {
   readonly failsafeInbound?: readonly FailsafePort[];
   readonly failsafeOutbound?: readonly FailsafePort[];
 }
-
-/** Felix's default failsafe ports (reference §1.13). */
-export const DEFAULT_FAILSAFE_INBOUND: readonly FailsafePort[] = [
-  { protocol: 6, port: 22 },
-  { protocol: 17, port: 68 },
-  { protocol: 6, port: 179 },
-  { protocol: 6, port: 2379 },
-  { protocol: 6, port: 2380 },
-  { protocol: 6, port: 5473 },
-  { protocol: 6, port: 6443 },
-  { protocol: 6, port: 6666 },
-  { protocol: 6, port: 6667 },
-];
-export const DEFAULT_FAILSAFE_OUTBOUND: readonly FailsafePort[] = [
-  { protocol: 17, port: 53 },
-  { protocol: 17, port: 67 },
-  { protocol: 6, port: 179 },
-  { protocol: 6, port: 2379 },
-  { protocol: 6, port: 2380 },
-  { protocol: 6, port: 5473 },
-  { protocol: 6, port: 6443 },
-  { protocol: 6, port: 6666 },
-  { protocol: 6, port: 6667 },
-];
 
 export interface FlowEnd {
   readonly ip?: IpAddr;
@@ -69,9 +56,12 @@ export interface Flow {
   readonly protocol: number;
   readonly icmpType?: number;
   readonly icmpCode?: number;
+  /**
+   * Host endpoints a node forwards the packet through, when the caller knows them (the interfaces facing
+   * the network); the rest is derived from the ends (forward.ts).
+   */
+  readonly via?: ForwardVia;
 }
-
-type Stage = 'normal' | 'untracked' | 'preDNAT';
 
 interface StageResult {
   readonly decided?: { verdict: Verdict; by: Decider };
@@ -97,11 +87,37 @@ function hitOf(tier: string, p: ModelPolicy, rule: ModelRule): RuleHit {
   };
 }
 
-function inStage(p: ModelPolicy, stage: Stage): boolean {
-  if (stage === 'untracked') return p.doNotTrack;
-  if (stage === 'preDNAT') return p.preDNAT;
-  return !p.doNotTrack && !p.preDNAT;
+/** The closure that ends one direction's evaluation with a verdict and what decided it. */
+function finish(ep: ModelEndpoint, dir: Direction, path: TraceEvent[], stage?: 'forward') {
+  return (verdict: Verdict, by: Decider): DirectionTrace => ({
+    direction: dir,
+    endpoint: ep.display,
+    ...(stage !== undefined ? { stage } : {}),
+    verdict,
+    decidedBy: by,
+    path,
+  });
 }
+
+function inStage(p: ModelPolicy, stage: Stage): boolean {
+  switch (stage) {
+    case 'untracked':
+      return p.doNotTrack;
+    case 'preDNAT':
+      return p.preDNAT;
+    case 'normal':
+      return !p.doNotTrack && !p.preDNAT;
+    case 'forward':
+      return p.applyOnForward && !p.doNotTrack && !p.preDNAT;
+  }
+}
+
+type Run = {
+  verdict: Verdict;
+  egress?: DirectionTrace;
+  ingress?: DirectionTrace;
+  forward?: DirectionTrace[];
+};
 
 export class PolicyEvaluator {
   private readonly index: IpIndex;
@@ -110,10 +126,12 @@ export class PolicyEvaluator {
 
   private readonly snapshot: ModelSnapshot;
   private readonly hasStaged: boolean;
+  private readonly hepsByNode: HostEndpointsByNode;
 
   constructor(snapshot: ModelSnapshot, options: EvaluatorOptions = {}) {
     this.snapshot = snapshot;
     this.hasStaged = snapshot.policies.some((p) => p.staged);
+    this.hepsByNode = hostEndpointsByNode(snapshot.endpoints);
     this.index = new IpIndex(snapshot.endpoints, snapshot.networkSets, snapshot.profiles);
     this.opts = {
       endpointToHostAction: options.endpointToHostAction ?? 'Drop',
@@ -142,9 +160,12 @@ export class PolicyEvaluator {
       ...(flow.icmpType !== undefined ? { icmpType: flow.icmpType } : {}),
       ...(flow.icmpCode !== undefined ? { icmpCode: flow.icmpCode } : {}),
     };
-    const run = (
-      includeStaged: boolean,
-    ): { verdict: Verdict; egress?: DirectionTrace; ingress?: DirectionTrace } => {
+    const { hops, caveats } = forwardHops(this.hepsByNode, srcEp, dstEp, flow.via);
+    const run = (includeStaged: boolean): Run => {
+      const forward = hops.flatMap((h) => [
+        ...(h.in !== undefined ? [this.evaluateForward(h.in, 'ingress', packet, includeStaged)] : []),
+        ...(h.out !== undefined ? [this.evaluateForward(h.out, 'egress', packet, includeStaged)] : []),
+      ]);
       const egress = srcEp !== undefined ? this.evaluate(srcEp, 'egress', packet, includeStaged) : undefined;
       let ingress: DirectionTrace | undefined;
       if (dstEp !== undefined) {
@@ -162,16 +183,21 @@ export class PolicyEvaluator {
           ingress = this.evaluate(dstEp, 'ingress', packet, includeStaged);
         }
       }
-      const verdict = egress?.verdict === 'Deny' || ingress?.verdict === 'Deny' ? 'Deny' : 'Allow';
+      const denied = [egress, ingress, ...forward].some((t) => t?.verdict === 'Deny');
       return {
-        verdict,
+        verdict: denied ? 'Deny' : 'Allow',
         ...(egress !== undefined ? { egress } : {}),
         ...(ingress !== undefined ? { ingress } : {}),
+        ...(forward.length > 0 ? { forward } : {}),
       };
     };
     const enforced = run(false);
     // Without staged policies the pending evaluation is the enforced one.
-    return { ...enforced, pending: this.hasStaged ? run(true) : enforced };
+    return {
+      ...enforced,
+      ...(caveats.length > 0 ? { caveats } : {}),
+      pending: this.hasStaged ? run(true) : enforced,
+    };
   }
 
   private packetEnd(end: FlowEnd, ep: ModelEndpoint | undefined): PacketEnd {
@@ -206,13 +232,7 @@ export class PolicyEvaluator {
     includeStaged: boolean,
   ): DirectionTrace {
     const path: TraceEvent[] = [];
-    const done = (verdict: Verdict, by: Decider): DirectionTrace => ({
-      direction: dir,
-      endpoint: ep.display,
-      verdict,
-      decidedBy: by,
-      path,
-    });
+    const done = finish(ep, dir, path);
     if (ep.key.kind === 'hep') {
       const failsafe = dir === 'ingress' ? this.opts.failsafeInbound : this.opts.failsafeOutbound;
       const port = packet.dst.port;
@@ -232,6 +252,68 @@ export class PolicyEvaluator {
     return this.runProfiles(ep, dir, packet, path, done);
   }
 
+  /**
+   * A host endpoint's policy on traffic the host forwards through it (Felix's cali-fhfw-/cali-thfw- chains,
+   * rules/endpoints.go chainTypeForward). An arriving packet first meets the interface's untracked (raw) and
+   * preDNAT (mangle) policy, as all traffic does: Deny drops; Allow accepts it past the forward policy (the
+   * accept mark skips cali-from-hep-forward); a failsafe port only skips that stage. Untracked policy of the
+   * `*` endpoint is ignored, as Felix does. Then the applyOnForward tiers: no failsafe, no profiles; a
+   * packet no tier allowed or denied is not dropped.
+   */
+  private evaluateForward(
+    hep: ModelEndpoint,
+    dir: Direction,
+    packet: Packet,
+    includeStaged: boolean,
+  ): DirectionTrace {
+    const path: TraceEvent[] = [];
+    const done = finish(hep, dir, path, 'forward');
+    if (dir === 'ingress') {
+      for (const stage of ['untracked', 'preDNAT'] as const) {
+        if (stage === 'untracked' && hep.interfaceName === '*') continue;
+        if (this.stageTiers(hep, dir, stage, includeStaged).length === 0) continue;
+        const fs = this.failsafeIn(packet, stage === 'untracked');
+        if (fs !== undefined) {
+          path.push({ kind: 'failsafeSkip', stage, protocol: fs.protocol, port: fs.port });
+          continue;
+        }
+        const r = this.runTiers(hep, dir, packet, includeStaged, stage, path);
+        if (r.decided !== undefined) return done(r.decided.verdict, r.decided.by);
+      }
+    }
+    const r = this.runTiers(hep, dir, packet, includeStaged, 'forward', path);
+    if (r.decided !== undefined) return done(r.decided.verdict, r.decided.by);
+    const ran = this.stageTiers(hep, dir, 'forward', includeStaged).length > 0;
+    return done('Allow', { kind: 'forwardDefault', reason: ran ? 'noVerdict' : 'noPolicy' });
+  }
+
+  /**
+   * The raw failsafe chain accepts inbound failsafe ports and responses to outbound failsafe connections
+   * (source port); the mangle one only inbound failsafe ports.
+   */
+  private failsafeIn(packet: Packet, raw: boolean): FailsafePort | undefined {
+    const { protocol } = packet;
+    const dst = this.opts.failsafeInbound.find((f) => f.protocol === protocol && f.port === packet.dst.port);
+    if (dst !== undefined || !raw) return dst;
+    return this.opts.failsafeOutbound.find((f) => f.protocol === protocol && f.port === packet.src.port);
+  }
+
+  /** The endpoint's tiers holding policies of `stage` for `dir`, with those policies in order. */
+  private stageTiers(
+    ep: ModelEndpoint,
+    dir: Direction,
+    stage: Stage,
+    includeStaged: boolean,
+  ): { tier: ModelTier; policies: ModelPolicy[] }[] {
+    return this.planFor(ep).flatMap((plan) => {
+      const policies = plan.policies.filter(
+        (p) =>
+          (dir === 'ingress' ? p.ingress : p.egress) && inStage(p, stage) && (includeStaged || !p.staged),
+      );
+      return policies.length > 0 ? [{ tier: plan.tier, policies }] : [];
+    });
+  }
+
   private runTiers(
     ep: ModelEndpoint,
     dir: Direction,
@@ -240,12 +322,8 @@ export class PolicyEvaluator {
     stage: Stage,
     path: TraceEvent[],
   ): StageResult {
-    for (const plan of this.planFor(ep)) {
-      const pols = plan.policies.filter(
-        (p) =>
-          (dir === 'ingress' ? p.ingress : p.egress) && inStage(p, stage) && (includeStaged || !p.staged),
-      );
-      if (pols.length === 0) continue;
+    for (const plan of this.stageTiers(ep, dir, stage, includeStaged)) {
+      const pols = plan.policies;
       const tierName = plan.tier.name;
       path.push({
         kind: 'tier',
@@ -275,7 +353,7 @@ export class PolicyEvaluator {
       }
       if (passed) continue;
       // Untracked and preDNAT tiers never default-drop (Felix forces their end of tier to Pass).
-      if (plan.tier.defaultAction === 'pass' || stage !== 'normal') {
+      if (plan.tier.defaultAction === 'pass' || stage === 'untracked' || stage === 'preDNAT') {
         path.push({ kind: 'tierPass', tier: tierName, reason: 'defaultActionPass' });
         continue;
       }

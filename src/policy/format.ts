@@ -26,6 +26,10 @@ export function describeDecider(d: Decider, direction: 'ingress' | 'egress'): st
       return `allowed by failsafe port ${d.protocol}/${d.port}`;
     case 'endpointToHost':
       return `${d.action === 'Accept' ? 'allowed' : 'denied'} by defaultEndpointToHostAction ${d.action} (workload to its own host)`;
+    case 'forwardDefault':
+      return d.reason === 'noPolicy'
+        ? `allowed: no applyOnForward policy selects the host endpoint for ${rules} (forwarded traffic is allowed by default)`
+        : `not dropped: every tier of applyOnForward policy passed it and forwarded traffic has no profiles`;
   }
 }
 
@@ -43,22 +47,27 @@ function describeEvent(e: TraceEvent): string {
       return `  profile ${e.profile} rule ${e.ruleIndex} -> Log`;
     case 'missingProfile':
       return `  profile ${e.profile} does not exist (skipped)`;
+    case 'failsafeSkip':
+      return `failsafe port ${e.protocol}/${e.port}: ${e.stage} policy skipped`;
   }
 }
 
+/** `ingress of production/web`, `forward ingress of eth0-node1` (a host endpoint the packet is routed through). */
+function subject(t: DirectionTrace): string {
+  return `${t.stage === 'forward' ? 'forward ' : ''}${t.direction} of ${t.endpoint}`;
+}
+
 export function formatDirection(t: DirectionTrace): string[] {
-  const head = `${t.direction} of ${t.endpoint}: ${t.verdict.toUpperCase()}, ${describeDecider(t.decidedBy, t.direction)}`;
+  const head = `${subject(t)}: ${t.verdict.toUpperCase()}, ${describeDecider(t.decidedBy, t.direction)}`;
   return [head, ...t.path.map((e) => `    ${describeEvent(e)}`)];
 }
 
 /** One compact line: `egress ALLOW (...); ingress DENY (...)`. */
 export function summarizeDecision(d: Decision): string {
   const parts: string[] = [];
-  for (const t of [d.egress, d.ingress]) {
+  for (const t of [d.egress, ...(d.forward ?? []), d.ingress]) {
     if (t !== undefined)
-      parts.push(
-        `${t.direction} of ${t.endpoint} ${t.verdict.toUpperCase()}: ${describeDecider(t.decidedBy, t.direction)}`,
-      );
+      parts.push(`${subject(t)} ${t.verdict.toUpperCase()}: ${describeDecider(t.decidedBy, t.direction)}`);
   }
   return parts.length === 0 ? 'neither end is a Calico endpoint: no policy applies' : parts.join('; ');
 }
@@ -67,13 +76,15 @@ export function formatDecision(d: Decision): string[] {
   const lines = [`Verdict: ${d.verdict.toUpperCase()}`];
   if (d.egress === undefined) lines.push('egress: source is not a Calico endpoint, no egress policy applies');
   else lines.push(...formatDirection(d.egress));
+  for (const t of d.forward ?? []) lines.push(...formatDirection(t));
   if (d.ingress === undefined)
     lines.push('ingress: destination is not a Calico endpoint, no ingress policy applies');
   else lines.push(...formatDirection(d.ingress));
   if (d.pending.verdict !== d.verdict) {
     lines.push(`Pending (with staged policies enforced): ${d.pending.verdict.toUpperCase()}`);
-    for (const t of [d.pending.egress, d.pending.ingress])
+    for (const t of [d.pending.egress, ...(d.pending.forward ?? []), d.pending.ingress])
       if (t !== undefined) lines.push(...formatDirection(t).map((l) => `  ${l}`));
   }
+  for (const c of d.caveats ?? []) lines.push(`Caveat: ${c}`);
   return lines;
 }

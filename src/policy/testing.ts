@@ -131,3 +131,38 @@ export function decider(inputs: ModelInput[], options?: EvaluatorOptions) {
     });
   };
 }
+
+/** Decides `from -> to` (addresses), naming the host endpoints a node forwards it through, if any. */
+export function forwardDecider(inputs: ModelInput[], options?: EvaluatorOptions) {
+  const snapshot = buildSnapshot(inputs);
+  const ev = new PolicyEvaluator(snapshot, options);
+  const hepNamed = (name: string | undefined) => {
+    if (name === undefined) return undefined;
+    const ep = snapshot.endpoints.find((e) => e.key.kind === 'hep' && e.key.name === name);
+    if (ep === undefined) throw new Error(`no host endpoint ${name}`);
+    return ep;
+  };
+  return (c: {
+    from: string;
+    to: string;
+    protocol: number;
+    port?: number;
+    srcPort?: number;
+    via?: { in?: string; out?: string };
+  }): Decision => {
+    const src = parseIp(c.from);
+    const dst = parseIp(c.to);
+    if (src === undefined || dst === undefined) throw new Error('bad test address');
+    const viaIn = hepNamed(c.via?.in);
+    const viaOut = hepNamed(c.via?.out);
+    return ev.decide({
+      src: { ip: src, ...(c.srcPort !== undefined ? { port: c.srcPort } : {}) },
+      dst: { ip: dst, ...(c.port !== undefined ? { port: c.port } : {}) },
+      protocol: c.protocol,
+      via: {
+        ...(viaIn !== undefined ? { in: viaIn } : {}),
+        ...(viaOut !== undefined ? { out: viaOut } : {}),
+      },
+    });
+  };
+}

@@ -7,6 +7,13 @@ import type { PolicyKindShort } from '../model/ids.js';
 export type Verdict = 'Allow' | 'Deny';
 export type Direction = 'ingress' | 'egress';
 
+/**
+ * Which of an endpoint's policy stages a tier belongs to: normal policy, a host endpoint's untracked
+ * (doNotTrack, raw) or preDNAT (mangle) policy, or its applyOnForward policy for traffic the host forwards
+ * through it (Felix's cali-fhfw/cali-thfw chains).
+ */
+export type Stage = 'normal' | 'untracked' | 'preDNAT' | 'forward';
+
 /** A matched rule of a policy or profile. */
 export interface RuleHit {
   readonly tier: string;
@@ -21,7 +28,7 @@ export interface RuleHit {
 }
 
 export type Decider =
-  | { readonly kind: 'rule'; readonly hit: RuleHit; readonly stage: 'normal' | 'untracked' | 'preDNAT' }
+  | { readonly kind: 'rule'; readonly hit: RuleHit; readonly stage: Stage }
   | { readonly kind: 'endOfTier'; readonly tier: string; readonly policies: readonly string[] }
   | {
       readonly kind: 'profile';
@@ -31,7 +38,12 @@ export type Decider =
     }
   | { readonly kind: 'noProfileAllowed'; readonly profiles: readonly string[] }
   | { readonly kind: 'failsafe'; readonly protocol: number; readonly port: number }
-  | { readonly kind: 'endpointToHost'; readonly action: 'Drop' | 'Accept' };
+  | { readonly kind: 'endpointToHost'; readonly action: 'Drop' | 'Accept' }
+  /**
+   * Forwarded traffic no applyOnForward policy decided: none selects the host endpoint for this direction
+   * (`noPolicy`), or every tier passed it (`noVerdict`). Either way Calico does not drop it.
+   */
+  | { readonly kind: 'forwardDefault'; readonly reason: 'noPolicy' | 'noVerdict' };
 
 export type TraceEvent =
   /** Entered a tier; `policies` are the ones selecting the endpoint for this direction, in order. */
@@ -39,19 +51,28 @@ export type TraceEvent =
       readonly kind: 'tier';
       readonly tier: string;
       readonly policies: readonly string[];
-      readonly stage: string;
+      readonly stage: Stage;
     }
   | { readonly kind: 'hit'; readonly hit: RuleHit }
   /** A tier ended with no verdict and its default action is Pass (or it held only staged policies). */
   | { readonly kind: 'tierPass'; readonly tier: string; readonly reason: 'defaultActionPass' | 'onlyStaged' }
   | { readonly kind: 'profiles'; readonly profiles: readonly string[] }
   | { readonly kind: 'profileLog'; readonly profile: string; readonly ruleIndex: number }
-  | { readonly kind: 'missingProfile'; readonly profile: string };
+  | { readonly kind: 'missingProfile'; readonly profile: string }
+  /** A failsafe port: the raw (untracked) or mangle (preDNAT) failsafe chain accepted it past that stage. */
+  | {
+      readonly kind: 'failsafeSkip';
+      readonly stage: 'untracked' | 'preDNAT';
+      readonly protocol: number;
+      readonly port: number;
+    };
 
 export interface DirectionTrace {
   readonly direction: Direction;
   /** The endpoint whose policy was evaluated (`production/web`, `hostendpoint eth0-node1`). */
   readonly endpoint: string;
+  /** Set for a host endpoint's policy on traffic the host forwards through it (`forward`). */
+  readonly stage?: 'forward';
   readonly verdict: Verdict;
   readonly decidedBy: Decider;
   readonly path: readonly TraceEvent[];
@@ -63,10 +84,18 @@ export interface Decision {
   readonly egress?: DirectionTrace;
   /** Ingress policy of the destination endpoint; absent when the destination is not a Calico endpoint. */
   readonly ingress?: DirectionTrace;
+  /**
+   * Host endpoints the packet is forwarded through, in the order it meets them: on each node that routes
+   * it, the endpoint of the interface it arrives through (ingress) and of the one it leaves through (egress).
+   */
+  readonly forward?: readonly DirectionTrace[];
+  /** What the evaluator could not know and left out (which host interface a node routes the packet through). */
+  readonly caveats?: readonly string[];
   /** The same evaluation with staged policies treated as enforced: what would happen if they were applied. */
   readonly pending: {
     readonly verdict: Verdict;
     readonly egress?: DirectionTrace;
     readonly ingress?: DirectionTrace;
+    readonly forward?: readonly DirectionTrace[];
   };
 }

@@ -22,6 +22,7 @@ const USAGE = `Usage:
   calicoctl policy explain --filename=<FILENAME> --from=<ENDPOINT> --to=<ENDPOINT>
                            [--port=<PORT>] [--protocol=<PROTOCOL>] [--icmp-type=<T>] [--icmp-code=<C>]
                            [--from-labels=<k=v,...>] [--to-labels=<k=v,...>] [--expect=allow|deny]
+                           [--in-via=<HOSTENDPOINT>] [--out-via=<HOSTENDPOINT>]
                            [--recursive] [--output=<OUTPUT>]
 
 Examples:
@@ -30,6 +31,10 @@ Examples:
 
   # From an outside address to a pod, as JSON, failing the CI job unless it is denied.
   calicoctl policy explain -f policies/ --from 203.0.113.7 --to production/db --port 5432 --expect deny -o json
+
+  # Routed by node1 from its eth0 to its eth1 (applyOnForward policy of both host endpoints applies).
+  calicoctl policy explain -f policies/ --from 198.51.100.7 --to 203.0.113.9 --port 443 \
+      --in-via node1-eth0 --out-via node1-eth1
 
 Options:
   -f --filename=<FILENAME>  Policies and endpoints: file, directory or "-" (stdin). Pods, Namespaces,
@@ -43,6 +48,11 @@ Options:
   --icmp-type=<T>           ICMP type, with --protocol ICMP or ICMPv6.
   --icmp-code=<C>           ICMP code.
   --expect=allow|deny       Exit 1 unless the verdict is this one (for CI).
+  --in-via=<HOSTENDPOINT>   A node forwards the packet, arriving through this host endpoint's interface: its
+                            applyOnForward ingress policy applies. Workload interfaces and nodes whose only
+                            host endpoint is "*" are worked out without it.
+  --out-via=<HOSTENDPOINT>  A node forwards the packet, leaving through this host endpoint's interface: its
+                            applyOnForward egress policy applies.
   -R --recursive            Process the directory used in -f recursively.
   -o --output=<OUTPUT>      Output format: human (default) or json.`;
 
@@ -103,6 +113,17 @@ function resolveEnd(text: string, endpoints: readonly ModelEndpoint[]): FlowEnd 
   return { endpoint: ep, ...(first !== undefined ? { ip: first } : {}) };
 }
 
+function resolveHostEndpoint(
+  name: string | undefined,
+  endpoints: readonly ModelEndpoint[],
+  flag: string,
+): ModelEndpoint | undefined {
+  if (name === undefined) return undefined;
+  const ep = endpoints.find((e) => e.key.kind === 'hep' && e.key.name === name);
+  if (ep === undefined) throw new CliError(`--${flag}: host endpoint ${name} not found in the input`, 2);
+  return ep;
+}
+
 function checkEndpointArg(text: string | undefined, flag: string): string {
   if (text === undefined) throw new CliError(`the --${flag} option is required\n\n${USAGE}`, 2);
   if (parseIp(text) !== undefined) return text;
@@ -134,6 +155,8 @@ export const policyExplainCommand: Command = {
     'from-labels': { type: 'string' },
     'to-labels': { type: 'string' },
     expect: { type: 'string' },
+    'in-via': { type: 'string' },
+    'out-via': { type: 'string' },
     output: { type: 'string', short: 'o' },
   },
   async run({ values, io }) {
@@ -175,10 +198,16 @@ export const policyExplainCommand: Command = {
     const ev = new PolicyEvaluator(snapshot);
     const src = resolveEnd(from, snapshot.endpoints);
     const dst = resolveEnd(to, snapshot.endpoints);
+    const viaIn = resolveHostEndpoint(stringOpt(values, 'in-via'), snapshot.endpoints, 'in-via');
+    const viaOut = resolveHostEndpoint(stringOpt(values, 'out-via'), snapshot.endpoints, 'out-via');
     const decision = ev.decide({
       src,
       dst: { ...dst, ...(port !== undefined ? { port } : {}) },
       protocol,
+      via: {
+        ...(viaIn !== undefined ? { in: viaIn } : {}),
+        ...(viaOut !== undefined ? { out: viaOut } : {}),
+      },
       ...(icmpType !== undefined ? { icmpType } : {}),
       ...(icmpCode !== undefined ? { icmpCode } : {}),
     });

@@ -17,11 +17,12 @@ import type { SetSpec } from '../nftables/model.js';
 import type { NftTable } from '../nftables/table.js';
 import { DEFAULT_RULES_CONFIG, rulesConfigFrom } from '../rules/config.js';
 import type { RulesConfig } from '../rules/config.js';
-import { renderHostEndpoint } from '../rules/host.js';
+import { renderHostDispatch, renderHostEndpoint } from '../rules/host.js';
+import type { HostDispatchTargets } from '../rules/host.js';
 import { needsInterfaceAddresses, resolveHostEndpoints } from '../rules/host-resolve.js';
 import { ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
 import { renderProfileChains } from '../rules/policy.js';
-import { ALL_VXLAN_SET, CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
+import { ALL_VXLAN_SET, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
 import { renderWorkloadEndpoint } from '../rules/workload.js';
 import { TierChains } from './tier-chains.js';
 
@@ -261,7 +262,7 @@ export class PolicyDataplane {
   private renderHeps(): void {
     if (!this.staticDone) return;
     const wanted = new Map<string, { chains: string[]; entries: [string, string][] }>();
-    let anyChains: { in: string; out: string } | undefined;
+    let anyTargets: HostDispatchTargets | undefined;
     const instances = resolveHostEndpoints(this.heps, this.hostAddresses, this.config.interfacePrefixes);
     for (const { key: id, endpoint: ep } of instances) {
       const r = renderHostEndpoint(ep);
@@ -273,11 +274,7 @@ export class PolicyDataplane {
         this.table.updateMapElements(map, [[key, verdict]]);
         entries.push([map, key]);
       }
-      if (ep.interfaceName === '*') {
-        const fh = r.chains[0]?.name;
-        const th = r.chains[1]?.name;
-        if (fh !== undefined && th !== undefined) anyChains = { in: fh, out: th };
-      }
+      if (ep.interfaceName === '*') anyTargets = r.targets;
       wanted.set(id, { chains: r.chains.map((c) => c.name), entries });
     }
     for (const [id, old] of this.hepChains) {
@@ -290,14 +287,7 @@ export class PolicyDataplane {
     }
     this.hepChains.clear();
     for (const [id, v] of wanted) this.hepChains.set(id, v);
-    // The `*` host endpoint covers every interface without its own endpoint, except loopback.
-    this.table.updateChain(CHAIN.fromHep, [
-      'iifname vmap @cali-from-hep-dispatch',
-      ...(anyChains !== undefined ? [`iifname != "lo" jump ${anyChains.in}`] : []),
-    ]);
-    this.table.updateChain(CHAIN.toHep, [
-      'oifname vmap @cali-to-hep-dispatch',
-      ...(anyChains !== undefined ? [`oifname != "lo" jump ${anyChains.out}`] : []),
-    ]);
+    // The `*` host endpoint covers every interface without its own endpoint.
+    for (const c of renderHostDispatch(anyTargets)) this.table.updateChain(c.name, c.rules);
   }
 }

@@ -1,28 +1,43 @@
 /**
  * Host endpoint chains (Felix's HEP chains, reference §3.8): per interface (or `*` for all), a normal
- * filter chain per direction (failsafe first, then normal tiers, then profiles and a final drop), plus raw
- * chains for untracked (doNotTrack) policy and a mangle chain for preDNAT policy, which never drop at the
- * end of a tier. Pure.
+ * filter chain per direction (failsafe first, then normal tiers, then profiles and a final drop), a forward
+ * chain per direction for traffic the host routes through the interface (applyOnForward tiers, no failsafe,
+ * no profiles, allowed when the endpoint has no forward policy at all), plus raw chains for untracked
+ * (doNotTrack) policy and a mangle chain for preDNAT policy, which never drop at the end of a tier. Also the
+ * dispatch chains in front of the per-interface maps, whose default is the `*` endpoint. Pure.
  */
 import type { HostEndpointMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule } from '../nftables/model.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
 import type { TierChainRef } from './endpoints.js';
 import {
+  hex,
   hostChain,
   MAP_FROM_HEP,
+  MAP_FROM_HEP_FWD,
   MAP_MANGLE_FROM_HEP,
   MAP_RAW_FROM_HEP,
   MAP_RAW_TO_HEP,
   MAP_TO_HEP,
+  MAP_TO_HEP_FWD,
+  MARK_ACCEPT,
 } from './names.js';
 import { CHAIN } from './static.js';
+
+/** The chains the filter dispatch sends one endpoint's interface to (for `*`: every other interface). */
+export interface HostDispatchTargets {
+  readonly fromHost: string;
+  readonly toHost: string;
+  readonly fromForward: string;
+  readonly toForward: string;
+}
 
 export interface HostRender {
   readonly chains: readonly ChainSpec[];
   /** [map name, interface key, verdict] entries for the HEP dispatch maps. */
   readonly entries: readonly (readonly [string, string, string])[];
   readonly tierChains: readonly TierChainRef[];
+  readonly targets: HostDispatchTargets;
 }
 
 const CONNTRACK: NftRule[] = [
@@ -54,10 +69,42 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
       ],
     };
   };
+  // Forwarded traffic (Felix's chainTypeForward): no failsafe, tiers end as in normal chains, no profiles.
+  // With no applyOnForward policy in any direction the chain allows; otherwise a packet that no policy
+  // allowed or denied (none for this direction, or every tier passed) falls off the end: not dropped.
+  const forward = (dir: 'ingress' | 'egress'): ChainSpec => {
+    const t = tierRules(ep.forwardTiers, dir, [], {
+      layer: 'filter',
+      tierEndDrops: true,
+      withProfiles: false,
+      dropLabel: `forwarded ${dir} of ${label}`,
+    });
+    tierChains.push(...t.tierChains);
+    const byDefault: NftRule[] =
+      ep.forwardTiers.length === 0
+        ? [
+            {
+              rule: `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`,
+              comment: 'Allow forwarded traffic by default',
+            },
+          ]
+        : [];
+    return {
+      name: hostChain('filter', iface, dir === 'ingress' ? 'fhfw' : 'thfw'),
+      rules: [...CONNTRACK, { rule: CLEAR_MARKS, comment: `${label} (forward)` }, ...t.rules, ...byDefault],
+    };
+  };
   const fh = normal('ingress');
   const th = normal('egress');
-  chains.push(fh, th);
-  entries.push([MAP_FROM_HEP, iface, `goto ${fh.name}`], [MAP_TO_HEP, iface, `goto ${th.name}`]);
+  const fhfw = forward('ingress');
+  const thfw = forward('egress');
+  chains.push(fh, th, fhfw, thfw);
+  entries.push(
+    [MAP_FROM_HEP, iface, `goto ${fh.name}`],
+    [MAP_TO_HEP, iface, `goto ${th.name}`],
+    [MAP_FROM_HEP_FWD, iface, `goto ${fhfw.name}`],
+    [MAP_TO_HEP_FWD, iface, `goto ${thfw.name}`],
+  );
   const stage = (
     layer: 'raw' | 'mangle',
     dir: 'ingress' | 'egress',
@@ -91,5 +138,29 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
     chains.push(m);
     entries.push([MAP_MANGLE_FROM_HEP, iface, `goto ${m.name}`]);
   }
-  return { chains, entries, tierChains };
+  const targets = { fromHost: fh.name, toHost: th.name, fromForward: fhfw.name, toForward: thfw.name };
+  return { chains, entries, tierChains, targets };
+}
+
+/**
+ * The filter dispatch chains in front of the per-interface maps (Felix's cali-from/to-host-endpoint and
+ * cali-from/to-hep-forward). An interface without its own endpoint goes to the `*` endpoint's chains when
+ * there is one: for host traffic every interface but loopback; for forwarded traffic every interface,
+ * workload interfaces included (Felix's dispatch default has no exception for them).
+ */
+export function renderHostDispatch(any: HostDispatchTargets | undefined): ChainSpec[] {
+  const chain = (name: string, map: string, match: 'iifname' | 'oifname', to: keyof HostDispatchTargets) => {
+    const rules: NftRule[] = [{ rule: `${match} vmap @${map}` }];
+    if (any !== undefined) {
+      const notLo = to === 'fromHost' || to === 'toHost' ? `${match} != "lo" ` : '';
+      rules.push({ rule: `${notLo}jump ${any[to]}`, comment: 'host endpoint for all interfaces' });
+    }
+    return { name, rules };
+  };
+  return [
+    chain(CHAIN.fromHep, MAP_FROM_HEP, 'iifname', 'fromHost'),
+    chain(CHAIN.toHep, MAP_TO_HEP, 'oifname', 'toHost'),
+    chain(CHAIN.fromHepFwd, MAP_FROM_HEP_FWD, 'iifname', 'fromForward'),
+    chain(CHAIN.toHepFwd, MAP_TO_HEP_FWD, 'oifname', 'toForward'),
+  ];
 }

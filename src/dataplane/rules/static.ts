@@ -5,6 +5,9 @@
  *
  * A packet from or to a `cali*` interface whose endpoint is not programmed hits the dispatch chain's final
  * drop: there is never a window in which a new workload interface is unpoliced.
+ *
+ * The host-endpoint dispatch chains (`cali-from/to-host-endpoint`, `cali-from/to-hep-forward`) are rendered
+ * with the host endpoints (host.ts renderHostDispatch), because the `*` endpoint is their default.
  */
 import type { ChainSpec, MapSpec, NftRule } from '../nftables/model.js';
 import type { FailsafePort, RulesConfig } from './config.js';
@@ -14,11 +17,13 @@ import {
   hex,
   ipSetName,
   MAP_FROM_HEP,
+  MAP_FROM_HEP_FWD,
   MAP_FROM_WL,
   MAP_MANGLE_FROM_HEP,
   MAP_RAW_FROM_HEP,
   MAP_RAW_TO_HEP,
   MAP_TO_HEP,
+  MAP_TO_HEP_FWD,
   MAP_TO_WL,
   MARK_ACCEPT,
 } from './names.js';
@@ -34,6 +39,8 @@ export const CHAIN = {
   wlToHost: chainName('filter', 'cali-wl-to-host'),
   fromHep: chainName('filter', 'cali-from-host-endpoint'),
   toHep: chainName('filter', 'cali-to-host-endpoint'),
+  fromHepFwd: chainName('filter', 'cali-from-hep-forward'),
+  toHepFwd: chainName('filter', 'cali-to-hep-forward'),
   failsafeIn: chainName('filter', 'cali-failsafe-in'),
   failsafeOut: chainName('filter', 'cali-failsafe-out'),
   rawPre: chainName('raw', 'cali-PREROUTING'),
@@ -151,9 +158,17 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
         'ct state established,related accept',
         ...prefixes(cfg, 'iifname').flatMap((p) => invalid.map((i) => `${p} ${i}`)),
         ...prefixes(cfg, 'oifname').flatMap((p) => invalid.map((i) => `${p} ${i}`)),
+        // Felix's order: the arriving host endpoint's forward policy (skipped when its untracked or preDNAT
+        // policy accepted the packet, the accept mark set in raw/mangle), the workloads' policy, then the
+        // leaving host endpoint's forward policy. Each endpoint chain drops or returns.
+        {
+          rule: `meta mark & ${hex(MARK_ACCEPT)} == 0x00000000 jump ${CHAIN.fromHepFwd}`,
+          comment: 'host endpoint forward policy unless accepted by untracked or preDNAT policy',
+        },
         CLEAR_MARKS,
         ...prefixes(cfg, 'iifname').map((p) => `${p} jump ${CHAIN.fromWl}`),
         ...prefixes(cfg, 'oifname').map((p) => `${p} jump ${CHAIN.toWl}`),
+        `jump ${CHAIN.toHepFwd}`,
         ACCEPT_IF_MARKED,
       ],
     },
@@ -212,8 +227,6 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
         ACCEPT_IF_MARKED,
       ],
     },
-    { name: CHAIN.fromHep, rules: [`iifname vmap @${MAP_FROM_HEP}`] },
-    { name: CHAIN.toHep, rules: [`oifname vmap @${MAP_TO_HEP}`] },
     { name: CHAIN.failsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
     { name: CHAIN.failsafeOut, rules: failsafeRules(cfg.failsafeOutbound, 'out') },
     { name: CHAIN.rawPre, rules: [CLEAR_MARKS, `iifname vmap @${MAP_RAW_FROM_HEP}`] },
@@ -240,6 +253,8 @@ export const STATIC_MAPS: readonly string[] = [
   MAP_TO_WL,
   MAP_FROM_HEP,
   MAP_TO_HEP,
+  MAP_FROM_HEP_FWD,
+  MAP_TO_HEP_FWD,
   MAP_RAW_FROM_HEP,
   MAP_RAW_TO_HEP,
   MAP_MANGLE_FROM_HEP,
