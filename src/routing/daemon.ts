@@ -45,7 +45,8 @@ export function spawnLauncher(options: SpawnLauncherOptions = {}): DaemonLaunche
           onLine(`bird: cannot run ${cmd}: ${e.message}`);
           resolve(127);
         });
-        child.once('exit', (code, sig) => {
+        // 'close' comes after 'exit' and after its output has been read to the end.
+        child.once('close', (code, sig) => {
           running = false;
           resolve(code ?? 128 + (sig === null ? 0 : constants.signals[sig]));
         });

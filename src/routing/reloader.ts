@@ -257,7 +257,8 @@ export class BirdReloader {
     const wasRunning = await this.isRunning();
     const adoptedPid = child === undefined && wasRunning ? await this.#pidFromFile() : undefined;
     if (wasRunning) await this.#ctl(['down']);
-    const stopMs = this.#opts.stopTimeoutMs ?? 10_000;
+    // Without a `down` (BIRD not answering) there is nothing to wait for before signalling it.
+    const stopMs = wasRunning ? (this.#opts.stopTimeoutMs ?? 10_000) : 0;
     if (child !== undefined) {
       for (const [signal, ms] of [
         [undefined, stopMs],
