@@ -18,6 +18,7 @@ describe('parseBirdLogLine', () => {
       ['2026-01-02 03:04:05.678 <ERR> e', 'error', 'ERR', 'e'],
       ['2026-01-02 03:04:05.678 <AUTH> a', 'error', 'AUTH', 'a'],
       ['2026-01-02 03:04:05.678 <FATAL> f', 'error', 'FATAL', 'f'],
+      ['2026-01-02 03:04:05.678 <FATAL> Shutdown completed', 'info', 'FATAL', 'Shutdown completed'],
       ['2026-01-02 03:04:05.678 <BUG> b', 'error', 'BUG', 'b'],
       ['bird: /etc/bird.cfg:3:1 syntax error', 'warn', undefined, '/etc/bird.cfg:3:1 syntax error'],
     ];

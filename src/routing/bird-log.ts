@@ -3,8 +3,8 @@
  * line reads `<date> <time> <CLASS> <message>`; lines printed before the configuration is read (a parse
  * error, a socket in use) are `bird: <message>`. The class gives the level: DBG debug; TRACE (the protocol
  * `debug` options that BGPConfiguration.logSeverityScreen turns on) and INFO info; RMT and WARN warning;
- * ERR, AUTH, FATAL and BUG error. Lines are split from a byte stream by LineSplitter, which bounds their
- * length. Pure.
+ * ERR, AUTH, FATAL and BUG error (but `Shutdown completed`, which BIRD logs as FATAL, is info). Lines are
+ * split from a byte stream by LineSplitter, which bounds their length. Pure.
  */
 
 export type BirdLogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -37,7 +37,10 @@ export function parseBirdLogLine(line: string): BirdLogLine {
   const m = STAMPED.exec(line);
   const cls = m?.[1];
   if (m !== null && cls !== undefined) {
-    return { level: CLASS_LEVEL[cls] ?? 'info', birdClass: cls, msg: m[2] ?? '' };
+    const msg = m[2] ?? '';
+    // BIRD logs its normal end in the FATAL class (so that it is always shown): not an error.
+    const level = cls === 'FATAL' && msg === 'Shutdown completed' ? 'info' : (CLASS_LEVEL[cls] ?? 'info');
+    return { level, birdClass: cls, msg };
   }
   // Unclassified lines come before the log is set up: start-up problems.
   return { level: 'warn', birdClass: undefined, msg: line.replace(/^bird: /, '') };
