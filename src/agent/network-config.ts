@@ -11,7 +11,10 @@
  *   CALICO_ROUTER_ID            BGP router id (IPv4, or `hash`)
  *   CALICO_BIRD_CONFIG / CALICO_BIRD_SOCKET / CALICO_BIRD_PIDFILE
  *                               BIRD's files (default under CALICO_RUN_DIR: bird.cfg, bird.ctl, bird.pid)
- *   CALICO_BIRD_STOP_ON_EXIT    stop BIRD when the agent stops on SIGTERM/SIGINT (default true)
+ *   CALICO_BIRD_STOP_ON_EXIT    stop BIRD (and delete its routes) when the agent stops on SIGTERM/SIGINT
+ *                               (default true)
+ *   CALICO_SECRETS_DIR          where BGP passwords (secretKeyRef) are read: <dir>/<secret name>/<key>
+ *                               (default /etc/calico/secrets)
  *   FELIX_VXLANMTU / FELIX_VXLANPORT / FELIX_VXLANVNI / FELIX_NATOUTGOINGEXCLUSIONS
  *                               Felix parameters of the network managers (highest precedence, like FELIX_*)
  *
@@ -21,6 +24,7 @@
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
 import { parseCidr } from '../lib/net/ip.js';
+import { DEFAULT_SECRETS_DIR, SECRETS_DIR_ENV } from '../routing/index.js';
 import { type AutodetectMethod, parseAutodetectMethod } from './autodetect.js';
 
 export type NetworkingBackend = 'bird' | 'vxlan' | 'none';
@@ -45,6 +49,8 @@ export interface NetworkConfig {
   readonly birdSocket: string;
   readonly birdPidFile: string;
   readonly stopBirdOnExit: boolean;
+  /** The directory of BGP password secrets (`<dir>/<secret name>/<key>`). */
+  readonly secretsDir: string;
   /** FELIX_* parameters of the network managers, by camelCase name (merged into the calc graph's config). */
   readonly felixEnv: Readonly<Record<string, string>>;
 }
@@ -106,6 +112,7 @@ export function loadNetworkConfig(env: Env, runDir: string): NetworkConfig {
     birdSocket: env.CALICO_BIRD_SOCKET ?? join(runDir, 'bird.ctl'),
     birdPidFile: env.CALICO_BIRD_PIDFILE ?? join(runDir, 'bird.pid'),
     stopBirdOnExit: (env.CALICO_BIRD_STOP_ON_EXIT ?? 'true').toLowerCase() !== 'false',
+    secretsDir: env[SECRETS_DIR_ENV] ?? DEFAULT_SECRETS_DIR,
     felixEnv,
   };
 }

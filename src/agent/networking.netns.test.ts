@@ -9,7 +9,8 @@
  * (c) natOutgoing: a pod's connection to a host outside the cluster arrives from the node IP; pod to pod
  *     keeps the pod address.
  * (b) BGP (backend `bird`, no encapsulation): the agents run BIRD, the mesh exchanges the pod blocks, pods
- *     talk across nodes.
+ *     talk across nodes; pod routes are at metric 1024 and only blocks are advertised; BIRD's output is in
+ *     the agent log; an agent stopped with SIGTERM leaves no `proto bird` route.
  * Each part prints the time from starting a node's agent to its routes being on the other node.
  */
 import assert from 'node:assert/strict';
@@ -345,6 +346,28 @@ describe('multi-node networking', { skip }, () => {
       // BIRD owns these routes: the agent programs none of its own for a no-encap pool.
       assert.equal(await c.ip(nodeA.ns, 'route', 'show', 'proto', '80'), '');
       assert.ok(!(await c.ip(nodeA.ns, 'link')).includes('vxlan.calico'));
+      // The pod's host route is at Felix's normal priority (the agent replaced the CNI-style metric-0
+      // one), so node-a advertises its block and not the pod's /32: node-b routes the pod by the block.
+      await eventually(
+        `node-a's route to ${a.ip} at metric 1024 only, and no /32 for it on node-b`,
+        async () =>
+          (await c.ip(nodeA.ns, 'route', 'show', `${a.ip}/32`)) ===
+            `${a.ip} dev ${a.iface} scope link metric 1024` &&
+          (await c.ip(c.node('node-b').ns, 'route', 'show', `${a.ip}/32`)) === '',
+        async () => `${await c.ip(nodeA.ns, 'route')}\n${await c.ip(c.node('node-b').ns, 'route')}`,
+      );
+      // One copy of the connected subnet (the kernel's), and BIRD's own output in the agent's log.
+      assert.equal(
+        await c.ip(nodeA.ns, 'route', 'show', '10.0.1.0/24'),
+        '10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.1',
+      );
+      assert.match(c.log('node-a'), /"source":"bird"/);
+
+      // A stopped agent stops its BIRD and leaves no route BIRD programmed.
+      await c.stopAgent('node-a', 'SIGTERM');
+      assert.equal(await c.ip(nodeA.ns, 'route', 'show', 'proto', 'bird'), '');
+      assert.equal(await c.ip(nodeA.ns, '-6', 'route', 'show', 'proto', 'bird'), '');
+      assert.match(c.log('node-a'), /"msg":"BIRD stopped"/);
     });
   });
 });

@@ -7,7 +7,7 @@ import type { ResourceUpdate } from '../calc/inputs.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import type { Backend } from '../datastore/index.js';
 import { errorMessage } from '../lib/errors.js';
-import { BirdReloader } from '../routing/index.js';
+import { BirdReloader, DirectorySecretSource, spawnLauncher } from '../routing/index.js';
 import { BgpController } from './bgp.js';
 import { SerialDebouncer } from './debounce.js';
 import type { Logger } from './log.js';
@@ -70,8 +70,11 @@ export async function startNodeNetworking(d: NodeNetworkingDeps): Promise<NodeNe
           nodeName: d.nodeName,
           log: d.log,
           routerId: d.net.routerId,
+          secrets: new DirectorySecretSource(d.net.secretsDir),
           reloader: new BirdReloader({
             runner: d.runner,
+            launcher: spawnLauncher(),
+            log: d.log,
             configPath: d.net.birdConfig,
             socketPath: d.net.birdSocket,
             pidFile: d.net.birdPidFile,

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { computeBgpView, clusterRoutePolicy, passwordsFromMap } from './model.js';
+import { computeBgpView, clusterRoutePolicy } from './model.js';
+import { StaticSecretSource } from './secrets.js';
 import { renderBirdConfig } from './render.js';
 import { bgpConfig, bgpFilter, bgpPeer, node } from './testing.js';
 import type { BgpView, BirdPeer, RoutingInput } from './types.js';
@@ -133,7 +134,7 @@ describe('computeBgpView: node-to-node mesh', () => {
     const v = view({
       nodes: [n1, other],
       bgpConfigurations: [cfg],
-      resolvePassword: passwordsFromMap({ 's/k': 'pw' }),
+      secrets: new StaticSecretSource({ 's/k': 'pw' }),
     });
     const p = peerNamed(v, 'Mesh_10_0_0_2');
     assert.deepEqual(
@@ -255,7 +256,7 @@ describe('computeBgpView: BGPPeers', () => {
     const v = view({
       bgpConfigurations: [noMesh],
       bgpPeers: [p],
-      resolvePassword: passwordsFromMap({ 's/tor': 'x' }),
+      secrets: new StaticSecretSource({ 's/tor': 'x' }),
     });
     const t = peerNamed(v, 'Global_192_0_2_1');
     assert.deepEqual(
@@ -284,21 +285,13 @@ describe('computeBgpView: BGPPeers', () => {
       [peerNamed(v2, 'Global_192_0_2_3').sameAs, peerNamed(v2, 'Global_192_0_2_3').nextHop],
       [true, 'self'],
     );
-    // A secret that cannot be resolved gives no password.
-    assert.equal(
-      peerNamed(view({ bgpConfigurations: [noMesh], bgpPeers: [p] }), 'Global_192_0_2_1').password,
-      undefined,
+    // A secret that cannot be had refuses the session (passwords.test.ts has the cases).
+    const refused = view({ bgpConfigurations: [noMesh], bgpPeers: [p] });
+    assert.deepEqual(peers(refused), []);
+    assert.deepEqual(
+      (refused.v4?.passwordProblems ?? []).map((x) => x.peer),
+      ['Global_192_0_2_1'],
     );
-  });
-
-  it('refuses a password BIRD cannot express', () => {
-    const p = bgpPeer('tor', {
-      peerIP: '192.0.2.1',
-      asNumber: 65001,
-      password: { secretKeyRef: { name: 's', key: 'k' } },
-    });
-    const r = computeBgpView({ nodeName: 'node1', nodes: [n1], bgpPeers: [p], resolvePassword: () => 'a"b' });
-    assert.ok(!r.ok && r.error.includes('Global_192_0_2_1'));
   });
 
   it('keeps only filters that exist, in the peer order', () => {

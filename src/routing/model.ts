@@ -7,7 +7,7 @@
 import { parseCidr } from '../lib/net/ip.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { bgpConfigurationNode, DEFAULT_BGP_CONFIGURATION } from '../api/v3/bgp-configuration.js';
-import type { BGPConfiguration, BGPConfigurationSpec, BGPFilter, SecretKeyRef } from '../api/v3/bgp-types.js';
+import type { BGPConfiguration, BGPConfigurationSpec, BGPFilter } from '../api/v3/bgp-types.js';
 import { hashToIPv4 } from './names.js';
 import {
   computePeerings,
@@ -18,15 +18,16 @@ import {
   type Peering,
   subnetOf,
 } from './peers.js';
-import { buildMeshPeers, buildPeer, type PeerContext } from './peer-options.js';
+import { buildMeshPeers, buildPeer, type BuiltPeer, type PeerContext } from './peer-options.js';
 import type {
   BgpView,
   BirdLogLevel,
+  BirdPeer,
   CommunityRule,
   FamilyView,
   IpFamily,
   LocalBlock,
-  PasswordResolver,
+  PasswordProblem,
   PoolRoute,
   RoutingInput,
   RoutingPool,
@@ -36,11 +37,6 @@ export const DEFAULT_AS_NUMBER = 64512;
 export const DEFAULT_NORMAL_ROUTE_PRIORITY = 1024;
 /** Nodes with this label set to "true" do not advertise service ranges (confd's route generator). */
 export const EXCLUDE_FROM_LB_LABEL = 'node.kubernetes.io/exclude-from-external-load-balancers';
-
-/** A resolver backed by a map keyed `<secret name>/<key>`. */
-export function passwordsFromMap(passwords: Readonly<Record<string, string>>): PasswordResolver {
-  return (ref: SecretKeyRef) => passwords[`${ref.name ?? ''}/${ref.key}`];
-}
 
 function byName<T extends { metadata: { name: string } }>(a: T, b: T): number {
   return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
@@ -102,15 +98,6 @@ export function computeBgpView(input: RoutingInput): Result<BgpView, string> {
   const ctx: FamilyContext = { input, configs, cluster, me, asNumber, peerings, filters };
   const v4 = familyView(ctx, 4);
   const v6 = familyView(ctx, 6);
-  // BIRD strings have no escapes: such a password cannot be configured (BIRD would reject the file).
-  const badPassword = [...(v4?.peers ?? []), ...(v6?.peers ?? [])].find((p) =>
-    /["\n]/.test(p.password ?? ''),
-  );
-  if (badPassword !== undefined) {
-    return err(
-      `the password of BGP peer ${badPassword.name} contains a '"' or a newline, which BIRD cannot accept`,
-    );
-  }
   return ok({
     nodeName: input.nodeName,
     routerId: routerId.value,
@@ -154,17 +141,18 @@ function familyView(ctx: FamilyContext, family: IpFamily): FamilyView | undefine
     myAs: ctx.asNumber,
     myRrClusterId: me.rrClusterId,
     filterNames: new Set(ctx.filters.map((f) => f.metadata.name)),
-    resolvePassword: input.resolvePassword ?? (() => undefined),
+    secrets: input.secrets,
   };
   const familyPeerings = ctx.peerings.filter((p) => p.family === family);
   const meshEnabled = (global.nodeToNodeMeshEnabled ?? true) && me.rrClusterId === '';
-  const peers = [
+  const built = [
     ...(meshEnabled ? buildMeshPeers(ctx.cluster, peerCtx, global) : []),
     ...familyPeerings
       .filter((p) => p.scope === 'global')
       .flatMap((p) => buildPeer(p, 'global', peerCtx) ?? []),
     ...familyPeerings.filter((p) => p.scope === 'node').flatMap((p) => buildPeer(p, 'node', peerCtx) ?? []),
-  ].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  ];
+  const { peers, passwordProblems } = splitBuilt(built);
   const services = serviceRoutes(global, family, me.labels[EXCLUDE_FROM_LB_LABEL] === 'true');
   return {
     family,
@@ -175,6 +163,7 @@ function familyView(ctx: FamilyContext, family: IpFamily): FamilyView | undefine
       (family === 4 ? global.ipv4NormalRoutePriority : global.ipv6NormalRoutePriority) ??
       DEFAULT_NORMAL_ROUTE_PRIORITY,
     peers,
+    passwordProblems,
     blocks: localBlocks(input, family),
     staticRoutes: services.advertised,
     rejectCidrs: services.rejected,
@@ -186,6 +175,27 @@ function familyView(ctx: FamilyContext, family: IpFamily): FamilyView | undefine
     felixTunnelInterfaces: ['*.cali', '*.calico', ...(clusterRoutePolicy(global).ipip ? [] : ['tunl0'])],
     reflectedServiceRanges: me.rrClusterId === '' ? [] : reflectedRanges(global, family),
     wireguardNextHops: wireguardNextHops(ctx.cluster, me, family),
+  };
+}
+
+function byStringKey<T>(key: (t: T) => string): (a: T, b: T) => number {
+  return (a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0);
+}
+
+/** The sessions BIRD gets, and the peerings whose password cannot be had, each sorted by protocol name. */
+function splitBuilt(built: readonly BuiltPeer[]): {
+  peers: BirdPeer[];
+  passwordProblems: PasswordProblem[];
+} {
+  const peers: BirdPeer[] = [];
+  const passwordProblems: PasswordProblem[] = [];
+  for (const b of built) {
+    if (b.kind === 'peer') peers.push(b.peer);
+    if (b.problem !== undefined) passwordProblems.push(b.problem);
+  }
+  return {
+    peers: peers.sort(byStringKey((p) => p.name)),
+    passwordProblems: passwordProblems.sort(byStringKey((p) => p.peer)),
   };
 }
 

@@ -48,6 +48,8 @@ export interface Peering {
   readonly rrClusterId: string;
   /** True when the peer address belongs to a Calico node. */
   readonly calicoNode: boolean;
+  /** The BGPPeer this peering comes from. */
+  readonly sourceName: string;
   readonly source: BGPPeerSpec;
 }
 
@@ -113,7 +115,7 @@ function nodeAsPeerings(
   n: NodeInfo,
   families: readonly IpFamily[],
   scope: Peering['scope'],
-  source: BGPPeerSpec,
+  r: BGPPeer,
 ): Peering[] {
   return families.flatMap((family) => {
     const ip = nodeIp(n, family);
@@ -127,13 +129,15 @@ function nodeAsPeerings(
         asNumber: n.asNumber ?? cluster.globalAs,
         rrClusterId: n.rrClusterId,
         calicoNode: true,
-        source,
+        sourceName: r.metadata.name,
+        source: r.spec,
       },
     ];
   });
 }
 
-function explicitPeering(cluster: Cluster, scope: Peering['scope'], spec: BGPPeerSpec): Peering | undefined {
+function explicitPeering(cluster: Cluster, scope: Peering['scope'], r: BGPPeer): Peering | undefined {
+  const spec = r.spec;
   const addr = parsePeerIP(spec.peerIP ?? '');
   if (addr === undefined) return undefined;
   const given = spec.asNumber ?? 0;
@@ -155,6 +159,7 @@ function explicitPeering(cluster: Cluster, scope: Peering['scope'], spec: BGPPee
     asNumber,
     rrClusterId: '',
     calicoNode,
+    sourceName: r.metadata.name,
     source: spec,
   };
 }
@@ -168,19 +173,21 @@ function appliesTo(cluster: Cluster, spec: BGPPeerSpec, me: NodeInfo): boolean {
   return spec.node === me.name;
 }
 
-function forwardPeerings(cluster: Cluster, spec: BGPPeerSpec, scope: Peering['scope']): Peering[] {
+function forwardPeerings(cluster: Cluster, r: BGPPeer, scope: Peering['scope']): Peering[] {
+  const spec = r.spec;
   if ((spec.localWorkloadSelector ?? '') !== '') return []; // local workload peers need endpoints: not modelled
   if ((spec.peerSelector ?? '') !== '') {
     return nodesMatching(cluster, spec.peerSelector ?? '').flatMap((n) =>
-      nodeAsPeerings(cluster, n, [4, 6], scope, spec),
+      nodeAsPeerings(cluster, n, [4, 6], scope, r),
     );
   }
-  const p = explicitPeering(cluster, scope, spec);
+  const p = explicitPeering(cluster, scope, r);
   return p === undefined ? [] : [p];
 }
 
 /** Reverse peerings for `me`: `me` is the remote end of this BGPPeer, so peer back with its local nodes. */
-function reversePeerings(cluster: Cluster, spec: BGPPeerSpec, me: NodeInfo): Peering[] {
+function reversePeerings(cluster: Cluster, r: BGPPeer, me: NodeInfo): Peering[] {
+  const spec = r.spec;
   if (spec.reversePeering === 'Manual' || (spec.localWorkloadSelector ?? '') !== '') return [];
   let remote: NodeInfo[];
   let families: IpFamily[];
@@ -198,7 +205,7 @@ function reversePeerings(cluster: Cluster, spec: BGPPeerSpec, me: NodeInfo): Pee
   if ((spec.nodeSelector ?? '') !== '') locals = nodesMatching(cluster, spec.nodeSelector ?? '');
   else if ((spec.node ?? '') !== '') locals = cluster.nodes.filter((n) => n.name === spec.node);
   else locals = [...cluster.nodes];
-  return locals.flatMap((n) => nodeAsPeerings(cluster, n, families, 'node', spec));
+  return locals.flatMap((n) => nodeAsPeerings(cluster, n, families, 'node', r));
 }
 
 /** The global and node-specific peerings of `me`, each list in emission order. */
@@ -214,13 +221,13 @@ export function computePeerings(cluster: Cluster, bgpPeers: readonly BGPPeer[], 
     out.set(key(p.scope, p), p);
   };
   for (const r of sorted) {
-    if (isGlobal(r.spec)) forwardPeerings(cluster, r.spec, 'global').forEach(emit);
+    if (isGlobal(r.spec)) forwardPeerings(cluster, r, 'global').forEach(emit);
   }
   for (const r of sorted) {
     if (!isGlobal(r.spec) && appliesTo(cluster, r.spec, me))
-      forwardPeerings(cluster, r.spec, 'node').forEach(emit);
+      forwardPeerings(cluster, r, 'node').forEach(emit);
   }
-  for (const r of sorted) reversePeerings(cluster, r.spec, me).forEach(emit);
+  for (const r of sorted) reversePeerings(cluster, r, me).forEach(emit);
   return [...out.values()];
 }
 

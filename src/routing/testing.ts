@@ -1,6 +1,7 @@
 /**
  * Test helpers for routing: reading a golden case (`testdata/golden/bird/<case>/input.yaml`) into a
- * RoutingInput, and building resources in code. Used by tests only.
+ * RoutingInput, building resources in code, a scripted BIRD (FakeBird) and a recording logger. Used by
+ * tests only.
  *
  * input.yaml holds: `nodeName`, optional `routerId` (CALICO_ROUTER_ID), optional `passwords` (map of
  * `<secret>/<key>` to password), optional `blocks` (`[{cidr, state}]` affine to the node), and
@@ -10,9 +11,11 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { decodeResource, type Resource } from '../api/decode.js';
 import type { BGPConfiguration, BGPFilter, BGPPeer, Node } from '../api/v3/bgp-types.js';
+import { FakeCommandRunner } from '../dataplane/exec/fake-runner.js';
 import { formatIssue } from '../lib/errors.js';
-import { passwordsFromMap } from './model.js';
-import type { AffineBlock, RoutingInput, RoutingPool } from './types.js';
+import type { DaemonHandle, DaemonLauncher } from './daemon.js';
+import { StaticSecretSource } from './secrets.js';
+import type { AffineBlock, RoutingInput, RoutingLogger, RoutingPool } from './types.js';
 
 export function decodeOrThrow(doc: unknown): Resource {
   const r = decodeResource(doc);
@@ -25,7 +28,7 @@ export function decodeOrThrow(doc: unknown): Resource {
 export function routingInput(
   nodeName: string,
   resources: readonly Resource[],
-  extra: Partial<Pick<RoutingInput, 'blocks' | 'routerId' | 'resolvePassword'>> = {},
+  extra: Partial<Pick<RoutingInput, 'blocks' | 'routerId' | 'secrets'>> = {},
 ): RoutingInput {
   const of = (kind: string) => resources.filter((r) => r.kind === kind);
   return {
@@ -54,7 +57,7 @@ export function loadRoutingCase(inputPath: string): RoutingInput {
   return routingInput(raw.nodeName, resources, {
     ...(raw.blocks !== undefined ? { blocks: raw.blocks } : {}),
     ...(typeof raw.routerId === 'string' ? { routerId: raw.routerId } : {}),
-    ...(raw.passwords !== undefined ? { resolvePassword: passwordsFromMap(raw.passwords) } : {}),
+    ...(raw.passwords !== undefined ? { secrets: new StaticSecretSource(raw.passwords) } : {}),
   });
 }
 
@@ -79,4 +82,105 @@ export function bgpConfig(name: string, spec: Record<string, unknown>): BGPConfi
 
 export function bgpFilter(name: string, spec: Record<string, unknown>): BGPFilter {
   return decodeOrThrow({ apiVersion: api, kind: 'BGPFilter', metadata: { name }, spec }) as BGPFilter;
+}
+
+export interface LogRecord {
+  readonly level: 'debug' | 'info' | 'warn' | 'error';
+  readonly msg: string;
+  readonly fields: Record<string, unknown>;
+}
+
+/** A logger that keeps what it is given. */
+export function recordingLogger(): RoutingLogger & { readonly records: LogRecord[] } {
+  const records: LogRecord[] = [];
+  const at =
+    (level: LogRecord['level']) =>
+    (msg: string, fields: Record<string, unknown> = {}): void => {
+      records.push({ level, msg, fields });
+    };
+  return { records, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+}
+
+/** How a launched fake BIRD behaves: answers on its socket, exits at once, or never answers. */
+export type FakeStart = 'up' | 'exit' | 'silent';
+
+/**
+ * A scripted BIRD: `launcher` starts it (recorded in `launches`), `runner` answers `birdc` (show status,
+ * configure, down), `bird -p` (rejecting texts containing "BAD") and `ip route show|flush proto bird`
+ * (`leftRoutes` per family, as persist leaves them). `crash(code)` ends it as a crash would.
+ */
+export class FakeBird {
+  readonly runner = new FakeCommandRunner();
+  readonly launches: { readonly cmd: string; readonly args: readonly string[] }[] = [];
+  readonly leftRoutes = { '-4': 0, '-6': 0 };
+  start: FakeStart = 'up';
+  running = false;
+  #onLine: ((line: string) => void) | undefined;
+  #exit: ((code: number) => void) | undefined;
+
+  constructor() {
+    this.runner.on({ cmd: 'birdc' }, (call) => {
+      if (!this.running)
+        return { code: 1, stderr: `Unable to connect to server control socket (${call.args[1] ?? ''})` };
+      if (call.args[2] === 'down')
+        queueMicrotask(() => {
+          this.crash(0);
+        });
+      return { stdout: 'BIRD 2.0.12 ready.\n' };
+    });
+    this.runner.on({ cmd: 'bird', argsPrefix: ['-p', '-c'] }, (call) =>
+      readFileSync(call.args[2] ?? '', 'utf8').includes('BAD')
+        ? { code: 1, stderr: `bird: ${call.args[2] ?? ''}:1:1 syntax error` }
+        : {},
+    );
+    this.runner.on({ cmd: 'ip', argsPrefix: [] }, (call) => {
+      const family = call.args[0] === '-6' ? '-6' : '-4';
+      if (call.args.includes('flush')) {
+        this.leftRoutes[family] = 0;
+        return {};
+      }
+      return { stdout: JSON.stringify(Array.from({ length: this.leftRoutes[family] }, () => ({}))) };
+    });
+  }
+
+  readonly launcher: DaemonLauncher = {
+    launch: (cmd, args, onLine): DaemonHandle => {
+      this.launches.push({ cmd, args });
+      this.#onLine = onLine;
+      let running = true;
+      const exited = new Promise<number>((resolve) => {
+        this.#exit = (code) => {
+          running = false;
+          this.running = false;
+          this.#exit = undefined;
+          resolve(code);
+        };
+      });
+      if (this.start === 'up') this.running = true;
+      if (this.start === 'exit') {
+        onLine('bird: Cannot create control socket: Address in use');
+        this.crash(1);
+      }
+      return {
+        pid: 4242,
+        exited,
+        get running() {
+          return running;
+        },
+        kill: () => {
+          this.crash(137);
+        },
+        detach: () => undefined,
+      };
+    },
+  };
+
+  /** A line printed by the running BIRD. */
+  print(line: string): void {
+    this.#onLine?.(line);
+  }
+
+  crash(code: number): void {
+    this.#exit?.(code);
+  }
 }

@@ -3,9 +3,18 @@
  * output, the BGP view of one node: what confd's processor hands its templates, one FamilyView per address
  * family the node has an address for. render.ts turns a view into BIRD 2 configuration text.
  */
-import type { BGPConfiguration, BGPFilter, BGPPeer, Node, SecretKeyRef } from '../api/v3/bgp-types.js';
+import type { BGPConfiguration, BGPFilter, BGPPeer, Node } from '../api/v3/bgp-types.js';
+import type { SecretSource } from './secrets.js';
 
 export type IpFamily = 4 | 6;
+
+/** Structured logging (the agent's Logger has this shape). */
+export interface RoutingLogger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
 
 /** BlockAffinity states (reference §1.17); '' means implicitly confirmed (old datastores). */
 export type BlockState = '' | 'pending' | 'confirmed' | 'pendingDeletion';
@@ -27,9 +36,6 @@ export interface RoutingPool {
   };
 }
 
-/** Looks up a BGP password (Kubernetes Secrets do not exist here); undefined = not available. */
-export type PasswordResolver = (ref: SecretKeyRef) => string | undefined;
-
 export interface RoutingInput {
   /** The node whose BIRD configuration is computed. */
   readonly nodeName: string;
@@ -43,7 +49,8 @@ export interface RoutingInput {
   readonly blocks?: readonly AffineBlock[];
   /** The `CALICO_ROUTER_ID` setting: an IPv4 address, or `hash`. */
   readonly routerId?: string;
-  readonly resolvePassword?: PasswordResolver;
+  /** Where `secretKeyRef` passwords are read; without one, every referenced password is unavailable. */
+  readonly secrets?: SecretSource;
 }
 
 export type PeerType = 'mesh' | 'global' | 'node';
@@ -77,6 +84,24 @@ export interface BirdPeer {
   readonly filters: readonly string[];
   /** True for iBGP (the peer's AS equals our effective AS). */
   readonly sameAs: boolean;
+}
+
+/**
+ * A peering whose password (`secretKeyRef`) cannot be had. Fail closed: the peering is `refused` (left out
+ * of BIRD's configuration: no session, rather than a session without TCP-MD5), unless the reference is
+ * marked `optional`, when it is `unprotected` (a session without TCP-MD5, as the reference asks).
+ */
+export interface PasswordProblem {
+  readonly outcome: 'refused' | 'unprotected';
+  /** The BIRD protocol name the session has, or would have. */
+  readonly peer: string;
+  readonly type: PeerType;
+  readonly ip: string;
+  /** What references the password: `BGPPeer <name>` or `BGPConfiguration default nodeMeshPassword`. */
+  readonly origin: string;
+  /** `<secret name>/<key>` (never the value). */
+  readonly secret: string;
+  readonly reason: string;
 }
 
 export interface LocalBlock {
@@ -119,6 +144,8 @@ export interface FamilyView {
   readonly normalRoutePriority: number;
   /** Sorted by name. */
   readonly peers: readonly BirdPeer[];
+  /** Peerings refused or left unprotected because their password cannot be had, sorted by peer name. */
+  readonly passwordProblems: readonly PasswordProblem[];
   readonly blocks: readonly LocalBlock[];
   /** Service CIDRs advertised from this node (blackhole statics). */
   readonly staticRoutes: readonly string[];

@@ -1,7 +1,8 @@
 /**
  * RouteManager against the real kernel, in a namespace of its own: a workload interface that is not up yet
- * is waited for (the kernel refuses routes through a down device), its routes are programmed once it is up
- * and again after it was down, and routes nobody wants are swept.
+ * is waited for (the kernel refuses routes through a down device), its routes are programmed (metric 1024)
+ * once it is up and again after it was down, routes nobody wants are swept, and a metric-0 route to a
+ * workload address (the CNI plugin's) is replaced.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -33,8 +34,9 @@ describe('RouteManager on the real kernel', { skip }, () => {
     await m.apply();
     assert.equal(m.pending, 0);
     const up = await routes();
-    assert.match(up, /10\.65\.0\.5 dev caliaaaa scope link/);
-    assert.match(up, /fd00::5 dev caliaaaa/);
+    // At Felix's normal route priority in both families.
+    assert.match(up, /10\.65\.0\.5 dev caliaaaa scope link metric 1024/);
+    assert.match(up, /fd00::5 dev caliaaaa metric 1024/);
 
     // Down again (the kernel drops its routes): nothing fails, and they are back once it is up.
     await ip('link', 'set', 'caliaaaa', 'down');
@@ -55,6 +57,16 @@ describe('RouteManager on the real kernel', { skip }, () => {
     const swept = await routes();
     assert.doesNotMatch(swept, /10\.65\.0\.9/);
     assert.match(swept, /10\.65\.0\.5 dev caliaaaa/);
+
+    // The CNI plugin's route (metric 0) to a wanted address is replaced by one at metric 1024.
+    await ip('route', 'add', '10.65.0.6/32', 'dev', 'caliaaaa', 'scope', 'link');
+    m.setDesired([{ interfaceName: 'caliaaaa', nets: ['10.65.0.5/32', '10.65.0.6/32', 'fd00::5/128'] }]);
+    await m.apply();
+    // (Its veth peer is down: the kernel marks the route linkdown.)
+    assert.match(
+      (await ip('-4', 'route', 'show', '10.65.0.6/32')).trim(),
+      /^10\.65\.0\.6 dev caliaaaa scope link metric 1024 linkdown$/,
+    );
   });
 
   test('reads the failed lines of a real ip -force -batch run', async () => {

@@ -48,3 +48,36 @@ describe('RouteManager batch failures', () => {
     );
   });
 });
+
+describe('RouteManager route priority', () => {
+  it("programs workload routes at Felix's normal priority and replaces the CNI plugin's metric-0 route", async () => {
+    const runner = new FakeCommandRunner();
+    runner.on({ cmd: 'ip', args: ['-j', 'link', 'show'] }, { stdout: JSON.stringify([link('calia', true)]) });
+    runner.on(
+      { cmd: 'ip', argsPrefix: ['-4', '-j', 'route'] },
+      // The CNI plugin's route (no metric: 0), one already right, one nobody wants.
+      {
+        stdout: JSON.stringify([
+          { dst: '10.0.0.1', dev: 'calia', protocol: 'boot', scope: 'link' },
+          { dst: '10.0.0.2', dev: 'calia', protocol: 'boot', scope: 'link', metric: 1024 },
+          { dst: '10.0.0.9', dev: 'calia', protocol: 'boot', scope: 'link', metric: 1024 },
+        ]),
+      },
+    );
+    runner.on(
+      { cmd: 'ip', argsPrefix: ['-6', '-j', 'route'] },
+      { stdout: JSON.stringify([{ dst: 'fd00::1', dev: 'calia', protocol: 'boot', metric: 1024 }]) },
+    );
+    runner.on({ cmd: 'sysctl' }, {});
+    runner.on({ cmd: 'ip', argsPrefix: ['-force', '-batch'] }, {});
+    const m = new RouteManager(runner, () => ['cali']);
+    m.setDesired([{ interfaceName: 'calia', nets: ['10.0.0.1/32', '10.0.0.2/32', 'fd00::1/128'] }]);
+    await m.apply();
+    const [batch] = runner.callsMatching({ cmd: 'ip', argsPrefix: ['-force', '-batch'] });
+    assert.deepEqual(batch?.stdin?.trim().split('\n'), [
+      'route replace 10.0.0.1/32 dev calia scope link metric 1024',
+      'route del 10.0.0.1/32 dev calia metric 0',
+      'route del 10.0.0.9/32 dev calia metric 1024',
+    ]);
+  });
+});

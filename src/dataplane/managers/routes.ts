@@ -1,6 +1,8 @@
 /**
  * Workload interface plumbing the agent owns (reference §7.2 steps 6-7, Felix's route table and endpoint
- * managers): a /32 (or /128) route per local workload address to its `cali*` interface, and the interface
+ * managers): a /32 (or /128) route per local workload address to its `cali*` interface, at Felix's normal
+ * route priority (metric 1024, `ipv4NormalRoutePriority`; the CNI plugin's metric-0 route is replaced: BIRD
+ * advertises a workload route below that metric as elevated, i.e. next to its block), and the interface
  * sysctls (proxy ARP, forwarding, IPv6 proxy NDP). Ours after a restart: routes whose device has one of the
  * workload interface prefixes; those not wanted any more are deleted. Interfaces that do not exist yet (the
  * endpoint arrived first) or are not up yet (the kernel refuses routes through a down device) are left
@@ -20,6 +22,16 @@ interface IpRoute {
   readonly dst: string;
   readonly dev?: string;
   readonly protocol?: string;
+  readonly metric?: number;
+}
+
+/** Felix's normal route priority (IPv4NormalRoutePriority / IPv6NormalRoutePriority). */
+export const NORMAL_ROUTE_PRIORITY = 1024;
+
+/** The kernel metric of workload routes, per family. */
+export interface RoutePriorities {
+  readonly v4: number;
+  readonly v6: number;
 }
 
 const SYSCTLS_V4 = [
@@ -57,14 +69,20 @@ function normalise(dst: string, family: 4 | 6): string {
 export class RouteManager {
   private readonly runner: CommandRunner;
   private readonly prefixes: () => readonly string[];
+  private readonly priority: RoutePriorities;
   private desired = new Map<string, WorkloadRoutes>();
   private readonly configured = new Set<string>();
   /** Interfaces whose routes could not be programmed (missing), retried next time. */
   pending = 0;
 
-  constructor(runner: CommandRunner, prefixes: () => readonly string[]) {
+  constructor(
+    runner: CommandRunner,
+    prefixes: () => readonly string[],
+    priority: RoutePriorities = { v4: NORMAL_ROUTE_PRIORITY, v6: NORMAL_ROUTE_PRIORITY },
+  ) {
     this.runner = runner;
     this.prefixes = prefixes;
+    this.priority = priority;
   }
 
   setDesired(workloads: Iterable<WorkloadRoutes>): void {
@@ -107,13 +125,14 @@ export class RouteManager {
         [family === 4 ? '-4' : '-6', '-j', 'route', 'show', 'table', 'main'],
         signal,
       );
-      const actual = new Map<string, string>();
+      const metric = family === 4 ? this.priority.v4 : this.priority.v6;
+      const actual: { dst: string; dev: string; metric: number }[] = [];
       for (const r of routes) {
         // Only host routes to workload interfaces are ours; the kernel's own (link-local) routes are not.
         const dst = normalise(r.dst, family);
         if (!this.ours(r.dev) || r.protocol === 'kernel' || !dst.endsWith(family === 4 ? '/32' : '/128'))
           continue;
-        actual.set(dst, r.dev ?? '');
+        actual.push({ dst, dev: r.dev ?? '', metric: r.metric ?? 0 });
       }
       const wanted = new Map<string, string>();
       for (const w of this.desired.values()) {
@@ -121,12 +140,14 @@ export class RouteManager {
         for (const n of w.nets) if ((n.includes(':') ? 6 : 4) === family) wanted.set(n, w.interfaceName);
       }
       for (const [dst, dev] of wanted) {
-        if (actual.get(dst) !== dev)
+        if (!actual.some((a) => a.dst === dst && a.dev === dev && a.metric === metric))
           // No `-6` in a batch line (it takes no global options); `ip` tells the family from the prefix.
-          batch.push(`route replace ${dst} dev ${dev} scope link`);
+          batch.push(`route replace ${dst} dev ${dev} scope link metric ${metric}`);
       }
-      for (const [dst, dev] of actual) {
-        if (!wanted.has(dst)) batch.push(`route del ${dst} dev ${dev}`);
+      // Unwanted routes, and wanted ones at another metric (the CNI plugin's): `replace` keeps those.
+      for (const a of actual) {
+        if (!wanted.has(a.dst) || a.metric !== metric)
+          batch.push(`route del ${a.dst} dev ${a.dev} metric ${a.metric}`);
       }
     }
     for (const w of this.desired.values()) {
