@@ -6,6 +6,7 @@
  */
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DatastoreStatus } from './datastore-health.js';
 
 export interface AgentStatus {
   readonly pid: number;
@@ -14,6 +15,8 @@ export interface AgentStatus {
   readonly dataplaneInSync: boolean;
   readonly appliedRevision: number;
   readonly lastApplyError: string | null;
+  /** Datastore reachability and held-back invalid resources (datastore-health.ts). */
+  readonly datastore?: DatastoreStatus;
   readonly updatedAt: string;
 }
 
