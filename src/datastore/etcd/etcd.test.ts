@@ -151,6 +151,7 @@ describe('etcd backend specifics', { skip: skip ?? false }, () => {
     await waitFor(() => syncer.connected() === false, 'the hang noticed');
     const ms = performance.now() - frozenAt;
     assert.ok(ms < 3000, `hang noticed after ${Math.round(ms)} ms`);
+    t.diagnostic(`hung connection noticed after ${Math.round(ms)} ms (probe every 200 ms, 800 ms deadline)`);
     const lost = rec.events.findLast((e) => e.type === 'connection');
     assert.deepEqual(lost, { type: 'connection', connected: false, detail: 'no answer within 800 ms' });
     proxy.thaw();
