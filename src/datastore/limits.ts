@@ -11,9 +11,9 @@
  */
 import { kindInfo } from '../api/kinds.js';
 import { ValidationError } from '../lib/errors.js';
-import type { ResourceKey } from './api.js';
+import type { Resource, ResourceKey } from './api.js';
 import { etcdKey } from './etcd/keys.js';
-import { formatKey } from './resource.js';
+import { formatKey, stampCreate } from './resource.js';
 
 /** etcd's default `--max-request-bytes` (etcd 3.4: 1.5 MiB). */
 export const MAX_REQUEST_BYTES = 1_572_864;
@@ -50,4 +50,18 @@ export function encodeForStore(key: ResourceKey, stored: object): string {
   const json = JSON.stringify(stored);
   checkStoredSize(key, json);
   return json;
+}
+
+/** More than the bytes a store adds to a new object (uid, creationTimestamp and their JSON punctuation). */
+const STAMP_BYTES = 128;
+
+/**
+ * The write request size of `obj` stored as a new object; throws ValidationError when it is too large. Cheap
+ * for the usual object far below the bound (no copy); exact near it.
+ */
+export function checkNewSize(key: ResourceKey, obj: Resource, nowMs: number): number {
+  const rough = writeRequestBytes(key, JSON.stringify(obj)) + STAMP_BYTES;
+  if (rough <= MAX_REQUEST_BYTES) return rough;
+  const json = encodeForStore(key, stampCreate(obj, nowMs));
+  return writeRequestBytes(key, json);
 }

@@ -41,7 +41,7 @@ import {
   stampReplace,
   withRevision,
 } from '../resource.js';
-import { encodeForStore } from '../limits.js';
+import { checkNewSize, encodeForStore } from '../limits.js';
 import { decodeStoredOrThrow, parseStored } from '../stored.js';
 import { createEtcdClient, mapEtcdError, withRetry, type EtcdConnectionOptions } from './client.js';
 import { EtcdWatch } from './etcd-watch.js';
@@ -179,8 +179,7 @@ export class EtcdBackend implements Backend {
     const entries = objs.map((obj, index) => {
       const key = keyOf(obj);
       const k = this.#key(key);
-      const bytes = encodeForStore(key, stampCreate(obj, this.#now())).length + 2 * k.length + 64;
-      return { obj, index, key, k, bytes };
+      return { obj, index, key, k, bytes: checkNewSize(key, obj, this.#now()) };
     });
     const out: Resource[] = new Array<Resource>(objs.length);
     for (const chunk of chunks(entries)) {
