@@ -7,6 +7,8 @@
  *                                                              └──► RouteManager (ip route, sysctl)
  *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (networking backend `bird`)
  *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
+ *   datastore health (datastore-health.ts): held-back invalid resources and reachability -> logs, metrics,
+ *   status.json `datastore`, readiness
  *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
  *
  * Start order: config, datastore, node startup (node-startup.ts: addresses, Node, default pools, tunnel
@@ -38,7 +40,8 @@ import { AgentMetrics, startHealthServer, startMetricsServer } from './metrics.j
 import { loadNetworkConfig } from './network-config.js';
 import type { NetworkConfig } from './network-config.js';
 import { startNodeNetworking } from './node-networking.js';
-import { StatusWriter } from './status.js';
+import { StatusWriter, type AgentStatus } from './status.js';
+import { DatastoreHealth } from './datastore-health.js';
 
 /** The kinds the agent watches. */
 export const AGENT_KINDS = [
@@ -73,13 +76,16 @@ export interface Agent extends AsyncDisposable {
   readonly graph: CalcGraph;
 }
 
+/** What the apply loop reports into status.json. */
+type DataplaneStatus = Pick<AgentStatus, 'dataplaneInSync' | 'appliedRevision' | 'lastApplyError'>;
+
 function wireDataplane(
   cfg: AgentConfig,
   net: NetworkConfig,
   log: Logger,
   metrics: AgentMetrics,
   status: StatusWriter,
-  state: { inSync: boolean },
+  publish: (s: DataplaneStatus) => Promise<void>,
   runner: CommandRunner,
 ) {
   const table = new NftTable({ runner });
@@ -104,32 +110,20 @@ function wireDataplane(
           log.info('dataplane in sync', { revision, ms: Math.round(durationMs) });
         }
         await status.writeEndpoints(dataplane.workloadEndpoints, revision);
-        await status.writeStatus({
-          pid: process.pid,
-          nodeName: cfg.nodeName,
-          inSync: state.inSync,
+        await publish({
           dataplaneInSync: loop.dataplaneInSync,
           appliedRevision: revision,
           lastApplyError: null,
-          updatedAt: new Date().toISOString(),
         });
       },
       onFailure: (e) => {
         metrics.applyFailures.inc();
         log.error('dataplane apply failed; will retry', { error: errorDetail(e) });
-        void status
-          .writeStatus({
-            pid: process.pid,
-            nodeName: cfg.nodeName,
-            inSync: state.inSync,
-            dataplaneInSync: loop.dataplaneInSync,
-            appliedRevision: loop.appliedRevision,
-            lastApplyError: errorDetail(e),
-            updatedAt: new Date().toISOString(),
-          })
-          .catch((err: unknown) => {
-            log.error('writing status failed', { error: errorMessage(err) });
-          });
+        void publish({
+          dataplaneInSync: loop.dataplaneInSync,
+          appliedRevision: loop.appliedRevision,
+          lastApplyError: errorDetail(e),
+        });
       },
     },
     { refreshIntervalMs: cfg.refreshIntervalMs, network },
@@ -142,13 +136,19 @@ async function startServers(
   metrics: AgentMetrics,
   loop: DataplaneLoop,
   state: { inSync: boolean },
+  health: DatastoreHealth,
 ): Promise<Server[]> {
   const servers: Server[] = [];
   if (cfg.healthEnabled) {
     servers.push(
       await startHealthServer(cfg.healthHost, cfg.healthPort, {
         live: () => loop.consecutiveFailures < 10,
-        ready: () => state.inSync && loop.dataplaneInSync && loop.consecutiveFailures === 0,
+        ready: () =>
+          state.inSync &&
+          loop.dataplaneInSync &&
+          loop.consecutiveFailures === 0 &&
+          health.readinessProblems().length === 0,
+        readinessDetail: () => health.readinessProblems().join('\n'),
       }),
     );
   }
@@ -165,6 +165,31 @@ export async function startAgent(
   const metrics = new AgentMetrics(cfg.nodeName);
   const status = new StatusWriter(cfg.runDir);
   const state = { inSync: false };
+  // status.json is written after applies and on datastore-health changes, one write at a time.
+  let dataplaneStatus: DataplaneStatus = { dataplaneInSync: false, appliedRevision: 0, lastApplyError: null };
+  let writes = Promise.resolve();
+  const publish = (update?: DataplaneStatus): Promise<void> => {
+    if (update !== undefined) dataplaneStatus = update;
+    const snapshot: AgentStatus = {
+      pid: process.pid,
+      nodeName: cfg.nodeName,
+      inSync: state.inSync,
+      ...dataplaneStatus,
+      datastore: datastoreHealth.status(),
+      updatedAt: new Date().toISOString(),
+    };
+    writes = writes
+      .then(() => status.writeStatus(snapshot))
+      .catch((err: unknown) => {
+        log.error('writing status failed', { error: errorMessage(err) });
+      });
+    return writes;
+  };
+  const datastoreHealth = new DatastoreHealth({
+    log,
+    registry: metrics.registry,
+    onChange: () => void publish(),
+  });
   const backend: Backend = await openBackend(cfg.datastore);
   const networking = await startNodeNetworking({
     backend,
@@ -175,8 +200,8 @@ export async function startAgent(
     env: process.env,
   });
   const runner = new SpawnerCommandRunner();
-  const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, state, runner);
-  const servers = await startServers(cfg, metrics, loop, state);
+  const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, publish, runner);
+  const servers = await startServers(cfg, metrics, loop, state, datastoreHealth);
   const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
   const syncer: Syncer = createSyncer(
     backend,
@@ -187,6 +212,9 @@ export async function startAgent(
       },
     },
     {
+      onDatastoreEvent: (e) => {
+        datastoreHealth.onEvent(e);
+      },
       onStatusUpdated: (s) => {
         metrics.resyncState.set(s === 'WaitForDatastore' ? 1 : s === 'ResyncInProgress' ? 2 : 3);
         if (s === 'InSync' && !state.inSync) {
@@ -195,6 +223,7 @@ export async function startAgent(
           networking.onInSync();
           log.info('datastore in sync');
         }
+        datastoreHealth.onSyncStatus(s);
         loop.onMessages(graph.flush());
       },
       onUpdates: (updates) => {

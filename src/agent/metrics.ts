@@ -118,6 +118,8 @@ export class AgentMetrics {
 export interface HealthState {
   live(): boolean;
   ready(): boolean;
+  /** The body of a not-ready answer: why (one reason per line). */
+  readinessDetail?(): string;
 }
 
 function listen(server: Server, host: string, port: number): Promise<Server> {
@@ -138,7 +140,9 @@ export function startHealthServer(host: string, port: number, state: HealthState
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(ok ? 204 : 503).end();
+    const detail = !ok && path === '/readiness' ? (state.readinessDetail?.() ?? '') : '';
+    if (detail === '') res.writeHead(ok ? 204 : 503).end();
+    else res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' }).end(`${detail}\n`);
   });
   return listen(server, host, port);
 }

@@ -8,6 +8,7 @@
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FILE_MODE, ensureDirSync, writeFileAtomic } from '../sys/files.js';
+import type { DatastoreStatus } from './datastore-health.js';
 
 export interface AgentStatus {
   readonly pid: number;
@@ -16,6 +17,8 @@ export interface AgentStatus {
   readonly dataplaneInSync: boolean;
   readonly appliedRevision: number;
   readonly lastApplyError: string | null;
+  /** Datastore reachability and held-back invalid resources (datastore-health.ts). */
+  readonly datastore?: DatastoreStatus;
   readonly updatedAt: string;
 }
 

@@ -13,6 +13,9 @@ import {
   keyString,
   loadClientConfig,
   openBackend,
+  StoredValueError,
+  validatedList,
+  validatedValue,
   type Backend,
   type ListResult,
   type Resource,
@@ -127,37 +130,50 @@ export class CalicoClient implements AsyncDisposable {
     );
   }
 
+  /** The stored object, or undefined when there is none or its stored value is not a resource. */
   async getOrUndefined(key: ResourceKey): Promise<Resource | undefined> {
     try {
       return await this.backend.get(key);
     } catch (e) {
-      if (e instanceof NotFoundError) return undefined;
+      // A bad stored value counts as absent here, so that apply can replace it.
+      if (e instanceof NotFoundError || e instanceof StoredValueError) return undefined;
       throw e;
     }
   }
 
-  /** An object as the user sees it: `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes policy. */
+  /**
+   * An object as the user sees it: `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes policy.
+   * A stored value that does not validate is a StoredValueError naming the key and the problem.
+   */
   async getView(key: ResourceKey): Promise<Resource> {
     const k8sName = key.kind === 'NetworkPolicy' ? knpNameOf(key.name) : undefined;
-    if (k8sName === undefined) return this.backend.get(key);
-    const stored = await this.getOrUndefined({ ...key, kind: KNP_KIND, name: k8sName });
+    if (k8sName === undefined) return validatedValue(key, await this.backend.get(key));
+    const k8sKey = { ...key, kind: KNP_KIND, name: k8sName };
+    const stored = await this.getOrUndefined(k8sKey);
     if (stored === undefined) {
       throw new NotFoundError(`resource does not exist: NetworkPolicy(${key.namespace ?? ''}/${key.name})`);
     }
-    return knpView(stored);
+    return knpView(validatedValue(k8sKey, stored));
   }
 
-  /** A list as the user sees it: NetworkPolicies include the views of Kubernetes NetworkPolicies. */
+  /**
+   * A list as the user sees it: NetworkPolicies include the views of Kubernetes NetworkPolicies; stored
+   * values that are not valid resources are in `invalid`, not in `items`.
+   */
   async listView(kind: string, namespace: string | undefined): Promise<ListResult> {
     const filter = namespace === undefined ? { kind } : { kind, namespace };
-    const own = await this.backend.list(filter);
+    const own = validatedList(await this.backend.list(filter));
     if (kind === 'Tier') return { ...own, items: sortTiers(own.items) };
     if (kind !== 'NetworkPolicy') return own;
-    const k8s = await this.backend.list({ ...filter, kind: KNP_KIND });
+    const k8s = validatedList(await this.backend.list({ ...filter, kind: KNP_KIND }));
     const items = [...own.items, ...k8s.items.map(knpView)].sort((a, b) =>
       byNamespaceName(a.metadata, b.metadata),
     );
-    return { items, revision: Math.max(own.revision, k8s.revision) };
+    return {
+      items,
+      invalid: [...own.invalid, ...k8s.invalid],
+      revision: Math.max(own.revision, k8s.revision),
+    };
   }
 
   /** The stored objects for `keys` (absent ones are missing from the map), keyed by `keyString`. */

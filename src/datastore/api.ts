@@ -7,11 +7,13 @@
  *   const backend = await openBackend(await loadClientConfig());        // config.ts
  *   await backend.create(obj)            -> stored copy (resourceVersion, uid, creationTimestamp set)
  *   await backend.get({ kind, namespace?, name })                        // NotFoundError
- *   await backend.list({ kind, namespace? }) -> { items, revision }
+ *   await backend.list({ kind, namespace? }) -> { items, invalid, revision }
  *   await backend.update(obj)            // CAS on metadata.resourceVersion when set; ConflictError
  *   await backend.delete(key, { resourceVersion?, uid? })                // NotFoundError, ConflictError
  *   await backend.applyMany(objs)        // bulk create-or-replace (chunked transactions)
  *   await backend.watch({ kind?, namespace?, fromRevision }, { onUpdates, onError }, { signal })
+ *   await backend.valueAt(key, revision) -> the key's value as of a past revision (last-good lookups)
+ *   await backend.currentRevision()      // one cheap round trip: the syncer's reachability probe
  *   createSyncer(backend, { kinds }, callbacks).start()                  // syncer.ts
  *   await backend.close()  /  await using backend = ...
  *
@@ -24,7 +26,14 @@
  *
  * Keys use the internal kind (`KubernetesNetworkPolicy` for a networking.k8s.io NetworkPolicy, see
  * `internalKind`); `namespace` is present exactly for namespaced kinds. The datastore stores whole JSON objects
- * and does not validate specs (callers do).
+ * and does not validate specs (callers do; the syncer's validation filter does for its consumers).
+ *
+ * Bad stored values (docs/design/datastore.md): a value that is not a resource for its key (invalid JSON, not
+ * an object, another kind or name; written by another tool or corrupted) never fails a whole list or watch.
+ * `list` returns it in `invalid` next to the good `items`, a watch delivers it as an `invalid` update, `get`
+ * rejects with StoredValueError naming the key and the problem, and `delete`, `update` and `applyMany` work
+ * on it by key (so it can be repaired or removed). Writes refuse a resource whose write request would exceed
+ * etcd's default request limit, on every backend (`limits.ts`).
  */
 import type { ObjectMeta } from '../api/meta.js';
 
@@ -53,12 +62,27 @@ export interface ListFilter {
   readonly namespace?: string;
 }
 
+/** A stored value that is not a resource for its key; `problem` says what is wrong ("invalid JSON: ..."). */
+export interface InvalidStoredValue {
+  readonly key: ResourceKey;
+  /** The revision of the key's last modification (its resourceVersion, had it decoded). */
+  readonly revision: number;
+  readonly problem: string;
+}
+
 export interface ListResult {
   /** Sorted by namespace then name (byte order of `<namespace>/<name>`). */
   readonly items: Resource[];
+  /** Stored values of this kind that are not resources, in the same order; usually empty. */
+  readonly invalid: readonly InvalidStoredValue[];
   /** The store revision this list reflects. */
   readonly revision: number;
 }
+
+/** A past value of a key (`valueAt`): a resource, or the problem that kept it from being one. */
+export type PastValue =
+  | { readonly revision: number; readonly value: Resource; readonly problem?: undefined }
+  | { readonly revision: number; readonly value?: undefined; readonly problem: string };
 
 /** Preconditions of a delete: either mismatch fails with ConflictError. */
 export interface DeleteOptions extends CallOptions {
@@ -66,10 +90,13 @@ export interface DeleteOptions extends CallOptions {
   readonly uid?: string;
 }
 
-/** One change, as seen by a watch or delivered by the syncer. */
+/** One change, as delivered by the syncer (whose values all decode and validate) or seen by a watch. */
 export type Update =
   | { readonly type: 'set'; readonly key: ResourceKey; readonly value: Resource; readonly revision: number }
   | { readonly type: 'deleted'; readonly key: ResourceKey; readonly value?: null; readonly revision: number };
+
+/** What a backend watch delivers: changes, and modifications that stored a value that is not a resource. */
+export type WatchUpdate = Update | ({ readonly type: 'invalid'; readonly value?: null } & InvalidStoredValue);
 
 export interface WatchFilter {
   /** Absent = every kind. */
@@ -87,7 +114,7 @@ export type WatchError =
 
 export interface WatchHandler {
   /** Called with batches in revision order; never called again after `onError` or abort. */
-  onUpdates(updates: readonly Update[]): void;
+  onUpdates(updates: readonly WatchUpdate[]): void;
   onError(error: WatchError): void;
 }
 
@@ -100,7 +127,8 @@ export type BackendType = 'embedded' | 'etcdv3';
 
 /**
  * A datastore. Implementations do no I/O in their constructor (use their `open()` factory) and must be closed.
- * Methods reject with NotFoundError, AlreadyExistsError, ConflictError, ValidationError (bad key or kind) or
+ * Methods reject with NotFoundError, AlreadyExistsError, ConflictError, ValidationError (bad key or kind, or a
+ * resource too large to store), StoredValueError (`get` of a value that is not a resource) or
  * DatastoreUnavailableError (transport failure).
  */
 export interface Backend extends AsyncDisposable {
@@ -114,8 +142,11 @@ export interface Backend extends AsyncDisposable {
    * when the object changed); without, it replaces whatever is there. uid and creationTimestamp are kept.
    */
   update<T extends Resource>(obj: T, opts?: CallOptions): Promise<T>;
-  /** Deletes and returns the last stored value. */
-  delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource>;
+  /**
+   * Deletes and returns the last stored value; undefined when that value was not a resource (the key is
+   * deleted all the same; a `uid` precondition cannot be checked on it and fails with ConflictError).
+   */
+  delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource | undefined>;
   /**
    * Creates or replaces many objects (resourceVersion in the inputs is ignored; uid and creationTimestamp of
    * existing objects are kept). Written in chunks, each chunk atomic (SQLite: the whole batch is one
@@ -124,6 +155,14 @@ export interface Backend extends AsyncDisposable {
   applyMany(objs: readonly Resource[], opts?: CallOptions): Promise<Resource[]>;
   /** Resolves once the watch is registered; delivery continues until the signal aborts or `onError`. */
   watch(filter: WatchFilter, handler: WatchHandler, opts: WatchOptions): Promise<void>;
+  /**
+   * The value `key` had as of store revision `revision` (its newest modification at or below it), for the
+   * syncer's last-good lookups. Undefined when the key did not exist then or that history is gone (compacted,
+   * or beyond the embedded store's event retention).
+   */
+  valueAt(key: ResourceKey, revision: number, opts?: CallOptions): Promise<PastValue | undefined>;
+  /** The store's current revision: one cheap round trip (the syncer's reachability probe). */
+  currentRevision(opts?: CallOptions): Promise<number>;
   /** Discards history before `revision` (maintenance and tests; watches from earlier revisions then fail). */
   compact(revision: number, opts?: CallOptions): Promise<void>;
   /** Stops every watch and releases connections. Idempotent. */

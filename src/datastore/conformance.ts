@@ -6,6 +6,8 @@
  *   crud     create/get/update/delete errors, CAS under concurrent writers, delete preconditions, list, applyMany
  *   watch    watch from a revision (order, no gaps or duplicates), filters, resume, compaction, syncer + resync
  *   process  a writer process SIGKILLed mid-transaction, a watcher in another process, server restart mid-watch
+ *   invalid  bad stored values in list/watch/get, repair and delete by key, valueAt history, the size bound
+ *   held     the syncer's validation filter (keep-last-good, never-good, resync, restart) and a lost server
  *
  * Every test gets a fresh, empty store and is bounded by a timeout; no assertion depends on timing.
  */
@@ -13,6 +15,8 @@ import { after, before, describe } from 'node:test';
 import type { Backend } from './api.js';
 import { openBackend } from './config.js';
 import { registerCrudTests } from './testing/conformance-crud.js';
+import { registerHeldTests } from './testing/conformance-held.js';
+import { registerInvalidValueTests } from './testing/conformance-invalid.js';
 import { registerProcessTests } from './testing/conformance-process.js';
 import { registerWatchTests } from './testing/conformance-watch.js';
 import type { ConformanceTarget, SuiteContext } from './testing/suite.js';
@@ -46,5 +50,7 @@ export function runBackendConformance(target: ConformanceTarget): void {
     registerCrudTests(ctx);
     registerWatchTests(ctx);
     registerProcessTests(ctx);
+    registerInvalidValueTests(ctx);
+    registerHeldTests(ctx);
   });
 }

@@ -1,19 +1,23 @@
 /**
  * The datastore's public surface, for calicoctl, agents, IPAM and tests: the Backend contract and update
- * shapes (api.ts), configuration loading and the backend factory (config.ts), the syncer (syncer.ts) and the
- * key helpers. Backend modules themselves are loaded on demand by `openBackend`.
+ * shapes (api.ts), configuration loading and the backend factory (config.ts), the syncer (syncer.ts) with its
+ * validation filter, the key helpers, and what callers need about bad stored values (StoredValueError,
+ * resourceProblem) and the size limit. Backend modules themselves are loaded on demand by `openBackend`.
  */
 export type {
   Backend,
   BackendType,
   CallOptions,
   DeleteOptions,
+  InvalidStoredValue,
   ListFilter,
   ListResult,
+  PastValue,
   Resource,
   ResourceKey,
   Update,
   WatchError,
+  WatchUpdate,
   WatchFilter,
   WatchHandler,
   WatchOptions,
@@ -30,8 +34,13 @@ export {
   type LoadConfigOptions,
 } from './config.js';
 export { formatKey, keyOf, keyString } from './resource.js';
+export { StoredValueError, invalidValueMessage } from './stored.js';
+export { MAX_REQUEST_BYTES } from './limits.js';
+export { resourceProblem, validatedList, validatedValue } from './validation.js';
 export {
   createSyncer,
+  type DatastoreEvent,
+  type InvalidResource,
   type SyncStatus,
   type Syncer,
   type SyncerCallbacks,

@@ -4,13 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { internalKind, kindInfo, type KindInfo } from '../api/kinds.js';
-import {
-  AlreadyExistsError,
-  BugError,
-  ConflictError,
-  NotFoundError,
-  ValidationError,
-} from '../lib/errors.js';
+import { AlreadyExistsError, ConflictError, NotFoundError, ValidationError } from '../lib/errors.js';
 import type { Resource, ResourceKey, WatchFilter } from './api.js';
 
 /** The key of an object, with the internal kind (`KubernetesNetworkPolicy` for k8s NetworkPolicies). */
@@ -92,8 +86,12 @@ export function stampCreate<T extends Resource>(obj: T, nowMs: number): T {
   return copy;
 }
 
-/** The value stored when replacing `existing`: uid and creationTimestamp carried over. */
-export function stampReplace<T extends Resource>(obj: T, existing: Resource): T {
+/**
+ * The value stored when replacing `existing`: uid and creationTimestamp carried over. When the stored value
+ * was not a resource (`undefined`), there is nothing to carry over: the replacement is stamped as new.
+ */
+export function stampReplace<T extends Resource>(obj: T, existing: Resource | undefined, nowMs: number): T {
+  if (existing === undefined) return stampCreate(obj, nowMs);
   const copy = storable(obj);
   const { uid, creationTimestamp } = existing.metadata;
   if (uid === undefined) delete copy.metadata.uid;
@@ -101,17 +99,6 @@ export function stampReplace<T extends Resource>(obj: T, existing: Resource): T 
   if (creationTimestamp === undefined) delete copy.metadata.creationTimestamp;
   else copy.metadata.creationTimestamp = creationTimestamp;
   return copy;
-}
-
-/** Parses a stored value and sets its resourceVersion. */
-export function decodeStored(json: string, revision: number): Resource {
-  const value = JSON.parse(json) as unknown;
-  if (typeof value !== 'object' || value === null || !('metadata' in value)) {
-    throw new BugError(`stored value is not a resource: ${json.slice(0, 80)}`);
-  }
-  const obj = value as MutableResource;
-  obj.metadata.resourceVersion = String(revision);
-  return obj;
 }
 
 /** A copy of a stored value with its resourceVersion set (values are held without it). */

@@ -1,10 +1,12 @@
 /**
  * `calicoctl get KIND [NAME...]` / `get -f FILE`: lists or named gets, printed as a ps/wide/custom-columns
  * table, or as YAML/JSON that every write command reads back. NetworkPolicies include the `knp.default.*`
- * views of Kubernetes NetworkPolicies. Missing named resources are reported after the output (exit 1).
+ * views of Kubernetes NetworkPolicies. Missing named resources, and stored values that are not valid
+ * resources (named with their problem), are reported after the output (exit 1), as calicoctl reports a
+ * partial failure.
  */
 import { kindInfo, lookupKind } from '../../api/kinds.js';
-import { keyOf, type Resource, type ResourceKey } from '../../datastore/index.js';
+import { invalidValueMessage, keyOf, type Resource, type ResourceKey } from '../../datastore/index.js';
 import { errorMessage } from '../../lib/errors.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
@@ -154,8 +156,13 @@ interface Fetched {
 
 async function fetchTargets(client: CalicoClient, target: Target): Promise<Fetched> {
   if (target.type === 'list') {
+    // Stored values that are not valid resources are named after the listing (exit 1), never fatal.
     const listed = await client.listView(target.kind, target.namespace);
-    return { items: listed.items, errors: [], revision: listed.revision };
+    return {
+      items: listed.items,
+      errors: listed.invalid.map(invalidValueMessage),
+      revision: listed.revision,
+    };
   }
   const results = await mapLimit(target.keys, 32, async (key): Promise<Resource | string> => {
     if (typeof key === 'string') return key;

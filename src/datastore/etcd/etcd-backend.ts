@@ -6,6 +6,9 @@
  * == 0), so a concurrent writer makes exactly one of two writers win: an update with a caller-supplied
  * resourceVersion then fails with ConflictError, an unconditional one re-reads and tries again.
  * `applyMany` reads a chunk of up to 128 keys in one transaction and writes it in a second, guarded one.
+ * Stored values are parsed without trust (stored.ts): a value that is not a resource is listed in `invalid`
+ * and delivered as an `invalid` watch update, never thrown for a whole call; sizes are checked against etcd's
+ * default request limit before anything is written (limits.ts), so every chunk of `applyMany` fits.
  */
 import { readFile } from 'node:fs/promises';
 import type { Etcd3, IKeyValue, IRequestOp } from 'etcd3';
@@ -15,8 +18,10 @@ import type {
   Backend,
   CallOptions,
   DeleteOptions,
+  InvalidStoredValue,
   ListFilter,
   ListResult,
+  PastValue,
   Resource,
   ResourceKey,
   WatchFilter,
@@ -29,7 +34,6 @@ import {
   checkKindFilter,
   checkWatchFilter,
   conflict,
-  decodeStored,
   keyOf,
   notFound,
   parseRevision,
@@ -37,9 +41,11 @@ import {
   stampReplace,
   withRevision,
 } from '../resource.js';
+import { checkNewSize, encodeForStore } from '../limits.js';
+import { decodeStoredOrThrow, parseStored } from '../stored.js';
 import { createEtcdClient, mapEtcdError, withRetry, type EtcdConnectionOptions } from './client.js';
 import { EtcdWatch } from './etcd-watch.js';
-import { RESOURCE_PREFIX, etcdKey, kindPrefix, prefixEnd } from './keys.js';
+import { RESOURCE_PREFIX, etcdKey, kindPrefix, parseEtcdKey, prefixEnd } from './keys.js';
 
 export interface EtcdBackendOptions extends Omit<EtcdConnectionOptions, 'tls'> {
   /** PEM file paths, read by `open()`. */
@@ -102,7 +108,7 @@ export class EtcdBackend implements Backend {
     return this.#read(opts, async (c) => {
       const kv = await rangeOne(c, k);
       if (kv === undefined) throw notFound(key);
-      return decodeKv(kv);
+      return decodeStoredOrThrow(key, kv.value.toString(), Number(kv.mod_revision));
     });
   }
 
@@ -123,10 +129,11 @@ export class EtcdBackend implements Backend {
     const key = keyOf(obj);
     const k = this.#key(key);
     const stored = stampCreate(obj, this.#now());
+    const op = put(k, key, stored);
     return this.#write(opts, async (c) => {
       const res = await c.kv.txn({
         compare: [{ key: Buffer.from(k), target: 'Create', result: 'Equal', create_revision: 0 }],
-        success: [put(k, stored)],
+        success: [op],
       });
       if (!res.succeeded) throw alreadyExists(key);
       return withRevision(stored, Number(res.header.revision));
@@ -140,36 +147,39 @@ export class EtcdBackend implements Backend {
     return this.#casLoop(opts, k, async (c, kv) => {
       if (kv === undefined) throw notFound(key);
       if (rv !== undefined && parseRevision(rv) !== Number(kv.mod_revision)) throw conflict(key);
-      const stored = stampReplace(obj, decodeKv(kv));
-      const res = await c.kv.txn({ compare: [modIs(k, kv.mod_revision)], success: [put(k, stored)] });
+      const stored = stampReplace(obj, existingValue(key, kv), this.#now());
+      const res = await c.kv.txn({ compare: [modIs(k, kv.mod_revision)], success: [put(k, key, stored)] });
       return res.succeeded ? withRevision(stored, Number(res.header.revision)) : undefined;
     });
   }
 
-  async delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource> {
+  async delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource | undefined> {
     const k = this.#key(key);
-    return this.#casLoop(opts, k, async (c, kv) => {
+    const result = await this.#casLoop(opts, k, async (c, kv) => {
       if (kv === undefined) throw notFound(key);
-      const existing = decodeKv(kv);
+      const existing = existingValue(key, kv);
       if (
         opts?.resourceVersion !== undefined &&
         parseRevision(opts.resourceVersion) !== Number(kv.mod_revision)
       ) {
         throw conflict(key);
       }
-      if (opts?.uid !== undefined && opts.uid !== existing.metadata.uid) throw conflict(key);
+      if (opts?.uid !== undefined && opts.uid !== existing?.metadata.uid) throw conflict(key);
       const res = await c.kv.txn({
         compare: [modIs(k, kv.mod_revision)],
         success: [{ request_delete_range: { key: Buffer.from(k) } }],
       });
-      return res.succeeded ? existing : undefined;
+      return res.succeeded ? { existing } : undefined;
     });
+    return result.existing;
   }
 
   async applyMany(objs: readonly Resource[], opts?: CallOptions): Promise<Resource[]> {
+    // Every object's size is checked (as a new object would be stored) before the first chunk is written.
     const entries = objs.map((obj, index) => {
       const key = keyOf(obj);
-      return { obj, index, k: this.#key(key), bytes: JSON.stringify(obj).length + 200 };
+      const k = this.#key(key);
+      return { obj, index, key, k, bytes: checkNewSize(key, obj, this.#now()) };
     });
     const out: Resource[] = new Array<Resource>(objs.length);
     for (const chunk of chunks(entries)) {
@@ -179,7 +189,10 @@ export class EtcdBackend implements Backend {
     return out;
   }
 
-  async #applyChunk(chunk: readonly { obj: Resource; k: string }[], opts?: CallOptions): Promise<Resource[]> {
+  async #applyChunk(
+    chunk: readonly { obj: Resource; key: ResourceKey; k: string }[],
+    opts?: CallOptions,
+  ): Promise<Resource[]> {
     for (;;) {
       const read = await this.#read(opts, (c) =>
         c.kv.txn({ success: chunk.map((e) => ({ request_range: { key: Buffer.from(e.k) } })) }),
@@ -187,7 +200,9 @@ export class EtcdBackend implements Backend {
       const current = read.responses.map((r) => r.response_range.kvs[0]);
       const stored = chunk.map((e, i) => {
         const kv = current[i];
-        return kv === undefined ? stampCreate(e.obj, this.#now()) : stampReplace(e.obj, decodeKv(kv));
+        return kv === undefined
+          ? stampCreate(e.obj, this.#now())
+          : stampReplace(e.obj, existingValue(e.key, kv), this.#now());
       });
       const res = await this.#write(opts, (c) =>
         c.kv.txn({
@@ -202,7 +217,7 @@ export class EtcdBackend implements Backend {
                 }
               : modIs(e.k, kv.mod_revision);
           }),
-          success: chunk.map((e, i) => put(e.k, stored[i]!)),
+          success: chunk.map((e, i) => put(e.k, e.key, stored[i]!)),
         }),
       );
       // A concurrent writer touched one of the keys between our read and write: read the chunk again.
@@ -225,6 +240,33 @@ export class EtcdBackend implements Backend {
       stop.abort();
       throw e;
     }
+  }
+
+  async valueAt(key: ResourceKey, revision: number, opts?: CallOptions): Promise<PastValue | undefined> {
+    const k = this.#key(key);
+    if (!Number.isSafeInteger(revision) || revision < 1) return undefined;
+    try {
+      return await this.#read(opts, async (c) => {
+        const res = await c.kv.range({ key: Buffer.from(k), revision: String(revision) });
+        const kv = res.kvs[0];
+        if (kv === undefined) return undefined;
+        const rev = Number(kv.mod_revision);
+        const parsed = parseStored(key, kv.value.toString(), rev);
+        return parsed.ok
+          ? { revision: rev, value: parsed.value }
+          : { revision: rev, problem: parsed.problem };
+      });
+    } catch (e) {
+      // History before the compaction revision is gone: no past value to offer.
+      if (e instanceof Error && COMPACTED.test(e.message)) return undefined;
+      throw e;
+    }
+  }
+
+  async currentRevision(opts?: CallOptions): Promise<number> {
+    // A point read of the prefix key itself (never a resource): etcd answers with its current revision.
+    const res = await this.#read(opts, (c) => c.kv.range({ key: Buffer.from(RESOURCE_PREFIX) }));
+    return Number(res.header.revision);
   }
 
   async compact(revision: number, opts?: CallOptions): Promise<void> {
@@ -293,6 +335,7 @@ const COMPACTED = /required revision has been compacted/;
 /** Reads a prefix in pages of 1,000, every page at the revision of the first (one consistent snapshot). */
 async function listPages(c: Etcd3, prefix: string): Promise<ListResult> {
   const items: Resource[] = [];
+  const invalid: InvalidStoredValue[] = [];
   const end = prefixEnd(prefix);
   let start = Buffer.from(prefix);
   let revision: number | undefined;
@@ -306,11 +349,16 @@ async function listPages(c: Etcd3, prefix: string): Promise<ListResult> {
     const res = await c.kv.range(page);
     revision ??= Number(res.header.revision);
     for (const kv of res.kvs) {
-      const item = tryDecodeKv(kv);
-      if (item !== undefined) items.push(item);
+      // Keys that do not parse (other tools' data under the prefix) are not ours and are skipped.
+      const key = parseEtcdKey(kv.key.toString());
+      if (key === undefined) continue;
+      const rev = Number(kv.mod_revision);
+      const parsed = parseStored(key, kv.value.toString(), rev);
+      if (parsed.ok) items.push(parsed.value);
+      else invalid.push({ key, revision: rev, problem: parsed.problem });
     }
     const last = res.kvs.at(-1);
-    if (!res.more || last === undefined) return { items, revision };
+    if (!res.more || last === undefined) return { items, invalid, revision };
     start = Buffer.concat([last.key, Buffer.from([0])]);
   }
 }
@@ -320,8 +368,9 @@ async function rangeOne(c: Etcd3, k: string): Promise<IKeyValue | undefined> {
   return res.kvs[0];
 }
 
-function put(k: string, stored: Resource): IRequestOp {
-  return { request_put: { key: Buffer.from(k), value: Buffer.from(JSON.stringify(stored)) } };
+/** The put of one stored value; throws ValidationError (nothing written) when it is too large. */
+function put(k: string, key: ResourceKey, stored: Resource): IRequestOp {
+  return { request_put: { key: Buffer.from(k), value: Buffer.from(encodeForStore(key, stored)) } };
 }
 
 function modIs(
@@ -331,17 +380,10 @@ function modIs(
   return { key: Buffer.from(k), target: 'Mod', result: 'Equal', mod_revision: modRevision };
 }
 
-function decodeKv(kv: IKeyValue): Resource {
-  return decodeStored(kv.value.toString(), Number(kv.mod_revision));
-}
-
-function tryDecodeKv(kv: IKeyValue): Resource | undefined {
-  try {
-    return decodeKv(kv);
-  } catch {
-    // Skip values another tool wrote under our prefix that are not resources.
-    return undefined;
-  }
+/** The stored resource, or undefined when the stored value is not one (it is replaced or deleted by key). */
+function existingValue(key: ResourceKey, kv: IKeyValue): Resource | undefined {
+  const parsed = parseStored(key, kv.value.toString(), Number(kv.mod_revision));
+  return parsed.ok ? parsed.value : undefined;
 }
 
 /** Splits into transactions: at most 128 operations and ~1 MiB each, and no key twice in one transaction. */

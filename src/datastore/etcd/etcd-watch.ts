@@ -7,8 +7,8 @@
  * A resume below the compaction revision ends the watch with `compacted`; the syncer then resyncs.
  */
 import type { Etcd3, IDuplexStream, IEvent, IWatchRequest, IWatchResponse } from 'etcd3';
-import type { Update, WatchFilter, WatchHandler } from '../api.js';
-import { decodeStored } from '../resource.js';
+import type { WatchFilter, WatchHandler, WatchUpdate } from '../api.js';
+import { parseStored } from '../stored.js';
 import { mapEtcdError, sleep } from './client.js';
 import { parseEtcdKey, prefixEnd } from './keys.js';
 
@@ -157,15 +157,14 @@ export class EtcdWatch {
   }
 }
 
-function toUpdate(ev: IEvent): Update[] {
+/** One event as a watch update; a value that is not a resource becomes an `invalid` update (never absent). */
+function toUpdate(ev: IEvent): WatchUpdate[] {
   const key = parseEtcdKey(ev.kv.key.toString());
   if (key === undefined) return [];
   const revision = Number(ev.kv.mod_revision);
   if (ev.type === 'Delete') return [{ type: 'deleted', key, revision }];
-  try {
-    return [{ type: 'set', key, value: decodeStored(ev.kv.value.toString(), revision), revision }];
-  } catch {
-    // An undecodable value (written by another tool) reads as absent, as in Calico's syncer.
-    return [{ type: 'deleted', key, revision }];
-  }
+  const parsed = parseStored(key, ev.kv.value.toString(), revision);
+  return parsed.ok
+    ? [{ type: 'set', key, value: parsed.value, revision }]
+    : [{ type: 'invalid', key, revision, problem: parsed.problem }];
 }

@@ -8,7 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { runBackendConformance } from '../conformance.js';
 import { openBackend } from '../config.js';
-import { gnp, np } from '../testing/fixtures.js';
+import { createSyncer } from '../syncer.js';
+import { SyncerRecorder, gnp, np, waitFor } from '../testing/fixtures.js';
+import { startFreezableProxy } from './test-proxy.js';
 import { openEtcdBackend } from './etcd-backend.js';
 import { RESOURCE_PREFIX, etcdKey, kindPrefix, parseEtcdKey, prefixEnd } from './keys.js';
 import {
@@ -125,6 +127,38 @@ describe('etcd backend specifics', { skip: skip ?? false }, () => {
     await assert.rejects(backend.get({ kind: 'Tier', name: 'x' }), {
       code: 'CALICO_ERR_DATASTORE_UNAVAILABLE',
     });
+  });
+
+  it('a hung connection (no answer, no error) is reported by the probe, and its end too', async (t) => {
+    const proxy = await startFreezableProxy(server!.endpoint);
+    t.after(() => proxy.close());
+    await using backend = await openEtcdBackend({ endpoints: [proxy.endpoint] });
+    await backend.create(gnp('h'));
+    const rec = new SyncerRecorder();
+    const syncer = createSyncer(
+      backend,
+      { kinds: ['GlobalNetworkPolicy'], probeIntervalMs: 200, probeTimeoutMs: 800 },
+      rec,
+    );
+    t.after(() => syncer.stop());
+    syncer.start();
+    await waitFor(
+      () => syncer.connected() === true && rec.view.has('GlobalNetworkPolicy/h'),
+      'in sync through the proxy',
+    );
+    const frozenAt = performance.now();
+    proxy.freeze();
+    await waitFor(() => syncer.connected() === false, 'the hang noticed');
+    const ms = performance.now() - frozenAt;
+    assert.ok(ms < 3000, `hang noticed after ${Math.round(ms)} ms`);
+    t.diagnostic(`hung connection noticed after ${Math.round(ms)} ms (probe every 200 ms, 800 ms deadline)`);
+    const lost = rec.events.findLast((e) => e.type === 'connection');
+    assert.deepEqual(lost, { type: 'connection', connected: false, detail: 'no answer within 800 ms' });
+    proxy.thaw();
+    await waitFor(() => syncer.connected() === true, 'the connection back', 15_000);
+    await backend.create(gnp('after'));
+    await waitFor(() => rec.view.has('GlobalNetworkPolicy/after'), 'live again');
+    assert.deepEqual(rec.statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync']);
   });
 
   it('rejects a client certificate without a CA', async () => {

@@ -47,6 +47,8 @@ export interface ObjectRow {
 }
 
 export interface ListRow {
+  readonly namespace: string | null;
+  readonly name: string;
   readonly mod_rev: number;
   readonly value: string;
 }
@@ -75,6 +77,8 @@ export interface Statements {
   readonly eventsFrom: Statement<[number, number], EventRow>;
   readonly eventsOfKindFrom: Statement<[number, string, number], EventRow>;
   readonly eventsOfNamespaceFrom: Statement<[number, string, string, number], EventRow>;
+  /** The newest event of one key at or below a revision (kind, namespace or null, name, revision). */
+  readonly keyEventAt: Statement<[string, string | null, string, number], EventRow>;
   readonly firstRecentEvent: Statement<[number], number>;
   readonly deleteEventsBefore: Statement<[number]>;
   readonly dataVersion: Statement<[], number>;
@@ -97,10 +101,10 @@ export function prepareStatements(db: Database): Statements {
     ),
     replaceObject: p('UPDATE objects SET mod_rev = ?, value = ? WHERE kind = ? AND path = ?'),
     deleteObject: p('DELETE FROM objects WHERE kind = ? AND path = ?'),
-    listKind: p('SELECT mod_rev, value FROM objects WHERE kind = ? ORDER BY path'),
+    listKind: p('SELECT namespace, name, mod_rev, value FROM objects WHERE kind = ? ORDER BY path'),
     // Namespace prefix `<ns>/` up to (exclusive) `<ns>0`: '0' is the byte after '/'.
     listRange: p(
-      'SELECT mod_rev, value FROM objects WHERE kind = ? AND path >= ? AND path < ? ORDER BY path',
+      'SELECT namespace, name, mod_rev, value FROM objects WHERE kind = ? AND path >= ? AND path < ? ORDER BY path',
     ),
     insertEvent: p(
       'INSERT INTO events (revision, type, kind, namespace, name, value, ts) VALUES (?, ?, ?, ?, ?, ?, ?)',
@@ -111,6 +115,9 @@ export function prepareStatements(db: Database): Statements {
     ),
     eventsOfNamespaceFrom: p(
       `SELECT ${EVENT_COLUMNS} FROM events WHERE revision >= ? AND kind = ? AND namespace = ? ORDER BY revision LIMIT ?`,
+    ),
+    keyEventAt: p(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE kind = ? AND namespace IS ? AND name = ? AND revision <= ? ORDER BY revision DESC LIMIT 1`,
     ),
     firstRecentEvent: p('SELECT revision FROM events WHERE ts >= ? ORDER BY revision LIMIT 1', true),
     deleteEventsBefore: p('DELETE FROM events WHERE revision < ?'),

@@ -12,9 +12,14 @@
  *   not a power loss or kernel crash; FULL fsyncs the WAL at every commit, so an acknowledged write is on disk,
  *   as etcd guarantees. The cost is one fsync per transaction, which `applyMany` amortises. `normal` is an option.
  * - A global revision counter and an event log give etcd-like watches (see schema.ts and sqlite-watch.ts).
- *   The log is compacted by size and age (`retainEvents`, `retainMs`), checked every 1,000 revisions.
- * - The file is 0600 whatever the umask (created by us before SQLite opens it; SQLite gives its -wal, -shm
- *   and -journal files the database file's mode), in a 0755 directory.
+ *   The log is compacted by size and age (`retainEvents`, `retainMs`), checked every 1,000 revisions; it is
+ *   also the history `valueAt` reads.
+ * - The path is checked before anything is created or opened (datastore-path.ts): never a device, FIFO,
+ *   socket, directory, or anything under /proc or /sys.
+ * - The file is 0600 whatever the umask (created by us, after the path check, before SQLite opens it; SQLite
+ *   gives its -wal, -shm and -journal files the database file's mode), in a 0755 directory.
+ * - Stored values are parsed without trust (stored.ts): a bad row is reported per key, never thrown for a
+ *   whole list or watch; writes refuse resources over etcd's default request size (limits.ts).
  */
 import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -25,8 +30,10 @@ import type {
   Backend,
   CallOptions,
   DeleteOptions,
+  InvalidStoredValue,
   ListFilter,
   ListResult,
+  PastValue,
   Resource,
   ResourceKey,
   WatchFilter,
@@ -39,7 +46,6 @@ import {
   checkKindFilter,
   checkWatchFilter,
   conflict,
-  decodeStored,
   keyOf,
   keyPath,
   notFound,
@@ -50,7 +56,10 @@ import {
 } from '../resource.js';
 import { DEFAULT_DATASTORE_PATH } from '../defaults.js';
 import { PRIVATE_FILE_MODE, ensureDirSync, ensurePrivateFileSync, narrowModeSync } from '../../sys/files.js';
-import { createSchema, prepareStatements, type Statements } from './schema.js';
+import { encodeForStore } from '../limits.js';
+import { decodeStoredOrThrow, parseStored } from '../stored.js';
+import { checkDatastorePath } from './datastore-path.js';
+import { createSchema, prepareStatements, type ListRow, type ObjectRow, type Statements } from './schema.js';
 import { SqliteWatchHub } from './sqlite-watch.js';
 
 export interface SqliteBackendOptions {
@@ -92,9 +101,11 @@ export class SqliteBackend implements Backend {
     this.#now = opts.now ?? Date.now;
   }
 
-  /** Creates the directory and the schema (idempotent, safe against concurrent openers). */
+  /** Checks the path, creates the directory and the schema (idempotent, safe against concurrent openers). */
   open(): Promise<void> {
     return run(() => {
+      // The path check comes first: preparing the files would otherwise create or chmod whatever is there.
+      checkDatastorePath(this.path);
       if (this.path !== ':memory:' && this.path !== '') preparePrivateFiles(this.path);
       const db = new BetterSqlite3(this.path, { timeout: this.#opts.busyTimeoutMs ?? 5000 });
       try {
@@ -118,7 +129,7 @@ export class SqliteBackend implements Backend {
       checkKey(key);
       const row = st.getObject.get(key.kind, keyPath(key));
       if (row === undefined) throw notFound(key);
-      return decodeStored(row.value, row.mod_rev);
+      return decodeStoredOrThrow(key, row.value, row.mod_rev);
     });
   }
 
@@ -130,7 +141,15 @@ export class SqliteBackend implements Backend {
         const rows =
           ns === undefined ? st.listKind.all(filter.kind) : st.listRange.all(filter.kind, `${ns}/`, `${ns}0`);
         const revision = st.getMeta.get('revision') ?? 0;
-        return { items: rows.map((r) => decodeStored(r.value, r.mod_rev)), revision };
+        const items: Resource[] = [];
+        const invalid: InvalidStoredValue[] = [];
+        for (const r of rows) {
+          const key = rowKey(filter.kind, r);
+          const parsed = parseStored(key, r.value, r.mod_rev);
+          if (parsed.ok) items.push(parsed.value);
+          else invalid.push({ key, revision: r.mod_rev, problem: parsed.problem });
+        }
+        return { items, invalid, revision };
       })();
     });
   }
@@ -157,23 +176,23 @@ export class SqliteBackend implements Backend {
       if (row === undefined) throw notFound(key);
       const rv = obj.metadata.resourceVersion;
       if (rv !== undefined && parseRevision(rv) !== row.mod_rev) throw conflict(key);
-      const stored = stampReplace(obj, decodeStored(row.value, row.mod_rev));
+      const stored = stampReplace(obj, existingValue(key, row), this.#now());
       const rev = this.#put(st, key, stored, false);
       return withRevision(stored, rev);
     });
   }
 
-  delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource> {
+  delete(key: ResourceKey, opts?: DeleteOptions): Promise<Resource | undefined> {
     return this.#write(opts, ({ st }) => {
       checkKey(key);
       const path = keyPath(key);
       const row = st.getObject.get(key.kind, path);
       if (row === undefined) throw notFound(key);
-      const existing = decodeStored(row.value, row.mod_rev);
+      const existing = existingValue(key, row);
       if (opts?.resourceVersion !== undefined && parseRevision(opts.resourceVersion) !== row.mod_rev) {
         throw conflict(key);
       }
-      if (opts?.uid !== undefined && opts.uid !== existing.metadata.uid) throw conflict(key);
+      if (opts?.uid !== undefined && opts.uid !== existing?.metadata.uid) throw conflict(key);
       const rev = st.bumpRevision.get() ?? 0;
       st.deleteObject.run(key.kind, path);
       st.insertEvent.run(rev, 'deleted', key.kind, key.namespace ?? null, key.name, null, this.#now());
@@ -194,7 +213,7 @@ export class SqliteBackend implements Backend {
         const stored =
           row === undefined
             ? stampCreate(obj, this.#now())
-            : stampReplace(obj, decodeStored(row.value, row.mod_rev));
+            : stampReplace(obj, existingValue(key, row), this.#now());
         return withRevision(stored, this.#put(st, key, stored, row === undefined));
       });
     });
@@ -205,6 +224,22 @@ export class SqliteBackend implements Backend {
       checkWatchFilter(filter);
       this.#hub!.add(filter, handler, opts.signal);
     });
+  }
+
+  valueAt(key: ResourceKey, revision: number, opts?: CallOptions): Promise<PastValue | undefined> {
+    return this.#run(opts, ({ st }) => {
+      checkKey(key);
+      const row = st.keyEventAt.get(key.kind, key.namespace ?? null, key.name, revision);
+      if (row === undefined || row.type === 'deleted' || row.value === null) return undefined;
+      const parsed = parseStored(key, row.value, row.revision);
+      return parsed.ok
+        ? { revision: row.revision, value: parsed.value }
+        : { revision: row.revision, problem: parsed.problem };
+    });
+  }
+
+  currentRevision(opts?: CallOptions): Promise<number> {
+    return this.#run(opts, ({ st }) => st.getMeta.get('revision') ?? 0);
   }
 
   compact(revision: number, opts?: CallOptions): Promise<void> {
@@ -232,8 +267,8 @@ export class SqliteBackend implements Backend {
 
   /** Writes one object's new value at a fresh revision, with its event. */
   #put(st: Statements, key: ResourceKey, stored: Resource, isNew: boolean): number {
+    const json = encodeForStore(key, stored);
     const rev = st.bumpRevision.get() ?? 0;
-    const json = JSON.stringify(stored);
     const path = keyPath(key);
     if (isNew) st.insertObject.run(key.kind, path, key.namespace ?? null, key.name, rev, rev, json);
     else st.replaceObject.run(rev, json, key.kind, path);
@@ -275,6 +310,17 @@ export class SqliteBackend implements Backend {
     const byAge = st.firstRecentEvent.get(this.#now() - (this.#opts.retainMs ?? 3_600_000)) ?? revision + 1;
     compactTo(st, Math.max(bySize, byAge));
   }
+}
+
+/** The key of a listed row of `kind`. */
+function rowKey(kind: string, r: ListRow): ResourceKey {
+  return r.namespace === null ? { kind, name: r.name } : { kind, namespace: r.namespace, name: r.name };
+}
+
+/** The stored resource, or undefined when the stored value is not one (it is replaced or deleted by key). */
+function existingValue(key: ResourceKey, row: ObjectRow): Resource | undefined {
+  const parsed = parseStored(key, row.value, row.mod_rev);
+  return parsed.ok ? parsed.value : undefined;
 }
 
 function compactTo(st: Statements, revision: number): void {

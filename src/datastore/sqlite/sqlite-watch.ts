@@ -10,11 +10,18 @@
  * `compacted` (the events it needs are gone) and stops.
  */
 import type { Database } from 'better-sqlite3';
-import type { Update, WatchFilter, WatchHandler } from '../api.js';
-import { decodeStored } from '../resource.js';
+import type { WatchFilter, WatchHandler, WatchUpdate } from '../api.js';
+import { parseStored } from '../stored.js';
 import type { EventRow, Statements } from './schema.js';
 
 const BATCH = 1000;
+
+interface BatchRead {
+  readonly updates: WatchUpdate[];
+  readonly next: number;
+  readonly more: boolean;
+  readonly compacted?: number;
+}
 
 interface ActiveWatch {
   readonly filter: WatchFilter;
@@ -91,7 +98,12 @@ export class SqliteWatchHub {
 
   #deliverAll(force: boolean): void {
     if (!this.#db.open) return;
-    const dv = this.#st.dataVersion.get() ?? -1;
+    let dv: number;
+    try {
+      dv = this.#st.dataVersion.get() ?? -1;
+    } catch {
+      dv = -2; // unreadable: let every watch try (and fail) below
+    }
     const changed = force || dv !== this.#dataVersion;
     this.#dataVersion = dv;
     for (const w of [...this.#watches]) {
@@ -105,7 +117,19 @@ export class SqliteWatchHub {
   #drain(w: ActiveWatch): void {
     for (;;) {
       if (w.signal.aborted || !this.#watches.has(w)) return;
-      const read = this.#readBatch(w);
+      let read: BatchRead;
+      try {
+        read = this.#readBatch(w);
+      } catch (e) {
+        // The database itself failed to read (I/O error, a malformed file): end this watch, never the process.
+        this.#remove(w);
+        w.handler.onError({
+          reason: 'failed',
+          message: `embedded datastore watch from revision ${w.next}: ${e instanceof Error ? e.message : String(e)}`,
+          cause: e,
+        });
+        return;
+      }
       if (read.compacted !== undefined) {
         this.#remove(w);
         w.handler.onError({
@@ -121,7 +145,7 @@ export class SqliteWatchHub {
     }
   }
 
-  #readBatch(w: ActiveWatch): { updates: Update[]; next: number; more: boolean; compacted?: number } {
+  #readBatch(w: ActiveWatch): BatchRead {
     return this.#db.transaction(() => {
       const compacted = this.#st.getMeta.get('compacted') ?? 1;
       if (w.next < compacted) return { updates: [], next: w.next, more: false, compacted };
@@ -144,11 +168,15 @@ export class SqliteWatchHub {
   }
 }
 
-function toUpdate(row: EventRow): Update {
+/** One event as a watch update; a value that is not a resource becomes an `invalid` update (never thrown). */
+function toUpdate(row: EventRow): WatchUpdate {
   const key =
     row.namespace === null
       ? { kind: row.kind, name: row.name }
       : { kind: row.kind, namespace: row.namespace, name: row.name };
   if (row.type === 'deleted' || row.value === null) return { type: 'deleted', key, revision: row.revision };
-  return { type: 'set', key, value: decodeStored(row.value, row.revision), revision: row.revision };
+  const parsed = parseStored(key, row.value, row.revision);
+  return parsed.ok
+    ? { type: 'set', key, value: parsed.value, revision: row.revision }
+    : { type: 'invalid', key, revision: row.revision, problem: parsed.problem };
 }

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { runBackendConformance } from '../conformance.js';
-import { WatchRecorder, gnp, np, spawnChild, waitFor } from '../testing/fixtures.js';
+import { createSyncer } from '../syncer.js';
+import { SyncerRecorder, WatchRecorder, gnp, np, spawnChild, specOf, waitFor } from '../testing/fixtures.js';
+import { writeRawValue } from '../testing/raw.js';
 import { openSqliteBackend } from './sqlite-backend.js';
 
 let dir = '';
@@ -112,4 +114,33 @@ describe('embedded (SQLite) specifics', () => {
       }
     },
   );
+
+  it('a row corrupted in place (no event): lists name it, a new syncer applies the value last written', async (t) => {
+    const path = join(root, 'rot.db');
+    const b = await openSqliteBackend({ path });
+    t.after(() => b.close());
+    const key = { kind: 'GlobalNetworkPolicy', name: 'rot' };
+    const good = await b.create(gnp('rot', 4));
+    const rev = await writeRawValue({ datastoreType: 'embedded', datastorePath: path }, key, '\u0000\u0001', {
+      event: false,
+    });
+    assert.equal(String(rev), good.metadata.resourceVersion, 'no new revision');
+    const listed = await b.list({ kind: 'GlobalNetworkPolicy' });
+    assert.deepEqual(listed.items, []);
+    const bad = listed.invalid[0];
+    assert.ok(bad !== undefined);
+    assert.equal(bad.revision, rev);
+    assert.match(bad.problem, /^invalid JSON/);
+    const rec = new SyncerRecorder();
+    const syncer = createSyncer(b, { kinds: ['GlobalNetworkPolicy'] }, rec);
+    t.after(() => syncer.stop());
+    syncer.start();
+    await waitFor(() => rec.statuses.includes('InSync'), 'InSync');
+    const applied = rec.view.get('GlobalNetworkPolicy/rot');
+    assert.deepEqual(applied === undefined ? undefined : specOf(applied), { order: 4 });
+    assert.deepEqual(
+      syncer.invalidResources().map((r) => [r.key.name, r.revision, r.lastGoodRevision]),
+      [['rot', rev, rev]],
+    );
+  });
 });

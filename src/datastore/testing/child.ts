@@ -9,7 +9,7 @@
  *
  * hrtime reads CLOCK_MONOTONIC, which is system-wide on Linux, so the parent can subtract its own hrtime.
  */
-import type { Update } from '../api.js';
+import type { WatchUpdate } from '../api.js';
 import { openBackend, type DatastoreConfig } from '../config.js';
 import { policyShaped } from './fixtures.js';
 
@@ -31,7 +31,7 @@ async function watcher(
 ): Promise<void> {
   const backend = await openBackend(config);
   const stop = new AbortController();
-  const line = (u: Update): string =>
+  const line = (u: WatchUpdate): string =>
     JSON.stringify({
       t: process.hrtime.bigint().toString(),
       type: u.type,

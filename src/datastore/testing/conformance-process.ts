@@ -1,7 +1,7 @@
 /** Conformance across processes: a writer SIGKILLed mid-transaction, a watcher in another process, restarts. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Backend, Resource, Update } from '../api.js';
+import type { Backend, Resource, WatchUpdate } from '../api.js';
 import { TEST_TIMEOUT_MS, type SuiteContext } from './suite.js';
 import { keyString } from '../resource.js';
 import { createSyncer } from '../syncer.js';
@@ -22,10 +22,18 @@ async function nextRevision(b: Backend): Promise<number> {
   return (await b.list({ kind: 'Tier' })).revision + 1;
 }
 
-function fold(view: Map<string, string>, updates: readonly Update[]): Map<string, string> {
+/** Folds watch updates into key -> resourceVersion of the good items (what `snapshot` lists). */
+function fold(view: Map<string, string>, updates: readonly WatchUpdate[]): Map<string, string> {
   for (const u of updates) {
-    if (u.type === 'set') view.set(keyString(u.key), u.value.metadata.resourceVersion ?? '');
-    else view.delete(keyString(u.key));
+    switch (u.type) {
+      case 'set':
+        view.set(keyString(u.key), u.value.metadata.resourceVersion ?? '');
+        break;
+      case 'deleted':
+      case 'invalid': // listed in `invalid`, not among the items
+        view.delete(keyString(u.key));
+        break;
+    }
   }
   return view;
 }

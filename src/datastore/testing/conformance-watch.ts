@@ -1,7 +1,7 @@
 /** Conformance: watches (order, gaps, duplicates, filters, resume, compaction) and the syncer on top of them. */
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import type { Backend, Update, WatchFilter, WatchHandler, WatchOptions } from '../api.js';
+import type { Backend, WatchFilter, WatchHandler, WatchOptions, WatchUpdate } from '../api.js';
 import { TEST_TIMEOUT_MS, type SuiteContext } from './suite.js';
 import { createSyncer } from '../syncer.js';
 import { SyncerRecorder, WatchRecorder, gnp, np, snapshot, viewVersions, waitFor } from './fixtures.js';
@@ -13,11 +13,11 @@ async function nextRevision(b: Backend): Promise<number> {
   return (await b.list({ kind: 'Tier' })).revision + 1;
 }
 
-function describeUpdate(u: Update): string {
+function describeUpdate(u: WatchUpdate): string {
   return `${u.type} ${u.key.kind}/${u.key.namespace ?? ''}/${u.key.name}`;
 }
 
-function assertStrictlyIncreasing(updates: readonly Update[]): void {
+function assertStrictlyIncreasing(updates: readonly WatchUpdate[]): void {
   for (let i = 1; i < updates.length; i++) {
     assert.ok(
       updates[i]!.revision > updates[i - 1]!.revision,
@@ -27,7 +27,7 @@ function assertStrictlyIncreasing(updates: readonly Update[]): void {
 }
 
 /** A Backend whose first watch() call is held until `release()`: makes a syncer fall behind on purpose. */
-class GatedBackend implements Backend {
+export class GatedBackend implements Backend {
   readonly type: Backend['type'];
   readonly #inner: Backend;
   #release: () => void = () => undefined;
@@ -51,6 +51,8 @@ class GatedBackend implements Backend {
   delete: Backend['delete'] = (k, o) => this.#inner.delete(k, o);
   applyMany: Backend['applyMany'] = (x, o) => this.#inner.applyMany(x, o);
   compact: Backend['compact'] = (r, o) => this.#inner.compact(r, o);
+  valueAt: Backend['valueAt'] = (k, r, o) => this.#inner.valueAt(k, r, o);
+  currentRevision: Backend['currentRevision'] = (o) => this.#inner.currentRevision(o);
   close: Backend['close'] = () => this.#inner.close();
   [Symbol.asyncDispose] = (): Promise<void> => this.#inner.close();
   watch = async (f: WatchFilter, h: WatchHandler, o: WatchOptions): Promise<void> => {

@@ -7,10 +7,10 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Backend, Resource, ResourceKey, Update, WatchError } from '../api.js';
+import type { Backend, Resource, ResourceKey, Update, WatchError, WatchUpdate } from '../api.js';
 import type { DatastoreConfig } from '../config.js';
 import { keyString } from '../resource.js';
-import type { SyncStatus, SyncerCallbacks } from '../syncer.js';
+import type { DatastoreEvent, SyncStatus, SyncerCallbacks } from '../syncer.js';
 
 export const V3 = 'projectcalico.org/v3';
 
@@ -61,10 +61,10 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_
 
 /** Records what a watch delivers. */
 export class WatchRecorder {
-  readonly updates: Update[] = [];
+  readonly updates: WatchUpdate[] = [];
   readonly errors: WatchError[] = [];
   readonly handler = {
-    onUpdates: (u: readonly Update[]): void => {
+    onUpdates: (u: readonly WatchUpdate[]): void => {
       this.updates.push(...u);
     },
     onError: (e: WatchError): void => {
@@ -80,6 +80,12 @@ export class SyncerRecorder implements SyncerCallbacks {
   /** Index into `updates` where each InSync was signalled. */
   readonly inSyncAt: number[] = [];
   readonly view = new Map<string, Resource>();
+  /** Held-back values and reachability changes, in order. */
+  readonly events: DatastoreEvent[] = [];
+
+  onDatastoreEvent(event: DatastoreEvent): void {
+    this.events.push(event);
+  }
 
   onStatusUpdated(status: SyncStatus): void {
     this.statuses.push(status);
