@@ -16,6 +16,7 @@
  * The dataplane's and the CNI server's kernel tools (nft, ip, sysctl, nsenter) start from a small helper
  * process (dataplane/exec/spawner.ts): a process start from the agent itself blocks its event loop for milliseconds.
  */
+import { realpathSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { CalcGraph } from '../calc/graph.js';
 import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
@@ -29,7 +30,8 @@ import { NftTable } from '../dataplane/nftables/table.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend, Syncer } from '../datastore/index.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
-import { loadAgentConfig } from './config.js';
+import { isMainModule } from '../lib/main-module.js';
+import { configInputs, loadAgentConfig } from './config.js';
 import type { AgentConfig } from './config.js';
 import { createLogger } from './log.js';
 import type { Logger } from './log.js';
@@ -132,7 +134,7 @@ function wireDataplane(
           });
       },
     },
-    { refreshIntervalMs: cfg.refreshIntervalMs, network },
+    { refreshIntervalMs: Math.max(1000, cfg.initial.nftablesRefreshInterval), network },
   );
   return { loop, dataplane };
 }
@@ -144,15 +146,17 @@ async function startServers(
   state: { inSync: boolean },
 ): Promise<Server[]> {
   const servers: Server[] = [];
-  if (cfg.healthEnabled) {
+  const c = cfg.initial;
+  if (c.healthEnabled) {
     servers.push(
-      await startHealthServer(cfg.healthHost, cfg.healthPort, {
+      await startHealthServer(c.healthHost, c.healthPort, {
         live: () => loop.consecutiveFailures < 10,
         ready: () => state.inSync && loop.dataplaneInSync && loop.consecutiveFailures === 0,
       }),
     );
   }
-  if (cfg.metricsEnabled) servers.push(await startMetricsServer(cfg.metricsHost, cfg.metricsPort, metrics));
+  if (c.prometheusMetricsEnabled)
+    servers.push(await startMetricsServer(c.prometheusMetricsHost, c.prometheusMetricsPort, metrics));
   return servers;
 }
 
@@ -177,7 +181,7 @@ export async function startAgent(
   const runner = new SpawnerCommandRunner();
   const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, state, runner);
   const servers = await startServers(cfg, metrics, loop, state);
-  const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
+  const graph = new CalcGraph(cfg.nodeName, configInputs(cfg));
   const syncer: Syncer = createSyncer(
     backend,
     {
@@ -255,7 +259,7 @@ export async function startAgent(
 }
 
 async function main(): Promise<void> {
-  const log = createLogger(process.env.FELIX_LOGSEVERITYSCREEN ?? 'info');
+  const log = createLogger('info');
   let cfg: AgentConfig;
   let net: NetworkConfig;
   try {
@@ -288,8 +292,7 @@ async function main(): Promise<void> {
   });
 }
 
-const invokedDirectly = /\/agent\/main\.[jt]s$/.test(process.argv[1] ?? '');
-if (invokedDirectly) {
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
   main().catch((e: unknown) => {
     process.stderr.write(`calico-node: ${errorMessage(e)}\n`);
     process.exit(1);
