@@ -7,17 +7,13 @@ import type { ResourceUpdate } from '../calc/inputs.js';
 import { affinityResource, nodeResource, poolResource } from '../calc/testing.js';
 import { FakeCommandRunner } from '../dataplane/exec/fake-runner.js';
 import { BirdReloader } from '../routing/index.js';
+import { waitFor } from '../lib/async.js';
 import { BgpController } from './bgp.js';
 import { SerialDebouncer } from './debounce.js';
 import { createLogger } from './log.js';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await sleep(10);
-  assert.ok(check(), `timed out waiting for ${what}`);
+  await waitFor(check, { timeoutMs: 5000, intervalMs: 5, what });
 }
 
 function upd(obj: unknown, rev: number, deleted = false): ResourceUpdate {
@@ -64,7 +60,7 @@ describe('BgpController', () => {
       // Kinds BIRD does not need are ignored.
       upd({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } }, 7),
     ]);
-    await sleep(20);
+    await ctl.idle();
     assert.equal(existsSync(configPath), false, 'nothing is applied before the datastore is in sync');
     ctl.onInSync();
     await until('BIRD to be started', () => ctl.applied.started === 1);
@@ -92,11 +88,14 @@ describe('SerialDebouncer', () => {
     let maxActive = 0;
     let fail = 1;
     const errors: unknown[] = [];
+    // Each run lasts until the test lets it finish (`release`), so "during a run" is a state, not a delay.
+    let hold: Promise<void> = Promise.resolve();
+    let release = (): void => undefined;
     const d = new SerialDebouncer(
       async () => {
         active++;
         maxActive = Math.max(maxActive, active);
-        await sleep(15);
+        await hold;
         active--;
         runs++;
         if (fail-- > 0) throw new Error('boom');
@@ -105,13 +104,18 @@ describe('SerialDebouncer', () => {
     );
     for (let i = 0; i < 5; i++) d.schedule();
     await until('the failed run to be retried', () => runs === 2);
+    hold = new Promise((r) => {
+      release = r;
+    });
     d.schedule();
-    await sleep(5);
+    await until('the third run to start', () => active === 1);
     d.schedule();
-    await until('the third run', () => runs >= 3);
+    d.schedule();
+    release();
+    await until('the run the requests during the third asked for', () => runs === 4);
     await d.dispose();
     assert.equal(maxActive, 1);
     assert.equal(errors.length, 1);
-    assert.ok(runs <= 4, `${runs} runs`);
+    assert.equal(runs, 4);
   });
 });
