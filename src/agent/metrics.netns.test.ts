@@ -12,7 +12,8 @@ import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, knp, namespaceObject } from './testing.js';
 
-const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
+const MAIN = join(repoRoot(), 'dist', 'src', 'agent', 'main.js');
+const built = existsSync(MAIN);
 const skip = kernelTestSkipReason() || (built ? false : 'dist/src/agent/main.js not built');
 
 const FETCH = `
@@ -91,6 +92,13 @@ describe('agent metrics and health', { skip }, () => {
     assert.match(m.body, /felix_host\{host="node1"\} 1/);
     assert.match(m.body, /^process_cpu_seconds_total /m);
     assert.equal((await get('/nothing', 9099)).status, 404);
+    // The DaemonSet's probes, as calico-node runs them.
+    const probe = await h.scope
+      .runner(h.node)
+      .run('env', ['FELIX_HEALTHHOST=127.0.0.1', process.execPath, MAIN, '-felix-ready', '-felix-live'], {
+        timeoutMs: 20_000,
+      });
+    assert.equal(probe.code, 0, `${probe.stdout}${probe.stderr}`);
   });
 
   it('follows FelixConfiguration: metrics on and off, health moved, in place', async () => {

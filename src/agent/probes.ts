@@ -84,8 +84,8 @@ export function birdCommand(socket: string, command: string, signal: AbortSignal
         c.write(`${command}\n`);
         return;
       }
-      // A reply ends with a line whose 4-digit code is followed by a space (not a dash).
-      if (sent && /(^|\n)[0-9]{4} [^\n]*\n$/.test(text)) done();
+      // A reply ends with a line whose 4-digit code is not followed by a dash (`0000`, `0013 Daemon is up`).
+      if (sent && /(^|\n)[0-9]{4}(?: [^\n]*)?\n$/.test(text)) done();
     });
   });
 }
