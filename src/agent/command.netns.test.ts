@@ -87,6 +87,16 @@ describe('calico-node command line on a real host', { skip }, () => {
       { args: ['-felix', '-startup'], code: 1, out: /More than one incompatible argument provided/ },
       { args: ['-init'], code: 1, out: /-init is not supported by calico-ts/ },
       {
+        args: ['-allocate-tunnel-addrs'],
+        code: 1,
+        out: /-allocate-tunnel-addrs is not supported by calico-ts/,
+      },
+      {
+        args: ['-threshold-time', '5s'],
+        code: 1,
+        out: /^No valid options provided\. Usage:\n {2}-allocate-tunnel-addrs\n/,
+      },
+      {
         args: [],
         extra: { FELIX_HEALTHPORT: 'ninety' },
         code: 2,
@@ -113,6 +123,18 @@ describe('calico-node command line on a real host', { skip }, () => {
       assert.deepEqual(readdirSync(dir), [], `${c.args.join(' ')} created files`);
     }
     assert.equal(await hostState(), before, 'nothing changed in the namespace');
+  });
+
+  it('-startup runs the start-up routine once and exits, programming nothing', async () => {
+    const before = await hostState();
+    const r = await calicoNode(ns, ['-startup'], env({ IP: '192.0.2.10/24' }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /"msg":"node registered","node":"node1","ipv4":"192\.0\.2\.10\/24"/);
+    const t = await calicoNode(ns, ['-allocate-tunnel-addrs', '-allocate-tunnel-addrs-run-once'], env());
+    assert.equal(t.code, 0, t.stderr);
+    assert.equal(await hostState(), before, 'no table, route or link');
+    assert.equal(existsSync(join(dir, 'run')), false, 'no run directory');
+    rmSync(join(dir, 'calico.db'), { force: true });
   });
 
   it('a start that fails late (health port taken) releases everything and exits', async () => {

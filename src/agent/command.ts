@@ -7,13 +7,15 @@
  *                                 then Felix and BIRD/confd) — Calico's binary prints its usage instead
  *   -felix                        Felix only (policy dataplane, status files, health, metrics, CNI server)
  *   -startup                      the start-up routine once (addresses, Node, default pools, tunnel addresses)
- *   -allocate-tunnel-addrs-run-once   the tunnel addresses once
+ *   -allocate-tunnel-addrs -allocate-tunnel-addrs-run-once   the tunnel addresses once
  *   -felix-live, -felix-ready, -bird-live, -bird-ready, -bird6-live, -bird6-ready [-threshold-time D]
  *                                 the probes (probes.ts); exit 0 or print why not and exit 1
  *   -v                            version
  *
- * Calico's other flags are recognised and answered "not supported by calico-ts" (exit 1). Exit codes: 0 done,
- * 1 failure or bad flag (Go's flag package), 2 invalid configuration.
+ * Calico's other flags are recognised and answered "not supported by calico-ts" (exit 1); flags that only
+ * modify another (`-threshold-time`, `-best-effort`, `-confd-*`, ...) given alone get Calico's "No valid
+ * options provided" and the usage. Exit codes: 0 done, 1 failure or bad flag (Go's flag package), 2 invalid
+ * configuration.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -23,7 +25,14 @@ import { openBackend } from '../datastore/index.js';
 import { readBuildInfo } from '../lib/build-info.js';
 import { errorMessage } from '../lib/errors.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
-import { type CalicoNodeFlag, type FlagValues, flagSet, parseFlags, thresholdMs } from './flags.js';
+import {
+  type CalicoNodeFlag,
+  type FlagValues,
+  flagSet,
+  parseFlags,
+  thresholdMs,
+  usageText,
+} from './flags.js';
 import { type AgentLogger, createLogger } from './log.js';
 import type { Agent, StartOptions } from './main.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
@@ -58,7 +67,6 @@ const UNSUPPORTED: readonly CalicoNodeFlag[] = [
   'init',
   'shutdown',
   'monitor-addresses',
-  'allocate-tunnel-addrs',
   'monitor-token',
   'complete-startup',
   'hostpath-init',
@@ -136,11 +144,22 @@ export async function runCalicoNode(argv: readonly string[], deps: CommandDeps):
     io.out(versionText());
     return 0;
   }
+  const continuousTunnels =
+    flagSet(v, 'allocate-tunnel-addrs') && !flagSet(v, 'allocate-tunnel-addrs-run-once');
   const unsupported =
     UNSUPPORTED.find((f) => flagSet(v, f)) ??
-    (v.flows !== undefined && v.flows !== '0' ? 'flows' : undefined);
+    (v.flows !== undefined && v.flows !== '0'
+      ? 'flows'
+      : continuousTunnels
+        ? 'allocate-tunnel-addrs'
+        : undefined);
   if (unsupported !== undefined) {
     io.out(`calico-node: -${unsupported} is not supported by calico-ts\n`);
+    return 1;
+  }
+  const action = flagSet(v, 'felix') || flagSet(v, 'startup') || flagSet(v, 'allocate-tunnel-addrs');
+  if (!action && Object.keys(v).length > 0) {
+    io.out(`No valid options provided. Usage:\n${usageText().replace(/^Usage of Calico:\n/, '')}`);
     return 1;
   }
   return runAgentMode(v, deps, io);
@@ -159,7 +178,7 @@ async function runAgentMode(v: FlagValues, deps: CommandDeps, io: CommandIo): Pr
   }
   log.setLevel(cfg.initial.logSeverityScreen);
   if (flagSet(v, 'startup')) return runOnce(cfg, net, log, 'startup', io.env);
-  if (flagSet(v, 'allocate-tunnel-addrs-run-once')) return runOnce(cfg, net, log, 'tunnel-addresses', io.env);
+  if (flagSet(v, 'allocate-tunnel-addrs')) return runOnce(cfg, net, log, 'tunnel-addresses', io.env);
   const agent = await deps.startAgent(cfg, {
     log,
     net,

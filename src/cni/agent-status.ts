@@ -147,8 +147,7 @@ function dataplaneSection(v: unknown): DataplaneStatus | undefined {
   return { consecutiveFailures: o['consecutiveFailures'], failuresTotal: o['failuresTotal'], lastFailure };
 }
 
-/** Validates status.json text; unknown fields are ignored, a malformed optional section is dropped. */
-export function parseAgentStatus(text: string): Result<AgentStatus, string> {
+function jsonObject(text: string): Result<Obj, string> {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -156,7 +155,14 @@ export function parseAgentStatus(text: string): Result<AgentStatus, string> {
     return err(`not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
   const o = object(raw);
-  if (o === undefined) return err('not a JSON object');
+  return o === undefined ? err('not a JSON object') : ok(o);
+}
+
+/** Validates status.json text; unknown fields are ignored, a malformed optional section is dropped. */
+export function parseAgentStatus(text: string): Result<AgentStatus, string> {
+  const parsed = jsonObject(text);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
   const version = o['version'] ?? STATUS_SCHEMA_VERSION;
   const checks: [string, boolean][] = [
     ['version', typeof version === 'number' && Number.isInteger(version) && version >= 1],
@@ -186,14 +192,9 @@ export function parseAgentStatus(text: string): Result<AgentStatus, string> {
 
 /** An endpoint's file: any JSON object (its presence is what counts); `appliedRevision` when the agent wrote one. */
 export function parseEndpointStatus(text: string): Result<EndpointStatus, string> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    return err(`not JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
-  const o = object(raw);
-  if (o === undefined) return err('not a JSON object');
+  const parsed = jsonObject(text);
+  if (!parsed.ok) return parsed;
+  const o = parsed.value;
   return ok({
     status: 'up',
     appliedRevision: typeof o['appliedRevision'] === 'number' ? o['appliedRevision'] : -1,
