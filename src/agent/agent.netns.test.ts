@@ -8,6 +8,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { kernelTestSkipReason, runChecked } from '../lab/netns.js';
+import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, knp, namespaceObject, runner } from './testing.js';
 import type { TestPod } from './testing.js';
@@ -98,7 +99,23 @@ describe('calico-node on the real kernel', { skip }, () => {
       assert.equal(await reach(h, a, b), true, 'a -> b allowed by policy');
       assert.equal(await reach(h, c, b), false, 'c -> b denied by policy');
       const pinging = ping(h, a, b, 2500);
-      await new Promise((r) => setTimeout(r, 400));
+      // The agent dies only once the pinger's connection is established.
+      await waitFor(
+        async () =>
+          (
+            await runChecked(runner, 'ip', [
+              'netns',
+              'exec',
+              b.ns,
+              'ss',
+              '-Htn',
+              'state',
+              'established',
+              'sport = :80',
+            ])
+          ).trim() !== '',
+        { timeoutMs: 2000, what: "the pinger's connection to be established" },
+      );
       await h.killAgent('SIGKILL');
       assert.equal(await reach(h, c, b), false, 'still denied with the agent down');
       assert.equal(await reach(h, a, b), true, 'new allowed connections still work with the agent down');

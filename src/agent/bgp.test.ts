@@ -11,10 +11,6 @@ import { FakeBird, recordingLogger } from '../routing/testing.js';
 import { BgpController, type BgpControllerOptions } from './bgp.js';
 import { SerialDebouncer } from './debounce.js';
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
 async function until(what: string, check: () => boolean): Promise<void> {
   await waitFor(check, { timeoutMs: 5000, intervalMs: 5, what });
 }
@@ -168,11 +164,14 @@ describe('SerialDebouncer', () => {
     let maxActive = 0;
     let fail = 1;
     const errors: unknown[] = [];
+    // Each run lasts until the test lets it finish (`release`), so "during a run" is a state, not a delay.
+    let hold: Promise<void> = Promise.resolve();
+    let release = (): void => undefined;
     const d = new SerialDebouncer(
       async () => {
         active++;
         maxActive = Math.max(maxActive, active);
-        await sleep(15);
+        await hold;
         active--;
         runs++;
         if (fail-- > 0) throw new Error('boom');
@@ -181,13 +180,18 @@ describe('SerialDebouncer', () => {
     );
     for (let i = 0; i < 5; i++) d.schedule();
     await until('the failed run to be retried', () => runs === 2);
+    hold = new Promise((r) => {
+      release = r;
+    });
     d.schedule();
-    await sleep(5);
+    await until('the third run to start', () => active === 1);
     d.schedule();
-    await until('the third run', () => runs >= 3);
+    d.schedule();
+    release();
+    await until('the run the requests during the third asked for', () => runs === 4);
     await d.dispose();
     assert.equal(maxActive, 1);
     assert.equal(errors.length, 1);
-    assert.ok(runs <= 4, `${runs} runs`);
+    assert.equal(runs, 4);
   });
 });

@@ -25,6 +25,7 @@ import { FakeNft } from '../dataplane/nftables/testing/fake-nft.js';
 import type { Backend, Resource } from '../datastore/api.js';
 import { openBackend } from '../datastore/config.js';
 import { IpamClient } from '../ipam/allocator.js';
+import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { cniServerConfig, loopPolicyView, ownNetns, startCniServer, type CniServer } from './cni-server.js';
 import { createLogger } from './log.js';
@@ -98,6 +99,11 @@ class FakePolicy implements AgentPolicyView {
 
   hasEndpoint(namespace: string, name: string): boolean {
     return this.endpoints.has(`${namespace}/${name}`);
+  }
+
+  /** Whether someone waits for `revision` to be applied. */
+  waitingFor(revision: number): boolean {
+    return [...this.#waiters].some((w) => w.revision === revision);
   }
 
   apply(revision: number): void {
@@ -281,16 +287,17 @@ describe('agent CNI server', { skip: noWrapper }, () => {
       encodeRequest({ env: podEnv('DEL', 'gone'), stdin, clientNetns: netns }),
       true,
     );
-    for (let i = 0; i < 200 && (await ipam.ipsByHandle('k8s-pod-network.gone')).length > 0; i++)
-      await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(await ipam.ipsByHandle('k8s-pod-network.gone'), []);
+    await waitFor(async () => (await ipam.ipsByHandle('k8s-pod-network.gone')).length === 0, {
+      timeoutMs: 5000,
+      what: 'the agent to release the hung-up DEL addresses',
+    });
   });
 
   it('waits for policy on the applied revision, and through files for another status directory', async () => {
     const w = { statusDir: join(runDir, 'endpoint-status'), namespace: 'default', wepName: 'w1' };
     const waiting = host.waitForPolicy({ ...w, revision: 10, timeoutMs: 5000 });
     policy.apply(10); // applied, but the endpoint is not there yet: keeps waiting for a later revision
-    await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => policy.waitingFor(11), { timeoutMs: 5000, what: 'the host to wait for revision 11' });
     policy.endpoints.add('default/w1');
     policy.apply(11);
     assert.equal(await waiting, true);

@@ -12,32 +12,8 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { formatKey, type DatastoreEvent, type InvalidResource, type SyncStatus } from '../datastore/index.js';
+import type { DatastoreStatus } from '../cni/agent-status.js';
 import type { Logger } from './log.js';
-
-/** One held-back resource as status.json shows it. */
-export interface InvalidResourceStatus {
-  /** `Kind(namespace/name)` */
-  readonly key: string;
-  /** Revision of the bad value. */
-  readonly revision: number;
-  readonly problem: string;
-  /** Revision of the version still applied; null when the key was never valid (nothing applied). */
-  readonly lastGoodRevision: number | null;
-}
-
-/** The `datastore` field of status.json. */
-export interface DatastoreStatus {
-  /** The datastore answered its last probe, list or watch event. */
-  readonly connected: boolean;
-  /** Connected and the syncer is InSync: the agent's view is current. */
-  readonly inSync: boolean;
-  readonly syncStatus: SyncStatus | null;
-  /** Why it is not connected (null when connected). */
-  readonly lastError: string | null;
-  /** When `connected` last changed (RFC 3339), or null before the first answer. */
-  readonly connectedChangedAt: string | null;
-  readonly invalidResources: readonly InvalidResourceStatus[];
-}
 
 export interface DatastoreHealthOptions {
   readonly log: Logger;

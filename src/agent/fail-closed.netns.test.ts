@@ -16,7 +16,7 @@ import { writeRawValue } from '../datastore/testing/raw.js';
 import { kernelTestSkipReason } from '../lab/netns.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
-import type { DatastoreStatus } from './datastore-health.js';
+import type { DatastoreStatus } from '../cni/agent-status.js';
 import { AgentHarness, namespaceObject, type TestPod } from './testing.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
@@ -169,7 +169,7 @@ function suite(target: Target): void {
       await h.put(defaultDeny());
       await h.settle();
       assert.equal(await reach(), false, 'a -> b denied');
-      assert.equal((await get('/readiness', 9099)).status, 204);
+      assert.equal((await get('/readiness', 9099)).status, 200);
       assert.deepEqual(datastoreStatus()?.invalidResources, []);
       assert.equal(datastoreStatus()?.inSync, true);
     });
@@ -224,7 +224,7 @@ function suite(target: Target): void {
           describe: describeState,
         });
         await h.settle();
-        await waitFor(async () => (await get('/readiness', 9099)).status === 204, {
+        await waitFor(async () => (await get('/readiness', 9099)).status === 200, {
           timeoutMs: 15_000,
           what: 'ready',
         });
@@ -350,7 +350,7 @@ function suite(target: Target): void {
         assert.match(h.agentLog(), /datastore connection restored/);
         await h.settle(30_000);
         assert.equal(await reach(), false);
-        await waitFor(async () => (await get('/readiness', 9099)).status === 204, {
+        await waitFor(async () => (await get('/readiness', 9099)).status === 200, {
           timeoutMs: 15_000,
           what: 'ready',
         });

@@ -1,4 +1,8 @@
-/** A small structured logger (JSON lines on stderr), passed in rather than imported as a global. */
+/**
+ * A small structured logger (JSON lines on stderr), passed in rather than imported as a global. The level
+ * follows Felix's logSeverityScreen (Trace, Debug, Info, Warning, Error, Fatal; Trace logs as debug, Fatal
+ * as error) and can change while the agent runs.
+ */
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
   info(msg: string, fields?: Record<string, unknown>): void;
@@ -6,17 +10,36 @@ export interface Logger {
   error(msg: string, fields?: Record<string, unknown>): void;
 }
 
+export interface AgentLogger extends Logger {
+  /** A Felix severity or one of debug, info, warn(ing), error; unknown names mean info. */
+  setLevel(level: string): void;
+  isDebugEnabled(): boolean;
+}
+
 const LEVELS = ['debug', 'info', 'warning', 'error'] as const;
+
+function levelIndex(level: string): number {
+  const l = level.toLowerCase();
+  const norm =
+    l === 'warn' ? 'warning' : l === 'trace' ? 'debug' : l === 'fatal' || l === 'panic' ? 'error' : l;
+  const i = LEVELS.indexOf(norm as (typeof LEVELS)[number]);
+  return i < 0 ? 1 : i;
+}
 
 export function createLogger(
   level: string,
   write: (line: string) => void = (l) => process.stderr.write(l),
-): Logger {
-  const norm = level.toLowerCase() === 'warn' ? 'warning' : level.toLowerCase();
-  const min = Math.max(0, LEVELS.indexOf(norm as (typeof LEVELS)[number]));
+  onWriteError?: (e: unknown) => void,
+): AgentLogger {
+  let min = levelIndex(level);
   const emit = (lvl: number, msg: string, fields?: Record<string, unknown>): void => {
     if (lvl < min) return;
-    write(`${JSON.stringify({ time: new Date().toISOString(), level: LEVELS[lvl], msg, ...fields })}\n`);
+    try {
+      write(`${JSON.stringify({ time: new Date().toISOString(), level: LEVELS[lvl], msg, ...fields })}\n`);
+    } catch (e) {
+      // A log line that cannot be written is counted (felix_log_errors), never allowed to stop the agent.
+      onWriteError?.(e);
+    }
   };
   return {
     debug: (m, f) => {
@@ -31,5 +54,9 @@ export function createLogger(
     error: (m, f) => {
       emit(3, m, f);
     },
+    setLevel: (l) => {
+      min = levelIndex(l);
+    },
+    isDebugEnabled: () => min === 0,
   };
 }

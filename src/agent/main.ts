@@ -1,25 +1,29 @@
 #!/usr/bin/env node
 /**
- * calico-node: the per-node agent (Felix), composition root.
+ * calico-node: the per-node agent (Felix), composition root. The command line is command.ts (Calico's flags);
+ * this file starts the agent.
  *
  *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► PolicyDataplane ──► NftTable (nft)
- *                                                              ├──► NetworkDataplane (VXLAN, cluster routes, NAT)
- *                                                              └──► RouteManager (ip route, sysctl)
- *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (networking backend `bird`)
- *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
+ *                                    │                          ├──► NetworkDataplane (VXLAN, cluster routes, NAT)
+ *                                    │                          └──► RouteManager (ip route, sysctl)
+ *                                    └─configUpdate──► FelixConfigWatch (log level, servers, refresh, health)
+ *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (mode `node`, networking backend `bird`)
+ *   status.json / endpoint-status files (cni/agent-status.ts), Prometheus metrics (9091), health (9099)
  *   datastore health (datastore-health.ts): held-back invalid resources and reachability -> logs, metrics,
- *   status.json `datastore`, readiness
+ *   status.json `datastore`, the DatastoreConnection health reporter
  *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
  *
- * Start order: config, datastore, node startup (node-startup.ts: addresses, Node, default pools, tunnel
- * addresses), metrics/health, dataplane, calc graph, BGP, syncer, CNI server. Shutdown (SIGTERM/SIGINT) in
- * reverse; kernel state stays in place so policy is still enforced while the agent is down.
+ * Start order: datastore, node startup and BGP (mode `node`), dataplane, health and metrics servers, calc
+ * graph and syncer, CNI server. Each step registers its undo as soon as it succeeded, so a step that fails
+ * releases everything opened before it, in reverse; shutdown (SIGTERM/SIGINT) does the same. Kernel state
+ * stays in place so policy is still enforced while the agent is down.
  *
  * The dataplane's and the CNI server's kernel tools (nft, ip, sysctl, nsenter) start from a small helper
  * process (dataplane/exec/spawner.ts): a process start from the agent itself blocks its event loop for milliseconds.
  */
-import type { Server } from 'node:http';
+import { realpathSync } from 'node:fs';
 import { CalcGraph } from '../calc/graph.js';
+import { AgentStatusWriter } from '../cni/agent-status.js';
 import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
@@ -29,19 +33,23 @@ import { RouteManager } from '../dataplane/managers/routes.js';
 import { NetworkDataplane } from '../dataplane/managers/network.js';
 import { NftTable } from '../dataplane/nftables/table.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
-import type { Backend, Syncer } from '../datastore/index.js';
-import { errorDetail, errorMessage } from '../lib/errors.js';
-import { loadAgentConfig } from './config.js';
-import type { AgentConfig } from './config.js';
-import { createLogger } from './log.js';
-import type { Logger } from './log.js';
+import type { Backend } from '../datastore/index.js';
+import { type Clock, realClock } from '../lib/async.js';
+import { AsyncDisposableStore } from '../lib/disposable.js';
+import { errorMessage } from '../lib/errors.js';
+import { isMainModule } from '../lib/main-module.js';
+import { runCalicoNode } from './command.js';
+import { type AgentConfig, configInputs } from './config.js';
 import { loopPolicyView, startAgentCniServer } from './cni-server.js';
-import { AgentMetrics, startHealthServer, startMetricsServer } from './metrics.js';
-import { loadNetworkConfig } from './network-config.js';
-import type { NetworkConfig } from './network-config.js';
-import { startNodeNetworking } from './node-networking.js';
-import { StatusWriter, type AgentStatus } from './status.js';
+import { FelixConfigWatch, MIN_WATCHDOG_MS, REPORTER } from './felix-config-watch.js';
+import { HealthAggregator } from './health.js';
+import type { AgentLogger } from './log.js';
+import { AgentMetrics } from './metrics.js';
+import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
+import { type NodeNetworking, startNodeNetworking } from './node-networking.js';
 import { DatastoreHealth } from './datastore-health.js';
+import { AgentReporter } from './reporting.js';
+import { AgentServers } from './servers.js';
 
 /** The kinds the agent watches. */
 export const AGENT_KINDS = [
@@ -71,21 +79,32 @@ export const AGENT_KINDS = [
   'BGPFilter',
 ] as const;
 
+/** Felix's health interval: reporters report at least this often. */
+const HEALTH_INTERVAL_MS = 10_000;
+/** Felix's CalculationGraph reporter timeout. */
+const CALC_GRAPH_TIMEOUT_MS = 30_000;
+
 export interface Agent extends AsyncDisposable {
   readonly loop: DataplaneLoop;
   readonly graph: CalcGraph;
+  readonly servers: AgentServers;
+  readonly health: HealthAggregator;
 }
 
-/** What the apply loop reports into status.json. */
-type DataplaneStatus = Pick<AgentStatus, 'dataplaneInSync' | 'appliedRevision' | 'lastApplyError'>;
+export interface StartOptions {
+  readonly log: AgentLogger;
+  /** `node`: node startup, Felix and BGP (what the calico/node container runs); `felix`: Felix only. */
+  readonly mode?: 'node' | 'felix';
+  readonly net?: NetworkConfig;
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly clock?: Clock;
+}
 
 function wireDataplane(
   cfg: AgentConfig,
   net: NetworkConfig,
-  log: Logger,
+  reporter: AgentReporter,
   metrics: AgentMetrics,
-  status: StatusWriter,
-  publish: (s: DataplaneStatus) => Promise<void>,
   runner: CommandRunner,
 ) {
   const table = new NftTable({ runner });
@@ -102,112 +121,98 @@ function wireDataplane(
     table,
     routes,
     {
-      onApplied: async ({ revision, durationMs, first }) => {
-        metrics.applyTime.observe(durationMs / 1000);
+      onApplied: async (info) => {
+        metrics.applyTime.observe(info.durationMs / 1000);
         metrics.updateNft(table.stats());
-        if (first) {
-          metrics.initialResync.set(durationMs / 1000);
-          log.info('dataplane in sync', { revision, ms: Math.round(durationMs) });
-        }
-        await status.writeEndpoints(dataplane.workloadEndpoints, revision);
-        await publish({
-          dataplaneInSync: loop.dataplaneInSync,
-          appliedRevision: revision,
-          lastApplyError: null,
-        });
+        if (info.first) metrics.initialResync.set(info.durationMs / 1000);
+        await reporter.applied(info, table.stats(), dataplane.workloadEndpoints.values());
       },
       onFailure: (e) => {
         metrics.applyFailures.inc();
-        log.error('dataplane apply failed; will retry', { error: errorDetail(e) });
-        void publish({
-          dataplaneInSync: loop.dataplaneInSync,
-          appliedRevision: loop.appliedRevision,
-          lastApplyError: errorDetail(e),
-        });
+        reporter.failed(e);
       },
     },
-    { refreshIntervalMs: cfg.refreshIntervalMs, network },
+    { refreshIntervalMs: cfg.initial.nftablesRefreshInterval, network },
   );
   return { loop, dataplane };
 }
 
-async function startServers(
-  cfg: AgentConfig,
-  metrics: AgentMetrics,
-  loop: DataplaneLoop,
-  state: { inSync: boolean },
-  health: DatastoreHealth,
-): Promise<Server[]> {
-  const servers: Server[] = [];
-  if (cfg.healthEnabled) {
-    servers.push(
-      await startHealthServer(cfg.healthHost, cfg.healthPort, {
-        live: () => loop.consecutiveFailures < 10,
-        ready: () =>
-          state.inSync &&
-          loop.dataplaneInSync &&
-          loop.consecutiveFailures === 0 &&
-          health.readinessProblems().length === 0,
-        readinessDetail: () => health.readinessProblems().join('\n'),
-      }),
-    );
-  }
-  if (cfg.metricsEnabled) servers.push(await startMetricsServer(cfg.metricsHost, cfg.metricsPort, metrics));
-  return servers;
-}
-
-export async function startAgent(
-  cfg: AgentConfig,
-  log: Logger,
-  net: NetworkConfig = loadNetworkConfig(process.env, cfg.runDir),
-): Promise<Agent> {
-  const controller = new AbortController();
+export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<Agent> {
+  const { log } = opts;
+  const env = opts.env ?? process.env;
+  const clock = opts.clock ?? realClock;
+  const net = opts.net ?? loadNetworkConfig(env, cfg.runDir);
+  await using store = new AsyncDisposableStore();
   const metrics = new AgentMetrics(cfg.nodeName);
-  const status = new StatusWriter(cfg.runDir);
-  const state = { inSync: false };
-  // status.json is written after applies and on datastore-health changes, one write at a time.
-  let dataplaneStatus: DataplaneStatus = { dataplaneInSync: false, appliedRevision: 0, lastApplyError: null };
-  let writes = Promise.resolve();
-  const publish = (update?: DataplaneStatus): Promise<void> => {
-    if (update !== undefined) dataplaneStatus = update;
-    const snapshot: AgentStatus = {
-      pid: process.pid,
-      nodeName: cfg.nodeName,
-      inSync: state.inSync,
-      ...dataplaneStatus,
-      datastore: datastoreHealth.status(),
-      updatedAt: new Date().toISOString(),
-    };
-    writes = writes
-      .then(() => status.writeStatus(snapshot))
-      .catch((err: unknown) => {
-        log.error('writing status failed', { error: errorMessage(err) });
-      });
-    return writes;
-  };
+  const health = new HealthAggregator({ log, clock });
+  health.register(REPORTER.startup, { live: true, ready: true }, 0);
+  health.register(REPORTER.calcGraph, { live: true, ready: true }, CALC_GRAPH_TIMEOUT_MS);
+  health.register(REPORTER.dataplane, { live: true, ready: true }, MIN_WATCHDOG_MS);
+  const reporter = new AgentReporter({
+    nodeName: cfg.nodeName,
+    status: new AgentStatusWriter(cfg.runDir),
+    log,
+    health,
+  });
+  // Bad stored values held back by the syncer, and datastore reachability: logs, metrics, status, readiness.
+  health.register(REPORTER.datastore, { live: false, ready: true }, 0);
   const datastoreHealth = new DatastoreHealth({
     log,
     registry: metrics.registry,
-    onChange: () => void publish(),
+    onChange: () => {
+      const problems = datastoreHealth.readinessProblems();
+      health.report(REPORTER.datastore, {
+        live: true,
+        ready: problems.length === 0,
+        ...(problems.length > 0 ? { detail: problems.join('; ') } : {}),
+      });
+      reporter.datastoreChanged();
+    },
   });
-  const backend: Backend = await openBackend(cfg.datastore);
-  const networking = await startNodeNetworking({
-    backend,
-    runner: new NodeCommandRunner(),
-    log,
-    nodeName: cfg.nodeName,
-    net,
-    env: process.env,
+  reporter.datastore = () => datastoreHealth.status();
+  if (cfg.unknownEnv.length > 0)
+    log.warn('Ignoring unknown Felix environment variables', { names: cfg.unknownEnv });
+
+  const backend: Backend = store.add(await openBackend(cfg.datastore), (b) => b.close());
+  let networking: NodeNetworking | undefined;
+  if (opts.mode !== 'felix') {
+    const n = await startNodeNetworking({
+      backend,
+      runner: new NodeCommandRunner(),
+      log,
+      nodeName: cfg.nodeName,
+      net,
+      env,
+    });
+    networking = store.add(n, (x) => x.stop());
+  }
+  const runner = store.add(new SpawnerCommandRunner(), (r) => r.close());
+  const { loop, dataplane } = wireDataplane(cfg, net, reporter, metrics, runner);
+  reporter.attach(loop);
+  const controller = new AbortController();
+  store.defer(async () => {
+    controller.abort();
+    await loop.idle().catch(() => undefined);
   });
-  const runner = new SpawnerCommandRunner();
-  const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, publish, runner);
-  const servers = await startServers(cfg, metrics, loop, state, datastoreHealth);
-  const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
-  const syncer: Syncer = createSyncer(
+  const servers = store.add(new AgentServers({ health, metrics, log, clock }), (s) =>
+    s[Symbol.asyncDispose](),
+  );
+  const watch = new FelixConfigWatch(cfg.initial, { log, servers, health, loop });
+  await servers.start(cfg.initial);
+
+  const graph = new CalcGraph(cfg.nodeName, configInputs(cfg));
+  const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {
+    metrics.dataplaneBatch(msgs);
+    watch.onMessages(msgs);
+    loop.onMessages(msgs);
+  };
+  let previous: Parameters<AgentMetrics['syncStatus']>[0] | undefined;
+  const syncer = createSyncer(
     backend,
     {
       kinds: AGENT_KINDS,
       onError: (e) => {
+        reporter.datastoreError(e);
         log.warn('datastore sync problem; retrying', { error: errorMessage(e) });
       },
     },
@@ -216,15 +221,16 @@ export async function startAgent(
         datastoreHealth.onEvent(e);
       },
       onStatusUpdated: (s) => {
-        metrics.resyncState.set(s === 'WaitForDatastore' ? 1 : s === 'ResyncInProgress' ? 2 : 3);
-        if (s === 'InSync' && !state.inSync) {
-          state.inSync = true;
+        metrics.syncStatus(s, previous);
+        previous = s;
+        if (s === 'InSync' && !reporter.inSync) {
           graph.onInSync();
-          networking.onInSync();
+          networking?.onInSync();
           log.info('datastore in sync');
         }
+        reporter.syncStatus(s);
         datastoreHealth.onSyncStatus(s);
-        loop.onMessages(graph.flush());
+        deliver(graph.flush());
       },
       onUpdates: (updates) => {
         const t0 = performance.now();
@@ -234,19 +240,22 @@ export async function startAgent(
           revision: u.revision,
         }));
         graph.onUpdates(resourceUpdates);
-        networking.onUpdates(resourceUpdates);
+        networking?.onUpdates(resourceUpdates);
         for (const u of updates) metrics.updatesProcessed.inc({ type: u.key.kind });
         const msgs = graph.flush();
-        metrics.calcUpdateTime.observe((performance.now() - t0) / 1000);
+        const ms = performance.now() - t0;
+        metrics.calcUpdateTime.observe(ms / 1000);
         metrics.updateCalc(graph.stats());
-        loop.onMessages(msgs);
+        reporter.calcBatch(updates.length, msgs, ms);
+        deliver(msgs);
       },
     },
   );
   loop.start(controller.signal);
+  store.add(syncer, (s) => s.stop());
   syncer.start();
   const cniServer = await startAgentCniServer(
-    process.env,
+    env,
     {
       backend,
       datastore: cfg.datastore,
@@ -257,70 +266,41 @@ export async function startAgent(
     },
     log,
   );
+  if (cniServer !== undefined) store.add(cniServer, (c) => c.close());
+  const tick = (): void => {
+    reporter.reportHealth();
+    ticker = clock.setTimeout(tick, HEALTH_INTERVAL_MS, { unref: true });
+  };
+  let ticker = clock.setTimeout(tick, HEALTH_INTERVAL_MS, { unref: true });
+  store.defer(() => {
+    clock.clearTimeout(ticker);
+  });
+  health.report(REPORTER.startup, { live: true, ready: true });
+  reporter.reportHealth();
   log.info('calico-node started', {
     node: cfg.nodeName,
+    mode: opts.mode ?? 'node',
     datastore: cfg.datastore.datastoreType,
     runDir: cfg.runDir,
   });
+  const owned = store.move();
   return {
     loop,
     graph,
-    async [Symbol.asyncDispose]() {
-      await cniServer?.close();
-      await syncer.stop();
-      await networking.stop();
-      controller.abort();
-      await loop.idle().catch(() => undefined);
-      await runner.close();
-      for (const s of servers)
-        await new Promise<void>((r) =>
-          s.close(() => {
-            r();
-          }),
-        );
-      await backend.close();
+    servers,
+    health,
+    [Symbol.asyncDispose]: () => owned[Symbol.asyncDispose](),
+  };
+}
+
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  runCalicoNode(process.argv.slice(2), { startAgent }).then(
+    (code) => {
+      process.exit(code);
     },
-  };
-}
-
-async function main(): Promise<void> {
-  const log = createLogger(process.env.FELIX_LOGSEVERITYSCREEN ?? 'info');
-  let cfg: AgentConfig;
-  let net: NetworkConfig;
-  try {
-    cfg = loadAgentConfig(process.env);
-    net = loadNetworkConfig(process.env, cfg.runDir);
-  } catch (e) {
-    log.error('invalid configuration', { error: errorMessage(e) });
-    process.exitCode = 2;
-    return;
-  }
-  const agent = await startAgent(cfg, log, net);
-  // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
-  const keepAlive = setInterval(() => undefined, 3_600_000);
-  const stop = (sig: string): void => {
-    log.info('stopping', { signal: sig });
-    clearInterval(keepAlive);
-    agent[Symbol.asyncDispose]().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        log.error('shutdown failed', { error: errorMessage(e) });
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => {
-    stop('SIGTERM');
-  });
-  process.once('SIGINT', () => {
-    stop('SIGINT');
-  });
-}
-
-const invokedDirectly = /\/agent\/main\.[jt]s$/.test(process.argv[1] ?? '');
-if (invokedDirectly) {
-  main().catch((e: unknown) => {
-    process.stderr.write(`calico-node: ${errorMessage(e)}\n`);
-    process.exit(1);
-  });
+    (e: unknown) => {
+      process.stderr.write(`calico-node: ${errorMessage(e)}\n`);
+      process.exit(1);
+    },
+  );
 }

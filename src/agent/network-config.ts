@@ -15,11 +15,10 @@
  *                               (default true)
  *   CALICO_SECRETS_DIR          where BGP passwords (secretKeyRef) are read: <dir>/<secret name>/<key>
  *                               (default /etc/calico/secrets)
- *   FELIX_VXLANMTU / FELIX_VXLANPORT / FELIX_VXLANVNI / FELIX_NATOUTGOINGEXCLUSIONS
- *                               Felix parameters of the network managers (highest precedence, like FELIX_*)
  *
  * The default-pool variables (CALICO_IPV4POOL_*, CALICO_IPV6POOL_*, NO_DEFAULT_POOLS) are read by
- * `ensureDefaultPools` itself.
+ * `ensureDefaultPools` itself. The network managers' Felix parameters (FELIX_VXLANMTU, FELIX_VXLANPORT, ...)
+ * are read with every other FELIX_* variable (config.ts).
  */
 import { join } from 'node:path';
 import { UsageError } from '../lib/errors.js';
@@ -51,11 +50,7 @@ export interface NetworkConfig {
   readonly stopBirdOnExit: boolean;
   /** The directory of BGP password secrets (`<dir>/<secret name>/<key>`). */
   readonly secretsDir: string;
-  /** FELIX_* parameters of the network managers, by camelCase name (merged into the calc graph's config). */
-  readonly felixEnv: Readonly<Record<string, string>>;
 }
-
-const NETWORK_FELIX_PARAMS = ['vxlanMTU', 'vxlanPort', 'vxlanVNI', 'natOutgoingExclusions'] as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -94,11 +89,6 @@ function method(name: string, v: string | undefined): AutodetectMethod {
 }
 
 export function loadNetworkConfig(env: Env, runDir: string): NetworkConfig {
-  const felixEnv: Record<string, string> = {};
-  for (const p of NETWORK_FELIX_PARAMS) {
-    const v = env[`FELIX_${p.toUpperCase()}`];
-    if (v !== undefined) felixEnv[p] = v;
-  }
   return {
     backend: backendOf(env.CALICO_NETWORKING_BACKEND),
     ipv4: addressSetting('IP', env.IP, 4),
@@ -113,6 +103,5 @@ export function loadNetworkConfig(env: Env, runDir: string): NetworkConfig {
     birdPidFile: env.CALICO_BIRD_PIDFILE ?? join(runDir, 'bird.pid'),
     stopBirdOnExit: (env.CALICO_BIRD_STOP_ON_EXIT ?? 'true').toLowerCase() !== 'false',
     secretsDir: env[SECRETS_DIR_ENV] ?? DEFAULT_SECRETS_DIR,
-    felixEnv,
   };
 }

@@ -87,7 +87,6 @@ describe('address autodetection', () => {
         IP: '10.0.0.5/24',
         IP6: 'autodetect',
         AS: '1.10',
-        FELIX_VXLANMTU: '1400',
       },
       '/run/x',
     );
@@ -96,7 +95,6 @@ describe('address autodetection', () => {
     assert.deepEqual(cfg.ipv6, { kind: 'autodetect' });
     assert.equal(cfg.asNumber, 65546);
     assert.equal(cfg.birdSocket, '/run/x/bird.ctl');
-    assert.deepEqual(cfg.felixEnv, { vxlanMTU: '1400' });
     assert.equal(loadNetworkConfig({}, '/r').backend, 'bird');
     assert.throws(
       () => loadNetworkConfig({ CALICO_NETWORKING_BACKEND: 'gobgp' }, '/r'),

@@ -8,8 +8,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAgentStatusSync, type AgentStatus } from '../cni/policy-wait.js';
+import { readAgentStatusSync, type AgentStatus } from '../cni/agent-status.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import { waitFor } from '../lib/async.js';
 import type { Backend, Resource } from '../datastore/index.js';
 import { keyOf, openBackend } from '../datastore/index.js';
 import { NetnsScope, runChecked } from '../lab/netns.js';
@@ -103,14 +104,17 @@ export class AgentHarness implements AsyncDisposable {
       spec: {},
     } as Resource);
     const want = Number(sentinel.metadata.resourceVersion);
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      const s = this.status();
-      if (s?.dataplaneInSync === true && (s.appliedRevision ?? -1) >= want) return;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(
-      `agent did not program revision ${want} within ${timeoutMs} ms (status ${JSON.stringify(this.status())}); log tail:\n${this.agentLog().split('\n').slice(-6).join('\n').slice(-3000)}`,
+    await waitFor(
+      () => {
+        const s = this.status();
+        return s?.dataplaneInSync === true && s.appliedRevision >= want;
+      },
+      {
+        timeoutMs,
+        what: `the agent to program revision ${want}`,
+        describe: () =>
+          `status ${JSON.stringify(this.status())}; log tail:\n${this.agentLog().split('\n').slice(-6).join('\n').slice(-3000)}`,
+      },
     );
   }
 

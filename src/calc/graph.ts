@@ -39,6 +39,7 @@ import type { AffinityInfo, BlockInfo, NodeInfo, PoolInfo } from './network-mode
 import { RouteResolver } from './routes.js';
 import { scanRules } from './rule-scanner.js';
 import { EventSequencer } from './sequencer.js';
+import { type ConfigInputs, FelixConfigInput } from './felix-config.js';
 
 export interface CalcStats {
   readonly activeLocalEndpoints: number;
@@ -74,15 +75,14 @@ export class CalcGraph implements ModelSink {
   private readonly profileRefs = new Map<string, number>();
   private readonly dirty = new Set<string>();
   private readonly sentEndpoints = new Map<string, string>();
-  private readonly felixConfigs = new Map<string, Readonly<Record<string, unknown>>>();
+  private readonly config: FelixConfigInput;
   private configDirty = false;
+  private configSent = false;
 
-  private readonly envConfig: Readonly<Record<string, string>>;
-
-  /** `envConfig`: FELIX_* overrides, which win over every datastore source. */
-  constructor(hostname: string, envConfig: Readonly<Record<string, string>> = {}) {
+  /** `config`: the layers around the datastore's FelixConfigurations (FELIX_* environment values win). */
+  constructor(hostname: string, config: ConfigInputs = {}) {
     this.hostname = hostname;
-    this.envConfig = envConfig;
+    this.config = new FelixConfigInput(hostname, config);
     this.inputs = new InputProcessor(this);
     this.routes = new RouteResolver(hostname, this.seq);
     this.localIndex = new LabelIndex({
@@ -112,7 +112,10 @@ export class CalcGraph implements ModelSink {
   /** Resolves dirty endpoints and returns everything the dataplane must hear, in dependency order. */
   flush(): DataplaneMessage[] {
     if (this.configDirty) {
-      this.seq.onConfig(this.effectiveConfig());
+      // The first configuration always goes out; later ones only when something changed.
+      const update = this.config.flush(!this.configSent);
+      if (update !== undefined) this.seq.onConfig(update);
+      this.configSent = true;
       this.configDirty = false;
     }
     for (const id of this.dirty) this.resolveEndpoint(id);
@@ -208,10 +211,7 @@ export class CalcGraph implements ModelSink {
   }
 
   felixConfig(name: string, spec: Readonly<Record<string, unknown>> | undefined): void {
-    if (name !== 'default' && name !== `node.${this.hostname}`) return;
-    if (spec === undefined) this.felixConfigs.delete(name);
-    else this.felixConfigs.set(name, spec);
-    this.configDirty = true;
+    if (this.config.onResource(name, spec)) this.configDirty = true;
   }
 
   node(name: string, n: NodeInfo | undefined): void {
@@ -231,17 +231,6 @@ export class CalcGraph implements ModelSink {
   }
 
   // ── internals ────────────────────────────────────────────────────────────────────────────────
-
-  private effectiveConfig(): Record<string, string> {
-    const out: Record<string, string> = {};
-    for (const source of ['default', `node.${this.hostname}`]) {
-      for (const [k, v] of Object.entries(this.felixConfigs.get(source) ?? {})) {
-        if (v === undefined || v === null) continue;
-        out[k] = typeof v === 'string' ? v : JSON.stringify(v);
-      }
-    }
-    return { ...out, ...this.envConfig };
-  }
 
   private adjustProfileRefs(names: readonly string[], delta: number): void {
     for (const n of names) {

@@ -9,6 +9,9 @@
  * programmed without the VTEP it goes through; pool and host removals come last.
  */
 
+import type { FelixConfig } from '../api/v3/felix-config-params.js';
+import type { ResolvedFelixConfig } from '../api/v3/felix-config.js';
+
 /** IP-set ids: selector sets `s:<uid>`, named-port sets `n:<hash>`. */
 export type IpSetType = 'net' | 'ipPort';
 
@@ -155,7 +158,13 @@ export interface RouteMsg {
 }
 
 export type DataplaneMessage =
-  | { readonly kind: 'configUpdate'; readonly config: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'configUpdate';
+      /** Every Felix parameter's effective value (api/v3/felix-config-params.ts). */
+      readonly config: FelixConfig;
+      /** Which source set each parameter that is not at its built-in default. */
+      readonly sources: ResolvedFelixConfig['sources'];
+    }
   | { readonly kind: 'inSync' }
   | {
       readonly kind: 'ipSetUpdate';

@@ -7,6 +7,7 @@
  * endpoints (Felix's order: a route never refers to a VTEP the dataplane does not have); pool and host
  * removals last.
  */
+import type { ResolvedFelixConfig } from '../api/v3/felix-config.js';
 import type {
   DataplaneMessage,
   HostEndpointMsg,
@@ -21,7 +22,7 @@ import type {
 } from './messages.js';
 
 export class EventSequencer {
-  private config: Readonly<Record<string, string>> | undefined;
+  private config: ResolvedFelixConfig | undefined;
   private readonly newSets = new Map<string, { type: IpSetType; members: Set<string> }>();
   private readonly deltas = new Map<string, { added: Set<string>; removed: Set<string> }>();
   private readonly removedSets = new Set<string>();
@@ -38,7 +39,7 @@ export class EventSequencer {
   private inSyncPending = false;
   private inSyncSent = false;
 
-  onConfig(config: Readonly<Record<string, string>>): void {
+  onConfig(config: ResolvedFelixConfig): void {
     this.config = config;
   }
 
@@ -116,7 +117,8 @@ export class EventSequencer {
 
   flush(): DataplaneMessage[] {
     const out: DataplaneMessage[] = [];
-    if (this.config !== undefined) out.push({ kind: 'configUpdate', config: this.config });
+    if (this.config !== undefined)
+      out.push({ kind: 'configUpdate', config: this.config.config, sources: this.config.sources });
     for (const [hostname, m] of this.hosts)
       if (m !== null) out.push({ kind: 'hostMetadataUpdate', hostname, metadata: m });
     for (const [id, p] of this.pools) if (p !== null) out.push({ kind: 'ipPoolUpdate', id, pool: p });

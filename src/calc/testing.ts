@@ -5,6 +5,7 @@
  * sent policies and profiles, removals only of things that exist; a VXLAN route only through a VTEP that
  * was sent, with the address the route uses.
  */
+import type { FelixConfig } from '../api/v3/felix-config-params.js';
 import type {
   DataplaneMessage,
   HostEndpointMsg,
@@ -28,7 +29,7 @@ export interface DataplaneView {
   readonly pools: Map<string, IpPoolMsg>;
   readonly vteps: Map<string, VtepMsg>;
   readonly routes: Map<string, RouteMsg>;
-  config: Readonly<Record<string, string>> | undefined;
+  config: FelixConfig | undefined;
   inSync: boolean;
   revision: number;
 }

@@ -3,24 +3,12 @@
  * ClusterInformation that the first write creates. Read once from the package.json and `.git` found above
  * this module (the same code runs from `src/` under tsx and from `dist/src/` after the build).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type BuildInfo, readBuildInfo } from '../lib/build-info.js';
 
-export interface BuildInfo {
-  /** `v` + the package version, e.g. `v0.1.0` (Calico's versions carry the `v`). */
-  readonly version: string;
-  readonly gitCommit: string;
-}
-
-function packageRoot(): string | undefined {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  return undefined;
-}
+export type { BuildInfo } from '../lib/build-info.js';
 
 function readText(path: string): string | undefined {
   try {
@@ -31,29 +19,10 @@ function readText(path: string): string | undefined {
   }
 }
 
-function gitCommit(root: string): string {
-  const head = readText(join(root, '.git', 'HEAD'))?.trim();
-  if (head === undefined) return 'unknown';
-  if (!head.startsWith('ref: ')) return head;
-  const ref = head.slice('ref: '.length);
-  const loose = readText(join(root, '.git', ref))?.trim();
-  if (loose !== undefined) return loose;
-  const packed = readText(join(root, '.git', 'packed-refs')) ?? '';
-  const line = packed.split('\n').find((l) => l.endsWith(` ${ref}`));
-  return line?.split(' ')[0] ?? 'unknown';
-}
-
 let cached: BuildInfo | undefined;
 
 export function buildInfo(): BuildInfo {
-  if (cached !== undefined) return cached;
-  const root = packageRoot();
-  let version = 'v0.0.0';
-  if (root !== undefined) {
-    const pkg = JSON.parse(readText(join(root, 'package.json')) ?? '{}') as { version?: unknown };
-    if (typeof pkg.version === 'string') version = `v${pkg.version}`;
-  }
-  cached = { version, gitCommit: root === undefined ? 'unknown' : gitCommit(root) };
+  cached ??= readBuildInfo(dirname(fileURLToPath(import.meta.url)), readText);
   return cached;
 }
 

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** calicoctl: the command-line interface (composition root). */
+import { realpathSync } from 'node:fs';
+import { isMainModule } from '../lib/main-module.js';
 import type { Command } from './command.js';
 import { findCommand, parseCommandArgs } from './command.js';
 import { applyCommand } from './commands/apply.js';
@@ -80,9 +82,7 @@ export async function runCalicoctl(argv: readonly string[], io: CliIo): Promise<
   }
 }
 
-const isMain =
-  process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0');
-if (isMain) {
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
   runCalicoctl(process.argv.slice(2), processIo()).then(
     (code) => {
       process.exitCode = code;

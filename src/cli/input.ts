@@ -9,6 +9,7 @@ import { extname, join } from 'node:path';
 import { decodeResource } from '../api/decode.js';
 import type { Resource } from '../api/decode.js';
 import { formatLoadIssue, parseDocuments } from '../api/load.js';
+import { felixConfigurationWarnings } from '../api/v3/felix-configuration.js';
 import { formatIssue } from '../lib/errors.js';
 import { CliError } from './io.js';
 import type { CliIo } from './io.js';
@@ -100,8 +101,13 @@ export async function loadResources(
     if (parsed.value.length === 0) empty.push(source);
     for (const doc of parsed.value) {
       const decoded = decodeResource(doc.value);
-      if (decoded.ok) resources.push({ source, location: doc.location, resource: decoded.value });
-      else
+      if (decoded.ok) {
+        resources.push({ source, location: doc.location, resource: decoded.value });
+        // Accepted fields that calico-ts does not implement (FelixConfiguration): said, never refused.
+        if (decoded.value.kind === 'FelixConfiguration')
+          for (const w of felixConfigurationWarnings(decoded.value.spec))
+            io.err(`Warning: ${source}: ${doc.location}${describe(doc.value)}: ${formatIssue(w)}\n`);
+      } else
         for (const issue of decoded.error)
           problems.push(`${source}: ${doc.location}${describe(doc.value)}: ${formatIssue(issue)}`);
     }

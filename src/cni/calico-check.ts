@@ -16,7 +16,8 @@
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamRun } from './ipam-exec.js';
 import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
-import { endpointProgrammed, readAgentStatus } from './policy-wait.js';
+import { readAgentStatus, runDirOfStatusDir } from './agent-status.js';
+import { endpointProgrammed } from './policy-wait.js';
 import type { CommandContext } from './skel.js';
 import { CniCode, CniError, parseResult, type CniResult } from './spec.js';
 import { HOST_SIDE_MAC, inspectContainer, inspectHost } from './veth.js';
@@ -107,9 +108,9 @@ export async function calicoStatus(ctx: CommandContext): Promise<void> {
   const { conf } = ctx;
   await checkDatastoreReachable(conf, ctx.host);
   if (conf.policySetupTimeoutSeconds > 0) {
-    const s = await readAgentStatus(conf.endpointStatusDir);
+    const s = await readAgentStatus(runDirOfStatusDir(conf.endpointStatusDir));
     const age = s?.updatedAt === undefined ? Infinity : (Date.now() - Date.parse(s.updatedAt)) / 1000;
-    if (s === undefined || s.dataplaneInSync !== true || !(age <= conf.agentStatusMaxAgeSeconds)) {
+    if (s === undefined || !s.dataplaneInSync || !(age <= conf.agentStatusMaxAgeSeconds)) {
       throw new CniError(
         CniCode.pluginNotAvailable,
         'the calico-node agent is not ready',

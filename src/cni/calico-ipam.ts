@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /** The `calico-ipam` CNI IPAM plugin executable (see ipam-plugin.ts). */
+import { realpathSync } from 'node:fs';
+import { isMainModule } from '../lib/main-module.js';
 import { calicoIpamPlugin } from './ipam-plugin.js';
 import { pluginMain } from './skel.js';
 
-await pluginMain(calicoIpamPlugin);
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) await pluginMain(calicoIpamPlugin);

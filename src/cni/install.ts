@@ -15,9 +15,10 @@
  *        [--datastore-path FILE | --etcd-endpoints URLS] [--log-file FILE] [--cni-version V]
  *        [--agent-socket PATH]
  */
-import { chmodSync } from 'node:fs';
+import { chmodSync, realpathSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainModule } from '../lib/main-module.js';
 import { EXECUTABLE_MODE, FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 import { CLIENT_NETNS_KEY, FORWARDED_ENV } from './agent-protocol.js';
 
@@ -192,7 +193,7 @@ function parseArgs(argv: readonly string[]): InstallOptions {
   return out;
 }
 
-if (process.argv[1]?.endsWith('/cni/install.js') === true) {
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
   try {
     const r = installCni(parseArgs(process.argv.slice(2)));
     r.plugins.forEach((p, i) => process.stdout.write(`installed ${p} -> ${r.entries[i] ?? ''}\n`));

@@ -1,6 +1,6 @@
 /**
  * Waiting for the agent to program a new endpoint's policy before ADD returns (Calico's
- * `policy_setup_timeout_seconds` / `endpoint_status_dir`). The agent (`src/agent/status.ts`) writes
+ * `policy_setup_timeout_seconds` / `endpoint_status_dir`). The agent (files: `agent-status.ts`) writes
  * `<endpoint_status_dir>/<namespace>/<wep name>` once the endpoint is programmed, and `status.json` (in the
  * directory above) with `appliedRevision`, the datastore revision whose effects are all in the kernel.
  *
@@ -8,55 +8,7 @@
  * of the previous sandbox may still be there. The endpoint counts as programmed when its file exists and
  * either the file's or the agent's applied revision has reached the revision of our WorkloadEndpoint write.
  */
-import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-
-export interface AgentStatus {
-  readonly appliedRevision?: number;
-  readonly dataplaneInSync?: boolean;
-  readonly updatedAt?: string;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
-  try {
-    const v: unknown = JSON.parse(await readFile(path, 'utf8'));
-    return typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
-  } catch {
-    return undefined;
-  }
-}
-
-export function endpointStatusPath(statusDir: string, namespace: string, wepName: string): string {
-  return join(statusDir, namespace, wepName);
-}
-
-export function agentStatusPath(statusDir: string): string {
-  return join(dirname(statusDir), 'status.json');
-}
-
-function statusFields(o: Record<string, unknown>): AgentStatus {
-  return {
-    ...(typeof o['appliedRevision'] === 'number' ? { appliedRevision: o['appliedRevision'] } : {}),
-    ...(typeof o['dataplaneInSync'] === 'boolean' ? { dataplaneInSync: o['dataplaneInSync'] } : {}),
-    ...(typeof o['updatedAt'] === 'string' ? { updatedAt: o['updatedAt'] } : {}),
-  };
-}
-
-export async function readAgentStatus(statusDir: string): Promise<AgentStatus | undefined> {
-  const o = await readJson(agentStatusPath(statusDir));
-  return o === undefined ? undefined : statusFields(o);
-}
-
-/** `<runDir>/status.json`, read synchronously (test harnesses poll it). */
-export function readAgentStatusSync(runDir: string): AgentStatus | undefined {
-  try {
-    const v: unknown = JSON.parse(readFileSync(join(runDir, 'status.json'), 'utf8'));
-    return typeof v === 'object' && v !== null ? statusFields(v as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { readAgentStatus, readEndpointStatus, runDirOfStatusDir } from './agent-status.js';
 
 /** Whether the endpoint is programmed at (or after) `revision`. */
 export async function endpointProgrammed(
@@ -65,11 +17,10 @@ export async function endpointProgrammed(
   wepName: string,
   revision: number,
 ): Promise<boolean> {
-  const file = await readJson(endpointStatusPath(statusDir, namespace, wepName));
+  const file = await readEndpointStatus(statusDir, namespace, wepName);
   if (file === undefined) return false;
-  const fileRev = typeof file['appliedRevision'] === 'number' ? file['appliedRevision'] : -1;
-  if (fileRev >= revision) return true;
-  const agent = await readAgentStatus(statusDir);
+  if (file.appliedRevision >= revision) return true;
+  const agent = await readAgentStatus(runDirOfStatusDir(statusDir));
   return (agent?.appliedRevision ?? -1) >= revision;
 }
 

@@ -9,12 +9,13 @@
  * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage (or when the chosen
  * dataplane cannot run on this machine). One driver serves the whole run (the nftables lab is built once).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { PodVia } from '../lab/pods.js';
 import { agentRouted, parseLabNetwork, type LabNetwork } from '../lab/topology.js';
 import { errorMessage } from '../lib/errors.js';
+import { isMainModule } from '../lib/main-module.js';
 import { parseCase } from './cases.js';
 import type { DataplaneDriver } from './driver.js';
 import { NftablesDriver, nftablesUnavailableReason } from './nftables-driver.js';
@@ -248,17 +249,19 @@ async function main(argv: string[]): Promise<number> {
   return t.failed === 0 ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    if (e instanceof UsageFailure || (e instanceof Error && e.name === 'TypeError' && 'code' in e)) {
-      process.stderr.write(`calico-conformance: ${e.message}\n${USAGE}\n`);
-      process.exitCode = 2;
-      return;
-    }
-    process.stderr.write(`calico-conformance: ${errorMessage(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      if (e instanceof UsageFailure || (e instanceof Error && e.name === 'TypeError' && 'code' in e)) {
+        process.stderr.write(`calico-conformance: ${e.message}\n${USAGE}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.stderr.write(`calico-conformance: ${errorMessage(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -24,6 +24,7 @@ export interface LoopHooks {
 }
 
 export interface LoopOptions {
+  /** Period of the full refresh (nftablesRefreshInterval); 0 disables it. */
   readonly refreshIntervalMs: number;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
@@ -41,7 +42,8 @@ export class DataplaneLoop {
   private readonly table: NftTable;
   private readonly routes: RouteManager;
   private readonly hooks: LoopHooks;
-  private readonly opts: Required<Omit<LoopOptions, 'network'>>;
+  private readonly opts: Required<Omit<LoopOptions, 'network' | 'refreshIntervalMs'>>;
+  private refreshIntervalMs: number;
   private readonly network: NetworkDataplane | undefined;
   private inSync = false;
   private received = 0;
@@ -74,8 +76,8 @@ export class DataplaneLoop {
     this.opts = {
       retryMinMs: opts.retryMinMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 10_000,
-      refreshIntervalMs: opts.refreshIntervalMs,
     };
+    this.refreshIntervalMs = opts.refreshIntervalMs;
     this.network = opts.network;
     this.retryMs = this.opts.retryMinMs;
   }
@@ -91,10 +93,24 @@ export class DataplaneLoop {
       clearInterval(this.refreshTimer);
       for (const w of [...this.waiters]) w.settle(false);
     });
+    this.armRefresh();
+  }
+
+  /** Changes the refresh period (0 disables it), e.g. when nftablesRefreshInterval changes. */
+  setRefreshInterval(ms: number): void {
+    if (ms === this.refreshIntervalMs) return;
+    this.refreshIntervalMs = ms;
+    if (this.signal !== undefined && !this.signal.aborted) this.armRefresh();
+  }
+
+  private armRefresh(): void {
+    clearInterval(this.refreshTimer);
+    this.refreshTimer = undefined;
+    if (this.refreshIntervalMs <= 0) return;
     this.refreshTimer = setInterval(() => {
       this.refreshDue = true;
       this.kick();
-    }, this.opts.refreshIntervalMs);
+    }, this.refreshIntervalMs);
     this.refreshTimer.unref();
   }
 

@@ -6,9 +6,14 @@
  * highest datastore revision it has programmed (`appliedRevision`) to reach a revision the lab wrote.
  */
 import { existsSync, symlinkSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import {
+  type AgentStatus,
+  endpointStatusDir,
+  endpointStatusPath as statusFilePath,
+  readAgentStatus,
+} from '../cni/agent-status.js';
 import { CalicoError } from '../lib/errors.js';
 import { labDatastoreEnv } from './datastore.js';
 import { LabProcess, nodeScriptCommand } from './process.js';
@@ -16,14 +21,7 @@ import type { LabState, NodeRecord } from './state.js';
 import { networkAgentEnv } from './topology.js';
 import { ensureDirSync } from '../sys/files.js';
 
-export interface AgentStatus {
-  readonly pid: number;
-  readonly inSync: boolean;
-  readonly dataplaneInSync: boolean;
-  readonly appliedRevision: number;
-  readonly lastApplyError: string | null;
-  readonly updatedAt: string;
-}
+export type { AgentStatus } from '../cni/agent-status.js';
 
 export interface AgentLaunch {
   readonly node: string;
@@ -47,43 +45,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Parses status.json; undefined unless it has the contract's shape. */
-export function parseAgentStatus(text: string): AgentStatus | undefined {
-  let x: unknown;
-  try {
-    x = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof x !== 'object' || x === null) return undefined;
-  const s = x as Record<string, unknown>;
-  if (
-    typeof s.pid !== 'number' ||
-    typeof s.inSync !== 'boolean' ||
-    typeof s.dataplaneInSync !== 'boolean' ||
-    typeof s.appliedRevision !== 'number' ||
-    !(s.lastApplyError === null || typeof s.lastApplyError === 'string')
-  )
-    return undefined;
-  return {
-    pid: s.pid,
-    inSync: s.inSync,
-    dataplaneInSync: s.dataplaneInSync,
-    appliedRevision: s.appliedRevision,
-    lastApplyError: s.lastApplyError,
-    updatedAt: typeof s.updatedAt === 'string' ? s.updatedAt : '',
-  };
-}
-
-export async function readAgentStatus(runDir: string): Promise<AgentStatus | undefined> {
-  try {
-    return parseAgentStatus(await readFile(join(runDir, 'status.json'), 'utf8'));
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 /** The environment the agent reads (see the agent contract). */
 export function agentEnv(launch: AgentLaunch): Record<string, string> {
   return {
@@ -95,7 +56,7 @@ export function agentEnv(launch: AgentLaunch): Record<string, string> {
 }
 
 export function endpointStatusPath(runDir: string, namespace: string, wepName: string): string {
-  return join(runDir, 'endpoint-status', namespace, wepName);
+  return statusFilePath(endpointStatusDir(runDir), namespace, wepName);
 }
 
 /**

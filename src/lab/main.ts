@@ -7,10 +7,12 @@
  * SIGHUP or a closed stdout abort the command; an interrupted `up` or `demo` removes what it built.
  */
 import { spawnSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
+import { isMainModule } from '../lib/main-module.js';
 import { parseLabels, parseNamedPort } from './cli-args.js';
 import { down, up } from './cli-up.js';
 import { formatStatus } from './cli-status.js';
@@ -296,24 +298,27 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
   }
 }
 
-const controller = new AbortController();
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.once(sig, () => {
-    process.stderr.write(`calico-lab: ${sig}; cleaning up\n`);
-    controller.abort(new Error(`interrupted (${sig})`));
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  const controller = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      process.stderr.write(`calico-lab: ${sig}; cleaning up\n`);
+      controller.abort(new Error(`interrupted (${sig})`));
+    });
+  }
+  // A reader that went away (`calico-lab demo | head`) is an interruption too: clean up, print nothing more.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (!controller.signal.aborted) controller.abort(new Error(`stdout: ${e.code ?? e.message}`));
   });
+  main(process.argv.slice(2), controller.signal).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      const usage =
+        e instanceof UsageFailure || (e instanceof Error && e.name === 'TypeError' && 'code' in e);
+      process.stderr.write(`calico-lab: ${errorMessage(e)}\n${usage ? `${USAGE}\n` : ''}`);
+      process.exitCode = usage ? 2 : 1;
+    },
+  );
 }
-// A reader that went away (`calico-lab demo | head`) is an interruption too: clean up, print nothing more.
-process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-  if (!controller.signal.aborted) controller.abort(new Error(`stdout: ${e.code ?? e.message}`));
-});
-main(process.argv.slice(2), controller.signal).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    const usage = e instanceof UsageFailure || (e instanceof Error && e.name === 'TypeError' && 'code' in e);
-    process.stderr.write(`calico-lab: ${errorMessage(e)}\n${usage ? `${USAGE}\n` : ''}`);
-    process.exitCode = usage ? 2 : 1;
-  },
-);

@@ -20,8 +20,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { cniServerConfig, startCniServer } from '../agent/cni-server.js';
 import { createLogger } from '../agent/log.js';
-import { StatusWriter } from '../agent/status.js';
 import { AgentHost } from '../cni/agent-host.js';
+import { AgentStatusWriter } from '../cni/agent-status.js';
 import { installCni } from '../cni/install.js';
 import { acquireHostLock } from '../cni/lock.js';
 import { fileLogger } from '../cni/log.js';
@@ -117,7 +117,7 @@ describe('what calico-ts creates, under umask 000', () => {
 
   it('writes status files that only the agent may change', async () => {
     const runDir = join(dir, 'agent-run');
-    const w = new StatusWriter(runDir);
+    const w = new AgentStatusWriter(runDir);
     await w.writeStatus({
       pid: process.pid,
       nodeName: 'n1',
@@ -127,7 +127,7 @@ describe('what calico-ts creates, under umask 000', () => {
       lastApplyError: null,
       updatedAt: new Date(0).toISOString(),
     });
-    await w.writeEndpoints(new Map([['k', { namespace: 'default', name: 'n1-k8s-p-eth0' }]]), 3);
+    await w.writeEndpoints([{ namespace: 'default', name: 'n1-k8s-p-eth0' }], 3);
     assert.equal(modeOf(join(runDir, 'status.json')), '0644');
     assert.equal(modeOf(join(runDir, 'endpoint-status', 'default', 'n1-k8s-p-eth0')), '0644');
     for (const [p, m] of dirModes(runDir)) assert.equal(m, '0755', p);

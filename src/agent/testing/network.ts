@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { keyOf, openBackend, type Backend, type Resource } from '../../datastore/index.js';
 import { IpamClient } from '../../ipam/index.js';
+import { waitFor } from '../../lib/async.js';
 import { NetnsScope, runChecked } from '../../lab/netns.js';
 import { workloadEndpointName } from '../../model/ids.js';
 import { workloadInterfaceName } from '../../model/k8s-resources.js';
@@ -41,11 +42,7 @@ export interface ClusterPod {
   readonly iface: string;
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-/** Polls `check` every `everyMs` until it is true; throws with `describe()` after `timeoutMs`. */
+/** Waits (bounded) until `check` is true; the timeout names `what` and adds `describe()`. */
 export async function eventually(
   what: string,
   check: () => Promise<boolean>,
@@ -53,11 +50,7 @@ export async function eventually(
   timeoutMs = 30_000,
   everyMs = 50,
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${await describe()}`);
-    await sleep(everyMs);
-  }
+  await waitFor(check, { timeoutMs, intervalMs: everyMs, what, describe });
 }
 
 /** A TCP server that answers every connection with the peer address it sees, then closes. */

@@ -24,7 +24,7 @@ import type { Backend, Resource } from '../../datastore/api.js';
 import { checkIpam } from '../../ipam/check.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { installCni } from '../install.js';
-import { readAgentStatusSync, type AgentStatus } from '../policy-wait.js';
+import { readAgentStatusSync, type AgentStatus } from '../agent-status.js';
 import { conflistAdd, conflistDel, type Conflist, type RuntimeOptions } from '../runtime.js';
 
 export const runner: CommandRunner = new NodeCommandRunner();

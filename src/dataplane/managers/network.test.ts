@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_FELIX_CONFIG } from '../../api/v3/felix-config.js';
 import type { DataplaneMessage } from '../../calc/messages.js';
 import { FakeCommandRunner } from '../exec/fake-runner.js';
 import { TableIntent } from '../nftables/intent.js';
@@ -26,7 +27,7 @@ const LINK = JSON.stringify([
 ]);
 
 const MESSAGES: DataplaneMessage[] = [
-  { kind: 'configUpdate', config: {} },
+  { kind: 'configUpdate', config: DEFAULT_FELIX_CONFIG, sources: {} },
   { kind: 'hostMetadataUpdate', hostname: 'node1', metadata: { hostname: 'node1', ipv4Addr: '10.0.1.1' } },
   {
     kind: 'ipPoolUpdate',
@@ -156,7 +157,7 @@ describe('NetworkDataplane', () => {
       table: new TableIntent(),
       birdProgramsNoEncap: false,
     });
-    dp2.onMessage({ kind: 'configUpdate', config: {} });
+    dp2.onMessage({ kind: 'configUpdate', config: DEFAULT_FELIX_CONFIG, sources: {} });
     await dp2.apply();
     assert.deepEqual(
       removed.callsMatching({ cmd: 'ip', argsPrefix: ['link'] }).map((c) => c.args.join(' ')),

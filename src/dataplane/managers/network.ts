@@ -13,6 +13,8 @@ import type {
   RouteMsg,
   VtepMsg,
 } from '../../calc/messages.js';
+import type { FelixConfig } from '../../api/v3/felix-config-params.js';
+import { DEFAULT_FELIX_CONFIG } from '../../api/v3/felix-config.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { TableIntent } from '../nftables/intent.js';
 import { desiredClusterRoutes } from '../rules/cluster-routes.js';
@@ -41,9 +43,9 @@ export interface NetworkStats {
 
 type ConfigMessage = Extract<DataplaneMessage, { kind: 'configUpdate' }>;
 
-function natConfigFrom(values: Readonly<Record<string, string>>): NatConfig {
+function natConfigFrom(c: Pick<FelixConfig, 'natOutgoingExclusions'>): NatConfig {
   return {
-    excludeHostIps: (values.natOutgoingExclusions ?? '').toLowerCase() === 'ippoolsandhostips',
+    excludeHostIps: c.natOutgoingExclusions === 'IPPoolsAndHostIPs',
     tunnelDevices: [VXLAN_DEVICE, IPIP_DEVICE],
   };
 }
@@ -56,8 +58,8 @@ export class NetworkDataplane {
   private readonly pools = new Map<string, IpPoolMsg>();
   private readonly vteps = new Map<string, VtepMsg>();
   private readonly routes = new Map<string, RouteMsg>();
-  private vxlanConfig: VxlanConfig = vxlanConfigFrom({});
-  private natConfig: NatConfig = natConfigFrom({});
+  private vxlanConfig: VxlanConfig = vxlanConfigFrom(DEFAULT_FELIX_CONFIG);
+  private natConfig: NatConfig = natConfigFrom(DEFAULT_FELIX_CONFIG);
   private natDirty = true;
   /** Kernel work to do: set by messages and resync requests, cleared by a successful apply. */
   private dirty = true;
@@ -96,7 +98,7 @@ export class NetworkDataplane {
       case 'configUpdate': {
         this.vxlanConfig = vxlanConfigFrom(m.config);
         const nat = natConfigFrom(m.config);
-        if (JSON.stringify(nat) !== JSON.stringify(this.natConfig)) this.natDirty = true;
+        if (nat.excludeHostIps !== this.natConfig.excludeHostIps) this.natDirty = true;
         this.natConfig = nat;
         return;
       }

@@ -5,6 +5,8 @@
  * as one atomic transaction. Everything rendered is a pure function of the current messages, so a restart
  * re-renders the same objects and the table adopts what is already in the kernel.
  */
+import type { FelixConfig } from '../../api/v3/felix-config-params.js';
+import { deepEqual } from '../../lib/equal.js';
 import type {
   DataplaneMessage,
   HostEndpointMsg,
@@ -174,9 +176,9 @@ export class PolicyDataplane {
     if (before !== this.vtepHosts.size > 0) this.renderStatic();
   }
 
-  private onConfig(values: Readonly<Record<string, string>>): void {
+  private onConfig(values: FelixConfig): void {
     const next = rulesConfigFrom(values);
-    if (JSON.stringify(next) === JSON.stringify(this.config)) return;
+    if (deepEqual(next, this.config)) return;
     this.config = next;
     if (!this.staticDone) return;
     this.renderStatic();

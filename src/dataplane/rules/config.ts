@@ -1,4 +1,6 @@
-/** The part of Felix's configuration the rule renderers use, parsed from FelixConfiguration values. */
+/** The part of Felix's configuration the rule renderers use. */
+import type { FelixConfig } from '../../api/v3/felix-config-params.js';
+
 export interface FailsafePort {
   readonly protocol: 'tcp' | 'udp';
   readonly port: number;
@@ -57,76 +59,38 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   vxlanPort: 4789,
 };
 
-function parseFailsafe(v: string | undefined, fallback: readonly FailsafePort[]): readonly FailsafePort[] {
-  if (v === undefined) return fallback;
-  // JSON list of {protocol, port, net?} (FelixConfiguration) or Felix's env form "tcp:22,udp:68".
-  try {
-    const parsed = JSON.parse(v) as unknown;
-    if (Array.isArray(parsed)) {
-      return parsed.flatMap((e: unknown) => {
-        if (typeof e !== 'object' || e === null) return [];
-        const o = e as { protocol?: unknown; port?: unknown; net?: unknown };
-        const protocol = typeof o.protocol === 'string' ? o.protocol.toLowerCase() : 'tcp';
-        if ((protocol !== 'tcp' && protocol !== 'udp') || typeof o.port !== 'number') return [];
-        return [{ protocol, port: o.port, ...(typeof o.net === 'string' ? { net: o.net } : {}) }];
-      });
-    }
-  } catch {
-    // Not JSON: the env-var form below.
-  }
-  if (v.trim().toLowerCase() === 'none' || v.trim() === '') return [];
-  return v.split(',').flatMap((item) => {
-    const parts = item.trim().split(':');
-    const proto = (parts.length > 1 ? parts[0] : 'tcp')?.toLowerCase();
-    const port = Number(parts[parts.length - 1]);
-    return (proto === 'tcp' || proto === 'udp') && Number.isInteger(port) ? [fs(proto, port)] : [];
-  });
+function failsafe(ports: FelixConfig['failsafeInboundHostPorts']): readonly FailsafePort[] {
+  // The nftables renderer matches TCP and UDP; an SCTP failsafe port opens nothing (fails closed).
+  return ports.flatMap((p) =>
+    p.protocol === 'SCTP'
+      ? []
+      : [
+          {
+            protocol: p.protocol === 'TCP' ? 'tcp' : 'udp',
+            port: p.port,
+            ...(p.net !== undefined ? { net: p.net } : {}),
+          },
+        ],
+  );
 }
 
-function pick<T extends string>(v: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (v === undefined) return fallback;
-  return allowed.find((a) => a.toLowerCase() === v.toLowerCase()) ?? fallback;
-}
-
-function bool(v: string | undefined, fallback: boolean): boolean {
-  if (v === undefined) return fallback;
-  return v.toLowerCase() === 'true';
-}
-
-function intValue(v: string | undefined, fallback: number): number {
-  if (v === undefined || !/^[0-9]+$/.test(v.trim())) return fallback;
-  return Number(v);
-}
-
-function portValue(v: string | undefined, fallback: number): number {
-  const n = intValue(v, fallback);
-  return n >= 1 && n <= 65535 ? n : fallback;
-}
-
-/** Reads the rules configuration from merged FelixConfiguration fields (camelCase names). */
-export function rulesConfigFrom(values: Readonly<Record<string, string>>): RulesConfig {
-  const d = DEFAULT_RULES_CONFIG;
+/** The rules configuration from Felix's typed configuration (api/v3/felix-config-params.ts). */
+export function rulesConfigFrom(c: FelixConfig): RulesConfig {
   return {
-    interfacePrefixes:
-      values.interfacePrefix !== undefined
-        ? values.interfacePrefix
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : d.interfacePrefixes,
-    endpointToHostAction: pick(
-      values.defaultEndpointToHostAction,
-      ['Drop', 'Accept', 'Return'] as const,
-      d.endpointToHostAction,
-    ),
-    failsafeInbound: parseFailsafe(values.failsafeInboundHostPorts, d.failsafeInbound),
-    failsafeOutbound: parseFailsafe(values.failsafeOutboundHostPorts, d.failsafeOutbound),
-    denyAction: pick(values.iptablesFilterDenyAction, ['Drop', 'Reject'] as const, d.denyAction),
-    logPrefix: values.logPrefix ?? d.logPrefix,
-    allowVxlanFromWorkloads: bool(values.allowVXLANPacketsFromWorkloads, d.allowVxlanFromWorkloads),
-    allowIpipFromWorkloads: bool(values.allowIPIPPacketsFromWorkloads, d.allowIpipFromWorkloads),
-    disableConntrackInvalidCheck: bool(values.disableConntrackInvalidCheck, d.disableConntrackInvalidCheck),
-    tierDispatchMinRules: intValue(values.tierDispatchMinRules, d.tierDispatchMinRules),
-    vxlanPort: portValue(values.vxlanPort, d.vxlanPort),
+    interfacePrefixes: c.interfacePrefix
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+    endpointToHostAction: c.defaultEndpointToHostAction,
+    failsafeInbound: failsafe(c.failsafeInboundHostPorts),
+    failsafeOutbound: failsafe(c.failsafeOutboundHostPorts),
+    // nftables mode: Felix reads the nftables* action, not the iptables* one.
+    denyAction: c.nftablesFilterDenyAction,
+    logPrefix: c.logPrefix,
+    allowVxlanFromWorkloads: c.allowVXLANPacketsFromWorkloads,
+    allowIpipFromWorkloads: c.allowIPIPPacketsFromWorkloads,
+    disableConntrackInvalidCheck: c.disableConntrackInvalidCheck,
+    tierDispatchMinRules: c.tierDispatchMinRules,
+    vxlanPort: c.vxlanPort,
   };
 }

@@ -15,7 +15,7 @@ import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
 import { hex, ipSetName, MARK_ACCEPT, MARK_PASS } from './names.js';
 
 export interface RuleRenderOptions {
-  /** Felix iptablesFilterDenyAction: Drop (default) or Reject. */
+  /** Felix nftablesFilterDenyAction (nftables mode): Drop (default) or Reject. */
   readonly denyAction: 'Drop' | 'Reject';
   /** Felix logPrefix (`calico-packet`). */
   readonly logPrefix: string;

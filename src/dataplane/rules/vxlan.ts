@@ -5,6 +5,7 @@
  * neighbour entry (`<VTEP IP> lladdr <MAC>`). Parsers read iproute2's JSON back; differs say what to change.
  * Everything on `vxlan.calico` is ours, so whatever is not wanted there is removed. Pure.
  */
+import type { FelixConfig } from '../../api/v3/felix-config-params.js';
 import type { VtepMsg } from '../../calc/messages.js';
 
 export const VXLAN_DEVICE = 'vxlan.calico';
@@ -19,18 +20,12 @@ export interface VxlanConfig {
   readonly mtu: number;
 }
 
-function int(v: string | undefined, fallback: number, min: number, max: number): number {
-  if (v === undefined || !/^[0-9]+$/.test(v.trim())) return fallback;
-  const n = Number(v.trim());
-  return n >= min && n <= max ? n : fallback;
-}
-
-/** From merged FelixConfiguration values (camelCase names). */
-export function vxlanConfigFrom(values: Readonly<Record<string, string>>): VxlanConfig {
+/** From Felix's typed configuration (VNI 0 and port 0 are not usable: the defaults apply). */
+export function vxlanConfigFrom(c: Pick<FelixConfig, 'vxlanVNI' | 'vxlanPort' | 'vxlanMTU'>): VxlanConfig {
   return {
-    vni: int(values.vxlanVNI, DEFAULT_VXLAN_VNI, 1, 2 ** 24 - 1),
-    port: int(values.vxlanPort, DEFAULT_VXLAN_PORT, 1, 65535),
-    mtu: int(values.vxlanMTU, 0, 0, 65535),
+    vni: c.vxlanVNI >= 1 ? c.vxlanVNI : DEFAULT_VXLAN_VNI,
+    port: c.vxlanPort >= 1 ? c.vxlanPort : DEFAULT_VXLAN_PORT,
+    mtu: c.vxlanMTU,
   };
 }
 
