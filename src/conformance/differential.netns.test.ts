@@ -5,13 +5,18 @@
  * disagreements allowed; a disagreement is printed with the seed and written as a case file that
  * `npm run conformance -- --dataplane nftables <file>` replays.
  *
- * 50 cases here (a few minutes); `npm run bench` runs 1,000. DIFFERENTIAL_SEED and DIFFERENTIAL_CASES
+ * First the cases earlier runs found (testdata/differential/, each a fixed renderer bug) are replayed, then 50
+ * random cases run (about a minute); `npm run bench` runs 1,000. DIFFERENTIAL_SEED and DIFFERENTIAL_CASES
  * repeat or widen a run.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
+import { testdataPath } from '../test-support/repo.js';
+import { parseCase } from './cases.js';
 import { runDifferential } from './differential.js';
 import { NftablesDriver, nftablesUnavailableReason } from './nftables-driver.js';
+import { describeMismatch, runCase } from './runner.js';
 
 const skip = nftablesUnavailableReason();
 const seed = process.env.DIFFERENTIAL_SEED === undefined ? undefined : Number(process.env.DIFFERENTIAL_SEED);
@@ -20,6 +25,19 @@ const cases = Number(process.env.DIFFERENTIAL_CASES ?? 50);
 describe('differential: evaluator vs nftables on the kernel', { skip }, () => {
   const driver = new NftablesDriver({ family: 4 });
   after(() => driver[Symbol.asyncDispose]());
+
+  const found = readdirSync(testdataPath('differential')).filter((f) => f.endsWith('.json'));
+  for (const file of found) {
+    it(`replays ${file}, a disagreement an earlier run found`, { timeout: 5 * 60_000 }, async () => {
+      const cases = JSON.parse(readFileSync(testdataPath('differential', file), 'utf8')) as unknown[];
+      for (const [i, c] of cases.entries()) {
+        const r = await runCase(parseCase(c, `${file}[${i}]`), driver, AbortSignal.timeout(4 * 60_000));
+        assert.equal(r.error, undefined);
+        assert.deepEqual(r.mismatches.map(describeMismatch), []);
+        assert.ok(r.cellsJudged > 0);
+      }
+    });
+  }
 
   it(`agrees on ${cases} random cases`, { timeout: 40 * 60_000 }, async () => {
     const r = await runDifferential({

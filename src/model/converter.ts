@@ -67,10 +67,10 @@ function sourceKeyString(k: SourceKey): string {
   return `${k.kind}/${k.namespace ?? ''}/${k.name}`;
 }
 
-export const RANK_BUILT_IN = 4;
-export const RANK_K8S_PROFILE = 3;
-export const RANK_STORED = 2;
-export const RANK_STAND_IN = 1;
+const RANK_BUILT_IN = 4;
+const RANK_K8S_PROFILE = 3;
+const RANK_STORED = 2;
+const RANK_STAND_IN = 1;
 
 type Contribution =
   | { readonly table: 'tier'; readonly id: string; readonly rank: number; readonly value: ModelTier }
@@ -91,7 +91,7 @@ function profileContribution(rank: number, p: ModelProfile): Contribution {
 }
 
 /** The model values one resource contributes (none for a staged Delete policy or a host-networked pod). */
-export function contributionsOf(r: ModelInput): Contribution[] {
+function contributionsOf(r: ModelInput): Contribution[] {
   switch (r.kind) {
     case 'GlobalNetworkPolicy':
     case 'NetworkPolicy':
