@@ -60,7 +60,9 @@ describe('differential harness against a deliberately broken renderer', { skip }
     assert.ok(r.shrinkRuns > 0 && r.shrinkRuns <= 8);
     const file = r.caseFile ?? '';
     assert.ok(file.startsWith(dir) && existsSync(file));
-    assert.ok(lines.some((l) => l.includes(`npm run conformance -- --dataplane nftables ${file}`)));
+    assert.ok(
+      lines.some((l) => l.includes(`npm run conformance -- --dataplane nftables --ip-family 4 ${file}`)),
+    );
 
     const sim = conformance('sim', file);
     assert.equal(sim.status, 0, sim.out);

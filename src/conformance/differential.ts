@@ -24,6 +24,11 @@ export interface DifferentialOptions {
   /** The dataplane judged against the evaluator. Not disposed here. */
   readonly driver: DataplaneDriver;
   readonly cases: number;
+  /**
+   * 6 runs every case mapped to IPv6 as `--ip-family 6` does (pod addresses and ipBlocks; Calico nets stay
+   * IPv4, so they also check rules whose addresses are all of the other family). The driver must match.
+   */
+  readonly family?: 4 | 6;
   /** Default: a fresh one (printed, so a run can be repeated). */
   readonly seed?: number;
   /** Dataplane runs spent shrinking a disagreeing case. Default 30; 0 keeps the case as found. */
@@ -52,13 +57,18 @@ export interface DifferentialReport {
 type CaseFile = Record<string, unknown>;
 
 /** Fills a generated case's truth tables with the reference evaluator's verdicts (the `sim` dataplane). */
-export async function fillExpected(file: CaseFile, signal: AbortSignal): Promise<CaseFile> {
-  const parsed = parseCase(file, String(file.id));
+export async function fillExpected(
+  file: CaseFile,
+  signal: AbortSignal,
+  family: 4 | 6 = 4,
+): Promise<CaseFile> {
+  const parsed = parseCase(file, String(file.id), family);
   const state = parsed.states[0];
   if (state === undefined) throw new Error(`case ${parsed.id} has no state`);
   await using sim: DataplaneDriver = new SimDriver();
   const problems = await sim.applyState(state, { signal });
   if (problems.length > 0) throw new Error(`generated case ${parsed.id} is invalid: ${problems.join('; ')}`);
+  // Verdicts are filed under the pod keys, the same in both families.
   const keys = DIFF_PODS.map((p) => `${p.namespace}/${p.name}`);
   const probes = [];
   for (const probe of state.probes) {
@@ -88,8 +98,11 @@ export async function runDifferential(opts: DifferentialOptions): Promise<Differ
   const started = performance.now();
   const seed = opts.seed ?? (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
   const budget = opts.shrinkRuns ?? 30;
+  const family = opts.family ?? 4;
   const log = opts.log ?? (() => undefined);
-  log(`differential: seed ${seed}, ${opts.cases} cases against the ${opts.driver.name} dataplane`);
+  log(
+    `differential: seed ${seed}, ${opts.cases} cases against the ${opts.driver.name} dataplane, IPv${family}`,
+  );
   let cases = 0;
   let cells = 0;
   let shrinkRuns = 0;
@@ -111,8 +124,8 @@ export async function runDifferential(opts: DifferentialOptions): Promise<Differ
     // Once the budget is spent every further candidate "passes", so fast-check stops at the smallest found.
     if (shrinking && shrinkRuns >= budget) return true;
     const id = shrinking ? `diff-${seed}-shrink-${++shrinkRuns}` : `diff-${seed}-${cases + 1}`;
-    const file = await fillExpected(scenarioCaseFile(s, id), opts.signal);
-    const result = await runCase(parseCase(file, id), opts.driver, opts.signal);
+    const file = await fillExpected(scenarioCaseFile(s, id), opts.signal, family);
+    const result = await runCase(parseCase(file, id, family), opts.driver, opts.signal);
     if (!shrinking) {
       cases++;
       cells += result.cellsJudged;
@@ -141,6 +154,7 @@ export async function runDifferential(opts: DifferentialOptions): Promise<Differ
   const problem = problemOf(failing.result);
   const resources = Array.isArray(failing.file.policies) ? failing.file.policies.length : 0;
   log(`differential: smallest disagreeing case found (${resources} resources): ${problem}`);
-  log(`differential: replay with: npm run conformance -- --dataplane ${opts.driver.name} ${caseFile}`);
+  const replay = `npm run conformance -- --dataplane ${opts.driver.name} --ip-family ${family} ${caseFile}`;
+  log(`differential: replay with: ${replay}`);
   return { seed, cases, cells, disagreements: 1, shrinkRuns, caseFile, problem, durationMs };
 }
