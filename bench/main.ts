@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in one process, prints the figures, and rewrites
  * docs/benchmarks.md with them, the machine and the date. Never part of `npm test`.
  *
- *   npm run bench [-- --only selector,evaluator,...] [-- --no-write]
+ *   npm run bench [-- --only selector,evaluator,...,differential] [-- --no-write]
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -11,6 +11,7 @@ import { benchAgent } from './agent.bench.js';
 import { benchCli } from './cli.bench.js';
 import { benchCni } from './cni.bench.js';
 import { benchDatastore } from './datastore.bench.js';
+import { benchDifferential } from './differential.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchSelectors } from './selector.bench.js';
@@ -30,6 +31,11 @@ const SUITES: Suite[] = [
   { name: 'agent', title: 'calico-node (nftables dataplane, real kernel)', run: benchAgent },
   { name: 'cni', title: 'CNI plugin (real kernel)', run: benchCni },
   { name: 'lab', title: 'calico-lab (multi-node networking, real kernel)', run: benchLab },
+  {
+    name: 'differential',
+    title: 'Differential: reference evaluator vs nftables dataplane (real kernel)',
+    run: benchDifferential,
+  },
 ];
 
 function machine(): string {

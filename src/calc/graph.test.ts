@@ -204,7 +204,39 @@ const UNIVERSE: { key: ResourceUpdate['key']; variants: unknown[] }[] = [
     ],
   },
   ...NETWORK,
+  // Stand-ins: the Pod of workload a/p1 (hidden by its WorkloadEndpoint above while that exists), and the
+  // explicit default service account of namespace a (replacing the implicit one).
+  {
+    key: { kind: 'Pod', namespace: 'a', name: 'p1' },
+    variants: [
+      null,
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p1', namespace: 'a', labels: { app: 'api' } },
+        spec: { nodeName: 'node1', containers: [{ name: 'c' }] },
+        status: { podIP: '10.0.0.21' },
+      },
+    ],
+  },
+  {
+    key: { kind: 'ServiceAccount', namespace: 'a', name: 'default' },
+    variants: [
+      null,
+      {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: 'default', namespace: 'a', labels: { role: 'x' } },
+      },
+    ],
+  },
 ];
+
+function universeIndex(kind: string, name: string): number {
+  const i = UNIVERSE.findIndex((u) => u.key.kind === kind && u.key.name === name);
+  assert.ok(i >= 0);
+  return i;
+}
 
 type Op = { obj: number; variant: number };
 
@@ -282,6 +314,37 @@ describe('calculation graph', () => {
     const delta = msgs[0];
     assert.ok(delta?.kind === 'ipSetDeltaUpdate');
     assert.deepEqual([delta.added, delta.removed], [['10.0.0.3/32'], []]);
+  });
+
+  it('a WorkloadEndpoint hides the Pod of the same workload, which stands in again once it is gone', () => {
+    const g = new CalcGraph('node1');
+    const sink = new RecordingSink();
+    let rev = 1;
+    const set = (i: number, v: number): void => {
+      g.onUpdates([{ key: UNIVERSE[i]!.key, value: UNIVERSE[i]!.variants[v], revision: rev++ }]);
+      sink.apply(g.flush());
+      assert.deepEqual(sink.violations, []);
+    };
+    const seen = (): [readonly string[], readonly string[]] | undefined => {
+      const w = sink.view.weps.get('wep/a/node1-k8s-p1-eth0');
+      return w === undefined ? undefined : [w.ipv4Nets, w.profileIds];
+    };
+    g.onInSync();
+    const pod = universeIndex('Pod', 'p1');
+    const wep = universeIndex('WorkloadEndpoint', 'node1-k8s-p1-eth0');
+    set(universeIndex('Namespace', 'a'), 1);
+    set(pod, 1);
+    // The pod's endpoint references the namespace's implicit default service-account profile.
+    assert.deepEqual(seen(), [['10.0.0.21/32'], ['kns.a', 'ksa.a.default']]);
+    set(wep, 1);
+    assert.deepEqual(seen(), [['10.0.0.1/32'], ['kns.a']]);
+    set(pod, 0);
+    set(pod, 1);
+    assert.deepEqual(seen(), [['10.0.0.1/32'], ['kns.a']], 'a pod update does not override the endpoint');
+    set(wep, 0);
+    assert.deepEqual(seen(), [['10.0.0.21/32'], ['kns.a', 'ksa.a.default']]);
+    set(pod, 0);
+    assert.equal(seen(), undefined);
   });
 
   it('is path independent: any sequence of updates ends in the state a fresh graph computes', () => {

@@ -22,7 +22,6 @@ import { formatCidr, hostCidr } from '../lib/net/ip.js';
 import { policyIdString } from '../model/ids.js';
 import { orderPolicies } from '../model/order.js';
 import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from '../model/types.js';
-import { BUILTIN_TIERS } from '../model/snapshot.js';
 import { InputProcessor } from './inputs.js';
 import type { ModelSink, ResourceUpdate } from './inputs.js';
 import { IpSetIndex } from './ipsets.js';
@@ -67,7 +66,7 @@ export class CalcGraph implements ModelSink {
   private readonly localIndex: LabelIndex;
   private readonly policies = new Map<string, ModelPolicy>();
   private readonly profiles = new Map<string, ModelProfile>();
-  private readonly tiers = new Map<string, ModelTier>(BUILTIN_TIERS.map((t) => [t.name, t]));
+  private readonly tiers = new Map<string, ModelTier>();
   private readonly endpoints = new Map<string, ModelEndpoint>();
   private readonly local = new Set<string>();
   private readonly activePolicies = new Map<string, Active>();
@@ -95,6 +94,8 @@ export class CalcGraph implements ModelSink {
         this.refreshPolicy(policyId);
       },
     });
+    // The model values that exist before any update (built-in tiers, the default-allow profile).
+    this.inputs.start();
   }
 
   onUpdates(updates: readonly ResourceUpdate[]): void {
@@ -176,9 +177,8 @@ export class CalcGraph implements ModelSink {
   }
 
   tier(name: string, t: ModelTier | undefined): void {
-    const builtin = BUILTIN_TIERS.find((b) => b.name === name);
-    if (t === undefined && builtin === undefined) this.tiers.delete(name);
-    else this.tiers.set(name, builtin ?? t ?? { name, order: undefined, defaultAction: 'deny' });
+    if (t === undefined) this.tiers.delete(name);
+    else this.tiers.set(name, t);
     for (const id of this.local) this.dirty.add(id);
     for (const [pid, p] of this.policies) if (p.tier === name) this.refreshPolicy(pid, true);
   }

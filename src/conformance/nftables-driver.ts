@@ -50,14 +50,21 @@ import { caseNamespaces, decodeStatePolicies } from './sim.js';
 export const SCTP_SKIP_REASON = 'kernel has no SCTP';
 export const HOST_NETWORK_SKIP_REASON = 'hostNetwork pods are not modelled by the lab';
 
-/** Every kind a case's policies may be stored as; the driver keeps exactly the state's objects of these. */
-const POLICY_KINDS = [
+/**
+ * Every kind a case's `policies` may hold (policies, their tiers, network sets); the driver keeps exactly the
+ * state's objects of these, so nothing of an earlier case lingers (the built-in tiers are the model's own and
+ * never stored by the lab).
+ */
+const CASE_KINDS = [
   'KubernetesNetworkPolicy',
   'NetworkPolicy',
   'GlobalNetworkPolicy',
   'StagedNetworkPolicy',
   'StagedGlobalNetworkPolicy',
   'StagedKubernetesNetworkPolicy',
+  'Tier',
+  'NetworkSet',
+  'GlobalNetworkSet',
 ] as const;
 
 export interface NftablesDriverOptions {
@@ -191,7 +198,7 @@ export class NftablesDriver implements DataplaneDriver {
     await lab.setNamespaces(namespaces, { signal });
     await this.#reconcilePods(lab, state.pods, signal);
     const policies: Resource[] = resources;
-    const kinds = new Set<string>([...POLICY_KINDS, ...policies.map((r) => keyOf(r).kind)]);
+    const kinds = new Set<string>([...CASE_KINDS, ...policies.map((r) => keyOf(r).kind)]);
     await lab.replaceResources([...kinds], policies, { signal });
     await lab.sync({ signal });
     const missing = await lab.waitEndpoints(undefined, { signal, timeoutMs: 10_000 });

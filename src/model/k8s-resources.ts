@@ -45,6 +45,11 @@ export function serviceAccountToProfile(sa: ServiceAccount): Profile {
   };
 }
 
+/** The `default` service account every Kubernetes namespace has, listed or not. */
+export function defaultServiceAccount(namespace: string): ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace } };
+}
+
 /** Host-side interface name: `cali` + the first 11 hex digits of SHA-1(`<namespace>.<pod>`). */
 export function workloadInterfaceName(namespace: string, pod: string, prefix = 'cali'): string {
   return prefix + createHash('sha1').update(`${namespace}.${pod}`).digest('hex').slice(0, 11);

@@ -47,6 +47,12 @@ describe('rule rendering', () => {
       notSrcNets: ['10.1.0.0/16', 'fd00::/8'],
     };
     assert.deepEqual(renderRule(r), ['ip saddr 10.0.0.0/8 ip saddr != 10.1.0.0/16 drop']);
+    // notNets of one family only: the other family's variant matches that whole family, and only it.
+    const onlyNot: RuleMsg = { ...EMPTY, protocol: 17, notDstNets: ['10.244.10.1/32'] };
+    assert.deepEqual(renderRule(onlyNot), [
+      `meta l4proto 17 ip daddr != 10.244.10.1/32 ${ALLOW}`,
+      `meta nfproto ipv6 meta l4proto 17 ${ALLOW}`,
+    ]);
     const both: RuleMsg = { ...EMPTY, dstNets: ['10.0.0.0/8', 'fd00::/8'] };
     assert.deepEqual(renderRule(both), [`ip daddr 10.0.0.0/8 ${ALLOW}`, `ip6 daddr fd00::/8 ${ALLOW}`]);
   });

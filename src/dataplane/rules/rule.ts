@@ -190,9 +190,16 @@ function renderFamily(
     namer,
   );
   const action = actionText(rule, opts, chain);
+  // In the inet table a per-family variant must not match the other family: when no address match pins it
+  // (e.g. only other-family notNets, which were filtered out), it says so itself.
+  const family = f === undefined || rule.ipVersion !== undefined ? [] : [`meta nfproto ipv${f}`];
   const out: string[] = [];
   for (const s of src)
-    for (const d of dst) out.push([...head, ...s.parts, ...d.parts, ...icmp, action].join(' '));
+    for (const d of dst) {
+      const parts = [...s.parts, ...d.parts];
+      const pinned = parts.some((p) => p.startsWith('ip ') || p.startsWith('ip6 '));
+      out.push([...(pinned ? [] : family), ...head, ...parts, ...icmp, action].join(' '));
+    }
   return out;
 }
 

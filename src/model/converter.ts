@@ -1,0 +1,307 @@
+/**
+ * The one conversion from a set of resources to the backend model (libcalico-go's update processors plus the
+ * KDD converters): incremental, pure, keyed by resource key. Both the agent's calculation graph (through
+ * calc/inputs.ts) and `buildSnapshot` (sim dataplane, `calicoctl policy explain`, the conformance runner) go
+ * through it, so what the kernel enforces and what the evaluator explains cannot differ in conversion.
+ *
+ *   update(key, resource | undefined) ──► contributions of that key ──► per model id, the winning value ──► sink
+ *
+ * Each resource contributes model values under model ids (a Pod its workload endpoint, a Namespace its
+ * `kns.` profile and the implicit `ksa.<ns>.default` profile, ...). Several resources may contribute to the
+ * same id; the value of the highest-ranked contributor wins, ties going to the lowest resource key:
+ *
+ *   rank 4  built in: the protected tiers and the `projectcalico-default-allow` profile (read-only)
+ *   rank 3  a Kubernetes Namespace's or ServiceAccount's own `kns.`/`ksa.` profile
+ *   rank 2  every stored resource as such (Tier, Profile, WorkloadEndpoint, policies, sets, HostEndpoint)
+ *   rank 1  stand-ins: a Pod's workload endpoint (the CNI-written WorkloadEndpoint wins), a namespace's
+ *           implicit `default` service-account profile (an explicit ServiceAccount wins)
+ *
+ * Node contract (felix/design/calc-graph.md): existence is decided from the value (undefined = gone, whatever
+ * the update type), updates may come in any order, repeated or spurious, and the output depends only on the
+ * current set of resources. The sink hears an id whenever its winning value changes (a new object each time
+ * the winning resource is updated), and `undefined` when nothing contributes to it any more.
+ */
+import { internalKind } from '../api/kinds.js';
+import { builtInTiers, defaultAllowProfile } from '../api/tiers.js';
+import {
+  hostEndpointToModel,
+  networkSetToModel,
+  profileToModel,
+  tierToModel,
+  workloadEndpointToModel,
+} from './endpoints.js';
+import { endpointKeyString, networkSetKeyString, policyIdString } from './ids.js';
+import {
+  defaultServiceAccount,
+  namespaceToProfile,
+  podToWorkloadEndpoint,
+  serviceAccountToProfile,
+} from './k8s-resources.js';
+import { toModelPolicy } from './policies.js';
+import type { ModelInput } from './inputs.js';
+import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from './types.js';
+
+/** What the model is told, per model id; `undefined` means gone. */
+export interface ModelUpdateSink {
+  tier(name: string, t: ModelTier | undefined): void;
+  profile(name: string, p: ModelProfile | undefined): void;
+  policy(id: string, p: ModelPolicy | undefined): void;
+  endpoint(id: string, e: ModelEndpoint | undefined): void;
+  networkSet(id: string, s: ModelNetworkSet | undefined): void;
+}
+
+/** A resource's identity in the set: internal kind (`KubernetesNetworkPolicy` for K8s ones), namespace, name. */
+export interface SourceKey {
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export function sourceKeyOf(r: ModelInput): SourceKey {
+  const kind = internalKind(r.apiVersion, r.kind);
+  const { name, namespace } = r.metadata;
+  return namespace === undefined ? { kind, name } : { kind, namespace, name };
+}
+
+function sourceKeyString(k: SourceKey): string {
+  return `${k.kind}/${k.namespace ?? ''}/${k.name}`;
+}
+
+const RANK_BUILT_IN = 4;
+const RANK_K8S_PROFILE = 3;
+const RANK_STORED = 2;
+const RANK_STAND_IN = 1;
+
+type Contribution =
+  | { readonly table: 'tier'; readonly id: string; readonly rank: number; readonly value: ModelTier }
+  | { readonly table: 'profile'; readonly id: string; readonly rank: number; readonly value: ModelProfile }
+  | { readonly table: 'policy'; readonly id: string; readonly rank: number; readonly value: ModelPolicy }
+  | { readonly table: 'endpoint'; readonly id: string; readonly rank: number; readonly value: ModelEndpoint }
+  | {
+      readonly table: 'networkSet';
+      readonly id: string;
+      readonly rank: number;
+      readonly value: ModelNetworkSet;
+    };
+
+type Table = Contribution['table'];
+
+function profileContribution(rank: number, p: ModelProfile): Contribution {
+  return { table: 'profile', id: p.name, rank, value: p };
+}
+
+/** The model values one resource contributes (none for a staged Delete policy or a host-networked pod). */
+function contributionsOf(r: ModelInput): Contribution[] {
+  switch (r.kind) {
+    case 'GlobalNetworkPolicy':
+    case 'NetworkPolicy':
+    case 'StagedGlobalNetworkPolicy':
+    case 'StagedNetworkPolicy':
+    case 'StagedKubernetesNetworkPolicy': {
+      const p = toModelPolicy(r);
+      return p === undefined
+        ? []
+        : [{ table: 'policy', id: policyIdString(p.key), rank: RANK_STORED, value: p }];
+    }
+    case 'Tier':
+      return [{ table: 'tier', id: r.metadata.name, rank: RANK_STORED, value: tierToModel(r) }];
+    case 'Profile':
+      return [profileContribution(RANK_STORED, profileToModel(r))];
+    case 'Namespace':
+      return [
+        profileContribution(RANK_K8S_PROFILE, profileToModel(namespaceToProfile(r))),
+        profileContribution(
+          RANK_STAND_IN,
+          profileToModel(serviceAccountToProfile(defaultServiceAccount(r.metadata.name))),
+        ),
+      ];
+    case 'ServiceAccount':
+      return [profileContribution(RANK_K8S_PROFILE, profileToModel(serviceAccountToProfile(r)))];
+    case 'NetworkSet':
+    case 'GlobalNetworkSet': {
+      const s = networkSetToModel(r);
+      return [{ table: 'networkSet', id: networkSetKeyString(s.key), rank: RANK_STORED, value: s }];
+    }
+    case 'HostEndpoint': {
+      const e = hostEndpointToModel(r);
+      return [{ table: 'endpoint', id: endpointKeyString(e.key), rank: RANK_STORED, value: e }];
+    }
+    case 'WorkloadEndpoint': {
+      const e = workloadEndpointToModel(r);
+      return [{ table: 'endpoint', id: endpointKeyString(e.key), rank: RANK_STORED, value: e }];
+    }
+    case 'Pod': {
+      const wep = podToWorkloadEndpoint(r);
+      if (wep === undefined) return [];
+      const e = workloadEndpointToModel(wep);
+      return [{ table: 'endpoint', id: endpointKeyString(e.key), rank: RANK_STAND_IN, value: e }];
+    }
+  }
+}
+
+/** The pseudo-resource holding what Calico creates itself; sorts before every real key. */
+const BUILT_IN_SOURCE = '';
+
+function builtInContributions(): Contribution[] {
+  return [
+    ...builtInTiers().map((t): Contribution => ({
+      table: 'tier',
+      id: t.metadata.name,
+      rank: RANK_BUILT_IN,
+      value: tierToModel(t),
+    })),
+    profileContribution(RANK_BUILT_IN, profileToModel(defaultAllowProfile())),
+  ];
+}
+
+/** Higher rank wins; on equal rank the lower source key (deterministic, whatever the update order). */
+function better(a: [string, Contribution], b: [string, Contribution]): boolean {
+  return a[1].rank > b[1].rank || (a[1].rank === b[1].rank && a[0] < b[0]);
+}
+
+/** Per model id, every contributing resource; the winner is what the model holds. */
+class ContestedTable {
+  readonly #contenders = new Map<string, Map<string, Contribution>>();
+  readonly #winners = new Map<string, Contribution>();
+
+  /** Sets (or with `c` undefined, removes) one source's contribution; returns the new winner if it changed. */
+  put(
+    id: string,
+    source: string,
+    c: Contribution | undefined,
+  ): { changed: false } | { changed: true; winner: Contribution | undefined } {
+    let entries = this.#contenders.get(id);
+    if (c !== undefined) {
+      if (entries === undefined) {
+        entries = new Map<string, Contribution>();
+        this.#contenders.set(id, entries);
+      }
+      entries.set(source, c);
+    } else if (entries !== undefined) {
+      entries.delete(source);
+      if (entries.size === 0) this.#contenders.delete(id);
+    }
+    let best: [string, Contribution] | undefined;
+    for (const e of entries ?? []) if (best === undefined || better(e, best)) best = e;
+    const winner = best?.[1];
+    if (winner === this.#winners.get(id)) return { changed: false };
+    if (winner === undefined) this.#winners.delete(id);
+    else this.#winners.set(id, winner);
+    return { changed: true, winner };
+  }
+
+  winners(): Contribution[] {
+    return [...this.#winners.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
+  }
+}
+
+function emit(sink: ModelUpdateSink, table: Table, id: string, c: Contribution | undefined): void {
+  switch (table) {
+    case 'tier':
+      sink.tier(id, c?.table === 'tier' ? c.value : undefined);
+      return;
+    case 'profile':
+      sink.profile(id, c?.table === 'profile' ? c.value : undefined);
+      return;
+    case 'policy':
+      sink.policy(id, c?.table === 'policy' ? c.value : undefined);
+      return;
+    case 'endpoint':
+      sink.endpoint(id, c?.table === 'endpoint' ? c.value : undefined);
+      return;
+    case 'networkSet':
+      sink.networkSet(id, c?.table === 'networkSet' ? c.value : undefined);
+      return;
+  }
+}
+
+const TABLES = ['tier', 'profile', 'policy', 'endpoint', 'networkSet'] as const satisfies readonly Table[];
+
+function slot(c: { readonly table: Table; readonly id: string }): string {
+  return `${c.table}\u0000${c.id}`;
+}
+
+/** The current model values, each table sorted by id (independent of the order updates arrived in). */
+export interface ModelValues {
+  readonly tiers: readonly ModelTier[];
+  readonly profiles: readonly ModelProfile[];
+  readonly policies: readonly ModelPolicy[];
+  readonly endpoints: readonly ModelEndpoint[];
+  readonly networkSets: readonly ModelNetworkSet[];
+}
+
+export class ModelConverter {
+  readonly #sink: ModelUpdateSink | undefined;
+  readonly #tables: Readonly<Record<Table, ContestedTable>> = {
+    tier: new ContestedTable(),
+    profile: new ContestedTable(),
+    policy: new ContestedTable(),
+    endpoint: new ContestedTable(),
+    networkSet: new ContestedTable(),
+  };
+  /** Per resource key, what it contributes now (so a change or delete retracts exactly that). */
+  readonly #bySource = new Map<string, Contribution[]>();
+
+  /** Holds the built-in values from the start; tells `sink` nothing until `replay` or `update`. */
+  constructor(sink?: ModelUpdateSink) {
+    this.#sink = sink;
+    // Never retracted: no resource key is the empty string.
+    for (const c of builtInContributions()) this.#tables[c.table].put(c.id, BUILT_IN_SOURCE, c);
+  }
+
+  /** A resource was set (`value`) or is gone (`undefined`: deleted, or a value that does not convert). */
+  update(key: SourceKey, value: ModelInput | undefined): void {
+    this.#set(sourceKeyString(key), value === undefined ? [] : contributionsOf(value));
+  }
+
+  /** Tells the sink every current value (e.g. the built-ins, to a sink that starts empty). */
+  replay(): void {
+    const sink = this.#sink;
+    if (sink === undefined) return;
+    for (const table of TABLES) {
+      for (const c of this.#tables[table].winners()) emit(sink, table, c.id, c);
+    }
+  }
+
+  values(): ModelValues {
+    const tiers: ModelTier[] = [];
+    const profiles: ModelProfile[] = [];
+    const policies: ModelPolicy[] = [];
+    const endpoints: ModelEndpoint[] = [];
+    const networkSets: ModelNetworkSet[] = [];
+    for (const c of TABLES.flatMap((t) => this.#tables[t].winners())) {
+      switch (c.table) {
+        case 'tier':
+          tiers.push(c.value);
+          break;
+        case 'profile':
+          profiles.push(c.value);
+          break;
+        case 'policy':
+          policies.push(c.value);
+          break;
+        case 'endpoint':
+          endpoints.push(c.value);
+          break;
+        case 'networkSet':
+          networkSets.push(c.value);
+          break;
+      }
+    }
+    return { tiers, profiles, policies, endpoints, networkSets };
+  }
+
+  #set(source: string, next: Contribution[]): void {
+    const before = this.#bySource.get(source) ?? [];
+    if (next.length === 0) this.#bySource.delete(source);
+    else this.#bySource.set(source, next);
+    const kept = new Set(next.map(slot));
+    for (const old of before) if (!kept.has(slot(old))) this.#put(old.table, old.id, source, undefined);
+    for (const c of next) this.#put(c.table, c.id, source, c);
+  }
+
+  #put(table: Table, id: string, source: string, c: Contribution | undefined): void {
+    const r = this.#tables[table].put(id, source, c);
+    if (r.changed && this.#sink !== undefined) emit(this.#sink, table, id, r.winner);
+  }
+}
