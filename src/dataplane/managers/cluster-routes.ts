@@ -5,15 +5,10 @@
  * routes and sweep stale ones.
  */
 import type { CommandRunner } from '../exec/command-runner.js';
-import {
-  CLUSTER_ROUTE_PROTOCOL,
-  diffRoutes,
-  type KernelRoute,
-  parseKernelRoutes,
-  routeCommand,
-} from '../rules/cluster-routes.js';
-import { VXLAN_DEVICE } from '../rules/vxlan.js';
-import { queryJson, runBatch } from './ip-tools.js';
+import { diffRoutes, parseKernelRoutes, routeCommand } from '../iproute/routes.js';
+import { queryJson, runBatch } from '../iproute/tools.js';
+import type { KernelRoute } from '../rules/cluster-routes.js';
+import { CLUSTER_ROUTE_PROTOCOL, VXLAN_DEVICE } from '../rules/names.js';
 
 /** Routes on `vxlan.calico` that someone else added (not ours, not the kernel's). */
 function foreignOnVxlan(json: unknown): KernelRoute[] {

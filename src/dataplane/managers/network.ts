@@ -16,11 +16,11 @@ import type {
 import type { CommandRunner } from '../exec/command-runner.js';
 import type { TableIntent } from '../nftables/intent.js';
 import { desiredClusterRoutes } from '../rules/cluster-routes.js';
-import { IPIP_DEVICE } from '../rules/ipip.js';
 import { type NatConfig, renderNatChains, renderNatSets } from '../rules/nat.js';
-import { VXLAN_DEVICE, type VxlanConfig, vxlanConfigFrom } from '../rules/vxlan.js';
+import { IPIP_DEVICE, VXLAN_DEVICE } from '../rules/names.js';
+import { type VxlanConfig, vxlanConfigFrom } from '../rules/vxlan.js';
 import { ClusterRouteManager } from './cluster-routes.js';
-import { queryJson } from './ip-tools.js';
+import { queryJson } from '../iproute/tools.js';
 import { VxlanManager, type VxlanOutcome } from './vxlan.js';
 
 export interface NetworkDataplaneOptions {

@@ -19,9 +19,9 @@ import { DEFAULT_RULES_CONFIG, rulesConfigFrom } from '../rules/config.js';
 import type { RulesConfig } from '../rules/config.js';
 import { renderHostEndpoint } from '../rules/host.js';
 import { needsInterfaceAddresses, resolveHostEndpoints } from '../rules/host-resolve.js';
-import { ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
-import { renderProfileChains } from '../rules/policy.js';
-import { ALL_VXLAN_SET, CHAIN, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
+import { CHAIN, ipSetName, MAP_FROM_WL, MAP_TO_WL } from '../rules/names.js';
+import { renderProfileChains } from '../rules/profile.js';
+import { ALL_VXLAN_SET, emptyMap, renderStaticChains, STATIC_MAPS } from '../rules/static.js';
 import { renderWorkloadEndpoint } from '../rules/workload.js';
 import { TierChains } from './tier-chains.js';
 

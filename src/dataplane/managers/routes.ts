@@ -9,7 +9,8 @@
  */
 import type { CommandRunner } from '../exec/command-runner.js';
 import { KernelProgrammingError } from '../../lib/errors.js';
-import { readInterfaces } from './ip-tools.js';
+import { normaliseDst } from '../iproute/routes.js';
+import { readInterfaces } from '../iproute/tools.js';
 
 export interface WorkloadRoutes {
   readonly interfaceName: string;
@@ -47,11 +48,6 @@ export function failedBatchLines(stderr: string): number[] {
 /** The device a batch line names (`... dev <name> ...`). */
 function deviceOf(line: string): string | undefined {
   return / dev (\S+)/.exec(line)?.[1];
-}
-
-function normalise(dst: string, family: 4 | 6): string {
-  if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
-  return dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`;
 }
 
 export class RouteManager {
@@ -110,7 +106,7 @@ export class RouteManager {
       const actual = new Map<string, string>();
       for (const r of routes) {
         // Only host routes to workload interfaces are ours; the kernel's own (link-local) routes are not.
-        const dst = normalise(r.dst, family);
+        const dst = normaliseDst(r.dst, family);
         if (!this.ours(r.dev) || r.protocol === 'kernel' || !dst.endsWith(family === 4 ? '/32' : '/128'))
           continue;
         actual.set(dst, r.dev ?? '');

@@ -7,11 +7,9 @@
  */
 import type { VtepMsg } from '../../calc/messages.js';
 import type { CommandRunner } from '../exec/command-runner.js';
+import { queryJson, readInterfaces, runBatch, runTool } from '../iproute/tools.js';
 import {
   createDeviceArgs,
-  desiredFdb,
-  desiredNeighbours,
-  deviceSpec,
   diffEntries,
   fdbCommands,
   needsRecreate,
@@ -19,13 +17,17 @@ import {
   parseFdb,
   parseNeighbours,
   parseVxlanLink,
-  remoteVteps,
   updateDeviceArgs,
-  VXLAN_DEVICE,
+} from '../iproute/vxlan.js';
+import { VXLAN_DEVICE } from '../rules/names.js';
+import {
+  desiredFdb,
+  desiredNeighbours,
+  deviceSpec,
+  remoteVteps,
   type VxlanConfig,
   type VxlanDeviceSpec,
 } from '../rules/vxlan.js';
-import { queryJson, readInterfaces, runBatch, runTool } from './ip-tools.js';
 
 export interface VxlanState {
   readonly hostname: string;

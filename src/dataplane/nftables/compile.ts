@@ -24,7 +24,7 @@ import {
   normaliseRuleText,
   ruleComment,
   ruleRefs,
-} from './names.js';
+} from './syntax.js';
 
 export interface DesiredRule {
   readonly text: string;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BugError } from '../../lib/errors.js';
-import { ruleHash } from './names.js';
+import { ruleHash } from './syntax.js';
 import { ELEMENTS_PER_LINE, renderOp, renderTable, renderTransaction } from './render.js';
 
 describe('renderOp', () => {

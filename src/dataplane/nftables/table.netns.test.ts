@@ -10,7 +10,7 @@ import { RecordingCommandRunner } from '../exec/fake-runner.js';
 import { NodeCommandRunner } from '../exec/node-runner.js';
 import { parseNftJson, type KernelState } from './kernel-state.js';
 import type { TableSpec } from './model.js';
-import { ruleComment } from './names.js';
+import { ruleComment } from './syntax.js';
 import { NftApplyError, NftTable } from './table.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft', 'socat', 'ss']);

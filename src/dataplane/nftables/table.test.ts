@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { KernelProgrammingError, ValidationError } from '../../lib/errors.js';
 import { FakeCommandRunner } from '../exec/fake-runner.js';
 import type { TableSpec } from './model.js';
-import { ruleComment } from './names.js';
+import { ruleComment } from './syntax.js';
 import { renderTable } from './render.js';
 import { NftApplyError, NftTable } from './table.js';
 import { FakeNft, type SimState } from './testing/fake-nft.js';

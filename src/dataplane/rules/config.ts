@@ -1,4 +1,6 @@
 /** The part of Felix's configuration the rule renderers use, parsed from FelixConfiguration values. */
+import { WORKLOAD_INTERFACE_PREFIX } from './names.js';
+
 export interface FailsafePort {
   readonly protocol: 'tcp' | 'udp';
   readonly port: number;
@@ -24,7 +26,7 @@ export interface RulesConfig {
 const fs = (protocol: 'tcp' | 'udp', port: number): FailsafePort => ({ protocol, port });
 
 export const DEFAULT_RULES_CONFIG: RulesConfig = {
-  interfacePrefixes: ['cali'],
+  interfacePrefixes: [WORKLOAD_INTERFACE_PREFIX],
   endpointToHostAction: 'Drop',
   failsafeInbound: [
     fs('tcp', 22),

@@ -9,6 +9,7 @@ import type { ChainSpec, NftRule } from '../nftables/model.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
 import type { TierChainRef } from './endpoints.js';
 import {
+  CHAIN,
   hostChain,
   MAP_FROM_HEP,
   MAP_MANGLE_FROM_HEP,
@@ -16,7 +17,6 @@ import {
   MAP_RAW_TO_HEP,
   MAP_TO_HEP,
 } from './names.js';
-import { CHAIN } from './static.js';
 
 export interface HostRender {
   readonly chains: readonly ChainSpec[];

@@ -12,6 +12,7 @@ import type { PolicyMsg, PortRangeMsg, RuleMsg } from '../../calc/messages.js';
 import type { ChainSpec, MapSpec, NftRule, SetSpec } from '../nftables/model.js';
 import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
+import { TIER_PART } from './names.js';
 import { renderRule } from './rule.js';
 import type { NetSetNamer, RuleRenderOptions } from './rule.js';
 
@@ -62,7 +63,7 @@ class TierNetSets {
     const key = `${family}|${nets.join(',')}`;
     let name = this.byKey.get(key);
     if (name === undefined) {
-      name = `${this.prefix}-n${this.specs.length}`;
+      name = TIER_PART.netSet(this.prefix, this.specs.length);
       this.byKey.set(key, name);
       this.specs.push({
         name,
@@ -228,7 +229,7 @@ export function renderTierChains(
   const maps: MapSpec[] = [];
   const vmap: string[] = [];
   for (const [proto, bucket] of c.byProtocol) {
-    const pname = `${ref.name}-${proto}`;
+    const pname = TIER_PART.protocol(ref.name, proto);
     vmap.push(`${proto} : goto ${pname}`);
     if (bucket.ports.length === 0) {
       chains.push({ name: pname, rules: render(bucket.leaves[0] ?? []) });
@@ -236,23 +237,25 @@ export function renderTierChains(
     }
     // One interval verdict map: a single lookup whatever the number of ports; a miss falls through.
     const map: MapSpec = {
-      name: `${pname}-p`,
+      name: TIER_PART.portMap(ref.name, proto),
       keyType: 'inet_service',
       elements: new Map(
         bucket.ports.map((p) => [
           p.first === p.last ? `${p.first}` : `${p.first}-${p.last}`,
-          `goto ${pname}-${p.leaf}`,
+          `goto ${TIER_PART.leaf(ref.name, proto, p.leaf)}`,
         ]),
       ),
     };
     maps.push(map);
     chains.push({
       name: pname,
-      rules: [{ rule: `th dport vmap @${map.name}` }, { rule: `goto ${pname}-0` }],
+      rules: [{ rule: `th dport vmap @${map.name}` }, { rule: `goto ${TIER_PART.leaf(ref.name, proto, 0)}` }],
     });
-    bucket.leaves.forEach((leaf, i) => chains.push({ name: `${pname}-${i}`, rules: render(leaf) }));
+    bucket.leaves.forEach((leaf, i) =>
+      chains.push({ name: TIER_PART.leaf(ref.name, proto, i), rules: render(leaf) }),
+    );
   }
-  const other = `${ref.name}-o`;
+  const other = TIER_PART.other(ref.name);
   chains.push({ name: other, rules: render(c.other) });
   const root: NftRule[] = [
     ...(vmap.length > 0

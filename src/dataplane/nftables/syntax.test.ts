@@ -9,7 +9,7 @@ import {
   ruleHash,
   ruleRefs,
   sanitizeComment,
-} from './names.js';
+} from './syntax.js';
 
 describe('checkObjectName', () => {
   test('accepts Calico-style names', () => {
