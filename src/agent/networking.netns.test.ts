@@ -272,10 +272,10 @@ describe('multi-node networking', { skip }, () => {
       // New connections between pods still cross the overlay, both ways.
       assert.equal(await c.peerSeen(a.ns, b.ip, 8080), a.ip);
       assert.equal(await c.peerSeen(b.ns, a.ip, 8080), b.ip);
-      const ruleset = await c.scope.runner(nodeA.ns).run('nft', ['list', 'table', 'inet', 'calico']);
+      const ruleset = await c.scope.runner(nodeA.ns).run('nft', ['-s', 'list', 'table', 'inet', 'calico']);
       assert.match(
         ruleset.stdout,
-        /udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local accept/,
+        /udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local counter accept/,
       );
       const vxlanHosts = /set cali40all-vxlan-net \{[^}]*elements = \{([^}]*)\}/.exec(ruleset.stdout)?.[1];
       assert.deepEqual(

@@ -14,6 +14,9 @@ export interface RulesConfig {
   readonly failsafeOutbound: readonly FailsafePort[];
   readonly denyAction: 'Drop' | 'Reject';
   readonly logPrefix: string;
+  /** Felix logActionRateLimit (`10/second`); '' = no limit. */
+  readonly logActionRateLimit: string;
+  readonly logActionRateLimitBurst: number;
   readonly allowVxlanFromWorkloads: boolean;
   readonly allowIpipFromWorkloads: boolean;
   readonly disableConntrackInvalidCheck: boolean;
@@ -52,6 +55,8 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   ],
   denyAction: 'Drop',
   logPrefix: 'calico-packet',
+  logActionRateLimit: '',
+  logActionRateLimitBurst: 5,
   allowVxlanFromWorkloads: false,
   allowIpipFromWorkloads: false,
   disableConntrackInvalidCheck: false,
@@ -105,6 +110,12 @@ function portValue(v: string | undefined, fallback: number): number {
   return n >= 1 && n <= 65535 ? n : fallback;
 }
 
+/** Felix's form of logActionRateLimit; anything else means no limit. */
+function rateLimit(v: string | undefined): string {
+  const t = (v ?? '').trim();
+  return /^[1-9][0-9]{0,3}\/(second|minute|hour|day)$/.test(t) ? t : '';
+}
+
 /** Reads the rules configuration from merged FelixConfiguration fields (camelCase names). */
 export function rulesConfigFrom(values: Readonly<Record<string, string>>): RulesConfig {
   const d = DEFAULT_RULES_CONFIG;
@@ -125,6 +136,8 @@ export function rulesConfigFrom(values: Readonly<Record<string, string>>): Rules
     failsafeOutbound: parseFailsafe(values.failsafeOutboundHostPorts, d.failsafeOutbound),
     denyAction: pick(values.iptablesFilterDenyAction, ['Drop', 'Reject'] as const, d.denyAction),
     logPrefix: values.logPrefix ?? d.logPrefix,
+    logActionRateLimit: rateLimit(values.logActionRateLimit),
+    logActionRateLimitBurst: intValue(values.logActionRateLimitBurst, d.logActionRateLimitBurst),
     allowVxlanFromWorkloads: bool(values.allowVXLANPacketsFromWorkloads, d.allowVxlanFromWorkloads),
     allowIpipFromWorkloads: bool(values.allowIPIPPacketsFromWorkloads, d.allowIpipFromWorkloads),
     disableConntrackInvalidCheck: bool(values.disableConntrackInvalidCheck, d.disableConntrackInvalidCheck),

@@ -188,3 +188,13 @@ describe('host rules for the VXLAN overlay', () => {
     assert.equal(rulesConfigFrom({ vxlanPort: '70000' }).vxlanPort, 4789);
   });
 });
+
+describe('Log configuration', () => {
+  it('reads logActionRateLimit in Felix form only, with its burst', () => {
+    assert.equal(rulesConfigFrom({ logActionRateLimit: '10/second' }).logActionRateLimit, '10/second');
+    assert.equal(rulesConfigFrom({ logActionRateLimit: '0/second' }).logActionRateLimit, '');
+    assert.equal(rulesConfigFrom({ logActionRateLimit: '10/fortnight' }).logActionRateLimit, '');
+    assert.equal(rulesConfigFrom({}).logActionRateLimitBurst, 5);
+    assert.equal(rulesConfigFrom({ logActionRateLimitBurst: '9' }).logActionRateLimitBurst, 9);
+  });
+});

@@ -13,11 +13,12 @@ import type { ChainSpec, MapSpec, NftRule, SetSpec } from '../nftables/model.js'
 import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
 import { TIER_PART } from './names.js';
-import { renderRule } from './rule.js';
+import { expandLogPrefix, renderRule } from './rule.js';
 import type { NetSetNamer, RuleRenderOptions } from './rule.js';
 
 interface Item {
   readonly rule: RuleMsg;
+  readonly policyId: string;
   readonly origin: string;
   merged: number;
 }
@@ -137,7 +138,7 @@ function collectItems(ref: TierChainRef, policies: ReadonlyMap<string, PolicyMsg
     const p = policies.get(id);
     if (p === undefined) continue;
     for (const r of ref.dir === 'ingress' ? p.inboundRules : p.outboundRules) {
-      items.push({ rule: r, origin: `${id} rule ${r.index}`, merged: 0 });
+      items.push({ rule: r, policyId: id, origin: `${id} rule ${r.index}`, merged: 0 });
     }
   }
   return items;
@@ -157,7 +158,7 @@ function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
     }
     const m = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
     if (last !== undefined && m !== undefined) {
-      out[out.length - 1] = { rule: m.rule, origin: last.origin, merged: last.merged + it.merged + 1 };
+      out[out.length - 1] = { ...last, rule: m.rule, merged: last.merged + it.merged + 1 };
       run =
         m.field === 'dstPorts'
           ? undefined
@@ -188,7 +189,14 @@ function renderItems(
       it.merged > 0
         ? `${it.origin} +${it.merged} merged ${it.rule.action}`
         : `${it.origin} ${it.rule.action}`;
-    for (const body of renderRule(it.rule, opts, 'tier', namer)) out.push({ rule: body, comment });
+    const ruleOpts =
+      it.rule.action === 'log'
+        ? {
+            ...opts,
+            logPrefix: expandLogPrefix(opts.logPrefix, { kind: 'policy', id: it.policyId, tier: ref.tier }),
+          }
+        : opts;
+    for (const body of renderRule(it.rule, ruleOpts, 'tier', namer)) out.push({ rule: body, comment });
   }
   if (ref.tierEndDrops && ref.defaultAction === 'deny')
     out.push({ rule: 'drop', comment: `end of tier ${ref.tier}` });
