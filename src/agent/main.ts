@@ -2,9 +2,9 @@
 /**
  * calico-node: the per-node agent (Felix), composition root.
  *
- *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► PolicyDataplane ──► NftTable (nft)
- *                                                              ├──► NetworkDataplane (VXLAN, cluster routes, NAT)
- *                                                              └──► RouteManager (ip route, sysctl)
+ *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► managers ──► NftTable (nft)
+ *                                    ▲                           (dataplane/create.ts) └──► ip route, VXLAN, sysctl
+ *                                    └── replay() on a dataplane failure (full resync; exit 1 if it keeps failing)
  *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (networking backend `bird`)
  *   status.json / endpoint-status files, Prometheus metrics (9091), health (9099)
  *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
@@ -21,11 +21,8 @@ import { CalcGraph } from '../calc/graph.js';
 import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { DataplaneLoop } from '../dataplane/loop.js';
-import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
-import { RouteManager } from '../dataplane/managers/routes.js';
-import { NetworkDataplane } from '../dataplane/managers/network.js';
-import { NftTable } from '../dataplane/nftables/table.js';
+import { createNftablesDataplane, type NftablesDataplane } from '../dataplane/create.js';
+import type { DataplaneLoop } from '../dataplane/loop.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend, Syncer } from '../datastore/index.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
@@ -81,60 +78,60 @@ function wireDataplane(
   status: StatusWriter,
   state: { inSync: boolean },
   runner: CommandRunner,
-) {
-  const table = new NftTable({ runner });
-  const dataplane = new PolicyDataplane(table);
-  const routes = new RouteManager(runner, () => dataplane.rulesConfig.interfacePrefixes);
-  const network = new NetworkDataplane({
-    hostname: cfg.nodeName,
+  graph: CalcGraph,
+  onFatal: (e: Error) => void,
+): NftablesDataplane {
+  const dp: NftablesDataplane = createNftablesDataplane({
     runner,
-    table,
+    hostname: cfg.nodeName,
     birdProgramsNoEncap: net.backend === 'bird',
-  });
-  const loop: DataplaneLoop = new DataplaneLoop(
-    dataplane,
-    table,
-    routes,
-    {
+    refreshIntervalMs: cfg.refreshIntervalMs,
+    resyncSource: () => graph.replay(),
+    hooks: {
       onApplied: async ({ revision, durationMs, first }) => {
         metrics.applyTime.observe(durationMs / 1000);
-        metrics.updateNft(table.stats());
+        metrics.updateNft(dp.table.stats());
         if (first) {
           metrics.initialResync.set(durationMs / 1000);
           log.info('dataplane in sync', { revision, ms: Math.round(durationMs) });
         }
-        await status.writeEndpoints(dataplane.workloadEndpoints, revision);
+        await status.writeEndpoints(dp.workloadEndpoints, revision);
         await status.writeStatus({
           pid: process.pid,
           nodeName: cfg.nodeName,
           inSync: state.inSync,
-          dataplaneInSync: loop.dataplaneInSync,
+          dataplaneInSync: dp.loop.dataplaneInSync,
           appliedRevision: revision,
           lastApplyError: null,
           updatedAt: new Date().toISOString(),
         });
       },
-      onFailure: (e) => {
+      onFailure: (f) => {
         metrics.applyFailures.inc();
-        log.error('dataplane apply failed; will retry', { error: errorDetail(e) });
+        const what = f.next === 'retry' ? 'will retry' : f.next === 'resync' ? 'will resync' : 'giving up';
+        log.error(`dataplane ${f.phase} failed; ${what}`, {
+          ...(f.manager !== undefined ? { manager: f.manager } : {}),
+          consecutive: f.consecutive,
+          error: errorDetail(f.error),
+        });
         void status
           .writeStatus({
             pid: process.pid,
             nodeName: cfg.nodeName,
             inSync: state.inSync,
-            dataplaneInSync: loop.dataplaneInSync,
-            appliedRevision: loop.appliedRevision,
-            lastApplyError: errorDetail(e),
+            dataplaneInSync: dp.loop.dataplaneInSync,
+            appliedRevision: dp.loop.appliedRevision,
+            lastApplyError: errorDetail(f.error),
             updatedAt: new Date().toISOString(),
           })
           .catch((err: unknown) => {
             log.error('writing status failed', { error: errorMessage(err) });
           });
       },
+      onFatal,
     },
-    { refreshIntervalMs: cfg.refreshIntervalMs, network },
-  );
-  return { loop, dataplane };
+  });
+  return dp;
 }
 
 async function startServers(
@@ -147,8 +144,8 @@ async function startServers(
   if (cfg.healthEnabled) {
     servers.push(
       await startHealthServer(cfg.healthHost, cfg.healthPort, {
-        live: () => loop.consecutiveFailures < 10,
-        ready: () => state.inSync && loop.dataplaneInSync && loop.consecutiveFailures === 0,
+        live: () => !loop.status().fatal,
+        ready: () => state.inSync && loop.ready,
       }),
     );
   }
@@ -156,10 +153,18 @@ async function startServers(
   return servers;
 }
 
+/**
+ * `onFatal`: the dataplane could not be brought back after failing (the kernel keeps its last state); the
+ * process should exit non-zero so that its supervisor restarts it. By default it exits at once.
+ */
 export async function startAgent(
   cfg: AgentConfig,
   log: Logger,
   net: NetworkConfig = loadNetworkConfig(process.env, cfg.runDir),
+  onFatal: (e: Error) => void = (e) => {
+    log.error('dataplane failed for good; exiting', { error: errorDetail(e) });
+    process.exit(1);
+  },
 ): Promise<Agent> {
   const controller = new AbortController();
   const metrics = new AgentMetrics(cfg.nodeName);
@@ -175,9 +180,10 @@ export async function startAgent(
     env: process.env,
   });
   const runner = new SpawnerCommandRunner();
-  const { loop, dataplane } = wireDataplane(cfg, net, log, metrics, status, state, runner);
-  const servers = await startServers(cfg, metrics, loop, state);
   const graph = new CalcGraph(cfg.nodeName, { ...cfg.felixEnv, ...net.felixEnv });
+  const dataplane = wireDataplane(cfg, net, log, metrics, status, state, runner, graph, onFatal);
+  const loop = dataplane.loop;
+  const servers = await startServers(cfg, metrics, loop, state);
   const syncer: Syncer = createSyncer(
     backend,
     {
@@ -266,13 +272,24 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const agent = await startAgent(cfg, log, net);
   // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
   const keepAlive = setInterval(() => undefined, 3_600_000);
+  let agent: Agent | undefined = undefined;
+  const fatal = (e: Error): void => {
+    log.error('dataplane cannot be programmed; exiting for the supervisor to restart calico-node', {
+      error: errorDetail(e),
+    });
+    clearInterval(keepAlive);
+    const exit = (): never => process.exit(1);
+    setTimeout(exit, 10_000).unref();
+    void (agent?.[Symbol.asyncDispose]() ?? Promise.resolve()).then(exit, exit);
+  };
+  agent = await startAgent(cfg, log, net, fatal);
+  const started = agent;
   const stop = (sig: string): void => {
     log.info('stopping', { signal: sig });
     clearInterval(keepAlive);
-    agent[Symbol.asyncDispose]().then(
+    started[Symbol.asyncDispose]().then(
       () => process.exit(0),
       (e: unknown) => {
         log.error('shutdown failed', { error: errorMessage(e) });

@@ -166,9 +166,10 @@ describe('multi-node networking', { skip }, () => {
       const nat = await c.scope
         .runner(c.node('node-a').ns)
         .run('nft', ['list', 'chain', 'inet', 'calico', 'nat-cali-nat-outgoing']);
+      // The masquerade rule counted the connections it translated.
       assert.match(
         nat.stdout,
-        /ip saddr @cali40masq-ipam-pools ip daddr != @cali40all-ipam-pools masquerade/,
+        /ip saddr @cali40masq-ipam-pools ip daddr != @cali40all-ipam-pools counter packets [1-9]\d* bytes \d+ masquerade/,
       );
       // Without natOutgoing the outside host cannot answer the pod (it has no route to pods).
       await c.put({

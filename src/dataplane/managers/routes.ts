@@ -10,7 +10,6 @@
 import type { CommandRunner } from '../exec/command-runner.js';
 import { KernelProgrammingError } from '../../lib/errors.js';
 import { normaliseDst } from '../iproute/routes.js';
-import { readInterfaces } from '../iproute/tools.js';
 
 export interface WorkloadRoutes {
   readonly interfaceName: string;
@@ -86,11 +85,6 @@ export class RouteManager {
   private async links(signal?: AbortSignal): Promise<Map<string, boolean>> {
     const links = await this.json<IpLink[]>(['-j', 'link', 'show'], signal);
     return new Map(links.map((l) => [l.ifname, l.flags?.includes('UP') ?? false]));
-  }
-
-  /** Every interface and its addresses (for host endpoints matched by expected IPs). */
-  async interfaceAddresses(signal?: AbortSignal): Promise<Map<string, readonly string[]>> {
-    return new Map((await readInterfaces(this.runner, signal)).map((i) => [i.name, i.addresses]));
   }
 
   async apply(signal?: AbortSignal): Promise<void> {

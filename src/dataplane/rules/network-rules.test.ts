@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RouteMsg, VtepMsg } from '../../calc/messages.js';
+import { VXLAN_ROUTE } from '../testing/dataplane.js';
 import { kernelRouteFor } from './cluster-routes.js';
 import { DEFAULT_RULES_CONFIG, rulesConfigFrom, type RulesConfig } from './config.js';
 import { BASE_CHAIN, CHAIN } from './names.js';
@@ -10,22 +11,9 @@ import { deviceSpec, vxlanConfigFrom } from './vxlan.js';
 
 /** A VXLAN route to node2's block, with changes (`vtepAddr: undefined` drops the VTEP). */
 function route(over: Partial<Record<keyof RouteMsg, unknown>>): RouteMsg {
-  const r = {
-    dst: '10.244.2.0/26',
-    type: 'remoteWorkload',
-    dstNode: 'node2',
-    dstNodeIp: '10.0.2.1',
-    borrowed: false,
-    poolCidr: '10.244.0.0/16',
-    poolType: 'vxlan',
-    natOutgoing: true,
-    sameSubnet: false,
-    encap: 'vxlan',
-    vtepAddr: '10.244.2.0',
-    ...over,
-  };
+  const r: Record<string, unknown> = { ...VXLAN_ROUTE, ...over };
   if (r.vtepAddr === undefined) delete r.vtepAddr;
-  return r as RouteMsg;
+  return r as unknown as RouteMsg;
 }
 
 const READY = { birdProgramsNoEncap: false, vxlanReady: true, ipipReady: false };

@@ -1,7 +1,9 @@
 /**
  * The static part of `table inet calico` (Felix's rules/static.go in nftables form): base chains hooked at
  * raw/mangle/filter priorities, the top-level cali chains, the dispatch chains in front of the per-interface
- * verdict maps, workload-to-host handling and the failsafe chains. Pure.
+ * verdict maps, workload-to-host handling and the failsafe chains. The host-endpoint dispatch chains
+ * (`cali-from-host-endpoint`, `cali-to-host-endpoint`) change with the `*` host endpoint, so they are rendered
+ * with the host endpoints (host-dispatch.ts). Pure.
  *
  * A packet from or to a `cali*` interface whose endpoint is not programmed hits the dispatch chain's final
  * drop: there is never a window in which a new workload interface is unpoliced.
@@ -195,8 +197,6 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
         ACCEPT_IF_MARKED,
       ],
     },
-    { name: CHAIN.fromHep, rules: [`iifname vmap @${MAP_FROM_HEP}`] },
-    { name: CHAIN.toHep, rules: [`oifname vmap @${MAP_TO_HEP}`] },
     { name: CHAIN.failsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
     { name: CHAIN.failsafeOut, rules: failsafeRules(cfg.failsafeOutbound, 'out') },
     { name: CHAIN.rawPre, rules: [CLEAR_MARKS, `iifname vmap @${MAP_RAW_FROM_HEP}`] },
