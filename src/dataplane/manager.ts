@@ -63,11 +63,6 @@ export class DirtyMap<V> {
     return this.#values;
   }
 
-  /** Whether some key changed since the last take(). */
-  get changed(): boolean {
-    return this.#dirty.size > 0;
-  }
-
   set(key: string, value: V): void {
     this.#values.set(key, value);
     this.#changed(key);

@@ -43,7 +43,7 @@ export interface KernelMap {
 }
 
 /** Object kinds other than chains, sets and maps; we never create them, so any found in our table is swept. */
-export const FOREIGN_KINDS = [
+const FOREIGN_KINDS = [
   'counter',
   'quota',
   'limit',

@@ -26,7 +26,7 @@ import {
 import type { BaseChainHook } from './model.js';
 import type { NftOp } from './ops.js';
 
-export const PHASES = 6;
+const PHASES = 6;
 const DECLARE = 0;
 const TEARDOWN = 1;
 const RECREATE = 2;

@@ -27,7 +27,7 @@ function name(n: string): string {
   return n;
 }
 
-export function renderHook(hook: BaseChainHook): string {
+function renderHook(hook: BaseChainHook): string {
   return `{ type ${hook.type} hook ${hook.hook} priority ${hook.priority}; policy ${hook.policy ?? 'accept'}; }`;
 }
 

@@ -14,13 +14,13 @@ import { err, ok, type Result } from '../../lib/result.js';
  */
 const NAME = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 const NOT_KEYWORD = /[A-Z_./-]/;
-export const MAX_NAME_LENGTH = 255;
+const MAX_NAME_LENGTH = 255;
 
 /** nft stores at most 128 bytes of comment; we keep one byte spare. */
-export const MAX_COMMENT_BYTES = 127;
+const MAX_COMMENT_BYTES = 127;
 export const RULE_COMMENT_PREFIX = 'cali:';
 const HASH_CHARS = 16;
-export const MAX_RULE_LENGTH = 8192;
+const MAX_RULE_LENGTH = 8192;
 
 /** Why `name` cannot name an nft object, or undefined when it can. */
 export function checkObjectName(name: string): string | undefined {

@@ -1,5 +1,6 @@
 /** The part of Felix's configuration the rule renderers use, parsed from FelixConfiguration values. */
 import { WORKLOAD_INTERFACE_PREFIX } from './names.js';
+import { DEFAULT_DISPATCH_MIN_RULES } from './tier.js';
 
 export interface FailsafePort {
   readonly protocol: 'tcp' | 'udp';
@@ -60,7 +61,7 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   allowVxlanFromWorkloads: false,
   allowIpipFromWorkloads: false,
   disableConntrackInvalidCheck: false,
-  tierDispatchMinRules: 24,
+  tierDispatchMinRules: DEFAULT_DISPATCH_MIN_RULES,
   vxlanPort: 4789,
 };
 

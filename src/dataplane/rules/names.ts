@@ -16,10 +16,10 @@ import { createHash } from 'node:crypto';
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'calico';
 
-export const MAX_NFT_NAME = 250;
+const MAX_NFT_NAME = 250;
 
 /** prefix + suffix, or prefix + `_` + hash of the suffix when the result would be too long. */
-export function lengthLimitedId(prefix: string, suffix: string, max: number): string {
+function lengthLimitedId(prefix: string, suffix: string, max: number): string {
   if (suffix === '') return `${prefix}_`;
   if (
     prefix.length + suffix.length > max ||
@@ -38,7 +38,7 @@ function safe(s: string): string {
 
 export type Layer = 'filter' | 'raw' | 'mangle' | 'nat';
 
-export function chainName(layer: Layer, name: string): string {
+function chainName(layer: Layer, name: string): string {
   return lengthLimitedId(`${layer}-`, name, MAX_NFT_NAME);
 }
 

@@ -101,11 +101,7 @@ function portList(ports: readonly PortRangeMsg[]): string {
  * `chain` is where the rule lives: a profile (or standalone policy) chain, where Pass sets the pass mark, or
  * a tier chain, where Pass simply returns to the endpoint chain.
  */
-export function actionText(
-  rule: RuleMsg,
-  opts: RuleRenderOptions,
-  chain: 'profile' | 'tier' = 'profile',
-): string {
+function actionText(rule: RuleMsg, opts: RuleRenderOptions, chain: 'profile' | 'tier' = 'profile'): string {
   switch (rule.action) {
     case 'allow':
       return `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`;

@@ -47,7 +47,7 @@ const MAX_MERGED_TEXT = 4000;
  * Address lists at least this long (one family, after merging) become named interval sets of the tier chain
  * (`<chain>-n<k>`): one lookup however many rules were merged, and no rule-length limit on merging.
  */
-export const NAMED_NET_SET_MIN = 16;
+const NAMED_NET_SET_MIN = 16;
 
 /** Allocates a tier chain's named address sets; equal lists share one set. */
 class TierNetSets {
