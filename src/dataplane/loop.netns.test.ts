@@ -4,6 +4,10 @@
  * refusing the loop gives up without ever taking the table down (fail closed).
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CalcGraph } from '../calc/graph.js';
 import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
@@ -12,8 +16,10 @@ import type { CommandRunner, RunOptions, RunResult } from './exec/command-runner
 import { NodeCommandRunner } from './exec/node-runner.js';
 import { createNftablesDataplane } from './create.js';
 import type { DataplaneFailure } from './loop.js';
+import { repoRoot } from '../test-support/repo.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft']);
+const agentMain = join(repoRoot(), 'dist', 'src', 'agent', 'main.js');
 
 /** Passes everything to the namespace, except `nft -f` transactions while `refuse` is set. */
 class RefusingRunner implements CommandRunner {
@@ -130,4 +136,69 @@ describe('dataplane failures on the real kernel', { skip }, () => {
       await dp.loop.idle();
     }
   });
+
+  test(
+    'calico-node exits 1 for its supervisor when nft refuses every transaction',
+    { skip: existsSync(agentMain) ? false : 'dist/src/agent/main.js not built' },
+    async () => {
+      const ns = await scope.namespace();
+      const dir = mkdtempSync(join(tmpdir(), 'calts-dpfatal-'));
+      try {
+        // An `nft` that lists as the real one does and refuses every `nft -f` transaction.
+        mkdirSync(join(dir, 'bin'));
+        const nft = join(dir, 'bin', 'nft');
+        writeFileSync(
+          nft,
+          '#!/bin/sh\nfor a in "$@"; do [ "$a" = "-f" ] && { echo "Error: injected" >&2; exit 1; }; done\nexec nft.real "$@"\n',
+        );
+        chmodSync(nft, 0o755);
+        const real = (process.env.PATH ?? '')
+          .split(':')
+          .map((d) => join(d, 'nft'))
+          .find((f) => existsSync(f));
+        assert.ok(real !== undefined);
+        writeFileSync(join(dir, 'bin', 'nft.real'), `#!/bin/sh\nexec ${real} "$@"\n`);
+        chmodSync(join(dir, 'bin', 'nft.real'), 0o755);
+        const agent = spawn('ip', ['netns', 'exec', ns, process.execPath, agentMain], {
+          env: {
+            PATH: `${join(dir, 'bin')}:${process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin'}`,
+            NODENAME: 'node1',
+            DATASTORE_TYPE: 'embedded',
+            CALICO_DATASTORE_PATH: join(dir, 'calico.db'),
+            CALICO_RUN_DIR: join(dir, 'run'),
+            FELIX_HEALTHENABLED: 'false',
+            CALICO_NETWORKING_BACKEND: 'none',
+          },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let log = '';
+        agent.stderr.on('data', (d: Buffer) => {
+          log += d.toString();
+        });
+        try {
+          await waitFor(() => agent.exitCode !== null || agent.signalCode !== null, {
+            timeoutMs: 90_000,
+            what: 'calico-node to exit',
+            describe: () => log.slice(-2000),
+          });
+        } finally {
+          if (agent.exitCode === null && agent.signalCode === null) agent.kill('SIGKILL');
+        }
+        assert.equal(agent.exitCode, 1, log.slice(-2000));
+        assert.match(
+          log,
+          /dataplane cannot be programmed; exiting for the supervisor to restart calico-node/,
+        );
+        assert.equal((log.match(/dataplane table failed; will resync/g) ?? []).length, 5);
+        const status = JSON.parse(readFileSync(join(dir, 'run', 'status.json'), 'utf8')) as {
+          lastApplyError: string | null;
+          dataplaneInSync: boolean;
+        };
+        assert.equal(status.dataplaneInSync, false);
+        assert.match(status.lastApplyError ?? '', /injected/);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });
