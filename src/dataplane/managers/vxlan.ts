@@ -9,17 +9,7 @@
 import type { IpPoolMsg, VtepMsg } from '../../calc/messages.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { queryJson, readInterfaces, runBatch, runTool } from '../iproute/tools.js';
-import {
-  createDeviceArgs,
-  diffEntries,
-  fdbCommands,
-  needsRecreate,
-  neighbourCommands,
-  parseFdb,
-  parseNeighbours,
-  parseVxlanLink,
-  updateDeviceArgs,
-} from '../iproute/vxlan.js';
+import * as kernel from '../iproute/vxlan.js';
 import { VXLAN_DEVICE } from '../rules/names.js';
 import { DirtyMap, DueWork, type Manager, type MessageHandlers } from '../manager.js';
 import {
@@ -120,7 +110,7 @@ export class VxlanManager implements Manager {
   }
 
   private async program(s: VxlanState, signal: AbortSignal): Promise<VxlanOutcome> {
-    const link = parseVxlanLink(
+    const link = kernel.parseVxlanLink(
       await queryJson(this.runner, 'ip', ['-d', '-j', 'link', 'show', 'dev', VXLAN_DEVICE], signal, true),
     );
     if (!s.wanted) {
@@ -138,28 +128,31 @@ export class VxlanManager implements Manager {
     }
     const want = deviceSpec(s.config, local, parent);
     let current = link;
-    if (current !== undefined && needsRecreate(current, want)) {
+    if (current !== undefined && kernel.needsRecreate(current, want)) {
       await runTool(this.runner, 'ip', ['link', 'del', VXLAN_DEVICE], signal);
       current = undefined;
     }
-    const steps = current === undefined ? createDeviceArgs(want) : updateDeviceArgs(current, want);
+    const steps =
+      current === undefined ? kernel.createDeviceArgs(want) : kernel.updateDeviceArgs(current, want);
     for (const args of steps) await runTool(this.runner, 'ip', args, signal);
     await this.ensureAddress(want.address, signal);
     const remote = remoteVteps(s.vteps.values(), s.hostname);
-    const fdb = diffEntries(
+    const fdb = kernel.diffEntries(
       desiredFdb(remote),
-      parseFdb(await queryJson(this.runner, 'bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE], signal)),
+      kernel.parseFdb(
+        await queryJson(this.runner, 'bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE], signal),
+      ),
       (e) => `${e.mac} ${e.dst}`,
     );
-    await runBatch(this.runner, 'bridge', fdbCommands(fdb), 'VXLAN FDB entries', signal);
-    const neigh = diffEntries(
+    await runBatch(this.runner, 'bridge', kernel.fdbCommands(fdb), 'VXLAN FDB entries', signal);
+    const neigh = kernel.diffEntries(
       desiredNeighbours(remote),
-      parseNeighbours(
+      kernel.parseNeighbours(
         await queryJson(this.runner, 'ip', ['-4', '-j', 'neigh', 'show', 'dev', VXLAN_DEVICE], signal),
       ),
       (e) => e.ip,
     );
-    await runBatch(this.runner, 'ip', neighbourCommands(neigh), 'VXLAN neighbour entries', signal);
+    await runBatch(this.runner, 'ip', kernel.neighbourCommands(neigh), 'VXLAN neighbour entries', signal);
     return { state: 'ready', device: want };
   }
 
