@@ -28,7 +28,8 @@ export class AppliedWaiters {
       const onAbort = (): void => {
         w.settle(false);
       };
-      const timer = this.#clock.setTimeout(onAbort, opts.timeoutMs, { unref: true });
+      // A caller is awaiting it: the timer keeps the process alive, as Node's own timers do.
+      const timer = this.#clock.setTimeout(onAbort, opts.timeoutMs);
       const w: Waiter = {
         revision,
         settle: (applied) => {
