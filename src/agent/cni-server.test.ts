@@ -17,10 +17,7 @@ import { calicoIpamPlugin } from '../cni/ipam-plugin.js';
 import { runPlugin } from '../cni/skel.js';
 import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
 import { FakeCommandRunner } from '../dataplane/exec/fake-runner.js';
-import { DataplaneLoop } from '../dataplane/loop.js';
-import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
-import { RouteManager } from '../dataplane/managers/routes.js';
-import { NftTable } from '../dataplane/nftables/table.js';
+import { createNftablesDataplane } from '../dataplane/create.js';
 import { FakeNft } from '../dataplane/nftables/testing/fake-nft.js';
 import type { Backend, Resource } from '../datastore/api.js';
 import { openBackend } from '../datastore/config.js';
@@ -352,16 +349,20 @@ describe('dataplane loop whenApplied', () => {
     new FakeNft().install(runner);
     runner.on({ cmd: 'ip' }, { stdout: '[]' });
     runner.on({ cmd: 'sysctl' }, {});
-    const table = new NftTable({ runner });
-    const dataplane = new PolicyDataplane(table);
     const hooked: number[] = [];
-    const loop = new DataplaneLoop(
-      dataplane,
-      table,
-      new RouteManager(runner, () => ['cali']),
-      { onApplied: ({ revision }) => void hooked.push(revision), onFailure: () => undefined },
-      { refreshIntervalMs: 3_600_000 },
-    );
+    const dataplane = createNftablesDataplane({
+      runner,
+      hostname: 'node1',
+      birdProgramsNoEncap: false,
+      refreshIntervalMs: 3_600_000,
+      resyncSource: () => [],
+      hooks: {
+        onApplied: ({ revision }) => void hooked.push(revision),
+        onFailure: () => undefined,
+        onFatal: () => undefined,
+      },
+    });
+    const loop = dataplane.loop;
     const controller = new AbortController();
     loop.start(controller.signal);
     const view = loopPolicyView(loop, () => dataplane.workloadEndpoints);

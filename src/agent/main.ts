@@ -3,10 +3,10 @@
  * calico-node: the per-node agent (Felix), composition root. The command line is command.ts (Calico's flags);
  * this file starts the agent.
  *
- *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► PolicyDataplane ──► NftTable (nft)
- *                                    │                          ├──► NetworkDataplane (VXLAN, cluster routes, NAT)
- *                                    │                          └──► RouteManager (ip route, sysctl)
- *                                    └─configUpdate──► FelixConfigWatch (log level, servers, refresh, health)
+ *   datastore ──syncer──► CalcGraph ──messages──► DataplaneLoop ──► managers ──► NftTable (nft)
+ *                                    ▲  │                     (dataplane/create.ts) └──► ip route, VXLAN, sysctl
+ *                                    │  └─configUpdate──► FelixConfigWatch (log level, servers, refresh, health)
+ *                                    └── replay() on a dataplane failure (full resync; exit 1 if it keeps failing)
  *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (mode `node`, networking backend `bird`)
  *   status.json / endpoint-status files (cni/agent-status.ts), Prometheus metrics (9091), health (9099)
  *   datastore health (datastore-health.ts): held-back invalid resources and reachability -> logs, metrics,
@@ -27,16 +27,13 @@ import { AgentStatusWriter } from '../cni/agent-status.js';
 import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { DataplaneLoop } from '../dataplane/loop.js';
-import { PolicyDataplane } from '../dataplane/managers/policy-dataplane.js';
-import { RouteManager } from '../dataplane/managers/routes.js';
-import { NetworkDataplane } from '../dataplane/managers/network.js';
-import { NftTable } from '../dataplane/nftables/table.js';
+import { createNftablesDataplane, type NftablesDataplane } from '../dataplane/create.js';
+import type { DataplaneLoop } from '../dataplane/loop.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend } from '../datastore/index.js';
 import { type Clock, realClock } from '../lib/async.js';
 import { AsyncDisposableStore } from '../lib/disposable.js';
-import { errorMessage } from '../lib/errors.js';
+import { errorDetail, errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { runCalicoNode } from './command.js';
 import { type AgentConfig, configInputs } from './config.js';
@@ -98,6 +95,11 @@ export interface StartOptions {
   readonly net?: NetworkConfig;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
+  /**
+   * The dataplane could not be brought back after failing (the kernel keeps its last state): the process
+   * should exit non-zero so that its supervisor restarts it. Default: log and exit 1 at once.
+   */
+  readonly onFatal?: (e: Error) => void;
 }
 
 function wireDataplane(
@@ -106,35 +108,30 @@ function wireDataplane(
   reporter: AgentReporter,
   metrics: AgentMetrics,
   runner: CommandRunner,
-) {
-  const table = new NftTable({ runner });
-  const dataplane = new PolicyDataplane(table);
-  const routes = new RouteManager(runner, () => dataplane.rulesConfig.interfacePrefixes);
-  const network = new NetworkDataplane({
-    hostname: cfg.nodeName,
+  graph: CalcGraph,
+  onFatal: (e: Error) => void,
+): NftablesDataplane {
+  const dp: NftablesDataplane = createNftablesDataplane({
     runner,
-    table,
+    hostname: cfg.nodeName,
     birdProgramsNoEncap: net.backend === 'bird',
-  });
-  const loop: DataplaneLoop = new DataplaneLoop(
-    dataplane,
-    table,
-    routes,
-    {
+    refreshIntervalMs: cfg.initial.nftablesRefreshInterval,
+    resyncSource: () => graph.replay(),
+    hooks: {
       onApplied: async (info) => {
         metrics.applyTime.observe(info.durationMs / 1000);
-        metrics.updateNft(table.stats());
+        metrics.updateNft(dp.table.stats());
         if (info.first) metrics.initialResync.set(info.durationMs / 1000);
-        await reporter.applied(info, table.stats(), dataplane.workloadEndpoints.values());
+        await reporter.applied(info, dp.table.stats(), dp.workloadEndpoints.values());
       },
-      onFailure: (e) => {
+      onFailure: (f) => {
         metrics.applyFailures.inc();
-        reporter.failed(e);
+        reporter.failed(f);
       },
+      onFatal,
     },
-    { refreshIntervalMs: cfg.initial.nftablesRefreshInterval, network },
-  );
-  return { loop, dataplane };
+  });
+  return dp;
 }
 
 export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<Agent> {
@@ -142,6 +139,14 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   const env = opts.env ?? process.env;
   const clock = opts.clock ?? realClock;
   const net = opts.net ?? loadNetworkConfig(env, cfg.runDir);
+  const onFatal =
+    opts.onFatal ??
+    ((e: Error): void => {
+      log.error('dataplane cannot be programmed; exiting for the supervisor to restart calico-node', {
+        error: errorDetail(e),
+      });
+      process.exit(1);
+    });
   await using store = new AsyncDisposableStore();
   const metrics = new AgentMetrics(cfg.nodeName);
   const health = new HealthAggregator({ log, clock });
@@ -187,7 +192,9 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
     networking = store.add(n, (x) => x.stop());
   }
   const runner = store.add(new SpawnerCommandRunner(), (r) => r.close());
-  const { loop, dataplane } = wireDataplane(cfg, net, reporter, metrics, runner);
+  const graph = new CalcGraph(cfg.nodeName, configInputs(cfg));
+  const dataplane = wireDataplane(cfg, net, reporter, metrics, runner, graph, onFatal);
+  const loop = dataplane.loop;
   reporter.attach(loop);
   const controller = new AbortController();
   store.defer(async () => {
@@ -200,7 +207,6 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   const watch = new FelixConfigWatch(cfg.initial, { log, servers, health, loop });
   await servers.start(cfg.initial);
 
-  const graph = new CalcGraph(cfg.nodeName, configInputs(cfg));
   const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {
     metrics.dataplaneBatch(msgs);
     watch.onMessages(msgs);

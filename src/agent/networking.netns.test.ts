@@ -167,9 +167,10 @@ describe('multi-node networking', { skip }, () => {
       const nat = await c.scope
         .runner(c.node('node-a').ns)
         .run('nft', ['list', 'chain', 'inet', 'calico', 'nat-cali-nat-outgoing']);
+      // The masquerade rule counted the connections it translated.
       assert.match(
         nat.stdout,
-        /ip saddr @cali40masq-ipam-pools ip daddr != @cali40all-ipam-pools masquerade/,
+        /ip saddr @cali40masq-ipam-pools ip daddr != @cali40all-ipam-pools counter packets [1-9]\d* bytes \d+ masquerade/,
       );
       // Without natOutgoing the outside host cannot answer the pod (it has no route to pods).
       await c.put({
@@ -273,10 +274,10 @@ describe('multi-node networking', { skip }, () => {
       // New connections between pods still cross the overlay, both ways.
       assert.equal(await c.peerSeen(a.ns, b.ip, 8080), a.ip);
       assert.equal(await c.peerSeen(b.ns, a.ip, 8080), b.ip);
-      const ruleset = await c.scope.runner(nodeA.ns).run('nft', ['list', 'table', 'inet', 'calico']);
+      const ruleset = await c.scope.runner(nodeA.ns).run('nft', ['-s', 'list', 'table', 'inet', 'calico']);
       assert.match(
         ruleset.stdout,
-        /udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local accept/,
+        /udp dport 4789 ip saddr @cali40all-vxlan-net fib daddr type local counter accept/,
       );
       const vxlanHosts = /set cali40all-vxlan-net \{[^}]*elements = \{([^}]*)\}/.exec(ruleset.stdout)?.[1];
       assert.deepEqual(

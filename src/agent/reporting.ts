@@ -5,15 +5,12 @@
  */
 import type { DataplaneMessage } from '../calc/messages.js';
 import type { AgentStatus, AgentStatusWriter, DatastoreStatus, SyncStatus } from '../cni/agent-status.js';
-import type { DataplaneLoop } from '../dataplane/loop.js';
+import type { DataplaneFailure, DataplaneLoop } from '../dataplane/loop.js';
 import type { NftTableStats } from '../dataplane/nftables/table.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
 import type { HealthAggregator } from './health.js';
 import { REPORTER } from './felix-config-watch.js';
 import type { Logger } from './log.js';
-
-/** A loop that failed this many applies in a row is reported not live (the supervisor restarts it). */
-export const MAX_CONSECUTIVE_FAILURES = 10;
 
 export class AgentReporter {
   readonly #nodeName: string;
@@ -95,11 +92,18 @@ export class AgentReporter {
     await this.writeStatus();
   }
 
-  failed(e: unknown): void {
+  /** One dataplane failure (counted by the agent in felix_int_dataplane_failures): log, health, status. */
+  failed(f: DataplaneFailure): void {
+    const error = errorDetail(f.error);
     this.#failuresTotal++;
-    this.#lastFailure = { at: new Date().toISOString(), error: errorDetail(e) };
-    this.#log.error('dataplane apply failed; will retry', { error: errorDetail(e) });
-    this.#lastApplyError = errorDetail(e);
+    this.#lastFailure = { at: new Date().toISOString(), error };
+    const what = f.next === 'retry' ? 'will retry' : f.next === 'resync' ? 'will resync' : 'giving up';
+    this.#log.error(`dataplane ${f.phase} failed; ${what}`, {
+      ...(f.manager !== undefined ? { manager: f.manager } : {}),
+      consecutive: f.consecutive,
+      error,
+    });
+    this.#lastApplyError = error;
     this.reportHealth();
     this.writeStatus().catch((err: unknown) => {
       this.#log.error('writing status failed', { error: errorMessage(err) });
@@ -110,9 +114,10 @@ export class AgentReporter {
     const loop = this.#loop;
     this.#health.report(REPORTER.calcGraph, { live: true, ready: this.inSync });
     if (loop === undefined) return;
+    // Not live once the loop gave up (the process exits for its supervisor); not ready while failing.
     this.#health.report(REPORTER.dataplane, {
-      live: loop.consecutiveFailures < MAX_CONSECUTIVE_FAILURES,
-      ready: this.inSync && loop.dataplaneInSync && loop.consecutiveFailures === 0,
+      live: !loop.status().fatal,
+      ready: this.inSync && loop.ready,
     });
   }
 
@@ -142,7 +147,7 @@ export class AgentReporter {
         invalidResources: [],
       },
       dataplane: {
-        consecutiveFailures: loop?.consecutiveFailures ?? 0,
+        consecutiveFailures: loop?.status().consecutiveFailures ?? 0,
         failuresTotal: this.#failuresTotal,
         lastFailure: this.#lastFailure,
       },

@@ -219,7 +219,7 @@ export class AgentHarness implements AsyncDisposable {
 
   /** nft's view of our table (chains, sets with elements, maps), without handles or counters. */
   async tableText(ns = this.node): Promise<string> {
-    return runChecked(runner, 'ip', ['netns', 'exec', ns, 'nft', 'list', 'table', 'inet', 'calico']);
+    return runChecked(runner, 'ip', ['netns', 'exec', ns, 'nft', '-s', 'list', 'table', 'inet', 'calico']);
   }
 
   /** The agent's log (JSON lines), for failure messages. */

@@ -16,7 +16,8 @@
  *   Node, IPPool, IPAMBlock, BlockAffinity ──► RouteResolver (routes.ts) ──► hosts, pools, VTEPs, routes
  *
  * Work is proportional to what a change affects: label indexes are keyed by required labels; only the
- * endpoints a change touches are re-resolved. Output depends only on current state, never on history.
+ * endpoints a change touches are re-resolved. Output depends only on current state, never on history, which
+ * is also what lets `replay()` give the whole current output at once (the dataplane's full resync).
  */
 import { formatCidr, hostCidr } from '../lib/net/ip.js';
 import { policyIdString } from '../model/ids.js';
@@ -31,6 +32,7 @@ import type {
   DataplaneMessage,
   HostEndpointMsg,
   PolicyMsg,
+  ProfileMsg,
   TierInfo,
   WorkloadEndpointMsg,
 } from './messages.js';
@@ -52,9 +54,10 @@ export interface CalcStats {
   readonly clusterTiers: number;
 }
 
-interface Active {
+interface Active<T> {
   readonly ipSets: ReadonlySet<string>;
   readonly json: string;
+  readonly msg: T;
 }
 
 export class CalcGraph implements ModelSink {
@@ -69,14 +72,19 @@ export class CalcGraph implements ModelSink {
   private readonly tiers = new Map<string, ModelTier>();
   private readonly endpoints = new Map<string, ModelEndpoint>();
   private readonly local = new Set<string>();
-  private readonly activePolicies = new Map<string, Active>();
-  private readonly activeProfiles = new Map<string, Active>();
+  private readonly activePolicies = new Map<string, Active<PolicyMsg>>();
+  private readonly activeProfiles = new Map<string, Active<ProfileMsg>>();
   private readonly profileRefs = new Map<string, number>();
   private readonly dirty = new Set<string>();
-  private readonly sentEndpoints = new Map<string, string>();
+  private readonly sentEndpoints = new Map<
+    string,
+    { readonly json: string; readonly msg: WorkloadEndpointMsg | HostEndpointMsg }
+  >();
   private readonly config: FelixConfigInput;
   private configDirty = false;
   private configSent = false;
+  private lastRevision: number | undefined;
+  private inSync = false;
 
   /** `config`: the layers around the datastore's FelixConfigurations (FELIX_* environment values win). */
   constructor(hostname: string, config: ConfigInputs = {}) {
@@ -102,12 +110,37 @@ export class CalcGraph implements ModelSink {
     for (const u of updates) {
       this.inputs.process(u);
       this.seq.onRevision(u.revision);
+      this.lastRevision = Math.max(this.lastRevision ?? 0, u.revision);
     }
   }
 
   onInSync(): void {
     this.configDirty = true;
+    this.inSync = true;
     this.seq.onInSync();
+  }
+
+  /**
+   * Everything the dataplane must hear to be in the state the graph's output has put it in, as if it knew
+   * nothing (its full resync after a failure): the configuration, every active IP set, policy and profile,
+   * every local endpoint, the cluster networking, the revision and InSync, in the sequencer's dependency
+   * order. Pending work is flushed first; its messages are part of what is replayed.
+   */
+  replay(): DataplaneMessage[] {
+    this.flush();
+    const seq = new EventSequencer();
+    seq.onConfig(this.config.resolve());
+    this.ipsets.replay(seq);
+    for (const [id, a] of this.activePolicies) seq.onPolicy(id, a.msg);
+    for (const [id, a] of this.activeProfiles) seq.onProfile(id, a.msg);
+    for (const [id, { msg }] of this.sentEndpoints) {
+      if (id.startsWith('wep/')) seq.onWorkloadEndpoint(id, msg as WorkloadEndpointMsg);
+      else seq.onHostEndpoint(id, msg as HostEndpointMsg);
+    }
+    this.routes.replay(seq);
+    if (this.lastRevision !== undefined) seq.onRevision(this.lastRevision);
+    if (this.inSync) seq.onInSync();
+    return seq.flush();
   }
 
   /** Resolves dirty endpoints and returns everything the dataplane must hear, in dependency order. */
@@ -277,7 +310,7 @@ export class CalcGraph implements ModelSink {
     const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
     this.acquireAll(sets);
     if (active !== undefined) this.releaseAll(active.ipSets);
-    this.activePolicies.set(id, { ipSets: new Set(sets.keys()), json });
+    this.activePolicies.set(id, { ipSets: new Set(sets.keys()), json, msg });
     this.seq.onPolicy(id, msg);
   }
 
@@ -294,13 +327,13 @@ export class CalcGraph implements ModelSink {
     }
     const inbound = scanRules(p.inbound);
     const outbound = scanRules(p.outbound);
-    const msg = { inboundRules: inbound.msgs, outboundRules: outbound.msgs };
+    const msg: ProfileMsg = { inboundRules: inbound.msgs, outboundRules: outbound.msgs };
     const json = JSON.stringify(msg);
     if (active?.json === json) return;
     const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
     this.acquireAll(sets);
     if (active !== undefined) this.releaseAll(active.ipSets);
-    this.activeProfiles.set(name, { ipSets: new Set(sets.keys()), json });
+    this.activeProfiles.set(name, { ipSets: new Set(sets.keys()), json, msg });
     this.seq.onProfile(name, msg);
   }
 
@@ -357,8 +390,8 @@ export class CalcGraph implements ModelSink {
       };
     }
     const json = JSON.stringify(msg);
-    if (this.sentEndpoints.get(id) === json) return;
-    this.sentEndpoints.set(id, json);
+    if (this.sentEndpoints.get(id)?.json === json) return;
+    this.sentEndpoints.set(id, { json, msg });
     if (e.key.kind === 'wep') this.seq.onWorkloadEndpoint(id, msg as WorkloadEndpointMsg);
     else this.seq.onHostEndpoint(id, msg as HostEndpointMsg);
   }

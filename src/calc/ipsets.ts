@@ -205,6 +205,11 @@ export class IpSetIndex {
     this.listener.onIpSetRemoved(id);
   }
 
+  /** Announces every active set with its members, as if each had just been created (a replay). */
+  replay(listener: Pick<IpSetListener, 'onIpSetAdded'>): void {
+    for (const [id, st] of this.sets) listener.onIpSetAdded(id, st.spec.type, [...st.members.keys()]);
+  }
+
   members(id: string): readonly string[] {
     return [...(this.sets.get(id)?.members.keys() ?? [])];
   }

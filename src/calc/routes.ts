@@ -115,6 +115,14 @@ export class RouteResolver {
     }
   }
 
+  /** Tells `sink` everything last sent (hosts, pools, VTEPs, routes), as if it were new (a replay). */
+  replay(sink: RouteSink): void {
+    for (const [name, json] of this.sentHosts) sink.onHostMetadata(name, JSON.parse(json) as HostMetadataMsg);
+    for (const [name, json] of this.sentPools) sink.onIpPool(name, JSON.parse(json) as IpPoolMsg);
+    for (const [name, json] of this.sentVteps) sink.onVtep(name, JSON.parse(json) as VtepMsg);
+    for (const [dst, json] of this.sentRoutes) sink.onRoute(dst, JSON.parse(json) as RouteMsg);
+  }
+
   /** Resolves everything that changed and tells the sink. */
   flush(): void {
     for (const name of this.dirtyNodes) {

@@ -1,155 +1,240 @@
 /**
- * The dataplane loop (Felix's InternalDataplane apply loop): messages are recorded as they arrive (no kernel
- * I/O); after InSync, at most one apply runs at a time, coalescing everything received meanwhile; a failed
- * apply keeps its work dirty and retries with backoff; periodic refreshes repair drift others caused.
- * `appliedRevision` is the datastore revision whose effects are all in the kernel. With a NetworkDataplane,
- * cluster-networking messages go to it: its natOutgoing rules join the policy's nftables transaction, and its
- * VXLAN device, entries and cluster routes are programmed after the table.
+ * The dataplane loop (Felix's InternalDataplane main loop and apply()): every calc-graph message goes to every
+ * manager (manager.ts), which only records it; after InSync, at most one apply runs at a time, coalescing
+ * everything received meanwhile:
  *
- * `whenApplied(revision)` lets in-process callers (the agent's CNI server) await an apply instead of polling
- * the status files: it resolves once an apply covering the revision and its onApplied hook have completed,
- * so the status files of that apply exist by then too.
+ *   [full resync, when needed] -> managers' completeDeferredWork (list order) -> [refresh, when due]
+ *     -> table.apply() (one atomic nft transaction) -> managers' own kernel work (list order) -> onApplied
+ *
+ * Failures cannot vanish (docs/design/dataplane.md, "Failures"): each one is reported to onFailure (the
+ * agent counts felix_int_dataplane_failures) and keeps readiness false until an apply succeeds.
+ *  - A message a manager throws on, or rendering that throws (a bug, or data that cannot be rendered), leaves
+ *    the managers' state unknown: the next apply is a full resync: the table's intent and every manager are
+ *    reset and the calc graph's whole current output is replayed (`resyncSource`), then the table reconciles
+ *    against the kernel, adopting what is already right.
+ *  - A failed table apply keeps its objects dirty and is retried with backoff; after `resyncAfterFailures`
+ *    failures in a row, every further failure is followed by a full resync.
+ *  - Nothing is written to the kernel while the managers' state is incomplete (a replay that failed): the
+ *    kernel keeps the last programmed policy (fail closed). After `maxResyncs` resyncs without a successful
+ *    table apply the loop stops and calls onFatal; the agent exits non-zero for its supervisor (Felix panics).
+ *  - The managers' own kernel work (routes, VXLAN) runs only after the table succeeded (no route to a
+ *    workload before its policy); its failures are retried with backoff, each manager independently.
+ *
+ * Time comes from an injected Clock (retry backoff, the periodic refresh, whenApplied timeouts), so all of it
+ * is unit-tested with FakeClock. `appliedRevision` is the datastore revision whose effects are all in the
+ * kernel; `whenApplied(revision)` lets in-process callers (the CNI server) await it.
  */
-import { isNetworkMessage, type DataplaneMessage } from '../calc/messages.js';
-import { errorMessage, isAbortError } from '../lib/errors.js';
-import type { NetworkDataplane } from './managers/network.js';
-import type { RouteManager } from './managers/routes.js';
-import type { PolicyDataplane } from './managers/policy-dataplane.js';
-import type { NftTable } from './nftables/table.js';
+import type { DataplaneMessage } from '../calc/messages.js';
+import { Backoff, realClock, type Clock, type TimerHandle } from '../lib/async.js';
+import { errorMessage, isAbortError, KernelProgrammingError } from '../lib/errors.js';
+import { AppliedWaiters } from './applied-waiters.js';
+import { handle, type Manager } from './manager.js';
+
+/** The table the loop applies once per apply (NftTable; a null object for a dataplane without one). */
+export interface DataplaneTable {
+  apply(options: { readonly signal?: AbortSignal }): Promise<unknown>;
+  /** Reads the kernel back; the next apply repairs what differs (periodic drift repair). */
+  refresh(options: { readonly signal?: AbortSignal }): Promise<unknown>;
+  /** Forgets the desired state and the kernel picture: a full resync re-records everything. */
+  reset(): void;
+}
+
+/** Where a failure happened, and what the loop does next. */
+export interface DataplaneFailure {
+  readonly phase: 'message' | 'resync' | 'render' | 'table' | 'kernel';
+  /** The manager that threw, when one did. */
+  readonly manager?: string;
+  readonly error: unknown;
+  /** Failed applies in a row (0 for a message failure outside an apply). */
+  readonly consecutive: number;
+  readonly next: 'retry' | 'resync' | 'fatal';
+}
 
 export interface LoopHooks {
   /** After every successful apply. */
   onApplied(info: { revision: number; durationMs: number; first: boolean }): Promise<void> | void;
-  onFailure(error: unknown): void;
+  /** Every failure (count it, log it). */
+  onFailure(failure: DataplaneFailure): void;
+  /** The dataplane could not be brought back: the loop has stopped, the kernel keeps its last state. */
+  onFatal(error: Error): void;
 }
 
 export interface LoopOptions {
+  /** In apply order: the static manager first, the managers with their own kernel work last. */
+  readonly managers: readonly Manager[];
+  readonly table: DataplaneTable;
+  readonly hooks: LoopHooks;
+  /** The calc graph's whole current output (CalcGraph.replay), for a full resync. */
+  readonly resyncSource: () => readonly DataplaneMessage[];
   /** Period of the full refresh (nftablesRefreshInterval); 0 disables it. */
   readonly refreshIntervalMs: number;
+  readonly clock?: Clock;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
-  /** Cluster networking (VXLAN, cluster routes, natOutgoing); absent = policy only. */
-  readonly network?: NetworkDataplane;
+  /** Failed table applies in a row that force a full resync (default 3). */
+  readonly resyncAfterFailures?: number;
+  /** Full resyncs without a successful table apply before giving up (default 5). */
+  readonly maxResyncs?: number;
 }
 
-interface ApplyWaiter {
-  readonly revision: number;
-  settle(applied: boolean): void;
+export interface DataplaneStatus {
+  /** The first apply after InSync has succeeded. */
+  readonly dataplaneInSync: boolean;
+  readonly appliedRevision: number;
+  /** Something failed and has not been repaired by a successful apply yet. */
+  readonly failing: boolean;
+  readonly consecutiveFailures: number;
+  readonly resyncs: number;
+  readonly lastError: string | null;
+  /** The loop gave up (onFatal was called). */
+  readonly fatal: boolean;
+}
+
+/** Rendering failed in a way a retry can fix (a kernel read), as opposed to a bug or unrenderable data. */
+function transient(e: unknown): boolean {
+  return e instanceof KernelProgrammingError;
 }
 
 export class DataplaneLoop {
-  private readonly dataplane: PolicyDataplane;
-  private readonly table: NftTable;
-  private readonly routes: RouteManager;
-  private readonly hooks: LoopHooks;
-  private readonly opts: Required<Omit<LoopOptions, 'network' | 'refreshIntervalMs'>>;
-  private refreshIntervalMs: number;
-  private readonly network: NetworkDataplane | undefined;
-  private inSync = false;
-  private received = 0;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private retryMs: number;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
-  private signal: AbortSignal | undefined;
-  private refreshDue = false;
-  private firstDone = false;
-  /** The revision of the last apply whose onApplied hook has completed (-1: none yet). */
-  private notifiedRevision = -1;
-  private readonly waiters = new Set<ApplyWaiter>();
-  appliedRevision = 0;
-  consecutiveFailures = 0;
-  lastError: string | null = null;
+  readonly #o: Required<Omit<LoopOptions, 'clock' | 'refreshIntervalMs'>>;
+  #refreshIntervalMs: number;
+  readonly #clock: Clock;
+  readonly #backoff: Backoff;
+  #signal: AbortSignal | undefined;
+  #inSync = false;
+  #received = 0;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #retryTimer: TimerHandle | undefined;
+  #refreshTimer: TimerHandle | undefined;
+  #refreshDue = false;
+  #firstDone = false;
+  #resyncNeeded = false;
+  #resyncsWithoutSuccess = 0;
+  #resyncs = 0;
+  #tableFailures = 0;
+  #consecutiveFailures = 0;
+  /** A failure (of a message or an apply) that no successful apply has repaired yet. */
+  #unrepaired = false;
+  #fatal = false;
+  #lastError: string | null = null;
+  #appliedRevision = 0;
+  readonly #waiters: AppliedWaiters;
 
-  constructor(
-    dataplane: PolicyDataplane,
-    table: NftTable,
-    routes: RouteManager,
-    hooks: LoopHooks,
-    opts: LoopOptions,
-  ) {
-    this.dataplane = dataplane;
-    this.table = table;
-    this.routes = routes;
-    this.hooks = hooks;
-    this.opts = {
+  constructor(opts: LoopOptions) {
+    this.#o = {
+      managers: opts.managers,
+      table: opts.table,
+      hooks: opts.hooks,
+      resyncSource: opts.resyncSource,
       retryMinMs: opts.retryMinMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 10_000,
+      resyncAfterFailures: opts.resyncAfterFailures ?? 3,
+      maxResyncs: opts.maxResyncs ?? 5,
     };
-    this.refreshIntervalMs = opts.refreshIntervalMs;
-    this.network = opts.network;
-    this.retryMs = this.opts.retryMinMs;
+    this.#refreshIntervalMs = opts.refreshIntervalMs;
+    this.#clock = opts.clock ?? realClock;
+    this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs);
+    this.#waiters = new AppliedWaiters(this.#clock);
   }
 
   get dataplaneInSync(): boolean {
-    return this.firstDone;
+    return this.#firstDone;
+  }
+
+  get appliedRevision(): number {
+    return this.#appliedRevision;
+  }
+
+  status(): DataplaneStatus {
+    return {
+      dataplaneInSync: this.#firstDone,
+      appliedRevision: this.#appliedRevision,
+      failing: this.#fatal || this.#resyncNeeded || this.#unrepaired,
+      consecutiveFailures: this.#consecutiveFailures,
+      resyncs: this.#resyncs,
+      lastError: this.#lastError,
+      fatal: this.#fatal,
+    };
+  }
+
+  /** Readiness: programmed after InSync and not failing (Felix's DataplaneInSync, plus failure state). */
+  get ready(): boolean {
+    return this.#firstDone && !this.status().failing;
   }
 
   start(signal: AbortSignal): void {
-    this.signal = signal;
+    this.#signal = signal;
     signal.addEventListener('abort', () => {
-      clearTimeout(this.retryTimer);
-      clearInterval(this.refreshTimer);
-      for (const w of [...this.waiters]) w.settle(false);
+      this.#clock.clearTimeout(this.#retryTimer);
+      this.#clock.clearTimeout(this.#refreshTimer);
+      this.#waiters.stop();
     });
-    this.armRefresh();
+    this.#scheduleRefresh();
   }
 
   /** Changes the refresh period (0 disables it), e.g. when nftablesRefreshInterval changes. */
   setRefreshInterval(ms: number): void {
-    if (ms === this.refreshIntervalMs) return;
-    this.refreshIntervalMs = ms;
-    if (this.signal !== undefined && !this.signal.aborted) this.armRefresh();
+    if (ms === this.#refreshIntervalMs) return;
+    this.#refreshIntervalMs = ms;
+    if (this.#signal !== undefined && !this.#signal.aborted) this.#scheduleRefresh();
   }
 
-  private armRefresh(): void {
-    clearInterval(this.refreshTimer);
-    this.refreshTimer = undefined;
-    if (this.refreshIntervalMs <= 0) return;
-    this.refreshTimer = setInterval(() => {
-      this.refreshDue = true;
-      this.kick();
-    }, this.refreshIntervalMs);
-    this.refreshTimer.unref();
+  #scheduleRefresh(): void {
+    this.#clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (this.#refreshIntervalMs <= 0) return;
+    this.#refreshTimer = this.#clock.setTimeout(
+      () => {
+        this.#refreshDue = true;
+        this.#scheduleRefresh();
+        this.kick();
+      },
+      this.#refreshIntervalMs,
+      { unref: true },
+    );
   }
 
   onMessages(msgs: readonly DataplaneMessage[]): void {
-    for (const m of msgs) {
-      if (m.kind === 'inSync') this.inSync = true;
-      else if (m.kind === 'revision') this.received = Math.max(this.received, m.revision);
-      try {
-        if (isNetworkMessage(m)) {
-          this.network?.onMessage(m);
-          // VTEPs also decide which hosts may send VXLAN to this one (host INPUT rules).
-          if (m.kind === 'vtepUpdate' || m.kind === 'vtepRemove') this.dataplane.onMessage(m);
-        } else {
-          if (m.kind === 'configUpdate') this.network?.onMessage(m);
-          this.dataplane.onMessage(m);
-        }
-      } catch (e) {
-        // A message the dataplane cannot take is a bug; never let it reach the syncer.
-        this.hooks.onFailure(e);
-      }
-    }
-    const eps = this.dataplane.workloadEndpoints.values();
-    this.routes.setDesired(
-      [...eps].map((e) => ({ interfaceName: e.interfaceName, nets: [...e.ipv4Nets, ...e.ipv6Nets] })),
-    );
+    this.#deliver(msgs, 'message');
     this.kick();
   }
 
-  /** Requests an apply; returns when the loop is idle again (for tests and shutdown). */
+  /** Gives every message to every manager; a manager that throws makes the next apply a full resync. */
+  #deliver(msgs: readonly DataplaneMessage[], phase: 'message' | 'resync'): void {
+    for (const m of msgs) {
+      if (m.kind === 'inSync') this.#inSync = true;
+      else if (m.kind === 'revision') this.#received = Math.max(this.#received, m.revision);
+      for (const mgr of this.#o.managers) {
+        try {
+          handle(mgr.handlers, m);
+        } catch (e) {
+          this.#resyncNeeded = true;
+          if (phase === 'message') {
+            // Outside an apply: reported now; the resync happens at the next apply.
+            this.#unrepaired = true;
+            this.#lastError = `${mgr.name}: ${errorMessage(e)}`;
+            this.#o.hooks.onFailure({ phase, manager: mgr.name, error: e, consecutive: 0, next: 'resync' });
+          } else {
+            throw new ManagerError(mgr.name, e);
+          }
+        }
+      }
+    }
+  }
+
+  /** Requests an apply (after InSync, once started); one runs at a time, later requests coalesce. */
   kick(): void {
-    if (!this.inSync || this.signal?.aborted === true) return;
-    if (this.running !== undefined) {
-      this.again = true;
+    if (!this.#inSync || this.#signal === undefined || this.#signal.aborted || this.#fatal) return;
+    if (this.#running !== undefined) {
+      this.#again = true;
       return;
     }
-    this.running = this.applyOnce().finally(() => {
-      this.running = undefined;
-      if (this.again) {
-        this.again = false;
+    const signal = this.#signal;
+    this.#running = this.#applyOnce(signal).finally(() => {
+      this.#running = undefined;
+      if (this.#again) {
+        this.#again = false;
         this.kick();
       }
     });
@@ -160,84 +245,149 @@ export class DataplaneLoop {
    * `timeoutMs`, when `signal` aborts, or when the loop stops.
    */
   whenApplied(revision: number, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<boolean> {
-    if (this.notifiedRevision >= revision) return Promise.resolve(true);
-    if (this.signal?.aborted === true || opts.signal?.aborted === true) return Promise.resolve(false);
-    return new Promise<boolean>((resolve) => {
-      const onAbort = (): void => {
-        w.settle(false);
-      };
-      const timer = setTimeout(onAbort, opts.timeoutMs);
-      const w: ApplyWaiter = {
-        revision,
-        settle: (applied) => {
-          clearTimeout(timer);
-          opts.signal?.removeEventListener('abort', onAbort);
-          this.waiters.delete(w);
-          resolve(applied);
-        },
-      };
-      opts.signal?.addEventListener('abort', onAbort, { once: true });
-      this.waiters.add(w);
-    });
+    return this.#waiters.wait(revision, opts);
   }
 
-  private notifyApplied(revision: number): void {
-    this.notifiedRevision = Math.max(this.notifiedRevision, revision);
-    for (const w of [...this.waiters]) if (w.revision <= this.notifiedRevision) w.settle(true);
-  }
-
+  /** Resolves when no apply is running (for tests and shutdown). */
   async idle(): Promise<void> {
-    while (this.running !== undefined) await this.running;
+    while (this.#running !== undefined) await this.#running;
   }
 
-  private async applyOnce(): Promise<void> {
-    const revision = this.received;
-    const started = performance.now();
+  async #applyOnce(signal: AbortSignal): Promise<void> {
+    const started = this.#clock.now();
+    let phase: DataplaneFailure['phase'] = 'render';
+    let manager: string | undefined;
     try {
-      this.dataplane.ensureStatic();
-      if (this.dataplane.wantsInterfaceAddresses())
-        this.dataplane.setInterfaceAddresses(await this.routes.interfaceAddresses(this.signal));
-      this.network?.prepare();
-      if (this.refreshDue) {
-        this.refreshDue = false;
-        this.network?.requestResync();
-        await this.table.refresh(this.signal !== undefined ? { signal: this.signal } : {});
+      if (this.#resyncNeeded) {
+        phase = 'resync';
+        this.#resync();
       }
-      await this.table.apply(this.signal !== undefined ? { signal: this.signal } : {});
-      await this.network?.apply(this.signal);
-      await this.routes.apply(this.signal);
-      const first = !this.firstDone;
-      this.firstDone = true;
-      this.appliedRevision = Math.max(this.appliedRevision, revision);
-      this.consecutiveFailures = 0;
-      this.lastError = null;
-      this.retryMs = this.opts.retryMinMs;
-      try {
-        await this.hooks.onApplied({
-          revision: this.appliedRevision,
-          durationMs: performance.now() - started,
-          first,
-        });
-      } finally {
-        // The kernel has it even when the hook failed.
-        this.notifyApplied(this.appliedRevision);
+      const revision = this.#received;
+      phase = 'render';
+      for (const m of this.#o.managers) {
+        manager = m.name;
+        await m.completeDeferredWork?.(signal);
       }
-      if (this.routes.pending > 0 || (this.network?.pending ?? 0) > 0) this.scheduleRetry();
+      manager = undefined;
+      phase = 'table';
+      // A message failed while this apply was rendering: the managers' state is unknown; resync first.
+      if (this.#resyncNeeded) {
+        this.#again = true;
+        return;
+      }
+      if (this.#refreshDue) {
+        this.#refreshDue = false;
+        for (const m of this.#o.managers) m.queueResync?.();
+        await this.#o.table.refresh({ signal });
+      }
+      await this.#o.table.apply({ signal });
+      this.#tableFailures = 0;
+      this.#resyncsWithoutSuccess = 0;
+      phase = 'kernel';
+      await this.#applyManagers(signal);
+      await this.#succeeded(revision, started);
     } catch (e) {
-      if (isAbortError(e) || this.signal?.aborted === true) return;
-      this.consecutiveFailures++;
-      this.lastError = errorMessage(e);
-      this.hooks.onFailure(e);
-      this.scheduleRetry();
+      if (isAbortError(e) || signal.aborted) return;
+      if (e instanceof ManagerError) this.#failed(phase, e.manager, e.cause);
+      else this.#failed(phase, manager, e);
     }
   }
 
-  private scheduleRetry(): void {
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => {
-      this.kick();
-    }, this.retryMs);
-    this.retryTimer.unref();
-    this.retryMs = Math.min(this.retryMs * 2, this.opts.retryMaxMs);
+  /** Drops every manager's state and the table's intent, and replays the calc graph's output into them. */
+  #resync(): void {
+    this.#resyncs++;
+    this.#resyncsWithoutSuccess++;
+    this.#o.table.reset();
+    for (const m of this.#o.managers) m.reset();
+    this.#resyncNeeded = false;
+    this.#deliver(this.#o.resyncSource(), 'resync');
+  }
+
+  /** Each manager's own kernel work; one failing does not stop the others. */
+  async #applyManagers(signal: AbortSignal): Promise<void> {
+    let first: ManagerError | undefined;
+    for (const m of this.#o.managers) {
+      if (m.apply === undefined) continue;
+      try {
+        await m.apply(signal);
+      } catch (e) {
+        if (isAbortError(e) || signal.aborted) throw e;
+        first ??= new ManagerError(m.name, e);
+      }
+    }
+    if (first !== undefined) throw first;
+  }
+
+  async #succeeded(revision: number, started: number): Promise<void> {
+    const first = !this.#firstDone;
+    this.#firstDone = true;
+    this.#appliedRevision = Math.max(this.#appliedRevision, revision);
+    this.#consecutiveFailures = 0;
+    this.#unrepaired = false;
+    this.#lastError = null;
+    this.#backoff.reset();
+    try {
+      await this.#o.hooks.onApplied({
+        revision: this.#appliedRevision,
+        durationMs: this.#clock.now() - started,
+        first,
+      });
+    } finally {
+      // The kernel has it even when the hook failed.
+      this.#waiters.applied(this.#appliedRevision);
+    }
+    if (this.#o.managers.some((m) => (m.pending ?? 0) > 0)) this.#scheduleRetry();
+  }
+
+  #failed(phase: DataplaneFailure['phase'], manager: string | undefined, error: unknown): void {
+    this.#consecutiveFailures++;
+    this.#unrepaired = true;
+    this.#lastError = `${manager !== undefined ? `${manager}: ` : ''}${errorMessage(error)}`;
+    if (phase === 'table') this.#tableFailures++;
+    const unknownState = phase === 'resync' || (phase === 'render' && !transient(error));
+    if (unknownState || this.#tableFailures >= this.#o.resyncAfterFailures) this.#resyncNeeded = true;
+    const fatal = this.#resyncNeeded && this.#resyncsWithoutSuccess >= this.#o.maxResyncs;
+    const next = fatal ? 'fatal' : this.#resyncNeeded ? 'resync' : 'retry';
+    this.#o.hooks.onFailure({
+      phase,
+      ...(manager !== undefined ? { manager } : {}),
+      error,
+      consecutive: this.#consecutiveFailures,
+      next,
+    });
+    if (fatal) {
+      this.#fatal = true;
+      this.#clock.clearTimeout(this.#retryTimer);
+      this.#clock.clearTimeout(this.#refreshTimer);
+      this.#waiters.stop();
+      this.#o.hooks.onFatal(
+        new Error(
+          `dataplane: ${this.#resyncsWithoutSuccess} full resyncs did not bring the dataplane back (last: ${this.#lastError}); the kernel keeps the last programmed state`,
+          { cause: error },
+        ),
+      );
+      return;
+    }
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    this.#clock.clearTimeout(this.#retryTimer);
+    this.#retryTimer = this.#clock.setTimeout(
+      () => {
+        this.kick();
+      },
+      this.#backoff.next(),
+      { unref: true },
+    );
+  }
+}
+
+/** A manager threw (during a replay, or in its own kernel work). */
+class ManagerError extends Error {
+  readonly manager: string;
+  constructor(manager: string, cause: unknown) {
+    super(`${manager}: ${errorMessage(cause)}`, { cause });
+    this.manager = manager;
   }
 }

@@ -128,8 +128,9 @@ export const FELIX_PARAMS = {
   logActionRateLimit: p(
     text(matches(/^[1-9][0-9]{0,3}\/(second|minute|hour|day)$/, 'rate limit')),
     undefined,
+    { use: 'live' },
   ),
-  logActionRateLimitBurst: p(integer(0, 9999), 5),
+  logActionRateLimitBurst: p(integer(0, 9999), 5, { use: 'live' }),
   logFilePath: p(text(), '/var/log/calico/felix.log'),
   logSeverityFile: p(choice(SEVERITIES), 'Info'),
   logSeverityScreen: p(choice(SEVERITIES), 'Info', { use: 'live' }),

@@ -7,7 +7,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { DataplaneMessage } from '../../calc/messages.js';
-import { PolicyDataplane } from '../../dataplane/managers/policy-dataplane.js';
+import { DataplaneLoop } from '../../dataplane/loop.js';
 
 /** The break: Deny rules of policies are lost on the way to the renderer. */
 export function withoutDenyRules(msg: DataplaneMessage): DataplaneMessage {
@@ -23,12 +23,12 @@ export function withoutDenyRules(msg: DataplaneMessage): DataplaneMessage {
   };
 }
 
-const onMessage = Object.getOwnPropertyDescriptor(PolicyDataplane.prototype, 'onMessage')?.value as
-  ((this: PolicyDataplane, msg: DataplaneMessage) => void) | undefined;
-if (onMessage === undefined) throw new Error('PolicyDataplane.onMessage not found');
-Object.defineProperty(PolicyDataplane.prototype, 'onMessage', {
-  value(this: PolicyDataplane, msg: DataplaneMessage): void {
-    onMessage.call(this, withoutDenyRules(msg));
+const onMessages = Object.getOwnPropertyDescriptor(DataplaneLoop.prototype, 'onMessages')?.value as
+  ((this: DataplaneLoop, msgs: readonly DataplaneMessage[]) => void) | undefined;
+if (onMessages === undefined) throw new Error('DataplaneLoop.onMessages not found');
+Object.defineProperty(DataplaneLoop.prototype, 'onMessages', {
+  value(this: DataplaneLoop, msgs: readonly DataplaneMessage[]): void {
+    onMessages.call(this, msgs.map(withoutDenyRules));
   },
 });
 

@@ -41,7 +41,7 @@ function prefixEquals(actual: readonly string[], prefix: readonly string[]): boo
   return prefix.length <= actual.length && prefix.every((a, i) => actual[i] === a);
 }
 
-export function callMatches(matcher: CallMatcher, call: RecordedCall): boolean {
+function callMatches(matcher: CallMatcher, call: RecordedCall): boolean {
   if (typeof matcher === 'function') return matcher(call);
   if (matcher.cmd !== undefined && matcher.cmd !== call.cmd) return false;
   if (

@@ -11,7 +11,7 @@
  */
 import type { CommandRunner } from '../exec/command-runner.js';
 import { KernelProgrammingError } from '../../lib/errors.js';
-import { readInterfaces } from './ip-tools.js';
+import { normaliseDst } from '../iproute/routes.js';
 
 export interface WorkloadRoutes {
   readonly interfaceName: string;
@@ -61,11 +61,6 @@ function deviceOf(line: string): string | undefined {
   return / dev (\S+)/.exec(line)?.[1];
 }
 
-function normalise(dst: string, family: 4 | 6): string {
-  if (dst === 'default') return family === 4 ? '0.0.0.0/0' : '::/0';
-  return dst.includes('/') ? dst : `${dst}/${family === 4 ? 32 : 128}`;
-}
-
 export class RouteManager {
   private readonly runner: CommandRunner;
   private readonly prefixes: () => readonly string[];
@@ -110,11 +105,6 @@ export class RouteManager {
     return new Map(links.map((l) => [l.ifname, l.flags?.includes('UP') ?? false]));
   }
 
-  /** Every interface and its addresses (for host endpoints matched by expected IPs). */
-  async interfaceAddresses(signal?: AbortSignal): Promise<Map<string, readonly string[]>> {
-    return new Map((await readInterfaces(this.runner, signal)).map((i) => [i.name, i.addresses]));
-  }
-
   async apply(signal?: AbortSignal): Promise<void> {
     const links = await this.links(signal);
     const present = new Set([...links].filter(([, up]) => up).map(([name]) => name));
@@ -129,7 +119,7 @@ export class RouteManager {
       const actual: { dst: string; dev: string; metric: number }[] = [];
       for (const r of routes) {
         // Only host routes to workload interfaces are ours; the kernel's own (link-local) routes are not.
-        const dst = normalise(r.dst, family);
+        const dst = normaliseDst(r.dst, family);
         if (!this.ours(r.dev) || r.protocol === 'kernel' || !dst.endsWith(family === 4 ? '/32' : '/128'))
           continue;
         actual.push({ dst, dev: r.dev ?? '', metric: r.metric ?? 0 });

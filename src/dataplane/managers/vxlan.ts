@@ -1,33 +1,29 @@
 /**
- * Programs the VXLAN overlay device and its forwarding entries (Felix's vxlan_mgr.go): `vxlan.calico` with the
- * local VTEP (re-created when a creation-time property such as VNI, port or local IP differs, updated in place
- * otherwise), its tunnel address, and one FDB and one neighbour entry per remote VTEP. State is read back
- * from the kernel on every apply, so a restarted agent adopts the device and sweeps stale entries. The device
- * is removed when no IP pool uses VXLAN any more. Rendering is in rules/vxlan.ts.
+ * The VXLAN overlay (Felix's vxlan_mgr.go): records the local and remote VTEPs, whether some IPv4 pool uses
+ * VXLAN, and the VXLAN configuration; its kernel work programs `vxlan.calico` with the local VTEP (re-created
+ * when a creation-time property such as VNI, port or local IP differs, updated in place otherwise), its tunnel
+ * address, and one FDB and one neighbour entry per remote VTEP. State is read back from the kernel on every
+ * apply that has work, so a restarted agent adopts the device and sweeps stale entries. The device is removed
+ * when no IP pool uses VXLAN any more. Desired state is rules/vxlan.ts; read-back and diffs iproute/vxlan.ts.
  */
-import type { VtepMsg } from '../../calc/messages.js';
+import { DEFAULT_FELIX_CONFIG } from '../../api/v3/felix-config.js';
+import type { IpPoolMsg, VtepMsg } from '../../calc/messages.js';
 import type { CommandRunner } from '../exec/command-runner.js';
+import { queryJson, readInterfaces, runBatch, runTool } from '../iproute/tools.js';
+import * as kernel from '../iproute/vxlan.js';
+import { VXLAN_DEVICE } from '../rules/names.js';
+import { DirtyMap, DueWork, type Manager, type MessageHandlers } from '../manager.js';
 import {
-  createDeviceArgs,
   desiredFdb,
   desiredNeighbours,
   deviceSpec,
-  diffEntries,
-  fdbCommands,
-  needsRecreate,
-  neighbourCommands,
-  parseFdb,
-  parseNeighbours,
-  parseVxlanLink,
   remoteVteps,
-  updateDeviceArgs,
-  VXLAN_DEVICE,
+  vxlanConfigFrom,
   type VxlanConfig,
   type VxlanDeviceSpec,
 } from '../rules/vxlan.js';
-import { queryJson, readInterfaces, runBatch, runTool } from './ip-tools.js';
 
-export interface VxlanState {
+interface VxlanState {
   readonly hostname: string;
   readonly config: VxlanConfig;
   /** Some IPv4 pool has vxlanMode Always or CrossSubnet. */
@@ -41,15 +37,81 @@ export type VxlanOutcome =
   /** VXLAN is wanted but cannot be set up yet (no local VTEP, or its node IP is on no interface). */
   | { readonly state: 'waiting'; readonly reason: string };
 
-export class VxlanManager {
+export class VxlanManager implements Manager {
+  readonly name = 'vxlan';
   private readonly runner: CommandRunner;
+  private readonly hostname: string;
+  private readonly work = new DueWork();
+  private readonly pools = new DirtyMap<IpPoolMsg>(() => {
+    this.work.markDue();
+  });
+  private readonly vteps = new DirtyMap<VtepMsg>(() => {
+    this.work.markDue();
+  });
+  private config: VxlanConfig = vxlanConfigFrom(DEFAULT_FELIX_CONFIG);
+  private outcome: VxlanOutcome = { state: 'absent' };
 
-  constructor(runner: CommandRunner) {
+  constructor(runner: CommandRunner, hostname: string) {
     this.runner = runner;
+    this.hostname = hostname;
   }
 
-  async apply(s: VxlanState, signal?: AbortSignal): Promise<VxlanOutcome> {
-    const link = parseVxlanLink(
+  /** What the last apply achieved (the cluster routes manager programs VXLAN routes only when ready). */
+  get state(): VxlanOutcome {
+    return this.outcome;
+  }
+
+  /** 1 while VXLAN is wanted but waiting (for the local VTEP or its interface): the loop retries. */
+  get pending(): number {
+    return this.outcome.state === 'waiting' ? 1 : 0;
+  }
+
+  readonly handlers: MessageHandlers = {
+    configUpdate: (m) => {
+      this.config = vxlanConfigFrom(m.config);
+      this.work.markDue();
+    },
+    ipPoolUpdate: (m) => {
+      this.pools.set(m.id, m.pool);
+    },
+    ipPoolRemove: (m) => {
+      this.pools.delete(m.id);
+    },
+    vtepUpdate: (m) => {
+      this.vteps.set(m.vtep.node, m.vtep);
+    },
+    vtepRemove: (m) => {
+      this.vteps.delete(m.node);
+    },
+  };
+
+  queueResync(): void {
+    this.work.markDue();
+  }
+
+  reset(): void {
+    this.pools.clear();
+    this.vteps.clear();
+    this.config = vxlanConfigFrom(DEFAULT_FELIX_CONFIG);
+    this.work.markDue();
+  }
+
+  apply(signal: AbortSignal): Promise<void> {
+    return this.work.run(this.pending > 0, async () => {
+      this.pools.take();
+      this.vteps.take();
+      const wanted = [...this.pools.values.values()].some(
+        (p) => p.vxlanMode !== 'Never' && !p.cidr.includes(':'),
+      );
+      this.outcome = await this.program(
+        { hostname: this.hostname, config: this.config, wanted, vteps: this.vteps.values },
+        signal,
+      );
+    });
+  }
+
+  private async program(s: VxlanState, signal: AbortSignal): Promise<VxlanOutcome> {
+    const link = kernel.parseVxlanLink(
       await queryJson(this.runner, 'ip', ['-d', '-j', 'link', 'show', 'dev', VXLAN_DEVICE], signal, true),
     );
     if (!s.wanted) {
@@ -67,33 +129,36 @@ export class VxlanManager {
     }
     const want = deviceSpec(s.config, local, parent);
     let current = link;
-    if (current !== undefined && needsRecreate(current, want)) {
+    if (current !== undefined && kernel.needsRecreate(current, want)) {
       await runTool(this.runner, 'ip', ['link', 'del', VXLAN_DEVICE], signal);
       current = undefined;
     }
-    const steps = current === undefined ? createDeviceArgs(want) : updateDeviceArgs(current, want);
+    const steps =
+      current === undefined ? kernel.createDeviceArgs(want) : kernel.updateDeviceArgs(current, want);
     for (const args of steps) await runTool(this.runner, 'ip', args, signal);
     await this.ensureAddress(want.address, signal);
     const remote = remoteVteps(s.vteps.values(), s.hostname);
-    const fdb = diffEntries(
+    const fdb = kernel.diffEntries(
       desiredFdb(remote),
-      parseFdb(await queryJson(this.runner, 'bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE], signal)),
+      kernel.parseFdb(
+        await queryJson(this.runner, 'bridge', ['-j', 'fdb', 'show', 'dev', VXLAN_DEVICE], signal),
+      ),
       (e) => `${e.mac} ${e.dst}`,
     );
-    await runBatch(this.runner, 'bridge', fdbCommands(fdb), 'VXLAN FDB entries', signal);
-    const neigh = diffEntries(
+    await runBatch(this.runner, 'bridge', kernel.fdbCommands(fdb), 'VXLAN FDB entries', signal);
+    const neigh = kernel.diffEntries(
       desiredNeighbours(remote),
-      parseNeighbours(
+      kernel.parseNeighbours(
         await queryJson(this.runner, 'ip', ['-4', '-j', 'neigh', 'show', 'dev', VXLAN_DEVICE], signal),
       ),
       (e) => e.ip,
     );
-    await runBatch(this.runner, 'ip', neighbourCommands(neigh), 'VXLAN neighbour entries', signal);
+    await runBatch(this.runner, 'ip', kernel.neighbourCommands(neigh), 'VXLAN neighbour entries', signal);
     return { state: 'ready', device: want };
   }
 
   /** Exactly the tunnel address (/32) as the device's IPv4 address. */
-  private async ensureAddress(address: string, signal: AbortSignal | undefined): Promise<void> {
+  private async ensureAddress(address: string, signal: AbortSignal): Promise<void> {
     const json = await queryJson(
       this.runner,
       'ip',

@@ -1,7 +1,7 @@
 /**
- * Validates desired objects (model.ts) and turns them into the driver's internal form: rule text normalised
- * and paired with its `cali:<hash>` comment, set elements canonical, verdicts canonical, references scanned.
- * Every problem is reported at once as FieldIssues. Pure.
+ * Validates desired objects (model.ts) and turns them into the driver's internal form: rule text normalised,
+ * given its `counter` (syntax.ts withCounter) and paired with its `cali:<hash>` comment, set elements
+ * canonical, verdicts canonical, references scanned. Every problem is reported at once as FieldIssues. Pure.
  */
 import type { FieldIssue } from '../../lib/errors.js';
 import { err, ok, type Result } from '../../lib/result.js';
@@ -24,7 +24,8 @@ import {
   normaliseRuleText,
   ruleComment,
   ruleRefs,
-} from './names.js';
+  withCounter,
+} from './syntax.js';
 
 export interface DesiredRule {
   readonly text: string;
@@ -111,7 +112,7 @@ export function compileChain(
       issues.push({ path: `${path}.rules[${i}]`, message: `${issue}: ${JSON.stringify(rule)}` });
       return;
     }
-    const text = normaliseRuleText(rule);
+    const text = withCounter(normaliseRuleText(rule));
     out.push({ text, comment: ruleComment(name, text, comment) });
     const refs = ruleRefs(text);
     refs.sets.forEach((s) => setRefs.add(s));

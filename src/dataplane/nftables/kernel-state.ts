@@ -7,7 +7,7 @@
 import { err, ok, type Result } from '../../lib/result.js';
 import { kernelElement, kernelVerdict } from './elements.js';
 import { SET_ELEMENT_TYPES, type MapKeyType, type SetElementType } from './model.js';
-import { isValidObjectName } from './names.js';
+import { isValidObjectName } from './syntax.js';
 
 export interface KernelHook {
   readonly type: string;
@@ -43,7 +43,7 @@ export interface KernelMap {
 }
 
 /** Object kinds other than chains, sets and maps; we never create them, so any found in our table is swept. */
-export const FOREIGN_KINDS = [
+const FOREIGN_KINDS = [
   'counter',
   'quota',
   'limit',

@@ -8,9 +8,6 @@
  * transaction, and the reconciliation against the kernel.
  */
 
-export const NFT_FAMILY = 'inet';
-export const NFT_TABLE = 'calico';
-
 export type ChainType = 'filter' | 'nat' | 'route';
 export type HookPoint = 'prerouting' | 'input' | 'forward' | 'output' | 'postrouting';
 export type ChainPolicy = 'accept' | 'drop';

@@ -7,7 +7,7 @@
 import { KernelProgrammingError, isAbortError } from '../../lib/errors.js';
 import { formatCommand, type CommandRunner, type RunResult } from '../exec/command-runner.js';
 import { emptyKernelState, listsTable, parseNftJson, type KernelState } from './kernel-state.js';
-import { NFT_FAMILY, NFT_TABLE } from './model.js';
+import { NFT_FAMILY, NFT_TABLE } from '../rules/names.js';
 
 export interface NftCliOptions {
   readonly runner: CommandRunner;

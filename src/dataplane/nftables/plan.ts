@@ -24,9 +24,9 @@ import {
   type KernelState,
 } from './kernel-state.js';
 import type { BaseChainHook } from './model.js';
-import type { NftOp } from './render.js';
+import type { NftOp } from './ops.js';
 
-export const PHASES = 6;
+const PHASES = 6;
 const DECLARE = 0;
 const TEARDOWN = 1;
 const RECREATE = 2;

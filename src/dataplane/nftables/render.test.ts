@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { BugError } from '../../lib/errors.js';
-import { ruleHash } from './names.js';
+import { ruleHash } from './syntax.js';
 import { ELEMENTS_PER_LINE, renderOp, renderTable, renderTransaction } from './render.js';
 
 describe('renderOp', () => {
@@ -135,10 +135,11 @@ describe('renderTable', () => {
         'add chain inet calico filter-cali-tw-cali1',
         'add map inet calico filter-cali-to-wl-dispatch { type ifname : verdict; }',
         'add element inet calico cali40s-abc { 10.0.0.0/8, 192.168.1.1 }',
-        `add rule inet calico filter-cali-FORWARD ip saddr @cali40s-abc accept comment "cali:${h('filter-cali-FORWARD', 'ip saddr @cali40s-abc accept')} allow 'pods'"`,
-        `add rule inet calico filter-cali-FORWARD oifname vmap @filter-cali-to-wl-dispatch comment "cali:${h('filter-cali-FORWARD', 'oifname vmap @filter-cali-to-wl-dispatch')}"`,
-        `add rule inet calico filter-FORWARD jump filter-cali-FORWARD comment "cali:${h('filter-FORWARD', 'jump filter-cali-FORWARD')}"`,
-        `add rule inet calico filter-cali-tw-cali1 drop comment "cali:${h('filter-cali-tw-cali1', 'drop')}"`,
+        // Every rule counts what it matches: the counter goes between the matches and the statements.
+        `add rule inet calico filter-cali-FORWARD ip saddr @cali40s-abc counter accept comment "cali:${h('filter-cali-FORWARD', 'ip saddr @cali40s-abc counter accept')} allow 'pods'"`,
+        `add rule inet calico filter-cali-FORWARD counter oifname vmap @filter-cali-to-wl-dispatch comment "cali:${h('filter-cali-FORWARD', 'counter oifname vmap @filter-cali-to-wl-dispatch')}"`,
+        `add rule inet calico filter-FORWARD counter jump filter-cali-FORWARD comment "cali:${h('filter-FORWARD', 'counter jump filter-cali-FORWARD')}"`,
+        `add rule inet calico filter-cali-tw-cali1 counter drop comment "cali:${h('filter-cali-tw-cali1', 'counter drop')}"`,
         'add element inet calico filter-cali-to-wl-dispatch { "cali1" : goto filter-cali-tw-cali1 }',
         '',
       ].join('\n'),

@@ -9,53 +9,12 @@ import { BugError } from '../../lib/errors.js';
 import { err, ok, type Result } from '../../lib/result.js';
 import { compileTable } from './compile.js';
 import { renderElement } from './elements.js';
-import { emptyKernelState, type ForeignKind } from './kernel-state.js';
-import {
-  NFT_FAMILY,
-  NFT_TABLE,
-  type BaseChainHook,
-  type MapKeyType,
-  type SetElementType,
-  type TableSpec,
-} from './model.js';
-import { isValidObjectName } from './names.js';
+import { NFT_FAMILY, NFT_TABLE } from '../rules/names.js';
+import { emptyKernelState } from './kernel-state.js';
+import type { BaseChainHook, TableSpec } from './model.js';
+import type { NftOp } from './ops.js';
 import { planTransaction, transactionOps } from './plan.js';
-
-export type NftOp =
-  | { readonly kind: 'addTable' }
-  | { readonly kind: 'deleteTable' }
-  | { readonly kind: 'addChain'; readonly name: string; readonly hook: BaseChainHook | undefined }
-  | { readonly kind: 'flushChain'; readonly name: string }
-  | { readonly kind: 'deleteChain'; readonly name: string }
-  | { readonly kind: 'addRule'; readonly chain: string; readonly text: string; readonly comment: string }
-  | {
-      readonly kind: 'addSet';
-      readonly name: string;
-      readonly type: SetElementType;
-      readonly interval: boolean;
-    }
-  | { readonly kind: 'deleteSet'; readonly name: string }
-  | {
-      readonly kind: 'addElements' | 'deleteElements';
-      readonly set: string;
-      readonly type: SetElementType;
-      readonly elements: readonly string[];
-    }
-  | { readonly kind: 'addMap'; readonly name: string; readonly keyType: MapKeyType }
-  | { readonly kind: 'deleteMap'; readonly name: string }
-  | {
-      readonly kind: 'addMapElements';
-      readonly map: string;
-      readonly keyType: MapKeyType;
-      readonly entries: readonly (readonly [string, string])[];
-    }
-  | {
-      readonly kind: 'deleteMapElements';
-      readonly map: string;
-      readonly keyType: MapKeyType;
-      readonly keys: readonly string[];
-    }
-  | { readonly kind: 'deleteObject'; readonly objectKind: ForeignKind; readonly name: string };
+import { isValidObjectName } from './syntax.js';
 
 /** Elements per `add element` line: keeps lines reviewable and nft's parser memory bounded. */
 export const ELEMENTS_PER_LINE = 1000;
@@ -68,7 +27,7 @@ function name(n: string): string {
   return n;
 }
 
-export function renderHook(hook: BaseChainHook): string {
+function renderHook(hook: BaseChainHook): string {
   return `{ type ${hook.type} hook ${hook.hook} priority ${hook.priority}; policy ${hook.policy ?? 'accept'}; }`;
 }
 

@@ -10,7 +10,7 @@ import { RecordingCommandRunner } from '../exec/fake-runner.js';
 import { NodeCommandRunner } from '../exec/node-runner.js';
 import { parseNftJson, type KernelState } from './kernel-state.js';
 import type { TableSpec } from './model.js';
-import { ruleComment } from './names.js';
+import { ruleComment } from './syntax.js';
 import { NftApplyError, NftTable } from './table.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft', 'socat', 'ss']);
@@ -141,9 +141,12 @@ describe('NftTable on the real kernel', { skip }, () => {
           'ip saddr @cali40s-web tcp dport @cali40-ports counter accept',
           'policy "web"',
         ),
-        ruleComment('filter-cali-tw-cali1', 'ip6 saddr @cali60s-web accept'),
-        ruleComment('filter-cali-tw-cali1', 'ip daddr . meta l4proto . th dport @cali40n-named accept'),
-        ruleComment('filter-cali-tw-cali1', 'drop'),
+        ruleComment('filter-cali-tw-cali1', 'ip6 saddr @cali60s-web counter accept'),
+        ruleComment(
+          'filter-cali-tw-cali1',
+          'ip daddr . meta l4proto . th dport @cali40n-named counter accept',
+        ),
+        ruleComment('filter-cali-tw-cali1', 'counter drop'),
       ],
     );
     assert.deepEqual(
@@ -184,8 +187,8 @@ describe('NftTable on the real kernel', { skip }, () => {
       [
         'add table inet calico',
         'flush chain inet calico filter-cali-tw-cali2',
-        'add rule inet calico filter-cali-tw-cali2 tcp dport 22 drop',
-        'add rule inet calico filter-cali-tw-cali2 accept',
+        'add rule inet calico filter-cali-tw-cali2 tcp dport 22 counter drop',
+        'add rule inet calico filter-cali-tw-cali2 counter accept',
         'add element inet calico filter-cali-to-wl-dispatch { "cali3" : goto filter-cali-tw-cali2 }',
         '',
       ],

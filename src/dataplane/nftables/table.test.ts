@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { KernelProgrammingError, ValidationError } from '../../lib/errors.js';
 import { FakeCommandRunner } from '../exec/fake-runner.js';
 import type { TableSpec } from './model.js';
-import { ruleComment } from './names.js';
+import { ruleComment } from './syntax.js';
 import { renderTable } from './render.js';
 import { NftApplyError, NftTable } from './table.js';
 import { FakeNft, type SimState } from './testing/fake-nft.js';
@@ -111,8 +111,8 @@ describe('NftTable: programming', () => {
       [
         'add table inet calico',
         'flush chain inet calico filter-cali-tw-cali2',
-        `add rule inet calico filter-cali-tw-cali2 tcp dport 22 drop comment "${c('filter-cali-tw-cali2', 'tcp dport 22 drop')}"`,
-        `add rule inet calico filter-cali-tw-cali2 accept comment "${c('filter-cali-tw-cali2', 'accept')}"`,
+        `add rule inet calico filter-cali-tw-cali2 tcp dport 22 counter drop comment "${c('filter-cali-tw-cali2', 'tcp dport 22 counter drop')}"`,
+        `add rule inet calico filter-cali-tw-cali2 counter accept comment "${c('filter-cali-tw-cali2', 'counter accept')}"`,
         '',
       ].join('\n'),
     );
@@ -163,8 +163,8 @@ describe('NftTable: programming', () => {
         `flush chain inet calico ${fwd}`,
         'delete element inet calico filter-cali-to-wl-dispatch { "cali2" }',
         'flush chain inet calico filter-cali-tw-cali2',
-        `add rule inet calico ${fwd} oifname vmap @filter-cali-to-wl-dispatch comment "${c(fwd, 'oifname vmap @filter-cali-to-wl-dispatch')}"`,
-        `add rule inet calico ${fwd} accept comment "${c(fwd, 'accept')}"`,
+        `add rule inet calico ${fwd} counter oifname vmap @filter-cali-to-wl-dispatch comment "${c(fwd, 'counter oifname vmap @filter-cali-to-wl-dispatch')}"`,
+        `add rule inet calico ${fwd} counter accept comment "${c(fwd, 'counter accept')}"`,
         'delete chain inet calico filter-cali-tw-cali2',
         '',
       ].join('\n'),
@@ -196,7 +196,7 @@ describe('NftTable: programming', () => {
     table.updateSet({ name: 'cali40-ports', type: 'inet_service', interval: true, elements: ['80-90'] });
     await table.apply();
     const tw1 = 'filter-cali-tw-cali1';
-    const text = 'ip saddr @cali40s-web tcp dport @cali40-ports accept';
+    const text = 'ip saddr @cali40s-web tcp dport @cali40-ports counter accept';
     assert.equal(
       scripts().at(-1),
       [
@@ -206,7 +206,7 @@ describe('NftTable: programming', () => {
         'add set inet calico cali40-ports { type inet_service; flags interval; }',
         'add element inet calico cali40-ports { 80-90 }',
         `add rule inet calico ${tw1} ${text} comment "${c(tw1, text, 'web')}"`,
-        `add rule inet calico ${tw1} drop comment "${c(tw1, 'drop')}"`,
+        `add rule inet calico ${tw1} counter drop comment "${c(tw1, 'counter drop')}"`,
         '',
       ].join('\n'),
     );
@@ -233,7 +233,7 @@ describe('NftTable: programming', () => {
         'flush chain inet calico filter-FORWARD',
         'delete chain inet calico filter-FORWARD',
         'add chain inet calico filter-FORWARD { type filter hook forward priority 10; policy drop; }',
-        `add rule inet calico filter-FORWARD jump filter-cali-FORWARD comment "${c('filter-FORWARD', 'jump filter-cali-FORWARD')}"`,
+        `add rule inet calico filter-FORWARD counter jump filter-cali-FORWARD comment "${c('filter-FORWARD', 'counter jump filter-cali-FORWARD')}"`,
         '',
       ].join('\n'),
     );
@@ -286,7 +286,7 @@ describe('NftTable: failures', () => {
 
     table.updateChain('filter-cali-bad', ['meta mark 0x98 drop']);
     await table.apply();
-    assert.equal(nft.state.chains.get('filter-cali-bad')?.rules[0]?.text, 'meta mark 0x98 drop');
+    assert.equal(nft.state.chains.get('filter-cali-bad')?.rules[0]?.text, 'meta mark 0x98 counter drop');
     assert.equal(table.hasPendingChanges(), false);
     assert.equal(table.stats().failedApplies, 2);
   });

@@ -23,9 +23,10 @@
 import { KernelProgrammingError } from '../../lib/errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { TableIntent } from './intent.js';
+import { EMPTY_TABLE } from './model.js';
 import { emptyKernelState, type KernelState } from './kernel-state.js';
-import { NFT_FAMILY, NFT_TABLE } from './model.js';
-import { RULE_COMMENT_PREFIX } from './names.js';
+import { NFT_FAMILY, NFT_TABLE } from '../rules/names.js';
+import { RULE_COMMENT_PREFIX } from './syntax.js';
 import { NftCli } from './nft-cli.js';
 import { planTransaction, transactionOps, type Plan, type Unit } from './plan.js';
 import { renderTransaction } from './render.js';
@@ -139,6 +140,16 @@ export class NftTable extends TableIntent {
       mapElements: sum(k.maps.values(), (m) => m.elements.size),
       dirty: this.pendingCount,
     };
+  }
+
+  /**
+   * Forgets the desired state and what we believe the kernel holds (a full resync of the dataplane): the
+   * caller records the whole desired state again, and the next apply reads the kernel, keeps what already
+   * matches and replaces the rest in one transaction. Nothing is sent until then.
+   */
+  reset(): void {
+    this.setDesired(EMPTY_TABLE);
+    this.#synced = false;
   }
 
   /** Reads the kernel's table; the next apply repairs every difference found (drift, leftovers). */

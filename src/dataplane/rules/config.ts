@@ -1,5 +1,7 @@
-/** The part of Felix's configuration the rule renderers use. */
+/** The part of Felix's configuration the rule renderers use, from the typed configuration. */
 import type { FelixConfig } from '../../api/v3/felix-config-params.js';
+import { WORKLOAD_INTERFACE_PREFIX } from './names.js';
+import { DEFAULT_DISPATCH_MIN_RULES } from './tier.js';
 
 export interface FailsafePort {
   readonly protocol: 'tcp' | 'udp';
@@ -14,6 +16,9 @@ export interface RulesConfig {
   readonly failsafeOutbound: readonly FailsafePort[];
   readonly denyAction: 'Drop' | 'Reject';
   readonly logPrefix: string;
+  /** Felix logActionRateLimit (`10/second`); '' = no limit. */
+  readonly logActionRateLimit: string;
+  readonly logActionRateLimitBurst: number;
   readonly allowVxlanFromWorkloads: boolean;
   readonly allowIpipFromWorkloads: boolean;
   readonly disableConntrackInvalidCheck: boolean;
@@ -26,7 +31,7 @@ export interface RulesConfig {
 const fs = (protocol: 'tcp' | 'udp', port: number): FailsafePort => ({ protocol, port });
 
 export const DEFAULT_RULES_CONFIG: RulesConfig = {
-  interfacePrefixes: ['cali'],
+  interfacePrefixes: [WORKLOAD_INTERFACE_PREFIX],
   endpointToHostAction: 'Drop',
   failsafeInbound: [
     fs('tcp', 22),
@@ -52,10 +57,12 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   ],
   denyAction: 'Drop',
   logPrefix: 'calico-packet',
+  logActionRateLimit: '',
+  logActionRateLimitBurst: 5,
   allowVxlanFromWorkloads: false,
   allowIpipFromWorkloads: false,
   disableConntrackInvalidCheck: false,
-  tierDispatchMinRules: 24,
+  tierDispatchMinRules: DEFAULT_DISPATCH_MIN_RULES,
   vxlanPort: 4789,
 };
 
@@ -87,6 +94,8 @@ export function rulesConfigFrom(c: FelixConfig): RulesConfig {
     // nftables mode: Felix reads the nftables* action, not the iptables* one.
     denyAction: c.nftablesFilterDenyAction,
     logPrefix: c.logPrefix,
+    logActionRateLimit: c.logActionRateLimit ?? '',
+    logActionRateLimitBurst: c.logActionRateLimitBurst,
     allowVxlanFromWorkloads: c.allowVXLANPacketsFromWorkloads,
     allowIpipFromWorkloads: c.allowIPIPPacketsFromWorkloads,
     disableConntrackInvalidCheck: c.disableConntrackInvalidCheck,

@@ -5,7 +5,8 @@ import type { ChainSpec, RuleInput } from '../nftables/model.js';
 import { DEFAULT_RULES_CONFIG } from './config.js';
 import { tierChainRef } from './endpoints.js';
 import { renderHostDispatch, renderHostEndpoint } from './host.js';
-import { CHAIN, renderStaticChains, STATIC_MAPS } from './static.js';
+import { CHAIN } from './names.js';
+import { renderStaticChains, STATIC_MAPS } from './static.js';
 
 function hep(interfaceName: string, over: Partial<HostEndpointMsg> = {}): HostEndpointMsg {
   return {

@@ -11,6 +11,7 @@ import type { ChainSpec, NftRule } from '../nftables/model.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
 import type { TierChainRef } from './endpoints.js';
 import {
+  CHAIN,
   hex,
   hostChain,
   MAP_FROM_HEP,
@@ -22,7 +23,6 @@ import {
   MAP_TO_HEP_FWD,
   MARK_ACCEPT,
 } from './names.js';
-import { CHAIN } from './static.js';
 
 /** The chains the filter dispatch sends one endpoint's interface to (for `*`: every other interface). */
 export interface HostDispatchTargets {

@@ -15,19 +15,7 @@
  */
 import type { HostMetadataMsg, IpPoolMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule, SetSpec } from '../nftables/model.js';
-import { chainName, ipSetName } from './names.js';
-
-export const NAT_CHAIN = {
-  postrouting: 'nat-POSTROUTING',
-  caliPostrouting: chainName('nat', 'cali-POSTROUTING'),
-  natOutgoing: chainName('nat', 'cali-nat-outgoing'),
-} as const;
-
-export const NAT_SET_IDS = {
-  masqPools: 'masq-ipam-pools',
-  allPools: 'all-ipam-pools',
-  allHosts: 'all-hosts-net',
-} as const;
+import { BASE_CHAIN, CHAIN, ipSetName, SET_ID } from './names.js';
 
 /** Netfilter's srcnat priority; the nat POSTROUTING hook runs at srcnat + 10 as in Felix's nftables mode. */
 const SRCNAT_PRIORITY = 100;
@@ -59,19 +47,19 @@ export function renderNatSets(pools: Iterable<IpPoolMsg>, hosts: Iterable<HostMe
   const cidrs = all.map((p) => p.cidr);
   const hostIps = [...hosts].flatMap((h) => [h.ipv4Addr, h.ipv6Addr].filter((a) => a !== undefined));
   return ([4, 6] as const).flatMap((f) => [
-    setSpec(f, NAT_SET_IDS.masqPools, masq),
-    setSpec(f, NAT_SET_IDS.allPools, cidrs),
-    setSpec(f, NAT_SET_IDS.allHosts, hostIps),
+    setSpec(f, SET_ID.masqPools, masq),
+    setSpec(f, SET_ID.allPools, cidrs),
+    setSpec(f, SET_ID.allHosts, hostIps),
   ]);
 }
 
 function natOutgoingRule(family: 4 | 6, cfg: NatConfig): NftRule {
   const ip = family === 4 ? 'ip' : 'ip6';
-  const hosts = cfg.excludeHostIps ? ` ${ip} daddr != @${ipSetName(family, NAT_SET_IDS.allHosts)}` : '';
+  const hosts = cfg.excludeHostIps ? ` ${ip} daddr != @${ipSetName(family, SET_ID.allHosts)}` : '';
   return {
     rule:
-      `${ip} saddr @${ipSetName(family, NAT_SET_IDS.masqPools)}` +
-      ` ${ip} daddr != @${ipSetName(family, NAT_SET_IDS.allPools)}${hosts} masquerade`,
+      `${ip} saddr @${ipSetName(family, SET_ID.masqPools)}` +
+      ` ${ip} daddr != @${ipSetName(family, SET_ID.allPools)}${hosts} masquerade`,
     comment: 'natOutgoing',
   };
 }
@@ -79,20 +67,20 @@ function natOutgoingRule(family: 4 | 6, cfg: NatConfig): NftRule {
 export function renderNatChains(cfg: NatConfig): ChainSpec[] {
   return [
     {
-      name: NAT_CHAIN.postrouting,
+      name: BASE_CHAIN.natPostrouting,
       hook: { type: 'nat', hook: 'postrouting', priority: SRCNAT_PRIORITY + 10, policy: 'accept' },
-      rules: [`jump ${NAT_CHAIN.caliPostrouting}`],
+      rules: [`jump ${CHAIN.natPostrouting}`],
     },
     {
-      name: NAT_CHAIN.caliPostrouting,
+      name: CHAIN.natPostrouting,
       rules: [
-        `jump ${NAT_CHAIN.natOutgoing}`,
+        `jump ${CHAIN.natOutgoing}`,
         ...cfg.tunnelDevices.map((dev) => ({
           rule: `oifname "${dev}" fib saddr . oif type != local fib saddr type local masquerade`,
           comment: `host traffic leaving ${dev}`,
         })),
       ],
     },
-    { name: NAT_CHAIN.natOutgoing, rules: [natOutgoingRule(4, cfg), natOutgoingRule(6, cfg)] },
+    { name: CHAIN.natOutgoing, rules: [natOutgoingRule(4, cfg), natOutgoingRule(6, cfg)] },
   ];
 }

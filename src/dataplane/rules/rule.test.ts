@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { RuleMsg } from '../../calc/messages.js';
 import { EMPTY_RULE } from '../../calc/testing.js';
-import { renderRule } from './rule.js';
+import { expandLogPrefix, renderRule } from './rule.js';
 
 const EMPTY: RuleMsg = EMPTY_RULE;
 const ALLOW = 'meta mark set meta mark | 0x00010000 return';
@@ -20,7 +20,30 @@ describe('rule rendering', () => {
     assert.deepEqual(renderRule({ ...EMPTY, action: 'deny' }, { denyAction: 'Reject', logPrefix: 'x' }), [
       'reject with icmpx admin-prohibited',
     ]);
-    assert.deepEqual(renderRule({ ...EMPTY, action: 'log' }), ['log prefix "calico-packet: " level info']);
+    assert.deepEqual(renderRule({ ...EMPTY, action: 'log' }), [
+      'log prefix "calico-packet: " level info log prefix "calico-packet: " group 20',
+    ]);
+  });
+
+  it('Log: rate limit, prefix specifiers, and a prefix that cannot break out of its string', () => {
+    const log = { ...EMPTY, action: 'log' as const, protocol: 6 };
+    const opts = { denyAction: 'Drop' as const, logPrefix: 'p', logActionRateLimit: '10/second' };
+    assert.deepEqual(renderRule(log, { ...opts, logActionRateLimitBurst: 7 }), [
+      'meta l4proto 6 limit rate 10/second burst 7 packets log prefix "p: " level info log prefix "p: " group 20',
+    ]);
+    assert.deepEqual(renderRule(log, { denyAction: 'Drop', logPrefix: 'a"b\\c\nd' }), [
+      'meta l4proto 6 log prefix "abcd: " level info log prefix "abcd: " group 20',
+    ]);
+    const long = renderRule(log, { denyAction: 'Drop', logPrefix: 'x'.repeat(300) })[0] ?? '';
+    assert.equal(/log prefix "(x*): "/.exec(long)?.[1]?.length, 125);
+    const policy = { kind: 'policy', id: 'np/shop/allow-web', tier: 'security' } as const;
+    assert.equal(expandLogPrefix('%t %k %n %p %x', policy), 'security np allow-web shop/allow-web %x');
+    assert.equal(
+      expandLogPrefix('%k:%p', { kind: 'policy', id: 'gnp/deny-all', tier: 'default' }),
+      'gnp:deny-all',
+    );
+    assert.equal(expandLogPrefix('%k/%n', { kind: 'profile', id: 'kns.shop' }), 'pro/kns.shop');
+    assert.equal(expandLogPrefix('calico-packet', policy), 'calico-packet');
   });
 
   it('selector sets render per family; ports follow the protocol', () => {

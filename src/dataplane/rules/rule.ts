@@ -10,15 +10,71 @@
  * - Actions use Felix's mark protocol so that verdicts compose across tiers and across the two endpoint
  *   chains a forwarded packet traverses: Allow sets the accept mark and returns, Pass sets the pass mark and
  *   returns, Deny drops (or rejects), Log logs and continues.
+ * - Log writes to the kernel log as Felix does (`log prefix "calico-packet: " level info`) and also to the
+ *   NFLOG group LOG_ACTION_NFLOG_GROUP, which can be read from inside a network namespace (the kernel log of
+ *   a non-initial namespace is dropped unless a host-wide sysctl says otherwise). logActionRateLimit limits
+ *   both; the prefix's %t %k %n %p name the tier, kind, name and namespace/name of the rule's owner.
  */
 import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
-import { hex, ipSetName, MARK_ACCEPT, MARK_PASS } from './names.js';
+import { hex, ipSetName, LOG_ACTION_NFLOG_GROUP, MARK_ACCEPT, MARK_PASS } from './names.js';
 
 export interface RuleRenderOptions {
   /** Felix nftablesFilterDenyAction (nftables mode): Drop (default) or Reject. */
   readonly denyAction: 'Drop' | 'Reject';
-  /** Felix logPrefix (`calico-packet`). */
+  /** Felix logPrefix (`calico-packet`); rules/tier.ts and rules/profile.ts replace its specifiers. */
   readonly logPrefix: string;
+  /** Felix logActionRateLimit (`<1-9999>/<second|minute|hour|day>`), absent or '' for no limit. */
+  readonly logActionRateLimit?: string;
+  /** Felix logActionRateLimitBurst (packets, default 5). */
+  readonly logActionRateLimitBurst?: number;
+}
+
+/** Who a rule belongs to, for the log prefix's specifiers. */
+export type LogOwner =
+  | { readonly kind: 'policy'; readonly id: string; readonly tier: string }
+  | { readonly kind: 'profile'; readonly id: string };
+
+/**
+ * The log prefix with Felix's specifiers replaced (`%t` tier, `%k` kind short name, `%n` name, `%p`
+ * namespace/name or name); policy ids are `<kind>/<name>` or `<kind>/<namespace>/<name>`.
+ */
+export function expandLogPrefix(template: string, owner: LogOwner): string {
+  if (!template.includes('%')) return template;
+  let kind = 'pro';
+  let name = owner.id;
+  let namespace = '';
+  if (owner.kind === 'policy') {
+    const parts = owner.id.split('/');
+    kind = parts[0] ?? '';
+    if (parts.length === 3) namespace = parts[1] ?? '';
+    name = parts.slice(namespace === '' ? 1 : 2).join('/');
+  }
+  const values: Readonly<Record<string, string>> = {
+    '%t': owner.kind === 'policy' ? owner.tier : '',
+    '%k': kind,
+    '%n': name,
+    '%p': namespace === '' ? name : `${namespace}/${name}`,
+  };
+  return template.replace(/%[tknp]/g, (s) => values[s] ?? s);
+}
+
+/** The kernel keeps 127 bytes of a log prefix. */
+const MAX_LOG_PREFIX_BYTES = 127;
+
+/** `<prefix>: ` as a quoted nft string: quotes, backslashes and control characters dropped, cut to fit. */
+function logPrefixText(prefix: string): string {
+  let text = prefix.replace(/["\\]/g, '').replace(/\p{Cc}/gu, '');
+  while (Buffer.byteLength(`${text}: `, 'utf8') > MAX_LOG_PREFIX_BYTES) text = text.slice(0, -1);
+  return `"${text}: "`;
+}
+
+function logAction(opts: RuleRenderOptions): string {
+  const prefix = logPrefixText(opts.logPrefix);
+  const limit =
+    opts.logActionRateLimit !== undefined && opts.logActionRateLimit !== ''
+      ? `limit rate ${opts.logActionRateLimit} burst ${opts.logActionRateLimitBurst ?? 5} packets `
+      : '';
+  return `${limit}log prefix ${prefix} level info log prefix ${prefix} group ${LOG_ACTION_NFLOG_GROUP}`;
 }
 
 export const DEFAULT_RULE_OPTIONS: RuleRenderOptions = { denyAction: 'Drop', logPrefix: 'calico-packet' };
@@ -45,11 +101,7 @@ function portList(ports: readonly PortRangeMsg[]): string {
  * `chain` is where the rule lives: a profile (or standalone policy) chain, where Pass sets the pass mark, or
  * a tier chain, where Pass simply returns to the endpoint chain.
  */
-export function actionText(
-  rule: RuleMsg,
-  opts: RuleRenderOptions,
-  chain: 'profile' | 'tier' = 'profile',
-): string {
+function actionText(rule: RuleMsg, opts: RuleRenderOptions, chain: 'profile' | 'tier' = 'profile'): string {
   switch (rule.action) {
     case 'allow':
       return `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`;
@@ -58,7 +110,7 @@ export function actionText(
     case 'deny':
       return opts.denyAction === 'Reject' ? 'reject with icmpx admin-prohibited' : 'drop';
     case 'log':
-      return `log prefix "${opts.logPrefix}: " level info`;
+      return logAction(opts);
   }
 }
 

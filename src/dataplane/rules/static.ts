@@ -13,7 +13,8 @@ import type { ChainSpec, MapSpec, NftRule } from '../nftables/model.js';
 import type { FailsafePort, RulesConfig } from './config.js';
 import { CLEAR_MARKS } from './endpoints.js';
 import {
-  chainName,
+  BASE_CHAIN,
+  CHAIN,
   hex,
   ipSetName,
   MAP_FROM_HEP,
@@ -26,33 +27,13 @@ import {
   MAP_TO_HEP_FWD,
   MAP_TO_WL,
   MARK_ACCEPT,
+  SET_ID,
 } from './names.js';
 
 const ACCEPT_IF_MARKED = `meta mark & ${hex(MARK_ACCEPT)} == ${hex(MARK_ACCEPT)} accept`;
 
-export const CHAIN = {
-  forward: chainName('filter', 'cali-FORWARD'),
-  input: chainName('filter', 'cali-INPUT'),
-  output: chainName('filter', 'cali-OUTPUT'),
-  fromWl: chainName('filter', 'cali-from-wl-dispatch'),
-  toWl: chainName('filter', 'cali-to-wl-dispatch'),
-  wlToHost: chainName('filter', 'cali-wl-to-host'),
-  fromHep: chainName('filter', 'cali-from-host-endpoint'),
-  toHep: chainName('filter', 'cali-to-host-endpoint'),
-  fromHepFwd: chainName('filter', 'cali-from-hep-forward'),
-  toHepFwd: chainName('filter', 'cali-to-hep-forward'),
-  failsafeIn: chainName('filter', 'cali-failsafe-in'),
-  failsafeOut: chainName('filter', 'cali-failsafe-out'),
-  rawPre: chainName('raw', 'cali-PREROUTING'),
-  rawOut: chainName('raw', 'cali-OUTPUT'),
-  rawFailsafeIn: chainName('raw', 'cali-failsafe-in'),
-  rawFailsafeOut: chainName('raw', 'cali-failsafe-out'),
-  manglePre: chainName('mangle', 'cali-PREROUTING'),
-  mangleFailsafeIn: chainName('mangle', 'cali-failsafe-in'),
-} as const;
-
-/** Every node's VXLAN parent address (Felix's `all-vxlan-net`); kept by the policy dataplane from VTEPs. */
-export const ALL_VXLAN_SET = ipSetName(4, 'all-vxlan-net');
+/** Every node's VXLAN parent address (Felix's `all-vxlan-net`); kept by the static manager from VTEPs. */
+export const ALL_VXLAN_SET = ipSetName(4, SET_ID.allVxlanNet);
 
 /** What the static chains depend on besides configuration. */
 export interface StaticOptions {
@@ -138,20 +119,20 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
         ? 'accept'
         : 'return';
   return [
-    base('filter-FORWARD', 'filter', 'forward', 0, CHAIN.forward),
-    base('filter-INPUT', 'filter', 'input', 0, CHAIN.input),
-    base('filter-OUTPUT', 'filter', 'output', 0, CHAIN.output),
+    base(BASE_CHAIN.filterForward, 'filter', 'forward', 0, CHAIN.forward),
+    base(BASE_CHAIN.filterInput, 'filter', 'input', 0, CHAIN.input),
+    base(BASE_CHAIN.filterOutput, 'filter', 'output', 0, CHAIN.output),
     {
-      name: 'raw-PREROUTING',
+      name: BASE_CHAIN.rawPrerouting,
       hook: { type: 'filter', hook: 'prerouting', priority: -300, policy: 'accept' },
       rules: [`jump ${CHAIN.rawPre}`, ACCEPT_IF_MARKED.replace(' accept', ' notrack')],
     },
     {
-      name: 'raw-OUTPUT',
+      name: BASE_CHAIN.rawOutput,
       hook: { type: 'filter', hook: 'output', priority: -300, policy: 'accept' },
       rules: [`jump ${CHAIN.rawOut}`, ACCEPT_IF_MARKED.replace(' accept', ' notrack')],
     },
-    base('mangle-PREROUTING', 'filter', 'prerouting', -150, CHAIN.manglePre),
+    base(BASE_CHAIN.manglePrerouting, 'filter', 'prerouting', -150, CHAIN.manglePre),
     {
       name: CHAIN.forward,
       rules: [

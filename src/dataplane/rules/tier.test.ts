@@ -73,6 +73,20 @@ describe('tier chains', () => {
     assert.equal(out.at(-1)?.rule, 'drop');
   });
 
+  it('a Log rule logs with its own policy and tier in the prefix', () => {
+    const policies = new Map([
+      ['np/shop/a', pol([{ ...R, action: 'log' }])],
+      ['gnp/b', pol([{ ...R, action: 'log' }])],
+    ]);
+    const opts = { ...DEFAULT_RULE_OPTIONS, logPrefix: '%t:%p' };
+    const rules = renderTierChain(ref(['np/shop/a', 'gnp/b']), policies, opts).map((r) => r.rule);
+    assert.match(
+      rules[0] ?? '',
+      /^log prefix "default:shop\/a: " level info log prefix "default:shop\/a: " group 20$/,
+    );
+    assert.match(rules[1] ?? '', /^log prefix "default:b: " level info/);
+  });
+
   it('does not merge rules with different actions or other differing fields', () => {
     const policies = new Map([
       [

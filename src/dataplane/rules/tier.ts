@@ -12,11 +12,13 @@ import type { PolicyMsg, PortRangeMsg, RuleMsg } from '../../calc/messages.js';
 import type { ChainSpec, MapSpec, NftRule, SetSpec } from '../nftables/model.js';
 import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
-import { renderRule } from './rule.js';
+import { TIER_PART } from './names.js';
+import { expandLogPrefix, renderRule } from './rule.js';
 import type { NetSetNamer, RuleRenderOptions } from './rule.js';
 
 interface Item {
   readonly rule: RuleMsg;
+  readonly policyId: string;
   readonly origin: string;
   merged: number;
 }
@@ -45,7 +47,7 @@ const MAX_MERGED_TEXT = 4000;
  * Address lists at least this long (one family, after merging) become named interval sets of the tier chain
  * (`<chain>-n<k>`): one lookup however many rules were merged, and no rule-length limit on merging.
  */
-export const NAMED_NET_SET_MIN = 16;
+const NAMED_NET_SET_MIN = 16;
 
 /** Allocates a tier chain's named address sets; equal lists share one set. */
 class TierNetSets {
@@ -62,7 +64,7 @@ class TierNetSets {
     const key = `${family}|${nets.join(',')}`;
     let name = this.byKey.get(key);
     if (name === undefined) {
-      name = `${this.prefix}-n${this.specs.length}`;
+      name = TIER_PART.netSet(this.prefix, this.specs.length);
       this.byKey.set(key, name);
       this.specs.push({
         name,
@@ -136,7 +138,7 @@ function collectItems(ref: TierChainRef, policies: ReadonlyMap<string, PolicyMsg
     const p = policies.get(id);
     if (p === undefined) continue;
     for (const r of ref.dir === 'ingress' ? p.inboundRules : p.outboundRules) {
-      items.push({ rule: r, origin: `${id} rule ${r.index}`, merged: 0 });
+      items.push({ rule: r, policyId: id, origin: `${id} rule ${r.index}`, merged: 0 });
     }
   }
   return items;
@@ -156,7 +158,7 @@ function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
     }
     const m = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
     if (last !== undefined && m !== undefined) {
-      out[out.length - 1] = { rule: m.rule, origin: last.origin, merged: last.merged + it.merged + 1 };
+      out[out.length - 1] = { ...last, rule: m.rule, merged: last.merged + it.merged + 1 };
       run =
         m.field === 'dstPorts'
           ? undefined
@@ -187,7 +189,14 @@ function renderItems(
       it.merged > 0
         ? `${it.origin} +${it.merged} merged ${it.rule.action}`
         : `${it.origin} ${it.rule.action}`;
-    for (const body of renderRule(it.rule, opts, 'tier', namer)) out.push({ rule: body, comment });
+    const ruleOpts =
+      it.rule.action === 'log'
+        ? {
+            ...opts,
+            logPrefix: expandLogPrefix(opts.logPrefix, { kind: 'policy', id: it.policyId, tier: ref.tier }),
+          }
+        : opts;
+    for (const body of renderRule(it.rule, ruleOpts, 'tier', namer)) out.push({ rule: body, comment });
   }
   if (ref.tierEndDrops && ref.defaultAction === 'deny')
     out.push({ rule: 'drop', comment: `end of tier ${ref.tier}` });
@@ -228,7 +237,7 @@ export function renderTierChains(
   const maps: MapSpec[] = [];
   const vmap: string[] = [];
   for (const [proto, bucket] of c.byProtocol) {
-    const pname = `${ref.name}-${proto}`;
+    const pname = TIER_PART.protocol(ref.name, proto);
     vmap.push(`${proto} : goto ${pname}`);
     if (bucket.ports.length === 0) {
       chains.push({ name: pname, rules: render(bucket.leaves[0] ?? []) });
@@ -236,23 +245,25 @@ export function renderTierChains(
     }
     // One interval verdict map: a single lookup whatever the number of ports; a miss falls through.
     const map: MapSpec = {
-      name: `${pname}-p`,
+      name: TIER_PART.portMap(ref.name, proto),
       keyType: 'inet_service',
       elements: new Map(
         bucket.ports.map((p) => [
           p.first === p.last ? `${p.first}` : `${p.first}-${p.last}`,
-          `goto ${pname}-${p.leaf}`,
+          `goto ${TIER_PART.leaf(ref.name, proto, p.leaf)}`,
         ]),
       ),
     };
     maps.push(map);
     chains.push({
       name: pname,
-      rules: [{ rule: `th dport vmap @${map.name}` }, { rule: `goto ${pname}-0` }],
+      rules: [{ rule: `th dport vmap @${map.name}` }, { rule: `goto ${TIER_PART.leaf(ref.name, proto, 0)}` }],
     });
-    bucket.leaves.forEach((leaf, i) => chains.push({ name: `${pname}-${i}`, rules: render(leaf) }));
+    bucket.leaves.forEach((leaf, i) =>
+      chains.push({ name: TIER_PART.leaf(ref.name, proto, i), rules: render(leaf) }),
+    );
   }
-  const other = `${ref.name}-o`;
+  const other = TIER_PART.other(ref.name);
   chains.push({ name: other, rules: render(c.other) });
   const root: NftRule[] = [
     ...(vmap.length > 0

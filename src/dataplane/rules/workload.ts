@@ -21,7 +21,10 @@ export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig
   const label = `workload ${ep.display}`;
   const fromRules: NftRule[] = [{ rule: CLEAR_MARKS, comment: label }];
   if (!cfg.allowVxlanFromWorkloads)
-    fromRules.push({ rule: 'meta l4proto udp udp dport 4789 drop', comment: 'VXLAN from workload' });
+    fromRules.push({
+      rule: `meta l4proto udp udp dport ${cfg.vxlanPort} drop`,
+      comment: 'VXLAN from workload',
+    });
   if (!cfg.allowIpipFromWorkloads)
     fromRules.push({ rule: 'meta l4proto 4 drop', comment: 'IPIP from workload' });
   const egress = tierRules(ep.tiers, 'egress', ep.profileIds, {

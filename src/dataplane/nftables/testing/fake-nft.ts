@@ -9,7 +9,7 @@ import { parseCidr, cidrsOverlap } from '../../../lib/net/ip.js';
 import type { FakeCommandRunner } from '../../exec/fake-runner.js';
 import { kernelElement, kernelVerdict } from '../elements.js';
 import type { SetElementType } from '../model.js';
-import { ruleRefs } from '../names.js';
+import { ruleRefs } from '../syntax.js';
 import { elementJson, nftJson, verdictJson, type KernelTableJson } from './nft-json.js';
 
 export interface SimChain {

@@ -14,13 +14,13 @@ import { err, ok, type Result } from '../../lib/result.js';
  */
 const NAME = /^[A-Za-z_.][A-Za-z0-9_./-]*$/;
 const NOT_KEYWORD = /[A-Z_./-]/;
-export const MAX_NAME_LENGTH = 255;
+const MAX_NAME_LENGTH = 255;
 
 /** nft stores at most 128 bytes of comment; we keep one byte spare. */
-export const MAX_COMMENT_BYTES = 127;
+const MAX_COMMENT_BYTES = 127;
 export const RULE_COMMENT_PREFIX = 'cali:';
 const HASH_CHARS = 16;
-export const MAX_RULE_LENGTH = 8192;
+const MAX_RULE_LENGTH = 8192;
 
 /** Why `name` cannot name an nft object, or undefined when it can. */
 export function checkObjectName(name: string): string | undefined {
@@ -51,6 +51,53 @@ export function normaliseRuleText(text: string): string {
     .split(/("[^"]*")/)
     .map((part, i) => (i % 2 === 1 ? part : part.replace(/\s+/g, ' ')))
     .join('');
+}
+
+/** Verdicts and statements: where a rule's matches end (`meta X set` and `ct X set` are found separately). */
+const STATEMENT_WORDS: ReadonlySet<string> = new Set([
+  'accept',
+  'drop',
+  'reject',
+  'return',
+  'continue',
+  'jump',
+  'goto',
+  'queue',
+  'log',
+  'limit',
+  'notrack',
+  'masquerade',
+  'snat',
+  'dnat',
+  'redirect',
+  'quota',
+  'dup',
+  'fwd',
+  'tproxy',
+  'synproxy',
+]);
+
+/**
+ * The rule with a `counter` between its matches and its statements (Felix puts one on every rule: it is how
+ * an operator finds the rule that drops a packet). A verdict-map rule (`iifname vmap @m`) counts every packet
+ * that reaches it. A rule that already counts is returned as it is. `text` is normalised (normaliseRuleText).
+ */
+export function withCounter(text: string): string {
+  const tokens: readonly string[] = text.match(/"[^"]*"|\S+/g) ?? [];
+  if (tokens.includes('counter')) return text;
+  let at = tokens.length;
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t === 'vmap') {
+      at = 0;
+      break;
+    }
+    if (STATEMENT_WORDS.has(t) || ((t === 'meta' || t === 'ct') && tokens[i + 2] === 'set')) {
+      at = i;
+      break;
+    }
+  }
+  return [...tokens.slice(0, at), 'counter', ...tokens.slice(at)].join(' ');
 }
 
 /** Why `text` is not acceptable as a rule body, or undefined. */

@@ -9,7 +9,8 @@ import {
   ruleHash,
   ruleRefs,
   sanitizeComment,
-} from './names.js';
+  withCounter,
+} from './syntax.js';
 
 describe('checkObjectName', () => {
   test('accepts Calico-style names', () => {
@@ -110,5 +111,32 @@ describe('canonicalVerdict', () => {
     for (const v of ['goto', 'goto a b', 'queue', 'jump counter', 'accept; flush ruleset']) {
       assert.equal(canonicalVerdict(v).ok, false, v);
     }
+  });
+});
+
+describe('withCounter', () => {
+  test('puts the counter between the matches and the statements', () => {
+    const cases: [string, string][] = [
+      ['ct state established,related accept', 'ct state established,related counter accept'],
+      [
+        'ip saddr @cali40s-x tcp dport { 80, 443 } drop',
+        'ip saddr @cali40s-x tcp dport { 80, 443 } counter drop',
+      ],
+      ['meta mark set meta mark | 0x00010000 return', 'counter meta mark set meta mark | 0x00010000 return'],
+      ['meta mark & 0x00010000 == 0x00010000 accept', 'meta mark & 0x00010000 == 0x00010000 counter accept'],
+      [
+        'meta l4proto 6 log prefix "drop accept: " level info',
+        'meta l4proto 6 counter log prefix "drop accept: " level info',
+      ],
+      ['iifname vmap @cali-from-wl-dispatch', 'counter iifname vmap @cali-from-wl-dispatch'],
+      ['reject with icmpx admin-prohibited', 'counter reject with icmpx admin-prohibited'],
+      [
+        'oifname "vxlan.calico" fib saddr type local masquerade',
+        'oifname "vxlan.calico" fib saddr type local counter masquerade',
+      ],
+      ['ip saddr 10.0.0.1', 'ip saddr 10.0.0.1 counter'],
+      ['ip saddr 10.0.0.1 counter drop', 'ip saddr 10.0.0.1 counter drop'],
+    ];
+    for (const [input, want] of cases) assert.equal(withCounter(input), want, input);
   });
 });

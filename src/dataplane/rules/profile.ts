@@ -5,21 +5,22 @@
 import type { ProfileMsg, RuleMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule } from '../nftables/model.js';
 import { profileChain } from './names.js';
-import { renderRule } from './rule.js';
+import { expandLogPrefix, renderRule } from './rule.js';
 import type { RuleRenderOptions } from './rule.js';
 
-function rulesOf(rules: readonly RuleMsg[], owner: string, opts: RuleRenderOptions): NftRule[] {
+function rulesOf(rules: readonly RuleMsg[], id: string, opts: RuleRenderOptions): NftRule[] {
+  const logOpts = { ...opts, logPrefix: expandLogPrefix(opts.logPrefix, { kind: 'profile', id }) };
   const out: NftRule[] = [];
   for (const r of rules) {
-    for (const body of renderRule(r, opts))
-      out.push({ rule: body, comment: `${owner} rule ${r.index} ${r.action}` });
+    for (const body of renderRule(r, r.action === 'log' ? logOpts : opts))
+      out.push({ rule: body, comment: `profile ${id} rule ${r.index} ${r.action}` });
   }
   return out;
 }
 
 export function renderProfileChains(id: string, p: ProfileMsg, opts: RuleRenderOptions): ChainSpec[] {
   return [
-    { name: profileChain(id, 'in'), rules: rulesOf(p.inboundRules, `profile ${id}`, opts) },
-    { name: profileChain(id, 'out'), rules: rulesOf(p.outboundRules, `profile ${id}`, opts) },
+    { name: profileChain(id, 'in'), rules: rulesOf(p.inboundRules, id, opts) },
+    { name: profileChain(id, 'out'), rules: rulesOf(p.outboundRules, id, opts) },
   ];
 }
