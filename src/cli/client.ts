@@ -2,9 +2,14 @@
  * The semantics calicoctl gets from libcalico-go's clientv3, on top of a raw `Backend`: connecting with the
  * `-c`/environment configuration, the client/cluster version-mismatch check, EnsureInitialized (built-in
  * tiers, the default-allow profile and the `default` ClusterInformation exist after the first write), and
- * the user's view of objects, where Kubernetes NetworkPolicies also appear as `knp.default.*` NetworkPolicies.
+ * the user's view of objects, where Kubernetes NetworkPolicies also appear as `knp.default.*` NetworkPolicies
+ * and Namespaces and ServiceAccounts as `kns.*`/`ksa.*` Profiles (views.ts).
+ *
+ * Commands that only read open the client with `{ create: false }`: an embedded datastore file that does not
+ * exist is then read as an empty store and never created (nor its directory).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { kindInfo } from '../api/kinds.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import { BUILT_IN_TIER_NAMES, builtInTiers, defaultAllowProfile } from '../api/tiers.js';
@@ -14,6 +19,7 @@ import {
   loadClientConfig,
   openBackend,
   type Backend,
+  type DatastoreConfig,
   type ListResult,
   type Resource,
   type ResourceKey,
@@ -54,22 +60,64 @@ function clusterInformation(clusterType: string): Resource {
   } as Resource;
 }
 
+/** How a datastore is named to users: `embedded datastore /var/lib/calico/calico.db`. */
+export function describeDatastore(config: DatastoreConfig): string {
+  switch (config.datastoreType) {
+    case 'embedded':
+      return `embedded datastore ${config.datastorePath}`;
+    case 'etcdv3':
+      return `etcdv3 datastore ${config.etcd.endpoints.join(',') || `(SRV ${config.etcd.discoverySrv ?? ''})`}`;
+    case 'kubernetes':
+      return 'kubernetes datastore';
+  }
+}
+
+export interface OpenOptions {
+  /**
+   * Whether this command may create the datastore (writes do). When false, an embedded datastore file that
+   * does not exist is read as an empty store, and nothing is created on disk.
+   */
+  readonly create: boolean;
+}
+
 export class CalicoClient implements AsyncDisposable {
   readonly backend: Backend;
+  /** The datastore in use, as named to users. */
+  readonly datastore: string;
+  /** True when the embedded datastore file does not exist (read-only commands then see an empty store). */
+  readonly missing: boolean;
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, datastore = 'datastore', missing = false) {
     this.backend = backend;
+    this.datastore = datastore;
+    this.missing = missing;
   }
 
   /** Loads the configuration (`-c`, else the environment) and connects. */
-  static async open(values: OptionValues, io: CliIo): Promise<CalicoClient> {
+  static async open(values: OptionValues, io: CliIo, opts: OpenOptions): Promise<CalicoClient> {
     const file = stringOpt(values, 'config') ?? DEFAULT_CONFIG_FILE;
     try {
       const config = await loadClientConfig({ file, env: io.env });
-      return new CalicoClient(await openBackend(config));
+      const datastore = describeDatastore(config);
+      if (!opts.create && config.datastoreType === 'embedded' && !existsSync(config.datastorePath)) {
+        const empty = await openBackend({ datastoreType: 'embedded', datastorePath: ':memory:' });
+        return new CalicoClient(empty, datastore, true);
+      }
+      return new CalicoClient(await openBackend(config), datastore);
     } catch (e) {
       throw new CliError(`Failed to create Calico API client: ${errorMessage(e)}`);
     }
+  }
+
+  /**
+   * When nothing was ever written to the datastore (no file, or no ClusterInformation), a note naming it,
+   * so that a user pointed at the wrong datastore sees why everything is empty.
+   */
+  async emptyHint(): Promise<string | undefined> {
+    const choose = 'DATASTORE_TYPE, CALICO_DATASTORE_PATH, ETCD_ENDPOINTS or -c choose the datastore';
+    if (this.missing) return `the ${this.datastore} does not exist yet (${choose})`;
+    if ((await this.clusterInformation()) !== undefined) return undefined;
+    return `nothing was written to the ${this.datastore} yet (${choose})`;
   }
 
   close(): Promise<void> {

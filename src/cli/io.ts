@@ -5,7 +5,10 @@
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
+  /** All of stdin as text (used when `stdinBytes` is absent). */
   readonly readStdin: () => Promise<string>;
+  /** Stdin as a byte stream, so resource input can be read within its bounds (see sources.ts). */
+  readonly stdinBytes?: () => AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
@@ -18,6 +21,7 @@ export function processIo(): CliIo {
       for await (const c of process.stdin) chunks.push(c as Buffer);
       return Buffer.concat(chunks).toString('utf8');
     },
+    stdinBytes: () => process.stdin,
     env: process.env,
   };
 }
@@ -29,4 +33,18 @@ export class CliError extends Error {
     super(message);
     this.status = status;
   }
+}
+
+/**
+ * A command line that does not parse (unknown flag, missing argument): calicoctl answers with its one-line
+ * `Invalid option: 'calicoctl <args>'. Use flag '--help' ...` and exit status 1, whatever the detail.
+ */
+export class InvalidOptionError extends CliError {
+  constructor(detail: string) {
+    super(detail, 1);
+  }
+}
+
+export function invalidOptionLine(args: readonly string[]): string {
+  return `Invalid option: 'calicoctl ${args.join(' ')}'. Use flag '--help' to read about a specific subcommand.`;
 }

@@ -173,7 +173,7 @@ async function runDelete(values: OptionValues, positionals: string[], io: CliIo)
     items = fromArgs(values, positionals);
   }
   if (items.length === 0) return reportDelete(io, 0, [], undefined);
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     const errors = await deleteAll(client, items, boolOpt(values, 'skip-not-exists'));

@@ -227,7 +227,7 @@ async function runGet(values: OptionValues, positionals: string[], io: CliIo): P
     const h = headingsFor(target.kind, output.columns);
     if (!h.ok) throw new CliError(h.message);
   }
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     const fetched = await fetchTargets(client, target);
@@ -241,6 +241,10 @@ async function runGet(values: OptionValues, positionals: string[], io: CliIo): P
       io.out(output.type === 'yaml' ? toYaml(value) : toJson(value));
     }
     for (const e of fetched.errors) io.err(`${e}\n`);
+    if (items.length === 0) {
+      const hint = await client.emptyHint();
+      if (hint !== undefined) io.err(`Note: ${hint}\n`);
+    }
     return fetched.errors.length > 0 ? 1 : 0;
   } finally {
     await client.close();

@@ -91,7 +91,7 @@ async function runLabel(values: OptionValues, positionals: string[], io: CliIo):
   const change = parseChange(values, arg);
   const target = namedTarget(values, kindArg, name);
   const what = `${kindArg} ${name}`;
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     let stored: Resource;

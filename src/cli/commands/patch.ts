@@ -62,7 +62,7 @@ async function runPatch(values: OptionValues, positionals: string[], io: CliIo):
   } catch (e) {
     throw new CliError(`Hit error: invalid patch: ${errorMessage(e)}`);
   }
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     let stored: Resource;

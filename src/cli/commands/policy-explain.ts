@@ -4,7 +4,7 @@
  * decided, or "end of tier" / "no profile allowed".
  */
 import type { Namespace, Pod } from '../../api/k8s/types.js';
-import { parseProtocol, protocolNumber } from '../../api/numorstring.js';
+import { parseProtocol, protocolNameFolded, protocolNumber } from '../../api/numorstring.js';
 import { parseIp } from '../../lib/net/ip.js';
 import type { IpAddr } from '../../lib/net/ip.js';
 import type { ModelInput } from '../../model/snapshot.js';
@@ -113,7 +113,7 @@ function checkEndpointArg(text: string | undefined, flag: string): string {
 
 function resolveProtocol(values: OptionValues): number {
   const text = stringOpt(values, 'protocol') ?? 'TCP';
-  const p = parseProtocol(/^[0-9]+$/.test(text) ? Number(text) : text);
+  const p = parseProtocol(/^[0-9]+$/.test(text) ? Number(text) : (protocolNameFolded(text) ?? text));
   if (!p.ok) throw new CliError(`--protocol: ${p.error}`, 2);
   return protocolNumber(p.value);
 }

@@ -3,6 +3,7 @@ import type { Command } from '../command.js';
 import { boolOpt, stringsOpt } from '../command.js';
 import { CliError } from '../io.js';
 import { loadResources } from '../input.js';
+import { problemLines } from '../resource-input.js';
 
 const USAGE = `Usage:
   calicoctl validate --filename=<FILENAME> [--recursive]
@@ -36,7 +37,7 @@ export const validateCommand: Command = {
     if (files.length === 0) throw new CliError(`the --filename (-f) option is required\n\n${USAGE}`, 2);
     const { resources, problems } = await loadResources(files, boolOpt(values, 'recursive'), io);
     if (problems.length > 0) {
-      for (const p of problems) io.err(`${p}\n`);
+      for (const p of problemLines(problems)) io.err(`${p}\n`);
       io.err(`Failed to validate: ${problems.length} problem(s) found in ${files.join(', ')}\n`);
       return 1;
     }

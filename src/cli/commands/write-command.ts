@@ -20,7 +20,7 @@ export async function runWrite(
   const input = await readInput(values, io, usage);
   if (input.problems.length > 0) return reportProblems(io, input.problems, input.files, pastTense(action));
   if (input.items.length === 0) return reportWrite(io, action, 0, [], undefined);
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: true });
   try {
     await client.checkVersion(values);
     await client.ensureInitialized();

@@ -127,7 +127,10 @@ function registerAcceptance(harness: () => Promise<Harness>): void {
       const h = await harness();
       const before = await h.run(['version']);
       assert.equal(before.status, 1);
-      assert.match(before.stdout, /^Client Version: {4}v\d+\.\d+\.\d+\nGit commit: {8}\S+\n$/);
+      assert.match(
+        before.stdout,
+        /^Client Version: {4}v\d+\.\d+\.\d+\nGit commit: {8}\S+\nEmulates Calico: {3}v3\.32\.1\n$/,
+      );
       assert.match(before.stderr, /Unable to retrieve Cluster Version or Type/);
 
       await h.ok(['apply', '-f', STARTER]);
