@@ -15,6 +15,7 @@ import { CALICO_API_VERSION } from '../api/meta.js';
 import { BUILT_IN_TIER_NAMES, builtInTiers, defaultAllowProfile } from '../api/tiers.js';
 import {
   DEFAULT_CONFIG_FILE,
+  formatKey,
   keyString,
   loadClientConfig,
   openBackend,
@@ -31,6 +32,7 @@ import { boolOpt, stringOpt } from './command.js';
 import { CliError } from './io.js';
 import type { CliIo } from './io.js';
 import { KNP_KIND, knpNameOf, knpView } from './knp.js';
+import { profileSource, profileView } from './views.js';
 import { fieldAt } from './objects.js';
 
 export const CLUSTER_INFO_KIND = 'ClusterInformation';
@@ -184,28 +186,45 @@ export class CalicoClient implements AsyncDisposable {
     }
   }
 
-  /** An object as the user sees it: `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes policy. */
+  /**
+   * An object as the user sees it (views.ts): `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes
+   * policy, `Profile kns.ns` and `ksa.ns.sa` the views of a Namespace and a ServiceAccount.
+   */
   async getView(key: ResourceKey): Promise<Resource> {
     const k8sName = key.kind === 'NetworkPolicy' ? knpNameOf(key.name) : undefined;
-    if (k8sName === undefined) return this.backend.get(key);
-    const stored = await this.getOrUndefined({ ...key, kind: KNP_KIND, name: k8sName });
-    if (stored === undefined) {
-      throw new NotFoundError(`resource does not exist: NetworkPolicy(${key.namespace ?? ''}/${key.name})`);
-    }
-    return knpView(stored);
+    const source =
+      k8sName !== undefined
+        ? { ...key, kind: KNP_KIND, name: k8sName }
+        : key.kind === 'Profile'
+          ? profileSource(key.name)
+          : undefined;
+    if (source === undefined) return this.backend.get(key);
+    const stored = await this.getOrUndefined(source);
+    const view =
+      stored === undefined ? undefined : k8sName !== undefined ? knpView(stored) : profileView(stored);
+    if (view === undefined) throw new NotFoundError(`resource does not exist: ${formatKey(key)}`);
+    return view;
   }
 
-  /** A list as the user sees it: NetworkPolicies include the views of Kubernetes NetworkPolicies. */
+  /** A list as the user sees it: NetworkPolicies and Profiles include their views (views.ts). */
   async listView(kind: string, namespace: string | undefined): Promise<ListResult> {
     const filter = namespace === undefined ? { kind } : { kind, namespace };
     const own = await this.backend.list(filter);
     if (kind === 'Tier') return { ...own, items: sortTiers(own.items) };
-    if (kind !== 'NetworkPolicy') return own;
-    const k8s = await this.backend.list({ ...filter, kind: KNP_KIND });
-    const items = [...own.items, ...k8s.items.map(knpView)].sort((a, b) =>
-      byNamespaceName(a.metadata, b.metadata),
-    );
-    return { items, revision: Math.max(own.revision, k8s.revision) };
+    let sources: ListResult[];
+    let view: (r: Resource) => Resource | undefined;
+    if (kind === 'NetworkPolicy') {
+      sources = [await this.backend.list({ ...filter, kind: KNP_KIND })];
+      view = knpView;
+    } else if (kind === 'Profile') {
+      sources = await Promise.all(['Namespace', 'ServiceAccount'].map((k) => this.backend.list({ kind: k })));
+      view = profileView;
+    } else {
+      return own;
+    }
+    const views = sources.flatMap((l) => l.items.map(view)).filter((r) => r !== undefined);
+    const items = [...own.items, ...views].sort((a, b) => byNamespaceName(a.metadata, b.metadata));
+    return { items, revision: Math.max(own.revision, ...sources.map((l) => l.revision)) };
   }
 
   /** The stored objects for `keys` (absent ones are missing from the map), keyed by `keyString`. */

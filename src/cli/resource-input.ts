@@ -9,7 +9,7 @@ import { keyOf, type Resource, type ResourceKey } from '../datastore/index.js';
 import type { OptionValues } from './command.js';
 import { boolOpt, stringsOpt } from './command.js';
 import { describeLoaded, loadResources, type LoadedResource } from './input.js';
-import { CliError } from './io.js';
+import { CliError, InvalidOptionError } from './io.js';
 import type { CliIo } from './io.js';
 import { resolveNamespace } from './namespaces.js';
 import { namespaceFlags, type NamespaceFlags } from './options.js';
@@ -56,9 +56,9 @@ function prepare(l: LoadedResource, flags: NamespaceFlags): InputResource | stri
  * Reads `-f` (required): documents that fail to parse or validate, and namespace problems, become problem
  * lines. An empty file is an error unless `--skip-empty` (calicoctl's "No resources specified in file").
  */
-export async function readInput(values: OptionValues, io: CliIo, usage: string): Promise<ReadInput> {
+export async function readInput(values: OptionValues, io: CliIo): Promise<ReadInput> {
   const files = stringsOpt(values, 'filename');
-  if (files.length === 0) throw new CliError(`the --filename (-f) option is required\n\n${usage}`, 2);
+  if (files.length === 0) throw new InvalidOptionError('the --filename (-f) option is required');
   const loaded = await loadResources(files, boolOpt(values, 'recursive'), io);
   const skipEmpty = boolOpt(values, 'skip-empty');
   const empty = loaded.empty[0];

@@ -3,13 +3,14 @@
  * table, or as YAML/JSON that every write command reads back. NetworkPolicies include the `knp.default.*`
  * views of Kubernetes NetworkPolicies. Missing named resources are reported after the output (exit 1).
  */
-import { kindInfo, lookupKind } from '../../api/kinds.js';
+import { kindArgument } from '../resource-types.js';
+import { kindInfo } from '../../api/kinds.js';
 import { keyOf, type Resource, type ResourceKey } from '../../datastore/index.js';
 import { errorMessage } from '../../lib/errors.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt, stringOpt } from '../command.js';
-import { CliError } from '../io.js';
+import { CliError, InvalidOptionError } from '../io.js';
 import type { CliIo } from '../io.js';
 import { resolveNamespace } from '../namespaces.js';
 import { fieldAt } from '../objects.js';
@@ -106,9 +107,8 @@ type Target =
 async function targets(values: OptionValues, positionals: string[], io: CliIo): Promise<Target> {
   const flags = namespaceFlags(values);
   if (values['filename'] !== undefined) {
-    if (positionals.length > 0)
-      throw new CliError(`Invalid option: 'calicoctl get' takes either KIND or -f\n\n${USAGE}`, 2);
-    const input = await readInput(values, io, USAGE);
+    if (positionals.length > 0) throw new InvalidOptionError('get takes either KIND or -f');
+    const input = await readInput(values, io);
     if (input.problems.length > 0) {
       throw new CliError(problemsText(input.problems, input.files));
     }
@@ -118,11 +118,8 @@ async function targets(values: OptionValues, positionals: string[], io: CliIo): 
     };
   }
   const [kindArg, ...names] = positionals;
-  if (kindArg === undefined)
-    throw new CliError(`Invalid option: 'calicoctl get' needs a KIND or -f\n\n${USAGE}`, 2);
-  const info = lookupKind(kindArg);
-  if (info === undefined)
-    throw new CliError(`Failed to get resources: resource type '${kindArg}' is not supported`);
+  if (kindArg === undefined) throw new InvalidOptionError('get needs a KIND or -f');
+  const info = kindArgument(kindArg, 'Failed to get resources: ');
   const ns = resolveNamespace(info.kind, info.namespaced, undefined, flags);
   if (names.length === 0) {
     if (!ns.ok) throw new CliError(ns.error);

@@ -47,10 +47,29 @@ describe('calicoctl validate', () => {
     assert.match(bad.stderr, /<stdin>: document 0: line \d+/);
   });
 
-  it('requires -f', async () => {
+  it('requires -f (Calico: Invalid option, status 1)', async () => {
     const r = await calicoctl(['validate']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--filename/);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      "Invalid option: 'calicoctl validate'. Use flag '--help' to read about a specific subcommand.\n",
+    );
+  });
+
+  it("names the single kind validated, as Calico's validate does", async () => {
+    const gnp =
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {}\n';
+    const r = await calicoctl(['validate', '-f', '-'], {
+      stdin: `${gnp}---\n${gnp.replace('name: p', 'name: q')}`,
+    });
+    assert.equal(r.stdout, "Successfully validated 2 'GlobalNetworkPolicy' resource(s)\n");
+    const empty = await calicoctl(['validate', '-f', '-'], { stdin: '# nothing\n' });
+    assert.equal(empty.status, 1);
+    assert.equal(empty.stderr, 'No resources specified in file <stdin>\n');
+    assert.equal(
+      (await calicoctl(['validate', '-f', '-', '--skip-empty'], { stdin: '' })).stdout,
+      'No resources specified\n',
+    );
   });
 });
 
