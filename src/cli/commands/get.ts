@@ -7,6 +7,9 @@ import { kindArgument } from '../resource-types.js';
 import { kindInfo } from '../../api/kinds.js';
 import { keyOf, type Resource, type ResourceKey } from '../../datastore/index.js';
 import { errorMessage } from '../../lib/errors.js';
+import { MAX_SOURCE_BYTES, mebibytes } from '../../api/limits.js';
+import { readFileSync, statSync } from 'node:fs';
+import { runTemplate, TemplateError } from '../printers/go-template.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt, stringOpt } from '../command.js';
@@ -46,8 +49,9 @@ Examples:
 Options:
   -h --help                    Show this screen.
 ${FILE_HELP}
-  -o --output=<OUTPUT FORMAT>  Output format. One of: yaml, yml, json, ps, wide, custom-columns=A,B
-                               [Default: ps]
+  -o --output=<OUTPUT FORMAT>  Output format.  One of: yaml, json, ps, wide,
+                               custom-columns=..., go-template=...,
+                               go-template-file=...   [Default: ps]
 ${CONFIG_HELP}
   -n --namespace=<NS>          Namespace of the resource. Only applicable to namespaced kinds.
                                Uses the default namespace if not specified.
@@ -67,9 +71,29 @@ Description:
 
   Output formats: ps (default), wide (more headings), custom-columns=A,B (headings of the kind's table;
   an unknown one lists the valid ones), yaml/yml and json (always valid input for create, apply, replace
-  and delete: one object for a single named resource, otherwise a <Kind>List with items).`;
+  and delete: one object for a single named resource, otherwise a <Kind>List with items), and
+  go-template=TEMPLATE / go-template-file=FILE: a Go template run over the list of resources, e.g.
+  '{{range .}}{{.ObjectMeta.Name}} {{.Spec.Selector}}{{"\\n"}}{{end}}' (Go field names, matched against the
+  JSON fields case-insensitively; functions and, or, not, len, index, slice, eq, ne, lt, le, gt, ge,
+  print, printf, println, join, joinAndTruncate, config).`;
 
-type Output = { readonly type: 'table'; readonly columns: TableColumns } | { readonly type: 'yaml' | 'json' };
+type Output =
+  | { readonly type: 'table'; readonly columns: TableColumns }
+  | { readonly type: 'yaml' | 'json' }
+  | { readonly type: 'template'; readonly source: string };
+
+/** A template file is read whole, within the input bound of one source. */
+function templateFile(path: string): string {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new CliError(errorMessage(e));
+  }
+  if (size > MAX_SOURCE_BYTES)
+    throw new CliError(`${path}: template is larger than ${mebibytes(MAX_SOURCE_BYTES)}`);
+  return readFileSync(path, 'utf8');
+}
 
 function parseOutput(values: OptionValues, printNamespace: boolean): Output {
   const output = stringOpt(values, 'output') ?? 'ps';
@@ -93,8 +117,13 @@ function parseOutput(values: OptionValues, printNamespace: boolean): Output {
     if (value === '') throw new CliError('need to specify at least one column');
     return { type: 'table', columns: { type: 'custom', headings: value.split(',') } };
   }
-  if (key === 'go-template' || key === 'go-template-file') {
-    throw new CliError(`output format '${key}' is not supported by calico-ts; use -o yaml or -o json`);
+  if (key === 'go-template') {
+    if (value === '') throw new CliError('need to specify a template');
+    return { type: 'template', source: value };
+  }
+  if (key === 'go-template-file') {
+    if (value === '') throw new CliError('need to specify a template file');
+    return { type: 'template', source: templateFile(value) };
   }
   throw new CliError(`unrecognized output format '${output}'`);
 }
@@ -180,11 +209,16 @@ function exported(r: Resource): Resource {
   return { ...r, metadata };
 }
 
-async function printContext(client: CalicoClient, items: readonly Resource[]): Promise<PrintContext> {
-  if (!items.some((i) => i.kind === 'Node')) return { defaultAsNumber: '64512' };
+/** calicoctl's `config "asnumber"`: BGPConfiguration default's spec.asNumber, else 64512. */
+async function defaultAsNumber(client: CalicoClient): Promise<string> {
   const bgp = await client.getOrUndefined({ kind: 'BGPConfiguration', name: 'default' });
   const asn = fieldAt(bgp, 'spec.asNumber');
-  return { defaultAsNumber: typeof asn === 'number' || typeof asn === 'string' ? String(asn) : '64512' };
+  return typeof asn === 'number' || typeof asn === 'string' ? String(asn) : '64512';
+}
+
+async function printContext(client: CalicoClient, items: readonly Resource[]): Promise<PrintContext> {
+  if (!items.some((i) => i.kind === 'Node')) return { defaultAsNumber: '64512' };
+  return { defaultAsNumber: await defaultAsNumber(client) };
 }
 
 /** Consecutive items of one kind share a table. */
@@ -216,6 +250,37 @@ async function printTables(
   }
 }
 
+/** Runs a go-template over the list of resources, as calicoctl does; output is written in pieces. */
+async function printTemplate(
+  client: CalicoClient,
+  source: string,
+  items: readonly Resource[],
+  io: CliIo,
+): Promise<void> {
+  const asNumber = source.includes('config') ? await defaultAsNumber(client) : '64512';
+  let buffered = '';
+  const write = (text: string): void => {
+    buffered += text;
+    if (buffered.length >= 64 * 1024) {
+      io.out(buffered);
+      buffered = '';
+    }
+  };
+  try {
+    runTemplate(
+      source,
+      items,
+      { config: (name) => (name.toLowerCase() === 'asnumber' ? asNumber : '') },
+      write,
+    );
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    if (buffered !== '') io.out(buffered);
+  }
+}
+
 async function runGet(values: OptionValues, positionals: string[], io: CliIo): Promise<number> {
   const flags = namespaceFlags(values);
   const output = parseOutput(values, flags.allNamespaces || flags.namespace !== undefined);
@@ -231,6 +296,7 @@ async function runGet(values: OptionValues, positionals: string[], io: CliIo): P
     const named = target.type === 'named';
     const items = named && boolOpt(values, 'export') ? fetched.items.map(exported) : fetched.items;
     if (output.type === 'table') await printTables(client, target, { ...fetched, items }, output.columns, io);
+    else if (output.type === 'template') await printTemplate(client, output.source, items, io);
     else if (items.length > 0 || !named) {
       const single = named && target.keys.length === 1 && items[0] !== undefined;
       const kinds = target.type === 'list' ? [target.kind] : items.map((i) => keyOf(i).kind);

@@ -291,4 +291,37 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
     const label = await h.run(['label', 'globalnetworkpolicys', 'x', 'a=b']);
     assert.match(label.stderr, /did you mean 'globalnetworkpolicy'\?/);
   });
+
+  void it('prints with -o go-template and go-template-file, over the list of resources', opts, async () => {
+    const h = await harness();
+    await h.ok(['apply', '-f', STARTER]);
+    assert.equal(
+      await h.ok([
+        'get',
+        'gnp',
+        '-o',
+        'go-template={{range .}}{{.ObjectMeta.Name}}:{{.Spec.Selector}}{{"\\n"}}{{end}}',
+      ]),
+      'allow-dns:all()\n',
+    );
+    const file = await h.file('t.tmpl', '{{range .}}{{.Name}} {{.Spec.Order}}\n{{end}}');
+    assert.equal(
+      await h.ok(['get', 'tiers', '-o', `go-template-file=${file}`]),
+      'kube-admin 1000\ndefault 1e+06\nkube-baseline 1e+07\n',
+    );
+    assert.equal(
+      await h.ok([
+        'get',
+        'np',
+        '-A',
+        '-o',
+        'go-template={{range .}}{{.Namespace}}/{{.Name}} {{.Spec.Tier}}{{end}}',
+      ]),
+      'production/knp.default.deny-all-ingress default',
+    );
+    const bad = await h.run(['get', 'gnp', '-o', 'go-template={{range .}}']);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr, 'template: get:1: unexpected EOF\n');
+    assert.equal((await h.run(['get', 'gnp', '-o', 'go-template='])).stderr, 'need to specify a template\n');
+  });
 }
