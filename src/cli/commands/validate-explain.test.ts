@@ -82,13 +82,18 @@ describe('calicoctl policy explain', () => {
       starter,
       '--from',
       'default/client',
+      '--from-labels',
+      'app=client',
       '--to',
       'production/web',
+      '--to-labels',
+      'app=web',
       '--port',
       '80',
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Verdict: DENY$/m);
+    assert.match(r.stdout, /^Note: pod default\/client is not in the input; evaluated as a pod with labels/m);
     assert.match(
       r.stdout,
       /ingress of production\/web: DENY, denied at end of tier default: policies production\/knp\.default\.deny-all-ingress, allow-dns/,
@@ -107,8 +112,12 @@ describe('calicoctl policy explain', () => {
       starter,
       '--from',
       'default/client',
+      '--from-labels',
+      '',
       '--to',
       'production/web',
+      '--to-labels',
+      '',
       '--port',
       '53',
       '--protocol',
@@ -139,6 +148,8 @@ describe('calicoctl policy explain', () => {
       '203.0.113.9',
       '--to',
       'production/web',
+      '--to-labels',
+      'app=web',
       '--port',
       '443',
     ];
@@ -147,6 +158,27 @@ describe('calicoctl policy explain', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /expected allow, got deny/);
     assert.match(r.stdout, /egress: source is not a Calico endpoint/);
+  });
+
+  it('refuses a pod that is neither in the input nor described by labels', async () => {
+    const r = await calicoctl([
+      'policy',
+      'explain',
+      '-f',
+      starter,
+      '--from',
+      '10.0.0.1',
+      '--to',
+      'production/web',
+      '--port',
+      '80',
+    ]);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      'endpoint production/web not found: no Pod or WorkloadEndpoint production/web in the input; give its labels with --to-labels to evaluate a pod that does not exist\n',
+    );
+    assert.equal(r.stdout, '');
   });
 
   it('uses --to-labels for a pod that is not in the input', async () => {

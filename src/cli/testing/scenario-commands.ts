@@ -324,4 +324,71 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
     assert.equal(bad.stderr, 'template: get:1: unexpected EOF\n');
     assert.equal((await h.run(['get', 'gnp', '-o', 'go-template='])).stderr, 'need to specify a template\n');
   });
+
+  void it('policy explain without -f decides against the live datastore', opts, async () => {
+    const h = await harness();
+    const explain = [
+      'policy',
+      'explain',
+      '--from',
+      'default/client',
+      '--to',
+      'production/web',
+      '--port',
+      '80',
+    ];
+    const empty = await h.run(explain);
+    assert.equal(empty.status, 1);
+    assert.match(
+      empty.stderr,
+      /^endpoint default\/client not found: no Pod or WorkloadEndpoint default\/client in the (embedded|etcdv3) datastore /,
+    );
+    await h.ok(['apply', '-f', STARTER]);
+    const pod = (ns: string, name: string, app: string, ip: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}, labels: {app: ${app}}}\nspec: {nodeName: n1}\nstatus: {podIP: ${ip}}\n`;
+    await h.ok(
+      ['apply', '-f', '-'],
+      `${pod('default', 'client', 'client', '10.65.0.2')}---\n${pod('production', 'web', 'web', '10.65.0.3')}`,
+    );
+    const denied = await h.run(explain);
+    assert.equal(denied.status, 0, denied.stderr);
+    assert.match(denied.stdout, /^Verdict: DENY$/m);
+    assert.match(denied.stdout, /production\/knp\.default\.deny-all-ingress/);
+    assert.doesNotMatch(denied.stdout, /^Note: pod/m);
+    // The live answer follows the datastore: allow web ingress, and the verdict changes.
+    const allow =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: allow-web, namespace: production}\nspec:\n  selector: app == "web"\n  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n';
+    const allowEgress =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: allow-out, namespace: default}\nspec:\n  egress: [{action: Allow}]\n';
+    await h.ok(['apply', '-f', '-'], `${allow}---\n${allowEgress}`);
+    assert.match(await h.ok([...explain, '--expect', 'allow']), /^Verdict: ALLOW$/m);
+    const unknown = await h.run([
+      'policy',
+      'explain',
+      '--from',
+      '10.0.0.9',
+      '--to',
+      'production/nope',
+      '--port',
+      '80',
+    ]);
+    assert.equal(unknown.status, 1);
+    assert.match(
+      unknown.stderr,
+      /^endpoint production\/nope not found: no Pod or WorkloadEndpoint production\/nope in the (embedded|etcdv3) datastore .*; give its labels with --to-labels/,
+    );
+    const hypothetical = await h.ok([
+      'policy',
+      'explain',
+      '--from',
+      '10.0.0.9',
+      '--to',
+      'production/nope',
+      '--to-labels',
+      'app=web',
+      '--port',
+      '80',
+    ]);
+    assert.match(hypothetical, /^Note: pod production\/nope is not in the (embedded|etcdv3) datastore/m);
+  });
 }
