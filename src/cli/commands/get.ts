@@ -67,7 +67,9 @@ Description:
   with no resources prints only the headings.
 
   NetworkPolicies include the Kubernetes (networking.k8s.io/v1) NetworkPolicies, shown as
-  knp.default.<name> in tier default, as Calico does up to v3.31.
+  knp.default.<name> in tier default, and Profiles include the kns.<namespace> and
+  ksa.<namespace>.<serviceaccount> profiles of Kubernetes namespaces and service accounts, as Calico v3.32
+  shows them with an etcd datastore. These views are read-only.
 
   Output formats: ps (default), wide (more headings), custom-columns=A,B (headings of the kind's table;
   an unknown one lists the valid ones), yaml/yml and json (always valid input for create, apply, replace
