@@ -72,6 +72,37 @@ function freePort(): Promise<number> {
 }
 
 describe('calicoctl process', () => {
+  it('says nothing when its reader goes away (calicoctl get ... | head)', { timeout: 60_000 }, async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'calicoctl-pipe-'));
+    try {
+      const env = { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: join(dir, 'calico.db') };
+      const items = Array.from({ length: 2000 }, (_, i) => ({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: `p${i}` },
+        spec: { selector: `app == 'a${i}'` },
+      }));
+      const applied = await run(['apply', '-f', '-'], env, (stdin) => stdin.end(JSON.stringify(items)));
+      assert.equal(applied.status, 0, applied.stderr);
+      const t0 = Date.now();
+      const child = spawn(process.execPath, [SCRIPT, 'get', 'gnp', '-o', 'yaml'], {
+        env: { PATH: process.env['PATH'] ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.stdout.once('data', () => child.stdout.destroy());
+      const timer = setTimeout(() => child.kill('SIGKILL'), TIMEOUT_MS);
+      const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      clearTimeout(timer);
+      assert.equal(stderr, '');
+      assert.equal(status, 0);
+      assert.ok(Date.now() - t0 < TIMEOUT_MS);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('an endless stdin ends at the input limit, quickly and with one line', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'y\n');
     const r = await run(

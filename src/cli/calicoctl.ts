@@ -18,7 +18,7 @@ import { validateCommand } from './commands/validate.js';
 import { versionCommand } from './commands/version.js';
 import { unavailableMessage } from './datastore-errors.js';
 import { logLevelProblem, parseGlobalOptions } from './global-options.js';
-import { CliError, InvalidOptionError, invalidOptionLine, processIo } from './io.js';
+import { CliError, ignoreClosedStdout, InvalidOptionError, invalidOptionLine, processIo } from './io.js';
 import type { CliIo } from './io.js';
 import { suppressIpServernameWarning } from './warnings.js';
 
@@ -177,6 +177,7 @@ const isMain =
   process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].split('/').pop() ?? '\0');
 if (isMain) {
   suppressIpServernameWarning();
+  ignoreClosedStdout();
   runCalicoctl(process.argv.slice(2), processIo()).then(
     (code) => {
       process.exitCode = code;

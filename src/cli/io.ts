@@ -12,6 +12,16 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
 }
 
+/**
+ * `calicoctl get ... | head`: once the reader has gone, writes to stdout fail with EPIPE. Like Go's calicoctl
+ * (which SIGPIPE ends silently), say nothing: without this Node would print a stack trace on stderr.
+ */
+export function ignoreClosedStdout(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 export function processIo(): CliIo {
   return {
     out: (t) => process.stdout.write(t),
