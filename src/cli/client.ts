@@ -25,7 +25,7 @@ import {
   type Resource,
   type ResourceKey,
 } from '../datastore/index.js';
-import { AlreadyExistsError, NotFoundError, errorMessage } from '../lib/errors.js';
+import { AlreadyExistsError, DatastoreUnavailableError, NotFoundError, errorMessage } from '../lib/errors.js';
 import { buildInfo, comparableVersion } from './build-info.js';
 import type { OptionValues } from './command.js';
 import { boolOpt, stringOpt } from './command.js';
@@ -33,6 +33,7 @@ import { CliError } from './io.js';
 import type { CliIo } from './io.js';
 import { KNP_KIND, knpNameOf, knpView } from './knp.js';
 import { profileSource, profileView } from './views.js';
+import { unavailableMessage } from './datastore-errors.js';
 import { fieldAt } from './objects.js';
 
 export const CLUSTER_INFO_KIND = 'ClusterInformation';
@@ -107,7 +108,8 @@ export class CalicoClient implements AsyncDisposable {
       }
       return new CalicoClient(await openBackend(config), datastore);
     } catch (e) {
-      throw new CliError(`Failed to create Calico API client: ${errorMessage(e)}`);
+      const why = e instanceof DatastoreUnavailableError ? unavailableMessage(e) : errorMessage(e);
+      throw new CliError(`Failed to create Calico API client: ${why}`);
     }
   }
 
