@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { resourceKind } from './decode.js';
 import { parseDocuments } from './load.js';
 import { decodeOk, expectIssue, gnp, issuesOf } from './testing.js';
+import type { GlobalNetworkPolicy } from './v3/policy.js';
 
 const STARTERS = `apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
@@ -243,5 +244,72 @@ describe('round trips', () => {
       assert.deepEqual(again, once);
     }
     assert.equal(kinds.size, 15);
+  });
+});
+
+describe('field names, as Calico decodes them', () => {
+  it('match case-insensitively in projectcalico.org/v3 documents (spec.Order, Metadata, exportv4)', () => {
+    const r = decodeOk({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'GlobalNetworkPolicy',
+      Metadata: { Name: 'p', LABELS: { App: 'x' } },
+      Spec: { Order: 10, SELECTOR: 'all()', Ingress: [{ Action: 'Allow', Protocol: 'TCP' }] },
+    }) as GlobalNetworkPolicy;
+    assert.equal(r.metadata.name, 'p');
+    assert.deepEqual(r.metadata.labels, { App: 'x', 'projectcalico.org/tier': 'default' });
+    assert.equal(r.spec.order, 10);
+    assert.equal(r.spec.selector, 'all()');
+    assert.deepEqual(r.spec.ingress, [{ action: 'Allow', protocol: 'TCP' }]);
+    const filter = decodeOk({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'BGPFilter',
+      metadata: { name: 'f' },
+      spec: { exportv4: [{ action: 'Accept', matchOperator: 'In', cidr: '10.0.0.0/8' }] },
+    }) as { spec: Record<string, unknown> };
+    assert.deepEqual(Object.keys(filter.spec), ['exportV4']);
+  });
+
+  it('are case-sensitive for apiVersion and kind, and in Kubernetes documents', () => {
+    expectIssue(
+      { apiVersion: 'projectcalico.org/v3', Kind: 'GlobalNetworkPolicy', metadata: { name: 'p' } },
+      'kind',
+      'required',
+    );
+    expectIssue(
+      { apiVersion: 'v1', kind: 'Namespace', metadata: { Name: 'p' } },
+      'metadata.name',
+      'required',
+    );
+    expectIssue(
+      {
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: { name: 'p' },
+        spec: { PodSelector: {} },
+      },
+      'spec.PodSelector',
+      'unknown field',
+    );
+  });
+
+  it('keep reporting the other problems of a document that has an unknown field', () => {
+    const paths = issuesOf(
+      gnp({ colour: 'blue', order: 'first', selector: 'app ==', ingress: [{ action: 'drop' }] }),
+    ).map((i) => i.path);
+    assert.deepEqual(paths.sort(), ['spec.colour', 'spec.ingress[0].action', 'spec.order', 'spec.selector']);
+  });
+
+  it('suggests the kind a misspelt one probably meant', () => {
+    expectIssue(
+      { apiVersion: 'projectcalico.org/v3', kind: 'GlobalNetworkPolicyy', metadata: { name: 'p' } },
+      'kind',
+      'did you mean "GlobalNetworkPolicy"?',
+    );
+    const far = expectIssue(
+      { apiVersion: 'projectcalico.org/v3', kind: 'Foo', metadata: { name: 'p' } },
+      'kind',
+      'unknown kind "Foo"',
+    );
+    assert.doesNotMatch(far.message, /did you mean/);
   });
 });

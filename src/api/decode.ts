@@ -6,7 +6,8 @@
 import type { FieldIssue } from '../lib/errors.js';
 import { err, ok, type Result } from '../lib/result.js';
 import { isRecord, Issues, show, typeName } from './decoder.js';
-import { internalKind, kindInfo } from './kinds.js';
+import { internalKind, kindInfo, suggestDocumentKind } from './kinds.js';
+import { CALICO_API_VERSION } from './meta.js';
 import { codecFor, codecsForKind, type Resource, type ResourceKind } from './registry.js';
 
 export type { Resource, ResourceKind, ResourceOf } from './registry.js';
@@ -28,8 +29,25 @@ function header(
   return v;
 }
 
+/** Top-level fields that Go's decoder matches case-insensitively (apiVersion and kind are read exactly). */
+const FOLDED_TOP_LEVEL = ['metadata', 'spec', 'status'];
+
+/**
+ * A projectcalico.org/v3 document with `Metadata`/`Spec`/`Status` spelled in any case, as the canonical
+ * keys (the last spelling wins, as in Go); other keys are kept as they are.
+ */
+function foldTopLevel(doc: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    const canonical = FOLDED_TOP_LEVEL.find((f) => f === k.toLowerCase()) ?? k;
+    Object.defineProperty(out, canonical, { value: v, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
 export function decodeResource(doc: unknown): Result<Resource, FieldIssue[]> {
-  const issues = new Issues();
+  const fold = isRecord(doc) && doc['apiVersion'] === CALICO_API_VERSION;
+  const issues = new Issues({ foldFieldCase: fold });
   if (!isRecord(doc)) {
     return err([{ path: '', message: `expected a resource (an object), got ${typeName(doc)} ${show(doc)}` }]);
   }
@@ -48,11 +66,15 @@ export function decodeResource(doc: unknown): Result<Resource, FieldIssue[]> {
     } else if (kindInfo(kind) !== undefined) {
       issues.add('kind', `kind ${show(kind)} is not supported yet`);
     } else {
-      issues.add('kind', `unknown kind ${show(kind)}`);
+      const hint = suggestDocumentKind(kind);
+      issues.add(
+        'kind',
+        `unknown kind ${show(kind)}${hint === undefined ? '' : ` (did you mean ${show(hint)}?)`}`,
+      );
     }
     return err(issues.list);
   }
-  const resource = codec.decode(doc, issues);
+  const resource = codec.decode(fold ? foldTopLevel(doc) : doc, issues);
   if (issues.list.length > 0) return err(issues.list);
   if (resource === undefined) return err([{ path: '', message: `could not decode ${kind} (no detail)` }]);
   return ok(resource);

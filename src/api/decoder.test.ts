@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { int, Issues, list, opt, req, str, struct, withDefault } from './decoder.js';
+import { int, Issues, list, opt, req, show, str, struct, withDefault } from './decoder.js';
 
 interface Thing {
   a: string;
@@ -73,5 +73,39 @@ describe('Issues.hasAt', () => {
     assert.equal(issues.hasAt('spec.a[0]'), true);
     assert.equal(issues.hasAt('spec.ab'), false);
     assert.equal(issues.hasAt('spec.a[0].c'), false);
+  });
+});
+
+describe('struct field names', () => {
+  it('match exactly, or case-insensitively when folding (Go encoding/json); the last spelling wins', () => {
+    const strict = new Issues();
+    assert.equal(thing({ A: 'x' }, 'p', strict), undefined);
+    assert.deepEqual(
+      strict.list.map((i) => i.path),
+      ['p.A', 'p.a'],
+    );
+    const folding = new Issues({ foldFieldCase: true });
+    assert.deepEqual(thing({ A: 'x', B: 1, b: 2 }, 'p', folding), { a: 'x', b: 2, c: 'b=2' });
+    assert.deepEqual(thing({ b: 2, B: 1, a: 'x' }, 'p', folding), { a: 'x', b: 1, c: 'b=1' });
+    assert.deepEqual(folding.list, []);
+  });
+
+  it('still report unknown fields and every other problem of the same struct', () => {
+    const issues = new Issues({ foldFieldCase: true });
+    assert.equal(thing({ colour: 'x', B: 99 }, 'p', issues), undefined);
+    assert.deepEqual(
+      issues.list.map((i) => i.path),
+      ['p.colour', 'p.a', 'p.b'],
+    );
+  });
+});
+
+describe('show', () => {
+  it('cuts long values with a marker giving their full length', () => {
+    assert.equal(show('abc'), '"abc"');
+    const long = show('x'.repeat(1_000_000));
+    assert.ok(long.length < 200, long);
+    assert.match(long, /^"x+"\.\.\. \(1000000 characters\)$/);
+    assert.ok(show({ a: 'y'.repeat(10_000) }).length < 200);
   });
 });

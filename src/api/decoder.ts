@@ -6,9 +6,24 @@
  * whether a field already failed, to avoid reporting follow-on errors.
  */
 import type { FieldIssue } from '../lib/errors.js';
+import { MAX_ECHO_CHARS } from './limits.js';
+
+export interface IssuesOptions {
+  /**
+   * Struct field names match case-insensitively, an exact match first (Go's encoding/json, which Calico's
+   * decoder uses for projectcalico.org/v3 kinds: `spec.Order` is `spec.order`). Off for Kubernetes kinds,
+   * whose API server decodes case-sensitively.
+   */
+  readonly foldFieldCase?: boolean;
+}
 
 export class Issues {
   readonly list: FieldIssue[] = [];
+  readonly foldFieldCase: boolean;
+
+  constructor(opts: IssuesOptions = {}) {
+    this.foldFieldCase = opts.foldFieldCase ?? false;
+  }
 
   add(path: string, message: string): void {
     this.list.push({ path, message });
@@ -37,9 +52,15 @@ export function entry(path: string, key: string): string {
   return /^[A-Za-z0-9_-]+$/.test(key) ? child(path, key) : `${path}[${JSON.stringify(key)}]`;
 }
 
-/** Renders a value for a message: strings quoted, numbers plain, the rest as short JSON. */
+/**
+ * Renders a value for a message: strings quoted, numbers plain, the rest as short JSON. Values longer than
+ * MAX_ECHO_CHARS are cut, with their full length after the marker (`"aaa..."... (1048576 characters)`).
+ */
 export function show(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'string') {
+    if (value.length <= MAX_ECHO_CHARS) return JSON.stringify(value);
+    return `${JSON.stringify(value.slice(0, MAX_ECHO_CHARS))}... (${value.length} characters)`;
+  }
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   if (value === null || value === undefined) return 'null';
   let text: string;
@@ -48,7 +69,7 @@ export function show(value: unknown): string {
   } catch {
     text = Object.prototype.toString.call(value);
   }
-  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+  return text.length > MAX_ECHO_CHARS ? `${text.slice(0, MAX_ECHO_CHARS)}...` : text;
 }
 
 export function typeName(value: unknown): string {
@@ -243,23 +264,33 @@ export interface StructOptions {
  */
 export function struct<T>(spec: StructSpec<T>, opts: StructOptions = {}): Decoder<T> {
   const keys = Object.keys(spec) as (keyof T & string)[];
+  const exact = new Set<string>(keys);
+  const folded = new Map<string, string>(keys.map((k) => [k.toLowerCase(), k]));
+  const ignored = new Set(opts.ignore ?? []);
+  const ignoredFolded = new Set((opts.ignore ?? []).map((k) => k.toLowerCase()));
   return (v, path, issues) => {
     if (!isRecord(v)) {
       wrongType(issues, path, 'an object', v);
       return undefined;
     }
-    if (opts.strict !== false) {
-      for (const k of Object.keys(v)) {
-        if (!keys.includes(k as keyof T & string) && opts.ignore?.includes(k) !== true) {
-          issues.add(child(path, k), `unknown field ${show(k)}`);
-        }
+    // Each document key to its field; when several keys name one field, the last one wins (as in Go).
+    const raws = new Map<string, unknown>();
+    for (const k of Object.keys(v)) {
+      const field = exact.has(k) ? k : issues.foldFieldCase ? folded.get(k.toLowerCase()) : undefined;
+      if (field !== undefined) raws.set(field, v[k]);
+      else if (
+        opts.strict !== false &&
+        !ignored.has(k) &&
+        !(issues.foldFieldCase && ignoredFolded.has(k.toLowerCase()))
+      ) {
+        issues.add(child(path, k), `unknown field ${show(k)}`);
       }
     }
     const decoded: Record<string, unknown> = {};
     let complete = true;
     for (const k of keys) {
       const field: FieldSpec<unknown> = spec[k];
-      const raw = v[k];
+      const raw = raws.get(k);
       if (raw === undefined || raw === null) {
         if (field.required) {
           issues.add(child(path, k), `${k} is required`);

@@ -81,3 +81,49 @@ export function internalKind(apiVersion: string, kind: string): string {
   if (kind === 'NetworkPolicy' && apiVersion === K8S_NETWORKING_API_VERSION) return 'KubernetesNetworkPolicy';
   return kind;
 }
+
+/** Optimal string alignment distance (edits, with adjacent transpositions), capped at `max + 1`. */
+export function editDistance(a: string, b: string, max: number): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev2: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let best = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let d = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d = Math.min(d, (prev2[j - 2] ?? 0) + 1);
+      }
+      cur[j] = d;
+      best = Math.min(best, d);
+    }
+    if (best > max) return max + 1;
+    prev2 = prev;
+    prev = cur;
+  }
+  return prev[b.length] ?? max + 1;
+}
+
+/** The closest candidate to `typed` (compared case-insensitively), if it is close enough to be a typo. */
+export function closest(typed: string, candidates: Iterable<string>): string | undefined {
+  const t = typed.toLowerCase();
+  const max = Math.max(1, Math.floor(t.length / 4));
+  let best: { name: string; distance: number } | undefined;
+  for (const c of candidates) {
+    const d = editDistance(t, c.toLowerCase(), max);
+    if (d <= max && (best === undefined || d < best.distance)) best = { name: c, distance: d };
+  }
+  return best?.name;
+}
+
+/** For `calicoctl get netwrokpolicy`: the resource type the user probably meant. */
+export function suggestKindName(typed: string): string | undefined {
+  return closest(typed, BY_NAME.keys());
+}
+
+/** For `kind: NetworkPolicyy` in a document: the document kind the author probably meant. */
+export function suggestDocumentKind(typed: string): string | undefined {
+  return closest(typed, BY_KIND.keys());
+}

@@ -1,10 +1,13 @@
 /**
- * Reads resource files: multi-document YAML, JSON (one object or an array of objects; JSON is read by the
- * YAML parser, of which it is a subset), and `kind: List` / `kind: <Kind>List` documents, whose items are
- * expanded. Each raw document remembers where it came from, for messages. Nothing is validated here
- * beyond syntax; `decodeResource` does the rest.
+ * Reads resource files: multi-document YAML, JSON (one object or an array of objects), and `kind: List` /
+ * `kind: <Kind>List` documents, whose items are expanded. Each raw document remembers where it came from,
+ * for messages. Nothing is validated here beyond syntax; `decodeResource` does the rest.
+ *
+ * JSON is a subset of YAML and means the same either way; a text that parses as JSON takes the fast JSON
+ * parser (about fifty times faster), anything else the YAML parser, one document at a time so that the
+ * syntax trees of a large file are never all held at once.
  */
-import { parseAllDocuments, type YAMLError } from 'yaml';
+import { Composer, LineCounter, Parser, type YAMLError } from 'yaml';
 import { err, ok, type Result } from '../lib/result.js';
 import { isRecord, show, typeName } from './decoder.js';
 
@@ -38,12 +41,34 @@ export function documentLocation(index: number, item?: number): string {
   return item === undefined ? `document ${index}` : `document ${index} item ${item}`;
 }
 
-function yamlIssue(source: string, index: number, e: YAMLError): LoadIssue {
+/** Deepest nesting accepted in one document (deeper input is refused before anything recurses into it). */
+export const MAX_DOCUMENT_DEPTH = 200;
+
+function yamlIssue(source: string, index: number, e: YAMLError, lines: LineCounter): LoadIssue {
   // The parser's message repeats the position and quotes the source; keep the first line, minus position.
   const first = (e.message.split('\n')[0] ?? e.message).replace(/ at line \d+, column \d+:?$/, '');
-  const pos = e.linePos?.[0];
-  const base = { source, location: documentLocation(index), message: first };
-  return pos === undefined ? base : { ...base, line: pos.line, column: pos.col };
+  const pos = lines.linePos(e.pos[0]);
+  if (first.includes('Maximum call stack size exceeded')) {
+    // The parser ran out of stack on deeply nested input.
+    return { source, location: documentLocation(index), message: tooDeepToParse() };
+  }
+  return { source, location: documentLocation(index), message: first, line: pos.line, column: pos.col };
+}
+
+function tooDeepToParse(): string {
+  return `document is nested too deeply to parse (at most ${MAX_DOCUMENT_DEPTH} levels are accepted)`;
+}
+
+/** True when `value` nests objects/arrays deeper than `max` (checked without recursion). */
+function tooDeep(value: unknown, max: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop() ?? { v: undefined, depth: 0 };
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: child, depth: depth + 1 });
+  }
+  return false;
 }
 
 /** A list kind: `List` or `<Kind>List`; returns the item kind (undefined for a plain List). */
@@ -111,6 +136,17 @@ function expand(
   });
 }
 
+function jsonValue(text: string): { value: unknown } | undefined {
+  const start = /\S/.exec(text)?.[0];
+  if (start !== '{' && start !== '[') return undefined;
+  try {
+    return { value: JSON.parse(text) as unknown };
+  } catch {
+    // Not plain JSON (YAML flow style, a syntax error): the YAML parser reads it and reports its errors.
+    return undefined;
+  }
+}
+
 /**
  * Splits a file into raw documents. Syntax errors are reported for every bad document, with the
  * parser's line and column; empty documents are skipped.
@@ -118,21 +154,46 @@ function expand(
 export function parseDocuments(text: string, source: string): Result<RawDocument[], LoadIssue[]> {
   const out: RawDocument[] = [];
   const issues: LoadIssue[] = [];
-  const docs = parseAllDocuments(text);
-  docs.forEach((doc, index) => {
-    if (doc.errors.length > 0) {
-      for (const e of doc.errors) issues.push(yamlIssue(source, index, e));
-      return;
-    }
-    let value: unknown;
-    try {
-      value = doc.toJS();
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      issues.push({ source, location: documentLocation(index), message });
+  const accept = (value: unknown, index: number): void => {
+    if (tooDeep(value, MAX_DOCUMENT_DEPTH)) {
+      issues.push({
+        source,
+        location: documentLocation(index),
+        message: `document is nested more than ${MAX_DOCUMENT_DEPTH} levels deep`,
+      });
       return;
     }
     expand(value, source, index, out, issues);
-  });
+  };
+  const json = jsonValue(text);
+  if (json !== undefined) {
+    accept(json.value, 0);
+    return issues.length > 0 ? err(issues) : ok(out);
+  }
+  const lines = new LineCounter();
+  const composer = new Composer();
+  let index = 0;
+  try {
+    for (const doc of composer.compose(new Parser(lines.addNewLine).parse(text), true, text.length)) {
+      const i = index++;
+      if (doc.errors.length > 0) {
+        for (const e of doc.errors) issues.push(yamlIssue(source, i, e, lines));
+        continue;
+      }
+      let value: unknown;
+      try {
+        value = doc.toJS();
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        issues.push({ source, location: documentLocation(i), message });
+        continue;
+      }
+      accept(value, i);
+    }
+  } catch (e) {
+    // The YAML parser recurses per nesting level: input nested deep enough exhausts the stack.
+    if (!(e instanceof RangeError)) throw e;
+    issues.push({ source, location: documentLocation(index), message: tooDeepToParse() });
+  }
   return issues.length > 0 ? err(issues) : ok(out);
 }

@@ -1,19 +1,29 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatPort, parsePort, parseProtocol, protocolNumber, supportsPorts } from './numorstring.js';
+import {
+  formatPort,
+  parsePort,
+  parseProtocol,
+  protocolNameFolded,
+  protocolNumber,
+  supportsPorts,
+} from './numorstring.js';
 
 describe('parseProtocol', () => {
-  it('accepts names case-insensitively and returns the canonical spelling', () => {
+  it("accepts names only in Calico's spelling (the validator's protocol regex is case-sensitive)", () => {
+    for (const name of ['TCP', 'UDP', 'ICMP', 'ICMPv6', 'SCTP', 'UDPLite'] as const) {
+      assert.deepEqual(parseProtocol(name), { ok: true, value: name });
+    }
     for (const [input, want] of [
-      ['TCP', 'TCP'],
       ['tcp', 'TCP'],
       ['Udp', 'UDP'],
-      ['icmp', 'ICMP'],
       ['icmpv6', 'ICMPv6'],
-      ['sctp', 'SCTP'],
       ['udplite', 'UDPLite'],
     ] as const) {
-      assert.deepEqual(parseProtocol(input), { ok: true, value: want });
+      const r = parseProtocol(input);
+      assert.ok(!r.ok);
+      assert.match(r.error, new RegExp(`case-sensitive: did you mean "${want}"`));
+      assert.equal(protocolNameFolded(input), want);
     }
   });
 

@@ -22,7 +22,7 @@ const PROTOCOL_NUMBERS: Readonly<Record<ProtocolName, number>> = {
 
 /**
  * Parses a protocol: a number 1-255, a string holding such a number (normalised to the number), or a
- * protocol name matched case-insensitively (normalised to its canonical spelling).
+ * protocol name spelled exactly as Calico's validator requires (`TCP`, `ICMPv6`; `tcp` is refused).
  */
 export function parseProtocol(value: unknown): Result<Protocol, string> {
   if (typeof value === 'number') {
@@ -39,11 +39,21 @@ export function parseProtocol(value: unknown): Result<Protocol, string> {
     const n = Number(value);
     return n === 0 ? err('invalid protocol number 0 (must be 1-255)') : ok(n);
   }
-  const name = PROTOCOL_NAMES.find((n) => n.toLowerCase() === value.toLowerCase());
+  const name = PROTOCOL_NAMES.find((n) => n === value);
   if (name === undefined) {
-    return err(`invalid protocol ${show(value)} (must be 1-255 or one of ${PROTOCOL_NAMES.join(', ')})`);
+    const folded = PROTOCOL_NAMES.find((n) => n.toLowerCase() === value.toLowerCase());
+    const hint =
+      folded === undefined ? '' : `; protocol names are case-sensitive: did you mean ${show(folded)}?`;
+    return err(
+      `invalid protocol ${show(value)} (must be 1-255 or one of ${PROTOCOL_NAMES.join(', ')}${hint})`,
+    );
   }
   return ok(name);
+}
+
+/** A protocol name typed on a command line, in any case (`tcp`, `icmpv6`), to its canonical spelling. */
+export function protocolNameFolded(text: string): ProtocolName | undefined {
+  return PROTOCOL_NAMES.find((n) => n.toLowerCase() === text.toLowerCase());
 }
 
 export function protocolNumber(p: Protocol): number {

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { type BuildInfo, readBuildInfo } from '../lib/build-info.js';
 
 export type { BuildInfo } from '../lib/build-info.js';
+export { EMULATED_CALICO_VERSION } from '../lib/build-info.js';
 
 function readText(path: string): string | undefined {
   try {

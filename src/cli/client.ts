@@ -2,14 +2,20 @@
  * The semantics calicoctl gets from libcalico-go's clientv3, on top of a raw `Backend`: connecting with the
  * `-c`/environment configuration, the client/cluster version-mismatch check, EnsureInitialized (built-in
  * tiers, the default-allow profile and the `default` ClusterInformation exist after the first write), and
- * the user's view of objects, where Kubernetes NetworkPolicies also appear as `knp.default.*` NetworkPolicies.
+ * the user's view of objects, where Kubernetes NetworkPolicies also appear as `knp.default.*` NetworkPolicies
+ * and Namespaces and ServiceAccounts as `kns.*`/`ksa.*` Profiles (views.ts).
+ *
+ * Commands that only read open the client with `{ create: false }`: an embedded datastore file that does not
+ * exist is then read as an empty store and never created (nor its directory).
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { kindInfo } from '../api/kinds.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import { BUILT_IN_TIER_NAMES, builtInTiers, defaultAllowProfile } from '../api/tiers.js';
 import {
   DEFAULT_CONFIG_FILE,
+  formatKey,
   keyString,
   loadClientConfig,
   openBackend,
@@ -17,17 +23,20 @@ import {
   validatedList,
   validatedValue,
   type Backend,
+  type DatastoreConfig,
   type ListResult,
   type Resource,
   type ResourceKey,
 } from '../datastore/index.js';
-import { AlreadyExistsError, NotFoundError, errorMessage } from '../lib/errors.js';
+import { AlreadyExistsError, DatastoreUnavailableError, NotFoundError, errorMessage } from '../lib/errors.js';
 import { buildInfo, comparableVersion } from './build-info.js';
 import type { OptionValues } from './command.js';
 import { boolOpt, stringOpt } from './command.js';
 import { CliError } from './io.js';
 import type { CliIo } from './io.js';
 import { KNP_KIND, knpNameOf, knpView } from './knp.js';
+import { profileSource, profileView } from './views.js';
+import { unavailableMessage } from './datastore-errors.js';
 import { fieldAt } from './objects.js';
 
 export const CLUSTER_INFO_KIND = 'ClusterInformation';
@@ -57,22 +66,65 @@ function clusterInformation(clusterType: string): Resource {
   } as Resource;
 }
 
+/** How a datastore is named to users: `embedded datastore /var/lib/calico/calico.db`. */
+export function describeDatastore(config: DatastoreConfig): string {
+  switch (config.datastoreType) {
+    case 'embedded':
+      return `embedded datastore ${config.datastorePath}`;
+    case 'etcdv3':
+      return `etcdv3 datastore ${config.etcd.endpoints.join(',') || `(SRV ${config.etcd.discoverySrv ?? ''})`}`;
+    case 'kubernetes':
+      return 'kubernetes datastore';
+  }
+}
+
+export interface OpenOptions {
+  /**
+   * Whether this command may create the datastore (writes do). When false, an embedded datastore file that
+   * does not exist is read as an empty store, and nothing is created on disk.
+   */
+  readonly create: boolean;
+}
+
 export class CalicoClient implements AsyncDisposable {
   readonly backend: Backend;
+  /** The datastore in use, as named to users. */
+  readonly datastore: string;
+  /** True when the embedded datastore file does not exist (read-only commands then see an empty store). */
+  readonly missing: boolean;
 
-  constructor(backend: Backend) {
+  constructor(backend: Backend, datastore = 'datastore', missing = false) {
     this.backend = backend;
+    this.datastore = datastore;
+    this.missing = missing;
   }
 
   /** Loads the configuration (`-c`, else the environment) and connects. */
-  static async open(values: OptionValues, io: CliIo): Promise<CalicoClient> {
+  static async open(values: OptionValues, io: CliIo, opts: OpenOptions): Promise<CalicoClient> {
     const file = stringOpt(values, 'config') ?? DEFAULT_CONFIG_FILE;
     try {
       const config = await loadClientConfig({ file, env: io.env });
-      return new CalicoClient(await openBackend(config));
+      const datastore = describeDatastore(config);
+      if (!opts.create && config.datastoreType === 'embedded' && !existsSync(config.datastorePath)) {
+        const empty = await openBackend({ datastoreType: 'embedded', datastorePath: ':memory:' });
+        return new CalicoClient(empty, datastore, true);
+      }
+      return new CalicoClient(await openBackend(config), datastore);
     } catch (e) {
-      throw new CliError(`Failed to create Calico API client: ${errorMessage(e)}`);
+      const why = e instanceof DatastoreUnavailableError ? unavailableMessage(e) : errorMessage(e);
+      throw new CliError(`Failed to create Calico API client: ${why}`);
     }
+  }
+
+  /**
+   * When nothing was ever written to the datastore (no file, or no ClusterInformation), a note naming it,
+   * so that a user pointed at the wrong datastore sees why everything is empty.
+   */
+  async emptyHint(): Promise<string | undefined> {
+    const choose = 'DATASTORE_TYPE, CALICO_DATASTORE_PATH, ETCD_ENDPOINTS or -c choose the datastore';
+    if (this.missing) return `the ${this.datastore} does not exist yet (${choose})`;
+    if ((await this.clusterInformation()) !== undefined) return undefined;
+    return `nothing was written to the ${this.datastore} yet (${choose})`;
   }
 
   close(): Promise<void> {
@@ -142,37 +194,54 @@ export class CalicoClient implements AsyncDisposable {
   }
 
   /**
-   * An object as the user sees it: `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes policy.
-   * A stored value that does not validate is a StoredValueError naming the key and the problem.
+   * An object as the user sees it (views.ts): `NetworkPolicy ns/knp.default.x` is the view of the Kubernetes
+   * policy, `Profile kns.ns` and `ksa.ns.sa` the views of a Namespace and a ServiceAccount. A stored value
+   * that does not validate is a StoredValueError naming the key and the problem.
    */
   async getView(key: ResourceKey): Promise<Resource> {
     const k8sName = key.kind === 'NetworkPolicy' ? knpNameOf(key.name) : undefined;
-    if (k8sName === undefined) return validatedValue(key, await this.backend.get(key));
-    const k8sKey = { ...key, kind: KNP_KIND, name: k8sName };
-    const stored = await this.getOrUndefined(k8sKey);
-    if (stored === undefined) {
-      throw new NotFoundError(`resource does not exist: NetworkPolicy(${key.namespace ?? ''}/${key.name})`);
-    }
-    return knpView(validatedValue(k8sKey, stored));
+    const source =
+      k8sName !== undefined
+        ? { ...key, kind: KNP_KIND, name: k8sName }
+        : key.kind === 'Profile'
+          ? profileSource(key.name)
+          : undefined;
+    if (source === undefined) return validatedValue(key, await this.backend.get(key));
+    const stored = await this.getOrUndefined(source);
+    const valid = stored === undefined ? undefined : validatedValue(source, stored);
+    const view =
+      valid === undefined ? undefined : k8sName !== undefined ? knpView(valid) : profileView(valid);
+    if (view === undefined) throw new NotFoundError(`resource does not exist: ${formatKey(key)}`);
+    return view;
   }
 
   /**
-   * A list as the user sees it: NetworkPolicies include the views of Kubernetes NetworkPolicies; stored
-   * values that are not valid resources are in `invalid`, not in `items`.
+   * A list as the user sees it: NetworkPolicies and Profiles include their views (views.ts); stored values
+   * that are not valid resources are in `invalid`, not in `items`.
    */
   async listView(kind: string, namespace: string | undefined): Promise<ListResult> {
     const filter = namespace === undefined ? { kind } : { kind, namespace };
     const own = validatedList(await this.backend.list(filter));
     if (kind === 'Tier') return { ...own, items: sortTiers(own.items) };
-    if (kind !== 'NetworkPolicy') return own;
-    const k8s = validatedList(await this.backend.list({ ...filter, kind: KNP_KIND }));
-    const items = [...own.items, ...k8s.items.map(knpView)].sort((a, b) =>
-      byNamespaceName(a.metadata, b.metadata),
-    );
+    let sources: ListResult[];
+    let view: (r: Resource) => Resource | undefined;
+    if (kind === 'NetworkPolicy') {
+      sources = [validatedList(await this.backend.list({ ...filter, kind: KNP_KIND }))];
+      view = knpView;
+    } else if (kind === 'Profile') {
+      sources = await Promise.all(
+        ['Namespace', 'ServiceAccount'].map(async (k) => validatedList(await this.backend.list({ kind: k }))),
+      );
+      view = profileView;
+    } else {
+      return own;
+    }
+    const views = sources.flatMap((l) => l.items.map(view)).filter((r) => r !== undefined);
+    const items = [...own.items, ...views].sort((a, b) => byNamespaceName(a.metadata, b.metadata));
     return {
       items,
-      invalid: [...own.invalid, ...k8s.invalid],
-      revision: Math.max(own.revision, k8s.revision),
+      invalid: [...own.invalid, ...sources.flatMap((l) => l.invalid)],
+      revision: Math.max(own.revision, ...sources.map((l) => l.revision)),
     };
   }
 

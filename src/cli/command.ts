@@ -1,10 +1,11 @@
 /**
  * The command table: each command declares its words (`validate`, `policy explain`), its options in
- * util.parseArgs form, its usage text and a `run`. Parsing is strict: an unknown flag is a usage error.
+ * util.parseArgs form, its usage text and a `run`. Parsing is strict: an unknown flag is calicoctl's
+ * "Invalid option" (InvalidOptionError).
  */
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { CliError } from './io.js';
+import { InvalidOptionError } from './io.js';
 import type { CliIo } from './io.js';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
@@ -52,8 +53,7 @@ export function parseCommandArgs(
     });
     return { values: values, positionals };
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    throw new CliError(`${msg}\n\n${command.usage}`, 2);
+    throw new InvalidOptionError(e instanceof Error ? e.message : String(e));
   }
 }
 

@@ -1,18 +1,18 @@
 /**
  * Reading resources the way calicoctl does: `-f FILE`, `-f DIR` (YAML and JSON files in it; `-R` recurses),
- * `-f -` (stdin). Every document is parsed and decoded; every problem is reported with file, document
- * (index, kind and name when known) and field. Nothing is returned as usable unless the caller decides so:
- * commands that write must apply nothing when any document is invalid.
+ * `-f -` (stdin), each within the input bounds (sources.ts). Every document is parsed and decoded; every
+ * problem is reported with file, document (index, kind and name when known) and field. Nothing is returned
+ * as usable unless the caller decides so: commands that write must apply nothing when any document is
+ * invalid.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
 import { decodeResource } from '../api/decode.js';
 import type { Resource } from '../api/decode.js';
+import { MAX_ECHO_CHARS, truncateText } from '../api/limits.js';
 import { formatLoadIssue, parseDocuments } from '../api/load.js';
 import { felixConfigurationWarnings } from '../api/v3/felix-configuration.js';
 import { formatIssue } from '../lib/errors.js';
-import { CliError } from './io.js';
 import type { CliIo } from './io.js';
+import { readSources } from './sources.js';
 
 export interface LoadedResource {
   readonly source: string;
@@ -29,21 +29,6 @@ export interface LoadResult {
   readonly empty: readonly string[];
 }
 
-const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-function listFiles(dir: string, recursive: boolean): string[] {
-  const out: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const p = join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (recursive) out.push(...listFiles(p, true));
-    } else if (EXTENSIONS.has(extname(entry.name).toLowerCase())) {
-      out.push(p);
-    }
-  }
-  return out;
-}
-
 /** `file: document N (Kind ns/name)`: how a loaded resource is named in problem lines. */
 export function describeLoaded(l: LoadedResource): string {
   return `${l.source}: ${l.location}${describe(l.resource)}`;
@@ -52,35 +37,13 @@ export function describeLoaded(l: LoadedResource): string {
 function describe(doc: unknown): string {
   if (typeof doc !== 'object' || doc === null) return '';
   const d = doc as { kind?: unknown; metadata?: { name?: unknown; namespace?: unknown } };
-  const kind = typeof d.kind === 'string' ? d.kind : undefined;
-  const name = typeof d.metadata?.name === 'string' ? d.metadata.name : undefined;
-  const ns = typeof d.metadata?.namespace === 'string' ? `${d.metadata.namespace}/` : '';
+  const cut = (v: unknown): string | undefined =>
+    typeof v === 'string' ? truncateText(v, MAX_ECHO_CHARS) : undefined;
+  const kind = cut(d.kind);
+  const name = cut(d.metadata?.name);
+  const ns = typeof d.metadata?.namespace === 'string' ? `${cut(d.metadata.namespace) ?? ''}/` : '';
   if (kind === undefined) return '';
   return name === undefined ? ` (${kind})` : ` (${kind} ${ns}${name})`;
-}
-
-async function readSources(
-  filenames: readonly string[],
-  recursive: boolean,
-  io: CliIo,
-): Promise<{ source: string; text: string }[]> {
-  const out: { source: string; text: string }[] = [];
-  for (const f of filenames) {
-    if (f === '-') {
-      out.push({ source: '<stdin>', text: await io.readStdin() });
-      continue;
-    }
-    let isDir: boolean;
-    try {
-      isDir = statSync(f).isDirectory();
-    } catch {
-      throw new CliError(`the path "${f}" does not exist`);
-    }
-    const files = isDir ? listFiles(f, recursive) : [f];
-    if (isDir && files.length === 0) throw new CliError(`no .yaml, .yml or .json files in directory "${f}"`);
-    for (const file of files) out.push({ source: file, text: readFileSync(file, 'utf8') });
-  }
-  return out;
 }
 
 export async function loadResources(
@@ -90,9 +53,9 @@ export async function loadResources(
 ): Promise<LoadResult> {
   const sources = await readSources(filenames, recursive, io);
   const resources: LoadedResource[] = [];
-  const problems: string[] = [];
+  const problems: string[] = [...sources.problems];
   const empty: string[] = [];
-  for (const { source, text } of sources) {
+  for (const { source, text } of sources.texts) {
     const parsed = parseDocuments(text, source);
     if (!parsed.ok) {
       problems.push(...parsed.error.map(formatLoadIssue));
@@ -112,5 +75,5 @@ export async function loadResources(
           problems.push(`${source}: ${doc.location}${describe(doc.value)}: ${formatIssue(issue)}`);
     }
   }
-  return { resources, problems, files: sources.length, empty };
+  return { resources, problems, files: sources.count, empty };
 }

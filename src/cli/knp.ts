@@ -1,9 +1,10 @@
 /**
- * How Kubernetes NetworkPolicies appear among Calico NetworkPolicies, as calicoctl showed them up to v3.31:
- * a networking.k8s.io/v1 NetworkPolicy `ns/x` is listed as the Calico NetworkPolicy `ns/knp.default.x`
- * (tier default, order 1000, selectors converted by `k8sNetworkPolicyToCalico`). That view is read-only:
- * the Kubernetes object is the one to edit or delete (calicoctl rejects writes to `knp.default.*` names
- * with "kubernetes network policies must be managed through the kubernetes API").
+ * How Kubernetes NetworkPolicies appear among Calico NetworkPolicies, as in Calico v3.32 with an etcd
+ * datastore (kube-controllers writes each one as a Calico NetworkPolicy): a networking.k8s.io/v1
+ * NetworkPolicy `ns/x` is listed as the Calico NetworkPolicy `ns/knp.default.x` (tier default, order 1000,
+ * selectors converted by `k8sNetworkPolicyToCalico`). That view is read-only: the Kubernetes object is the
+ * one to edit or delete (calicoctl refuses writes to `knp.default.*` names with "kubernetes network
+ * policies must be managed through the kubernetes API"; views.ts).
  */
 import { decodeResource } from '../api/decode.js';
 import { CALICO_API_VERSION } from '../api/meta.js';

@@ -4,11 +4,12 @@
  * command can report all of them and write nothing.
  */
 import { kindInfo } from '../api/kinds.js';
+import { MAX_PROBLEMS_SHOWN } from '../api/limits.js';
 import { keyOf, type Resource, type ResourceKey } from '../datastore/index.js';
 import type { OptionValues } from './command.js';
 import { boolOpt, stringsOpt } from './command.js';
 import { describeLoaded, loadResources, type LoadedResource } from './input.js';
-import { CliError } from './io.js';
+import { CliError, InvalidOptionError } from './io.js';
 import type { CliIo } from './io.js';
 import { resolveNamespace } from './namespaces.js';
 import { namespaceFlags, type NamespaceFlags } from './options.js';
@@ -55,9 +56,9 @@ function prepare(l: LoadedResource, flags: NamespaceFlags): InputResource | stri
  * Reads `-f` (required): documents that fail to parse or validate, and namespace problems, become problem
  * lines. An empty file is an error unless `--skip-empty` (calicoctl's "No resources specified in file").
  */
-export async function readInput(values: OptionValues, io: CliIo, usage: string): Promise<ReadInput> {
+export async function readInput(values: OptionValues, io: CliIo): Promise<ReadInput> {
   const files = stringsOpt(values, 'filename');
-  if (files.length === 0) throw new CliError(`the --filename (-f) option is required\n\n${usage}`, 2);
+  if (files.length === 0) throw new InvalidOptionError('the --filename (-f) option is required');
   const loaded = await loadResources(files, boolOpt(values, 'recursive'), io);
   const skipEmpty = boolOpt(values, 'skip-empty');
   const empty = loaded.empty[0];
@@ -79,11 +80,21 @@ export function singleKind(kinds: readonly string[]): string | undefined {
   return set.size === 1 ? [...set][0] : undefined;
 }
 
+/**
+ * The problem lines of a command, at most MAX_PROBLEMS_SHOWN of them, then one line counting the rest: the
+ * error output stays readable (and bounded) however broken the input is.
+ */
+export function problemLines(problems: readonly string[]): string[] {
+  if (problems.length <= MAX_PROBLEMS_SHOWN) return [...problems];
+  const rest = problems.length - MAX_PROBLEMS_SHOWN;
+  return [...problems.slice(0, MAX_PROBLEMS_SHOWN), `... and ${rest} more problem(s) not shown`];
+}
+
 /** Every problem on its own line, then calicoctl's "Failed to execute command" with a count. */
 export function problemsText(problems: readonly string[], files: readonly string[], verb?: string): string {
   const where = files.map((f) => (f === '-' ? '<stdin>' : f)).join(', ');
   const tail = verb === undefined ? '' : `; no resources were ${verb}`;
-  return `${problems.join('\n')}\nFailed to execute command: ${problems.length} problem(s) found in ${where}${tail}`;
+  return `${problemLines(problems).join('\n')}\nFailed to execute command: ${problems.length} problem(s) found in ${where}${tail}`;
 }
 
 /** Prints the problems (see problemsText); returns the exit status (1). */

@@ -3,8 +3,8 @@
  * and storing the changed object with the same checks as apply (validation and defaults of the kind,
  * existing tier, read-only objects) as a compare-and-swap on the version that was read.
  */
+import { kindArgument } from './resource-types.js';
 import { decodeResource } from '../api/decode.js';
-import { lookupKind } from '../api/kinds.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import { DEFAULT_ALLOW_PROFILE_NAME } from '../api/tiers.js';
 import type { Resource, ResourceKey } from '../datastore/index.js';
@@ -12,10 +12,11 @@ import { ConflictError, formatIssue } from '../lib/errors.js';
 import { CLUSTER_INFO_KIND, TIERED_KINDS, type CalicoClient } from './client.js';
 import type { OptionValues } from './command.js';
 import { CliError } from './io.js';
-import { KNP_KIND, KNP_PREFIX, KNP_REASON } from './knp.js';
+import { KNP_KIND } from './knp.js';
 import { resolveNamespace } from './namespaces.js';
 import { fieldAt, mergeForUpdate, sameContent } from './objects.js';
 import { namespaceFlags } from './options.js';
+import { reservedNameProblem } from './views.js';
 
 export interface NamedTarget {
   readonly key: ResourceKey;
@@ -24,8 +25,7 @@ export interface NamedTarget {
 }
 
 export function namedTarget(values: OptionValues, kindArg: string, name: string): NamedTarget {
-  const info = lookupKind(kindArg);
-  if (info === undefined) throw new CliError(`resource type '${kindArg}' is not supported`);
+  const info = kindArgument(kindArg);
   if (name === '') throw new CliError('resource name may not be empty');
   const ns = resolveNamespace(info.kind, info.namespaced, undefined, namespaceFlags(values));
   if (!ns.ok) throw new CliError(ns.error);
@@ -34,12 +34,9 @@ export function namedTarget(values: OptionValues, kindArg: string, name: string)
   if (info.kind === CLUSTER_INFO_KIND) {
     throw new CliError('operation apply or replace is not supported on ClusterInformation');
   }
-  if (info.kind === 'NetworkPolicy' && name.startsWith(KNP_PREFIX)) {
-    throw new CliError(
-      `operation update is not supported on NetworkPolicy(${ns.value ?? ''}/${name}): ${KNP_REASON}; ` +
-        `change the networking.k8s.io/v1 NetworkPolicy ${ns.value ?? ''}/${name.slice(KNP_PREFIX.length)} instead`,
-    );
-  }
+  // label and patch update the object: Calico's update wording.
+  const reserved = reservedNameProblem(key, 'apply or replace');
+  if (reserved !== undefined) throw new CliError(reserved);
   return { key, documentKind: info.kind === KNP_KIND ? 'NetworkPolicy' : info.kind };
 }
 

@@ -10,7 +10,7 @@ export interface CliRun {
 
 export async function calicoctl(
   args: string[],
-  opts: { stdin?: string; env?: Record<string, string> } = {},
+  opts: { stdin?: string | Uint8Array; env?: Record<string, string> } = {},
 ): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
@@ -21,7 +21,8 @@ export async function calicoctl(
     err: (t) => {
       stderr += t;
     },
-    readStdin: () => Promise.resolve(opts.stdin ?? ''),
+    readStdin: () => Promise.resolve(Buffer.from(opts.stdin ?? '').toString('utf8')),
+    stdinBytes: () => [Buffer.from(opts.stdin ?? '')],
     env: opts.env ?? {},
   };
   const status = await runCalicoctl(args, io);

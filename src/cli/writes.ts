@@ -1,8 +1,9 @@
 /**
  * create / apply / replace of a validated input, in two phases:
- * 1. `planWrites` reads what is stored and checks what needs the datastore: the policy's tier exists (or is
- *    in the same input), `knp.default.*` NetworkPolicies equal the view of their Kubernetes policy,
- *    read-only objects stay unchanged. Any problem there means nothing is written. It then decides one step
+ * 1. `planWrites` refuses the reserved names of views (`knp.default.*` NetworkPolicies, `kns.`/`ksa.`
+ *    Profiles, as Calico does) and reads what is stored to check what needs the datastore: the policy's tier
+ *    exists (or is in the same input), read-only objects stay unchanged. Any problem there means nothing is
+ *    written. It then decides one step
  *    per resource (Calico's Apply = create or update; Create fails if it exists; Update fails if missing;
  *    a given resourceVersion must be current), and drops writes that would change nothing.
  * 2. `executeWrites` performs the steps: plain applies in one `applyMany` (batched by the backend),
@@ -12,8 +13,8 @@ import { DEFAULT_ALLOW_PROFILE_NAME } from '../api/tiers.js';
 import { formatKey, keyString, type Resource, type ResourceKey } from '../datastore/index.js';
 import { AlreadyExistsError, ConflictError, errorMessage } from '../lib/errors.js';
 import { CLUSTER_INFO_KIND, TIERED_KINDS, type CalicoClient } from './client.js';
-import { KNP_KIND, KNP_PREFIX, KNP_REASON, knpNameOf, knpView } from './knp.js';
 import { fieldAt, mergeForUpdate, prepareForCreate, sameContent } from './objects.js';
+import { reservedNameProblem } from './views.js';
 import { mapLimit } from './async-pool.js';
 import type { InputResource } from './resource-input.js';
 
@@ -45,18 +46,18 @@ const CLUSTER_INFO_OPERATION: Record<WriteAction, string> = {
   replace: 'apply or replace',
 };
 
+/**
+ * The operation Calico names when it refuses a write (resourcemgr: create -> "create or apply"; apply falls
+ * back to update -> "apply or replace"). `validate` checks what create and apply would do.
+ */
+export const WRITE_OPERATION: Record<WriteAction | 'validate', string> = {
+  create: 'create or apply',
+  apply: 'apply or replace',
+  replace: 'apply or replace',
+  validate: 'create or apply',
+};
+
 const CONCURRENCY = 32;
-
-function isKnpView(key: ResourceKey): boolean {
-  return key.kind === 'NetworkPolicy' && key.name.startsWith(KNP_PREFIX);
-}
-
-function knpKey(key: ResourceKey): ResourceKey {
-  const name = knpNameOf(key.name) ?? key.name;
-  return key.namespace === undefined
-    ? { kind: KNP_KIND, name }
-    : { kind: KNP_KIND, namespace: key.namespace, name };
-}
 
 export function conflictMessage(key: ResourceKey, given: string, latest: string | undefined): string {
   return (
@@ -69,13 +70,14 @@ interface Context {
   readonly action: WriteAction;
   readonly opts: WriteOptions;
   readonly existing: ReadonlyMap<string, Resource>;
-  readonly knps: ReadonlyMap<string, Resource>;
   readonly tiers: ReadonlySet<string>;
 }
 
 /** Problems that block the whole input (checked against the datastore). */
 function checkItem(item: InputResource, ctx: Context): string | undefined {
   const { key, resource, label } = item;
+  const reserved = reservedNameProblem(key, WRITE_OPERATION[ctx.action]);
+  if (reserved !== undefined) return `${label}: ${reserved}`;
   if (key.kind === CLUSTER_INFO_KIND) {
     return `${label}: operation ${CLUSTER_INFO_OPERATION[ctx.action]} is not supported on ClusterInformation: resource is readonly`;
   }
@@ -83,23 +85,6 @@ function checkItem(item: InputResource, ctx: Context): string | undefined {
     const tier = fieldAt(resource, 'spec.tier');
     if (typeof tier === 'string' && !ctx.tiers.has(tier)) {
       return `${label}: spec.tier: tier "${tier}" does not exist (create the Tier first)`;
-    }
-  }
-  if (isKnpView(key)) {
-    const k8s = ctx.knps.get(keyString(knpKey(key)));
-    const ns = key.namespace ?? '';
-    const k8sName = knpNameOf(key.name) ?? '';
-    if (k8s === undefined) {
-      return (
-        `${label}: metadata.name: names starting with "${KNP_PREFIX}" are reserved for the Calico view of Kubernetes ` +
-        `NetworkPolicies (${KNP_REASON}); apply a networking.k8s.io/v1 NetworkPolicy named "${k8sName}" instead`
-      );
-    }
-    if (!sameContent(knpView(k8s), resource)) {
-      return (
-        `${label}: operation ${ctx.action} is not supported on NetworkPolicy(${ns}/${key.name}): ${KNP_REASON}; ` +
-        `edit the networking.k8s.io/v1 NetworkPolicy ${ns}/${k8sName} instead`
-      );
     }
   }
   if (key.kind === 'Profile' && key.name === DEFAULT_ALLOW_PROFILE_NAME) {
@@ -114,10 +99,6 @@ function checkItem(item: InputResource, ctx: Context): string | undefined {
 function stepFor(item: InputResource, ctx: Context, superseded: boolean, seen: Set<string>): WriteStep {
   const { key, resource, resourceVersion: rv } = item;
   const k = keyString(key);
-  if (isKnpView(key)) {
-    if (ctx.action !== 'create' || ctx.opts.skipExists) return { type: 'noop' };
-    return { type: 'error', message: `resource already exists: ${formatKey(key)}` };
-  }
   const stored = ctx.existing.get(k);
   if (ctx.action === 'create') {
     if (stored !== undefined || seen.has(k)) {
@@ -151,17 +132,14 @@ export async function planWrites(
   action: WriteAction,
   opts: WriteOptions,
 ): Promise<WritePlan> {
-  const plainKeys = items.filter((i) => !isKnpView(i.key)).map((i) => i.key);
-  const knpKeys = items.filter((i) => isKnpView(i.key)).map((i) => knpKey(i.key));
   const needTiers = items.some((i) => TIERED_KINDS.includes(i.key.kind));
-  const [existing, knps, stored] = await Promise.all([
-    client.fetch(plainKeys),
-    client.fetch(knpKeys),
+  const [existing, stored] = await Promise.all([
+    client.fetch(items.map((i) => i.key)),
     needTiers ? client.tierNames() : Promise.resolve(new Set<string>()),
   ]);
   const tiers = new Set(stored);
   for (const i of items) if (i.key.kind === 'Tier') tiers.add(i.key.name);
-  const ctx: Context = { action, opts, existing, knps, tiers };
+  const ctx: Context = { action, opts, existing, tiers };
   const problems = items.map((i) => checkItem(i, ctx)).filter((p): p is string => p !== undefined);
   if (problems.length > 0) return { problems, steps: [] };
   const last = new Map<string, number>();

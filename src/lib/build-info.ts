@@ -5,6 +5,14 @@
  */
 import { dirname, join, resolve } from 'node:path';
 
+/**
+ * The Calico release whose user-visible surface calico-ts emulates: calicoctl's commands, options, messages
+ * and table columns, the projectcalico.org/v3 resources and their validation, the protected tiers
+ * (kube-admin, default, kube-baseline) and plain policy names, and, for Kubernetes NetworkPolicies, the
+ * `knp.default.<name>` Calico NetworkPolicies that kube-controllers writes in etcd mode.
+ */
+export const EMULATED_CALICO_VERSION = 'v3.32.1';
+
 export interface BuildInfo {
   /** `v` + the package version, e.g. `v0.1.0` (Calico's versions carry the `v`). */
   readonly version: string;

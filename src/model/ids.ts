@@ -18,7 +18,7 @@ export function policyIdString(k: PolicyKey): string {
   return k.namespace === undefined ? `${k.kind}/${k.name}` : `${k.kind}/${k.namespace}/${k.name}`;
 }
 
-/** The name Calico v3.27 shows for a policy: `knp.default.<name>` for Kubernetes policies, else the name. */
+/** The name Calico (v3.32, etcd mode) shows for a policy: `knp.default.<name>` for Kubernetes policies, else the name. */
 export function policyDisplayName(k: PolicyKey): string {
   if (k.kind === 'knp') return `knp.default.${k.name}`;
   if (k.kind === 'sknp') return `knp.default.${k.name}`;

@@ -14,10 +14,15 @@ describe('HostEndpoint', () => {
         interfaceName: 'eth0',
         expectedIPs: ['10.0.0.1', 'fd00::1'],
         profiles: ['projectcalico-default-allow'],
-        ports: [{ name: 'ssh', protocol: 'tcp', port: 22 }],
+        ports: [{ name: 'ssh', protocol: 'TCP', port: 22 }],
       }),
     ) as HostEndpoint;
     assert.deepEqual(h.spec.ports, [{ name: 'ssh', protocol: 'TCP', port: 22 }]);
+    expectIssue(
+      hep({ node: 'n', interfaceName: 'eth0', ports: [{ name: 'ssh', protocol: 'tcp', port: 22 }] }),
+      'spec.ports[0].protocol',
+      '"tcp"',
+    );
     decodeOk(hep({ node: 'node1', interfaceName: '*' }));
     decodeOk(hep({ node: 'node1', expectedIPs: ['10.0.0.1'] }));
   });

@@ -18,7 +18,7 @@ import {
   withDefault,
 } from '../decoder.js';
 import type { ObjectMeta } from '../meta.js';
-import { checkDnsLabel } from '../names.js';
+import { checkSubdomain } from '../names.js';
 import { selectorField } from '../selector-field.js';
 import type { PolicyType } from './rule.js';
 import { rulesField } from './rule-codec.js';
@@ -28,10 +28,13 @@ export const DEFAULT_TIER = 'default';
 /** Label Calico sets on every policy to the name of its tier. */
 export const TIER_LABEL = 'projectcalico.org/tier';
 
-/** A tier name; empty means the default tier (Calico's TierOrDefault). */
+/**
+ * A policy's tier: a resource name (`validate:"name"`, a DNS subdomain, as in Calico v3.32; the Tier itself
+ * must exist, which the client checks); empty means the default tier (Calico's TierOrDefault).
+ */
 export const tierField: Decoder<string> = (v, path, issues) => {
   if (v === '') return DEFAULT_TIER;
-  return checked((s) => checkDnsLabel(s, 'tier name'))(v, path, issues);
+  return checked((s) => checkSubdomain(s, 'tier name'))(v, path, issues);
 };
 
 const policyTypeList = list(oneOf(['Ingress', 'Egress'], 'policy type'), { maxItems: 2, unique: true });

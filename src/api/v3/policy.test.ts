@@ -26,12 +26,9 @@ describe('policy names', () => {
     expectIssue(np({}, { name: 'bad_name' }), 'metadata.name', '"bad_name"');
   });
 
-  it('reserves the knp.default. prefix from staged policies', () => {
-    expectIssue(
-      doc('StagedNetworkPolicy', {}, { name: 'knp.default.x' }),
-      'metadata.name',
-      '"knp.default.x"',
-    );
+  it('follows the NetworkPolicy rule for staged policies (v3.32 no longer reserves knp.default.)', () => {
+    decodeOk(doc('StagedNetworkPolicy', {}, { name: 'knp.default.x', namespace: 'ns' }));
+    expectIssue(doc('StagedNetworkPolicy', {}, { name: 'a.b.c' }), 'metadata.name', '"a.b.c"');
   });
 
   it('requires a name', () => {
@@ -56,8 +53,9 @@ describe('policy scope', () => {
 });
 
 describe('policy spec fields', () => {
-  it('checks the tier name', () => {
-    expectIssue(gnp({ tier: 'a.b' }), 'spec.tier', '"a.b"');
+  it('checks the tier name as a resource name (the Tier itself must exist when written)', () => {
+    assert.equal((decodeOk(gnp({ tier: 'a.b' })) as GlobalNetworkPolicy).spec.tier, 'a.b');
+    expectIssue(gnp({ tier: 'a..b' }), 'spec.tier', '"a..b"');
     expectIssue(gnp({ tier: 'UPPER' }), 'spec.tier', '"UPPER"');
     assert.equal((decodeOk(gnp({ tier: '' })) as GlobalNetworkPolicy).spec.tier, 'default');
   });
@@ -218,7 +216,7 @@ describe('policy defaults', () => {
 
 describe('decoding is pure and stable', () => {
   it('does not mutate its input', () => {
-    const input = gnp({ ingress: [{ action: 'Allow', protocol: 'tcp', destination: { ports: ['80'] } }] });
+    const input = gnp({ ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: ['80'] } }] });
     const before = structuredClone(input);
     decodeOk(input);
     assert.deepEqual(input, before);

@@ -10,7 +10,7 @@ describe('Profile', () => {
         'Profile',
         {
           ingress: [{ action: 'Allow' }],
-          egress: [{ action: 'Deny', protocol: 'udp' }],
+          egress: [{ action: 'Deny', protocol: 'UDP' }],
           labelsToApply: { 'pcns.a': 'b' },
         },
         { name: 'kns.default' },

@@ -116,11 +116,22 @@ describe('rule ports', () => {
     }
   });
 
+  it('refuses protocol and action names in the wrong case, as Calico does', () => {
+    expectIssue(
+      ingressRule({ action: 'Allow', protocol: 'tcp' }),
+      'spec.ingress[0].protocol',
+      'did you mean "TCP"',
+    );
+    expectIssue(ingressRule({ action: 'Allow', protocol: 'icmpv6' }), 'spec.ingress[0].protocol', '"ICMPv6"');
+    expectIssue(ingressRule({ action: 'allow' }), 'spec.ingress[0].action', '"allow"');
+    expectIssue(ingressRule({ action: 'drop' }), 'spec.ingress[0].action', '"drop"');
+  });
+
   it('normalises ports and protocols the way Calico writes them back', () => {
     const rule = firstIngress(
       ingressRule({
         action: 'Allow',
-        protocol: 'tcp',
+        protocol: 'TCP',
         notProtocol: '17',
         destination: { ports: ['80', '90:90', '1:2', 'web'] },
       }),

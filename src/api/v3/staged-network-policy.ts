@@ -1,23 +1,18 @@
 /**
  * StagedNetworkPolicy (projectcalico.org/v3, namespaced): a NetworkPolicy plus `stagedAction` (default
- * Set). With stagedAction Delete every other field but the tier must be empty.
+ * Set). With stagedAction Delete every other field but the tier must be empty. Names follow the
+ * NetworkPolicy rule; Calico v3.32 no longer reserves `knp.default.` for staged policies.
  */
 import { calicoKind } from '../codec.js';
-import { refine, show, struct, withDefault } from '../decoder.js';
+import { refine, struct, withDefault } from '../decoder.js';
 import { checkNetworkPolicyName } from '../names.js';
 import { policySpecFields } from './network-policy.js';
 import type { StagedNetworkPolicySpec } from './policy.js';
 import { checkStagedDelete, stagedActionField, withTierLabel } from './policy-codec.js';
 
-/** Names Calico reserves for Kubernetes policies; a staged policy may not take them. */
-const KNP_PREFIX = 'knp.default.';
-
 export const stagedNetworkPolicyCodec = calicoKind<'StagedNetworkPolicy', StagedNetworkPolicySpec>({
   kind: 'StagedNetworkPolicy',
-  checkName: (name) =>
-    name.startsWith(KNP_PREFIX)
-      ? `invalid name ${show(name)}: the prefix "${KNP_PREFIX}" is reserved for Kubernetes network policies`
-      : checkNetworkPolicyName(name),
+  checkName: checkNetworkPolicyName,
   spec: refine(
     struct<StagedNetworkPolicySpec>({
       stagedAction: withDefault(stagedActionField, 'Set'),

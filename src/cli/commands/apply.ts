@@ -45,5 +45,5 @@ export const applyCommand: Command = {
   summary: 'Apply a resource by file, directory or stdin.',
   usage: USAGE,
   options: { ...FILE_OPTIONS, ...CONFIG_OPTION, ...NAMESPACE_OPTION },
-  run: ({ values, io }) => runWrite('apply', values, io, USAGE),
+  run: ({ values, io }) => runWrite('apply', values, io),
 };

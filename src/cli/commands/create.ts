@@ -44,5 +44,5 @@ export const createCommand: Command = {
   summary: 'Create a resource by file, directory or stdin.',
   usage: USAGE,
   options: { ...FILE_OPTIONS, ...CONFIG_OPTION, ...NAMESPACE_OPTION, 'skip-exists': { type: 'boolean' } },
-  run: ({ values, io }) => runWrite('create', values, io, USAGE),
+  run: ({ values, io }) => runWrite('create', values, io),
 };

@@ -6,17 +6,18 @@
  * the networking.k8s.io/v1 NetworkPolicy instead). Missing resources are errors unless
  * `--skip-not-exists`. A resourceVersion in the file is a precondition, as in calicoctl.
  */
-import { lookupKind } from '../../api/kinds.js';
+import { kindArgument } from '../resource-types.js';
 import { DEFAULT_ALLOW_PROFILE_NAME, isBuiltInTier } from '../../api/tiers.js';
 import type { ResourceKey } from '../../datastore/index.js';
 import { ConflictError, NotFoundError, errorMessage } from '../../lib/errors.js';
 import { CalicoClient, CLUSTER_INFO_KIND } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt } from '../command.js';
-import { CliError } from '../io.js';
+import { CliError, InvalidOptionError } from '../io.js';
 import type { CliIo } from '../io.js';
 import { KNP_KIND, KNP_PREFIX, KNP_REASON } from '../knp.js';
 import { resolveNamespace } from '../namespaces.js';
+import { isDerivedProfileName, reservedNameProblem } from '../views.js';
 import {
   CONFIG_HELP,
   CONFIG_OPTION,
@@ -75,10 +76,8 @@ interface DeleteItem {
 
 function fromArgs(values: OptionValues, positionals: string[]): DeleteItem[] {
   const [kindArg, ...names] = positionals;
-  if (kindArg === undefined)
-    throw new CliError(`Invalid option: 'calicoctl delete' needs a KIND or -f\n\n${USAGE}`, 2);
-  const info = lookupKind(kindArg);
-  if (info === undefined) throw new CliError(`resource type '${kindArg}' is not supported`);
+  if (kindArg === undefined) throw new InvalidOptionError('delete needs a KIND or -f');
+  const info = kindArgument(kindArg);
   if (names.some((n) => n === '')) throw new CliError('resource name may not be empty');
   const ns = resolveNamespace(info.kind, info.namespaced, undefined, namespaceFlags(values));
   const kind = info.kind === KNP_KIND ? 'NetworkPolicy' : info.kind;
@@ -103,6 +102,7 @@ async function refusal(client: CalicoClient, key: ResourceKey): Promise<string |
   if (key.kind === 'Profile' && key.name === DEFAULT_ALLOW_PROFILE_NAME) {
     return `operation delete is not supported on ${key.name}: the default-allow profile is built in and cannot be deleted`;
   }
+  if (key.kind === 'Profile' && isDerivedProfileName(key.name)) return reservedNameProblem(key, 'delete');
   if (key.kind === 'NetworkPolicy' && key.name.startsWith(KNP_PREFIX)) {
     const k8sName = key.name.slice(KNP_PREFIX.length);
     const ns = key.namespace ?? '';
@@ -160,9 +160,8 @@ async function deleteAll(
 async function runDelete(values: OptionValues, positionals: string[], io: CliIo): Promise<number> {
   let items: DeleteItem[];
   if (values['filename'] !== undefined) {
-    if (positionals.length > 0)
-      throw new CliError(`Invalid option: 'calicoctl delete' takes either KIND or -f\n\n${USAGE}`, 2);
-    const input = await readInput(values, io, USAGE);
+    if (positionals.length > 0) throw new InvalidOptionError('delete takes either KIND or -f');
+    const input = await readInput(values, io);
     if (input.problems.length > 0) return reportProblems(io, input.problems, input.files, 'deleted');
     items = input.items.map((i) => ({
       key: i.key,
@@ -173,7 +172,7 @@ async function runDelete(values: OptionValues, positionals: string[], io: CliIo)
     items = fromArgs(values, positionals);
   }
   if (items.length === 0) return reportDelete(io, 0, [], undefined);
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     const errors = await deleteAll(client, items, boolOpt(values, 'skip-not-exists'));

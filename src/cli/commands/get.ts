@@ -5,13 +5,17 @@
  * resources (named with their problem), are reported after the output (exit 1), as calicoctl reports a
  * partial failure.
  */
-import { kindInfo, lookupKind } from '../../api/kinds.js';
+import { kindArgument } from '../resource-types.js';
+import { kindInfo } from '../../api/kinds.js';
 import { invalidValueMessage, keyOf, type Resource, type ResourceKey } from '../../datastore/index.js';
 import { errorMessage } from '../../lib/errors.js';
+import { MAX_SOURCE_BYTES, mebibytes } from '../../api/limits.js';
+import { readFileSync, statSync } from 'node:fs';
+import { runTemplate, TemplateError } from '../printers/go-template.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt, stringOpt } from '../command.js';
-import { CliError } from '../io.js';
+import { CliError, InvalidOptionError } from '../io.js';
 import type { CliIo } from '../io.js';
 import { resolveNamespace } from '../namespaces.js';
 import { fieldAt } from '../objects.js';
@@ -47,8 +51,9 @@ Examples:
 Options:
   -h --help                    Show this screen.
 ${FILE_HELP}
-  -o --output=<OUTPUT FORMAT>  Output format. One of: yaml, yml, json, ps, wide, custom-columns=A,B
-                               [Default: ps]
+  -o --output=<OUTPUT FORMAT>  Output format.  One of: yaml, json, ps, wide,
+                               custom-columns=..., go-template=...,
+                               go-template-file=...   [Default: ps]
 ${CONFIG_HELP}
   -n --namespace=<NS>          Namespace of the resource. Only applicable to namespaced kinds.
                                Uses the default namespace if not specified.
@@ -64,13 +69,35 @@ Description:
   with no resources prints only the headings.
 
   NetworkPolicies include the Kubernetes (networking.k8s.io/v1) NetworkPolicies, shown as
-  knp.default.<name> in tier default, as Calico does up to v3.31.
+  knp.default.<name> in tier default, and Profiles include the kns.<namespace> and
+  ksa.<namespace>.<serviceaccount> profiles of Kubernetes namespaces and service accounts, as Calico v3.32
+  shows them with an etcd datastore. These views are read-only.
 
   Output formats: ps (default), wide (more headings), custom-columns=A,B (headings of the kind's table;
   an unknown one lists the valid ones), yaml/yml and json (always valid input for create, apply, replace
-  and delete: one object for a single named resource, otherwise a <Kind>List with items).`;
+  and delete: one object for a single named resource, otherwise a <Kind>List with items), and
+  go-template=TEMPLATE / go-template-file=FILE: a Go template run over the list of resources, e.g.
+  '{{range .}}{{.ObjectMeta.Name}} {{.Spec.Selector}}{{"\\n"}}{{end}}' (Go field names, matched against the
+  JSON fields case-insensitively; functions and, or, not, len, index, slice, eq, ne, lt, le, gt, ge,
+  print, printf, println, join, joinAndTruncate, config).`;
 
-type Output = { readonly type: 'table'; readonly columns: TableColumns } | { readonly type: 'yaml' | 'json' };
+type Output =
+  | { readonly type: 'table'; readonly columns: TableColumns }
+  | { readonly type: 'yaml' | 'json' }
+  | { readonly type: 'template'; readonly source: string };
+
+/** A template file is read whole, within the input bound of one source. */
+function templateFile(path: string): string {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    throw new CliError(errorMessage(e));
+  }
+  if (size > MAX_SOURCE_BYTES)
+    throw new CliError(`${path}: template is larger than ${mebibytes(MAX_SOURCE_BYTES)}`);
+  return readFileSync(path, 'utf8');
+}
 
 function parseOutput(values: OptionValues, printNamespace: boolean): Output {
   const output = stringOpt(values, 'output') ?? 'ps';
@@ -94,8 +121,13 @@ function parseOutput(values: OptionValues, printNamespace: boolean): Output {
     if (value === '') throw new CliError('need to specify at least one column');
     return { type: 'table', columns: { type: 'custom', headings: value.split(',') } };
   }
-  if (key === 'go-template' || key === 'go-template-file') {
-    throw new CliError(`output format '${key}' is not supported by calico-ts; use -o yaml or -o json`);
+  if (key === 'go-template') {
+    if (value === '') throw new CliError('need to specify a template');
+    return { type: 'template', source: value };
+  }
+  if (key === 'go-template-file') {
+    if (value === '') throw new CliError('need to specify a template file');
+    return { type: 'template', source: templateFile(value) };
   }
   throw new CliError(`unrecognized output format '${output}'`);
 }
@@ -108,9 +140,8 @@ type Target =
 async function targets(values: OptionValues, positionals: string[], io: CliIo): Promise<Target> {
   const flags = namespaceFlags(values);
   if (values['filename'] !== undefined) {
-    if (positionals.length > 0)
-      throw new CliError(`Invalid option: 'calicoctl get' takes either KIND or -f\n\n${USAGE}`, 2);
-    const input = await readInput(values, io, USAGE);
+    if (positionals.length > 0) throw new InvalidOptionError('get takes either KIND or -f');
+    const input = await readInput(values, io);
     if (input.problems.length > 0) {
       throw new CliError(problemsText(input.problems, input.files));
     }
@@ -120,11 +151,8 @@ async function targets(values: OptionValues, positionals: string[], io: CliIo): 
     };
   }
   const [kindArg, ...names] = positionals;
-  if (kindArg === undefined)
-    throw new CliError(`Invalid option: 'calicoctl get' needs a KIND or -f\n\n${USAGE}`, 2);
-  const info = lookupKind(kindArg);
-  if (info === undefined)
-    throw new CliError(`Failed to get resources: resource type '${kindArg}' is not supported`);
+  if (kindArg === undefined) throw new InvalidOptionError('get needs a KIND or -f');
+  const info = kindArgument(kindArg, 'Failed to get resources: ');
   const ns = resolveNamespace(info.kind, info.namespaced, undefined, flags);
   if (names.length === 0) {
     if (!ns.ok) throw new CliError(ns.error);
@@ -190,11 +218,16 @@ function exported(r: Resource): Resource {
   return { ...r, metadata };
 }
 
-async function printContext(client: CalicoClient, items: readonly Resource[]): Promise<PrintContext> {
-  if (!items.some((i) => i.kind === 'Node')) return { defaultAsNumber: '64512' };
+/** calicoctl's `config "asnumber"`: BGPConfiguration default's spec.asNumber, else 64512. */
+async function defaultAsNumber(client: CalicoClient): Promise<string> {
   const bgp = await client.getOrUndefined({ kind: 'BGPConfiguration', name: 'default' });
   const asn = fieldAt(bgp, 'spec.asNumber');
-  return { defaultAsNumber: typeof asn === 'number' || typeof asn === 'string' ? String(asn) : '64512' };
+  return typeof asn === 'number' || typeof asn === 'string' ? String(asn) : '64512';
+}
+
+async function printContext(client: CalicoClient, items: readonly Resource[]): Promise<PrintContext> {
+  if (!items.some((i) => i.kind === 'Node')) return { defaultAsNumber: '64512' };
+  return { defaultAsNumber: await defaultAsNumber(client) };
 }
 
 /** Consecutive items of one kind share a table. */
@@ -226,6 +259,37 @@ async function printTables(
   }
 }
 
+/** Runs a go-template over the list of resources, as calicoctl does; output is written in pieces. */
+async function printTemplate(
+  client: CalicoClient,
+  source: string,
+  items: readonly Resource[],
+  io: CliIo,
+): Promise<void> {
+  const asNumber = source.includes('config') ? await defaultAsNumber(client) : '64512';
+  let buffered = '';
+  const write = (text: string): void => {
+    buffered += text;
+    if (buffered.length >= 64 * 1024) {
+      io.out(buffered);
+      buffered = '';
+    }
+  };
+  try {
+    runTemplate(
+      source,
+      items,
+      { config: (name) => (name.toLowerCase() === 'asnumber' ? asNumber : '') },
+      write,
+    );
+  } catch (e) {
+    if (e instanceof TemplateError) throw new CliError(e.message);
+    throw e;
+  } finally {
+    if (buffered !== '') io.out(buffered);
+  }
+}
+
 async function runGet(values: OptionValues, positionals: string[], io: CliIo): Promise<number> {
   const flags = namespaceFlags(values);
   const output = parseOutput(values, flags.allNamespaces || flags.namespace !== undefined);
@@ -234,13 +298,14 @@ async function runGet(values: OptionValues, positionals: string[], io: CliIo): P
     const h = headingsFor(target.kind, output.columns);
     if (!h.ok) throw new CliError(h.message);
   }
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     const fetched = await fetchTargets(client, target);
     const named = target.type === 'named';
     const items = named && boolOpt(values, 'export') ? fetched.items.map(exported) : fetched.items;
     if (output.type === 'table') await printTables(client, target, { ...fetched, items }, output.columns, io);
+    else if (output.type === 'template') await printTemplate(client, output.source, items, io);
     else if (items.length > 0 || !named) {
       const single = named && target.keys.length === 1 && items[0] !== undefined;
       const kinds = target.type === 'list' ? [target.kind] : items.map((i) => keyOf(i).kind);
@@ -248,6 +313,10 @@ async function runGet(values: OptionValues, positionals: string[], io: CliIo): P
       io.out(output.type === 'yaml' ? toYaml(value) : toJson(value));
     }
     for (const e of fetched.errors) io.err(`${e}\n`);
+    if (items.length === 0) {
+      const hint = await client.emptyHint();
+      if (hint !== undefined) io.err(`Note: ${hint}\n`);
+    }
     return fetched.errors.length > 0 ? 1 : 0;
   } finally {
     await client.close();

@@ -8,7 +8,7 @@ import { errorMessage, NotFoundError } from '../../lib/errors.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt } from '../command.js';
-import { CliError } from '../io.js';
+import { CliError, InvalidOptionError } from '../io.js';
 import type { CliIo } from '../io.js';
 import { CONFIG_HELP, CONFIG_OPTION, GLOBAL_HELP, NAMESPACE_HELP, NAMESPACE_OPTION } from '../options.js';
 import { namedTarget, storeChanged } from '../single.js';
@@ -52,7 +52,7 @@ type Change =
 function parseChange(values: OptionValues, arg: string): Change {
   const remove = boolOpt(values, 'remove');
   if (remove && boolOpt(values, 'overwrite')) {
-    throw new CliError(`Invalid option: --overwrite and --remove cannot be used together\n\n${USAGE}`, 2);
+    throw new InvalidOptionError('--overwrite and --remove cannot be used together');
   }
   if (remove) return { type: 'remove', key: arg };
   const kv = arg.split('=');
@@ -86,12 +86,12 @@ function relabel(
 async function runLabel(values: OptionValues, positionals: string[], io: CliIo): Promise<number> {
   const [kindArg, name, arg, ...rest] = positionals;
   if (kindArg === undefined || name === undefined || arg === undefined || rest.length > 0) {
-    throw new CliError(`Invalid option: 'calicoctl label ${positionals.join(' ')}'\n\n${USAGE}`, 2);
+    throw new InvalidOptionError('label needs KIND NAME and one label');
   }
   const change = parseChange(values, arg);
   const target = namedTarget(values, kindArg, name);
   const what = `${kindArg} ${name}`;
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     let stored: Resource;

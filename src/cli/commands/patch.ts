@@ -7,7 +7,7 @@ import { parse as parseYaml } from 'yaml';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { stringOpt } from '../command.js';
-import { CliError } from '../io.js';
+import { CliError, InvalidOptionError } from '../io.js';
 import type { CliIo } from '../io.js';
 import { CONFIG_HELP, CONFIG_OPTION, GLOBAL_HELP, NAMESPACE_HELP, NAMESPACE_OPTION } from '../options.js';
 import { applyPatch, type PatchType } from '../patching.js';
@@ -52,7 +52,7 @@ async function runPatch(values: OptionValues, positionals: string[], io: CliIo):
   const [kindArg, name, ...rest] = positionals;
   const text = stringOpt(values, 'patch');
   if (kindArg === undefined || name === undefined || rest.length > 0 || text === undefined) {
-    throw new CliError(`Invalid option: 'calicoctl patch' needs <KIND> <NAME> and --patch\n\n${USAGE}`, 2);
+    throw new InvalidOptionError('patch needs <KIND> <NAME> and --patch');
   }
   const type = patchType(values);
   const target = namedTarget(values, kindArg, name);
@@ -62,7 +62,7 @@ async function runPatch(values: OptionValues, positionals: string[], io: CliIo):
   } catch (e) {
     throw new CliError(`Hit error: invalid patch: ${errorMessage(e)}`);
   }
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     await client.checkVersion(values);
     let stored: Resource;

@@ -1,10 +1,16 @@
 /**
- * `calicoctl policy explain`: what-if for CI pipelines. Decides one connection against the policies in the
- * given files (offline) and prints the verdict with, per direction, the tier, policy, rule and action that
- * decided, or "end of tier" / "no profile allowed".
+ * `calicoctl policy explain`: what-if for CI pipelines and operators. Decides one connection, against the
+ * policies and endpoints in the given files (`-f`, offline) or, without `-f`, in the live datastore (read
+ * through the same model conversion as everything else), and prints the verdict with, per direction, the
+ * tier, policy, rule and action that decided, or "end of tier" / "no profile allowed". A NAMESPACE/POD
+ * that is neither a Pod nor a WorkloadEndpoint there is an error, unless its labels are given
+ * (`--from-labels`/`--to-labels`): no verdict is ever given for a pod that was silently assumed.
  */
+import { decodeResource } from '../../api/decode.js';
 import type { Namespace, Pod } from '../../api/k8s/types.js';
-import { parseProtocol, protocolNumber } from '../../api/numorstring.js';
+import { parseProtocol, protocolNameFolded, protocolNumber } from '../../api/numorstring.js';
+import type { Resource } from '../../datastore/index.js';
+import { formatIssue } from '../../lib/errors.js';
 import { parseIp } from '../../lib/net/ip.js';
 import type { IpAddr } from '../../lib/net/ip.js';
 import type { ModelInput } from '../../model/snapshot.js';
@@ -13,36 +19,47 @@ import type { ModelEndpoint } from '../../model/types.js';
 import { PolicyEvaluator } from '../../policy/evaluator.js';
 import type { FlowEnd } from '../../policy/evaluator.js';
 import { formatDecision } from '../../policy/format.js';
+import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt, stringOpt, stringsOpt } from '../command.js';
 import { CliError } from '../io.js';
+import type { CliIo } from '../io.js';
 import { loadResources } from '../input.js';
+import { CONFIG_HELP, CONFIG_OPTION } from '../options.js';
+import { problemLines } from '../resource-input.js';
 
 const USAGE = `Usage:
-  calicoctl policy explain --filename=<FILENAME> --from=<ENDPOINT> --to=<ENDPOINT>
+  calicoctl policy explain --from=<ENDPOINT> --to=<ENDPOINT> [--filename=<FILENAME>] [--recursive]
                            [--port=<PORT>] [--protocol=<PROTOCOL>] [--icmp-type=<T>] [--icmp-code=<C>]
                            [--from-labels=<k=v,...>] [--to-labels=<k=v,...>] [--expect=allow|deny]
                            [--in-via=<HOSTENDPOINT>] [--out-via=<HOSTENDPOINT>]
-                           [--recursive] [--output=<OUTPUT>]
+                           [--output=<OUTPUT>] [--config=<CONFIG>] [--allow-version-mismatch]
 
 Examples:
-  # Would a pod in "default" reach production/web on TCP 80 under these policies?
-  calicoctl policy explain -f policies/ --from default/client --to production/web --port 80
+  # Would production/web accept TCP 80 from default/client, under what is in the datastore now?
+  calicoctl policy explain --from default/client --to production/web --port 80
 
-  # From an outside address to a pod, as JSON, failing the CI job unless it is denied.
-  calicoctl policy explain -f policies/ --from 203.0.113.7 --to production/db --port 5432 --expect deny -o json
+  # The same question against policy files (offline, in CI), for pods described by their labels.
+  calicoctl policy explain -f policies/ --from default/client --from-labels app=client \\
+      --to production/web --to-labels app=web --port 80 --expect deny
 
-  # Routed by node1 from its eth0 to its eth1 (applyOnForward policy of both host endpoints applies).
-  calicoctl policy explain -f policies/ --from 198.51.100.7 --to 203.0.113.9 --port 443 \
+  # From an outside address to a pod, as JSON.
+  calicoctl policy explain --from 203.0.113.7 --to production/db --port 5432 -o json
+
+  # Forwarded by node1 from its eth0 to its eth1: the host endpoints' applyOnForward policy applies too.
+  calicoctl policy explain --from 198.51.100.4 --to 203.0.113.9 --port 443 \\
       --in-via node1-eth0 --out-via node1-eth1
 
 Options:
-  -f --filename=<FILENAME>  Policies and endpoints: file, directory or "-" (stdin). Pods, Namespaces,
-                            ServiceAccounts, WorkloadEndpoints, HostEndpoints and NetworkSets in the input
-                            are used; a NAMESPACE/POD not found there is evaluated as a pod with the labels
-                            given by --from-labels/--to-labels.
+  -f --filename=<FILENAME>  Policies and endpoints from a file, directory or "-" (stdin) instead of the
+                            datastore: Pods, Namespaces, ServiceAccounts, WorkloadEndpoints,
+                            HostEndpoints, NetworkSets and every kind of policy in the input are used.
+  -R --recursive            Process the directory used in -f recursively.
   --from=<ENDPOINT>         Source: NAMESPACE/POD or an IP address.
   --to=<ENDPOINT>           Destination: NAMESPACE/POD or an IP address.
+  --from-labels=<k=v,...>   Labels of the source pod when it is not a Pod or WorkloadEndpoint of the
+                            input or datastore (a hypothetical pod); without them such a pod is an error.
+  --to-labels=<k=v,...>     The same for the destination pod.
   --port=<PORT>             Destination port (required for TCP, UDP and SCTP).
   --protocol=<PROTOCOL>     TCP (default), UDP, SCTP, ICMP, ICMPv6, UDPLite or a number 1-255.
   --icmp-type=<T>           ICMP type, with --protocol ICMP or ICMPv6.
@@ -53,12 +70,37 @@ Options:
                             host endpoint is "*" are worked out without it.
   --out-via=<HOSTENDPOINT>  A node forwards the packet, leaving through this host endpoint's interface: its
                             applyOnForward egress policy applies.
-  -R --recursive            Process the directory used in -f recursively.
-  -o --output=<OUTPUT>      Output format: human (default) or json.`;
+  -o --output=<OUTPUT>      Output format: human (default) or json.
+${CONFIG_HELP}
 
-function parseLabels(text: string | undefined, flag: string): Record<string, string> {
+Description:
+  Decides one connection with Calico's policy semantics (tiers, order, Pass, staged policies, profiles)
+  and shows what decided it. Exit status: 0 (or the --expect verdict), 1 (other verdict or an error),
+  2 (bad arguments).`;
+
+/** Backend kinds read from the datastore: everything the policy model is built from. */
+const LIVE_KINDS = [
+  'Tier',
+  'GlobalNetworkPolicy',
+  'NetworkPolicy',
+  'KubernetesNetworkPolicy',
+  'StagedGlobalNetworkPolicy',
+  'StagedNetworkPolicy',
+  'StagedKubernetesNetworkPolicy',
+  'Profile',
+  'GlobalNetworkSet',
+  'NetworkSet',
+  'HostEndpoint',
+  'WorkloadEndpoint',
+  'Namespace',
+  'ServiceAccount',
+  'Pod',
+];
+
+function parseLabels(text: string | undefined, flag: string): Record<string, string> | undefined {
+  if (text === undefined) return undefined;
   const out: Record<string, string> = {};
-  if (text === undefined || text === '') return out;
+  if (text === '') return out;
   for (const part of text.split(',')) {
     const eq = part.indexOf('=');
     if (eq <= 0)
@@ -77,31 +119,50 @@ function intOpt(values: OptionValues, name: string, min: number, max: number): n
   return n;
 }
 
-/** Adds synthesized Pods/Namespaces for NS/POD arguments not present in the input. */
-function ensurePod(inputs: ModelInput[], spec: string, labels: Record<string, string>): string | undefined {
+function hasPod(inputs: readonly ModelInput[], ns: string, name: string): boolean {
+  return inputs.some(
+    (r) =>
+      (r.kind === 'Pod' && r.metadata.name === name && (r.metadata.namespace ?? 'default') === ns) ||
+      (r.kind === 'WorkloadEndpoint' && r.spec.pod === name && (r.metadata.namespace ?? 'default') === ns),
+  );
+}
+
+/**
+ * Makes sure NAMESPACE/POD can be resolved: a pod of the input or datastore, else the hypothetical pod its
+ * labels describe (a note says so), else an error. A missing Namespace is assumed (with a note).
+ */
+function ensurePod(
+  inputs: ModelInput[],
+  spec: string,
+  labels: Record<string, string> | undefined,
+  flag: string,
+  where: string,
+): string[] {
   const [ns, name] = spec.split('/', 2) as [string, string];
   const notes: string[] = [];
-  const hasNs = inputs.some((r) => r.kind === 'Namespace' && r.metadata.name === ns);
-  if (!hasNs) {
+  if (!hasPod(inputs, ns, name)) {
+    if (labels === undefined) {
+      throw new CliError(
+        `endpoint ${spec} not found: no Pod or WorkloadEndpoint ${spec} in ${where}; ` +
+          `give its labels with ${flag} to evaluate a pod that does not exist`,
+      );
+    }
+    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec: {} };
+    inputs.push(pod);
+    notes.push(`pod ${spec} is not in ${where}; evaluated as a pod with labels ${JSON.stringify(labels)}`);
+  } else if (labels !== undefined) {
+    notes.push(`pod ${spec} exists in ${where}: its own labels are used, not ${flag}`);
+  }
+  if (!inputs.some((r) => r.kind === 'Namespace' && r.metadata.name === ns)) {
     const nsRes: Namespace = {
       apiVersion: 'v1',
       kind: 'Namespace',
       metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } },
     };
     inputs.push(nsRes);
-    notes.push(`namespace ${ns} is not in the input; assumed with label kubernetes.io/metadata.name=${ns}`);
+    notes.push(`namespace ${ns} is not in ${where}; assumed with label kubernetes.io/metadata.name=${ns}`);
   }
-  const hasPod = inputs.some(
-    (r) =>
-      (r.kind === 'Pod' && r.metadata.name === name && (r.metadata.namespace ?? 'default') === ns) ||
-      (r.kind === 'WorkloadEndpoint' && r.spec.pod === name && (r.metadata.namespace ?? 'default') === ns),
-  );
-  if (!hasPod) {
-    const pod: Pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: ns, labels }, spec: {} };
-    inputs.push(pod);
-    notes.push(`pod ${spec} is not in the input; evaluated as a pod with labels ${JSON.stringify(labels)}`);
-  }
-  return notes.length > 0 ? notes.join('; ') : undefined;
+  return notes;
 }
 
 function resolveEnd(text: string, endpoints: readonly ModelEndpoint[]): FlowEnd {
@@ -117,10 +178,11 @@ function resolveHostEndpoint(
   name: string | undefined,
   endpoints: readonly ModelEndpoint[],
   flag: string,
+  where: string,
 ): ModelEndpoint | undefined {
   if (name === undefined) return undefined;
   const ep = endpoints.find((e) => e.key.kind === 'hep' && e.key.name === name);
-  if (ep === undefined) throw new CliError(`--${flag}: host endpoint ${name} not found in the input`, 2);
+  if (ep === undefined) throw new CliError(`--${flag}: host endpoint ${name} not found in ${where}`, 2);
   return ep;
 }
 
@@ -134,14 +196,122 @@ function checkEndpointArg(text: string | undefined, flag: string): string {
 
 function resolveProtocol(values: OptionValues): number {
   const text = stringOpt(values, 'protocol') ?? 'TCP';
-  const p = parseProtocol(/^[0-9]+$/.test(text) ? Number(text) : text);
+  const p = parseProtocol(/^[0-9]+$/.test(text) ? Number(text) : (protocolNameFolded(text) ?? text));
   if (!p.ok) throw new CliError(`--protocol: ${p.error}`, 2);
   return protocolNumber(p.value);
 }
 
+/** The model inputs of the live datastore; a stored object that no longer decodes is an error. */
+async function liveInputs(values: OptionValues, io: CliIo): Promise<{ inputs: ModelInput[]; where: string }> {
+  const client = await CalicoClient.open(values, io, { create: false });
+  try {
+    await client.checkVersion(values);
+    const lists = await Promise.all(LIVE_KINDS.map((kind) => client.backend.list({ kind })));
+    const inputs: ModelInput[] = [];
+    const problems: string[] = [];
+    for (const stored of lists.flatMap((l) => l.items)) {
+      const decoded = decodeResource(stored);
+      if (!decoded.ok)
+        problems.push(`${describeStored(stored)}: ${decoded.error.map(formatIssue).join('; ')}`);
+      else if (isModelInput(decoded.value)) inputs.push(decoded.value);
+    }
+    if (problems.length > 0) {
+      throw new CliError(
+        `${problemLines(problems).join('\n')}\nFailed to explain: ${problems.length} stored resource(s) in the ` +
+          `${client.datastore} do not decode; no verdict is given without them`,
+      );
+    }
+    const hint = inputs.length === 0 ? await client.emptyHint() : undefined;
+    return { inputs, where: `the ${client.datastore}${hint === undefined ? '' : ` (${hint})`}` };
+  } finally {
+    await client.close();
+  }
+}
+
+function describeStored(r: Resource): string {
+  const ns = r.metadata.namespace === undefined ? '' : `${r.metadata.namespace}/`;
+  return `${r.kind}(${ns}${r.metadata.name})`;
+}
+
+async function fileInputs(
+  files: readonly string[],
+  values: OptionValues,
+  io: CliIo,
+): Promise<{ inputs: ModelInput[]; where: string }> {
+  const { resources, problems } = await loadResources(files, boolOpt(values, 'recursive'), io);
+  if (problems.length > 0) {
+    throw new CliError(
+      `${problemLines(problems).join('\n')}\nFailed to explain: the input has ${problems.length} problem(s)`,
+    );
+  }
+  return { inputs: resources.map((r) => r.resource).filter(isModelInput), where: 'the input' };
+}
+
+async function runExplain(values: OptionValues, io: CliIo): Promise<number> {
+  const from = checkEndpointArg(stringOpt(values, 'from'), 'from');
+  const to = checkEndpointArg(stringOpt(values, 'to'), 'to');
+  const output = stringOpt(values, 'output') ?? 'human';
+  if (output !== 'human' && output !== 'json')
+    throw new CliError(`--output must be human or json, not "${output}"`, 2);
+  const expect = stringOpt(values, 'expect')?.toLowerCase();
+  if (expect !== undefined && expect !== 'allow' && expect !== 'deny')
+    throw new CliError(`--expect must be allow or deny`, 2);
+  const protocol = resolveProtocol(values);
+  const port = intOpt(values, 'port', 1, 65535);
+  if ((protocol === 6 || protocol === 17 || protocol === 132) && port === undefined) {
+    throw new CliError('--port is required for TCP, UDP and SCTP', 2);
+  }
+  const icmpType = intOpt(values, 'icmp-type', 0, 255);
+  const icmpCode = intOpt(values, 'icmp-code', 0, 255);
+  const fromLabels = parseLabels(stringOpt(values, 'from-labels'), '--from-labels');
+  const toLabels = parseLabels(stringOpt(values, 'to-labels'), '--to-labels');
+
+  const files = stringsOpt(values, 'filename');
+  const { inputs, where } =
+    files.length > 0 ? await fileInputs(files, values, io) : await liveInputs(values, io);
+  const notes: string[] = [];
+  for (const [arg, labels, flag] of [
+    [from, fromLabels, '--from-labels'],
+    [to, toLabels, '--to-labels'],
+  ] as const) {
+    if (parseIp(arg) === undefined) notes.push(...ensurePod(inputs, arg, labels, flag, where));
+  }
+  const snapshot = buildSnapshot(inputs);
+  const ev = new PolicyEvaluator(snapshot);
+  const src = resolveEnd(from, snapshot.endpoints);
+  const dst = resolveEnd(to, snapshot.endpoints);
+  const viaIn = resolveHostEndpoint(stringOpt(values, 'in-via'), snapshot.endpoints, 'in-via', where);
+  const viaOut = resolveHostEndpoint(stringOpt(values, 'out-via'), snapshot.endpoints, 'out-via', where);
+  const decision = ev.decide({
+    src,
+    dst: { ...dst, ...(port !== undefined ? { port } : {}) },
+    protocol,
+    via: {
+      ...(viaIn !== undefined ? { in: viaIn } : {}),
+      ...(viaOut !== undefined ? { out: viaOut } : {}),
+    },
+    ...(icmpType !== undefined ? { icmpType } : {}),
+    ...(icmpCode !== undefined ? { icmpCode } : {}),
+  });
+  const connection = { from, to, protocol, ...(port !== undefined ? { port } : {}) };
+  if (output === 'json') {
+    io.out(`${JSON.stringify({ connection, ...decision, notes }, null, 2)}\n`);
+  } else {
+    const protoText = stringOpt(values, 'protocol')?.toUpperCase() ?? 'TCP';
+    io.out(`Connection: ${from} -> ${to} ${protoText}${port !== undefined ? `/${port}` : ''}\n`);
+    for (const n of notes) io.out(`Note: ${n}\n`);
+    for (const line of formatDecision(decision)) io.out(`${line}\n`);
+  }
+  if (expect !== undefined && decision.verdict.toLowerCase() !== expect) {
+    io.err(`expected ${expect}, got ${decision.verdict.toLowerCase()}\n`);
+    return 1;
+  }
+  return 0;
+}
+
 export const policyExplainCommand: Command = {
   words: ['policy', 'explain'],
-  summary: 'Explain the verdict on a connection under the given policies (offline what-if).',
+  summary: 'Explain the verdict on a connection, against the datastore or files (what-if).',
   usage: USAGE,
   options: {
     filename: { type: 'string', short: 'f', multiple: true },
@@ -158,72 +328,7 @@ export const policyExplainCommand: Command = {
     'in-via': { type: 'string' },
     'out-via': { type: 'string' },
     output: { type: 'string', short: 'o' },
+    ...CONFIG_OPTION,
   },
-  async run({ values, io }) {
-    const files = stringsOpt(values, 'filename');
-    if (files.length === 0) throw new CliError(`the --filename (-f) option is required\n\n${USAGE}`, 2);
-    const from = checkEndpointArg(stringOpt(values, 'from'), 'from');
-    const to = checkEndpointArg(stringOpt(values, 'to'), 'to');
-    const output = stringOpt(values, 'output') ?? 'human';
-    if (output !== 'human' && output !== 'json')
-      throw new CliError(`--output must be human or json, not "${output}"`, 2);
-    const expect = stringOpt(values, 'expect')?.toLowerCase();
-    if (expect !== undefined && expect !== 'allow' && expect !== 'deny')
-      throw new CliError(`--expect must be allow or deny`, 2);
-    const protocol = resolveProtocol(values);
-    const port = intOpt(values, 'port', 1, 65535);
-    if ((protocol === 6 || protocol === 17 || protocol === 132) && port === undefined) {
-      throw new CliError('--port is required for TCP, UDP and SCTP', 2);
-    }
-    const icmpType = intOpt(values, 'icmp-type', 0, 255);
-    const icmpCode = intOpt(values, 'icmp-code', 0, 255);
-
-    const { resources, problems } = await loadResources(files, boolOpt(values, 'recursive'), io);
-    if (problems.length > 0) {
-      for (const p of problems) io.err(`${p}\n`);
-      io.err(`Failed to explain: the input has ${problems.length} problem(s)\n`);
-      return 1;
-    }
-    const inputs: ModelInput[] = resources.map((r) => r.resource).filter(isModelInput);
-    const notes: string[] = [];
-    for (const [arg, flag] of [
-      [from, 'from-labels'],
-      [to, 'to-labels'],
-    ] as const) {
-      if (parseIp(arg) !== undefined) continue;
-      const note = ensurePod(inputs, arg, parseLabels(stringOpt(values, flag), `--${flag}`));
-      if (note !== undefined) notes.push(note);
-    }
-    const snapshot = buildSnapshot(inputs);
-    const ev = new PolicyEvaluator(snapshot);
-    const src = resolveEnd(from, snapshot.endpoints);
-    const dst = resolveEnd(to, snapshot.endpoints);
-    const viaIn = resolveHostEndpoint(stringOpt(values, 'in-via'), snapshot.endpoints, 'in-via');
-    const viaOut = resolveHostEndpoint(stringOpt(values, 'out-via'), snapshot.endpoints, 'out-via');
-    const decision = ev.decide({
-      src,
-      dst: { ...dst, ...(port !== undefined ? { port } : {}) },
-      protocol,
-      via: {
-        ...(viaIn !== undefined ? { in: viaIn } : {}),
-        ...(viaOut !== undefined ? { out: viaOut } : {}),
-      },
-      ...(icmpType !== undefined ? { icmpType } : {}),
-      ...(icmpCode !== undefined ? { icmpCode } : {}),
-    });
-    const connection = { from, to, protocol, ...(port !== undefined ? { port } : {}) };
-    if (output === 'json') {
-      io.out(`${JSON.stringify({ connection, ...decision, notes }, null, 2)}\n`);
-    } else {
-      const protoText = stringOpt(values, 'protocol')?.toUpperCase() ?? 'TCP';
-      io.out(`Connection: ${from} -> ${to} ${protoText}${port !== undefined ? `/${port}` : ''}\n`);
-      for (const n of notes) io.out(`Note: ${n}\n`);
-      for (const line of formatDecision(decision)) io.out(`${line}\n`);
-    }
-    if (expect !== undefined && decision.verdict.toLowerCase() !== expect) {
-      io.err(`expected ${expect}, got ${decision.verdict.toLowerCase()}\n`);
-      return 1;
-    }
-    return 0;
-  },
+  run: ({ values, io }) => runExplain(values, io),
 };

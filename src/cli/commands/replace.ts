@@ -42,5 +42,5 @@ export const replaceCommand: Command = {
   summary: 'Replace a resource by file, directory or stdin.',
   usage: USAGE,
   options: { ...FILE_OPTIONS, ...CONFIG_OPTION, ...NAMESPACE_OPTION },
-  run: ({ values, io }) => runWrite('replace', values, io, USAGE),
+  run: ({ values, io }) => runWrite('replace', values, io),
 };

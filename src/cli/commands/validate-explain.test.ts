@@ -47,10 +47,29 @@ describe('calicoctl validate', () => {
     assert.match(bad.stderr, /<stdin>: document 0: line \d+/);
   });
 
-  it('requires -f', async () => {
+  it('requires -f (Calico: Invalid option, status 1)', async () => {
     const r = await calicoctl(['validate']);
-    assert.equal(r.status, 2);
-    assert.match(r.stderr, /--filename/);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      "Invalid option: 'calicoctl validate'. Use flag '--help' to read about a specific subcommand.\n",
+    );
+  });
+
+  it("names the single kind validated, as Calico's validate does", async () => {
+    const gnp =
+      'apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: p}\nspec: {}\n';
+    const r = await calicoctl(['validate', '-f', '-'], {
+      stdin: `${gnp}---\n${gnp.replace('name: p', 'name: q')}`,
+    });
+    assert.equal(r.stdout, "Successfully validated 2 'GlobalNetworkPolicy' resource(s)\n");
+    const empty = await calicoctl(['validate', '-f', '-'], { stdin: '# nothing\n' });
+    assert.equal(empty.status, 1);
+    assert.equal(empty.stderr, 'No resources specified in file <stdin>\n');
+    assert.equal(
+      (await calicoctl(['validate', '-f', '-', '--skip-empty'], { stdin: '' })).stdout,
+      'No resources specified\n',
+    );
   });
 });
 
@@ -63,13 +82,18 @@ describe('calicoctl policy explain', () => {
       starter,
       '--from',
       'default/client',
+      '--from-labels',
+      'app=client',
       '--to',
       'production/web',
+      '--to-labels',
+      'app=web',
       '--port',
       '80',
     ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Verdict: DENY$/m);
+    assert.match(r.stdout, /^Note: pod default\/client is not in the input; evaluated as a pod with labels/m);
     assert.match(
       r.stdout,
       /ingress of production\/web: DENY, denied at end of tier default: policies production\/knp\.default\.deny-all-ingress, allow-dns/,
@@ -88,8 +112,12 @@ describe('calicoctl policy explain', () => {
       starter,
       '--from',
       'default/client',
+      '--from-labels',
+      '',
       '--to',
       'production/web',
+      '--to-labels',
+      '',
       '--port',
       '53',
       '--protocol',
@@ -120,6 +148,8 @@ describe('calicoctl policy explain', () => {
       '203.0.113.9',
       '--to',
       'production/web',
+      '--to-labels',
+      'app=web',
       '--port',
       '443',
     ];
@@ -128,6 +158,27 @@ describe('calicoctl policy explain', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /expected allow, got deny/);
     assert.match(r.stdout, /egress: source is not a Calico endpoint/);
+  });
+
+  it('refuses a pod that is neither in the input nor described by labels', async () => {
+    const r = await calicoctl([
+      'policy',
+      'explain',
+      '-f',
+      starter,
+      '--from',
+      '10.0.0.1',
+      '--to',
+      'production/web',
+      '--port',
+      '80',
+    ]);
+    assert.equal(r.status, 1);
+    assert.equal(
+      r.stderr,
+      'endpoint production/web not found: no Pod or WorkloadEndpoint production/web in the input; give its labels with --to-labels to evaluate a pod that does not exist\n',
+    );
+    assert.equal(r.stdout, '');
   });
 
   it('uses --to-labels for a pod that is not in the input', async () => {

@@ -3,7 +3,7 @@
  * from ClusterInformation `default` (written by the first create/apply/replace). Like calicoctl, it does
  * not check for a version mismatch.
  */
-import { buildInfo } from '../build-info.js';
+import { buildInfo, EMULATED_CALICO_VERSION } from '../build-info.js';
 import { CalicoClient } from '../client.js';
 import type { Command, OptionValues } from '../command.js';
 import { boolOpt } from '../command.js';
@@ -22,7 +22,8 @@ ${CONFIG_HELP}
      --allow-version-mismatch  Accepted for compatibility (version never checks).
 
 Description:
-  Display the version of calicoctl and of the cluster (ClusterInformation).`;
+  Display the version of calicoctl and of the cluster (ClusterInformation), and the Calico release
+  whose calicoctl and resources calico-ts emulates.`;
 
 function orUnknown(v: unknown): string {
   return typeof v === 'string' && v !== '' ? v : 'unknown';
@@ -33,14 +34,16 @@ async function runVersion(values: OptionValues, io: CliIo): Promise<number> {
   // Go's fmt.Println("Client Version:   ", v) puts one more space between the operands.
   io.out(`Client Version:    ${info.version}\n`);
   io.out(`Git commit:        ${info.gitCommit}\n`);
+  io.out(`Emulates Calico:   ${EMULATED_CALICO_VERSION}\n`);
   if (boolOpt(values, 'client')) return 0;
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: false });
   try {
     const ci = await client.clusterInformation();
     if (ci === undefined) {
+      const hint = (await client.emptyHint()) ?? `the ${client.datastore} has no ClusterInformation yet`;
       throw new CliError(
-        'Unable to retrieve Cluster Version or Type: resource does not exist: ClusterInformation(default) ' +
-          '(the datastore is initialised by the first create, apply or replace)',
+        'Unable to retrieve Cluster Version or Type: resource does not exist: ClusterInformation(default)\n' +
+          `Note: ${hint}; the first create, apply or replace initialises it`,
       );
     }
     io.out(`Cluster Version:   ${orUnknown(fieldAt(ci, 'spec.calicoVersion'))}\n`);

@@ -11,16 +11,11 @@ import { pastTense, reportWrite } from '../report.js';
 import { readInput, reportProblems, singleKind } from '../resource-input.js';
 import { executeWrites, planWrites, type WriteAction } from '../writes.js';
 
-export async function runWrite(
-  action: WriteAction,
-  values: OptionValues,
-  io: CliIo,
-  usage: string,
-): Promise<number> {
-  const input = await readInput(values, io, usage);
+export async function runWrite(action: WriteAction, values: OptionValues, io: CliIo): Promise<number> {
+  const input = await readInput(values, io);
   if (input.problems.length > 0) return reportProblems(io, input.problems, input.files, pastTense(action));
   if (input.items.length === 0) return reportWrite(io, action, 0, [], undefined);
-  const client = await CalicoClient.open(values, io);
+  const client = await CalicoClient.open(values, io, { create: true });
   try {
     await client.checkVersion(values);
     await client.ensureInitialized();

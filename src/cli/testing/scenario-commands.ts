@@ -27,18 +27,42 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
       const parsed = parseYaml(view) as Resource & { spec: Record<string, unknown> };
       assert.equal(parsed.kind, 'NetworkPolicy');
       assert.equal(parsed.spec['order'], 1000);
+      const reason = 'kubernetes network policies must be managed through the kubernetes API';
+      for (const [cmd, op] of [
+        ['apply', 'apply or replace'],
+        ['create', 'create or apply'],
+        ['replace', 'apply or replace'],
+        ['validate', 'create or apply'],
+      ] as const) {
+        for (const text of [
+          view,
+          view.replace('order: 1000', 'order: 5'),
+          NP('production', 'knp.default.other'),
+        ]) {
+          const r = await h.run([cmd, '-f', '-'], text);
+          assert.equal(r.status, 1, `${cmd}: ${r.stderr}`);
+          assert.match(
+            r.stderr,
+            new RegExp(
+              `operation ${op} is not supported on NetworkPolicy\\(production/knp\\.default\\.[a-z-]+\\): ${reason}$`,
+              'm',
+            ),
+          );
+        }
+      }
+      const after = parseYaml(
+        await h.ok(['get', 'np', 'knp.default.deny-all-ingress', '-n', 'production', '-o', 'yaml']),
+      ) as Resource;
+      assert.equal(after.metadata.resourceVersion, parsed.metadata.resourceVersion, 'nothing was written');
+      // A staged policy may take such a name in v3.32 (only NetworkPolicy names are reserved).
+      const staged = NP('production', 'knp.default.staged').replace(
+        'kind: NetworkPolicy',
+        'kind: StagedNetworkPolicy',
+      );
       assert.equal(
-        await h.ok(['apply', '-f', '-'], view),
-        "Successfully applied 1 'NetworkPolicy' resource(s)\n",
+        await h.ok(['validate', '-f', '-'], staged),
+        "Successfully validated 1 'StagedNetworkPolicy' resource(s)\n",
       );
-      const changed = await h.run(['apply', '-f', '-'], view.replace('order: 1000', 'order: 5'));
-      assert.equal(changed.status, 1);
-      assert.match(
-        changed.stderr,
-        /kubernetes network policies must be managed through the kubernetes API; edit the networking\.k8s\.io\/v1 NetworkPolicy production\/deny-all-ingress instead/,
-      );
-      const invented = await h.run(['apply', '-f', '-'], NP('production', 'knp.default.other'));
-      assert.match(invented.stderr, /reserved for the Calico view of Kubernetes NetworkPolicies/);
       const del = await h.run([
         'delete',
         'networkpolicy',
@@ -202,5 +226,169 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
       await h.ok(['delete', '-f', '-'], list),
       "Successfully deleted 40 'GlobalNetworkPolicy' resource(s)\n",
     );
+  });
+
+  void it('lists the kns./ksa. profiles of namespaces and service accounts, read-only', opts, async () => {
+    const h = await harness();
+    await h.ok(
+      ['apply', '-f', '-'],
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {team: a}}\n---\n' +
+        'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: api, namespace: prod, labels: {tier: be}}\n',
+    );
+    assert.equal(
+      await h.ok(['get', 'profiles', '-o', 'wide']),
+      'NAME                          LABELS                                         \n' +
+        'kns.prod                      pcns.projectcalico.org/name=prod,pcns.team=a   \n' +
+        'ksa.prod.api                  pcsa.projectcalico.org/name=api,pcsa.tier=be   \n' +
+        'projectcalico-default-allow                                                  \n\n',
+    );
+    const kns = parseYaml(await h.ok(['get', 'profile', 'kns.prod', '-o', 'yaml'])) as Resource & {
+      spec: Record<string, unknown>;
+    };
+    assert.deepEqual(kns.spec, {
+      ingress: [{ action: 'Allow' }],
+      egress: [{ action: 'Allow' }],
+      labelsToApply: { 'pcns.team': 'a', 'pcns.projectcalico.org/name': 'prod' },
+    });
+    assert.match(await h.ok(['get', 'profile', 'ksa.prod.api']), /^ksa\.prod\.api\s+$/m);
+    const missing = await h.run(['get', 'profile', 'kns.nope']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /^resource does not exist: Profile\(kns\.nope\)$/m);
+    const reason =
+      'the profiles of Kubernetes namespaces and service accounts must be managed through the Namespace and ServiceAccount';
+    const profile = 'apiVersion: projectcalico.org/v3\nkind: Profile\nmetadata: {name: kns.prod}\nspec: {}\n';
+    const applied = await h.run(['apply', '-f', '-'], profile);
+    assert.match(
+      applied.stderr,
+      new RegExp(`operation apply or replace is not supported on Profile\\(kns\\.prod\\): ${reason}`),
+    );
+    const del = await h.run(['delete', 'profile', 'ksa.prod.api']);
+    assert.match(
+      del.stderr,
+      new RegExp(`operation delete is not supported on Profile\\(ksa\\.prod\\.api\\): ${reason}`),
+    );
+    const label = await h.run(['label', 'profile', 'kns.prod', 'a=b']);
+    assert.equal(label.status, 1);
+    assert.match(label.stderr, /operation apply or replace is not supported on Profile\(kns\.prod\)/);
+    // Deleting the namespace removes its profile.
+    await h.ok(['delete', 'namespace', 'prod']);
+    assert.deepEqual(names(await h.ok(['get', 'profiles'])), ['ksa.prod.api', 'projectcalico-default-allow']);
+  });
+
+  void it('suggests the resource type a misspelt KIND probably meant', opts, async () => {
+    const h = await harness();
+    for (const [cmd, prefix] of [
+      ['get', 'Failed to get resources: '],
+      ['delete', ''],
+    ] as const) {
+      const r = await h.run([cmd, 'netwrokpolicy', 'x']);
+      assert.equal(r.status, 1);
+      assert.equal(
+        r.stderr,
+        `${prefix}resource type 'netwrokpolicy' is not supported; did you mean 'networkpolicy'?\n`,
+      );
+    }
+    const label = await h.run(['label', 'globalnetworkpolicys', 'x', 'a=b']);
+    assert.match(label.stderr, /did you mean 'globalnetworkpolicy'\?/);
+  });
+
+  void it('prints with -o go-template and go-template-file, over the list of resources', opts, async () => {
+    const h = await harness();
+    await h.ok(['apply', '-f', STARTER]);
+    assert.equal(
+      await h.ok([
+        'get',
+        'gnp',
+        '-o',
+        'go-template={{range .}}{{.ObjectMeta.Name}}:{{.Spec.Selector}}{{"\\n"}}{{end}}',
+      ]),
+      'allow-dns:all()\n',
+    );
+    const file = await h.file('t.tmpl', '{{range .}}{{.Name}} {{.Spec.Order}}\n{{end}}');
+    assert.equal(
+      await h.ok(['get', 'tiers', '-o', `go-template-file=${file}`]),
+      'kube-admin 1000\ndefault 1e+06\nkube-baseline 1e+07\n',
+    );
+    assert.equal(
+      await h.ok([
+        'get',
+        'np',
+        '-A',
+        '-o',
+        'go-template={{range .}}{{.Namespace}}/{{.Name}} {{.Spec.Tier}}{{end}}',
+      ]),
+      'production/knp.default.deny-all-ingress default',
+    );
+    const bad = await h.run(['get', 'gnp', '-o', 'go-template={{range .}}']);
+    assert.equal(bad.status, 1);
+    assert.equal(bad.stderr, 'template: get:1: unexpected EOF\n');
+    assert.equal((await h.run(['get', 'gnp', '-o', 'go-template='])).stderr, 'need to specify a template\n');
+  });
+
+  void it('policy explain without -f decides against the live datastore', opts, async () => {
+    const h = await harness();
+    const explain = [
+      'policy',
+      'explain',
+      '--from',
+      'default/client',
+      '--to',
+      'production/web',
+      '--port',
+      '80',
+    ];
+    const empty = await h.run(explain);
+    assert.equal(empty.status, 1);
+    assert.match(
+      empty.stderr,
+      /^endpoint default\/client not found: no Pod or WorkloadEndpoint default\/client in the (embedded|etcdv3) datastore /,
+    );
+    await h.ok(['apply', '-f', STARTER]);
+    const pod = (ns: string, name: string, app: string, ip: string): string =>
+      `apiVersion: v1\nkind: Pod\nmetadata: {name: ${name}, namespace: ${ns}, labels: {app: ${app}}}\nspec: {nodeName: n1}\nstatus: {podIP: ${ip}}\n`;
+    await h.ok(
+      ['apply', '-f', '-'],
+      `${pod('default', 'client', 'client', '10.65.0.2')}---\n${pod('production', 'web', 'web', '10.65.0.3')}`,
+    );
+    const denied = await h.run(explain);
+    assert.equal(denied.status, 0, denied.stderr);
+    assert.match(denied.stdout, /^Verdict: DENY$/m);
+    assert.match(denied.stdout, /production\/knp\.default\.deny-all-ingress/);
+    assert.doesNotMatch(denied.stdout, /^Note: pod/m);
+    // The live answer follows the datastore: allow web ingress, and the verdict changes.
+    const allow =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: allow-web, namespace: production}\nspec:\n  selector: app == "web"\n  ingress: [{action: Allow}]\n  egress: [{action: Allow}]\n';
+    const allowEgress =
+      'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: allow-out, namespace: default}\nspec:\n  egress: [{action: Allow}]\n';
+    await h.ok(['apply', '-f', '-'], `${allow}---\n${allowEgress}`);
+    assert.match(await h.ok([...explain, '--expect', 'allow']), /^Verdict: ALLOW$/m);
+    const unknown = await h.run([
+      'policy',
+      'explain',
+      '--from',
+      '10.0.0.9',
+      '--to',
+      'production/nope',
+      '--port',
+      '80',
+    ]);
+    assert.equal(unknown.status, 1);
+    assert.match(
+      unknown.stderr,
+      /^endpoint production\/nope not found: no Pod or WorkloadEndpoint production\/nope in the (embedded|etcdv3) datastore .*; give its labels with --to-labels/,
+    );
+    const hypothetical = await h.ok([
+      'policy',
+      'explain',
+      '--from',
+      '10.0.0.9',
+      '--to',
+      'production/nope',
+      '--to-labels',
+      'app=web',
+      '--port',
+      '80',
+    ]);
+    assert.match(hypothetical, /^Note: pod production\/nope is not in the (embedded|etcdv3) datastore/m);
   });
 }

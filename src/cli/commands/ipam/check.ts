@@ -132,7 +132,7 @@ export const ipamCheckCommand: Command = {
     output: { type: 'string', short: 'o' },
   },
   async run({ values, io }) {
-    await using session = await openIpam(values, io);
+    await using session = await openIpam(values, io, { create: false });
     const all = boolOpt(values, 'show-all-ips');
     const v: Verbosity = { all, problems: all || boolOpt(values, 'show-problem-ips') };
     const r = await checkIpam(session.backend, { version: calicoctlVersion() });

@@ -108,7 +108,7 @@ export const ipamConfigureCommand: Command = {
     ) {
       throw new CliError('at least one configuration option must be specified');
     }
-    await using session = await openIpam(values, io);
+    await using session = await openIpam(values, io, { create: true });
     try {
       const current = await session.ipam.getConfig();
       const spec: IPAMConfigurationSpec = {

@@ -67,7 +67,7 @@ export const ipamReleaseCommand: Command = {
     const reportFiles = stringsOpt(values, 'from-report');
     const ipText = stringOpt(values, 'ip');
     if (reportFiles.length === 0 && (ipText === undefined || ipText === '')) return 0;
-    await using session = await openIpam(values, io);
+    await using session = await openIpam(values, io, { create: false });
     if (reportFiles.length > 0) {
       const reports = await Promise.all(reportFiles.map(readReport));
       try {

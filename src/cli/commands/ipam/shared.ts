@@ -26,11 +26,20 @@ export const CONFIG_USAGE = `  -c --config=<CONFIG>         Path to the file con
 export interface IpamSession extends AsyncDisposable {
   readonly backend: Backend;
   readonly ipam: IpamClient;
+  /** A note naming the datastore when nothing was ever written to it (see CalicoClient.emptyHint). */
+  emptyHint(): Promise<string | undefined>;
 }
 
-/** Connects as every calicoctl command does (`-c` or the environment) and runs the version-mismatch check. */
-export async function openIpam(values: OptionValues, io: CliIo): Promise<IpamSession> {
-  const client = await CalicoClient.open(values, io);
+/**
+ * Connects as every calicoctl command does (`-c` or the environment) and runs the version-mismatch check.
+ * `create` is false for the commands that only read (`show`, `check`): they never create the datastore.
+ */
+export async function openIpam(
+  values: OptionValues,
+  io: CliIo,
+  opts: { readonly create: boolean },
+): Promise<IpamSession> {
+  const client = await CalicoClient.open(values, io, opts);
   try {
     await client.checkVersion(values);
   } catch (e) {
@@ -40,6 +49,7 @@ export async function openIpam(values: OptionValues, io: CliIo): Promise<IpamSes
   return {
     backend: client.backend,
     ipam: new IpamClient(client.backend),
+    emptyHint: () => client.emptyHint(),
     [Symbol.asyncDispose]: () => client.close(),
   };
 }

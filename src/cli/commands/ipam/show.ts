@@ -54,14 +54,17 @@ function usageRow(
   ];
 }
 
-async function showUtilization(ipam: IpamClient, io: CliIo, showBlocks: boolean): Promise<void> {
+/** Prints the usage table; returns false when there is no pool and no block at all. */
+async function showUtilization(ipam: IpamClient, io: CliIo, showBlocks: boolean): Promise<boolean> {
   const rows: string[][] = [];
-  for (const pool of await ipam.getUtilization()) {
+  const pools = await ipam.getUtilization();
+  for (const pool of pools) {
     // Blocks outside every pool have no pool row of their own.
     if (pool.cidr !== undefined) rows.push(usageRow('IP Pool', pool.cidr, pool));
     if (showBlocks) rows.push(...pool.blocks.map((b) => usageRow('Block', b.cidr, b)));
   }
   io.out(renderTable(USAGE_HEADER, rows, ['left', 'left', 'right', 'right', 'right', 'right', 'right']));
+  return pools.length > 0;
 }
 
 function ownerLines(title: string, attrs: Readonly<Record<string, string>> | undefined): string {
@@ -151,13 +154,15 @@ export const ipamShowCommand: Command = {
     'show-configuration': { type: 'boolean' },
   },
   async run({ values, io }) {
-    await using session = await openIpam(values, io);
+    await using session = await openIpam(values, io, { create: false });
     const ip = stringOpt(values, 'ip');
     if (ip !== undefined && ip !== '') return await showIp(session.ipam, io, ip);
-    if (boolOpt(values, 'show-blocks')) await showUtilization(session.ipam, io, true);
-    else if (boolOpt(values, 'show-borrowed')) await showBorrowed(session.ipam, io);
+    if (boolOpt(values, 'show-borrowed')) await showBorrowed(session.ipam, io);
     else if (boolOpt(values, 'show-configuration')) await showConfiguration(session.ipam, io);
-    else await showUtilization(session.ipam, io, false);
+    else if (!(await showUtilization(session.ipam, io, boolOpt(values, 'show-blocks')))) {
+      const hint = await session.emptyHint();
+      if (hint !== undefined) io.err(`Note: ${hint}\n`);
+    }
     return 0;
   },
 };
