@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { findEtcdBinary } from '../datastore/etcd/test-etcd.js';
+import { findEtcdBinary } from '../datastore/etcd/binary.js';
 import { runCalicoctlProcess } from './calicoctl.js';
 import { LabCluster } from './cluster.js';
 import { cniUnavailableReason } from './cni.js';
