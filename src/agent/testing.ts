@@ -12,7 +12,7 @@ import { readAgentStatusSync, type AgentStatus } from '../cni/policy-wait.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { Backend, Resource } from '../datastore/index.js';
 import { keyOf, openBackend } from '../datastore/index.js';
-import { NetnsScope, runChecked } from '../lab/netns.js';
+import { NetnsScope, runChecked } from '../labkit/netns.js';
 import { workloadEndpointName } from '../model/ids.js';
 import { workloadInterfaceName } from '../model/k8s-resources.js';
 import { repoRoot } from '../test-support/repo.js';

@@ -14,7 +14,7 @@ import { IpamClient } from '../ipam/allocator.js';
 import { allocations, blockCidr, ordinalToIp } from '../ipam/block.js';
 import { checkIpam } from '../ipam/check.js';
 import { releaseFromReports } from '../ipam/release-report.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import { formatIp } from '../lib/net/ip.js';
 import { acquireHostLock } from './lock.js';
 import {

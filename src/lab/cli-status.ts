@@ -1,7 +1,7 @@
 /** `calico-lab status`: the lab's networking, nodes, agents and pods as text. */
-import type { LabCluster } from './cluster.js';
-import { labDatastore } from './datastore.js';
-import { nodeAddresses } from './topology.js';
+import type { LabCluster } from '../labkit/cluster.js';
+import { labDatastore } from '../labkit/datastore.js';
+import { nodeAddresses } from '../labkit/topology.js';
 
 export async function formatStatus(lab: LabCluster): Promise<string> {
   const ds = labDatastore(lab.state);

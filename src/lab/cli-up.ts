@@ -11,14 +11,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { LabCluster } from './cluster.js';
-import { deleteLabNamespaces } from './cluster-net.js';
-import type { LabDatastoreChoice } from './datastore.js';
-import { labDatastore } from './datastore.js';
-import { kernelTestSkipReason } from './netns.js';
-import { defaultAgentEntry } from './paths.js';
-import { loadState, statePath } from './state.js';
-import { agentRouted, nodeAddresses, type LabNetwork } from './topology.js';
+import { LabCluster } from '../labkit/cluster.js';
+import { deleteLabNamespaces } from '../labkit/cluster-net.js';
+import type { LabDatastoreChoice } from '../labkit/datastore.js';
+import { labDatastore } from '../labkit/datastore.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
+import { defaultAgentEntry } from '../labkit/paths.js';
+import { loadState, statePath } from '../labkit/state.js';
+import { agentRouted, nodeAddresses, type LabNetwork } from '../labkit/topology.js';
 
 export interface UpRequest {
   readonly runDir: string;

@@ -12,13 +12,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { runCalicoctlProcess } from './calicoctl.js';
-import { cniUnavailableReason } from './cni.js';
-import { sleep } from './concurrency.js';
-import { kernelTestSkipReason, listNamespaces } from './netns.js';
-import { defaultAgentEntry } from './paths.js';
-import { nodeScriptCommand, siblingScript } from './process.js';
-import { statePath } from './state.js';
+import { runCalicoctlProcess } from '../labkit/calicoctl.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import { sleep } from '../labkit/concurrency.js';
+import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
+import { defaultAgentEntry } from '../labkit/paths.js';
+import { nodeScriptCommand, siblingScript } from '../labkit/process.js';
+import { statePath } from '../labkit/state.js';
 
 const skip =
   kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'bird', 'birdc', 'etcd']) ||

@@ -12,12 +12,12 @@ import { join } from 'node:path';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { runCalicoctlProcess } from './calicoctl.js';
+import { runCalicoctlProcess } from '../labkit/calicoctl.js';
 import { buildLab, labUnavailableReason, step, up, type Say } from './cli-up.js';
-import { LabCluster, sweepStaleLabs } from './cluster.js';
-import { cniUnavailableReason } from './cni.js';
-import type { PodVia } from './pods.js';
-import type { LabDatastoreChoice } from './datastore.js';
+import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import type { PodVia } from '../labkit/pods.js';
+import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import {
   expectedMatrix,
   matrixChanges,
@@ -36,8 +36,8 @@ import {
   workloadsYaml,
   type DemoStep,
 } from './demo-script.js';
-import { repoRoot } from './paths.js';
-import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from './topology.js';
+import { repoRoot } from '../labkit/paths.js';
+import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE, ensureDirSync } from '../sys/files.js';
 
 export interface DemoOptions {

@@ -14,12 +14,18 @@ import { errorMessage } from '../lib/errors.js';
 import { parseLabels, parseNamedPort } from './cli-args.js';
 import { down, up } from './cli-up.js';
 import { formatStatus } from './cli-status.js';
-import { LabCluster } from './cluster.js';
-import { cniUnavailableReason } from './cni.js';
-import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from './datastore.js';
+import { LabCluster } from '../labkit/cluster.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from '../labkit/datastore.js';
 import { runDemo } from './demo.js';
-import { parsePodKey } from './resources.js';
-import { agentRouted, defaultRacks, parseLabNetwork, topologyProblem, type LabNetwork } from './topology.js';
+import { parsePodKey } from '../labkit/resources.js';
+import {
+  agentRouted,
+  defaultRacks,
+  parseLabNetwork,
+  topologyProblem,
+  type LabNetwork,
+} from '../labkit/topology.js';
 
 const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
 

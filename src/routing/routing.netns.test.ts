@@ -17,7 +17,7 @@ import { createNodeStatusCommand } from '../cli/commands/node-status.js';
 import { parseCommandArgs } from '../cli/command.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { kernelTestSkipReason, NetnsScope, runChecked, sweepStaleNamespaces } from '../lab/netns.js';
+import { kernelTestSkipReason, NetnsScope, runChecked, sweepStaleNamespaces } from '../labkit/netns.js';
 import { isAbortError } from '../lib/errors.js';
 import { computeBgpView } from './model.js';
 import { BirdReloader } from './reloader.js';

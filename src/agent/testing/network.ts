@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { keyOf, openBackend, type Backend, type Resource } from '../../datastore/index.js';
 import { IpamClient } from '../../ipam/index.js';
-import { NetnsScope, runChecked } from '../../lab/netns.js';
+import { NetnsScope, runChecked } from '../../labkit/netns.js';
 import { workloadEndpointName } from '../../model/ids.js';
 import { workloadInterfaceName } from '../../model/k8s-resources.js';
 import { repoRoot } from '../../test-support/repo.js';

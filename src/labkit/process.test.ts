@@ -45,8 +45,8 @@ describe('LabProcess (no namespace)', () => {
     assert.match(ts.args[1] ?? '', /tsx/);
     assert.deepEqual(nodeScriptCommand(new URL('file:///x/a.js')).args, ['/x/a.js']);
     assert.equal(
-      siblingScript('probe-agent', 'file:///r/dist/src/lab/cluster.js').href,
-      'file:///r/dist/src/lab/probe-agent.js',
+      siblingScript('probe-agent', 'file:///r/dist/src/labkit/cluster.js').href,
+      'file:///r/dist/src/labkit/probe-agent.js',
     );
   });
 });
