@@ -321,6 +321,13 @@ function outcome(cell: ProbeCell, o: ProbeOutcome): CellOutcome {
       return { kind: 'judged', allowed: true, detail: `${o.detail} in ${o.elapsedMs} ms` };
     case 'denied':
       return { kind: 'judged', allowed: false, detail: o.detail };
+    case 'unreachable':
+    case 'no-route':
+      // Routing failed, not policy: counting this as "denied" could pass a deny case for the wrong reason.
+      throw new CalicoError(
+        'CALICO_ERR_IO',
+        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.verdict}: ${o.detail} (a lab routing fault)`,
+      );
     case 'refused':
       throw new CalicoError(
         'CALICO_ERR_IO',

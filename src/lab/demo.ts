@@ -13,6 +13,7 @@ import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
 import { runCalicoctlProcess } from '../labkit/calicoctl.js';
+import { labCommand } from './cli-lab.js';
 import { buildLab, labUnavailableReason, step, up, type Say } from './cli-up.js';
 import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
@@ -259,7 +260,7 @@ async function openLab(opts: DemoOptions, say: Say, signal: AbortSignal): Promis
   if (opts.keep) {
     if (opts.runDir === undefined)
       throw new CalicoError('CALICO_ERR_USAGE', 'a kept demo lab needs a run dir');
-    await up({ ...req, runDir: opts.runDir }, say, signal);
+    await up(opts.runDir, req, say, signal);
     return LabCluster.attach(opts.runDir);
   }
   // What an earlier demo killed outright left behind (its owner process is gone).
@@ -330,8 +331,10 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
   } finally {
     if (opts.keep) {
       await lab.detach();
+      const cmd = (...args: string[]): string => labCommand(lab.runDir, args);
       say(
-        `The lab is still up in ${lab.runDir}: calico-lab status | probe | exec | down (eval "$(calico-lab env)" for calicoctl).`,
+        `The lab is still up in ${lab.runDir}: ${cmd('status')} | probe | exec | logs | down ` +
+          `(eval "$(${cmd('env')})" for calicoctl).`,
       );
     } else {
       await lab.destroy();
