@@ -18,7 +18,7 @@ import { netnsRunner } from '../src/dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../src/dataplane/exec/node-runner.js';
 import { IpamClient } from '../src/ipam/index.js';
 import { LabCluster } from '../src/labkit/cluster.js';
-import { sleep } from '../src/labkit/concurrency.js';
+import { sleep } from '../src/lib/async.js';
 import { NetnsScope, kernelTestSkipReason } from '../src/labkit/netns.js';
 import { defaultAgentEntry } from '../src/labkit/paths.js';
 import { unroutedTargets } from '../src/labkit/routes.js';

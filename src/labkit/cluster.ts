@@ -34,7 +34,7 @@ import { LabInfra } from './cluster-infra.js';
 import { addLabPods, teardownLabPods, type PodBatchContext } from './cluster-pods.js';
 import { addNodeNetwork, deleteLabNamespaces, wirePodRoutes } from './cluster-net.js';
 import { ProbePaths } from './cluster-probe.js';
-import { sleep } from './concurrency.js';
+import { waitUntilNoneMissing } from './concurrency.js';
 import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
 import { findTcpdump, readPacketLog, startPacketCapture } from './packet-log.js';
@@ -506,14 +506,13 @@ export class LabCluster implements AsyncDisposable {
 
   /** Waits (bounded) for the endpoint status of these pods (default: all); returns those still missing. */
   async waitEndpoints(keys?: readonly string[], options: Timing = {}): Promise<string[]> {
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     const all = keys ?? this.#state.pods.map(recordKey);
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const missing = all.filter((k) => !this.endpointProgrammed(k));
-      if (missing.length === 0 || Date.now() >= deadline) return missing;
-      await sleep(10);
-    }
+    return waitUntilNoneMissing(() => all.filter((k) => !this.endpointProgrammed(k)), {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      intervalMs: 10,
+      what: 'endpoint status files',
+      ...sig(options),
+    });
   }
 
   /** Empties the node's connection tracking table (both families), so every probe is a new connection. */

@@ -11,7 +11,7 @@ import { openBackend, type Backend } from '../datastore/index.js';
 import { findEtcdBinary } from '../datastore/etcd/binary.js';
 import { openSqliteBackend } from '../datastore/sqlite/sqlite-backend.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { sleep } from './concurrency.js';
+import { sleep } from '../lib/async.js';
 import { LabProcess } from './process.js';
 import type { LabDatastoreRecord, LabState } from './state.js';
 import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';

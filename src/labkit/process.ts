@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../lib/async.js';
 import { CalicoError } from '../lib/errors.js';
 import { PRIVATE_FILE_MODE } from '../sys/files.js';
 
@@ -27,10 +28,6 @@ export interface LaunchSpec {
 }
 
 const POLL_MS = 20;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function pidAlive(pid: number): boolean {
   try {
