@@ -24,7 +24,7 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
       `  agent: ${why === undefined ? `running (pid ${n.agentPid ?? '?'})` : `down: ${why} (${labCommand(lab.runDir, ['agent', 'start', n.name])})`}` +
         (s === undefined
           ? ', no status yet'
-          : `, inSync ${s.inSync}, dataplaneInSync ${s.dataplaneInSync}, appliedRevision ${s.appliedRevision}` +
+          : `${why === undefined ? ',' : '; last status:'} inSync ${s.inSync}, dataplaneInSync ${s.dataplaneInSync}, appliedRevision ${s.appliedRevision}` +
             (s.lastApplyError !== null ? `, lastApplyError ${s.lastApplyError}` : '')),
       `  log: ${lab.agentLogFile(n.name)}`,
     );

@@ -253,7 +253,9 @@ export async function down(
   const keepLogs = options.keepLogs === true;
   await withLabLock(runDir, say, async () => {
     if (await removeStaleLab(runDir, say, keepLogs)) {
-      if (keepLogs) say(`logs kept in ${runDir}`);
+      // Nothing is left to lock: the lock file goes too (and the run dir unless logs are kept).
+      const kept = pruneDir(runDir, (rel) => keepLogs && isLabLog(rel));
+      if (keepLogs) say(`its logs are kept in ${runDir} (${kept.length} files)`);
       return;
     }
     if (!existsSync(statePath(runDir))) {

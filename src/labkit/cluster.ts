@@ -37,7 +37,7 @@ import { ProbePaths } from './cluster-probe.js';
 import { waitUntilNoneMissing } from './concurrency.js';
 import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
-import { findTcpdump, readPacketLog, startPacketCapture } from './packet-log.js';
+import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ProbeAgents } from './probe-client.js';
@@ -259,7 +259,7 @@ export class LabCluster implements AsyncDisposable {
     saveState(this.#state);
     ensureDirSync(record.runDir);
     await addNodeNetwork(this.#runner, fabricNs, record, sig(options));
-    this.#startPacketLog(record);
+    startPacketLog(this.#state, record);
     if (!agentRouted(this.network)) {
       for (const p of this.#state.pods)
         if (p.node !== name) await wirePodRoutes(this.#runner, [record], p, this.node(p.node), sig(options));
@@ -291,35 +291,9 @@ export class LabCluster implements AsyncDisposable {
     return uniqueNamespaceName(LAB_NETNS_PREFIX, this.#state.ownerPid);
   }
 
-  /**
-   * Starts the capture of the node's `Log` rule packets (packet-log.ts) in a lab with agents, when tcpdump is
-   * installed; without, the node has no packet log and `packetLog` says why.
-   */
-  #startPacketLog(n: NodeRecord): void {
-    const tcpdump = findTcpdump();
-    if (this.#state.agentEntry === undefined || tcpdump === undefined) return;
-    n.packetLogPid = startPacketCapture(n, { detached: this.#state.detached, tcpdump }).pid;
-    saveState(this.#state);
-  }
-
   /** The packets `Log` rules logged on the node so far; throws (saying why) when it has no packet log. */
   packetLog(node: string): NflogRecord[] {
-    const n = this.node(node);
-    if (n.packetLogPid === undefined) {
-      const why =
-        this.#state.agentEntry === undefined
-          ? 'the lab runs no agents, so no Log rules'
-          : findTcpdump() === undefined
-            ? 'tcpdump is not installed (apt-get install tcpdump)'
-            : 'its capture was not started (a lab made by an older calico-lab)';
-      throw new CalicoError('CALICO_ERR_NOT_FOUND', `node ${node} has no packet log: ${why}`);
-    }
-    if (!LabProcess.adopt(n.packetLogPid).isRunning())
-      throw new CalicoError(
-        'CALICO_ERR_IO',
-        `the packet capture of node ${node} (pid ${n.packetLogPid}) is gone; see ${join(n.runDir, 'packets.log')}`,
-      );
-    return readPacketLog(n);
+    return nodePacketLog(this.#state, this.node(node));
   }
 
   /** Starts the node's agent and waits (bounded) until it reports in sync. */

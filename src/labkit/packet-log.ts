@@ -12,8 +12,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { parseNflogPcap, type NflogRecord } from '../dataplane/nflog.js';
+import { CalicoError } from '../lib/errors.js';
 import { LabProcess } from './process.js';
-import type { NodeRecord } from './state.js';
+import { saveState, type LabState, type NodeRecord } from './state.js';
 
 /**
  * The NFLOG group of Calico `Log` rules in this dataplane (the dataplane's LOG_ACTION_NFLOG_GROUP; Felix's
@@ -73,4 +74,34 @@ export function formatPacket(node: string, r: NflogRecord): string {
   const proto = r.protocol === undefined ? '?' : (PROTOCOLS[r.protocol] ?? String(r.protocol));
   const prefix = r.prefix === '' ? `group ${r.group}: ` : r.prefix;
   return `${node} ${prefix}SRC=${r.src ?? '?'} DST=${r.dst ?? '?'} PROTO=${proto}`;
+}
+
+/**
+ * Starts the node's capture in a lab with agents (its pid recorded in the state), when tcpdump is installed;
+ * without, the node has no packet log and `nodePacketLog` says why.
+ */
+export function startPacketLog(state: LabState, n: NodeRecord): void {
+  const tcpdump = findTcpdump();
+  if (state.agentEntry === undefined || tcpdump === undefined) return;
+  n.packetLogPid = startPacketCapture(n, { detached: state.detached, tcpdump }).pid;
+  saveState(state);
+}
+
+/** The packets logged on the node so far; throws, saying why, when it has no packet log. */
+export function nodePacketLog(state: LabState, n: Readonly<NodeRecord>): NflogRecord[] {
+  if (n.packetLogPid === undefined) {
+    const why =
+      state.agentEntry === undefined
+        ? 'the lab runs no agents, so no Log rules'
+        : findTcpdump() === undefined
+          ? 'tcpdump is not installed (apt-get install tcpdump)'
+          : 'its capture was not started (a lab made by an older calico-lab)';
+    throw new CalicoError('CALICO_ERR_NOT_FOUND', `node ${n.name} has no packet log: ${why}`);
+  }
+  if (!LabProcess.adopt(n.packetLogPid).isRunning())
+    throw new CalicoError(
+      'CALICO_ERR_IO',
+      `the packet capture of node ${n.name} (pid ${n.packetLogPid}) is gone; see ${packetLogFiles(n).log}`,
+    );
+  return readPacketLog(n);
 }
