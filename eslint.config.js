@@ -35,7 +35,7 @@ const ALLOWED = {
   cni: ['api', 'model', 'ipam', 'datastore', 'dataplane'],
   // The network-namespace kit (namespaces, plumbing, processes, probe agents, LabCluster) that tests, the
   // conformance driver and the benchmarks build on; the `calico-lab` CLI (src/lab) sits on top of it.
-  labkit: ['api', 'model', 'datastore', 'dataplane', 'ipam', 'routing'],
+  labkit: ['api', 'model', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
   conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'labkit', 'agent'],
   agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
   cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],
