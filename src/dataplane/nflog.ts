@@ -9,9 +9,8 @@
  */
 import { formatIp } from '../lib/net/ip.js';
 
-/** NFLOG TLV types (linux/netfilter/nfnetlink_log.h). */
-const NFULA_PAYLOAD = 9;
-const NFULA_PREFIX = 10;
+/** NFLOG TLV types (linux/netfilter/nfnetlink_log.h) and the pcap link type of an NFLOG capture. */
+const NFULA = { payload: 9, prefix: 10 } as const;
 const LINKTYPE_NFLOG = 239;
 
 export interface NflogRecord {
@@ -62,8 +61,8 @@ function record(data: Uint8Array, little: boolean): NflogRecord {
     const type = view.getUint16(at + 2, little);
     if (len < 4) break;
     const value = data.subarray(at + 4, Math.min(data.length, at + len));
-    if (type === NFULA_PREFIX) prefix = new TextDecoder().decode(value).replace(/\0.*$/s, '');
-    else if (type === NFULA_PAYLOAD) payload = value;
+    if (type === NFULA.prefix) prefix = new TextDecoder().decode(value).replace(/\0.*$/s, '');
+    else if (type === NFULA.payload) payload = value;
     at += (len + 3) & ~3;
   }
   return { group, prefix, ...packetSummary(payload) };
