@@ -15,6 +15,7 @@ const LAYERS = [
   'cni',
   'agent',
   'cli',
+  'labkit',
   'lab',
   'conformance',
 ];
@@ -32,10 +33,13 @@ const ALLOWED = {
   ipam: ['api', 'model', 'datastore'],
   routing: ['api', 'model', 'datastore'],
   cni: ['api', 'model', 'ipam', 'datastore', 'dataplane'],
-  conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'lab', 'agent'],
+  // The network-namespace kit (namespaces, plumbing, processes, probe agents, LabCluster) that tests, the
+  // conformance driver and the benchmarks build on; the `calico-lab` CLI (src/lab) sits on top of it.
+  labkit: ['api', 'model', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
+  conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'labkit', 'agent'],
   agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
   cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],
-  lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'agent'],
+  lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'labkit'],
 };
 
 /** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */

@@ -9,7 +9,7 @@
  * in namespaces created here, against an embedded datastore in a temp dir.
  * Target: p99 <= 300 ms at 10 concurrent starts through the agent socket.
  */
-import { NetnsScope, kernelTestSkipReason } from '../src/lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../src/labkit/netns.js';
 import {
   CNI_MODES,
   CniNode,

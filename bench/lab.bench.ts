@@ -17,12 +17,12 @@ import { existsSync } from 'node:fs';
 import { netnsRunner } from '../src/dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../src/dataplane/exec/node-runner.js';
 import { IpamClient } from '../src/ipam/index.js';
-import { LabCluster } from '../src/lab/cluster.js';
-import { sleep } from '../src/lab/concurrency.js';
-import { NetnsScope, kernelTestSkipReason } from '../src/lab/netns.js';
-import { defaultAgentEntry } from '../src/lab/paths.js';
-import { unroutedTargets } from '../src/lab/routes.js';
-import type { LabNetwork } from '../src/lab/topology.js';
+import { LabCluster } from '../src/labkit/cluster.js';
+import { sleep } from '../src/lib/async.js';
+import { NetnsScope, kernelTestSkipReason } from '../src/labkit/netns.js';
+import { defaultAgentEntry } from '../src/labkit/paths.js';
+import { unroutedTargets } from '../src/labkit/routes.js';
+import type { LabNetwork } from '../src/labkit/topology.js';
 import type { BenchResult } from './result.js';
 
 const runner = new NodeCommandRunner();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { kernelTestSkipReason, runChecked } from '../lab/netns.js';
+import { kernelTestSkipReason, runChecked } from '../labkit/netns.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, knp, namespaceObject, runner } from './testing.js';

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { kernelTestSkipReason, NetnsScope, runChecked } from '../lab/netns.js';
+import { kernelTestSkipReason, NetnsScope, runChecked } from '../labkit/netns.js';
 import { repoRoot } from '../test-support/repo.js';
 import { runner } from './testing.js';
 

@@ -13,7 +13,7 @@ import { NODE_ETCD_ENDPOINT, startEtcdRelay } from '../cni/testing/harness.js';
 import { etcdSkipReason, startTestEtcd, type TestEtcd } from '../datastore/etcd/test-etcd.js';
 import { openBackend, type Resource, type ResourceKey } from '../datastore/index.js';
 import { writeRawValue } from '../datastore/testing/raw.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import type { DatastoreStatus } from '../cni/agent-status.js';

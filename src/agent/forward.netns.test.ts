@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { decodeResource } from '../api/decode.js';
 import type { Resource } from '../datastore/index.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { parseIp } from '../lib/net/ip.js';
 import { buildSnapshot, isModelInput } from '../model/snapshot.js';
 import type { ModelInput, ModelSnapshot } from '../model/snapshot.js';

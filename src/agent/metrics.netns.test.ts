@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Resource } from '../datastore/index.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, knp, namespaceObject } from './testing.js';

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { repoRoot } from '../test-support/repo.js';
 import { eventually, namespaceObject, NetworkCluster, type ClusterPod } from './testing/network.js';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import { conflistAdd, conflistCheck, conflistDel, type Attachment } from './runtime.js';
 import { CniNode, inNs, ipPool, namespaceObject, runner } from './testing/harness.js';
 

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { IpamClient } from '../ipam/allocator.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import { workloadInterfaceName } from '../model/k8s-resources.js';
 import {
   CNI_MODES,

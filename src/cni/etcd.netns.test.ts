@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestEtcd, etcdSkipReason, type TestEtcd } from '../datastore/etcd/test-etcd.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import { CniNode, ipPool, namespaceObject, runner, type CniOutput } from './testing/harness.js';
 
 const skip =

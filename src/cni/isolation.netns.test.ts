@@ -12,7 +12,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../datastore/api.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
+import { sleep, waitFor } from '../lib/async.js';
 import { CNI_MODES, CniNode, inNs, ipPool, namespaceObject, podObject, runner } from './testing/harness.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft', 'nsenter', 'flock', 'sysctl']);
@@ -142,9 +143,12 @@ for (const mode of CNI_MODES) {
       const flood = background(senderNs, SENDER, [TARGET_IP, String(PORT), '60000']);
       procs.push(flood.proc);
       // The flood is on before the target's interface exists.
-      for (let i = 0; i < 200 && (await counter(node.ns, 'seen')) < 50; i++)
-        await new Promise((r) => setTimeout(r, 25));
-      assert.ok((await counter(node.ns, 'seen')) >= 50, 'the sender is flooding the target address');
+      await waitFor(async () => (await counter(node.ns, 'seen')) >= 50, {
+        timeoutMs: 10_000,
+        intervalMs: 25,
+        what: 'the sender to flood the target address (50 packets seen on the node)',
+        describe: async () => `${await counter(node.ns, 'seen')} seen`,
+      });
 
       const add = await node.cni('ADD', node.netconf(), target);
       assert.equal(add.code, 0, add.stdout);
@@ -152,7 +156,8 @@ for (const mode of CNI_MODES) {
       assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod before ADD returned');
       assert.equal(listener.output(), '');
 
-      await new Promise((r) => setTimeout(r, 2000));
+      // The observation window (the test's subject, not a wait): the flood goes on, nothing may get in.
+      await sleep(2000);
       assert.equal(await counter(targetNs, 'rx'), 0, 'nothing reached the pod after ADD returned');
       assert.equal(listener.output(), '');
       assert.ok(
@@ -162,11 +167,17 @@ for (const mode of CNI_MODES) {
 
       // Control: without the policy the same flood gets in.
       await node.backend.delete({ kind: 'NetworkPolicy', namespace: 'iso', name: 'deny-target-ingress' });
-      for (let i = 0; i < 400 && (await counter(targetNs, 'rx')) === 0; i++)
-        await new Promise((r) => setTimeout(r, 25));
-      assert.ok((await counter(targetNs, 'rx')) > 0, 'allowed traffic arrives once the policy is gone');
-      for (let i = 0; i < 200 && !/tcp|udp/.test(listener.output()); i++)
-        await new Promise((r) => setTimeout(r, 25));
+      await waitFor(async () => (await counter(targetNs, 'rx')) > 0, {
+        timeoutMs: 10_000,
+        intervalMs: 25,
+        what: 'allowed traffic to arrive once the policy is gone',
+      });
+      await waitFor(() => /tcp|udp/.test(listener.output()), {
+        timeoutMs: 5000,
+        intervalMs: 25,
+        what: 'the listener to print what arrived',
+        describe: () => JSON.stringify(listener.output()),
+      });
       assert.match(listener.output(), /(tcp|udp) 10\.71\./);
 
       flood.proc.kill('SIGKILL');

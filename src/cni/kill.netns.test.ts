@@ -9,12 +9,14 @@
  * the runtime's DEL removes everything.
  */
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { IpamClient } from '../ipam/allocator.js';
 import { allocations, blockCidr, ordinalToIp } from '../ipam/block.js';
 import { checkIpam } from '../ipam/check.js';
 import { releaseFromReports } from '../ipam/release-report.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
+import { sleep, waitFor } from '../lib/async.js';
 import { formatIp } from '../lib/net/ip.js';
 import { acquireHostLock } from './lock.js';
 import {
@@ -47,25 +49,42 @@ function invokedLine(id: string): string {
 
 /** Waits (bounded) until the agent logged that it received this container's ADD. */
 async function agentInvoked(node: CniNode, id: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!node.log().includes(invokedLine(id)) && Date.now() < deadline)
-    await new Promise((r) => setTimeout(r, 1));
+  await waitFor(() => node.log().includes(invokedLine(id)), {
+    timeoutMs: 10_000,
+    intervalMs: 1,
+    what: `the agent to log the ADD of ${id}`,
+  });
 }
 
 /** Waits (bounded) until every ADD the agent received for these containers has finished. */
 async function agentRequestsDone(node: CniNode, containerIds: readonly string[]): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
+  const open = (): string[] => {
     const log = node.log();
-    const open = containerIds.filter(
+    return containerIds.filter(
       (id) =>
         log.includes(invokedLine(id)) &&
         !new RegExp(`calico: (done|failed) cmd=ADD containerID=${id} `).test(log),
     );
-    if (open.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`agent still serving ${open.join(', ')}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  };
+  await waitFor(() => open().length === 0, {
+    timeoutMs: 120_000,
+    intervalMs: 50,
+    what: 'the agent to finish every ADD it received',
+    describe: () => `still serving ${open().join(', ')}`,
+  });
+}
+
+/** Plugin processes (`calico`, `calico-ipam`) of this node still running: the runtime gave them CNI_PATH. */
+function pluginProcesses(node: CniNode): number[] {
+  const mark = `CNI_PATH=${node.binDir}\0`;
+  return readdirSync('/proc').flatMap((d) => {
+    if (!/^\d+$/.test(d)) return [];
+    try {
+      return readFileSync(`/proc/${d}/environ`, 'latin1').includes(mark) ? [Number(d)] : [];
+    } catch {
+      return []; // gone meanwhile
+    }
+  });
 }
 
 for (const mode of CNI_MODES) {
@@ -108,15 +127,21 @@ for (const mode of CNI_MODES) {
         const group = i % 2 === 0;
         const run = node.cniSpawn('ADD', node.netconf(), env, { group });
         if (kill.afterInvoked === true) await agentInvoked(node, `kill-${i}`);
-        await new Promise((r) => setTimeout(r, kill.ms));
+        // When the kill lands is the test's subject (KILLS), not a wait for something.
+        await sleep(kill.ms);
         if (run.child.pid !== undefined && run.child.exitCode === null) {
           if (group) process.kill(-run.child.pid, 'SIGKILL');
           else run.child.kill('SIGKILL');
         }
         if ((await run.done).code !== 0) killed.push(env['CNI_CONTAINERID'] ?? '');
       }
-      // An orphaned calico-ipam finishes its work under the host lock: wait for the lock to be free.
-      await new Promise((r) => setTimeout(r, 1000));
+      // An orphaned calico-ipam (its calico was killed alone) finishes its work under the host lock: wait
+      // until no plugin process of this node is left, then for the lock to be free.
+      await waitFor(() => pluginProcesses(node).length === 0, {
+        timeoutMs: 60_000,
+        what: 'orphaned plugin processes to finish',
+        describe: () => `pids ${pluginProcesses(node).join(', ')}`,
+      });
       await (await acquireHostLock(node.lockFile, 60_000)).release();
       if (mode === 'agent') {
         // Some clients must have died with their request in the agent (else this proves nothing).

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { sleep, waitFor } from '../lib/async.js';
 import { HostLockQueue, acquireHostLock } from './lock.js';
 import { fileLogger } from './log.js';
 import { CniCode, CniError } from './spec.js';
@@ -15,6 +16,19 @@ after(() => {
 
 const noFlock = existsSync('/usr/bin/flock') ? false : 'flock(1) not installed (util-linux)';
 
+/** How many `flock` processes (holding or waiting) there are for the lock file `path`. */
+function flockProcesses(path: string): number {
+  return readdirSync('/proc').filter((d) => {
+    if (!/^\d+$/.test(d)) return false;
+    try {
+      const argv = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      return argv[0] === 'flock' && argv.includes(path);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).length;
+}
+
 describe('host IPAM lock', { skip: noFlock }, () => {
   it('is exclusive: a second holder waits for the first to release', async () => {
     const path = join(dir, 'sub', 'ipam.lock');
@@ -24,7 +38,9 @@ describe('host IPAM lock', { skip: noFlock }, () => {
       order.push('second acquired');
       return l;
     });
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor(() => flockProcesses(path) >= 2, { timeoutMs: 5000, what: "the second holder's flock" });
+    // The observation window (the subject, not a wait): an exclusive lock lets nobody in during it.
+    await sleep(200);
     order.push('first releasing');
     await first.release();
     await (await second).release();
@@ -66,7 +82,8 @@ await acquireHostLock(${JSON.stringify(path)}, 5000); process.stdout.write('held
 });
 
 describe('in-process IPAM lock queue (the agent)', { skip: noFlock }, () => {
-  const tick = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** A holder's work while it holds the lock (not a wait). */
+  const tick = (ms: number): Promise<void> => sleep(ms);
 
   it('serialises holders in the process, in arrival order', async () => {
     const q = new HostLockQueue();
@@ -104,7 +121,8 @@ describe('in-process IPAM lock queue (the agent)', { skip: noFlock }, () => {
       order.push('outsider');
       await l.release();
     });
-    await tick(50);
+    // The queue's flock and the outsider's, blocked on it.
+    await waitFor(() => flockProcesses(path) >= 2, { timeoutMs: 5000, what: "the outsider's flock" });
     await first.release();
     await Promise.all([...queued, outsider]);
     const at = order.indexOf('outsider');

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import {
   CNI_MODES,
   CniNode,

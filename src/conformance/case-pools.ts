@@ -30,7 +30,7 @@ import {
   type Cidr,
 } from '../lib/net/ip.js';
 import { err, ok, type Result } from '../lib/result.js';
-import type { LabNetwork } from '../lab/topology.js';
+import type { LabNetwork } from '../labkit/topology.js';
 
 /** The pools a case pool is named after: `conformance-<cidr>`. */
 export const CASE_POOL_PREFIX = 'conformance-';

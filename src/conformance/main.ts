@@ -12,8 +12,8 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { PodVia } from '../lab/pods.js';
-import { agentRouted, parseLabNetwork, type LabNetwork } from '../lab/topology.js';
+import type { PodVia } from '../labkit/pods.js';
+import { agentRouted, parseLabNetwork, type LabNetwork } from '../labkit/topology.js';
 import { errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { parseCase } from './cases.js';

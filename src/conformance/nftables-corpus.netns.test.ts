@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { repoRoot, testdataPath } from '../test-support/repo.js';
 
 const main = join(repoRoot(), 'dist', 'src', 'conformance', 'main.js');

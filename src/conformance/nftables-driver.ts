@@ -1,5 +1,5 @@
 /**
- * The `nftables` dataplane: cases run on the real kernel, in a lab (src/lab) whose node runs the calico-ts
+ * The `nftables` dataplane: cases run on the real kernel, in a lab (src/labkit) whose node runs the calico-ts
  * agent. Each state goes through the datastore as an orchestrator would write it (Kubernetes Namespaces,
  * Pods, the decoded policies), the driver waits until the agent has programmed it (sentinel revision,
  * endpoint status files), empties the node's conntrack table (every probe is judged as a new connection, as
@@ -32,14 +32,14 @@ import { keyOf, type Resource } from '../datastore/index.js';
 import { checkIpam, type CheckResult } from '../ipam/index.js';
 import { CalicoError } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
-import { LabCluster, sweepStaleLabs } from '../lab/cluster.js';
-import { cniUnavailableReason } from '../lab/cni.js';
-import { limiter } from '../lab/concurrency.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
-import { defaultAgentEntry } from '../lab/paths.js';
-import { agentRouted, defaultRacks, type LabNetwork } from '../lab/topology.js';
-import type { PodVia } from '../lab/pods.js';
-import type { ProbeOutcome } from '../lab/probe-protocol.js';
+import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import { limiter } from '../labkit/concurrency.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
+import { defaultAgentEntry } from '../labkit/paths.js';
+import { agentRouted, defaultRacks, type LabNetwork } from '../labkit/topology.js';
+import type { PodVia } from '../labkit/pods.js';
+import type { ProbeOutcome } from '../labkit/probe-protocol.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
 import { probeCells } from './cases.js';
@@ -328,6 +328,13 @@ function outcome(cell: ProbeCell, o: ProbeOutcome): CellOutcome {
       return { kind: 'judged', allowed: true, detail: `${o.detail} in ${o.elapsedMs} ms` };
     case 'denied':
       return { kind: 'judged', allowed: false, detail: o.detail };
+    case 'unreachable':
+    case 'no-route':
+      // Routing failed, not policy: counting this as "denied" could pass a deny case for the wrong reason.
+      throw new CalicoError(
+        'CALICO_ERR_IO',
+        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.verdict}: ${o.detail} (a lab routing fault)`,
+      );
     case 'refused':
       throw new CalicoError(
         'CALICO_ERR_IO',

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { CalcGraph } from '../calc/graph.js';
-import { NetnsScope, kernelTestSkipReason } from '../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../labkit/netns.js';
 import { waitFor } from '../lib/async.js';
 import type { CommandRunner, RunOptions, RunResult } from './exec/command-runner.js';
 import { NodeCommandRunner } from './exec/node-runner.js';

@@ -1,7 +1,9 @@
-/** `calico-lab status`: the lab's networking, nodes, agents and pods as text. */
-import type { LabCluster } from './cluster.js';
-import { labDatastore } from './datastore.js';
-import { nodeAddresses } from './topology.js';
+/** `calico-lab status`: the lab's networking, nodes, agents and pods as text; and what `sync` could not confirm. */
+import type { LabCluster } from '../labkit/cluster.js';
+import type { LabSyncError } from '../labkit/cluster-agents.js';
+import { labDatastore } from '../labkit/datastore.js';
+import { nodeAddresses } from '../labkit/topology.js';
+import { labCommand } from './cli-lab.js';
 
 export async function formatStatus(lab: LabCluster): Promise<string> {
   const ds = labDatastore(lab.state);
@@ -11,17 +13,18 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
     ds.type === 'embedded' ? `datastore embedded ${lab.datastorePath}` : `datastore etcd ${ds.endpoint}`,
   ];
   const agents = lab.state.agentEntry !== undefined;
+  const down = new Map((await lab.agentsDown()).map((d) => [d.node, d.why]));
   for (const n of lab.nodes()) {
     const a = nodeAddresses(n.index, n.rack ?? 1);
     lines.push(`node ${n.name}: rack ${n.rack ?? 1}, netns ${n.netns}, eth0 ${a.v4} ${a.v6}`);
     if (!agents) continue;
-    const running = lab.agentRunning(n.name);
     const s = await lab.agentStatus(n.name);
+    const why = down.get(n.name);
     lines.push(
-      `  agent: ${running ? `running (pid ${n.agentPid ?? '?'})` : 'not running'}` +
+      `  agent: ${why === undefined ? `running (pid ${n.agentPid ?? '?'})` : `down: ${why} (${labCommand(lab.runDir, ['agent', 'start', n.name])})`}` +
         (s === undefined
           ? ', no status yet'
-          : `, inSync ${s.inSync}, dataplaneInSync ${s.dataplaneInSync}, appliedRevision ${s.appliedRevision}` +
+          : `${why === undefined ? ',' : '; last status:'} inSync ${s.inSync}, dataplaneInSync ${s.dataplaneInSync}, appliedRevision ${s.appliedRevision}` +
             (s.lastApplyError !== null ? `, lastApplyError ${s.lastApplyError}` : '')),
       `  log: ${lab.agentLogFile(n.name)}`,
     );
@@ -39,5 +42,21 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
         (agents ? `, endpoint ${lab.endpointProgrammed(key) ? 'programmed' : 'not programmed'}` : ''),
     );
   }
+  return lines.join('\n');
+}
+
+/** What `sync` could not confirm, one problem a line, with the command that fixes each (run-dir aware). */
+export function formatSyncError(lab: LabCluster, e: LabSyncError): string {
+  const lines = [`calico-lab: not in sync at revision ${e.revision}:`];
+  for (const d of e.down)
+    lines.push(
+      `  calico-node on ${d.node} is down: ${d.why} (log ${d.logFile}); start it: ${labCommand(lab.runDir, ['agent', 'start', d.node])}`,
+    );
+  for (const f of e.failed) lines.push(`  ${f.node}: ${f.message.split('\n')[0] ?? ''}`);
+  if (e.unrouted.length > 0)
+    lines.push(
+      `  routes still missing (destination, its node, where): ${e.unrouted.join(', ')}; ` +
+        `see ${labCommand(lab.runDir, ['exec', e.unrouted[0]!.split(' on ').pop() ?? 'node-1', '--', 'ip', 'route'])}`,
+    );
   return lines.join('\n');
 }

@@ -1,32 +1,36 @@
 /**
  * `calico-lab up` (and `down`): builds a detached lab step by step with progress lines, idempotently. A lab
- * already up in the run dir is completed (missing nodes added, stopped agents started) when its networking
- * mode and datastore match; the remains of a lab whose keeper process is gone (a reboot, a killed shell) are
- * removed first. A failed or interrupted `up` removes everything it built.
+ * already up in the run dir is completed (missing nodes added, stopped agents started) with its own settings
+ * (up-settings.ts), and says so; asking it for other settings is refused with the `down` hint. The remains of
+ * a lab whose keeper process is gone (a reboot, a killed shell) are removed first. A failed or interrupted
+ * `up` removes everything it built. Both hold the run dir's lock (cli-lab.ts) while they work.
+ *
+ * `down --keep-logs` removes the lab but keeps its logs in the run dir: each node's `agent.log`, `status.json`
+ * and packet log (`packets.pcap`), BIRD's configuration and, as BIRD itself logs nowhere here, its view of
+ * the BGP sessions at teardown (`bird-protocols.txt`), the probe agents' and etcd's logs.
  *
  * The lab's namespaces are named after a keeper process (`sleep infinity`) that `down` ends, so test runs
  * sweeping stale `calts-lab-` namespaces leave a live lab alone.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { LabCluster } from './cluster.js';
-import { deleteLabNamespaces } from './cluster-net.js';
-import type { LabDatastoreChoice } from './datastore.js';
-import { labDatastore } from './datastore.js';
-import { kernelTestSkipReason } from './netns.js';
-import { defaultAgentEntry } from './paths.js';
-import { loadState, statePath } from './state.js';
-import { agentRouted, nodeAddresses, type LabNetwork } from './topology.js';
+import { LabCluster } from '../labkit/cluster.js';
+import { deleteLabNamespaces } from '../labkit/cluster-net.js';
+import { labDatastore } from '../labkit/datastore.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
+import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';
+import { birdc } from '../labkit/routes.js';
+import { loadState, statePath } from '../labkit/state.js';
+import { agentRouted, nodeAddresses, type LabNetwork } from '../labkit/topology.js';
+import { FILE_MODE } from '../sys/files.js';
+import { LOCK_FILE, attachLab, labCommand, withLabLock } from './cli-lab.js';
+import { planUp, type UpAsk, type UpSettings } from './up-settings.js';
 
-export interface UpRequest {
+export interface UpRequest extends UpSettings {
   readonly runDir: string;
-  readonly nodes: number;
-  readonly network: LabNetwork;
-  readonly racks: number;
-  readonly datastore: LabDatastoreChoice;
-  readonly agents: boolean;
   /** Ports the outside namespace serves. */
   readonly outsidePorts?: readonly number[];
 }
@@ -67,15 +71,24 @@ export async function step<T>(say: Say, what: string, fn: () => Promise<T>): Pro
   return r;
 }
 
-/** Removes what a lab left whose keeper is gone; false when there is no such lab. */
-async function removeStaleLab(runDir: string, say: Say): Promise<boolean> {
+/** What `down --keep-logs` keeps of the run dir (relative paths). */
+export function isLabLog(relPath: string): boolean {
+  const name = basename(relPath);
+  return /\.(log|pcap)$/.test(name) || ['status.json', 'bird.cfg', 'bird-protocols.txt'].includes(name);
+}
+
+/**
+ * Removes what a lab left whose keeper is gone (keeping the lock, and the logs when asked); false when
+ * there is no such lab.
+ */
+async function removeStaleLab(runDir: string, say: Say, keepLogs = false): Promise<boolean> {
   if (!existsSync(statePath(runDir))) return false;
   const state = loadState(runDir);
   if (processAlive(state.keeperPid)) return false;
   say(`removing the remains of an earlier lab in ${runDir} (its keeper process is gone)`);
   const errors = await deleteLabNamespaces(new NodeCommandRunner(), state);
   if (errors.length > 0) say(`  (cleanup problems: ${errors.map(errorMessage).join('; ')})`);
-  rmSync(runDir, { recursive: true, force: true });
+  pruneDir(runDir, (rel) => rel === LOCK_FILE || (keepLogs && isLabLog(rel)));
   return true;
 }
 
@@ -120,42 +133,76 @@ function rackLabel(lab: LabCluster, index: number): string {
   return `${rack} (${nodeAddresses(index, rack).v4}/24)`;
 }
 
-function checkSame(lab: LabCluster, req: UpRequest): void {
-  const ds = labDatastore(lab.state).type === 'etcdv3' ? 'etcd' : 'embedded';
-  if (lab.network !== req.network || ds !== req.datastore)
-    throw new CalicoError(
-      'CALICO_ERR_USAGE',
-      `a lab with --network ${lab.network} --datastore ${ds} is up in ${lab.runDir} (calico-lab down first)`,
-    );
+/** The settings of the lab in the run dir. */
+export function labSettings(lab: LabCluster): UpSettings {
+  return {
+    nodes: lab.nodes().length,
+    network: lab.network,
+    racks: lab.state.racks ?? 1,
+    datastore: labDatastore(lab.state).type === 'etcdv3' ? 'etcd' : 'embedded',
+    agents: lab.state.agentEntry !== undefined,
+  };
 }
 
-/** `calico-lab up`. Returns the lab, detached (closed) already. */
-export async function up(req: UpRequest, say: Say, signal: AbortSignal): Promise<void> {
+/**
+ * `calico-lab up`: creates the lab asked for, or completes the one in the run dir with its own settings.
+ * Returns the settings built with.
+ */
+export async function up(
+  runDir: string,
+  ask: UpAsk,
+  say: Say,
+  signal: AbortSignal,
+  options: { readonly outsidePorts?: readonly number[] } = {},
+): Promise<UpSettings> {
+  return withLabLock(
+    runDir,
+    say,
+    async () => {
+      await removeStaleLab(runDir, say);
+      if (!existsSync(statePath(runDir))) return create(runDir, ask, say, signal, options);
+      const lab = await LabCluster.attach(runDir);
+      try {
+        const plan = planUp(ask, labSettings(lab));
+        if (!plan.ok)
+          throw new CalicoError(
+            'CALICO_ERR_USAGE',
+            `${plan.problem}: a lab is up in ${runDir}; to start over: ${labCommand(runDir, ['down'])}`,
+          );
+        say(`a lab is up in ${runDir}; ${plan.notes.join('; ')}`);
+        await buildLab(lab, { ...plan.settings, runDir, ...options }, say, signal);
+        return plan.settings;
+      } finally {
+        await lab.detach();
+      }
+    },
+    { create: true },
+  );
+}
+
+async function create(
+  runDir: string,
+  ask: UpAsk,
+  say: Say,
+  signal: AbortSignal,
+  options: { readonly outsidePorts?: readonly number[] },
+): Promise<UpSettings> {
+  const plan = planUp(ask);
+  if (!plan.ok) throw new CalicoError('CALICO_ERR_USAGE', plan.problem);
+  const req: UpRequest = { ...plan.settings, runDir, ...options };
   const why = labUnavailableReason(req.network, req.agents);
   if (why !== false) throw new CalicoError('CALICO_ERR_USAGE', `cannot build a lab here: ${why}`);
-  await removeStaleLab(req.runDir, say);
-  if (existsSync(statePath(req.runDir))) {
-    const lab = await LabCluster.attach(req.runDir);
-    try {
-      checkSame(lab, req);
-      say(`a lab is up in ${req.runDir}; completing it`);
-      await buildLab(lab, req, say, signal);
-    } finally {
-      await lab.detach();
-    }
-    return;
-  }
   const keeper = spawn('sleep', ['infinity'], { detached: true, stdio: 'ignore' });
   keeper.unref();
   if (keeper.pid === undefined) throw new CalicoError('CALICO_ERR_IO', 'cannot start the keeper process');
   say(
-    `creating a ${req.nodes}-node lab (networking ${req.network}, ${req.racks} rack(s), datastore ${req.datastore}) in ${req.runDir}`,
+    `creating a ${req.nodes}-node lab (networking ${req.network}, ${req.racks} rack(s), datastore ${req.datastore}${req.agents ? '' : ', no agents'}) in ${runDir}`,
   );
   let lab: LabCluster | undefined;
   try {
     lab = await step(say, req.datastore === 'etcd' ? 'run dir, fabric and etcd' : 'run dir', () =>
       LabCluster.create({
-        runDir: req.runDir,
+        runDir,
         detached: true,
         ownerPid: keeper.pid!,
         keepRunDir: false,
@@ -175,16 +222,53 @@ export async function up(req: UpRequest, say: Say, signal: AbortSignal): Promise
     throw e;
   }
   await lab.detach();
+  return plan.settings;
 }
 
-/** `calico-lab down`: removes the lab (nothing to do when there is none). */
-export async function down(runDir: string, say: Say): Promise<void> {
-  if (await removeStaleLab(runDir, say)) return;
-  if (!existsSync(statePath(runDir))) {
-    say(`no lab in ${runDir}`);
-    return;
+/** BIRD logs nowhere here: its view of the sessions at teardown goes next to the agent's log. */
+async function saveBirdView(lab: LabCluster, say: Say): Promise<void> {
+  if (lab.network !== 'bgp') return;
+  const runner = new NodeCommandRunner();
+  for (const n of lab.nodes()) {
+    const r = await birdc(runner, n, ['show', 'protocols', 'all']).catch((e: unknown) => ({
+      code: -1,
+      stdout: '',
+      stderr: errorMessage(e),
+    }));
+    const text = r.code === 0 ? r.stdout : `birdc failed (${r.code}): ${r.stderr}`;
+    try {
+      writeFileSync(join(n.runDir, 'bird-protocols.txt'), text, { mode: FILE_MODE });
+    } catch (e) {
+      say(`  (BIRD's view of ${n.name} not saved: ${errorMessage(e)})`);
+    }
   }
-  const lab = await LabCluster.attach(runDir);
-  await lab.destroy();
-  say(`lab in ${runDir} removed`);
+}
+
+/** `calico-lab down`: removes the lab (nothing to do when there is none), keeping its logs when asked. */
+export async function down(
+  runDir: string,
+  say: Say,
+  options: { readonly keepLogs?: boolean } = {},
+): Promise<void> {
+  const keepLogs = options.keepLogs === true;
+  await withLabLock(runDir, say, async () => {
+    if (await removeStaleLab(runDir, say, keepLogs)) {
+      // Nothing is left to lock: the lock file goes too (and the run dir unless logs are kept).
+      const kept = pruneDir(runDir, (rel) => keepLogs && isLabLog(rel));
+      if (keepLogs) say(`its logs are kept in ${runDir} (${kept.length} files)`);
+      return;
+    }
+    if (!existsSync(statePath(runDir))) {
+      say(`no lab in ${runDir}`);
+      return;
+    }
+    const lab = await attachLab(runDir);
+    if (keepLogs) await saveBirdView(lab, say);
+    const kept = await lab.destroy(keepLogs ? { keep: isLabLog } : {});
+    say(`lab in ${runDir} removed`);
+    if (keepLogs) {
+      say(`its logs are kept in ${runDir} (${kept.length} files; remove the directory when done):`);
+      for (const f of kept) say(`  ${join(runDir, f)}`);
+    }
+  });
 }

@@ -1,27 +1,38 @@
 /**
  * The calico-lab CLI as a user runs it, one process per command (root, built agent; skipped with the reason
- * otherwise): `up` (idempotent, refusing a different mode), `pod add` through the CNI plugin, `probe`,
- * `exec`, `env`, `status`, `down` leaving nothing behind; `up --datastore etcd` reachable by calicoctl; an
- * `up` interrupted by SIGINT removing what it built; and the demo, whose every matrix must match Calico's
- * semantics.
+ * otherwise): `up` (idempotent, keeping the lab's settings, refusing other ones with a run-dir aware hint),
+ * `pod add` through the CNI plugin, `probe`, `exec`, `env`, `status`; a `probe` running through an `agent
+ * restart` leaves the new agent's pid in place (read-only commands never write the state); `sync` naming an
+ * agent that is down; `logs` showing what a Log rule logged; `down --keep-logs` leaving nothing but the logs;
+ * `up --datastore etcd` reachable by calicoctl; an `up` interrupted by SIGINT removing what it built; and the
+ * demo, whose every matrix must match Calico's semantics.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { runCalicoctlProcess } from './calicoctl.js';
-import { cniUnavailableReason } from './cni.js';
-import { sleep } from './concurrency.js';
-import { kernelTestSkipReason, listNamespaces } from './netns.js';
-import { defaultAgentEntry } from './paths.js';
-import { nodeScriptCommand, siblingScript } from './process.js';
-import { statePath } from './state.js';
+import { waitFor } from '../lib/async.js';
+import { runCalicoctlProcess } from '../labkit/calicoctl.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
+import { findTcpdump } from '../labkit/packet-log.js';
+import { defaultAgentEntry } from '../labkit/paths.js';
+import { nodeScriptCommand, siblingScript } from '../labkit/process.js';
+import { statePath } from '../labkit/state.js';
 
 const skip =
-  kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'bird', 'birdc', 'etcd']) ||
+  kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'bird', 'birdc', 'etcd', 'flock']) ||
   (existsSync(defaultAgentEntry()) ? false : `${defaultAgentEntry()} is missing (npm run build)`);
 const main = nodeScriptCommand(siblingScript('main', import.meta.url));
 const runner = new NodeCommandRunner();
@@ -34,14 +45,79 @@ function lab(runDir: string, ...args: string[]): { code: number; out: string } {
   return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
 }
 
+/** A calico-lab command in the background, its output collected, and its exit. */
+function labChild(
+  runDir: string,
+  ...args: string[]
+): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
+  const child = spawn(main.command, [...main.args, '--run-dir', runDir, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      resolve(code);
+    });
+  });
+  return { child, out: () => out, exited };
+}
+
+function esc(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function labState(runDir: string): { ownerPid: number; nodes: { name: string; agentPid?: number }[] } {
+  return JSON.parse(readFileSync(statePath(runDir), 'utf8')) as {
+    ownerPid: number;
+    nodes: { name: string; agentPid?: number }[];
+  };
+}
+
 function ownerPrefix(runDir: string): string {
-  const state = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { ownerPid: number };
-  return `calts-lab-${state.ownerPid.toString(36)}-`;
+  return `calts-lab-${labState(runDir).ownerPid.toString(36)}-`;
 }
 
 async function namespacesWith(prefix: string): Promise<string[]> {
   return (await listNamespaces(runner)).filter((n) => n.startsWith(prefix));
 }
+
+/** The files process `pid` has open. */
+function openFiles(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).flatMap((fd) => {
+      try {
+        return [readlinkSync(`/proc/${pid}/fd/${fd}`)];
+      } catch {
+        return [];
+      }
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** Logs TCP/80 and drops TCP/9 on ingress to every pod; allows everything else. */
+const POLICY = `apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata:
+  name: lab-cli-test
+spec:
+  selector: all()
+  ingress:
+    - action: Log
+      protocol: TCP
+      destination:
+        ports: [80]
+    - action: Deny
+      protocol: TCP
+      destination:
+        ports: [9]
+    - action: Allow
+  egress:
+    - action: Allow
+`;
 
 describe('calico-lab CLI', { skip }, () => {
   const runDir = mkdtempSync(join(tmpdir(), 'calts-cli-'));
@@ -51,20 +127,41 @@ describe('calico-lab CLI', { skip }, () => {
     rmSync(runDir, { recursive: true, force: true });
   });
 
-  test('up builds a VXLAN lab over two racks, and is idempotent', () => {
+  test('up builds a VXLAN lab over two racks; up again keeps its settings and says so', () => {
     const r = lab(runDir, 'up', '--nodes', '2', '--network', 'vxlan');
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /node-2: starting calico-node \(networking vxlan\): done/);
     assert.match(r.out, /cluster routes on every node: done/);
     assert.match(r.out, /networking vxlan, 2 rack\(s\)/);
+    // The hint names the run dir: a bare `calico-lab env` would look in the default one.
+    assert.match(r.out, new RegExp(`calicoctl: eval "\\$\\(calico-lab --run-dir ${esc(runDir)} env\\)"`));
     prefix = ownerPrefix(runDir);
-    const again = lab(runDir, 'up', '--nodes', '2', '--network', 'vxlan');
+    const again = lab(runDir, 'up');
     assert.equal(again.code, 0, again.out);
-    assert.match(again.out, /a lab is up in .*; completing it/);
-    assert.doesNotMatch(again.out, /starting calico-node/);
+    assert.match(
+      again.out,
+      /a lab is up in .*; keeping its settings: networking vxlan, datastore embedded, 2 rack\(s\), 2 node\(s\), calico-node on every node/,
+    );
+    assert.doesNotMatch(again.out, /starting calico-node|creating a/);
     const other = lab(runDir, 'up', '--network', 'bgp');
     assert.notEqual(other.code, 0);
-    assert.match(other.out, /a lab with --network vxlan --datastore embedded is up/);
+    assert.match(
+      other.out,
+      new RegExp(
+        `the lab is up with --network vxlan; --network bgp needs a new lab \\(down first\\): a lab is up in ${esc(runDir)}; to start over: calico-lab --run-dir ${esc(runDir)} down`,
+      ),
+    );
+    const none = mkdtempSync(join(tmpdir(), 'calts-cli-none-'));
+    try {
+      const s = lab(none, 'status');
+      assert.equal(s.code, 1);
+      assert.match(
+        s.out,
+        new RegExp(`no lab in ${esc(none)} \\(create one with: calico-lab --run-dir ${esc(none)} up\\)`),
+      );
+    } finally {
+      rmSync(none, { recursive: true, force: true });
+    }
   });
 
   test('pods through the CNI plugin, probes across nodes and to the outside, exec, env, status', () => {
@@ -83,11 +180,12 @@ describe('calico-lab CLI', { skip }, () => {
     }
     const refused = lab(runDir, 'probe', 'x/a', 'x/b', '--port', '81');
     assert.equal(refused.code, 1, refused.out);
+    assert.match(refused.out, /: refused/);
     const routes = lab(runDir, 'exec', 'node-1', '--', 'ip', '-4', 'route', 'show');
     assert.equal(routes.code, 0, routes.out);
     assert.match(routes.out, /dev vxlan\.calico/);
     const addr = lab(runDir, 'exec', 'x/b', '--', 'ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0');
-    assert.match(addr.out, new RegExp(`inet ${ip.replace(/\./g, '\\.')}/32`));
+    assert.match(addr.out, new RegExp(`inet ${esc(ip)}/32`));
     assert.equal(lab(runDir, 'exec', 'node-1', '--', 'false').code, 1);
     assert.match(lab(runDir, 'env').out, /^export DATASTORE_TYPE=embedded$/m);
     const status = lab(runDir, 'status');
@@ -95,12 +193,110 @@ describe('calico-lab CLI', { skip }, () => {
     assert.match(status.out, /pod x\/a on node-1 .*endpoint programmed/);
   });
 
-  test('down removes every namespace and the run dir', async () => {
+  test('a policy applied with calicoctl: a dropped port is denied', async () => {
+    const env = Object.fromEntries(
+      [...lab(runDir, 'env').out.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]),
+    );
+    const file = join(runDir, 'policy.yaml');
+    writeFileSync(file, POLICY);
+    const applied = await runCalicoctlProcess(['apply', '-f', file], env);
+    assert.equal(applied.code, 0, applied.output);
+    const sync = lab(runDir, 'sync');
+    assert.equal(sync.code, 0, sync.out);
+    assert.match(sync.out, /in sync at revision \d+/);
+    const p = lab(runDir, 'probe', 'x/a', 'x/b', '--port', '9', '--timeout-ms', '500');
+    assert.equal(p.code, 1, p.out);
+    assert.match(p.out, /x\/a -> x\/b tcp\/9: denied \(no answer within 500 ms/);
+  });
+
+  test('a probe running through an agent restart leaves the new agent pid in the lab state', async () => {
+    // A probe that is dropped for 20 s: it reads the state now and ends long after the restart.
+    const probe = labChild(runDir, 'probe', 'x/a', 'x/b', '--port', '9', '--timeout-ms', '20000');
+    const db = join(runDir, 'calico.db');
+    await waitFor(() => openFiles(probe.child.pid ?? 0).includes(db), {
+      timeoutMs: 30_000,
+      what: 'the probe command to attach to the lab (open its datastore)',
+      describe: probe.out,
+    });
+    const restart = lab(runDir, 'agent', 'restart', 'node-1');
+    assert.equal(restart.code, 0, restart.out);
+    const pid = Number(/agent node-1: restart done \(running, pid (\d+)\)/.exec(restart.out)?.[1]);
+    assert.ok(pid > 0, restart.out);
+    assert.equal(probe.child.exitCode, null, `the probe ended before the restart did: ${probe.out()}`);
+    assert.equal(await probe.exited, 1, probe.out());
+    assert.match(probe.out(), /: denied/);
+    assert.equal(labState(runDir).nodes.find((n) => n.name === 'node-1')?.agentPid, pid);
+    assert.match(
+      lab(runDir, 'status').out,
+      new RegExp(`node node-1: .*\\n  agent: running \\(pid ${pid}\\)`),
+    );
+  });
+
+  test('sync names an agent that is down, with the command that starts it', () => {
+    const stop = lab(runDir, 'agent', 'stop', 'node-2');
+    assert.equal(stop.code, 0, stop.out);
+    assert.match(stop.out, /agent node-2: stop done \(not running\)/);
+    const sync = lab(runDir, 'sync');
+    assert.equal(sync.code, 1, sync.out);
+    assert.match(
+      sync.out,
+      new RegExp(
+        `calico-node on node-2 is down: not running: never started, or stopped \\(log .*agent\\.log\\); start it: calico-lab --run-dir ${esc(runDir)} agent start node-2`,
+      ),
+    );
+    assert.match(lab(runDir, 'status').out, /node node-2: .*\n {2}agent: down: not running/);
+    assert.equal(lab(runDir, 'agent', 'start', 'node-2').code, 0);
+    const again = lab(runDir, 'sync');
+    assert.equal(again.code, 0, again.out);
+  });
+
+  test(
+    'logs: the packets a Log rule matched, per node',
+    { skip: findTcpdump() === undefined ? 'no tcpdump' : false },
+    async (t) => {
+      const ruleset = lab(runDir, 'exec', 'node-2', '--', 'nft', 'list', 'table', 'inet', 'calico');
+      if (!/log prefix "calico-packet: ".* group 20/.test(ruleset.out)) {
+        t.skip('the dataplane does not send Log rules to NFLOG group 20 yet (wip/dataplane)');
+        return;
+      }
+      const ipA = labPodIp(runDir, 'x/a');
+      const ipB = labPodIp(runDir, 'x/b');
+      const follow = labChild(runDir, 'logs', 'node-2', '--follow');
+      try {
+        assert.equal(lab(runDir, 'probe', 'x/a', 'x/b', '--port', '80').code, 0);
+        const line = `node-2 calico-packet: SRC=${ipA} DST=${ipB} PROTO=TCP`;
+        await waitFor(() => lab(runDir, 'logs', 'node-2').out.includes(line), {
+          timeoutMs: 10_000,
+          what: `logs node-2 to show ${line}`,
+          describe: () => lab(runDir, 'logs').out,
+        });
+        assert.match(lab(runDir, 'logs').out, new RegExp(esc(line)));
+        await waitFor(() => follow.out().includes(line), {
+          timeoutMs: 10_000,
+          what: 'logs --follow',
+          describe: follow.out,
+        });
+      } finally {
+        follow.child.kill('SIGINT');
+      }
+      assert.equal(await follow.exited, 0, follow.out());
+    },
+  );
+
+  test('down --keep-logs removes every namespace and keeps only the logs', async () => {
     assert.ok((await namespacesWith(prefix)).length >= 6);
-    const r = lab(runDir, 'down');
+    const r = lab(runDir, 'down', '--keep-logs');
     assert.equal(r.code, 0, r.out);
     assert.deepEqual(await namespacesWith(prefix), []);
     assert.equal(existsSync(statePath(runDir)), false);
+    assert.match(r.out, new RegExp(`its logs are kept in ${esc(runDir)} \\(\\d+ files`));
+    for (const f of ['nodes/node-1/agent.log', 'nodes/node-2/agent.log', 'nodes/node-1/status.json']) {
+      assert.ok(existsSync(join(runDir, f)), f);
+      assert.match(r.out, new RegExp(esc(join(runDir, f))));
+    }
+    for (const gone of ['calico.db', 'lab.lock', 'policy.yaml'])
+      assert.equal(existsSync(join(runDir, gone)), false, gone);
+    assert.match(lab(runDir, 'down').out, /no lab in/);
   });
 
   test('up --datastore etcd: agents and calicoctl share a private etcd on a unix socket', async () => {
@@ -129,27 +325,17 @@ describe('calico-lab CLI', { skip }, () => {
   test('an up interrupted by SIGINT removes what it built', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'calts-cli-int-'));
     try {
-      const child = spawn(
-        main.command,
-        [...main.args, '--run-dir', dir, 'up', '--nodes', '3', '--network', 'bgp'],
-        {
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let out = '';
-      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-      const exited = new Promise<number | null>((resolve) => {
-        child.once('exit', (code) => {
-          resolve(code);
-        });
+      const up = labChild(dir, 'up', '--nodes', '3', '--network', 'bgp');
+      await waitFor(() => /node-2: starting calico-node/.test(up.out()), {
+        timeoutMs: 60_000,
+        what: 'up to start the second agent',
+        describe: up.out,
       });
-      for (let i = 0; i < 600 && !/node-2: starting calico-node/.test(out); i++) await sleep(50);
       const owner = ownerPrefix(dir);
-      child.kill('SIGINT');
-      const code = await exited;
-      assert.notEqual(code, 0, out);
-      assert.match(out, /SIGINT; cleaning up/);
+      up.child.kill('SIGINT');
+      const code = await up.exited;
+      assert.notEqual(code, 0, up.out());
+      assert.match(up.out(), /SIGINT; cleaning up/);
       assert.deepEqual(await namespacesWith(owner), []);
       assert.equal(existsSync(statePath(dir)), false);
     } finally {
@@ -158,13 +344,14 @@ describe('calico-lab CLI', { skip }, () => {
   });
 
   test('the demo runs end to end and every verdict matches', { skip: cniUnavailableReason() }, async () => {
-    const child = spawn(main.command, [...main.args, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const demo = spawn(main.command, [...main.args, 'demo'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGINT'), 240_000);
+    demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    // The bound of the whole demo: interrupted (it cleans up) if it runs longer.
+    const timer = setTimeout(() => demo.kill('SIGINT'), 240_000);
     const code = await new Promise<number | null>((resolve) => {
-      child.once('exit', (c) => {
+      demo.once('exit', (c) => {
         resolve(c);
       });
     });
@@ -174,6 +361,15 @@ describe('calico-lab CLI', { skip }, () => {
     assert.match(out, /Demo complete: every verdict matched Calico semantics\./);
     assert.doesNotMatch(out, /UNEXPECTED/);
     assert.match(out, /Mesh_172_31_1_2 .*Established|172\.31\.1\.2 .*node-to-node mesh .*Established/);
-    assert.deepEqual(await namespacesWith(`calts-lab-${(child.pid ?? 0).toString(36)}-`), []);
+    assert.deepEqual(await namespacesWith(`calts-lab-${(demo.pid ?? 0).toString(36)}-`), []);
   });
 });
+
+function labPodIp(runDir: string, key: string): string {
+  const state = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as {
+    pods: { namespace: string; name: string; ip: string }[];
+  };
+  const p = state.pods.find((x) => `${x.namespace}/${x.name}` === key);
+  assert.ok(p !== undefined, `no pod ${key} in the lab state`);
+  return p.ip;
+}

@@ -21,8 +21,8 @@ import {
   splitStarter,
   workloadsYaml,
 } from './demo-script.js';
-import { repoRoot } from './paths.js';
-import { OUTSIDE } from './topology.js';
+import { repoRoot } from '../labkit/paths.js';
+import { OUTSIDE } from '../labkit/topology.js';
 
 const starter = splitStarter(readFileSync(join(repoRoot(), 'examples', 'starter.yaml'), 'utf8'));
 const steps = demoSteps(starter);

@@ -12,12 +12,13 @@ import { join } from 'node:path';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { runCalicoctlProcess } from './calicoctl.js';
+import { runCalicoctlProcess } from '../labkit/calicoctl.js';
+import { labCommand } from './cli-lab.js';
 import { buildLab, labUnavailableReason, step, up, type Say } from './cli-up.js';
-import { LabCluster, sweepStaleLabs } from './cluster.js';
-import { cniUnavailableReason } from './cni.js';
-import type { PodVia } from './pods.js';
-import type { LabDatastoreChoice } from './datastore.js';
+import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import type { PodVia } from '../labkit/pods.js';
+import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import {
   expectedMatrix,
   matrixChanges,
@@ -36,8 +37,8 @@ import {
   workloadsYaml,
   type DemoStep,
 } from './demo-script.js';
-import { repoRoot } from './paths.js';
-import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from './topology.js';
+import { repoRoot } from '../labkit/paths.js';
+import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE, ensureDirSync } from '../sys/files.js';
 
 export interface DemoOptions {
@@ -259,7 +260,7 @@ async function openLab(opts: DemoOptions, say: Say, signal: AbortSignal): Promis
   if (opts.keep) {
     if (opts.runDir === undefined)
       throw new CalicoError('CALICO_ERR_USAGE', 'a kept demo lab needs a run dir');
-    await up({ ...req, runDir: opts.runDir }, say, signal);
+    await up(opts.runDir, req, say, signal);
     return LabCluster.attach(opts.runDir);
   }
   // What an earlier demo killed outright left behind (its owner process is gone).
@@ -330,8 +331,10 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
   } finally {
     if (opts.keep) {
       await lab.detach();
+      const cmd = (...args: string[]): string => labCommand(lab.runDir, args);
       say(
-        `The lab is still up in ${lab.runDir}: calico-lab status | probe | exec | down (eval "$(calico-lab env)" for calicoctl).`,
+        `The lab is still up in ${lab.runDir}: ${cmd('status')} | probe | exec | logs | down ` +
+          `(eval "$(${cmd('env')})" for calicoctl).`,
       );
     } else {
       await lab.destroy();

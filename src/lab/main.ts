@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * calico-lab: a Calico lab on this machine, one command at a time (state in a run dir, processes detached),
- * and the one-command demo. See USAGE; cli-up.ts has `up`/`down`, demo.ts the demo.
+ * and the one-command demo. See USAGE; cli-up.ts has `up`/`down`, cli-lab.ts how commands reach the lab (and
+ * which of them lock it), demo.ts the demo.
  *
  * Every command takes `--run-dir DIR` (default $CALICO_LAB_DIR, else <tmp>/calico-lab). SIGINT, SIGTERM,
  * SIGHUP or a closed stdout abort the command; an interrupted `up` or `demo` removes what it built.
@@ -14,19 +15,24 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { parseLabels, parseNamedPort } from './cli-args.js';
+import { defaultRunDir, labCommand, withLab, withLabLock } from './cli-lab.js';
+import { showLogs } from './cli-logs.js';
 import { down, up } from './cli-up.js';
-import { formatStatus } from './cli-status.js';
-import { LabCluster } from './cluster.js';
-import { cniUnavailableReason } from './cni.js';
-import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from './datastore.js';
+import { formatStatus, formatSyncError } from './cli-status.js';
+import type { LabCluster } from '../labkit/cluster.js';
+import { LabSyncError } from '../labkit/cluster-agents.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
+import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from '../labkit/datastore.js';
 import { runDemo } from './demo.js';
-import { parsePodKey } from './resources.js';
-import { agentRouted, defaultRacks, parseLabNetwork, topologyProblem, type LabNetwork } from './topology.js';
+import { parsePodKey } from '../labkit/resources.js';
+import { agentRouted, parseLabNetwork, type LabNetwork } from '../labkit/topology.js';
+import type { UpAsk } from './up-settings.js';
 
 const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
 
   up [--nodes N] [--network bgp|vxlan|vxlan-crosssubnet|static] [--racks R] [--datastore embedded|etcd]
-     [--no-agent]                  create the lab (default: 2 nodes, bgp, embedded datastore), or complete it
+     [--no-agent]                  create the lab (default: 2 nodes, bgp, embedded datastore); on a lab that
+                                    is up: keep its settings, start stopped agents, add nodes up to --nodes
   pod add NS/POD [--node NODE] [--ip ADDR] [--static] [--labels k=v,...] [--port N]...
      [--named-port NAME:PORT[/PROTO]]...
                                     create a pod through the calico CNI plugin (calico-ipam picks the address
@@ -35,29 +41,33 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
   pod del NS/POD                    remove a pod (CNI DEL for CNI pods)
   pod label NS/POD k=v,...          replace a pod's labels
   probe FROM TO --port N [--protocol tcp|udp] [--timeout-ms MS]
-                                    connect from pod FROM (or outside) to pod, outside or address TO
-                                    (exit 0 when allowed)
+                                    connect from pod FROM (or outside) to pod, outside or address TO: allowed
+                                    (exit 0), denied (dropped: no answer, every hop routed), unreachable (an
+                                    ICMP error), no route (a hop of the path has no route), refused
   exec NODE|NS/POD|outside|fabric -- CMD [ARG]...
                                     run a command in that namespace
   env                               the datastore variables for calicoctl (eval "$(calico-lab env)")
-  sync                              wait until every agent has programmed the datastore's current state
+  sync                              wait until every node's agent has programmed the datastore's current state
+                                    and every node routes every pod; names the agents that are down
   status                            nodes, agents, routes mode, pods
+  logs [NODE] [--follow]            packets logged by Calico Log rules (calico-packet: SRC= DST= PROTO=)
   agent start|stop|restart|kill [NODE]
-  down                              remove everything
+  down [--keep-logs]                remove everything (--keep-logs: keep the agents', BIRD's and packet logs
+                                    in the run dir)
   demo [--network MODE] [--datastore embedded|etcd] [--probe-timeout-ms MS] [--keep]
                                     the guided tour: two nodes, pods, policies, reachability matrices
 
-Run dir: --run-dir, else $CALICO_LAB_DIR, else ${join(tmpdir(), 'calico-lab')}.`;
+Node names are node-1, node-2, ... Run dir: --run-dir, else $CALICO_LAB_DIR, else ${join(tmpdir(), 'calico-lab')}.`;
 
 class UsageFailure extends Error {}
 
 const OPTIONS = {
   'run-dir': { type: 'string' },
-  nodes: { type: 'string', default: '2' },
+  nodes: { type: 'string' },
   network: { type: 'string' },
   racks: { type: 'string' },
-  datastore: { type: 'string', default: 'embedded' },
-  'no-agent': { type: 'boolean', default: false },
+  datastore: { type: 'string' },
+  'no-agent': { type: 'boolean' },
   ip: { type: 'string' },
   node: { type: 'string' },
   static: { type: 'boolean', default: false },
@@ -68,13 +78,15 @@ const OPTIONS = {
   'timeout-ms': { type: 'string', default: '1000' },
   'probe-timeout-ms': { type: 'string', default: '1000' },
   keep: { type: 'boolean', default: false },
+  'keep-logs': { type: 'boolean', default: false },
+  follow: { type: 'boolean', short: 'f', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 function runDirOf(values: Values): string {
-  return values['run-dir'] ?? process.env.CALICO_LAB_DIR ?? join(tmpdir(), 'calico-lab');
+  return values['run-dir'] ?? defaultRunDir();
 }
 
 function int(text: string | undefined, what: string, max: number): number {
@@ -88,14 +100,18 @@ function out(line: string): void {
   if (!process.stdout.destroyed) process.stdout.write(`${line}\n`);
 }
 
-function networkOf(values: Values, fallback: LabNetwork): LabNetwork {
-  const n = parseLabNetwork(values.network ?? fallback);
+function err(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+function networkOf(text: string): LabNetwork {
+  const n = parseLabNetwork(text);
   if (n === undefined) throw new UsageFailure(`--network must be bgp, vxlan, vxlan-crosssubnet or static`);
   return n;
 }
 
-function datastoreOf(values: Values): LabDatastoreChoice {
-  const d = parseDatastoreChoice(values.datastore);
+function datastoreOf(text: string): LabDatastoreChoice {
+  const d = parseDatastoreChoice(text);
   if (d === undefined) throw new UsageFailure('--datastore must be embedded or etcd');
   const why = d === 'etcd' ? etcdUnavailableReason() : false;
   if (why !== false) throw new UsageFailure(`--datastore etcd cannot run here: ${why}`);
@@ -103,19 +119,19 @@ function datastoreOf(values: Values): LabDatastoreChoice {
 }
 
 async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
-  const agents = !values['no-agent'];
-  const network = networkOf(values, agents ? 'bgp' : 'static');
-  if (!agents && agentRouted(network)) throw new UsageFailure(`--no-agent needs --network static`);
-  const nodes = int(values.nodes, '--nodes', 250);
-  const racks = values.racks === undefined ? defaultRacks(network, nodes) : int(values.racks, '--racks', 9);
-  const problem = topologyProblem(network, racks);
-  if (problem !== undefined) throw new UsageFailure(problem);
+  const ask: UpAsk = {
+    ...(values.nodes !== undefined ? { nodes: int(values.nodes, '--nodes', 250) } : {}),
+    ...(values.network !== undefined ? { network: networkOf(values.network) } : {}),
+    ...(values.racks !== undefined ? { racks: int(values.racks, '--racks', 9) } : {}),
+    ...(values.datastore !== undefined ? { datastore: datastoreOf(values.datastore) } : {}),
+    ...(values['no-agent'] === true ? { agents: false } : {}),
+  };
   const runDir = runDirOf(values);
-  await up({ runDir, nodes, network, racks, datastore: datastoreOf(values), agents }, out, signal);
-  return withLab(values, async (lab) => {
+  await up(runDir, ask, out, signal);
+  return withLab(runDir, async (lab) => {
     out(`lab up in ${lab.runDir}`);
     out(await formatStatus(lab));
-    out(`calicoctl: eval "$(calico-lab env)", or ${envLine(lab)}`);
+    out(`calicoctl: eval "$(${labCommand(lab.runDir, ['env'])})", or ${envLine(lab)}`);
     return 0;
   });
 }
@@ -126,12 +142,21 @@ function envLine(lab: LabCluster): string {
     .join(' ');
 }
 
-async function withLab<T>(values: Values, fn: (lab: LabCluster) => Promise<T>): Promise<T> {
-  const lab = await LabCluster.attach(runDirOf(values));
+/** Runs a command that changes the lab: under the run dir's lock, on the state read once it is held. */
+function changeLab<T>(values: Values, fn: (lab: LabCluster) => Promise<T>): Promise<T> {
+  const runDir = runDirOf(values);
+  return withLabLock(runDir, err, () => withLab(runDir, fn));
+}
+
+/** `sync` (also after `pod add`): the revision, or what is not in sync with hints; the exit status. */
+async function syncCommand(lab: LabCluster, signal: AbortSignal): Promise<number> {
   try {
-    return await fn(lab);
-  } finally {
-    await lab.detach();
+    out(`in sync at revision ${await lab.sync({ signal })}`);
+    return 0;
+  } catch (e) {
+    if (!(e instanceof LabSyncError)) throw e;
+    err(formatSyncError(lab, e));
+    return 1;
   }
 }
 
@@ -159,20 +184,17 @@ async function podAdd(lab: LabCluster, key: string, values: Values, signal: Abor
   out(
     `pod ${key} on ${node} (${plumb ? 'wired by the lab' : 'calico CNI plugin'}): ${r.ip}, netns ${r.netns}, host interface ${r.hostIfname}`,
   );
-  if (lab.nodes().some((n) => lab.agentRunning(n.name))) {
-    await lab.sync({ signal });
-    out(`endpoint programmed: ${lab.endpointProgrammed(key)}`);
-    const missing = await lab.waitRoutes({ keys: [key], signal });
-    if (agentRouted(lab.network))
-      out(missing.length === 0 ? 'routed from every other node' : `not routed yet: ${missing.join(', ')}`);
-  }
-  return 0;
+  if (!lab.nodes().some((n) => lab.agentRunning(n.name))) return 0;
+  const code = await syncCommand(lab, signal);
+  out(`endpoint programmed: ${lab.endpointProgrammed(key)}`);
+  if (code === 0 && agentRouted(lab.network)) out('routed from every other node');
+  return code;
 }
 
 async function pod(args: readonly string[], values: Values, signal: AbortSignal): Promise<number> {
   const [sub, key, extra] = args;
   if (key === undefined || parsePodKey(key) === undefined) throw new UsageFailure('pod needs NS/POD');
-  return withLab(values, async (lab) => {
+  return changeLab(values, async (lab) => {
     switch (sub ?? '') {
       case 'add':
         return podAdd(lab, key, values, signal);
@@ -197,9 +219,10 @@ async function probe(args: readonly string[], values: Values): Promise<number> {
   if (protocol !== 'tcp' && protocol !== 'udp') throw new UsageFailure('--protocol must be tcp or udp');
   const port = int(values.port?.[0], '--port', 65535);
   const timeoutMs = int(values['timeout-ms'], '--timeout-ms', 60_000);
-  return withLab(values, async (lab) => {
+  return withLab(runDirOf(values), async (lab) => {
     const o = await lab.probe(from, { to, protocol, port, timeoutMs });
-    out(`${from} -> ${to} ${protocol}/${port}: ${o.verdict} (${o.detail}, ${o.elapsedMs} ms)`);
+    const verdict = o.verdict.replace('-', ' ');
+    out(`${from} -> ${to} ${protocol}/${port}: ${verdict} (${o.detail}, ${o.elapsedMs} ms)`);
     return o.verdict === 'allowed' ? 0 : 1;
   });
 }
@@ -208,7 +231,7 @@ async function probe(args: readonly string[], values: Values): Promise<number> {
 async function exec(args: readonly string[], values: Values): Promise<number> {
   const [target, ...cmd] = args;
   if (target === undefined || cmd.length === 0) throw new UsageFailure('exec needs TARGET -- CMD');
-  const ns = await withLab(values, (lab) => Promise.resolve(lab.netnsOf(target)));
+  const ns = await withLab(runDirOf(values), (lab) => Promise.resolve(lab.netnsOf(target)));
   const r = spawnSync('ip', ['netns', 'exec', ns, ...cmd], { stdio: 'inherit' });
   if (r.error !== undefined) throw r.error;
   return r.status ?? 128;
@@ -216,8 +239,8 @@ async function exec(args: readonly string[], values: Values): Promise<number> {
 
 async function agent(args: readonly string[], values: Values, signal: AbortSignal): Promise<number> {
   const [action, nodeArg] = args;
-  return withLab(values, async (lab) => {
-    const nodes = nodeArg !== undefined ? [nodeArg] : lab.nodes().map((n) => n.name);
+  return changeLab(values, async (lab) => {
+    const nodes = nodeArg !== undefined ? [lab.node(nodeArg).name] : lab.nodes().map((n) => n.name);
     for (const node of nodes) {
       switch (action ?? '') {
         case 'start':
@@ -235,7 +258,8 @@ async function agent(args: readonly string[], values: Values, signal: AbortSigna
         default:
           throw new UsageFailure(`unknown agent action "${action ?? ''}"`);
       }
-      out(`agent ${node}: ${action} done${lab.agentRunning(node) ? '' : ' (not running)'}`);
+      const pid = lab.node(node).agentPid;
+      out(`agent ${node}: ${action} done (${pid !== undefined ? `running, pid ${pid}` : 'not running'})`);
     }
     return 0;
   });
@@ -251,11 +275,12 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
     out(USAGE);
     return values.help ? 0 : 2;
   }
+  const runDir = runDirOf(values);
   switch (command) {
     case 'up':
       return upCommand(values, signal);
     case 'down':
-      await down(runDirOf(values), out);
+      await down(runDir, out, { keepLogs: values['keep-logs'] });
       return 0;
     case 'pod':
       return pod(rest, values, signal);
@@ -266,29 +291,27 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
     case 'agent':
       return agent(rest, values, signal);
     case 'env':
-      return withLab(values, (lab) => {
+      return withLab(runDir, (lab) => {
         for (const [k, v] of Object.entries(lab.datastoreEnv)) out(`export ${k}=${v}`);
         return Promise.resolve(0);
       });
     case 'sync':
-      return withLab(values, async (lab) => {
-        out(`in sync at revision ${await lab.sync({ signal })}`);
-        return 0;
-      });
+      return withLab(runDir, (lab) => syncCommand(lab, signal));
     case 'status':
-      return withLab(values, async (lab) => {
+      return withLab(runDir, async (lab) => {
         out(await formatStatus(lab));
         return 0;
       });
+    case 'logs':
+      return withLab(runDir, (lab) => showLogs(lab, rest[0], { follow: values.follow, signal }, out, err));
     case 'demo':
       return runDemo(
         {
-          network: networkOf(values, 'bgp'),
-          datastore: datastoreOf(values),
+          network: networkOf(values.network ?? 'bgp'),
+          datastore: datastoreOf(values.datastore ?? 'embedded'),
           probeTimeoutMs: int(values['probe-timeout-ms'], '--probe-timeout-ms', 60_000),
           keep: values.keep,
-          ...(values.keep ? { runDir: runDirOf(values) } : {}),
-          ...(values['run-dir'] !== undefined ? { runDir: values['run-dir'] } : {}),
+          ...(values.keep || values['run-dir'] !== undefined ? { runDir } : {}),
         },
         out,
         signal,

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RouteManager } from '../dataplane/managers/routes.js';
-import { kernelTestSkipReason, runChecked } from '../lab/netns.js';
+import { kernelTestSkipReason, runChecked } from '../labkit/netns.js';
 import { BirdLab, nodeResource, poolResource } from './testing/bird-lab.js';
 
 const skip = kernelTestSkipReason(['ip', 'bird', 'birdc', 'sysctl']);

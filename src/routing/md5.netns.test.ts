@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '../api/decode.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { decodeOrThrow } from './testing.js';
 import { BirdLab, nodeResource, poolResource } from './testing/bird-lab.js';
 

@@ -16,7 +16,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Resource } from '../api/decode.js';
 import { createNodeStatusCommand } from '../cli/commands/node-status.js';
 import { parseCommandArgs } from '../cli/command.js';
-import { kernelTestSkipReason } from '../lab/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { isAbortError } from '../lib/errors.js';
 import { procProcesses } from './status.js';
 import { decodeOrThrow } from './testing.js';

@@ -17,7 +17,7 @@ import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { keyOf, openBackend, type Backend, type Resource } from '../../datastore/index.js';
 import { IpamClient } from '../../ipam/index.js';
 import { waitFor } from '../../lib/async.js';
-import { NetnsScope, runChecked } from '../../lab/netns.js';
+import { NetnsScope, runChecked } from '../../labkit/netns.js';
 import { workloadEndpointName } from '../../model/ids.js';
 import { workloadInterfaceName } from '../../model/k8s-resources.js';
 import { repoRoot } from '../../test-support/repo.js';

@@ -22,6 +22,7 @@ import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { openBackend } from '../../datastore/config.js';
 import type { Backend, Resource } from '../../datastore/api.js';
 import { checkIpam } from '../../ipam/check.js';
+import { waitFor } from '../../lib/async.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { installCni } from '../install.js';
 import { readAgentStatusSync, type AgentStatus } from '../agent-status.js';
@@ -286,13 +287,17 @@ export class CniNode implements AsyncDisposable {
 
   /** Waits (bounded) until the agent reports an in-sync dataplane and serves its CNI socket. */
   async agentReady(timeoutMs = 30_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-      if (this.agentStatus()?.dataplaneInSync === true && existsSync(this.socketPath)) return;
-      if (this.#agent?.exitCode !== null && this.#agent?.exitCode !== undefined) break;
-      await new Promise((r) => setTimeout(r, 25));
-    }
-    throw new Error(`agent on ${this.nodeName} not ready: ${this.#agentErr}`);
+    const exited = (): boolean => this.#agent?.exitCode !== null && this.#agent?.exitCode !== undefined;
+    await waitFor(
+      () => (this.agentStatus()?.dataplaneInSync === true && existsSync(this.socketPath)) || exited(),
+      {
+        timeoutMs,
+        intervalMs: 25,
+        what: `the agent on ${this.nodeName} to be ready`,
+        describe: () => this.#agentErr,
+      },
+    );
+    if (exited()) throw new Error(`agent on ${this.nodeName} exited before it was ready: ${this.#agentErr}`);
   }
 
   async stopAgent(): Promise<void> {
@@ -393,14 +398,7 @@ export async function startEtcdRelay(
     ],
     { stdio: 'ignore' },
   );
-  for (let i = 0; i < 200; i++) {
-    const r = await runner.run('ip', ['netns', 'exec', nodeNs, 'ss', '-Hltn', 'sport = :2379'], {
-      timeoutMs: 5000,
-    });
-    if (r.stdout.trim() !== '') break;
-    await new Promise((res) => setTimeout(res, 25));
-  }
-  return {
+  const relay = {
     async [Symbol.asyncDispose]() {
       socat.kill('SIGKILL');
       for (const s of sockets) s.destroy();
@@ -411,6 +409,25 @@ export async function startEtcdRelay(
       );
     },
   };
+  try {
+    await waitFor(
+      async () => {
+        const r = await runner.run('ip', ['netns', 'exec', nodeNs, 'ss', '-Hltn', 'sport = :2379'], {
+          timeoutMs: 5000,
+        });
+        return r.stdout.trim() !== '';
+      },
+      {
+        timeoutMs: 10_000,
+        intervalMs: 25,
+        what: `the etcd relay (socat) to listen on 127.0.0.1:2379 in ${nodeNs}`,
+      },
+    );
+  } catch (e) {
+    await relay[Symbol.asyncDispose]();
+    throw e;
+  }
+  return relay;
 }
 
 /** An IPv4 pool (and optionally IPv6) in the datastore. */

@@ -38,6 +38,7 @@ describe('NodeCommandRunner', () => {
   test('abort kills the child and rejects with an abort error', async () => {
     const ac = new AbortController();
     const p = runner.run('sleep', ['30'], { signal: ac.signal });
+    // Aborted a moment after the start: while it runs (the subject), not a wait for anything.
     setTimeout(() => {
       ac.abort();
     }, 50);

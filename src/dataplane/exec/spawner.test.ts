@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { waitFor } from '../../lib/async.js';
 import { isAbortError } from '../../lib/errors.js';
 import { SpawnerCommandRunner } from './spawner.js';
 
@@ -38,6 +39,7 @@ describe('spawner helper (CommandRunner through a small helper process)', () => 
     );
     const controller = new AbortController();
     const running = runner.run('sleep', ['5'], { signal: controller.signal });
+    // Aborted a moment after the start: while it runs (the subject), not a wait for anything.
     setTimeout(() => {
       controller.abort();
     }, 50);
@@ -46,11 +48,15 @@ describe('spawner helper (CommandRunner through a small helper process)', () => 
 
   it('fails the commands in flight when the helper dies, and starts a new one for the next', async () => {
     const running = runner.run('sleep', ['5']);
-    await new Promise((r) => setTimeout(r, 100));
-    // The helper is this runner's only child running node.
-    const ps = await runner.run('pgrep', ['-P', String(process.pid), '-f', 'spawner-child']);
-    const pid = Number(ps.stdout.trim().split('\n')[0]);
-    assert.ok(pid > 0, ps.stdout);
+    // The helper is this runner's only child running node; it is up once it runs the command.
+    const helper = async (): Promise<number | undefined> => {
+      const ps = await runner.run('pgrep', ['-P', String(process.pid), '-f', 'spawner-child']);
+      const pid = Number(ps.stdout.trim().split('\n')[0]);
+      if (!(pid > 0)) return undefined;
+      const kids = await runner.run('pgrep', ['-P', String(pid), '-x', 'sleep']);
+      return kids.stdout.trim() !== '' ? pid : undefined;
+    };
+    const pid = await waitFor(helper, { timeoutMs: 10_000, what: 'the spawner helper to run the command' });
     process.kill(pid, 'SIGKILL');
     await assert.rejects(running, /spawner helper exited/);
     assert.equal((await runner.run('echo', ['again'])).stdout, 'again\n');

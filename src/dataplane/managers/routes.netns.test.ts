@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { NetnsScope, kernelTestSkipReason, runChecked } from '../../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason, runChecked } from '../../labkit/netns.js';
 import { NodeCommandRunner } from '../exec/node-runner.js';
 import { failedBatchLines, RouteManager } from './routes.js';
 

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { NetnsScope, kernelTestSkipReason } from '../../lab/netns.js';
+import { NetnsScope, kernelTestSkipReason } from '../../labkit/netns.js';
 import type { CommandRunner } from '../exec/command-runner.js';
 import { RecordingCommandRunner } from '../exec/fake-runner.js';
 import { NodeCommandRunner } from '../exec/node-runner.js';

@@ -5,21 +5,14 @@
  * directory. A process 'exit' hook kills a forgotten instance so no etcd outlives the test process.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findEtcdBinary } from './binary.js';
 
-const CANDIDATES = ['/usr/bin/etcd', '/usr/local/bin/etcd'];
-
-/** The etcd binary to use (`ETCD_BINARY` overrides), or undefined when none is installed. */
-export function findEtcdBinary(): string | undefined {
-  const fromEnv = process.env['ETCD_BINARY'];
-  if (fromEnv !== undefined && fromEnv !== '') return existsSync(fromEnv) ? fromEnv : undefined;
-  return CANDIDATES.find((p) => existsSync(p));
-}
+export { findEtcdBinary };
 
 /** Why etcd tests are skipped on this machine, or undefined if they can run. */
 export function etcdSkipReason(): string | undefined {

@@ -140,12 +140,3 @@ export function spawnAllocator(args: readonly string[]): ChildHandle {
     },
   };
 }
-
-/** Polls `cond` every 10 ms; rejects after `timeoutMs`. */
-export async function waitFor(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { IpamClient } from '../allocator.js';
 import { type IpOwner, checkIpam } from '../check.js';
+import { sleep, waitFor } from '../../lib/async.js';
 import { releaseFromReports } from '../release-report.js';
 import {
   type Env,
@@ -16,7 +17,6 @@ import {
   freshEnv,
   pool,
   spawnAllocator,
-  waitFor,
 } from './fixtures.js';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
@@ -131,13 +131,15 @@ export function registerConcurrencyTests(target: IpamTarget): void {
       const child = spawnAllocator([JSON.stringify(env.config), 'doomed', 'crash']);
       t.after(() => child.kill());
       const acks = (): number => child.lines.filter((l) => l.startsWith('ack ')).length;
-      await waitFor(
-        () => acks() >= 12 || child.proc.exitCode !== null,
-        'the allocator to make progress',
-        60_000,
-      );
+      await waitFor(() => acks() >= 12 || child.proc.exitCode !== null, {
+        timeoutMs: 60_000,
+        intervalMs: 10,
+        what: 'the allocator to make progress (12 acks)',
+        describe: () => `${acks()} acks; ${child.stderr()}`,
+      });
       assert.equal(child.proc.exitCode, null, `allocator died by itself: ${child.stderr()}`);
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20)));
+      // An arbitrary moment for the kill, within an allocation or between two (the test's subject).
+      await sleep(Math.floor(Math.random() * 20));
       await child.kill();
       // Nothing owns the child's addresses any more: all of them are leaked, plus whatever the kill interrupted.
       const first = await checkIpam(env.backend, { version: VERSION, listOwners: () => Promise.resolve([]) });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import type { Resource } from '../../api/decode.js';
 import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
-import { NetnsScope, runChecked, sweepStaleNamespaces } from '../../lab/netns.js';
+import { NetnsScope, runChecked, sweepStaleNamespaces } from '../../labkit/netns.js';
 import { waitFor } from '../../lib/async.js';
 import { spawnLauncher } from '../daemon.js';
 import { computeBgpView } from '../model.js';

@@ -112,6 +112,11 @@ export class NodeAgent {
     return this.#proc?.isRunning() === true;
   }
 
+  /** How the agent's process ended (`killed by SIGKILL`, `exited with 1`, `exited`); undefined if running. */
+  get exitStatus(): string | undefined {
+    return this.#proc === undefined ? 'not started' : this.#proc.exitStatus;
+  }
+
   status(): Promise<AgentStatus | undefined> {
     return readAgentStatus(this.launch.runDir);
   }

@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { sleep } from '../lib/async.js';
 import { CalicoError } from '../lib/errors.js';
 import { PRIVATE_FILE_MODE } from '../sys/files.js';
 
@@ -21,14 +22,12 @@ export interface LaunchSpec {
   readonly cwd?: string;
   /** stdout and stderr are appended here. */
   readonly logFile: string;
+  /** stdout goes here instead (the file is truncated first), e.g. a capture written to stdout. */
+  readonly stdoutFile?: string;
   readonly detached?: boolean;
 }
 
 const POLL_MS = 20;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function pidAlive(pid: number): boolean {
   try {
@@ -72,9 +71,10 @@ export class LabProcess {
         ? [spec.command, spec.args]
         : ['ip', ['netns', 'exec', spec.netns, spec.command, ...spec.args]];
     const fd = openSync(spec.logFile, 'a', PRIVATE_FILE_MODE);
+    const out = spec.stdoutFile === undefined ? fd : openSync(spec.stdoutFile, 'w', PRIVATE_FILE_MODE);
     try {
       const child = spawn(cmd, args, {
-        stdio: ['ignore', fd, fd],
+        stdio: ['ignore', out, fd],
         env: { ...process.env, ...(spec.env ?? {}) },
         detached: spec.detached === true,
         ...(spec.cwd !== undefined ? { cwd: spec.cwd } : {}),
@@ -88,6 +88,7 @@ export class LabProcess {
       return new LabProcess(child.pid, child, spec.logFile);
     } finally {
       closeSync(fd);
+      if (out !== fd) closeSync(out);
     }
   }
 

@@ -21,19 +21,24 @@ export interface RouteEntry {
   readonly protocol?: string;
 }
 
-function prefixOf(dst: string): { cidr: ReturnType<typeof parseCidr>; len: number } {
-  const cidr = parseCidr(dst === 'default' ? '0.0.0.0/0' : dst.includes('/') ? dst : `${dst}/32`);
+function prefixOf(dst: string, family: 4 | 6): { cidr: ReturnType<typeof parseCidr>; len: number } {
+  const host = family === 4 ? 32 : 128;
+  const all = family === 4 ? '0.0.0.0/0' : '::/0';
+  const cidr = parseCidr(dst === 'default' ? all : dst.includes('/') ? dst : `${dst}/${host}`);
   return { cidr, len: cidr?.prefix ?? -1 };
 }
 
-/** The most specific IPv4 route covering `ip` (what the kernel would use from the main table). */
+/**
+ * The most specific route covering `ip` (what the kernel would use from the main table). `routes` are of
+ * one family (`ip -4` or `ip -6`), so `default` is that family's.
+ */
 export function bestRoute(routes: readonly RouteEntry[], ip: string): RouteEntry | undefined {
   const addr = parseIp(ip);
   if (addr === undefined) return undefined;
   let best: RouteEntry | undefined;
   let bestLen = -1;
   for (const r of routes) {
-    const { cidr, len } = prefixOf(r.dst);
+    const { cidr, len } = prefixOf(r.dst, addr.family);
     if (cidr === undefined || cidr.family !== addr.family || !cidrContains(cidr, addr)) continue;
     if (len > bestLen) {
       best = r;
@@ -64,12 +69,14 @@ export function parseRoutes(json: string): RouteEntry[] {
   });
 }
 
+/** The main routing table of namespace `ns`, one family (default IPv4). */
 export async function nodeRoutes(
   runner: CommandRunner,
   ns: string,
-  options: { readonly signal?: AbortSignal } = {},
+  options: { readonly signal?: AbortSignal; readonly family?: 4 | 6 } = {},
 ): Promise<RouteEntry[]> {
-  return parseRoutes(await runChecked(runner, 'ip', ['-4', '-j', '-n', ns, 'route', 'show'], options));
+  const family = `-${options.family ?? 4}`;
+  return parseRoutes(await runChecked(runner, 'ip', [family, '-j', '-n', ns, 'route', 'show'], options));
 }
 
 export function homeAddress(n: Pick<NodeRecord, 'index' | 'rack'>): string {
@@ -102,17 +109,26 @@ export async function unroutedTargets(
   return missing;
 }
 
-/** The node's BIRD sessions (its control socket is in the agent's run dir). */
+/** `birdc <command...>` against the node's BIRD (its control socket is in the agent's run dir). */
+export function birdc(
+  runner: CommandRunner,
+  node: Pick<NodeRecord, 'netns' | 'runDir'>,
+  command: readonly string[],
+  options: { readonly signal?: AbortSignal } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return netnsRunner(runner, node.netns).run('birdc', ['-s', join(node.runDir, 'bird.ctl'), ...command], {
+    timeoutMs: 10_000,
+    ...options,
+  });
+}
+
+/** The node's BIRD sessions. */
 export async function birdSessions(
   runner: CommandRunner,
   node: Pick<NodeRecord, 'netns' | 'runDir'>,
   options: { readonly signal?: AbortSignal } = {},
 ): Promise<BirdProtocol[]> {
-  const r = await netnsRunner(runner, node.netns).run(
-    'birdc',
-    ['-s', join(node.runDir, 'bird.ctl'), 'show', 'protocols'],
-    { timeoutMs: 10_000, ...options },
-  );
+  const r = await birdc(runner, node, ['show', 'protocols'], options);
   const rows = r.code === 0 ? parseBirdProtocols(r.stdout) : undefined;
   return rows?.ok === true ? rows.value.filter((p) => p.proto === 'BGP') : [];
 }

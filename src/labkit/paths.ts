@@ -1,7 +1,7 @@
 /** Where lab files live: the repository's built agent, and each pod's probe socket and log in the run dir. */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CalicoError } from '../lib/errors.js';
 
@@ -32,4 +32,28 @@ export function podFiles(runDir: string, key: string): { socketPath: string; log
   if (Buffer.byteLength(socketPath) > 100)
     throw new CalicoError('CALICO_ERR_USAGE', `run dir path too long for unix sockets: ${runDir}`);
   return { socketPath, logFile: join(runDir, 'pods', `${id}.log`) };
+}
+
+/**
+ * Removes everything under `dir` but the files `keep` accepts (by path relative to `dir`), and directories
+ * left empty; `dir` itself goes too when nothing is kept. Returns the kept files' relative paths, sorted.
+ */
+export function pruneDir(dir: string, keep: (relPath: string) => boolean): string[] {
+  const kept: string[] = [];
+  const walk = (d: string): boolean => {
+    let any = false;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, e.name);
+      const rel = relative(dir, path);
+      if (e.isDirectory() && walk(path)) any = true;
+      else if (!e.isDirectory() && e.isFile() && keep(rel)) {
+        kept.push(rel);
+        any = true;
+      } else rmSync(path, { recursive: true, force: true });
+    }
+    return any;
+  };
+  if (!existsSync(dir)) return [];
+  if (!walk(dir)) rmSync(dir, { recursive: true, force: true });
+  return kept.sort();
 }

@@ -8,10 +8,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBackend, type Backend } from '../datastore/index.js';
-import { findEtcdBinary } from '../datastore/etcd/test-etcd.js';
+import { findEtcdBinary } from '../datastore/etcd/binary.js';
 import { openSqliteBackend } from '../datastore/sqlite/sqlite-backend.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
-import { sleep } from './concurrency.js';
+import { sleep } from '../lib/async.js';
 import { LabProcess } from './process.js';
 import type { LabDatastoreRecord, LabState } from './state.js';
 import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';

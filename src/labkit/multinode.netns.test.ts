@@ -3,8 +3,9 @@
  * when BIRD, etcd or the CNI plugins are missing):
  *
  *   VXLAN CrossSubnet on two racks (3 nodes): encapsulation only between racks, plain routes inside a rack,
- *     pods through the calico CNI plugin talk across nodes, relabelling and removal go through the
- *     plugin's endpoint, natOutgoing makes pod traffic to the outside arrive from the node's address.
+ *     pods through the calico CNI plugin talk across nodes, a missing route makes probes `no-route` and
+ *     `sync` name it, relabelling and removal go through the plugin's endpoint, natOutgoing makes pod
+ *     traffic to the outside arrive from the node's address.
  *   BGP: BIRD's full mesh establishes, pod blocks are routed `proto bird`, fixed case addresses land on the
  *     node owning their block.
  *   etcd: the datastore is a private etcd on a unix socket, for agents and calicoctl alike.
@@ -12,13 +13,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
+import { waitFor } from '../lib/async.js';
 import { netnsRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { findEtcdBinary } from '../datastore/etcd/test-etcd.js';
+import { findEtcdBinary } from '../datastore/etcd/binary.js';
 import { runCalicoctlProcess } from './calicoctl.js';
+import { LabSyncError } from './cluster-agents.js';
 import { LabCluster } from './cluster.js';
 import { cniUnavailableReason } from './cni.js';
-import { sleep } from './concurrency.js';
 import { kernelTestSkipReason, runChecked } from './netns.js';
 import { defaultAgentEntry } from './paths.js';
 import { bestRoute, homeAddress, nodeRoutes } from './routes.js';
@@ -30,7 +32,8 @@ const skip =
 const birdSkip = skip || kernelTestSkipReason(['bird', 'birdc']);
 const cniSkip = skip || cniUnavailableReason();
 const etcdSkip = skip || (findEtcdBinary() === undefined ? 'no etcd binary' : false);
-const AGENT_ENV = { FELIX_HEALTHENABLED: 'false' };
+/** No periodic resync during a test: a route a test removes stays removed until it puts it back. */
+const AGENT_ENV = { FELIX_HEALTHENABLED: 'false', FELIX_NFTABLESREFRESHINTERVAL: '3600s' };
 
 /** A TCP server answering each connection with the peer address it sees (bounded life). */
 const PEER_SERVER = `
@@ -55,17 +58,27 @@ async function seenFromOutside(lab: LabCluster, pod: string, port: number): Prom
   const server = outside
     .run(process.execPath, ['-e', PEER_SERVER, String(port)], { signal: ac.signal })
     .catch(() => undefined);
+  let last = '';
   try {
-    for (let i = 0; i < 100; i++) {
-      const r = await netnsRunner(runner, lab.netnsOf(pod)).run(
-        process.execPath,
-        ['-e', PEER_CLIENT, lab.addressOf('outside'), String(port)],
-        { timeoutMs: 10_000 },
-      );
-      if (r.code === 0) return r.stdout.replace(/^::ffff:/, '');
-      await sleep(50);
-    }
-    throw new Error(`${pod} never reached the outside on ${port}`);
+    // Until the server listens (it was just started): each attempt is one bounded connection.
+    const seen = await waitFor(
+      async () => {
+        const r = await netnsRunner(runner, lab.netnsOf(pod)).run(
+          process.execPath,
+          ['-e', PEER_CLIENT, lab.addressOf('outside'), String(port)],
+          { timeoutMs: 10_000 },
+        );
+        last = `exit ${r.code} ${r.stderr.trim()}`;
+        return r.code === 0 ? r.stdout : undefined;
+      },
+      {
+        timeoutMs: 20_000,
+        intervalMs: 50,
+        what: `${pod} reaching the outside on ${port}`,
+        describe: () => last,
+      },
+    );
+    return seen.replace(/^::ffff:/, '');
   } finally {
     ac.abort();
     await server;
@@ -132,6 +145,35 @@ describe('lab: VXLAN CrossSubnet over two racks, pods through CNI', { skip: cniS
       spec?: { containerID?: string };
     };
     assert.equal(wep.spec?.containerID, lab.pod('x/p1').containerId);
+  });
+
+  test('a route missing between nodes: the probe says no-route, sync names the route', async () => {
+    const node1 = netnsRunner(runner, lab.node('node-1').netns);
+    const route = bestRoute(await nodeRoutes(runner, lab.node('node-1').netns), lab.pod('x/p2').ip);
+    assert.equal(route?.dev, 'vxlan.calico', JSON.stringify(route));
+    // The agents' refresh is an hour away (AGENT_ENV): nothing puts the route back behind the test's back.
+    await runChecked(node1, 'ip', ['route', 'del', route.dst]);
+    try {
+      const o = await lab.probe('x/p1', { to: 'x/p2', protocol: 'tcp', port: 80, timeoutMs: 500 });
+      assert.equal(o.verdict, 'no-route', o.detail);
+      assert.match(
+        o.detail,
+        /^node-1 routes \S+ \(x\/p2\) by the default route .*not to node-2 \(172\.31\.2\.2\)/,
+      );
+      await assert.rejects(lab.sync({ timeoutMs: 2000 }), (e: unknown) => {
+        assert.ok(e instanceof LabSyncError, String(e));
+        assert.deepEqual(e.down, []);
+        assert.ok(e.unrouted.includes(`${route.dst} (node-2) on node-1`), e.unrouted.join(', '));
+        return true;
+      });
+    } finally {
+      await runChecked(node1, 'ip', [
+        ...['route', 'replace', route.dst, 'via', route.gateway ?? '', 'dev', 'vxlan.calico'],
+        ...['onlink', 'proto', '80'],
+      ]);
+    }
+    await lab.sync();
+    await expectReach(lab, 'x/p1', 'x/p2');
   });
 
   test('relabelling a CNI pod changes its endpoint; policy follows', async () => {

@@ -1,13 +1,14 @@
 /**
  * The lab with the calico-ts agent (root and a built agent; skipped with the reason otherwise): policy
  * written to the datastore is in force once `sync` returns, for both address families, and stays in force
- * while the agent is stopped.
+ * while the agent is stopped; `sync` names an agent that died or was stopped instead of waiting for it.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Resource } from '../datastore/index.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import { LabSyncError } from './cluster-agents.js';
 import { LabCluster } from './cluster.js';
 import { kernelTestSkipReason } from './netns.js';
 import { defaultAgentEntry } from './paths.js';
@@ -104,10 +105,11 @@ describe('lab with the agent', { skip }, () => {
     const pid = lab.node('node-1').agentPid;
     assert.ok(pid !== undefined);
     process.kill(pid, 'SIGKILL');
-    await assert.rejects(
-      lab.sync({ timeoutMs: 10_000 }),
-      /agent of node-1: apply revision \d+: agent killed by SIGKILL/,
-    );
+    await assert.rejects(lab.sync({ timeoutMs: 10_000 }), (e: unknown) => {
+      assert.ok(e instanceof LabSyncError, String(e));
+      assert.match(e.message, /^not in sync at revision \d+: .*node-1.*killed by SIGKILL/s);
+      return true;
+    });
     assert.equal(lab.agentRunning('node-1'), false);
     await lab.startAgent('node-1');
     await lab.sync();
@@ -117,6 +119,19 @@ describe('lab with the agent', { skip }, () => {
   test('policy stays enforced while the agent is stopped; a restart converges', async () => {
     await lab.stopAgent('node-1');
     assert.equal(lab.agentRunning('node-1'), false);
+    // sync names the node whose agent is down instead of leaving it out.
+    await assert.rejects(lab.sync({ timeoutMs: 5000 }), (e: unknown) => {
+      assert.ok(e instanceof LabSyncError, String(e));
+      assert.deepEqual(
+        e.down.map((d) => [d.node, d.why]),
+        [['node-1', 'not running: never started, or stopped']],
+      );
+      assert.match(
+        e.message,
+        /calico-node on node-1 is down \(not running: never started, or stopped; log \//,
+      );
+      return true;
+    });
     await expect('x/a', 'x/b', 'allowed');
     await expect('x/a', 'x/b', 'denied', 'udp');
     await lab.replaceResources(['KubernetesNetworkPolicy'], []);

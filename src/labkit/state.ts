@@ -20,6 +20,8 @@ export interface NodeRecord {
   /** CALICO_RUN_DIR of the node's agent. */
   readonly runDir: string;
   agentPid?: number;
+  /** The capture of the node's `Log` rule packets (packet-log.ts); absent: the node has no packet log. */
+  packetLogPid?: number;
 }
 
 export interface PodRecord {

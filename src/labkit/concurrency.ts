@@ -1,7 +1,31 @@
-/** Small async helpers for the lab: bounded parallel map and sleep. */
+/** Small async helpers for the lab: bounded parallel map, a concurrency limiter, and a bounded wait. */
+import { TimeoutError, waitFor } from '../lib/async.js';
 
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * Checks `missing()` until it returns nothing or `timeoutMs` passes (lib/async waitFor), and returns what
+ * is still missing then: for waits whose callers report the stragglers rather than fail outright. An
+ * aborted `signal` throws its reason.
+ */
+export async function waitUntilNoneMissing(
+  missing: () => readonly string[] | Promise<readonly string[]>,
+  options: {
+    readonly timeoutMs: number;
+    readonly intervalMs?: number;
+    readonly signal?: AbortSignal;
+    readonly what: string;
+  },
+): Promise<string[]> {
+  let last: readonly string[] = [];
+  try {
+    await waitFor(async () => {
+      last = await missing();
+      return last.length === 0;
+    }, options);
+  } catch (e) {
+    options.signal?.throwIfAborted();
+    if (!(e instanceof TimeoutError)) throw e;
+  }
+  return [...last];
 }
 
 /**

@@ -7,7 +7,7 @@
  *
  * A probe is bounded by its timeout. TCP: connected = allowed, RST = refused, silence = denied. UDP: one
  * datagram, resent twice within the timeout; the echo = allowed, ICMP port unreachable = refused, silence =
- * denied. When the timeout fires, the verdict waits for one more I/O poll (setImmediate runs after it), so a
+ * denied. An ICMP host or network unreachable is `unreachable` for both (routing failed, not policy). When the timeout fires, the verdict waits for one more I/O poll (setImmediate runs after it), so a
  * connection the kernel completed while this event loop was busy still counts as connected.
  */
 import { randomBytes } from 'node:crypto';
@@ -34,12 +34,17 @@ function classify(e: NodeJS.ErrnoException): [ProbeVerdict, string] {
   switch (e.code ?? '') {
     case 'ECONNREFUSED':
       return ['refused', 'connection refused (nobody listens)'];
+    // An ICMP error (or the local routing table) says the address cannot be reached: routing, not policy.
     case 'EHOSTUNREACH':
+      return ['unreachable', 'EHOSTUNREACH: no route to host (ICMP host unreachable or no ARP answer)'];
     case 'ENETUNREACH':
-    case 'ETIMEDOUT':
+      return ['unreachable', 'ENETUNREACH: network unreachable (ICMP or no route in the pod)'];
     case 'EACCES':
+      return ['unreachable', 'EACCES: prohibited (a prohibit route, or ICMP administratively prohibited)'];
+    // Only a firewall in the prober's own namespace gives EPERM (pods have none); TCP's ETIMEDOUT is silence.
+    case 'ETIMEDOUT':
     case 'EPERM':
-      return ['denied', e.code ?? 'unreachable'];
+      return ['denied', e.code ?? 'dropped'];
     default:
       return ['error', `${e.code ?? 'error'}: ${e.message}`];
   }

@@ -47,6 +47,11 @@ describe('probe agent protocol', () => {
       op: 'error',
       message: 'boom',
     });
+    assert.equal(
+      parseResponse('{"id":3,"op":"probe","verdict":"unreachable","detail":"EHOSTUNREACH","elapsedMs":3}')
+        ?.op,
+      'probe',
+    );
     assert.equal(parseResponse('{"id":1,"op":"probe","verdict":"maybe"}'), undefined);
     assert.equal(parseResponse('{"op":"ping","pid":3}'), undefined);
     assert.equal(parseResponse('garbage'), undefined);

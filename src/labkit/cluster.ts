@@ -27,14 +27,18 @@ import { netnsRunner, type CommandRunner } from '../dataplane/exec/command-runne
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
-import { NodeAgent, nodeAgentOf, type AgentStatus } from './agent.js';
+import type { NflogRecord } from '../dataplane/nflog.js';
+import type { AgentStatus } from './agent.js';
+import { LabAgents, LabSyncError } from './cluster-agents.js';
 import { LabInfra } from './cluster-infra.js';
 import { addLabPods, teardownLabPods, type PodBatchContext } from './cluster-pods.js';
 import { addNodeNetwork, deleteLabNamespaces, wirePodRoutes } from './cluster-net.js';
-import { sleep } from './concurrency.js';
+import { ProbePaths } from './cluster-probe.js';
+import { waitUntilNoneMissing } from './concurrency.js';
 import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
-import { defaultAgentEntry } from './paths.js';
+import { nodePacketLog, startPacketLog } from './packet-log.js';
+import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
@@ -113,9 +117,10 @@ export class LabCluster implements AsyncDisposable {
   readonly #runner: CommandRunner;
   readonly #state: LabState;
   readonly #opts: LabClusterOptions;
-  readonly #agents = new Map<string, NodeAgent>();
+  readonly #agents: LabAgents;
   readonly #probes = new ProbeAgents();
   readonly #infra: LabInfra;
+  readonly #paths: ProbePaths;
   #syncCounter = 0;
   #disposed = false;
 
@@ -125,6 +130,11 @@ export class LabCluster implements AsyncDisposable {
     this.datastore = datastore;
     this.#opts = opts;
     this.#infra = new LabInfra(runner, state, this.#probes);
+    this.#paths = new ProbePaths(runner, state);
+    this.#agents = new LabAgents(
+      state,
+      opts.agentStartTimeoutMs !== undefined ? { startTimeoutMs: opts.agentStartTimeoutMs } : {},
+    );
   }
 
   static async create(options: LabClusterOptions = {}): Promise<LabCluster> {
@@ -249,6 +259,7 @@ export class LabCluster implements AsyncDisposable {
     saveState(this.#state);
     ensureDirSync(record.runDir);
     await addNodeNetwork(this.#runner, fabricNs, record, sig(options));
+    startPacketLog(this.#state, record);
     if (!agentRouted(this.network)) {
       for (const p of this.#state.pods)
         if (p.node !== name) await wirePodRoutes(this.#runner, [record], p, this.node(p.node), sig(options));
@@ -280,47 +291,24 @@ export class LabCluster implements AsyncDisposable {
     return uniqueNamespaceName(LAB_NETNS_PREFIX, this.#state.ownerPid);
   }
 
-  #agent(node: string): NodeAgent {
-    let agent = this.#agents.get(node);
-    if (agent === undefined) {
-      agent = nodeAgentOf(this.#state, this.node(node));
-      this.#agents.set(node, agent);
-    }
-    return agent;
-  }
-
-  #recordAgent(node: string): void {
-    const n = this.#state.nodes.find((x) => x.name === node);
-    if (n === undefined) return;
-    const pid = this.#agent(node).pid;
-    if (pid === undefined) delete n.agentPid;
-    else n.agentPid = pid;
-    saveState(this.#state);
+  /** The packets `Log` rules logged on the node so far; throws (saying why) when it has no packet log. */
+  packetLog(node: string): NflogRecord[] {
+    return nodePacketLog(this.#state, this.node(node));
   }
 
   /** Starts the node's agent and waits (bounded) until it reports in sync. */
   async startAgent(node: string, options: Timing = {}): Promise<void> {
-    const agent = this.#agent(node);
-    try {
-      await agent.start({
-        timeoutMs: options.timeoutMs ?? this.#opts.agentStartTimeoutMs ?? 30_000,
-        ...sig(options),
-      });
-    } finally {
-      this.#recordAgent(node);
-    }
+    await this.#agents.start(node, options);
   }
 
   /** SIGTERM: the agent exits and leaves its kernel state (policy stays enforced). */
   async stopAgent(node: string): Promise<void> {
-    await this.#agent(node).stop();
-    this.#recordAgent(node);
+    await this.#agents.stop(node);
   }
 
   /** SIGKILL, as in a crash. */
   async killAgent(node: string): Promise<void> {
-    await this.#agent(node).kill();
-    this.#recordAgent(node);
+    await this.#agents.kill(node);
   }
 
   async restartAgent(node: string, options: Timing = {}): Promise<void> {
@@ -329,15 +317,20 @@ export class LabCluster implements AsyncDisposable {
   }
 
   agentRunning(node: string): boolean {
-    return this.#state.agentEntry !== undefined && this.#agent(node).isRunning();
+    return this.#agents.running(node);
   }
 
   agentStatus(node: string): Promise<AgentStatus | undefined> {
-    return this.#agent(node).status();
+    return this.#agents.status(node);
   }
 
   agentLogFile(node: string): string {
-    return this.#agent(node).logFile;
+    return this.#agents.logFile(node);
+  }
+
+  /** The nodes whose agent is down (stopped, crashed, or with a stale status.json), and why. */
+  agentsDown(): Promise<{ node: string; why: string; logFile: string }[]> {
+    return this.#agents.down();
   }
 
   #podContext(): PodBatchContext {
@@ -436,24 +429,23 @@ export class LabCluster implements AsyncDisposable {
   }
 
   /**
-   * Writes the sentinel Profile and waits until every agent the lab started (and did not stop) has applied
-   * its revision, i.e. every earlier write is programmed in every node's kernel. Returns the revision.
+   * Writes the sentinel Profile and waits until the agent of every node has applied its revision, i.e. every
+   * earlier write is programmed in every node's kernel; then, in an agent-routed lab, until every node routes
+   * every pod and IPAM block of the others (`routes: false` skips that). Throws a LabSyncError naming the
+   * nodes whose agent is down (stopped, crashed, stale status) or late, or the routes still missing. Returns
+   * the revision.
    */
-  async sync(options: Timing = {}): Promise<number> {
+  async sync(options: Timing & { readonly routes?: boolean } = {}): Promise<number> {
     const token = `${process.pid}-${Date.now()}-${++this.#syncCounter}`;
     const [stored] = await this.datastore.applyMany([syncProfile(token)], sig(options));
     const revision = Number(stored?.metadata.resourceVersion);
     if (!Number.isSafeInteger(revision)) throw new CalicoError('CALICO_ERR_BUG', 'sentinel has no revision');
-    // Every agent the lab started and did not stop: one that died fails the wait (with its log).
-    const started = this.#state.nodes.filter((n) => n.agentPid !== undefined);
-    await Promise.all(
-      started.map((n) =>
-        this.#agent(n.name).waitApplied(revision, {
-          timeoutMs: options.timeoutMs ?? this.#opts.syncTimeoutMs ?? 30_000,
-          ...sig(options),
-        }),
-      ),
-    );
+    const timeoutMs = options.timeoutMs ?? this.#opts.syncTimeoutMs ?? 30_000;
+    await this.#agents.waitApplied(revision, { timeoutMs, ...sig(options) });
+    if (options.routes !== false && this.#agents.enabled) {
+      const unrouted = await this.waitRoutes({ timeoutMs, ...sig(options) });
+      if (unrouted.length > 0) throw new LabSyncError({ revision, unrouted });
+    }
     return revision;
   }
 
@@ -488,14 +480,13 @@ export class LabCluster implements AsyncDisposable {
 
   /** Waits (bounded) for the endpoint status of these pods (default: all); returns those still missing. */
   async waitEndpoints(keys?: readonly string[], options: Timing = {}): Promise<string[]> {
-    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
     const all = keys ?? this.#state.pods.map(recordKey);
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const missing = all.filter((k) => !this.endpointProgrammed(k));
-      if (missing.length === 0 || Date.now() >= deadline) return missing;
-      await sleep(10);
-    }
+    return waitUntilNoneMissing(() => all.filter((k) => !this.endpointProgrammed(k)), {
+      timeoutMs: options.timeoutMs ?? 10_000,
+      intervalMs: 10,
+      what: 'endpoint status files',
+      ...sig(options),
+    });
   }
 
   /** Empties the node's connection tracking table (both families), so every probe is a new connection. */
@@ -520,20 +511,29 @@ export class LabCluster implements AsyncDisposable {
       from === 'outside'
         ? await this.#infra.outsideClient()
         : await this.#probes.client(from, this.pod(from).socketPath);
-    return client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs: p.timeoutMs ?? 1000 });
+    const startedAt = this.#paths.now();
+    const o = await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs: p.timeoutMs ?? 1000 });
+    // A silent drop is "denied" only when the packets had a route both ways (cluster-probe.ts).
+    return this.#paths.judge(from, ip, o, startedAt);
   }
 
-  /** Closes connections and the datastore but leaves every namespace and process running (CLI). */
+  /**
+   * Closes connections and the datastore but leaves every namespace and process running (CLI). The state is
+   * not written: every change saved it already, and a command that only looked (a probe, a status) must not
+   * write back what it read while another command changed the lab (an agent's new pid would be lost).
+   */
   async detach(): Promise<void> {
     this.#probes.disconnect();
-    saveState(this.#state);
     await this.datastore.close();
     this.#disposed = true;
   }
 
-  /** Removes everything: processes, namespaces, the datastore and (unless kept) the run dir. */
-  async destroy(): Promise<void> {
-    if (this.#disposed) return;
+  /**
+   * Removes everything: processes, namespaces, the datastore and (unless kept) the run dir. With `keep`, the
+   * run dir's files it accepts (relative paths, e.g. logs) stay; returns them.
+   */
+  async destroy(options: { readonly keep?: (relPath: string) => boolean } = {}): Promise<string[]> {
+    if (this.#disposed) return [];
     this.#disposed = true;
     const errors: unknown[] = [];
     this.#probes.disconnect();
@@ -541,13 +541,19 @@ export class LabCluster implements AsyncDisposable {
     await this.datastore.close().catch((e: unknown) => errors.push(e));
     errors.push(...(await deleteLabNamespaces(this.#runner, this.#state)));
     if (this.#state.keeperPid !== undefined) LabProcess.adopt(this.#state.keeperPid).signal('SIGKILL');
-    if (this.#opts.keepRunDir !== true) rmSync(this.#state.runDir, { recursive: true, force: true });
+    let kept: string[] = [];
+    if (this.#opts.keepRunDir !== true) {
+      const keep = options.keep;
+      if (keep === undefined) rmSync(this.#state.runDir, { recursive: true, force: true });
+      else kept = pruneDir(this.#state.runDir, keep);
+    }
     if (errors.length > 0)
       throw new AggregateError(errors, `lab cleanup failed: ${errors.map(errorMessage).join('; ')}`);
+    return kept;
   }
 
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.destroy();
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.destroy();
   }
 }
 

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
+import { waitFor } from '../lib/async.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from './process.js';
 
 describe('LabProcess (no namespace)', () => {
@@ -11,7 +12,7 @@ describe('LabProcess (no namespace)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('logs to its file, reports how it ended, and stop escalates to SIGKILL', async () => {
+  test('logs to its file, reports how it ended, and stop escalates to SIGKILL', async (t) => {
     const log = join(dir, 'p.log');
     const p = LabProcess.spawn({
       command: process.execPath,
@@ -21,7 +22,11 @@ describe('LabProcess (no namespace)', () => {
       ],
       logFile: log,
     });
-    for (let i = 0; i < 100 && !p.logTail().includes('up'); i++) await new Promise((r) => setTimeout(r, 20));
+    // Even when an assertion fails: a live child would keep this test file from ever exiting.
+    t.after(() => {
+      p.signal('SIGKILL');
+    });
+    await waitFor(() => p.logTail().includes('up'), { timeoutMs: 10_000, what: 'the child to log "up"' });
     assert.equal(p.isRunning(), true);
     await p.stop(300);
     assert.equal(p.exitStatus, 'killed by SIGKILL');
@@ -31,8 +36,11 @@ describe('LabProcess (no namespace)', () => {
     assert.equal(q.exitStatus, 'exited with 3');
   });
 
-  test('an adopted pid is tracked by signal 0', async () => {
+  test('an adopted pid is tracked by signal 0', async (t) => {
     const p = LabProcess.spawn({ command: 'sleep', args: ['30'], logFile: join(dir, 's.log') });
+    t.after(() => {
+      p.signal('SIGKILL');
+    });
     const adopted = LabProcess.adopt(p.pid);
     assert.equal(adopted.isRunning(), true);
     await adopted.kill();
@@ -45,8 +53,8 @@ describe('LabProcess (no namespace)', () => {
     assert.match(ts.args[1] ?? '', /tsx/);
     assert.deepEqual(nodeScriptCommand(new URL('file:///x/a.js')).args, ['/x/a.js']);
     assert.equal(
-      siblingScript('probe-agent', 'file:///r/dist/src/lab/cluster.js').href,
-      'file:///r/dist/src/lab/probe-agent.js',
+      siblingScript('probe-agent', 'file:///r/dist/src/labkit/cluster.js').href,
+      'file:///r/dist/src/labkit/probe-agent.js',
     );
   });
 });

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { limiter, mapLimit, sleep } from './concurrency.js';
+import { sleep } from '../lib/async.js';
+import { limiter, mapLimit, waitUntilNoneMissing } from './concurrency.js';
 
 function tracker(): { enter: () => void; leave: () => void; readonly max: number } {
   let active = 0;
@@ -24,7 +25,7 @@ describe('mapLimit', () => {
     const t = tracker();
     const out = await mapLimit([5, 1, 4, 2, 3], 2, async (x) => {
       t.enter();
-      await sleep(x);
+      await sleep(x); // the task's work: x ms, so that tasks overlap (the subject, not a wait)
       t.leave();
       return x * 10;
     });
@@ -38,7 +39,7 @@ describe('mapLimit', () => {
     await assert.rejects(
       mapLimit([1, 2, 3, 4], 2, async (x) => {
         started.push(x);
-        await sleep(x);
+        await sleep(x); // the task's work (not a wait): 1 fails while 2 is still running
         settled++;
         if (x === 1) throw new Error('one');
         return x;
@@ -60,7 +61,7 @@ describe('limiter', () => {
         limit(async () => {
           t.enter();
           order.push(i);
-          await sleep(2);
+          await sleep(2); // the task's work (not a wait), so that tasks overlap
           t.leave();
           if (i === 7) throw new Error('seven');
           return i;
@@ -71,5 +72,25 @@ describe('limiter', () => {
     assert.deepEqual(order, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.equal(results[7]?.status, 'rejected');
     assert.deepEqual(results[9], { status: 'fulfilled', value: 9 });
+  });
+});
+
+describe('waitUntilNoneMissing', () => {
+  test('returns nothing once nothing is missing, else what was missing at the deadline', async () => {
+    let calls = 0;
+    const fewer = (): string[] => ['a', 'b', 'c'].slice(++calls);
+    assert.deepEqual(await waitUntilNoneMissing(fewer, { timeoutMs: 5000, intervalMs: 1, what: 'x' }), []);
+    assert.equal(calls, 3);
+    const stuck = await waitUntilNoneMissing(() => ['node-2'], { timeoutMs: 30, intervalMs: 5, what: 'x' });
+    assert.deepEqual(stuck, ['node-2']);
+  });
+
+  test('an abort throws instead of returning', async () => {
+    const ac = new AbortController();
+    ac.abort(new Error('interrupted'));
+    await assert.rejects(
+      waitUntilNoneMissing(() => ['a'], { timeoutMs: 5000, what: 'x', signal: ac.signal }),
+      /interrupted/,
+    );
   });
 });

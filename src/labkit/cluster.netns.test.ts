@@ -1,7 +1,7 @@
 /**
  * The lab against the real kernel (root only; skipped with the reason otherwise): pod plumbing for both
- * families, probes (allowed, denied by a drop rule, refused), the hairpin of pod -> own IP through the node,
- * and cleanup. No agent runs here; the end-to-end test with the agent is in lab-agent.netns.test.ts.
+ * families, probes (allowed, denied by a drop rule, refused, no-route when a hop lacks its route, unreachable
+ * on an ICMP error), the hairpin of pod -> own IP through the node, and cleanup. No agent runs here; the end-to-end test with the agent is in lab-agent.netns.test.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
@@ -133,6 +133,35 @@ describe('LabCluster on the real kernel (no agent)', { skip }, () => {
     } finally {
       await runChecked(nft, 'nft', ['delete', 'table', 'inet', 'labdrop']);
     }
+  });
+
+  test('probes: a timeout on a path without a route is no-route, naming the hop, not denied', async () => {
+    const node = lab.node('node-1');
+    const pod = lab.pod('x/b');
+    await runChecked(runner, 'ip', ['-n', node.netns, 'route', 'del', `${pod.ip}/32`]);
+    try {
+      for (const protocol of ['tcp', 'udp'] as const) {
+        const o = await lab.probe('x/a', { to: 'x/b', protocol, port: 80, timeoutMs: 300 });
+        assert.equal(o.verdict, 'no-route', `${protocol}: ${o.detail}`);
+        assert.match(
+          o.detail,
+          /node-1 routes 10\.244\.2\.10 \(x\/b\) by the default route .*not to its interface/,
+        );
+      }
+    } finally {
+      await runChecked(runner, 'ip', [
+        ...['-n', node.netns, 'route', 'replace', `${pod.ip}/32`],
+        ...['dev', pod.hostIfname, 'scope', 'link'],
+      ]);
+    }
+    assert.equal((await lab.probe('x/a', { to: 'x/b', protocol: 'tcp', port: 80 })).verdict, 'allowed');
+  });
+
+  test('probes: an ICMP host unreachable (nobody answers ARP) is unreachable, not denied', async () => {
+    // On the node's fabric subnet, but no namespace holds it: the node gives up on ARP after ~3 s.
+    const o = await lab.probe('x/a', { to: '172.31.1.77', protocol: 'tcp', port: 80, timeoutMs: 8000 });
+    assert.equal(o.verdict, 'unreachable', o.detail);
+    assert.match(o.detail, /EHOSTUNREACH/);
   });
 
   test('hairpin: a pod reaching its own IP crosses the node forward hook (IPv4 and IPv6)', async () => {

@@ -10,7 +10,7 @@ import { CalicoError } from '../lib/errors.js';
 import { cidrContains, parseCidr, parseIp } from '../lib/net/ip.js';
 import { addOutsideNetwork, createFabric } from './cluster-net.js';
 import { installLabCni } from './cni.js';
-import { sleep } from './concurrency.js';
+import { waitUntilNoneMissing } from './concurrency.js';
 import { etcdRecord, startLabEtcd } from './datastore.js';
 import { uniqueNamespaceName } from './netns.js';
 import { podFiles } from './paths.js';
@@ -121,12 +121,15 @@ export class LabInfra {
       ...pods.filter((p) => p.ip !== '' && p.family === 4).map((p) => ({ dst: p.ip, home: p.node })),
       ...(await this.affineBlocks(backend, options)),
     ];
-    const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-    for (;;) {
-      const missing = await unroutedTargets(this.#runner, this.#state.nodes, targets, sig(options));
-      if (missing.length === 0 || Date.now() >= deadline) return missing;
-      await sleep(options.pollMs ?? 100);
-    }
+    return waitUntilNoneMissing(
+      () => unroutedTargets(this.#runner, this.#state.nodes, targets, sig(options)),
+      {
+        timeoutMs: options.timeoutMs ?? 30_000,
+        intervalMs: options.pollMs ?? 100,
+        what: 'cluster routes',
+        ...sig(options),
+      },
+    );
   }
 
   /** The CNI plugins in the run dir (installed once per lab). */
@@ -170,19 +173,17 @@ export class LabInfra {
 
   /** Waits until every node's BIRD has Established sessions to all other nodes; returns nodes still short. */
   async waitBgpMesh(timeoutMs: number, options: Signal = {}): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs;
     const want = this.#state.nodes.length - 1;
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const short: string[] = [];
+    const short = async (): Promise<string[]> => {
+      const out: string[] = [];
       for (const n of this.#state.nodes) {
         const up = (await birdSessions(this.#runner, n, options)).filter((s) =>
           s.info.startsWith('Established'),
         );
-        if (up.length < want) short.push(`${n.name} (${up.length}/${want} sessions Established)`);
+        if (up.length < want) out.push(`${n.name} (${up.length}/${want} sessions Established)`);
       }
-      if (short.length === 0 || Date.now() >= deadline) return short;
-      await sleep(250);
-    }
+      return out;
+    };
+    return waitUntilNoneMissing(short, { timeoutMs, intervalMs: 250, what: 'the BGP mesh', ...sig(options) });
   }
 }

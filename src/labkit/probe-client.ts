@@ -5,6 +5,7 @@
 import { rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { createInterface } from 'node:readline';
+import { sleep } from '../lib/async.js';
 import { CalicoError } from '../lib/errors.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from './process.js';
 import { parseResponse, type AgentResponse, type ProbeOutcome, type ProbeRequest } from './probe-protocol.js';
@@ -21,10 +22,6 @@ type Pending = {
 
 type RequestBody =
   ({ op: 'probe' } & ProbeRequest) | { op: 'serve'; ports: readonly number[] } | { op: 'ping' };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function tryConnect(path: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {

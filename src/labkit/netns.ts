@@ -11,6 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import { sleep } from '../lib/async.js';
 import { CalicoError, isAbortError } from '../lib/errors.js';
 import { parseCidr } from '../lib/net/ip.js';
 import {
@@ -179,10 +180,6 @@ function checkTarget(t: ProbeTarget): void {
   ) {
     throw new CalicoError('CALICO_ERR_USAGE', `invalid probe target ${t.address}:${t.port}`);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

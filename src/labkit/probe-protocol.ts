@@ -8,10 +8,14 @@ export type ProbeProtocol = 'tcp' | 'udp';
 
 /**
  * What a connect probe found. `allowed`: TCP connected / UDP echoed. `denied`: no answer before the timeout
- * (a dropped SYN or datagram), or an ICMP unreachable. `refused`: TCP RST or ICMP port unreachable, i.e.
- * nobody listens: a lab bug, since every pod serves every probed port. `error`: the probe itself failed.
+ * (a dropped SYN or datagram: Calico drops silently) while every hop of the path has a route.
+ * `unreachable`: an ICMP host or network unreachable came back (routing or ARP failed somewhere; Calico
+ * never answers a drop with one). `no-route`: no answer, and a hop of the path has no route to where the
+ * packet or its reply must go (the lab checks the nodes' routes, probe-path.ts; the probe agent itself never
+ * says this). `refused`: TCP RST or ICMP port unreachable, i.e. nobody listens: a lab bug, since every pod
+ * serves every probed port. `error`: the probe itself failed.
  */
-export type ProbeVerdict = 'allowed' | 'denied' | 'refused' | 'error';
+export type ProbeVerdict = 'allowed' | 'denied' | 'unreachable' | 'no-route' | 'refused' | 'error';
 
 export interface ProbeRequest {
   readonly protocol: ProbeProtocol;
@@ -82,7 +86,7 @@ export function parseRequest(
   }
 }
 
-const VERDICTS: readonly string[] = ['allowed', 'denied', 'refused', 'error'];
+const VERDICTS: readonly string[] = ['allowed', 'denied', 'unreachable', 'no-route', 'refused', 'error'];
 
 /** Parses one response line; undefined when it is not a response. */
 export function parseResponse(line: string): AgentResponse | undefined {

@@ -1,0 +1,108 @@
+/**
+ * Probes as the lab reports them: the probe agent's verdict, except that a timeout is checked against the
+ * routes of the path (probe-path.ts) before it is called `denied`. Routing tables are read with `ip -j route`
+ * once the probe has timed out; a read that began after a probe began serves that probe too, so the many
+ * probes of a matrix that time out together share one read per node.
+ */
+import { performance } from 'node:perf_hooks';
+import type { CommandRunner } from '../dataplane/exec/command-runner.js';
+import { cidrContains, parseCidr, parseIp } from '../lib/net/ip.js';
+import { FABRIC, hopProblem, probeHops, type Hop, type PodEnd } from './probe-path.js';
+import type { ProbeOutcome } from './probe-protocol.js';
+import { nodeRoutes, type RouteEntry } from './routes.js';
+import type { LabState, PodRecord } from './state.js';
+import { LAB_POOL_CIDR, agentRouted, nodeAddresses } from './topology.js';
+
+type Signal = { readonly signal?: AbortSignal };
+
+const POOL = parseCidr(LAB_POOL_CIDR);
+
+function inPool(ip: string): boolean {
+  const a = parseIp(ip);
+  return POOL !== undefined && a !== undefined && a.family === POOL.family && cidrContains(POOL, a);
+}
+
+export class ProbePaths {
+  readonly #runner: CommandRunner;
+  readonly #state: LabState;
+  /** The latest read of each namespace's table per family, and when it began. */
+  readonly #reads = new Map<string, { readonly at: number; readonly routes: Promise<RouteEntry[]> }>();
+
+  constructor(runner: CommandRunner, state: LabState) {
+    this.#runner = runner;
+    this.#state = state;
+  }
+
+  /** When a probe starts (pass it to `judge`). */
+  now(): number {
+    return performance.now();
+  }
+
+  /**
+   * The outcome to report for a probe that began at `startedAt` from `from` (a pod key, or `outside`) to
+   * `dstIp`: a `denied` whose path lacks a route becomes `no-route`, naming the hop; anything else is reported
+   * as the agent saw it.
+   */
+  async judge(
+    from: string,
+    dstIp: string,
+    o: ProbeOutcome,
+    startedAt: number,
+    options: Signal = {},
+  ): Promise<ProbeOutcome> {
+    if (o.verdict !== 'denied') return o;
+    const problem = await this.#pathProblem(from, dstIp, startedAt, options);
+    return problem === undefined ? o : { ...o, verdict: 'no-route', detail: `${problem}; ${o.detail}` };
+  }
+
+  async #pathProblem(
+    from: string,
+    dstIp: string,
+    startedAt: number,
+    options: Signal,
+  ): Promise<string | undefined> {
+    const src = this.#podEnd(this.#state.pods.find((p) => `${p.namespace}/${p.name}` === from));
+    const addr = parseIp(dstIp);
+    const dst = this.#podEnd(
+      this.#state.pods.find((p) => p.ip !== '' && parseIp(p.ip)?.value === addr?.value),
+    );
+    // natOutgoing on the agents' pool (topology.ts) hides a pod behind its node's address outside the pool.
+    const masquerade =
+      agentRouted(this.#state.network ?? 'static') && src !== undefined && inPool(src.ip) && !inPool(dstIp);
+    for (const hop of probeHops(src, dstIp, dst, { masquerade })) {
+      const family = parseIp(hop.ip)?.family ?? 4;
+      const problem = hopProblem(hop, await this.#routes(hop, family, startedAt, options));
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+
+  #podEnd(p: PodRecord | undefined): PodEnd | undefined {
+    const n = p === undefined ? undefined : this.#state.nodes.find((x) => x.name === p.node);
+    if (p === undefined || n === undefined || p.ip === '') return undefined;
+    const a = nodeAddresses(n.index, n.rack ?? 1);
+    return {
+      key: `${p.namespace}/${p.name}`,
+      ip: p.ip,
+      node: n.name,
+      hostIfname: p.hostIfname,
+      nodeAddress: p.family === 4 ? a.v4 : a.v6,
+    };
+  }
+
+  /** The hop's routing table as read after `since` (a read in flight or done since then is shared). */
+  #routes(hop: Hop, family: 4 | 6, since: number, options: Signal): Promise<RouteEntry[]> {
+    const ns =
+      hop.node === FABRIC ? this.#state.fabricNs : this.#state.nodes.find((x) => x.name === hop.node)?.netns;
+    if (ns === undefined) return Promise.resolve([]);
+    const key = `${ns} ${family}`;
+    const last = this.#reads.get(key);
+    if (last !== undefined && last.at >= since) return last.routes;
+    const read = { at: performance.now(), routes: nodeRoutes(this.#runner, ns, { family, ...options }) };
+    this.#reads.set(key, read);
+    read.routes.catch(() => {
+      if (this.#reads.get(key) === read) this.#reads.delete(key);
+    });
+    return read.routes;
+  }
+}
