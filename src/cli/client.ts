@@ -117,14 +117,15 @@ export class CalicoClient implements AsyncDisposable {
   }
 
   /**
-   * When nothing was ever written to the datastore (no file, or no ClusterInformation), a note naming it,
+   * When calicoctl never initialised the datastore (no file, or no ClusterInformation), a note naming it,
    * so that a user pointed at the wrong datastore sees why everything is empty.
    */
   async emptyHint(): Promise<string | undefined> {
     const choose = 'DATASTORE_TYPE, CALICO_DATASTORE_PATH, ETCD_ENDPOINTS or -c choose the datastore';
     if (this.missing) return `the ${this.datastore} does not exist yet (${choose})`;
     if ((await this.clusterInformation()) !== undefined) return undefined;
-    return `nothing was written to the ${this.datastore} yet (${choose})`;
+    // calico-node writes Nodes and IP pools but no ClusterInformation: only say what is known.
+    return `calicoctl has not initialised the ${this.datastore} yet (no ClusterInformation; ${choose})`;
   }
 
   close(): Promise<void> {

@@ -29,7 +29,8 @@ function readTrimmed(path: string): string | undefined {
 
 /**
  * The node name. ADD (`required`) fails when the config names no node and the nodename file is missing,
- * unless `nodename_file_optional`: the file is calico-node's sign that it runs on this host.
+ * unless `nodename_file_optional`: in Calico the file is calico-node's sign that it runs on this host
+ * (calico-ts's calico-node does not write it: hosts set `nodename` or write the file themselves).
  */
 export function resolveNodename(conf: NetConf, required: boolean): string {
   if (conf.nodename !== undefined) return conf.nodename;
@@ -38,7 +39,8 @@ export function resolveNodename(conf: NetConf, required: boolean): string {
   if (required && !conf.nodenameFileOptional) {
     throw new CniError(
       CniCode.tryAgainLater,
-      `cannot read ${conf.nodenameFile}: check that the calico/node agent is running and has written it`,
+      `cannot read ${conf.nodenameFile}: set "nodename" in the network configuration or write this node's name ` +
+        "to that file (calico-ts's calico-node does not write it)",
     );
   }
   return hostname();
