@@ -1,11 +1,10 @@
 /**
  * What the calico-node benches share: two pods on one node (a client `bench-a` and a server `bench-b`), the
- * background policies of the latency bench, and waiting for a server to listen (bounded, never a fixed sleep).
+ * background policies of the latency bench.
  */
 import { AgentHarness, namespaceObject } from '../src/agent/testing.js';
 import type { TestPod } from '../src/agent/testing.js';
 import type { Resource } from '../src/datastore/index.js';
-import { waitFor } from '../src/lib/async.js';
 
 export const C = 'projectcalico.org/v3';
 
@@ -45,20 +44,4 @@ export function backgroundPolicies(n: number): Resource[] {
     } as Resource);
   }
   return out;
-}
-
-/** Waits (bounded) until something listens on TCP `port` in namespace `ns`. */
-export async function waitListening(
-  h: AgentHarness,
-  ns: string,
-  port: number,
-  timeoutMs = 10_000,
-): Promise<void> {
-  await waitFor(
-    async () => {
-      const r = await h.scope.runner(ns).run('ss', ['-Hltn', `sport = :${port}`], { timeoutMs: 5000 });
-      return r.code === 0 && r.stdout.trim() !== '';
-    },
-    { timeoutMs, intervalMs: 10, what: `a TCP listener on port ${port} in ${ns}` },
-  );
 }

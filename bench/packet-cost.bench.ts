@@ -12,8 +12,11 @@
 import { AgentHarness } from '../src/agent/testing.js';
 import type { TestPod } from '../src/agent/testing.js';
 import { keyOf, type Resource } from '../src/datastore/index.js';
-import { isAbortError } from '../src/lib/errors.js';
-import { C, podPair, waitListening } from './agent-setup.js';
+import { readFileSync } from 'node:fs';
+import type { CommandRunner } from '../src/dataplane/exec/command-runner.js';
+import { sleep, waitFor } from '../src/lib/async.js';
+import { C, podPair } from './agent-setup.js';
+import { iperf, withServer } from './load.js';
 import { CORES, figureRow, interleave, pinned, ratioRow, type Arm } from './method.js';
 import type { BenchResult } from './result.js';
 
@@ -168,69 +171,42 @@ s.on('connect', () => done('connected'));
 s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error ' + e.code));
 `;
 
+/** New connections per second from `client` to `ip`:`port` (4 parallel loops), after a short warm-up. */
+async function connectionRate(client: CommandRunner, ip: string, port: number): Promise<number> {
+  const rate = async (ms: number): Promise<number> => {
+    const [cmd, args] = pinned(CORES.client, process.execPath, [
+      '-e',
+      CONN_RATE,
+      ip,
+      String(port),
+      String(ms),
+      '4',
+    ]);
+    const r = await client.run(cmd, args, { timeoutMs: ms + 5000 });
+    const n = Number(r.stdout.trim());
+    if (r.code !== 0 || !Number.isFinite(n))
+      throw new Error(`connection-rate client: exit ${r.code} ${r.stderr.trim()}`);
+    return n / (ms / 1000);
+  };
+  await rate(CONN_WARMUP_MS); // warm up neighbour entries and conntrack
+  return rate(CONN_MS);
+}
+
 async function measurePair(
   h: AgentHarness,
   a: TestPod,
   b: TestPod,
   ports: readonly number[],
 ): Promise<PairFigures> {
-  const [sCmd, sArgs] = pinned(CORES.server, 'iperf3', ['-s', '-1', '-B', b.ip, '-p', '5201']);
-  const server = h.scope.runner(b.ns).run(sCmd, sArgs, { timeoutMs: 30_000 });
-  await waitListening(h, b.ns, 5201);
-  const [cCmd, cArgs] = pinned(CORES.client, 'iperf3', [
-    '-c',
-    b.ip,
-    '-p',
-    '5201',
-    '-t',
-    String(IPERF_SECONDS),
-    '-J',
-  ]);
-  const client = await h.scope.runner(a.ns).run(cCmd, cArgs, { timeoutMs: 30_000 });
-  await server;
-  if (client.code !== 0) throw new Error(`iperf3 client exited with ${client.code}: ${client.stderr.trim()}`);
-  const j = JSON.parse(client.stdout) as { end: { sum_received: { bits_per_second: number } } };
+  const server = h.scope.runner(b.ns);
+  const client = h.scope.runner(a.ns);
+  const bps = await iperf(server, client, b.ip, IPERF_SECONDS);
   const cps = new Map<number, number>();
   for (const port of ports) {
-    const [aCmd, aArgs] = pinned(CORES.server, process.execPath, [
-      '-e',
-      ACCEPT_SERVER,
-      b.ip,
-      String(port),
-      '30000',
-    ]);
-    const stop = new AbortController();
-    const acceptor = h.scope
-      .runner(b.ns)
-      .run(aCmd, aArgs, { signal: stop.signal, timeoutMs: 35_000 })
-      .catch((e: unknown) => {
-        if (!isAbortError(e)) throw e;
-      });
-    try {
-      await waitListening(h, b.ns, port);
-      const rate = async (ms: number): Promise<number> => {
-        const [cmd, args] = pinned(CORES.client, process.execPath, [
-          '-e',
-          CONN_RATE,
-          b.ip,
-          String(port),
-          String(ms),
-          '4',
-        ]);
-        const r = await h.scope.runner(a.ns).run(cmd, args, { timeoutMs: ms + 5000 });
-        const n = Number(r.stdout.trim());
-        if (r.code !== 0 || !Number.isFinite(n))
-          throw new Error(`connection-rate client: exit ${r.code} ${r.stderr.trim()}`);
-        return n / (ms / 1000);
-      };
-      await rate(CONN_WARMUP_MS); // warm up neighbour entries and conntrack
-      cps.set(port, await rate(CONN_MS));
-    } finally {
-      stop.abort();
-      await acceptor;
-    }
+    const acceptor = [process.execPath, ['-e', ACCEPT_SERVER, b.ip, String(port), '60000']] as const;
+    cps.set(port, await withServer(server, port, acceptor, () => connectionRate(client, b.ip, port)));
   }
-  return { gbps: j.end.sum_received.bits_per_second / 1e9, cps };
+  return { gbps: bps / 1e9, cps };
 }
 
 /**
@@ -257,6 +233,7 @@ async function enterArm(
       current.shape = arm.shape;
       await h.settle(120_000);
     }
+    await quiesce(h);
   }
   const r = await h.scope
     .runner(a.ns)
@@ -268,6 +245,34 @@ async function enterArm(
     throw new Error(
       `arm ${arm.name}: sentinel connection to port ${SENTINEL_PORT} gave "${r.stdout.trim()}", expected ${want}`,
     );
+}
+
+/** CPU time (user + system, clock ticks) of a process, from /proc. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+/**
+ * Waits (bounded) until the agent has stopped working after a switch (at most one clock tick, 10 ms, of CPU
+ * time in 200 ms; its idle datastore poll costs less), so its
+ * late work (route checks, status files, garbage collection) does not share the cores with the next figure.
+ */
+async function quiesce(h: AgentHarness): Promise<void> {
+  const pid = h.agentPid();
+  if (pid === undefined) throw new Error('no agent process');
+  let last = cpuTicks(pid);
+  await waitFor(
+    async () => {
+      await sleep(200);
+      const now = cpuTicks(pid);
+      const idle = now - last <= 1;
+      last = now;
+      return idle;
+    },
+    { timeoutMs: 20_000, intervalMs: 1, what: 'the agent to go idle after a switch' },
+  );
 }
 
 /** Issue 4: with the policies, at least 0.95 of the no-policy figure. */
