@@ -97,8 +97,8 @@ function methodText(): string {
       ? `client and server both on core ${CORES.client} (one core only)`
       : `the load generator (iperf3 client, connection-rate client) on core ${CORES.client}, the servers on core ${CORES.server}; the agent, nft and everything else unpinned`;
   return (
-    `Packet cost is measured in interleaved rounds: every configuration (no policy, and each 1,000-policy shape) ` +
-    `runs once per round, in a Williams-design order (no configuration always first, last or after the same ` +
+    `Packet cost (and the lab's throughput paths) is measured in interleaved rounds: every configuration (no ` +
+    `policy and each 1,000-policy shape; bare veth, same node and across nodes) runs once per round, in a Williams-design order (no configuration always first, last or after the same ` +
     `neighbour), after one discarded warm-up round, over at least ${MIN_ROUNDS} measured rounds; ${cores}. ` +
     `Each configuration is verified on entry by a sentinel connection that only its policies deny. A figure is ` +
     `the median over the rounds; a ratio is the median of the per-round ratios (both sides measured in the same ` +
