@@ -10,6 +10,7 @@
  * through the 1,000 policies to `cost-allow`.
  */
 import { AgentHarness } from '../src/agent/testing.js';
+import { runChecked } from '../src/lab/netns.js';
 import type { TestPod } from '../src/agent/testing.js';
 import { keyOf, type Resource } from '../src/datastore/index.js';
 import { readFileSync } from 'node:fs';
@@ -200,6 +201,9 @@ async function measurePair(
 ): Promise<PairFigures> {
   const server = h.scope.runner(b.ns);
   const client = h.scope.runner(a.ns);
+  // Every figure starts from an empty connection-tracking table in the node (earlier measurements leave
+  // tens of thousands of closed connections in it).
+  await runChecked(h.scope.runner(h.node), 'conntrack', ['-F']);
   const bps = await iperf(server, client, b.ip, IPERF_SECONDS);
   const cps = new Map<number, number>();
   for (const port of ports) {
@@ -234,6 +238,9 @@ async function enterArm(
       await h.settle(120_000);
     }
     await quiesce(h);
+    // The kernel frees what a transaction deleted in the background; a netfilter netlink socket's release
+    // waits for that to finish, so one listing's exit means the cleanup no longer shares the cores.
+    await runChecked(h.scope.runner(h.node), 'nft', ['list', 'tables']);
   }
   const r = await h.scope
     .runner(a.ns)
@@ -294,6 +301,13 @@ export async function benchPacketCost(): Promise<BenchResult[]> {
     measure: (arm) => measurePair(h, a, b, arm.connPorts),
     log: (line) => process.stdout.write(`  .. ${line}\n`),
   });
+  // The raw figures per round, for reading a noisy or suspicious row (stdout only).
+  for (const arm of ARMS) {
+    const figures = byArm
+      .get(arm.name)!
+      .map((f) => [f.gbps.toFixed(2), ...[...f.cps.values()].map((c) => c.toFixed(0))].join('/'));
+    process.stdout.write(`  .. ${arm.name} per round (Gbit/s/conn/s by port): ${figures.join(' ')}\n`);
+  }
   const gbps = (arm: CostArm): number[] => byArm.get(arm.name)!.map((f) => f.gbps);
   const cps = (arm: CostArm, port: number): number[] =>
     byArm.get(arm.name)!.map((f) => f.cps.get(port) ?? NaN);
