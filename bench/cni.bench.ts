@@ -18,6 +18,7 @@ import {
   runner,
   type CniMode,
 } from '../src/cni/testing/harness.js';
+import { percentileRank } from '../src/lib/stats.js';
 import type { BenchResult } from './result.js';
 
 /** Concurrency -> rounds per mode (so each level has enough samples without running for minutes). */
@@ -28,11 +29,6 @@ const LEVELS: readonly [number, number][] = [
 ];
 
 const MODE_LABEL: Readonly<Record<CniMode, string>> = { agent: 'agent socket', standalone: 'standalone' };
-
-function percentile(sorted: readonly number[], p: number): number {
-  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
-  return sorted[Math.max(0, i)] ?? NaN;
-}
 
 const round = (x: number): number => Math.round(x * 10) / 10;
 
@@ -95,7 +91,7 @@ export async function benchCni(): Promise<BenchResult[]> {
       for (const p of [50, 99]) {
         out.push({
           name: `CNI ADD latency p${p}, ${concurrency} concurrent, ${MODE_LABEL[mode]}`,
-          value: round(percentile(sorted, p)),
+          value: round(percentileRank(sorted, p)),
           unit: 'ms',
           // Issue 5: p99 at most 300 ms for 10 concurrent pod starts.
           ...(p === 99 && concurrency === 10 ? { target: { op: '<=' as const, value: 300, issue: 5 } } : {}),

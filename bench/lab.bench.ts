@@ -1,11 +1,12 @@
 /**
  * Lab benchmark (real kernel, root; skipped with the reason otherwise), all in one run on this machine:
  *
- *   - TCP throughput (iperf3, one stream, 3 s) between two namespaces joined by a bare veth pair: the
- *     ceiling of the kernel's virtual links here;
- *   - pod-to-pod on the same node and across nodes, in a two-node BGP lab (BIRD mesh, one rack, no
- *     encapsulation) and a two-node VXLAN lab (two racks); reported in Gbit/s and as ratios of cross-node to
- *     same-node and to the bare veth pair;
+ *   - TCP throughput (iperf3, one stream, 3 s) between two namespaces joined by a bare veth pair (the
+ *     ceiling of the kernel's virtual links here), and pod to pod on the same node and across nodes, in a
+ *     two-node BGP lab (BIRD mesh, one rack, no encapsulation) and a two-node VXLAN lab (two racks). Per lab
+ *     the three paths are the arms of one interleaved run (bench/method.ts: warm-up, 8 rounds, client and
+ *     server pinned to different cores); reported in Gbit/s (median over the rounds) and as ratios of
+ *     cross-node to same-node and to the bare veth pair (median of the per-round ratios, with spread);
  *   - the time from a node's agent starting to its IPAM block being routed on every other node, per mode
  *     (BGP: the node's block exists before the agent starts, as after a pod was scheduled there; VXLAN: the
  *     agent allocates its tunnel address, whose block is the one routed). Three joins per mode.
@@ -23,57 +24,27 @@ import { NetnsScope, kernelTestSkipReason } from '../src/labkit/netns.js';
 import { defaultAgentEntry } from '../src/labkit/paths.js';
 import { unroutedTargets } from '../src/labkit/routes.js';
 import type { LabNetwork } from '../src/labkit/topology.js';
+import { iperf } from './load.js';
+import { figureRow, interleave, ratioRow, type Arm } from './method.js';
 import type { BenchResult } from './result.js';
 
 const runner = new NodeCommandRunner();
 const SECONDS = 3;
-const PORT = 5201;
+const ROUNDS = 8;
 const JOINS = 3;
 
-const round = (x: number, digits = 2): number => Math.round(x * 10 ** digits) / 10 ** digits;
-
-/** iperf3 from `clientNs` to a one-shot server on `ip` in `serverNs`; bits per second received. */
-async function iperf(serverNs: string, clientNs: string, ip: string): Promise<number> {
-  const ac = new AbortController();
-  const server = netnsRunner(runner, serverNs)
-    .run('iperf3', ['-s', '-1', '-B', ip, '-p', String(PORT)], { signal: ac.signal, timeoutMs: 60_000 })
-    .catch(() => undefined);
-  try {
-    for (let attempt = 0; attempt < 100; attempt++) {
-      const r = await netnsRunner(runner, clientNs).run(
-        'iperf3',
-        ['-c', ip, '-p', String(PORT), '-t', String(SECONDS), '-J'],
-        { timeoutMs: (SECONDS + 20) * 1000 },
-      );
-      if (r.code === 0) {
-        const j = JSON.parse(r.stdout) as { end?: { sum_received?: { bits_per_second?: number } } };
-        const bps = j.end?.sum_received?.bits_per_second;
-        if (typeof bps === 'number') return bps;
-        throw new Error(`iperf3 printed no result: ${r.stdout.slice(0, 200)}`);
-      }
-      // The server may not listen yet.
-      await sleep(50);
-    }
-    throw new Error(`iperf3 to ${ip} never connected`);
-  } finally {
-    ac.abort();
-    await server;
-  }
+/** A path iperf3 measures: server and client namespaces and the server's address. */
+interface PathArm extends Arm {
+  readonly serverNs: string;
+  readonly clientNs: string;
+  readonly ip: string;
 }
 
-async function bareVeth(): Promise<number> {
-  await using scope = new NetnsScope(runner, { prefix: 'calts-bench-' });
-  const a = await scope.namespace();
-  const b = await scope.namespace();
-  await scope.veth(
-    { ns: a, name: 'eth0', address: '10.99.0.1/24' },
-    { ns: b, name: 'eth0', address: '10.99.0.2/24' },
-  );
-  return await iperf(a, b, '10.99.0.1');
-}
-
-/** Same-node and cross-node pod-to-pod throughput in a two-node lab of `network`. */
-async function podThroughput(network: LabNetwork): Promise<{ same: number; cross: number }> {
+/** Bare veth, same-node and cross-node throughput in a two-node lab of `network`, interleaved. */
+async function pathThroughput(
+  network: LabNetwork,
+  veth: Omit<PathArm, 'name'>,
+): Promise<Map<string, number[]>> {
   await using lab = await LabCluster.create({
     network,
     racks: network === 'bgp' ? 1 : 2,
@@ -90,9 +61,22 @@ async function podThroughput(network: LabNetwork): Promise<{ same: number; cross
   const missing = await lab.waitRoutes({ timeoutMs: 60_000 });
   if (missing.length > 0) throw new Error(`routes missing: ${missing.join(', ')}`);
   const server = lab.pod('bench/server');
-  const same = await iperf(server.netns, lab.pod('bench/near').netns, server.ip);
-  const cross = await iperf(server.netns, lab.pod('bench/far').netns, server.ip);
-  return { same, cross };
+  const arms: PathArm[] = [
+    { name: 'veth', ...veth },
+    { name: 'same', serverNs: server.netns, clientNs: lab.pod('bench/near').netns, ip: server.ip },
+    { name: 'cross', serverNs: server.netns, clientNs: lab.pod('bench/far').netns, ip: server.ip },
+  ];
+  const { byArm } = await interleave<PathArm, number>({
+    arms,
+    rounds: ROUNDS,
+    warmupRounds: 1,
+    // The paths exist side by side: nothing to switch; a path that does not carry traffic fails iperf3.
+    enter: () => Promise.resolve(),
+    measure: (arm) =>
+      iperf(netnsRunner(runner, arm.serverNs), netnsRunner(runner, arm.clientNs), arm.ip, SECONDS),
+    log: (line) => process.stdout.write(`  .. ${network}: ${line}\n`),
+  });
+  return new Map([...byArm].map(([k, v]) => [k, [...v]]));
 }
 
 /** Milliseconds from starting a new node's agent until its blocks are routed on every other node. */
@@ -134,25 +118,32 @@ async function joinTimes(network: LabNetwork): Promise<number[]> {
 
 export async function benchLab(): Promise<BenchResult[]> {
   const skip =
-    kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'iperf3', 'bird', 'birdc']) ||
+    kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'iperf3', 'bird', 'birdc', 'taskset']) ||
     (existsSync(defaultAgentEntry()) ? false : `${defaultAgentEntry()} is missing (npm run build)`);
   if (skip !== false) {
     process.stdout.write(`  skipped: ${skip}\n`);
     return [];
   }
-  const gbps = (bps: number): number => round(bps / 1e9);
-  const veth = await bareVeth();
-  const results: BenchResult[] = [
-    { name: 'TCP throughput, bare veth pair', value: gbps(veth), unit: 'Gbit/s' },
-  ];
+  await using scope = new NetnsScope(runner, { prefix: 'calts-bench-' });
+  const vethServer = await scope.namespace();
+  const vethClient = await scope.namespace();
+  await scope.veth(
+    { ns: vethServer, name: 'eth0', address: '10.99.0.1/24' },
+    { ns: vethClient, name: 'eth0', address: '10.99.0.2/24' },
+  );
+  const veth = { serverNs: vethServer, clientNs: vethClient, ip: '10.99.0.1' };
+  const gbps = (xs: readonly number[]): number[] => xs.map((bps) => bps / 1e9);
+  const results: BenchResult[] = [];
   for (const network of ['bgp', 'vxlan'] as const) {
     const label = network === 'bgp' ? 'BGP' : 'VXLAN';
-    const t = await podThroughput(network);
+    const t = await pathThroughput(network, veth);
+    const [v, same, cross] = [gbps(t.get('veth')!), gbps(t.get('same')!), gbps(t.get('cross')!)];
     results.push(
-      { name: `TCP throughput, pod to pod, same node (${label} lab)`, value: gbps(t.same), unit: 'Gbit/s' },
-      { name: `TCP throughput, pod to pod, across nodes (${label})`, value: gbps(t.cross), unit: 'Gbit/s' },
-      { name: `cross-node / same-node throughput (${label})`, value: round(t.cross / t.same), unit: 'ratio' },
-      { name: `cross-node / bare veth throughput (${label})`, value: round(t.cross / veth), unit: 'ratio' },
+      figureRow(`TCP throughput, bare veth pair (${label} lab rounds)`, v, 'Gbit/s', 2),
+      figureRow(`TCP throughput, pod to pod, same node (${label} lab)`, same, 'Gbit/s', 2),
+      figureRow(`TCP throughput, pod to pod, across nodes (${label})`, cross, 'Gbit/s', 2),
+      ratioRow(`cross-node / same-node throughput (${label})`, same, cross).row,
+      ratioRow(`cross-node / bare veth throughput (${label})`, v, cross).row,
     );
   }
   for (const network of ['bgp', 'vxlan'] as const) {
