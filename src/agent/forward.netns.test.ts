@@ -14,7 +14,7 @@ import { kernelTestSkipReason } from '../labkit/netns.js';
 import { summarizeDecision } from '../policy/format.js';
 import type { Decision } from '../policy/trace.js';
 import { repoRoot } from '../test-support/repo.js';
-import { gnp, hep, HepLab, NODE_ETH1, type Place } from './hep-lab.js';
+import { edgeEndpoints, gnp, hep, HepLab, type Place } from './hep-lab.js';
 import { knp } from './testing.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
@@ -37,15 +37,7 @@ describe('applyOnForward: forwarded traffic through host endpoints, kernel and e
   before(async () => {
     await lab.setup();
     ({ outside, far, node, a, b } = lab);
-    await lab.settle(
-      hep('eth1-node1', 'eth1', [NODE_ETH1], { role: 'edge', side: 'near' }),
-      hep('eth2-node1', 'eth2', ['203.0.113.1'], { role: 'edge', side: 'far' }),
-      gnp('edge-host', {
-        selector: "role == 'edge'",
-        types: ['Ingress'],
-        ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [7070] } }],
-      }),
-    );
+    await lab.settle(...edgeEndpoints());
   });
   after(() => lab[Symbol.asyncDispose]());
 

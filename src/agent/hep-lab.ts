@@ -57,6 +57,22 @@ export interface Via {
 
 export const NODE_ETH1 = '198.51.100.1';
 
+/**
+ * Host endpoints on eth1 (`side: near`) and eth2 (`side: far`), both `role: edge`, and normal policy letting
+ * TCP 7070 in to the host through them.
+ */
+export function edgeEndpoints(): Resource[] {
+  return [
+    hep('eth1-node1', 'eth1', [NODE_ETH1], { role: 'edge', side: 'near' }),
+    hep('eth2-node1', 'eth2', ['203.0.113.1'], { role: 'edge', side: 'far' }),
+    gnp('edge-host', {
+      selector: "role == 'edge'",
+      types: ['Ingress'],
+      ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [7070] } }],
+    }),
+  ];
+}
+
 export class HepLab implements AsyncDisposable {
   readonly h = new AgentHarness();
   outside!: Place;

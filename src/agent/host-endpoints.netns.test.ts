@@ -13,7 +13,7 @@ import type { Resource } from '../datastore/index.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import type { Decider, TraceEvent } from '../policy/trace.js';
 import { repoRoot } from '../test-support/repo.js';
-import { gnp, hep, HepLab, NODE_ETH1 } from './hep-lab.js';
+import { edgeEndpoints, gnp, hep, HepLab, NODE_ETH1 } from './hep-lab.js';
 import { knp } from './testing.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
@@ -31,16 +31,7 @@ describe('host endpoint stages, kernel and evaluator', { skip }, () => {
   const lab = new HepLab();
   before(async () => {
     await lab.setup();
-    await lab.settle(
-      hep('eth1-node1', 'eth1', [NODE_ETH1], { role: 'edge', side: 'near' }),
-      hep('eth2-node1', 'eth2', ['203.0.113.1'], { role: 'edge', side: 'far' }),
-      hep('node1-all', '*', [], { role: 'all' }),
-      gnp('edge-host', {
-        selector: "role == 'edge'",
-        types: ['Ingress'],
-        ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [7070] } }],
-      }),
-    );
+    await lab.settle(...edgeEndpoints(), hep('node1-all', '*', [], { role: 'all' }));
   });
   after(() => lab[Symbol.asyncDispose]());
 
