@@ -110,6 +110,7 @@ function wireDataplane(
   runner: CommandRunner,
   graph: CalcGraph,
   onFatal: (e: Error) => void,
+  log: AgentLogger,
 ): NftablesDataplane {
   const dp: NftablesDataplane = createNftablesDataplane({
     runner,
@@ -117,6 +118,9 @@ function wireDataplane(
     birdProgramsNoEncap: net.backend === 'bird',
     refreshIntervalMs: cfg.initial.nftablesRefreshInterval,
     resyncSource: () => graph.replay(),
+    warn: (msg, fields) => {
+      log.warn(msg, fields);
+    },
     hooks: {
       onApplied: async (info) => {
         metrics.applyTime.observe(info.durationMs / 1000);
@@ -193,7 +197,7 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   }
   const runner = store.add(new SpawnerCommandRunner(), (r) => r.close());
   const graph = new CalcGraph(cfg.nodeName, configInputs(cfg));
-  const dataplane = wireDataplane(cfg, net, reporter, metrics, runner, graph, onFatal);
+  const dataplane = wireDataplane(cfg, net, reporter, metrics, runner, graph, onFatal, log);
   const loop = dataplane.loop;
   reporter.attach(loop);
   const controller = new AbortController();

@@ -13,7 +13,7 @@ import type { CommandRunner } from './exec/command-runner.js';
 import { DataplaneLoop, type LoopHooks } from './loop.js';
 import type { Manager } from './manager.js';
 import { ClusterRouteManager } from './managers/cluster-routes.js';
-import { HostEndpointManager } from './managers/host-endpoints.js';
+import { HostEndpointManager, type HostEndpointWarn } from './managers/host-endpoints.js';
 import { IpSetsManager } from './managers/ipsets.js';
 import { NatManager } from './managers/nat.js';
 import { PolicyManager } from './managers/policies.js';
@@ -36,6 +36,8 @@ export interface NftablesDataplaneOptions {
   readonly clock?: Clock;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** Warnings about the datastore's contents that do not stop programming (host endpoints ignored). */
+  readonly warn?: HostEndpointWarn;
 }
 
 export interface NftablesDataplane {
@@ -52,7 +54,7 @@ export interface NftablesDataplane {
 /** The managers in apply order, over `table`, with the handles the agent reads. */
 export function createNftablesManagers(
   table: NftTable,
-  o: Pick<NftablesDataplaneOptions, 'runner' | 'hostname' | 'birdProgramsNoEncap'>,
+  o: Pick<NftablesDataplaneOptions, 'runner' | 'hostname' | 'birdProgramsNoEncap' | 'warn'>,
 ): Omit<NftablesDataplane, 'loop' | 'table'> {
   const policies = new PolicyManager(table);
   const workloads = new WorkloadEndpointManager(table, policies.tiers);
@@ -68,7 +70,7 @@ export function createNftablesManagers(
     policies,
     new ProfileManager(table),
     workloads,
-    new HostEndpointManager(table, policies.tiers, o.runner),
+    new HostEndpointManager(table, policies.tiers, o.runner, o.warn),
     new NatManager(table),
     vxlan,
     clusterRoutes,

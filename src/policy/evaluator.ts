@@ -6,33 +6,27 @@
  * first matching Allow/Deny rule decides, Log continues, Pass skips the rest of the tier; a tier that ends
  * without Pass applies its default action (Deny, or Pass); tiers with no applicable policy are skipped; after
  * the tiers, the endpoint's profiles in order; nothing allowed => Deny. Staged policies never decide; they are
- * evaluated into the `pending` trace as if enforced. Traffic a node forwards through host endpoints also
- * meets their applyOnForward policy (forward.ts finds the endpoints; `evaluateForward`); any Deny drops.
+ * evaluated into the `pending` trace as if enforced (tiers.ts). Host endpoints (docs/design/dataplane.md,
+ * "Host endpoints"): the one in force on an interface (host-endpoints.ts); untracked and preDNAT policy
+ * where a packet arrives, the `*` endpoint's preDNAT policy for interfaces without their own; failsafe
+ * ports; a host's traffic to its own workloads is not policed, a workload's traffic to its own host follows
+ * defaultEndpointToHostAction. Traffic a node forwards through host endpoints also meets their
+ * applyOnForward policy (forward.ts finds the endpoints; `evaluateForward`); any Deny drops.
  */
 import type { IpAddr } from '../lib/net/ip.js';
-import { policyDisplayName, policyIdString, policyQualifiedName } from '../model/ids.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
-import type { ModelEndpoint, ModelPolicy, ModelRule, ModelTier } from '../model/types.js';
+import type { ModelEndpoint, ModelTier } from '../model/types.js';
+import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND, failsafeHit } from './failsafe.js';
+import type { FailsafePort } from './failsafe.js';
+import { forwardHops } from './forward.js';
+import type { ForwardVia } from './forward.js';
+import { HostEndpointIndex, notInForceCaveat } from './host-endpoints.js';
 import { IpIndex } from './ip-index.js';
 import type { Holder } from './ip-index.js';
-import { ruleMatches } from './match.js';
 import type { Packet, PacketEnd } from './match.js';
-import { orderPolicies } from '../model/order.js';
-import type { TierPlan } from '../model/order.js';
-import { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
-import type { FailsafePort } from './failsafe.js';
-import { forwardHops, hostEndpointsByNode } from './forward.js';
-import type { ForwardVia, HostEndpointsByNode } from './forward.js';
-import type {
-  Decider,
-  Decision,
-  Direction,
-  DirectionTrace,
-  RuleHit,
-  Stage,
-  TraceEvent,
-  Verdict,
-} from './trace.js';
+import { finish, TierRunner } from './tiers.js';
+import type { StageResult } from './tiers.js';
+import type { Decision, Direction, DirectionTrace, TraceEvent, Verdict } from './trace.js';
 
 export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
 
@@ -63,55 +57,6 @@ export interface Flow {
   readonly via?: ForwardVia;
 }
 
-interface StageResult {
-  readonly decided?: { verdict: Verdict; by: Decider };
-}
-
-function hitOf(tier: string, p: ModelPolicy, rule: ModelRule): RuleHit {
-  const action =
-    rule.action === 'allow'
-      ? 'Allow'
-      : rule.action === 'deny'
-        ? 'Deny'
-        : rule.action === 'pass'
-          ? 'Pass'
-          : 'Log';
-  return {
-    tier,
-    policyId: policyIdString(p.key),
-    policyName: policyDisplayName(p.key),
-    kind: p.key.kind,
-    ...(p.key.namespace !== undefined ? { namespace: p.key.namespace } : {}),
-    ruleIndex: rule.index,
-    action,
-  };
-}
-
-/** The closure that ends one direction's evaluation with a verdict and what decided it. */
-function finish(ep: ModelEndpoint, dir: Direction, path: TraceEvent[], stage?: 'forward') {
-  return (verdict: Verdict, by: Decider): DirectionTrace => ({
-    direction: dir,
-    endpoint: ep.display,
-    ...(stage !== undefined ? { stage } : {}),
-    verdict,
-    decidedBy: by,
-    path,
-  });
-}
-
-function inStage(p: ModelPolicy, stage: Stage): boolean {
-  switch (stage) {
-    case 'untracked':
-      return p.doNotTrack;
-    case 'preDNAT':
-      return p.preDNAT;
-    case 'normal':
-      return !p.doNotTrack && !p.preDNAT;
-    case 'forward':
-      return p.applyOnForward && !p.doNotTrack && !p.preDNAT;
-  }
-}
-
 type Run = {
   verdict: Verdict;
   egress?: DirectionTrace;
@@ -121,18 +66,16 @@ type Run = {
 
 export class PolicyEvaluator {
   private readonly index: IpIndex;
-  private readonly plans = new Map<ModelEndpoint, readonly TierPlan[]>();
+  private readonly tiers: TierRunner;
   private readonly opts: Required<EvaluatorOptions>;
-
-  private readonly snapshot: ModelSnapshot;
   private readonly hasStaged: boolean;
-  private readonly hepsByNode: HostEndpointsByNode;
+  private readonly heps: HostEndpointIndex;
 
   constructor(snapshot: ModelSnapshot, options: EvaluatorOptions = {}) {
-    this.snapshot = snapshot;
     this.hasStaged = snapshot.policies.some((p) => p.staged);
-    this.hepsByNode = hostEndpointsByNode(snapshot.endpoints);
+    this.heps = new HostEndpointIndex(snapshot.endpoints);
     this.index = new IpIndex(snapshot.endpoints, snapshot.networkSets, snapshot.profiles);
+    this.tiers = new TierRunner(snapshot, this.index);
     this.opts = {
       endpointToHostAction: options.endpointToHostAction ?? 'Drop',
       failsafeInbound: options.failsafeInbound ?? DEFAULT_FAILSAFE_INBOUND,
@@ -146,10 +89,9 @@ export class PolicyEvaluator {
   }
 
   decide(flow: Flow): Decision {
-    const srcEp =
-      flow.src.endpoint ?? (flow.src.ip !== undefined ? this.index.endpointsAt(flow.src.ip)[0] : undefined);
-    const dstEp =
-      flow.dst.endpoint ?? (flow.dst.ip !== undefined ? this.index.endpointsAt(flow.dst.ip)[0] : undefined);
+    const caveats: string[] = [];
+    const srcEp = this.endOf(flow.src, caveats);
+    const dstEp = this.endOf(flow.dst, caveats);
     const family =
       flow.src.ip?.family ?? flow.dst.ip?.family ?? srcEp?.ips[0]?.family ?? dstEp?.ips[0]?.family ?? 4;
     const packet: Packet = {
@@ -160,28 +102,28 @@ export class PolicyEvaluator {
       ...(flow.icmpType !== undefined ? { icmpType: flow.icmpType } : {}),
       ...(flow.icmpCode !== undefined ? { icmpCode: flow.icmpCode } : {}),
     };
-    const { hops, caveats } = forwardHops(this.hepsByNode, srcEp, dstEp, flow.via);
+    const fwd = forwardHops(this.heps, srcEp, dstEp, flow.via);
+    caveats.push(...fwd.caveats);
+    const sameNode =
+      srcEp !== undefined && dstEp !== undefined && srcEp.node !== '' && srcEp.node === dstEp.node;
     const run = (includeStaged: boolean): Run => {
-      const forward = hops.flatMap((h) => [
+      if (sameNode && srcEp.key.kind === 'hep' && dstEp.key.kind === 'wep') {
+        // Felix's cali-OUTPUT returns for workload interfaces: no policy at either end.
+        const by = { kind: 'hostToLocalWorkload' } as const;
+        const egress = finish(srcEp, 'egress', [])('Allow', by);
+        return { verdict: 'Allow', egress, ingress: finish(dstEp, 'ingress', [])('Allow', by) };
+      }
+      const forward = fwd.hops.flatMap((h) => [
         ...(h.in !== undefined ? [this.evaluateForward(h.in, 'ingress', packet, includeStaged)] : []),
         ...(h.out !== undefined ? [this.evaluateForward(h.out, 'egress', packet, includeStaged)] : []),
       ]);
       const egress = srcEp !== undefined ? this.evaluate(srcEp, 'egress', packet, includeStaged) : undefined;
       let ingress: DirectionTrace | undefined;
       if (dstEp !== undefined) {
-        const toOwnHost = srcEp?.key.kind === 'wep' && dstEp.key.kind === 'hep' && srcEp.node === dstEp.node;
-        const action = this.opts.endpointToHostAction;
-        if (toOwnHost && action !== 'Return') {
-          ingress = {
-            direction: 'ingress',
-            endpoint: dstEp.display,
-            verdict: action === 'Accept' ? 'Allow' : 'Deny',
-            decidedBy: { kind: 'endpointToHost', action },
-            path: [],
-          };
-        } else {
-          ingress = this.evaluate(dstEp, 'ingress', packet, includeStaged);
-        }
+        ingress =
+          sameNode && srcEp.key.kind === 'wep' && dstEp.key.kind === 'hep'
+            ? this.workloadToHost(dstEp, packet, includeStaged)
+            : this.evaluate(dstEp, 'ingress', packet, includeStaged);
       }
       const denied = [egress, ingress, ...forward].some((t) => t?.verdict === 'Deny');
       return {
@@ -200,6 +142,19 @@ export class PolicyEvaluator {
     };
   }
 
+  /**
+   * The Calico endpoint at one end: the one given, else the one holding the address. A host endpoint is
+   * replaced by the one in force on its interface (a lower name wins it); a caveat says so when the caller
+   * named the endpoint.
+   */
+  private endOf(end: FlowEnd, caveats: string[]): ModelEndpoint | undefined {
+    const ep = end.endpoint ?? (end.ip !== undefined ? this.index.endpointsAt(end.ip)[0] : undefined);
+    if (ep === undefined) return undefined;
+    const inForce = this.heps.inForce(ep);
+    if (inForce !== ep && end.endpoint !== undefined) caveats.push(notInForceCaveat(ep, inForce));
+    return inForce;
+  }
+
   private packetEnd(end: FlowEnd, ep: ModelEndpoint | undefined): PacketEnd {
     const holders: Holder[] = end.ip !== undefined ? this.index.holdersOf(end.ip) : [];
     if (ep !== undefined) {
@@ -213,18 +168,12 @@ export class PolicyEvaluator {
     };
   }
 
-  /** The endpoint's applicable policies grouped into ordered tiers (cached per endpoint). */
-  planFor(ep: ModelEndpoint): readonly TierPlan[] {
-    let plan = this.plans.get(ep);
-    if (plan === undefined) {
-      const labels = this.index.holderOf(ep)?.labels ?? ep.labels;
-      const selected = this.snapshot.policies.filter((p) => p.selector.matches(labels));
-      plan = orderPolicies(selected, this.snapshot.tiers);
-      this.plans.set(ep, plan);
-    }
-    return plan;
-  }
-
+  /**
+   * One endpoint's policy for one direction. A host endpoint's own traffic first meets its untracked policy
+   * (raw OUTPUT), traffic arriving for the host its untracked and preDNAT policy (raw and mangle PREROUTING,
+   * `prerouting`); an Allow there is final, as Felix's filter INPUT and OUTPUT accept what those stages
+   * accepted. Then the failsafe ports, the normal tiers and the profiles.
+   */
   private evaluate(
     ep: ModelEndpoint,
     dir: Direction,
@@ -234,30 +183,40 @@ export class PolicyEvaluator {
     const path: TraceEvent[] = [];
     const done = finish(ep, dir, path);
     if (ep.key.kind === 'hep') {
-      const failsafe = dir === 'ingress' ? this.opts.failsafeInbound : this.opts.failsafeOutbound;
-      const port = packet.dst.port;
-      const hit = failsafe.find((f) => f.protocol === packet.protocol && f.port === port);
+      const early =
+        dir === 'ingress'
+          ? this.prerouting(ep, ep.node, packet, includeStaged, path)
+          : this.rawOutput(ep, packet, includeStaged, path);
+      if (early.decided !== undefined) return done(early.decided.verdict, early.decided.by);
+      const hit = this.failsafe(dir, packet, false);
       if (hit !== undefined)
         return done('Allow', { kind: 'failsafe', protocol: hit.protocol, port: hit.port });
-      const stages: Stage[] = dir === 'ingress' ? ['untracked', 'preDNAT'] : ['untracked'];
-      for (const stage of stages) {
-        const r = this.runTiers(ep, dir, packet, includeStaged, stage, path);
-        if (r.decided !== undefined && (r.decided.verdict === 'Deny' || stage === 'untracked')) {
-          return done(r.decided.verdict, r.decided.by);
-        }
-      }
     }
-    const r = this.runTiers(ep, dir, packet, includeStaged, 'normal', path);
+    const r = this.tiers.runTiers(ep, dir, packet, includeStaged, 'normal', path);
     if (r.decided !== undefined) return done(r.decided.verdict, r.decided.by);
-    return this.runProfiles(ep, dir, packet, path, done);
+    return this.tiers.runProfiles(ep, dir, packet, path, done);
+  }
+
+  /**
+   * A workload's traffic to its own host (`ep` is the host's endpoint), besides the workload's egress
+   * policy: the packet arrives through the workload's interface, which has no endpoint of its own, so the
+   * `*` endpoint's preDNAT policy applies in mangle PREROUTING (an Allow there does not skip the workload's
+   * egress policy: Felix's filter INPUT sends workload traffic on first); then defaultEndpointToHostAction.
+   */
+  private workloadToHost(ep: ModelEndpoint, packet: Packet, includeStaged: boolean): DirectionTrace {
+    const path: TraceEvent[] = [];
+    const done = finish(ep, 'ingress', path);
+    const pre = this.prerouting(undefined, ep.node, packet, includeStaged, path);
+    if (pre.decided?.verdict === 'Deny') return done('Deny', pre.decided.by);
+    const action = this.opts.endpointToHostAction;
+    return done(action === 'Drop' ? 'Deny' : 'Allow', { kind: 'endpointToHost', action });
   }
 
   /**
    * A host endpoint's policy on traffic the host forwards through it (Felix's cali-fhfw-/cali-thfw- chains,
-   * rules/endpoints.go chainTypeForward). An arriving packet first meets the interface's untracked (raw) and
-   * preDNAT (mangle) policy, as all traffic does: Deny drops; Allow accepts it past the forward policy (the
-   * accept mark skips cali-from-hep-forward); a failsafe port only skips that stage. Untracked policy of the
-   * `*` endpoint is ignored, as Felix does. Then the applyOnForward tiers: no failsafe, no profiles; a
+   * rules/endpoints.go chainTypeForward). An arriving packet first meets untracked and preDNAT policy, as
+   * all arriving traffic does (`prerouting`): Deny drops; Allow accepts it past the forward policy (the
+   * accept mark skips cali-from-hep-forward). Then the applyOnForward tiers: no failsafe, no profiles; a
    * packet no tier allowed or denied is not dropped.
    */
   private evaluateForward(
@@ -269,130 +228,74 @@ export class PolicyEvaluator {
     const path: TraceEvent[] = [];
     const done = finish(hep, dir, path, 'forward');
     if (dir === 'ingress') {
-      for (const stage of ['untracked', 'preDNAT'] as const) {
-        if (stage === 'untracked' && hep.interfaceName === '*') continue;
-        if (this.stageTiers(hep, dir, stage, includeStaged).length === 0) continue;
-        const fs = this.failsafeIn(packet, stage === 'untracked');
-        if (fs !== undefined) {
-          path.push({ kind: 'failsafeSkip', stage, protocol: fs.protocol, port: fs.port });
-          continue;
-        }
-        const r = this.runTiers(hep, dir, packet, includeStaged, stage, path);
-        if (r.decided !== undefined) return done(r.decided.verdict, r.decided.by);
-      }
+      const pre = this.prerouting(hep, hep.node, packet, includeStaged, path);
+      if (pre.decided !== undefined) return done(pre.decided.verdict, pre.decided.by);
     }
-    const r = this.runTiers(hep, dir, packet, includeStaged, 'forward', path);
+    const r = this.tiers.runTiers(hep, dir, packet, includeStaged, 'forward', path);
     if (r.decided !== undefined) return done(r.decided.verdict, r.decided.by);
-    const ran = this.stageTiers(hep, dir, 'forward', includeStaged).length > 0;
+    const ran = this.tiers.stageTiers(hep, dir, 'forward', includeStaged).length > 0;
     return done('Allow', { kind: 'forwardDefault', reason: ran ? 'noVerdict' : 'noPolicy' });
   }
 
   /**
-   * The raw failsafe chain accepts inbound failsafe ports and responses to outbound failsafe connections
-   * (source port); the mangle one only inbound failsafe ports.
+   * Untracked and preDNAT policy where a packet arrives at `node` (raw and mangle PREROUTING), through an
+   * interface whose endpoint is `arrival` (undefined: none of its own, as for a workload's interface).
+   * Untracked policy is the arrival endpoint's, never the `*` endpoint's (Felix ignores it there). PreDNAT
+   * policy is the arrival endpoint's when it has some, else the node's `*` endpoint's (the mangle dispatch
+   * lists only endpoints with preDNAT policy; its default is the `*` endpoint). A failsafe port skips a
+   * stage (its chain accepts the packet for that table only). What a verdict means is the caller's.
    */
-  private failsafeIn(packet: Packet, raw: boolean): FailsafePort | undefined {
-    const { protocol } = packet;
-    const dst = this.opts.failsafeInbound.find((f) => f.protocol === protocol && f.port === packet.dst.port);
-    if (dst !== undefined || !raw) return dst;
-    return this.opts.failsafeOutbound.find((f) => f.protocol === protocol && f.port === packet.src.port);
-  }
-
-  /** The endpoint's tiers holding policies of `stage` for `dir`, with those policies in order. */
-  private stageTiers(
-    ep: ModelEndpoint,
-    dir: Direction,
-    stage: Stage,
-    includeStaged: boolean,
-  ): { tier: ModelTier; policies: ModelPolicy[] }[] {
-    return this.planFor(ep).flatMap((plan) => {
-      const policies = plan.policies.filter(
-        (p) =>
-          (dir === 'ingress' ? p.ingress : p.egress) && inStage(p, stage) && (includeStaged || !p.staged),
-      );
-      return policies.length > 0 ? [{ tier: plan.tier, policies }] : [];
-    });
-  }
-
-  private runTiers(
-    ep: ModelEndpoint,
-    dir: Direction,
+  private prerouting(
+    arrival: ModelEndpoint | undefined,
+    node: string,
     packet: Packet,
     includeStaged: boolean,
-    stage: Stage,
     path: TraceEvent[],
   ): StageResult {
-    for (const plan of this.stageTiers(ep, dir, stage, includeStaged)) {
-      const pols = plan.policies;
-      const tierName = plan.tier.name;
-      path.push({
-        kind: 'tier',
-        tier: tierName,
-        policies: pols.map((p) => policyQualifiedName(p.key)),
-        stage,
-      });
-      let passed = false;
-      for (const pol of pols) {
-        for (const rule of dir === 'ingress' ? pol.inbound : pol.outbound) {
-          if (!ruleMatches(rule, packet)) continue;
-          const hit = hitOf(tierName, pol, rule);
-          path.push({ kind: 'hit', hit });
-          if (rule.action === 'log') continue;
-          if (rule.action === 'pass') {
-            passed = true;
-            break;
-          }
-          return {
-            decided: {
-              verdict: rule.action === 'allow' ? 'Allow' : 'Deny',
-              by: { kind: 'rule', hit, stage },
-            },
-          };
-        }
-        if (passed) break;
+    const has = (ep: ModelEndpoint | undefined, stage: 'untracked' | 'preDNAT'): ep is ModelEndpoint =>
+      ep !== undefined && this.tiers.stageTiers(ep, 'ingress', stage, includeStaged).length > 0;
+    for (const stage of ['untracked', 'preDNAT'] as const) {
+      let source: ModelEndpoint | undefined;
+      if (stage === 'untracked')
+        source = arrival?.interfaceName !== '*' && has(arrival, stage) ? arrival : undefined;
+      else {
+        const any = this.heps.allInterfaces(node);
+        source = has(arrival, stage) ? arrival : has(any, stage) ? any : undefined;
+        if (source !== undefined && source !== arrival)
+          path.push({ kind: 'stageFrom', stage, endpoint: source.display });
       }
-      if (passed) continue;
-      // Untracked and preDNAT tiers never default-drop (Felix forces their end of tier to Pass).
-      if (plan.tier.defaultAction === 'pass' || stage === 'untracked' || stage === 'preDNAT') {
-        path.push({ kind: 'tierPass', tier: tierName, reason: 'defaultActionPass' });
+      if (source === undefined) continue;
+      const fs = this.failsafe('ingress', packet, stage === 'untracked');
+      if (fs !== undefined) {
+        path.push({ kind: 'failsafeSkip', stage, protocol: fs.protocol, port: fs.port });
         continue;
       }
-      return {
-        decided: {
-          verdict: 'Deny',
-          by: { kind: 'endOfTier', tier: tierName, policies: pols.map((p) => policyQualifiedName(p.key)) },
-        },
-      };
+      const r = this.tiers.runTiers(source, 'ingress', packet, includeStaged, stage, path);
+      if (r.decided !== undefined) return r;
     }
     return {};
   }
 
-  private runProfiles(
+  /** A host endpoint's untracked policy on the host's own traffic (raw OUTPUT; not for `*` endpoints). */
+  private rawOutput(
     ep: ModelEndpoint,
-    dir: Direction,
     packet: Packet,
+    includeStaged: boolean,
     path: TraceEvent[],
-    done: (v: Verdict, by: Decider) => DirectionTrace,
-  ): DirectionTrace {
-    path.push({ kind: 'profiles', profiles: ep.profiles });
-    for (const name of ep.profiles) {
-      const prof = this.snapshot.profiles.get(name);
-      if (prof === undefined) {
-        path.push({ kind: 'missingProfile', profile: name });
-        continue;
-      }
-      for (const rule of dir === 'ingress' ? prof.inbound : prof.outbound) {
-        if (!ruleMatches(rule, packet)) continue;
-        if (rule.action === 'log') {
-          path.push({ kind: 'profileLog', profile: name, ruleIndex: rule.index });
-          continue;
-        }
-        if (rule.action === 'pass') break;
-        const verdict: Verdict = rule.action === 'allow' ? 'Allow' : 'Deny';
-        return done(verdict, { kind: 'profile', profile: name, ruleIndex: rule.index, action: verdict });
-      }
+  ): StageResult {
+    if (ep.interfaceName === '*') return {};
+    if (this.tiers.stageTiers(ep, 'egress', 'untracked', includeStaged).length === 0) return {};
+    const fs = this.failsafe('egress', packet, true);
+    if (fs !== undefined) {
+      path.push({ kind: 'failsafeSkip', stage: 'untracked', protocol: fs.protocol, port: fs.port });
+      return {};
     }
-    return done('Deny', { kind: 'noProfileAllowed', profiles: ep.profiles });
+    return this.tiers.runTiers(ep, 'egress', packet, includeStaged, 'untracked', path);
+  }
+
+  private failsafe(dir: Direction, packet: Packet, raw: boolean): FailsafePort | undefined {
+    const ports = { inbound: this.opts.failsafeInbound, outbound: this.opts.failsafeOutbound };
+    return failsafeHit(ports, dir, packet, raw);
   }
 }
 

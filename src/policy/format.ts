@@ -25,7 +25,11 @@ export function describeDecider(d: Decider, direction: 'ingress' | 'egress'): st
     case 'failsafe':
       return `allowed by failsafe port ${d.protocol}/${d.port}`;
     case 'endpointToHost':
-      return `${d.action === 'Accept' ? 'allowed' : 'denied'} by defaultEndpointToHostAction ${d.action} (workload to its own host)`;
+      return d.action === 'Return'
+        ? 'allowed by defaultEndpointToHostAction Return (workload to its own host: handed back to the INPUT chain, where no host endpoint policy applies)'
+        : `${d.action === 'Accept' ? 'allowed' : 'denied'} by defaultEndpointToHostAction ${d.action} (workload to its own host)`;
+    case 'hostToLocalWorkload':
+      return "allowed: Calico does not police a host's traffic to its own workloads (neither host endpoint egress nor workload ingress policy applies)";
     case 'forwardDefault':
       return d.reason === 'noPolicy'
         ? `allowed: no applyOnForward policy selects the host endpoint for ${rules} (forwarded traffic is allowed by default)`
@@ -47,6 +51,8 @@ function describeEvent(e: TraceEvent): string {
       return `  profile ${e.profile} rule ${e.ruleIndex} -> Log`;
     case 'missingProfile':
       return `  profile ${e.profile} does not exist (skipped)`;
+    case 'stageFrom':
+      return `${e.stage} policy of ${e.endpoint}, the endpoint for all interfaces (no ${e.stage} policy of the interface's own)`;
     case 'failsafeSkip':
       return `failsafe port ${e.protocol}/${e.port}: ${e.stage} policy skipped`;
   }

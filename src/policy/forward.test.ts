@@ -3,7 +3,8 @@ import { describe, it } from 'node:test';
 import type { ModelInput } from '../model/snapshot.js';
 import { buildSnapshot } from '../model/snapshot.js';
 import { formatDecision } from './format.js';
-import { forwardHops, hostEndpointsByNode } from './forward.js';
+import { forwardHops } from './forward.js';
+import { HostEndpointIndex } from './host-endpoints.js';
 import type { Decider, DirectionTrace } from './trace.js';
 import { forwardDecider, gnp, hep, np, ns, pod, sgnp, tier } from './testing.js';
 
@@ -277,7 +278,7 @@ describe('which host endpoints a connection is forwarded through', () => {
   };
   const summary = (src: string | undefined, dst: string | undefined, via = {}) => {
     const r = forwardHops(
-      hostEndpointsByNode(snap.endpoints),
+      new HostEndpointIndex(snap.endpoints),
       src !== undefined ? ep(src) : undefined,
       dst !== undefined ? ep(dst) : undefined,
       via,

@@ -1,9 +1,10 @@
 /**
  * Which host endpoints a connection is forwarded through (Felix's FORWARD-chain dispatch, reference §3.8):
  * on each node that routes the packet, the endpoint of the interface it arrives through and of the one it
- * leaves through. An interface with an endpoint of its own (`interfaceName`) has that one; any other
- * interface, workload interfaces included, has the node's `*` endpoint if there is one (rules/dispatch.go
- * hostDispatchChains: the forward dispatch's default has no workload exception). Pure.
+ * leaves through. A workload interface never has an endpoint of its own (Felix ignores workload
+ * interfaces), so there it is the node's `*` endpoint if there is one (rules/dispatch.go hostDispatchChains:
+ * the forward dispatch's default has no workload exception); a host interface has the endpoint in force on
+ * it (host-endpoints.ts). Pure.
  *
  * Derived from the connection's ends: a workload's node forwards its traffic (in through the workload's
  * interface) and the destination workload's node forwards traffic to it (out through its interface); a
@@ -13,6 +14,7 @@
  * endpoint (`via`), or the side is left out with a caveat.
  */
 import type { ModelEndpoint } from '../model/types.js';
+import { notInForceCaveat, type HostEndpointIndex } from './host-endpoints.js';
 
 /** Host endpoints the caller knows the packet arrives (`in`) or leaves (`out`) through, on their nodes. */
 export interface ForwardVia {
@@ -29,26 +31,14 @@ export interface ForwardHop {
 
 type Side = 'in' | 'out';
 
-/** How one side of a hop is found: a known interface, the node's unknown host interface, or given. */
+/** How one side of a hop is found: a workload's interface, the node's unknown host interface, or given. */
 type SideSpec =
-  | { readonly kind: 'iface'; readonly name: string }
+  | { readonly kind: 'workload' }
   | { readonly kind: 'host' }
   | { readonly kind: 'given'; readonly ep: ModelEndpoint };
 
-/** Each node's host endpoints, by name (lowest first: Felix's tie-break). Build once per snapshot. */
-export type HostEndpointsByNode = ReadonlyMap<string, readonly ModelEndpoint[]>;
-
-export function hostEndpointsByNode(endpoints: readonly ModelEndpoint[]): HostEndpointsByNode {
-  const out = new Map<string, ModelEndpoint[]>();
-  const heps = endpoints
-    .filter((e) => e.key.kind === 'hep')
-    .sort((a, b) => (a.key.name < b.key.name ? -1 : a.key.name > b.key.name ? 1 : 0));
-  for (const h of heps) out.set(h.node, [...(out.get(h.node) ?? []), h]);
-  return out;
-}
-
 export function forwardHops(
-  heps: HostEndpointsByNode,
+  heps: HostEndpointIndex,
   src: ModelEndpoint | undefined,
   dst: ModelEndpoint | undefined,
   via: ForwardVia = {},
@@ -62,14 +52,11 @@ export function forwardHops(
   const dstHost = nodeOf(dst, 'hep');
   const specs = new Map<string, Record<Side, SideSpec>>();
   if (src !== undefined && srcNode !== undefined && srcNode !== dstHost) {
-    const out: SideSpec =
-      dst !== undefined && dstNode === srcNode
-        ? { kind: 'iface', name: dst.interfaceName }
-        : { kind: 'host' };
-    specs.set(srcNode, { in: { kind: 'iface', name: src.interfaceName }, out });
+    const out: SideSpec = dst !== undefined && dstNode === srcNode ? { kind: 'workload' } : { kind: 'host' };
+    specs.set(srcNode, { in: { kind: 'workload' }, out });
   }
   if (dst !== undefined && dstNode !== undefined && dstNode !== srcNode && dstNode !== srcHost)
-    specs.set(dstNode, { in: { kind: 'host' }, out: { kind: 'iface', name: dst.interfaceName } });
+    specs.set(dstNode, { in: { kind: 'host' }, out: { kind: 'workload' } });
   const caveats: string[] = [];
   for (const side of ['in', 'out'] as const) {
     const ep = via[side];
@@ -84,11 +71,14 @@ export function forwardHops(
     specs.set(ep.node, { ...spec, [side]: { kind: 'given', ep } });
   }
   const resolve = (node: string, side: Side, spec: SideSpec): ModelEndpoint | undefined => {
-    if (spec.kind === 'given') return spec.ep;
-    const own = heps.get(node) ?? [];
-    const any = own.find((h) => h.interfaceName === '*');
-    if (spec.kind === 'iface') return own.find((h) => h.interfaceName === spec.name) ?? any;
-    const specific = own.filter((h) => h.interfaceName !== '*');
+    if (spec.kind === 'given') {
+      const ep = heps.inForce(spec.ep);
+      if (ep !== spec.ep) caveats.push(notInForceCaveat(spec.ep, ep));
+      return ep;
+    }
+    const any = heps.allInterfaces(node);
+    if (spec.kind === 'workload') return any;
+    const specific = heps.specific(node);
     if (specific.length === 0) return any;
     caveats.push(
       `node ${node} has host endpoints for specific interfaces (${specific.map((h) => h.display).join(', ')}): ` +

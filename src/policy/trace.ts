@@ -38,7 +38,14 @@ export type Decider =
     }
   | { readonly kind: 'noProfileAllowed'; readonly profiles: readonly string[] }
   | { readonly kind: 'failsafe'; readonly protocol: number; readonly port: number }
-  | { readonly kind: 'endpointToHost'; readonly action: 'Drop' | 'Accept' }
+  /**
+   * A workload's traffic to its own host, after the workload's egress policy: Felix's
+   * defaultEndpointToHostAction (Return hands the packet back to the host's INPUT chain, where Calico
+   * applies no host endpoint policy: it is allowed).
+   */
+  | { readonly kind: 'endpointToHost'; readonly action: 'Drop' | 'Accept' | 'Return' }
+  /** A host's traffic to one of its own workloads: Felix polices neither end (its OUTPUT chain returns). */
+  | { readonly kind: 'hostToLocalWorkload' }
   /**
    * Forwarded traffic no applyOnForward policy decided: none selects the host endpoint for this direction
    * (`noPolicy`), or every tier passed it (`noVerdict`). Either way Calico does not drop it.
@@ -59,6 +66,11 @@ export type TraceEvent =
   | { readonly kind: 'profiles'; readonly profiles: readonly string[] }
   | { readonly kind: 'profileLog'; readonly profile: string; readonly ruleIndex: number }
   | { readonly kind: 'missingProfile'; readonly profile: string }
+  /**
+   * The preDNAT policy that applied is the `*` endpoint's: the interface the packet arrived through has no
+   * endpoint with preDNAT policy of its own (Felix's mangle dispatch default).
+   */
+  | { readonly kind: 'stageFrom'; readonly stage: 'preDNAT'; readonly endpoint: string }
   /** A failsafe port: the raw (untracked) or mangle (preDNAT) failsafe chain accepted it past that stage. */
   | {
       readonly kind: 'failsafeSkip';

@@ -3,11 +3,14 @@
  * filter chain per direction (failsafe first, then normal tiers, then profiles and a final drop), a forward
  * chain per direction for traffic the host routes through the interface (applyOnForward tiers, no failsafe,
  * no profiles, allowed when the endpoint has no forward policy at all), plus raw chains for untracked
- * (doNotTrack) policy and a mangle chain for preDNAT policy, which never drop at the end of a tier. Also the
- * dispatch chains in front of the per-interface maps, whose default is the `*` endpoint. Pure.
+ * (doNotTrack) policy and a mangle chain for preDNAT policy, which never drop at the end of a tier. Every
+ * chain but the raw ones starts with the conntrack rules of Felix's appendConntrackRules (the invalid-state
+ * drop only without disableConntrackInvalidCheck). Also the dispatch chains in front of the per-interface
+ * maps, whose default is the `*` endpoint (Felix's hostDispatchChains). Pure.
  */
 import type { HostEndpointMsg } from '../../calc/messages.js';
 import type { ChainSpec, NftRule } from '../nftables/model.js';
+import type { RulesConfig } from './config.js';
 import { CLEAR_MARKS, tierRules } from './endpoints.js';
 import type { TierChainRef } from './endpoints.js';
 import {
@@ -24,12 +27,14 @@ import {
   MARK_ACCEPT,
 } from './names.js';
 
-/** The chains the filter dispatch sends one endpoint's interface to (for `*`: every other interface). */
+/** The chains the dispatch sends one endpoint's interface to (for `*`: every other interface). */
 export interface HostDispatchTargets {
   readonly fromHost: string;
   readonly toHost: string;
   readonly fromForward: string;
   readonly toForward: string;
+  /** The mangle (preDNAT) chain; only when the endpoint has preDNAT policy (Felix's optimisation). */
+  readonly preDnat?: string;
 }
 
 export interface HostRender {
@@ -40,12 +45,16 @@ export interface HostRender {
   readonly targets: HostDispatchTargets;
 }
 
-const CONNTRACK: NftRule[] = [
-  { rule: 'ct state established,related accept' },
-  { rule: 'ct state invalid drop' },
-];
+/** Felix's appendConntrackRules with the accept action (the filter and mangle allow actions default to it). */
+function conntrackRules(cfg: RulesConfig): NftRule[] {
+  return [
+    { rule: 'ct state established,related accept' },
+    ...(cfg.disableConntrackInvalidCheck ? [] : [{ rule: 'ct state invalid drop' }]),
+  ];
+}
 
-export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
+export function renderHostEndpoint(ep: HostEndpointMsg, cfg: RulesConfig): HostRender {
+  const CONNTRACK = conntrackRules(cfg);
   const iface = ep.interfaceName;
   const label = `host endpoint ${ep.name}`;
   const chains: ChainSpec[] = [];
@@ -118,9 +127,11 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
       dropLabel: label,
     });
     tierChains.push(...t.tierChains);
+    // Untracked chains run before conntrack (Felix's chainTypeUntracked has no conntrack rules).
     return {
       name: hostChain(layer, iface, dir === 'ingress' ? 'fh' : 'th'),
       rules: [
+        ...(layer === 'mangle' ? CONNTRACK : []),
         { rule: `jump ${failsafe}`, comment: `${label} (${layer})` },
         { rule: CLEAR_MARKS },
         ...t.rules,
@@ -133,23 +144,39 @@ export function renderHostEndpoint(ep: HostEndpointMsg): HostRender {
     chains.push(rin, rout);
     entries.push([MAP_RAW_FROM_HEP, iface, `goto ${rin.name}`], [MAP_RAW_TO_HEP, iface, `goto ${rout.name}`]);
   }
+  let preDnat: string | undefined;
   if (ep.preDnatTiers.length > 0) {
     const m = stage('mangle', 'ingress', CHAIN.mangleFailsafeIn, ep.preDnatTiers);
     chains.push(m);
     entries.push([MAP_MANGLE_FROM_HEP, iface, `goto ${m.name}`]);
+    preDnat = m.name;
   }
-  const targets = { fromHost: fh.name, toHost: th.name, fromForward: fhfw.name, toForward: thfw.name };
+  const targets = {
+    fromHost: fh.name,
+    toHost: th.name,
+    fromForward: fhfw.name,
+    toForward: thfw.name,
+    ...(preDnat !== undefined ? { preDnat } : {}),
+  };
   return { chains, entries, tierChains, targets };
 }
 
 /**
- * The filter dispatch chains in front of the per-interface maps (Felix's cali-from/to-host-endpoint and
- * cali-from/to-hep-forward). An interface without its own endpoint goes to the `*` endpoint's chains when
- * there is one: for host traffic every interface but loopback; for forwarded traffic every interface,
- * workload interfaces included (Felix's dispatch default has no exception for them).
+ * The dispatch chains in front of the per-interface maps (Felix's cali-from/to-host-endpoint and
+ * cali-from/to-hep-forward in filter, cali-from-host-endpoint in mangle). An interface without its own
+ * endpoint goes to the `*` endpoint's chains when there is one: for host traffic every interface but
+ * loopback; for forwarded traffic every interface, workload interfaces included (Felix's dispatch default
+ * has no exception for them); for preDNAT policy every interface whose endpoint (if any) has no preDNAT
+ * policy of its own, workload interfaces included (Felix's mangle dispatch lists only endpoints with preDNAT
+ * policy, and its default is the `*` endpoint when that one has some).
  */
 export function renderHostDispatch(any: HostDispatchTargets | undefined): ChainSpec[] {
-  const chain = (name: string, map: string, match: 'iifname' | 'oifname', to: keyof HostDispatchTargets) => {
+  const chain = (
+    name: string,
+    map: string,
+    match: 'iifname' | 'oifname',
+    to: Exclude<keyof HostDispatchTargets, 'preDnat'>,
+  ) => {
     const rules: NftRule[] = [{ rule: `${match} vmap @${map}` }];
     if (any !== undefined) {
       const notLo = to === 'fromHost' || to === 'toHost' ? `${match} != "lo" ` : '';
@@ -157,10 +184,14 @@ export function renderHostDispatch(any: HostDispatchTargets | undefined): ChainS
     }
     return { name, rules };
   };
+  const mangle: NftRule[] = [{ rule: `iifname vmap @${MAP_MANGLE_FROM_HEP}` }];
+  if (any?.preDnat !== undefined)
+    mangle.push({ rule: `jump ${any.preDnat}`, comment: 'host endpoint for all interfaces' });
   return [
     chain(CHAIN.fromHep, MAP_FROM_HEP, 'iifname', 'fromHost'),
     chain(CHAIN.toHep, MAP_TO_HEP, 'oifname', 'toHost'),
     chain(CHAIN.fromHepFwd, MAP_FROM_HEP_FWD, 'iifname', 'fromForward'),
     chain(CHAIN.toHepFwd, MAP_TO_HEP_FWD, 'oifname', 'toForward'),
+    { name: CHAIN.mangleFromHep, rules: mangle },
   ];
 }

@@ -72,6 +72,7 @@ export const CHAIN = {
   rawFailsafeIn: chainName('raw', 'cali-failsafe-in'),
   rawFailsafeOut: chainName('raw', 'cali-failsafe-out'),
   manglePre: chainName('mangle', 'cali-PREROUTING'),
+  mangleFromHep: chainName('mangle', 'cali-from-host-endpoint'),
   mangleFailsafeIn: chainName('mangle', 'cali-failsafe-in'),
   natPostrouting: chainName('nat', 'cali-POSTROUTING'),
   natOutgoing: chainName('nat', 'cali-nat-outgoing'),

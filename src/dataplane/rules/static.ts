@@ -6,8 +6,9 @@
  * A packet from or to a `cali*` interface whose endpoint is not programmed hits the dispatch chain's final
  * drop: there is never a window in which a new workload interface is unpoliced.
  *
- * The host-endpoint dispatch chains (`cali-from/to-host-endpoint`, `cali-from/to-hep-forward`) are rendered
- * with the host endpoints (host.ts renderHostDispatch), because the `*` endpoint is their default.
+ * The host-endpoint dispatch chains (`cali-from/to-host-endpoint`, `cali-from/to-hep-forward`, and mangle's
+ * `cali-from-host-endpoint` for preDNAT policy) are rendered with the host endpoints (host.ts
+ * renderHostDispatch), because the `*` endpoint is their default.
  */
 import type { ChainSpec, MapSpec, NftRule } from '../nftables/model.js';
 import type { FailsafePort, RulesConfig } from './config.js';
@@ -176,9 +177,11 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
     {
       name: CHAIN.input,
       rules: [
-        { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
         ...vxlanHostRules(cfg, 'in', opts),
         ...prefixes(cfg, 'iifname').map((p) => `${p} goto ${CHAIN.wlToHost}`),
+        // Felix's filterInputChain: what the arriving host endpoint's untracked or preDNAT policy accepted
+        // (the accept mark set in raw or mangle PREROUTING) skips its normal policy.
+        { rule: ACCEPT_IF_MARKED, comment: 'accepted by untracked or preDNAT policy' },
         CLEAR_MARKS,
         `jump ${CHAIN.fromHep}`,
         ACCEPT_IF_MARKED,
@@ -200,9 +203,11 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
     {
       name: CHAIN.output,
       rules: [
-        { rule: `ct state untracked ${ACCEPT_IF_MARKED}`, comment: 'allowed by untracked policy' },
+        { rule: ACCEPT_IF_MARKED, comment: 'accepted by untracked policy' },
+        // Felix's filterOutputChain: the host's traffic to its own workloads meets neither host endpoint
+        // policy nor the workload's ingress policy.
+        ...prefixes(cfg, 'oifname').map((p) => ({ rule: `${p} return`, comment: 'host to local workload' })),
         ...vxlanHostRules(cfg, 'out', opts),
-        ...prefixes(cfg, 'oifname').map((p) => `${p} return`),
         CLEAR_MARKS,
         `jump ${CHAIN.toHep}`,
         ACCEPT_IF_MARKED,
@@ -215,14 +220,15 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
     { name: CHAIN.rawFailsafeIn, rules: rawFailsafeRules(cfg.failsafeInbound, cfg.failsafeOutbound, 'in') },
     { name: CHAIN.rawFailsafeOut, rules: rawFailsafeRules(cfg.failsafeOutbound, cfg.failsafeInbound, 'out') },
     {
+      // Felix's StaticManglePreroutingChain: established flows first (a preDNAT Deny never drops the replies
+      // of a connection it did not police), then what untracked policy accepted (preDNAT policy does not
+      // apply to it), then the arriving interface's preDNAT policy (its endpoint's, else the `*` one's).
       name: CHAIN.manglePre,
       rules: [
-        // Allowed by untracked policy: final, preDNAT policy does not apply (and must not clear the mark).
-        {
-          rule: `ct state untracked ${ACCEPT_IF_MARKED.replace(' accept', ' return')}`,
-          comment: 'allowed by untracked policy',
-        },
-        `iifname vmap @${MAP_MANGLE_FROM_HEP}`,
+        'ct state established,related accept',
+        { rule: ACCEPT_IF_MARKED, comment: 'accepted by untracked policy' },
+        `jump ${CHAIN.mangleFromHep}`,
+        { rule: ACCEPT_IF_MARKED, comment: 'accepted by preDNAT policy' },
       ],
     },
     { name: CHAIN.mangleFailsafeIn, rules: failsafeRules(cfg.failsafeInbound, 'in') },
