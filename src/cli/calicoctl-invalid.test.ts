@@ -5,36 +5,19 @@
  * limit is refused with both sizes and nothing written.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { Etcd3 } from 'etcd3';
+import { it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
-import { loadClientConfig, type Resource, type ResourceKey } from '../datastore/index.js';
-import { etcdSkipReason, startTestEtcd, type TestEtcd } from '../datastore/etcd/test-etcd.js';
+import type { Resource, ResourceKey } from '../datastore/index.js';
 import { writeRawValue } from '../datastore/testing/raw.js';
-import { GNP, NP, makeHarness, names, opts, type CliTarget, type Harness } from './testing/harness.js';
+import { embeddedTarget, etcdTarget, type StoreTarget } from '../datastore/testing/targets.js';
+import { GNP, NP, describeCliSuite, names, opts, type Harness } from './testing/harness.js';
 
 async function corrupt(h: Harness, key: ResourceKey, text: string): Promise<number> {
-  return writeRawValue(await loadClientConfig({ env: h.env }), key, text);
+  return writeRawValue(h.config, key, text);
 }
 
-function suite(target: CliTarget): void {
-  let root = '';
-  let n = 0;
-  const harness = (): Promise<Harness> => makeHarness(target, join(root, `t${n++}`));
-
-  void describe(`calicoctl and bad stored values: ${target.name}`, { skip: target.skip ?? false }, () => {
-    before(async () => {
-      root = await mkdtemp(join(tmpdir(), 'calicoctl-invalid-'));
-      await target.setup?.();
-    });
-    after(async () => {
-      await target.teardown?.();
-      await rm(root, { recursive: true, force: true });
-    });
-
+function suite(target: StoreTarget): void {
+  describeCliSuite('calicoctl and bad stored values', target, (harness) => {
     it('get lists the good resources and names each bad key; delete and apply repair', opts, async () => {
       const h = await harness();
       await h.ok(['apply', '-f', await h.file('p.yaml', [GNP('a'), GNP('b'), GNP('c')].join('---\n'))]);
@@ -155,46 +138,5 @@ function suite(target: CliTarget): void {
   });
 }
 
-let sqliteDir = '';
-let k = 0;
-suite({
-  name: 'embedded (SQLite)',
-  setup: async () => {
-    sqliteDir = await mkdtemp(join(tmpdir(), 'calicoctl-invalid-sqlite-'));
-  },
-  teardown: async () => {
-    await rm(sqliteDir, { recursive: true, force: true });
-  },
-  fresh: () => {
-    const path = join(sqliteDir, `store-${k++}`, 'calico.db');
-    return Promise.resolve({
-      env: { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: path },
-      configSpec: `  datastoreType: embedded\n  datastorePath: ${path}\n`,
-    });
-  },
-});
-
-let etcd: TestEtcd | undefined;
-suite({
-  name: 'etcdv3',
-  skip: etcdSkipReason(),
-  setup: async () => {
-    etcd = await startTestEtcd();
-  },
-  teardown: async () => {
-    await etcd?.dispose();
-  },
-  fresh: async () => {
-    if (etcd === undefined) throw new Error('etcd is not running');
-    const client = new Etcd3({ hosts: etcd.endpoint });
-    try {
-      await client.delete().prefix('/calico/');
-    } finally {
-      client.close();
-    }
-    return {
-      env: { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: etcd.endpoint },
-      configSpec: `  datastoreType: etcdv3\n  etcdEndpoints: ${etcd.endpoint}\n`,
-    };
-  },
-});
+suite(embeddedTarget('calicoctl-invalid-sqlite-'));
+suite(etcdTarget());

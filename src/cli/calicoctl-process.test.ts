@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createTestTls, etcdSkipReason, startTestEtcd } from '../datastore/etcd/test-etcd.js';
+import { freeLoopbackPort } from '../test-support/ports.js';
 
 const SCRIPT = fileURLToPath(new URL('./calicoctl.js', import.meta.url));
 const TIMEOUT_MS = 30_000;
@@ -53,20 +53,6 @@ function run(
       clearTimeout(timer);
       ended.abort();
       resolve({ status, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => {
-        resolve(port);
-      });
     });
   });
 }
@@ -131,7 +117,7 @@ describe('calicoctl process', () => {
   });
 
   it('an etcd that is down is reported on one clean line', async () => {
-    const port = await freePort();
+    const port = await freeLoopbackPort();
     const r = await run(['get', 'gnp'], {
       DATASTORE_TYPE: 'etcdv3',
       ETCD_ENDPOINTS: `http://127.0.0.1:${port}`,

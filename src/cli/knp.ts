@@ -32,7 +32,7 @@ export function knpView(stored: Resource): Resource {
     decodedK8s.value.apiVersion !== CALICO_API_VERSION
       ? k8sNetworkPolicyToCalico(decodedK8s.value.spec)
       : {};
-  const { namespace, uid, creationTimestamp, resourceVersion } = stored.metadata;
+  const { namespace } = stored.metadata;
   const raw = {
     apiVersion: CALICO_API_VERSION,
     kind: 'NetworkPolicy',
@@ -42,8 +42,17 @@ export function knpView(stored: Resource): Resource {
     },
     spec,
   };
+  return viewOf(raw, stored);
+}
+
+/**
+ * A derived view as calicoctl shows it: `raw` decoded as its kind (so it carries the defaults a user's object
+ * would; undecodable, it is shown as built), with the source object's uid, creation time and version.
+ */
+export function viewOf(raw: Resource, stored: Resource): Resource {
   const decoded = decodeResource(raw);
   const base: Resource = decoded.ok ? decoded.value : raw;
+  const { uid, creationTimestamp, resourceVersion } = stored.metadata;
   return {
     ...base,
     metadata: {

@@ -28,3 +28,29 @@ export async function calicoctl(
   const status = await runCalicoctl(args, io);
   return { status, stdout, stderr };
 }
+
+/** The ends of a `calicoctl policy explain`: an endpoint (namespace/pod or an IP) and optional labels. */
+export interface ExplainEnds {
+  /** `-f`: a file, or `-` for stdin; without it the command reads the datastore. */
+  readonly input?: string;
+  readonly from: string;
+  readonly fromLabels?: string;
+  readonly to: string;
+  readonly toLabels?: string;
+  readonly port?: string;
+}
+
+/** The arguments of `calicoctl policy explain` for `ends`, then `more` (e.g. `--protocol UDP`). */
+export function explainArgs(ends: ExplainEnds, ...more: string[]): string[] {
+  const opt = (flag: string, value: string | undefined): string[] =>
+    value === undefined ? [] : [flag, value];
+  return [
+    'policy',
+    'explain',
+    ...opt('-f', ends.input),
+    ...['--from', ends.from, ...opt('--from-labels', ends.fromLabels)],
+    ...['--to', ends.to, ...opt('--to-labels', ends.toLabels)],
+    ...opt('--port', ends.port),
+    ...more,
+  ];
+}

@@ -5,12 +5,11 @@
  * `ns/sa` as the Profile `ksa.ns.sa` (the profiles Felix gives workloads). These views are read-only: the
  * Kubernetes object is the one to change, and calicoctl refuses writes to the reserved names.
  */
-import { decodeResource } from '../api/decode.js';
 import type { Namespace, ServiceAccount } from '../api/k8s/types.js';
 import type { Resource, ResourceKey } from '../datastore/index.js';
 import { NAMESPACE_PROFILE_PREFIX, SERVICE_ACCOUNT_PROFILE_PREFIX } from '../model/ids.js';
 import { namespaceToProfile, serviceAccountToProfile } from '../model/k8s-resources.js';
-import { KNP_PREFIX, KNP_REASON } from './knp.js';
+import { KNP_PREFIX, KNP_REASON, viewOf } from './knp.js';
 
 /** Why writes to the kns./ksa. profiles are refused. */
 export const DERIVED_PROFILE_REASON =
@@ -53,16 +52,5 @@ export function profileView(stored: Resource): Resource | undefined {
   if (stored.kind === 'Namespace') profile = namespaceToProfile(stored as Namespace);
   else if (stored.kind === 'ServiceAccount') profile = serviceAccountToProfile(stored as ServiceAccount);
   else return undefined;
-  const decoded = decodeResource(profile);
-  const base: Resource = decoded.ok ? decoded.value : profile;
-  const { uid, creationTimestamp, resourceVersion } = stored.metadata;
-  return {
-    ...base,
-    metadata: {
-      ...base.metadata,
-      ...(uid === undefined ? {} : { uid }),
-      ...(creationTimestamp === undefined ? {} : { creationTimestamp }),
-      ...(resourceVersion === undefined ? {} : { resourceVersion }),
-    },
-  };
+  return viewOf(profile, stored);
 }

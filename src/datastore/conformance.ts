@@ -19,11 +19,13 @@ import { registerHeldTests } from './testing/conformance-held.js';
 import { registerInvalidValueTests } from './testing/conformance-invalid.js';
 import { registerProcessTests } from './testing/conformance-process.js';
 import { registerWatchTests } from './testing/conformance-watch.js';
-import type { ConformanceTarget, SuiteContext } from './testing/suite.js';
+import type { SuiteContext } from './testing/suite.js';
+import type { StoreTarget } from './testing/targets.js';
 
-export type { ConformanceTarget, Store, SuiteContext } from './testing/suite.js';
+export type { Store, SuiteContext } from './testing/suite.js';
+export type { StoreTarget } from './testing/targets.js';
 
-export function runBackendConformance(target: ConformanceTarget): void {
+export function runBackendConformance(target: StoreTarget): void {
   const ctx: SuiteContext = {
     target,
     fresh: async (t) => {

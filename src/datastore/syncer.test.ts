@@ -7,8 +7,7 @@ import { describe, it } from 'node:test';
 import { waitFor } from '../lib/async.js';
 import { DatastoreUnavailableError } from '../lib/errors.js';
 import type { Backend, CallOptions, ListResult, WatchHandler } from './api.js';
-import { createSyncer } from './syncer.js';
-import { SyncerRecorder } from './testing/fixtures.js';
+import { SyncerRecorder, startRecordedSyncer } from './testing/fixtures.js';
 
 type ProbeMode = 'answer' | 'fail' | 'hang';
 
@@ -60,14 +59,11 @@ function connections(rec: SyncerRecorder): string[] {
 describe('syncer reachability', () => {
   it('reports a failing and a hung datastore, and its recovery, without touching what was delivered', async (t) => {
     const backend = new FakeBackend();
-    const rec = new SyncerRecorder();
-    const syncer = createSyncer(
-      backend,
-      { kinds: ['GlobalNetworkPolicy'], probeIntervalMs: 30, probeTimeoutMs: 150 },
-      rec,
-    );
-    t.after(() => syncer.stop());
-    syncer.start();
+    const { rec, syncer } = startRecordedSyncer(t, backend, {
+      kinds: ['GlobalNetworkPolicy'],
+      probeIntervalMs: 30,
+      probeTimeoutMs: 150,
+    });
     await waitFor(() => rec.statuses.includes('InSync'), { timeoutMs: 5000, what: 'InSync' });
     assert.deepEqual(connections(rec), ['true']);
     await waitFor(() => backend.probes >= 2, { timeoutMs: 5000, what: 'idle probes' });
@@ -101,14 +97,11 @@ describe('syncer reachability', () => {
 
   it('does not probe while the watch keeps delivering', async (t) => {
     const backend = new FakeBackend();
-    const rec = new SyncerRecorder();
-    const syncer = createSyncer(
-      backend,
-      { kinds: ['GlobalNetworkPolicy'], probeIntervalMs: 200, probeTimeoutMs: 500 },
-      rec,
-    );
-    t.after(() => syncer.stop());
-    syncer.start();
+    startRecordedSyncer(t, backend, {
+      kinds: ['GlobalNetworkPolicy'],
+      probeIntervalMs: 200,
+      probeTimeoutMs: 500,
+    });
     await waitFor(() => backend.watches.length === 1, { timeoutMs: 5000, what: 'the watch' });
     const before = backend.probes;
     // An empty batch every 20 ms (e.g. events of other kinds) is proof enough that the datastore answers.

@@ -26,6 +26,7 @@ import { birdc } from '../labkit/routes.js';
 import { loadState, statePath } from '../labkit/state.js';
 import { agentRouted, nodeAddresses, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE } from '../sys/files.js';
+import { processExists } from '../sys/process.js';
 import { LOCK_FILE, attachLab, labCommand, withLabLock } from './cli-lab.js';
 import { planUp, type UpAsk, type UpSettings } from './up-settings.js';
 
@@ -52,16 +53,6 @@ export function labUnavailableReason(network: LabNetwork, agents: boolean): stri
   return false;
 }
 
-function processAlive(pid: number | undefined): boolean {
-  if (pid === undefined) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Times one step and says how long it took. */
 export async function step<T>(say: Say, what: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -84,7 +75,7 @@ export function isLabLog(relPath: string): boolean {
 async function removeStaleLab(runDir: string, say: Say, keepLogs = false): Promise<boolean> {
   if (!existsSync(statePath(runDir))) return false;
   const state = loadState(runDir);
-  if (processAlive(state.keeperPid)) return false;
+  if (state.keeperPid !== undefined && processExists(state.keeperPid)) return false;
   say(`removing the remains of an earlier lab in ${runDir} (its keeper process is gone)`);
   const errors = await deleteLabNamespaces(new NodeCommandRunner(), state);
   if (errors.length > 0) say(`  (cleanup problems: ${errors.map(errorMessage).join('; ')})`);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import type { Resource } from '../datastore/index.js';
+import { knp } from '../agent/testing.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { LabSyncError } from './cluster-agents.js';
 import { LabCluster } from './cluster.js';
@@ -17,15 +17,6 @@ const agentEntry = defaultAgentEntry();
 const skip =
   kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack']) ||
   (existsSync(agentEntry) ? false : `${agentEntry} is missing (npm run build)`);
-
-function knp(namespace: string, name: string, spec: Record<string, unknown>): Resource {
-  return {
-    apiVersion: 'networking.k8s.io/v1',
-    kind: 'NetworkPolicy',
-    metadata: { namespace, name },
-    spec,
-  } as Resource;
-}
 
 const denyIngressToB = knp('x', 'deny-b', {
   podSelector: { matchLabels: { pod: 'b' } },

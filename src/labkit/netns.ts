@@ -20,6 +20,7 @@ import {
   netnsRunner,
   type CommandRunner,
 } from '../dataplane/exec/command-runner.js';
+import { processExists } from '../sys/process.js';
 
 export const NETNS_PREFIX = 'calts-';
 const IFNAME = /^[A-Za-z0-9_.-]{1,15}$/;
@@ -106,16 +107,6 @@ export async function deleteNamespace(
   await runChecked(runner, 'ip', ['netns', 'del', name], options);
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM means it exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /**
  * Deletes namespaces named `<prefix>…` whose creating process is gone (or whose name carries no pid).
  * Returns the names deleted.
@@ -125,7 +116,7 @@ export async function sweepStaleNamespaces(
   prefix = NETNS_PREFIX,
   options: Signal & { readonly isAlive?: (pid: number) => boolean } = {},
 ): Promise<string[]> {
-  const isAlive = options.isAlive ?? processAlive;
+  const isAlive = options.isAlive ?? processExists;
   const stale = (await listNamespaces(runner, options)).filter((name) => {
     if (!name.startsWith(prefix)) return false;
     const pid = namespaceOwnerPid(name, prefix);

@@ -24,9 +24,19 @@ export interface ProbeRequest {
   readonly timeoutMs: number;
 }
 
+/**
+ * `serve` sets the ports the agent serves TCP and UDP echo on (all of them, replacing the last set); the
+ * answer names the ports served.
+ */
+export interface ServeMessage {
+  readonly id: number;
+  readonly op: 'serve';
+  readonly ports: readonly number[];
+}
+
 export type AgentRequest =
   | ({ readonly id: number; readonly op: 'probe' } & ProbeRequest)
-  | { readonly id: number; readonly op: 'serve'; readonly ports: readonly number[] }
+  | ServeMessage
   | { readonly id: number; readonly op: 'ping' };
 
 export interface ProbeOutcome {
@@ -37,7 +47,7 @@ export interface ProbeOutcome {
 
 export type AgentResponse =
   | ({ readonly id: number; readonly op: 'probe' } & ProbeOutcome)
-  | { readonly id: number; readonly op: 'serve'; readonly ports: readonly number[] }
+  | ServeMessage
   | { readonly id: number; readonly op: 'ping'; readonly pid: number }
   | { readonly id: number; readonly op: 'error'; readonly message: string };
 

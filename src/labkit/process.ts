@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { sleep } from '../lib/async.js';
 import { CalicoError } from '../lib/errors.js';
 import { PRIVATE_FILE_MODE } from '../sys/files.js';
+import { processExists } from '../sys/process.js';
 
 export interface LaunchSpec {
   /** Network namespace to run in; absent = the current one. */
@@ -28,15 +29,6 @@ export interface LaunchSpec {
 }
 
 const POLL_MS = 20;
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** `node <script>`, with tsx loaded when the script is TypeScript (tests run from src/ under tsx). */
 export function nodeScriptCommand(script: URL): { command: string; args: string[] } {
@@ -100,7 +92,7 @@ export class LabProcess {
   /** Undefined while running; how it ended otherwise. */
   get exitStatus(): string | undefined {
     if (this.#child !== undefined) return this.#exit;
-    return pidAlive(this.pid) ? undefined : 'exited';
+    return processExists(this.pid) ? undefined : 'exited';
   }
 
   isRunning(): boolean {

@@ -72,19 +72,25 @@ const RANK_K8S_PROFILE = 3;
 const RANK_STORED = 2;
 const RANK_STAND_IN = 1;
 
-type Contribution =
-  | { readonly table: 'tier'; readonly id: string; readonly rank: number; readonly value: ModelTier }
-  | { readonly table: 'profile'; readonly id: string; readonly rank: number; readonly value: ModelProfile }
-  | { readonly table: 'policy'; readonly id: string; readonly rank: number; readonly value: ModelPolicy }
-  | { readonly table: 'endpoint'; readonly id: string; readonly rank: number; readonly value: ModelEndpoint }
-  | {
-      readonly table: 'networkSet';
-      readonly id: string;
-      readonly rank: number;
-      readonly value: ModelNetworkSet;
-    };
+/** The model's tables (named as the sink's methods) and the value each holds. */
+interface TableValues {
+  readonly tier: ModelTier;
+  readonly profile: ModelProfile;
+  readonly policy: ModelPolicy;
+  readonly endpoint: ModelEndpoint;
+  readonly networkSet: ModelNetworkSet;
+}
 
-type Table = Contribution['table'];
+type Table = keyof TableValues;
+
+interface ContributionTo<T extends Table> {
+  readonly table: T;
+  readonly id: string;
+  readonly rank: number;
+  readonly value: TableValues[T];
+}
+
+type Contribution = { [T in Table]: ContributionTo<T> }[Table];
 
 function profileContribution(rank: number, p: ModelProfile): Contribution {
   return { table: 'profile', id: p.name, rank, value: p };
@@ -155,25 +161,25 @@ function builtInContributions(): Contribution[] {
 }
 
 /** Higher rank wins; on equal rank the lower source key (deterministic, whatever the update order). */
-function better(a: [string, Contribution], b: [string, Contribution]): boolean {
+function better(a: [string, { readonly rank: number }], b: [string, { readonly rank: number }]): boolean {
   return a[1].rank > b[1].rank || (a[1].rank === b[1].rank && a[0] < b[0]);
 }
 
 /** Per model id, every contributing resource; the winner is what the model holds. */
-class ContestedTable {
-  readonly #contenders = new Map<string, Map<string, Contribution>>();
-  readonly #winners = new Map<string, Contribution>();
+class ContestedTable<T extends Table> {
+  readonly #contenders = new Map<string, Map<string, ContributionTo<T>>>();
+  readonly #winners = new Map<string, ContributionTo<T>>();
 
   /** Sets (or with `c` undefined, removes) one source's contribution; returns the new winner if it changed. */
   put(
     id: string,
     source: string,
-    c: Contribution | undefined,
-  ): { changed: false } | { changed: true; winner: Contribution | undefined } {
+    c: ContributionTo<T> | undefined,
+  ): { changed: false } | { changed: true; winner: ContributionTo<T> | undefined } {
     let entries = this.#contenders.get(id);
     if (c !== undefined) {
       if (entries === undefined) {
-        entries = new Map<string, Contribution>();
+        entries = new Map<string, ContributionTo<T>>();
         this.#contenders.set(id, entries);
       }
       entries.set(source, c);
@@ -181,7 +187,7 @@ class ContestedTable {
       entries.delete(source);
       if (entries.size === 0) this.#contenders.delete(id);
     }
-    let best: [string, Contribution] | undefined;
+    let best: [string, ContributionTo<T>] | undefined;
     for (const e of entries ?? []) if (best === undefined || better(e, best)) best = e;
     const winner = best?.[1];
     if (winner === this.#winners.get(id)) return { changed: false };
@@ -190,29 +196,20 @@ class ContestedTable {
     return { changed: true, winner };
   }
 
-  winners(): Contribution[] {
+  winners(): ContributionTo<T>[] {
     return [...this.#winners.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, c]) => c);
   }
 }
 
-function emit(sink: ModelUpdateSink, table: Table, id: string, c: Contribution | undefined): void {
-  switch (table) {
-    case 'tier':
-      sink.tier(id, c?.table === 'tier' ? c.value : undefined);
-      return;
-    case 'profile':
-      sink.profile(id, c?.table === 'profile' ? c.value : undefined);
-      return;
-    case 'policy':
-      sink.policy(id, c?.table === 'policy' ? c.value : undefined);
-      return;
-    case 'endpoint':
-      sink.endpoint(id, c?.table === 'endpoint' ? c.value : undefined);
-      return;
-    case 'networkSet':
-      sink.networkSet(id, c?.table === 'networkSet' ? c.value : undefined);
-      return;
-  }
+/** Tells the sink table `table`'s new value for `id`. */
+function emit<T extends Table>(
+  sink: ModelUpdateSink,
+  table: T,
+  id: string,
+  value: TableValues[T] | undefined,
+): void {
+  const send: { readonly [K in Table]: (id: string, value: TableValues[K] | undefined) => void } = sink;
+  send[table](id, value);
 }
 
 const TABLES = ['tier', 'profile', 'policy', 'endpoint', 'networkSet'] as const satisfies readonly Table[];
@@ -232,7 +229,7 @@ export interface ModelValues {
 
 export class ModelConverter {
   readonly #sink: ModelUpdateSink | undefined;
-  readonly #tables: Readonly<Record<Table, ContestedTable>> = {
+  readonly #tables: { readonly [T in Table]: ContestedTable<T> } = {
     tier: new ContestedTable(),
     profile: new ContestedTable(),
     policy: new ContestedTable(),
@@ -244,9 +241,10 @@ export class ModelConverter {
 
   /** Holds the built-in values from the start; tells `sink` nothing until `replay` or `update`. */
   constructor(sink?: ModelUpdateSink) {
+    // Never retracted: no resource key is the empty string. Held before the sink is set: it hears of them
+    // at `replay`.
+    for (const c of builtInContributions()) this.#put<Table>(c.table, c.id, BUILT_IN_SOURCE, c);
     this.#sink = sink;
-    // Never retracted: no resource key is the empty string.
-    for (const c of builtInContributions()) this.#tables[c.table].put(c.id, BUILT_IN_SOURCE, c);
   }
 
   /** A resource was set (`value`) or is gone (`undefined`: deleted, or a value that does not convert). */
@@ -259,36 +257,20 @@ export class ModelConverter {
     const sink = this.#sink;
     if (sink === undefined) return;
     for (const table of TABLES) {
-      for (const c of this.#tables[table].winners()) emit(sink, table, c.id, c);
+      for (const c of this.#tables[table].winners()) emit(sink, table, c.id, c.value);
     }
   }
 
   values(): ModelValues {
-    const tiers: ModelTier[] = [];
-    const profiles: ModelProfile[] = [];
-    const policies: ModelPolicy[] = [];
-    const endpoints: ModelEndpoint[] = [];
-    const networkSets: ModelNetworkSet[] = [];
-    for (const c of TABLES.flatMap((t) => this.#tables[t].winners())) {
-      switch (c.table) {
-        case 'tier':
-          tiers.push(c.value);
-          break;
-        case 'profile':
-          profiles.push(c.value);
-          break;
-        case 'policy':
-          policies.push(c.value);
-          break;
-        case 'endpoint':
-          endpoints.push(c.value);
-          break;
-        case 'networkSet':
-          networkSets.push(c.value);
-          break;
-      }
-    }
-    return { tiers, profiles, policies, endpoints, networkSets };
+    const valuesOf = <T extends Table>(table: T): TableValues[T][] =>
+      this.#tables[table].winners().map((c) => c.value);
+    return {
+      tiers: valuesOf('tier'),
+      profiles: valuesOf('profile'),
+      policies: valuesOf('policy'),
+      endpoints: valuesOf('endpoint'),
+      networkSets: valuesOf('networkSet'),
+    };
   }
 
   #set(source: string, next: Contribution[]): void {
@@ -297,11 +279,11 @@ export class ModelConverter {
     else this.#bySource.set(source, next);
     const kept = new Set(next.map(slot));
     for (const old of before) if (!kept.has(slot(old))) this.#put(old.table, old.id, source, undefined);
-    for (const c of next) this.#put(c.table, c.id, source, c);
+    for (const c of next) this.#put<Table>(c.table, c.id, source, c);
   }
 
-  #put(table: Table, id: string, source: string, c: Contribution | undefined): void {
+  #put<T extends Table>(table: T, id: string, source: string, c: ContributionTo<T> | undefined): void {
     const r = this.#tables[table].put(id, source, c);
-    if (r.changed && this.#sink !== undefined) emit(this.#sink, table, id, r.winner);
+    if (r.changed && this.#sink !== undefined) emit(this.#sink, table, id, r.winner?.value);
   }
 }

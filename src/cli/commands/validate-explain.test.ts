@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../../test-support/repo.js';
-import { calicoctl } from '../testing.js';
+import { calicoctl, explainArgs } from '../testing.js';
 
 const starter = join(repoRoot(), 'examples', 'starter.yaml');
 const broken = join(repoRoot(), 'examples', 'broken.yaml');
@@ -75,22 +75,16 @@ describe('calicoctl validate', () => {
 
 describe('calicoctl policy explain', () => {
   it('explains a denied connection: both directions end the default tier', async () => {
-    const r = await calicoctl([
-      'policy',
-      'explain',
-      '-f',
-      starter,
-      '--from',
-      'default/client',
-      '--from-labels',
-      'app=client',
-      '--to',
-      'production/web',
-      '--to-labels',
-      'app=web',
-      '--port',
-      '80',
-    ]);
+    const r = await calicoctl(
+      explainArgs({
+        input: starter,
+        from: 'default/client',
+        fromLabels: 'app=client',
+        to: 'production/web',
+        toLabels: 'app=web',
+        port: '80',
+      }),
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^Verdict: DENY$/m);
     assert.match(r.stdout, /^Note: pod default\/client is not in the input; evaluated as a pod with labels/m);
@@ -105,26 +99,22 @@ describe('calicoctl policy explain', () => {
   });
 
   it('explains an allowed DNS lookup naming the rule, and emits JSON', async () => {
-    const r = await calicoctl([
-      'policy',
-      'explain',
-      '-f',
-      starter,
-      '--from',
-      'default/client',
-      '--from-labels',
-      '',
-      '--to',
-      'production/web',
-      '--to-labels',
-      '',
-      '--port',
-      '53',
-      '--protocol',
-      'UDP',
-      '-o',
-      'json',
-    ]);
+    const r = await calicoctl(
+      explainArgs(
+        {
+          input: starter,
+          from: 'default/client',
+          fromLabels: '',
+          to: 'production/web',
+          toLabels: '',
+          port: '53',
+        },
+        '--protocol',
+        'UDP',
+        '-o',
+        'json',
+      ),
+    );
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as {
       verdict: string;
@@ -139,20 +129,13 @@ describe('calicoctl policy explain', () => {
   });
 
   it('--expect fails the command when the verdict differs', async () => {
-    const args = [
-      'policy',
-      'explain',
-      '-f',
-      starter,
-      '--from',
-      '203.0.113.9',
-      '--to',
-      'production/web',
-      '--to-labels',
-      'app=web',
-      '--port',
-      '443',
-    ];
+    const args = explainArgs({
+      input: starter,
+      from: '203.0.113.9',
+      to: 'production/web',
+      toLabels: 'app=web',
+      port: '443',
+    });
     assert.equal((await calicoctl([...args, '--expect', 'deny'])).status, 0);
     const r = await calicoctl([...args, '--expect', 'allow']);
     assert.equal(r.status, 1);
@@ -161,18 +144,9 @@ describe('calicoctl policy explain', () => {
   });
 
   it('refuses a pod that is neither in the input nor described by labels', async () => {
-    const r = await calicoctl([
-      'policy',
-      'explain',
-      '-f',
-      starter,
-      '--from',
-      '10.0.0.1',
-      '--to',
-      'production/web',
-      '--port',
-      '80',
-    ]);
+    const r = await calicoctl(
+      explainArgs({ input: starter, from: '10.0.0.1', to: 'production/web', port: '80' }),
+    );
     assert.equal(r.status, 1);
     assert.equal(
       r.stderr,
@@ -190,42 +164,20 @@ describe('calicoctl policy explain', () => {
       "  selector: app == 'web'",
       '  ingress: [{action: Deny}]',
     ].join('\n');
-    const base = ['policy', 'explain', '-f', '-', '--from', '10.1.1.1', '--to', 'shop/front', '--port', '80'];
-    const web = await calicoctl([...base, '--to-labels', 'app=web'], { stdin: policy });
+    const ends = { input: '-', from: '10.1.1.1', to: 'shop/front', port: '80' };
+    const web = await calicoctl(explainArgs({ ...ends, toLabels: 'app=web' }), { stdin: policy });
     assert.match(web.stdout, /Verdict: DENY/);
-    const other = await calicoctl([...base, '--to-labels', 'app=api'], { stdin: policy });
+    const other = await calicoctl(explainArgs({ ...ends, toLabels: 'app=api' }), { stdin: policy });
     assert.match(other.stdout, /Verdict: ALLOW/);
   });
 
   it('refuses a broken input and bad arguments', async () => {
-    const r = await calicoctl([
-      'policy',
-      'explain',
-      '-f',
-      broken,
-      '--from',
-      'a/b',
-      '--to',
-      'c/d',
-      '--port',
-      '1',
-    ]);
+    const r = await calicoctl(explainArgs({ input: broken, from: 'a/b', to: 'c/d', port: '1' }));
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Failed to explain/);
-    const noPort = await calicoctl(['policy', 'explain', '-f', starter, '--from', 'a/b', '--to', 'c/d']);
+    const noPort = await calicoctl(explainArgs({ input: starter, from: 'a/b', to: 'c/d' }));
     assert.equal(noPort.status, 2);
-    const badEnd = await calicoctl([
-      'policy',
-      'explain',
-      '-f',
-      starter,
-      '--from',
-      'nonsense',
-      '--to',
-      'c/d',
-      '--port',
-      '1',
-    ]);
+    const badEnd = await calicoctl(explainArgs({ input: starter, from: 'nonsense', to: 'c/d', port: '1' }));
     assert.equal(badEnd.status, 2);
   });
 });

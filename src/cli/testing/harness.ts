@@ -1,23 +1,24 @@
-/** The per-test harness of the calicoctl suite: a fresh store, calicoctl runs against it, temp files. */
+/**
+ * The per-test harness of the calicoctl suites: a fresh store of a datastore target, calicoctl runs against
+ * it (reached only through the environment, as a user's shell would), temp files; and `describeCliSuite`,
+ * which runs a set of such tests against one target.
+ */
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadClientConfig, openBackend, type Backend } from '../../datastore/index.js';
+import { after, before, describe } from 'node:test';
+import { openBackend, type Backend, type DatastoreConfig } from '../../datastore/index.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { calicoctl, type CliRun } from '../testing.js';
 
-export interface CliTarget {
-  readonly name: string;
-  /** When set, the whole suite is skipped with this reason. */
-  readonly skip?: string | undefined;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-  /** A fresh, empty store: the environment that reaches it, and the CalicoAPIConfig spec lines for a -c file. */
-  fresh(): Promise<{ env: Record<string, string>; configSpec: string }>;
-}
-
 export interface Harness {
+  /** The store of this test. */
+  readonly config: DatastoreConfig;
+  /** The environment that reaches it. */
   readonly env: Record<string, string>;
+  /** The same store as the spec lines of a CalicoAPIConfig file (for `-c`). */
   readonly configSpec: string;
   readonly dir: string;
   run(args: string[], stdin?: string): Promise<CliRun>;
@@ -46,12 +47,34 @@ export function names(table: string): string[] {
     .map((l) => l.trim().split(/\s+/)[0] ?? '');
 }
 
-export async function makeHarness(target: CliTarget, dir: string): Promise<Harness> {
-  const { env, configSpec } = await target.fresh();
+/** The datastore variables (and, for a -c file, the CalicoAPIConfig spec lines) that reach `config`. */
+function clientSettings(config: DatastoreConfig): { env: Record<string, string>; configSpec: string } {
+  switch (config.datastoreType) {
+    case 'embedded':
+      return {
+        env: { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: config.datastorePath },
+        configSpec: `  datastoreType: embedded\n  datastorePath: ${config.datastorePath}\n`,
+      };
+    case 'etcdv3': {
+      const endpoints = config.etcd.endpoints.join(',');
+      return {
+        env: { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: endpoints },
+        configSpec: `  datastoreType: etcdv3\n  etcdEndpoints: ${endpoints}\n`,
+      };
+    }
+    case 'kubernetes':
+      throw new Error('calicoctl suites run against the embedded store or etcd, not kubernetes');
+  }
+}
+
+export async function makeHarness(target: StoreTarget, dir: string): Promise<Harness> {
+  const config = await target.fresh();
+  const { env, configSpec } = clientSettings(config);
   await mkdir(dir, { recursive: true });
   const run = (args: string[], stdin?: string): Promise<CliRun> =>
     calicoctl(args, stdin === undefined ? { env } : { env, stdin });
   return {
+    config,
     env,
     configSpec,
     dir,
@@ -67,7 +90,7 @@ export async function makeHarness(target: CliTarget, dir: string): Promise<Harne
       return path;
     },
     withBackend: async (fn) => {
-      const backend = await openBackend(await loadClientConfig({ env }));
+      const backend = await openBackend(config);
       try {
         return await fn(backend);
       } finally {
@@ -75,4 +98,29 @@ export async function makeHarness(target: CliTarget, dir: string): Promise<Harne
       }
     },
   };
+}
+
+/**
+ * Registers `register`'s tests as one suite against `target`: the target is set up once, and each
+ * `harness()` gives a fresh store and a directory of its own under one temporary root.
+ */
+export function describeCliSuite(
+  title: string,
+  target: StoreTarget,
+  register: (harness: () => Promise<Harness>) => void,
+): void {
+  let root = '';
+  let n = 0;
+  const harness = (): Promise<Harness> => makeHarness(target, join(root, `t${n++}`));
+  void describe(`${title}: ${target.name}`, { skip: target.skip ?? false }, () => {
+    before(async () => {
+      root = await mkdtemp(join(tmpdir(), 'calicoctl-'));
+      await target.setup?.();
+    });
+    after(async () => {
+      await target.teardown?.();
+      await rm(root, { recursive: true, force: true });
+    });
+    register(harness);
+  });
 }

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { Resource } from '../../datastore/index.js';
+import { explainArgs } from '../testing.js';
 import { NP, names, opts, STARTER, type Harness } from './harness.js';
 
 export function registerCommandTests(harness: () => Promise<Harness>): void {
@@ -327,16 +328,7 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
 
   void it('policy explain without -f decides against the live datastore', opts, async () => {
     const h = await harness();
-    const explain = [
-      'policy',
-      'explain',
-      '--from',
-      'default/client',
-      '--to',
-      'production/web',
-      '--port',
-      '80',
-    ];
+    const explain = explainArgs({ from: 'default/client', to: 'production/web', port: '80' });
     const empty = await h.run(explain);
     assert.equal(empty.status, 1);
     assert.match(
@@ -362,33 +354,15 @@ export function registerCommandTests(harness: () => Promise<Harness>): void {
       'apiVersion: projectcalico.org/v3\nkind: NetworkPolicy\nmetadata: {name: allow-out, namespace: default}\nspec:\n  egress: [{action: Allow}]\n';
     await h.ok(['apply', '-f', '-'], `${allow}---\n${allowEgress}`);
     assert.match(await h.ok([...explain, '--expect', 'allow']), /^Verdict: ALLOW$/m);
-    const unknown = await h.run([
-      'policy',
-      'explain',
-      '--from',
-      '10.0.0.9',
-      '--to',
-      'production/nope',
-      '--port',
-      '80',
-    ]);
+    const unknown = await h.run(explainArgs({ from: '10.0.0.9', to: 'production/nope', port: '80' }));
     assert.equal(unknown.status, 1);
     assert.match(
       unknown.stderr,
       /^endpoint production\/nope not found: no Pod or WorkloadEndpoint production\/nope in the (embedded|etcdv3) datastore .*; give its labels with --to-labels/,
     );
-    const hypothetical = await h.ok([
-      'policy',
-      'explain',
-      '--from',
-      '10.0.0.9',
-      '--to',
-      'production/nope',
-      '--to-labels',
-      'app=web',
-      '--port',
-      '80',
-    ]);
+    const hypothetical = await h.ok(
+      explainArgs({ from: '10.0.0.9', to: 'production/nope', toLabels: 'app=web', port: '80' }),
+    );
     assert.match(hypothetical, /^Note: pod production\/nope is not in the (embedded|etcdv3) datastore/m);
   });
 }

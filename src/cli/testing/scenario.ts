@@ -5,33 +5,18 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { it } from 'node:test';
 import { parse as parseYaml } from 'yaml';
 import type { Resource } from '../../datastore/index.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
 import { calicoctl } from '../testing.js';
-import { makeHarness, STARTER, TEST_TIMEOUT_MS, type CliTarget, type Harness } from './harness.js';
+import { describeCliSuite, STARTER, TEST_TIMEOUT_MS, type Harness } from './harness.js';
 import { registerCommandTests } from './scenario-commands.js';
 import { registerEdgeTests } from './scenario-edges.js';
 
-export type { CliTarget } from './harness.js';
-
-export function runCliSuite(target: CliTarget): void {
-  let root = '';
-  let n = 0;
-  const harness = async (): Promise<Harness> => makeHarness(target, join(root, `t${n++}`));
-
-  void describe(`calicoctl datastore commands: ${target.name}`, { skip: target.skip ?? false }, () => {
-    before(async () => {
-      root = await mkdtemp(join(tmpdir(), 'calicoctl-'));
-      await target.setup?.();
-    });
-    after(async () => {
-      await target.teardown?.();
-      await rm(root, { recursive: true, force: true });
-    });
+export function runCliSuite(target: StoreTarget): void {
+  describeCliSuite('calicoctl datastore commands', target, (harness) => {
     registerAcceptance(harness);
     registerEdgeTests(harness);
     registerCommandTests(harness);

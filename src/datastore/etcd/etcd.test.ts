@@ -8,8 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { Etcd3 } from 'etcd3';
 import { runBackendConformance } from '../conformance.js';
 import { openBackend } from '../config.js';
-import { createSyncer } from '../syncer.js';
-import { SyncerRecorder, gnp, np, waitFor } from '../testing/fixtures.js';
+import { gnp, np, startRecordedSyncer, waitFor } from '../testing/fixtures.js';
+import { etcdTarget } from '../testing/targets.js';
 import { startFreezableProxy } from './test-proxy.js';
 import { openEtcdBackend } from './etcd-backend.js';
 import { RESOURCE_PREFIX, etcdKey, kindPrefix, parseEtcdKey, prefixEnd } from './keys.js';
@@ -22,37 +22,8 @@ import {
 } from './test-etcd.js';
 
 const skip = etcdSkipReason();
-let etcd: TestEtcd | undefined;
 
-function running(): TestEtcd {
-  if (etcd === undefined) throw new Error('etcd is not running');
-  return etcd;
-}
-
-runBackendConformance({
-  name: 'etcdv3',
-  skip,
-  setup: async () => {
-    etcd = await startTestEtcd();
-  },
-  teardown: async () => {
-    await etcd?.dispose();
-  },
-  fresh: async () => {
-    const client = new Etcd3({ hosts: running().endpoint });
-    try {
-      await client.delete().prefix('/calico/');
-    } finally {
-      client.close();
-    }
-    return { datastoreType: 'etcdv3', etcd: { endpoints: [running().endpoint] } };
-  },
-  server: {
-    stop: () => running().stop(),
-    kill: () => running().kill(),
-    start: () => running().start(),
-  },
-});
+runBackendConformance(etcdTarget());
 
 describe('etcd keys (pure)', () => {
   it('lays keys out as Calico does, with the plural and an optional namespace', () => {
@@ -134,14 +105,11 @@ describe('etcd backend specifics', { skip: skip ?? false }, () => {
     t.after(() => proxy.close());
     await using backend = await openEtcdBackend({ endpoints: [proxy.endpoint] });
     await backend.create(gnp('h'));
-    const rec = new SyncerRecorder();
-    const syncer = createSyncer(
-      backend,
-      { kinds: ['GlobalNetworkPolicy'], probeIntervalMs: 200, probeTimeoutMs: 800 },
-      rec,
-    );
-    t.after(() => syncer.stop());
-    syncer.start();
+    const { rec, syncer } = startRecordedSyncer(t, backend, {
+      kinds: ['GlobalNetworkPolicy'],
+      probeIntervalMs: 200,
+      probeTimeoutMs: 800,
+    });
     await waitFor(
       () => syncer.connected() === true && rec.view.has('GlobalNetworkPolicy/h'),
       'in sync through the proxy',

@@ -7,9 +7,10 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '../../lib/async.js';
+import { freeLoopbackPort } from '../../test-support/ports.js';
 import { findEtcdBinary } from './binary.js';
 
 export { findEtcdBinary };
@@ -48,23 +49,6 @@ export interface TestEtcd extends AsyncDisposable {
   /** Stops and removes the data directory. Idempotent. */
   dispose(): Promise<void>;
 }
-
-/** Binds port 0 on loopback to let the kernel pick a free port. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class EtcdProcess implements TestEtcd {
   readonly endpoint: string;
@@ -203,9 +187,9 @@ export async function startTestEtcd(opts: TestEtcdOptions = {}): Promise<TestEtc
   const binary = findEtcdBinary();
   if (binary === undefined) throw new Error(etcdSkipReason());
   const dataDir = await mkdtemp(join(tmpdir(), 'calico-etcd-'));
-  const client = await freePort();
-  let peer = await freePort();
-  while (peer === client) peer = await freePort();
+  const client = await freeLoopbackPort();
+  let peer = await freeLoopbackPort();
+  while (peer === client) peer = await freeLoopbackPort();
   const etcd = new EtcdProcess(binary, dataDir, [client, peer], opts.tls);
   try {
     await etcd.start();

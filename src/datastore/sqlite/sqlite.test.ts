@@ -6,26 +6,20 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import BetterSqlite3 from 'better-sqlite3';
 import { runBackendConformance } from '../conformance.js';
-import { createSyncer } from '../syncer.js';
-import { SyncerRecorder, WatchRecorder, gnp, np, spawnChild, specOf, waitFor } from '../testing/fixtures.js';
+import {
+  WatchRecorder,
+  gnp,
+  np,
+  spawnChild,
+  specOf,
+  startRecordedSyncer,
+  waitFor,
+} from '../testing/fixtures.js';
 import { writeRawValue } from '../testing/raw.js';
+import { embeddedTarget } from '../testing/targets.js';
 import { openSqliteBackend } from './sqlite-backend.js';
 
-let dir = '';
-let n = 0;
-
-runBackendConformance({
-  name: 'embedded (SQLite)',
-  setup: async () => {
-    dir = await mkdtemp(join(tmpdir(), 'calico-sqlite-'));
-  },
-  teardown: async () => {
-    await rm(dir, { recursive: true, force: true });
-  },
-  // A nested, not yet existing directory: opening creates it.
-  fresh: () =>
-    Promise.resolve({ datastoreType: 'embedded', datastorePath: join(dir, `store-${n++}`, 'calico.db') }),
-});
+runBackendConformance(embeddedTarget('calico-sqlite-'));
 
 describe('embedded (SQLite) specifics', () => {
   let root = '';
@@ -131,10 +125,7 @@ describe('embedded (SQLite) specifics', () => {
     assert.ok(bad !== undefined);
     assert.equal(bad.revision, rev);
     assert.match(bad.problem, /^invalid JSON/);
-    const rec = new SyncerRecorder();
-    const syncer = createSyncer(b, { kinds: ['GlobalNetworkPolicy'] }, rec);
-    t.after(() => syncer.stop());
-    syncer.start();
+    const { rec, syncer } = startRecordedSyncer(t, b, { kinds: ['GlobalNetworkPolicy'] });
     await waitFor(() => rec.statuses.includes('InSync'), 'InSync');
     const applied = rec.view.get('GlobalNetworkPolicy/rot');
     assert.deepEqual(applied === undefined ? undefined : specOf(applied), { order: 4 });

@@ -8,9 +8,17 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import type { ResourceKey } from '../api.js';
 import { keyString } from '../resource.js';
-import { createSyncer, type DatastoreEvent, type InvalidResource } from '../syncer.js';
+import { type DatastoreEvent, type InvalidResource } from '../syncer.js';
 import { GatedBackend } from './conformance-watch.js';
-import { SyncerRecorder, gnp, snapshot, specOf, viewVersions, waitFor } from './fixtures.js';
+import {
+  SyncerRecorder,
+  gnp,
+  snapshot,
+  specOf,
+  startRecordedSyncer,
+  viewVersions,
+  waitFor,
+} from './fixtures.js';
 import { writeRawValue } from './raw.js';
 import { TEST_TIMEOUT_MS, type SuiteContext } from './suite.js';
 
@@ -39,10 +47,7 @@ export function registerHeldTests(ctx: SuiteContext): void {
     opts,
     async (t) => {
       const { backend, config } = await ctx.fresh(t);
-      const rec = new SyncerRecorder();
-      const syncer = createSyncer(backend, { kinds: [GNP] }, rec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec, syncer } = startRecordedSyncer(t, backend, { kinds: [GNP] });
       const good = Number((await backend.create(gnp('keep', 1))).metadata.resourceVersion);
       await waitFor(() => orderOf(rec, 'keep') === 1, 'the good version');
 
@@ -105,10 +110,10 @@ export function registerHeldTests(ctx: SuiteContext): void {
     const { backend, config } = await ctx.fresh(t);
     const held = Number((await backend.create(gnp('held', 1))).metadata.resourceVersion);
     const gated = new GatedBackend(backend);
-    const rec = new SyncerRecorder();
-    const syncer = createSyncer(gated, { kinds: [GNP], retryDelayMs: { min: 10, max: 100 } }, rec);
-    t.after(() => syncer.stop());
-    syncer.start();
+    const { rec } = startRecordedSyncer(t, gated, {
+      kinds: [GNP],
+      retryDelayMs: { min: 10, max: 100 },
+    });
     await waitFor(() => rec.statuses.includes('InSync') && gated.watchCalls === 1, 'first InSync');
     // While the watch is held back: corrupt the key, add another, compact the history the watch needs.
     const bad = await writeRawValue(config, gnpKey('held'), '{');
@@ -139,10 +144,7 @@ export function registerHeldTests(ctx: SuiteContext): void {
       await writeRawValue(config, gnpKey('never'), '{}');
       await backend.create(gnp('fine', 2));
 
-      const rec = new SyncerRecorder();
-      const syncer = createSyncer(backend, { kinds: [GNP] }, rec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec, syncer } = startRecordedSyncer(t, backend, { kinds: [GNP] });
       await waitFor(() => rec.statuses.includes('InSync'), 'InSync');
       assert.equal(orderOf(rec, 'was-good'), 7, 'the last good version, two versions back');
       assert.equal(rec.view.get(keyString(gnpKey('was-good')))?.metadata.resourceVersion, String(good));
@@ -159,10 +161,7 @@ export function registerHeldTests(ctx: SuiteContext): void {
 
       // Once the history is compacted away, there is no last good version to find: not applied, reported.
       await backend.compact(await backend.currentRevision());
-      const rec2 = new SyncerRecorder();
-      const again = createSyncer(backend, { kinds: [GNP] }, rec2);
-      t.after(() => again.stop());
-      again.start();
+      const { rec: rec2, syncer: again } = startRecordedSyncer(t, backend, { kinds: [GNP] });
       await waitFor(() => rec2.statuses.includes('InSync'), 'InSync after compaction');
       assert.deepEqual([...rec2.view.keys()], [keyString(gnpKey('fine'))]);
       assert.deepEqual(
@@ -186,10 +185,11 @@ export function registerHeldTests(ctx: SuiteContext): void {
       }
       const { backend } = await ctx.fresh(t);
       for (const name of ['p1', 'p2']) await backend.create(gnp(name));
-      const rec = new SyncerRecorder();
-      const syncer = createSyncer(backend, { kinds: [GNP], probeIntervalMs: 200, probeTimeoutMs: 1000 }, rec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec, syncer } = startRecordedSyncer(t, backend, {
+        kinds: [GNP],
+        probeIntervalMs: 200,
+        probeTimeoutMs: 1000,
+      });
       await waitFor(() => rec.statuses.includes('InSync'), 'InSync');
       const connection = (): boolean[] =>
         rec.events.flatMap((e) => (e.type === 'connection' ? [e.connected] : []));

@@ -4,13 +4,12 @@ import { it } from 'node:test';
 import type { Backend, Resource, WatchUpdate } from '../api.js';
 import { TEST_TIMEOUT_MS, type SuiteContext } from './suite.js';
 import { keyString } from '../resource.js';
-import { createSyncer } from '../syncer.js';
 import {
-  SyncerRecorder,
   WatchRecorder,
   gnp,
   snapshot,
   spawnChild,
+  startRecordedSyncer,
   viewVersions,
   waitFor,
 } from './fixtures.js';
@@ -141,10 +140,7 @@ export function registerProcessTests(ctx: SuiteContext): void {
       await backend.watch({ fromRevision: await nextRevision(backend) }, rec.handler, {
         signal: stop.signal,
       });
-      const syncRec = new SyncerRecorder();
-      const syncer = createSyncer(backend, { kinds: ['GlobalNetworkPolicy'] }, syncRec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec: syncRec } = startRecordedSyncer(t, backend, { kinds: ['GlobalNetworkPolicy'] });
       for (let i = 0; i < 5; i++) await backend.create(gnp(`s${i}`));
       await waitFor(() => rec.updates.length >= 5 && syncRec.view.size >= 5, 'writes before the restart');
       await server.stop();

@@ -4,7 +4,16 @@ import { it } from 'node:test';
 import type { Backend, WatchFilter, WatchHandler, WatchOptions, WatchUpdate } from '../api.js';
 import { TEST_TIMEOUT_MS, type SuiteContext } from './suite.js';
 import { createSyncer } from '../syncer.js';
-import { SyncerRecorder, WatchRecorder, gnp, np, snapshot, viewVersions, waitFor } from './fixtures.js';
+import {
+  SyncerRecorder,
+  WatchRecorder,
+  gnp,
+  np,
+  snapshot,
+  startRecordedSyncer,
+  viewVersions,
+  waitFor,
+} from './fixtures.js';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 
@@ -244,10 +253,7 @@ export function registerWatchTests(ctx: SuiteContext): void {
         metadata: { name: 't1' },
         spec: {},
       });
-      const rec = new SyncerRecorder();
-      const syncer = createSyncer(backend, { kinds, maxBatchSize: 2 }, rec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec } = startRecordedSyncer(t, backend, { kinds, maxBatchSize: 2 });
       await waitFor(() => rec.statuses.includes('InSync'), 'InSync');
       assert.deepEqual(rec.statuses, ['WaitForDatastore', 'ResyncInProgress', 'InSync']);
       assert.equal(rec.inSyncAt[0], 5, 'the whole snapshot precedes InSync');
@@ -285,10 +291,7 @@ export function registerWatchTests(ctx: SuiteContext): void {
       await backend.create(gnp('b'));
       await backend.create(np('ns', 'c'));
       const gated = new GatedBackend(backend);
-      const rec = new SyncerRecorder();
-      const syncer = createSyncer(gated, { kinds, retryDelayMs: { min: 10, max: 100 } }, rec);
-      t.after(() => syncer.stop());
-      syncer.start();
+      const { rec } = startRecordedSyncer(t, gated, { kinds, retryDelayMs: { min: 10, max: 100 } });
       await waitFor(() => rec.statuses.includes('InSync') && gated.watchCalls === 1, 'first InSync');
       // While the syncer's watch is held back: change things and compact the history it needs.
       await backend.update({ ...a, spec: { order: 2 } });

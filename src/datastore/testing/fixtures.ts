@@ -6,11 +6,19 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Backend, Resource, ResourceKey, Update, WatchError, WatchUpdate } from '../api.js';
 import type { DatastoreConfig } from '../config.js';
 import { keyString } from '../resource.js';
-import type { DatastoreEvent, SyncStatus, SyncerCallbacks } from '../syncer.js';
+import {
+  createSyncer,
+  type DatastoreEvent,
+  type SyncStatus,
+  type Syncer,
+  type SyncerCallbacks,
+  type SyncerOptions,
+} from '../syncer.js';
 
 export const V3 = 'projectcalico.org/v3';
 
@@ -99,6 +107,19 @@ export class SyncerRecorder implements SyncerCallbacks {
       else this.view.delete(keyString(u.key));
     }
   }
+}
+
+/** A started syncer of `backend` feeding a new recorder; it is stopped when the test ends. */
+export function startRecordedSyncer(
+  t: TestContext,
+  backend: Backend,
+  options: SyncerOptions,
+): { rec: SyncerRecorder; syncer: Syncer } {
+  const rec = new SyncerRecorder();
+  const syncer = createSyncer(backend, options, rec);
+  t.after(() => syncer.stop());
+  syncer.start();
+  return { rec, syncer };
 }
 
 /** The store's current content of the given kinds as key string -> resourceVersion. */

@@ -2,25 +2,7 @@
 import type { TestContext } from 'node:test';
 import type { Backend } from '../api.js';
 import type { DatastoreConfig } from '../config.js';
-
-export interface ConformanceTarget {
-  readonly name: string;
-  /** When set, the whole suite is skipped with this reason (e.g. the etcd binary is missing). */
-  readonly skip?: string | undefined;
-  /** Runs once before the suite (start a server). */
-  setup?(): Promise<void>;
-  /** Runs once after the suite, even when tests failed (stop servers, remove directories). */
-  teardown?(): Promise<void>;
-  /** Prepares a fresh, empty store and returns the config that reaches it (also used by child processes). */
-  fresh(): Promise<DatastoreConfig>;
-  /** A server process that can be stopped and started again with its data (etcd). */
-  readonly server?: {
-    stop(): Promise<void>;
-    /** SIGKILL. */
-    kill(): Promise<void>;
-    start(): Promise<void>;
-  };
-}
+import type { StoreTarget } from './targets.js';
 
 export interface Store {
   readonly backend: Backend;
@@ -30,7 +12,7 @@ export interface Store {
 }
 
 export interface SuiteContext {
-  readonly target: ConformanceTarget;
+  readonly target: StoreTarget;
   /** A fresh store with one open client; every client is closed when the test ends. */
   fresh(t: TestContext): Promise<Store>;
 }

@@ -1,7 +1,8 @@
 /**
- * Test fixtures for the IPAM suites: datastore targets (a fresh embedded SQLite file, or a real etcd emptied
- * between tests), resource builders, a controllable clock, and a child process running an allocation loop
- * (under the same loader as the parent: tsx in development, plain node on the compiled `dist/`).
+ * Test fixtures for the IPAM suites (run against the datastore targets of `datastore/testing/targets.ts`):
+ * a fresh store with clients, resource builders, a controllable clock, and a child process running an
+ * allocation loop (under the same loader as the parent: tsx in development, plain node on the compiled
+ * `dist/`).
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { extname } from 'node:path';
@@ -11,19 +12,11 @@ import type { TestContext } from 'node:test';
 import type { IPPoolSpec } from '../../api/v3/ip-pool.js';
 import type { Backend, Resource } from '../../datastore/api.js';
 import { openBackend, type DatastoreConfig } from '../../datastore/config.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
 import { IpamClient } from '../allocator.js';
 
 export const V3 = 'projectcalico.org/v3';
 export const TEST_TIMEOUT_MS = 90_000;
-
-export interface IpamTarget {
-  readonly name: string;
-  readonly skip?: string | undefined;
-  setup?(): Promise<void>;
-  teardown?(): Promise<void>;
-  /** A fresh, empty store. */
-  fresh(): Promise<DatastoreConfig>;
-}
 
 export class FakeClock {
   ms = Date.parse('2026-03-01T12:00:00Z');
@@ -43,7 +36,7 @@ export interface Env {
 }
 
 /** A fresh store with one client; every backend is closed when the test ends. */
-export async function freshEnv(target: IpamTarget, t: TestContext): Promise<Env> {
+export async function freshEnv(target: StoreTarget, t: TestContext): Promise<Env> {
   const config = await target.fresh();
   const open: Backend[] = [];
   t.after(async () => {

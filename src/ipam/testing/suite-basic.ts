@@ -4,7 +4,8 @@ import { it } from 'node:test';
 import { parseCidr, parseIp, cidrContains } from '../../lib/net/ip.js';
 import { isIpamError } from '../errors.js';
 import { affinityName, cidrToName, LABEL_HOSTNAME_HASH, hostnameHash } from '../names.js';
-import { type IpamTarget, TEST_TIMEOUT_MS, addPools, freshEnv, pool, reservation, V3 } from './fixtures.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
+import { TEST_TIMEOUT_MS, addPools, freshEnv, pool, reservation, V3 } from './fixtures.js';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 
@@ -18,7 +19,7 @@ async function rejectsWith(p: Promise<unknown>, reason: Parameters<typeof isIpam
   await assert.rejects(p, (e: unknown) => isIpamError(e, reason));
 }
 
-export function registerBasicTests(target: IpamTarget): void {
+export function registerBasicTests(target: StoreTarget): void {
   void it(
     'claims a block (pending -> block with affinity -> confirmed) and records the handle',
     opts,

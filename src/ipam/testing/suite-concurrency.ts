@@ -8,16 +8,9 @@ import { it } from 'node:test';
 import type { IpamClient } from '../allocator.js';
 import { type IpOwner, checkIpam } from '../check.js';
 import { sleep, waitFor } from '../../lib/async.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
 import { releaseFromReports } from '../release-report.js';
-import {
-  type Env,
-  type IpamTarget,
-  TEST_TIMEOUT_MS,
-  addPools,
-  freshEnv,
-  pool,
-  spawnAllocator,
-} from './fixtures.js';
+import { type Env, TEST_TIMEOUT_MS, addPools, freshEnv, pool, spawnAllocator } from './fixtures.js';
 
 const opts = { timeout: TEST_TIMEOUT_MS };
 const VERSION = 'test-version';
@@ -53,7 +46,7 @@ async function assertClean(env: Env): Promise<void> {
   );
 }
 
-export function registerConcurrencyTests(target: IpamTarget): void {
+export function registerConcurrencyTests(target: StoreTarget): void {
   void it(
     '100 parallel allocations for one node through 4 connections give 100 distinct addresses',
     opts,

@@ -5,11 +5,11 @@
  * (parallel allocation for one and several nodes, check/release after, a SIGKILLed allocator process).
  */
 import { after, before, describe } from 'node:test';
-import type { IpamTarget } from './fixtures.js';
+import type { StoreTarget } from '../../datastore/testing/targets.js';
 import { registerBasicTests } from './suite-basic.js';
 import { registerConcurrencyTests } from './suite-concurrency.js';
 
-export function runAllocatorSuite(target: IpamTarget): void {
+export function runAllocatorSuite(target: StoreTarget): void {
   void describe(`IPAM allocator: ${target.name}`, { skip: target.skip ?? false }, () => {
     before(async () => {
       await target.setup?.();
