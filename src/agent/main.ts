@@ -35,6 +35,7 @@ import { type Clock, realClock } from '../lib/async.js';
 import { AsyncDisposableStore } from '../lib/disposable.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
+import { suppressIpServernameWarning } from '../lib/warnings.js';
 import { runCalicoNode } from './command.js';
 import { type AgentConfig, configInputs } from './config.js';
 import { loopPolicyView, startAgentCniServer } from './cni-server.js';
@@ -300,6 +301,8 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
 }
 
 if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  // Before anything may open a TLS connection: stderr is the agent's JSON log stream.
+  suppressIpServernameWarning();
   runCalicoNode(process.argv.slice(2), { startAgent }).then(
     (code) => {
       process.exit(code);
