@@ -17,13 +17,12 @@
  * options provided" and the usage. Exit codes: 0 done, 1 failure or bad flag (Go's flag package), 2 invalid
  * configuration.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { openBackend } from '../datastore/index.js';
-import { readBuildInfo } from '../lib/build-info.js';
+import { type Backend, openBackend } from '../datastore/index.js';
 import { errorMessage } from '../lib/errors.js';
+import { buildInfo } from '../sys/build-info.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
 import {
   type CalicoNodeFlag,
@@ -38,6 +37,7 @@ import type { Agent, StartOptions } from './main.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { runNodeStartup } from './node-startup.js';
 import { anyProbe, runProbes } from './probes.js';
+import { loadStartupConfig, type StartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses } from './tunnel-address.js';
 
 export interface CommandIo {
@@ -75,20 +75,10 @@ const UNSUPPORTED: readonly CalicoNodeFlag[] = [
   'confd',
 ];
 
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    // Not there (an installation without .git): the version falls back.
-    return undefined;
-  }
-}
-
 /** buildinfo.PrintVersion's three lines. */
 export function versionText(): string {
-  const here = fileURLToPath(import.meta.url);
-  const info = readBuildInfo(dirname(here), readText);
-  const built = new Date(statSync(here).mtimeMs).toISOString();
+  const info = buildInfo();
+  const built = new Date(statSync(fileURLToPath(import.meta.url)).mtimeMs).toISOString();
   return `Version:      ${info.version}\nBuild date:   ${built}\nGit commit:   ${info.gitCommit}\n`;
 }
 
@@ -165,23 +155,32 @@ export async function runCalicoNode(argv: readonly string[], deps: CommandDeps):
   return runAgentMode(v, deps, io);
 }
 
+/** Whether the mode runs calico-node's start-up routine (and so needs its variables). */
+function runsStartup(v: FlagValues): boolean {
+  return !flagSet(v, 'felix') && !flagSet(v, 'allocate-tunnel-addrs');
+}
+
 async function runAgentMode(v: FlagValues, deps: CommandDeps, io: CommandIo): Promise<number> {
   const log = createLogger(io.env.FELIX_LOGSEVERITYSCREEN ?? 'info', io.err);
   let cfg: AgentConfig;
   let net: NetworkConfig;
+  let startup: StartupConfig | undefined;
   try {
     cfg = loadAgentConfig(io.env);
     net = loadNetworkConfig(io.env, cfg.runDir);
+    if (runsStartup(v))
+      startup = loadStartupConfig(io.env, { name: cfg.nodeName, source: cfg.nodeNameSource });
   } catch (e) {
     log.error('invalid configuration', { error: errorMessage(e) });
     return 2;
   }
   log.setLevel(cfg.initial.logSeverityScreen);
-  if (flagSet(v, 'startup')) return runOnce(cfg, net, log, 'startup', io.env);
-  if (flagSet(v, 'allocate-tunnel-addrs')) return runOnce(cfg, net, log, 'tunnel-addresses', io.env);
+  if (flagSet(v, 'startup') && startup !== undefined) return runStartupOnce(cfg, net, startup, log);
+  if (flagSet(v, 'allocate-tunnel-addrs')) return runTunnelsOnce(cfg, log);
   const agent = await deps.startAgent(cfg, {
     log,
     net,
+    ...(startup === undefined ? {} : { startup }),
     env: io.env,
     mode: flagSet(v, 'felix') ? 'felix' : 'node',
   });
@@ -199,33 +198,48 @@ async function runAgentMode(v: FlagValues, deps: CommandDeps, io: CommandIo): Pr
   }
 }
 
-async function runOnce(
+/** Opens the datastore, runs `what` and closes it; a failure is logged and exit 1. */
+async function withDatastore(
   cfg: AgentConfig,
-  net: NetworkConfig,
   log: AgentLogger,
-  what: 'startup' | 'tunnel-addresses',
-  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  what: (backend: Backend) => Promise<void>,
 ): Promise<number> {
   const backend = await openBackend(cfg.datastore);
   try {
-    if (what === 'startup')
-      await runNodeStartup({
-        backend,
-        runner: new NodeCommandRunner(),
-        log,
-        nodeName: cfg.nodeName,
-        net,
-        env,
-      });
-    else {
-      const t = await reconcileTunnelAddresses(backend, cfg.nodeName);
-      log.info('tunnel addresses', { vxlan: t.vxlan ?? null, ipip: t.ipip ?? null });
-    }
+    await what(backend);
     return 0;
   } catch (e) {
-    log.error(`${what} failed`, { error: errorMessage(e) });
+    log.error(`${name} failed`, { error: errorMessage(e) });
     return 1;
   } finally {
     await backend.close();
   }
+}
+
+function runStartupOnce(
+  cfg: AgentConfig,
+  net: NetworkConfig,
+  startup: StartupConfig,
+  log: AgentLogger,
+): Promise<number> {
+  return withDatastore(cfg, log, 'startup', async (backend) => {
+    await runNodeStartup({
+      backend,
+      runner: new NodeCommandRunner(),
+      log,
+      nodeName: cfg.nodeName,
+      net,
+      startup,
+      nodenameFile: cfg.nodenameFile,
+      calicoVersion: buildInfo().version,
+    });
+  });
+}
+
+function runTunnelsOnce(cfg: AgentConfig, log: AgentLogger): Promise<number> {
+  return withDatastore(cfg, log, 'tunnel-addresses', async (backend) => {
+    const t = await reconcileTunnelAddresses(backend, cfg.nodeName);
+    log.info('tunnel addresses', { vxlan: t.vxlan ?? null, ipip: t.ipip ?? null });
+  });
 }
