@@ -12,6 +12,9 @@
  *                                 the probes (probes.ts); exit 0 or print why not and exit 1
  *   -v                            version
  *
+ * The long-running modes take the network namespace first (instance-guard.ts): a second agent in the same
+ * namespace exits 1 naming the first one's pid, before it touches anything.
+ *
  * Calico's other flags are recognised and answered "not supported by calico-ts" (exit 1); flags that only
  * modify another (`-threshold-time`, `-best-effort`, `-confd-*`, ...) given alone get Calico's "No valid
  * options provided" and the usage. Exit codes: 0 done, 1 failure or bad flag (Go's flag package), 2 invalid
@@ -36,6 +39,7 @@ import { type AgentLogger, createLogger } from './log.js';
 import type { Agent, StartOptions } from './main.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { runNodeStartup } from './node-startup.js';
+import { acquireInstanceGuard, type InstanceGuard } from './instance-guard.js';
 import { anyProbe, runProbes } from './probes.js';
 import { loadStartupConfig, type StartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses } from './tunnel-address.js';
@@ -177,24 +181,36 @@ async function runAgentMode(v: FlagValues, deps: CommandDeps, io: CommandIo): Pr
   log.setLevel(cfg.initial.logSeverityScreen);
   if (flagSet(v, 'startup') && startup !== undefined) return runStartupOnce(cfg, net, startup, log);
   if (flagSet(v, 'allocate-tunnel-addrs')) return runTunnelsOnce(cfg, log);
-  const agent = await deps.startAgent(cfg, {
-    log,
-    net,
-    ...(startup === undefined ? {} : { startup }),
-    env: io.env,
-    mode: flagSet(v, 'felix') ? 'felix' : 'node',
-  });
-  // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
-  const keepAlive = setInterval(() => undefined, 3_600_000);
-  const sig = await (deps.stopSignal ?? waitForSignal)();
-  clearInterval(keepAlive);
-  log.info('stopping', { signal: sig });
+  // One agent per network namespace, checked before anything touches the host (instance-guard.ts).
+  let guard: InstanceGuard;
   try {
-    await agent[Symbol.asyncDispose]();
-    return 0;
+    guard = await acquireInstanceGuard();
   } catch (e) {
-    log.error('shutdown failed', { error: errorMessage(e) });
+    log.error('not starting', { error: errorMessage(e) });
     return 1;
+  }
+  try {
+    const agent = await deps.startAgent(cfg, {
+      log,
+      net,
+      ...(startup === undefined ? {} : { startup }),
+      env: io.env,
+      mode: flagSet(v, 'felix') ? 'felix' : 'node',
+    });
+    // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
+    const keepAlive = setInterval(() => undefined, 3_600_000);
+    const sig = await (deps.stopSignal ?? waitForSignal)();
+    clearInterval(keepAlive);
+    log.info('stopping', { signal: sig });
+    try {
+      await agent[Symbol.asyncDispose]();
+      return 0;
+    } catch (e) {
+      log.error('shutdown failed', { error: errorMessage(e) });
+      return 1;
+    }
+  } finally {
+    await guard.release();
   }
 }
 

@@ -79,6 +79,11 @@ export class AgentHarness implements AsyncDisposable {
     return this.agent?.pid;
   }
 
+  /** Whether the agent process was started and has not exited. */
+  agentRunning(): boolean {
+    return this.agent !== undefined && this.agent.exitCode === null && this.agent.signalCode === null;
+  }
+
   /** Kills the agent abruptly (SIGKILL) and waits for it to be gone. */
   async killAgent(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const a = this.agent;
