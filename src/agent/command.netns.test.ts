@@ -1,12 +1,13 @@
 /**
  * calico-node's command line on a real host (a network namespace of the test's own): `--help`, `-v`, a bad
- * flag, an invalid configuration and a probe leave nothing behind (no datastore file, no run directory, no
- * nftables table, no route, no link); a start that fails late (the health port is taken) releases
- * everything it opened and exits, leaving no process behind.
+ * flag, an invalid configuration (start-up variables included) and a probe leave nothing behind (no
+ * datastore file, no run directory, no nftables table, no route, no link); `-startup` writes the nodename
+ * file; a start that fails late (the health port is taken) releases everything it opened and exits,
+ * leaving no process behind.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -57,6 +58,8 @@ describe('calico-node command line on a real host', { skip }, () => {
     DATASTORE_TYPE: 'embedded',
     CALICO_DATASTORE_PATH: join(dir, 'calico.db'),
     CALICO_RUN_DIR: join(dir, 'run'),
+    CALICO_NODENAME_FILE: join(dir, 'lib', 'nodename'),
+    CALICO_MTU_FILE: join(dir, 'lib', 'mtu'),
     CALICO_NETWORKING_BACKEND: 'none',
     ...extra,
   });
@@ -111,6 +114,23 @@ describe('calico-node command line on a real host', { skip }, () => {
       { args: [], extra: { DATASTORE_TYPE: 'bogus' }, code: 2, out: /invalid configuration/ },
       { args: [], extra: { IP: 'fd00::1' }, code: 2, out: /IP: invalid IPv4/ },
       {
+        args: [],
+        extra: { CALICO_IPV4POOL_CIDR: '10.0.0.1/16' },
+        code: 2,
+        out: /"invalid configuration".*CALICO_IPV4POOL_CIDR: .*strictly masked/,
+      },
+      {
+        args: ['-startup'],
+        extra: {
+          CALICO_IPV4POOL_VXLAN: 'sometimes',
+          CALICO_IPV6POOL_CIDR: 'fd00::/48',
+          CALICO_IPV6POOL_BLOCK_SIZE: '64',
+        },
+        code: 2,
+        out: /CALICO_IPV4POOL_VXLAN: invalid value .*sometimes.*; CALICO_IPV6POOL_BLOCK_SIZE: /,
+      },
+      { args: [], extra: { NODENAME: 'Node_1' }, code: 2, out: /NODENAME: invalid node name .*Node_1/ },
+      {
         args: ['-felix-ready', '-threshold-time=2s'],
         code: 1,
         out: /calico\/node is not ready: felix is not ready: .*ECONNREFUSED/,
@@ -134,6 +154,8 @@ describe('calico-node command line on a real host', { skip }, () => {
     assert.equal(t.code, 0, t.stderr);
     assert.equal(await hostState(), before, 'no table, route or link');
     assert.equal(existsSync(join(dir, 'run')), false, 'no run directory');
+    assert.equal(readFileSync(join(dir, 'lib', 'nodename'), 'utf8'), 'node1', 'the nodename file');
+    rmSync(join(dir, 'lib'), { recursive: true, force: true });
     rmSync(join(dir, 'calico.db'), { force: true });
   });
 

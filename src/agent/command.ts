@@ -12,18 +12,20 @@
  *                                 the probes (probes.ts); exit 0 or print why not and exit 1
  *   -v                            version
  *
+ * The long-running modes take the network namespace first (instance-guard.ts): a second agent in the same
+ * namespace exits 1 naming the first one's pid, before it touches anything.
+ *
  * Calico's other flags are recognised and answered "not supported by calico-ts" (exit 1); flags that only
  * modify another (`-threshold-time`, `-best-effort`, `-confd-*`, ...) given alone get Calico's "No valid
  * options provided" and the usage. Exit codes: 0 done, 1 failure or bad flag (Go's flag package), 2 invalid
  * configuration.
  */
-import { readFileSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { openBackend } from '../datastore/index.js';
-import { readBuildInfo } from '../lib/build-info.js';
+import { type Backend, openBackend } from '../datastore/index.js';
 import { errorMessage } from '../lib/errors.js';
+import { buildInfo } from '../sys/build-info.js';
 import { type AgentConfig, loadAgentConfig } from './config.js';
 import {
   type CalicoNodeFlag,
@@ -37,7 +39,9 @@ import { type AgentLogger, createLogger } from './log.js';
 import type { Agent, StartOptions } from './main.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { runNodeStartup } from './node-startup.js';
+import { acquireInstanceGuard, type InstanceGuard } from './instance-guard.js';
 import { anyProbe, runProbes } from './probes.js';
+import { loadStartupConfig, type StartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses } from './tunnel-address.js';
 
 export interface CommandIo {
@@ -75,20 +79,10 @@ const UNSUPPORTED: readonly CalicoNodeFlag[] = [
   'confd',
 ];
 
-function readText(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    // Not there (an installation without .git): the version falls back.
-    return undefined;
-  }
-}
-
 /** buildinfo.PrintVersion's three lines. */
 export function versionText(): string {
-  const here = fileURLToPath(import.meta.url);
-  const info = readBuildInfo(dirname(here), readText);
-  const built = new Date(statSync(here).mtimeMs).toISOString();
+  const info = buildInfo();
+  const built = new Date(statSync(fileURLToPath(import.meta.url)).mtimeMs).toISOString();
   return `Version:      ${info.version}\nBuild date:   ${built}\nGit commit:   ${info.gitCommit}\n`;
 }
 
@@ -165,67 +159,103 @@ export async function runCalicoNode(argv: readonly string[], deps: CommandDeps):
   return runAgentMode(v, deps, io);
 }
 
+/** Whether the mode runs calico-node's start-up routine (and so needs its variables). */
+function runsStartup(v: FlagValues): boolean {
+  return !flagSet(v, 'felix') && !flagSet(v, 'allocate-tunnel-addrs');
+}
+
 async function runAgentMode(v: FlagValues, deps: CommandDeps, io: CommandIo): Promise<number> {
   const log = createLogger(io.env.FELIX_LOGSEVERITYSCREEN ?? 'info', io.err);
   let cfg: AgentConfig;
   let net: NetworkConfig;
+  let startup: StartupConfig | undefined;
   try {
     cfg = loadAgentConfig(io.env);
     net = loadNetworkConfig(io.env, cfg.runDir);
+    if (runsStartup(v))
+      startup = loadStartupConfig(io.env, { name: cfg.nodeName, source: cfg.nodeNameSource });
   } catch (e) {
     log.error('invalid configuration', { error: errorMessage(e) });
     return 2;
   }
   log.setLevel(cfg.initial.logSeverityScreen);
-  if (flagSet(v, 'startup')) return runOnce(cfg, net, log, 'startup', io.env);
-  if (flagSet(v, 'allocate-tunnel-addrs')) return runOnce(cfg, net, log, 'tunnel-addresses', io.env);
-  const agent = await deps.startAgent(cfg, {
-    log,
-    net,
-    env: io.env,
-    mode: flagSet(v, 'felix') ? 'felix' : 'node',
-  });
-  // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
-  const keepAlive = setInterval(() => undefined, 3_600_000);
-  const sig = await (deps.stopSignal ?? waitForSignal)();
-  clearInterval(keepAlive);
-  log.info('stopping', { signal: sig });
+  if (flagSet(v, 'startup') && startup !== undefined) return runStartupOnce(cfg, net, startup, log);
+  if (flagSet(v, 'allocate-tunnel-addrs')) return runTunnelsOnce(cfg, log);
+  // One agent per network namespace, checked before anything touches the host (instance-guard.ts).
+  let guard: InstanceGuard;
   try {
-    await agent[Symbol.asyncDispose]();
-    return 0;
+    guard = await acquireInstanceGuard();
   } catch (e) {
-    log.error('shutdown failed', { error: errorMessage(e) });
+    log.error('not starting', { error: errorMessage(e) });
     return 1;
+  }
+  try {
+    const agent = await deps.startAgent(cfg, {
+      log,
+      net,
+      ...(startup === undefined ? {} : { startup }),
+      env: io.env,
+      mode: flagSet(v, 'felix') ? 'felix' : 'node',
+    });
+    // The datastore watch and the dataplane timers do not hold the event loop open; the agent runs until a signal.
+    const keepAlive = setInterval(() => undefined, 3_600_000);
+    const sig = await (deps.stopSignal ?? waitForSignal)();
+    clearInterval(keepAlive);
+    log.info('stopping', { signal: sig });
+    try {
+      await agent[Symbol.asyncDispose]();
+      return 0;
+    } catch (e) {
+      log.error('shutdown failed', { error: errorMessage(e) });
+      return 1;
+    }
+  } finally {
+    await guard.release();
   }
 }
 
-async function runOnce(
+/** Opens the datastore, runs `what` and closes it; a failure is logged and exit 1. */
+async function withDatastore(
   cfg: AgentConfig,
-  net: NetworkConfig,
   log: AgentLogger,
-  what: 'startup' | 'tunnel-addresses',
-  env: Readonly<Record<string, string | undefined>>,
+  name: string,
+  what: (backend: Backend) => Promise<void>,
 ): Promise<number> {
   const backend = await openBackend(cfg.datastore);
   try {
-    if (what === 'startup')
-      await runNodeStartup({
-        backend,
-        runner: new NodeCommandRunner(),
-        log,
-        nodeName: cfg.nodeName,
-        net,
-        env,
-      });
-    else {
-      const t = await reconcileTunnelAddresses(backend, cfg.nodeName);
-      log.info('tunnel addresses', { vxlan: t.vxlan ?? null, ipip: t.ipip ?? null });
-    }
+    await what(backend);
     return 0;
   } catch (e) {
-    log.error(`${what} failed`, { error: errorMessage(e) });
+    log.error(`${name} failed`, { error: errorMessage(e) });
     return 1;
   } finally {
     await backend.close();
   }
+}
+
+function runStartupOnce(
+  cfg: AgentConfig,
+  net: NetworkConfig,
+  startup: StartupConfig,
+  log: AgentLogger,
+): Promise<number> {
+  return withDatastore(cfg, log, 'startup', async (backend) => {
+    await runNodeStartup({
+      backend,
+      runner: new NodeCommandRunner(),
+      log,
+      nodeName: cfg.nodeName,
+      net,
+      startup,
+      nodenameFile: cfg.nodenameFile,
+      calicoVersion: buildInfo().version,
+    });
+  });
+}
+
+function runTunnelsOnce(cfg: AgentConfig, log: AgentLogger): Promise<number> {
+  return withDatastore(cfg, log, 'tunnel-addresses', async (backend) => {
+    const t = await reconcileTunnelAddresses(backend, cfg.nodeName);
+    log.info('tunnel addresses', { vxlan: t.vxlan ?? null, ipip: t.ipip ?? null });
+  });
 }

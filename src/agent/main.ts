@@ -9,6 +9,7 @@
  *                                    └── replay() on a dataplane failure (full resync; exit 1 if it keeps failing)
  *            └─syncer──► BgpController ──► BirdReloader ──► BIRD   (mode `node`, networking backend `bird`)
  *   status.json / endpoint-status files (cni/agent-status.ts), Prometheus metrics (9091), health (9099)
+ *   the pod MTU file for the CNI plugin (mtu-file.ts, CALICO_MTU_FILE), from the configuration and the pools
  *   datastore health (datastore-health.ts): held-back invalid resources and reachability -> logs, metrics,
  *   status.json `datastore`, the DatastoreConnection health reporter
  *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
@@ -35,6 +36,8 @@ import { type Clock, realClock } from '../lib/async.js';
 import { AsyncDisposableStore } from '../lib/disposable.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
+import { buildInfo } from '../sys/build-info.js';
+import { suppressIpServernameWarning } from '../lib/warnings.js';
 import { runCalicoNode } from './command.js';
 import { type AgentConfig, configInputs } from './config.js';
 import { loopPolicyView, startAgentCniServer } from './cni-server.js';
@@ -42,11 +45,13 @@ import { FelixConfigWatch, MIN_WATCHDOG_MS, REPORTER } from './felix-config-watc
 import { HealthAggregator } from './health.js';
 import type { AgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
+import { MtuFileWriter } from './mtu-file.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { type NodeNetworking, startNodeNetworking } from './node-networking.js';
 import { DatastoreHealth } from './datastore-health.js';
 import { AgentReporter } from './reporting.js';
 import { AgentServers } from './servers.js';
+import { loadStartupConfig, type StartupConfig } from './startup-config.js';
 
 /** The kinds the agent watches. */
 export const AGENT_KINDS = [
@@ -93,6 +98,8 @@ export interface StartOptions {
   /** `node`: node startup, Felix and BGP (what the calico/node container runs); `felix`: Felix only. */
   readonly mode?: 'node' | 'felix';
   readonly net?: NetworkConfig;
+  /** The start-up routine's validated variables (mode `node`; default: read from `env`). */
+  readonly startup?: StartupConfig;
   readonly env?: Readonly<Record<string, string | undefined>>;
   readonly clock?: Clock;
   /**
@@ -191,7 +198,9 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
       log,
       nodeName: cfg.nodeName,
       net,
-      env,
+      startup: opts.startup ?? loadStartupConfig(env, { name: cfg.nodeName, source: cfg.nodeNameSource }),
+      nodenameFile: cfg.nodenameFile,
+      calicoVersion: buildInfo().version,
     });
     networking = store.add(n, (x) => x.stop());
   }
@@ -210,10 +219,14 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   );
   const watch = new FelixConfigWatch(cfg.initial, { log, servers, health, loop });
   await servers.start(cfg.initial);
+  const mtuFile = store.add(new MtuFileWriter({ path: cfg.mtuFile, runner, log, onFatal }), (w) =>
+    w.dispose(),
+  );
 
   const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {
     metrics.dataplaneBatch(msgs);
     watch.onMessages(msgs);
+    mtuFile.onMessages(msgs);
     loop.onMessages(msgs);
   };
   let previous: Parameters<AgentMetrics['syncStatus']>[0] | undefined;
@@ -304,6 +317,8 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
 }
 
 if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  // Before anything may open a TLS connection: stderr is the agent's JSON log stream.
+  suppressIpServernameWarning();
   runCalicoNode(process.argv.slice(2), { startAgent }).then(
     (code) => {
       process.exit(code);

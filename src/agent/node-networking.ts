@@ -13,6 +13,7 @@ import { SerialDebouncer } from './debounce.js';
 import type { Logger } from './log.js';
 import type { NetworkConfig } from './network-config.js';
 import { runNodeStartup } from './node-startup.js';
+import type { StartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses } from './tunnel-address.js';
 
 export interface NodeNetworkingDeps {
@@ -21,7 +22,9 @@ export interface NodeNetworkingDeps {
   readonly log: Logger;
   readonly nodeName: string;
   readonly net: NetworkConfig;
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly startup: StartupConfig;
+  readonly nodenameFile: string;
+  readonly calicoVersion: string;
 }
 
 export interface NodeNetworking {

@@ -13,6 +13,7 @@ import { createLogger } from './log.js';
 import { loadNetworkConfig } from './network-config.js';
 import { getNode } from './node-resource.js';
 import { resolveAddress, runNodeStartup, withNodeAddresses } from './node-startup.js';
+import { loadStartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses } from './tunnel-address.js';
 
 const IFACES: HostInterface[] = parseInterfaces([
@@ -153,10 +154,20 @@ describe('node startup against a datastore', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  const deps = (env: Record<string, string>) => ({
+    backend,
+    runner,
+    log,
+    nodeName: 'node1',
+    net: loadNetworkConfig(env, dir),
+    startup: loadStartupConfig(env, { name: 'node1', source: 'NODENAME' }),
+    nodenameFile: join(dir, 'nodename'),
+    calicoVersion: 'v0.0.1-test',
+  });
+
   it('registers the node, creates the default pool and a VXLAN tunnel address with its VTEP MAC', async () => {
     const env = { CALICO_IPV4POOL_CIDR: '10.244.0.0/16', CALICO_IPV4POOL_VXLAN: 'Always', AS: '64600' };
-    const net = loadNetworkConfig(env, dir);
-    const r = await runNodeStartup({ backend, runner, log, nodeName: 'node1', net, env });
+    const r = await runNodeStartup(deps(env));
     assert.equal(r.ipv4, '10.0.1.1/24');
     assert.deepEqual(r.poolsCreated, ['default-ipv4-ippool']);
     const node = await getNode(backend, 'node1');
@@ -177,14 +188,7 @@ describe('node startup against a datastore', () => {
     assert.deepEqual(attrs?.activeOwnerAttrs, { node: 'node1', type: 'vxlanTunnelAddress' });
 
     // A restart keeps the same address (a stable VTEP), and IP unset keeps the registered address.
-    const again = await runNodeStartup({
-      backend,
-      runner,
-      log,
-      nodeName: 'node1',
-      net: loadNetworkConfig({}, dir),
-      env: {},
-    });
+    const again = await runNodeStartup(deps({}));
     assert.equal(again.tunnel.vxlan, r.tunnel.vxlan);
     assert.equal(again.ipv4, '10.0.1.1/24');
   });

@@ -1,12 +1,17 @@
 /**
- * calico-node's startup (node/pkg/lifecycle/startup), run once before the syncer starts:
+ * calico-node's startup (node/pkg/lifecycle/startup), run once before the syncer starts, in Calico's order:
  *
  *   1. the node's addresses: IP / IP6 (autodetect, explicit, none; see network-config.ts), autodetected in the
  *      agent's network namespace with IP_AUTODETECTION_METHOD / IP6_AUTODETECTION_METHOD
  *   2. the Node resource: spec.bgp.ipv4Address / ipv6Address with prefix length, asNumber from AS, the
  *      CalicoNodeIP entries of spec.addresses (created when missing; labels and other fields kept)
- *   3. the default IP pools (ensureDefaultPools: CALICO_IPV4POOL_*, CALICO_IPV6POOL_*, NO_DEFAULT_POOLS)
- *   4. the tunnel addresses (tunnel-address.ts): a VXLAN address (and VTEP MAC) while a VXLAN pool is enabled
+ *   3. the default IP pools (the plan startup-config.ts validated: CALICO_IPV4POOL_*, CALICO_IPV6POOL_*)
+ *   4. the cluster's defaults (default-config.ts): ClusterInformation and the built-in tiers, FelixConfiguration
+ *      `default` and `node.<name>`, BGPConfiguration `default`
+ *   5. the nodename file (CALICO_NODENAME_FILE, default /var/lib/calico/nodename, 0644): the name the CNI
+ *      plugin uses when its configuration has none, and the next start's name when NODENAME is unset
+ *   6. the tunnel addresses (tunnel-address.ts): a VXLAN address (and VTEP MAC) while a VXLAN pool is enabled
+ *      (Calico's separate allocate-tunnel-addrs step)
  *
  * A node address that cannot be found is logged and left out (Calico would exit; here policy still works and
  * the other nodes simply have no route to this one).
@@ -16,6 +21,7 @@ import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import type { Backend } from '../datastore/index.js';
 import { ensureDefaultPools } from '../ipam/index.js';
 import { errorMessage } from '../lib/errors.js';
+import { FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 import {
   type AutodetectMethod,
   formatHostAddress,
@@ -25,9 +31,11 @@ import {
   routeSourceFor,
   selectAddress,
 } from './autodetect.js';
+import { ensureDefaultConfig } from './default-config.js';
 import type { Logger } from './log.js';
 import type { AddressSetting, NetworkConfig } from './network-config.js';
 import { getNode, modifyNode } from './node-resource.js';
+import type { StartupConfig } from './startup-config.js';
 import { reconcileTunnelAddresses, type TunnelAddresses } from './tunnel-address.js';
 
 export interface NodeStartupDeps {
@@ -36,8 +44,12 @@ export interface NodeStartupDeps {
   readonly log: Logger;
   readonly nodeName: string;
   readonly net: NetworkConfig;
-  /** For ensureDefaultPools (CALICO_IPV4POOL_* …). */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  /** The validated start-up variables (default pools, CLUSTER_TYPE). */
+  readonly startup: StartupConfig;
+  /** Where the node's name is written (CALICO_NODENAME_FILE). */
+  readonly nodenameFile: string;
+  /** This build's version, for ClusterInformation. */
+  readonly calicoVersion: string;
 }
 
 export interface NodeStartupResult {
@@ -130,8 +142,16 @@ export async function runNodeStartup(d: NodeStartupDeps): Promise<NodeStartupRes
   }
   await modifyNode(d.backend, d.nodeName, (spec) => withNodeAddresses(spec, ipv4, ipv6, d.net.asNumber));
   d.log.info('node registered', { node: d.nodeName, ipv4: ipv4 ?? null, ipv6: ipv6 ?? null });
-  const poolsCreated = await ensureDefaultPools(d.backend, d.env);
+  const poolsCreated = await ensureDefaultPools(d.backend, d.startup.pools);
   if (poolsCreated.length > 0) d.log.info('created default IP pools', { pools: poolsCreated });
+  await ensureDefaultConfig(
+    d.backend,
+    d.nodeName,
+    { calicoVersion: d.calicoVersion, clusterType: d.startup.clusterType },
+    d.log,
+  );
+  writeFileAtomicSync(d.nodenameFile, d.nodeName, { mode: FILE_MODE });
+  d.log.info('Using node name', { node: d.nodeName, file: d.nodenameFile });
   let tunnel: TunnelAddresses = { vxlan: undefined, ipip: undefined };
   try {
     tunnel = await reconcileTunnelAddresses(d.backend, d.nodeName);

@@ -64,6 +64,9 @@ export class AgentHarness implements AsyncDisposable {
         DATASTORE_TYPE: 'embedded',
         CALICO_DATASTORE_PATH: this.dbPath,
         CALICO_RUN_DIR: this.runDir,
+        // Never the host's /var/lib/calico.
+        CALICO_NODENAME_FILE: join(this.dir, 'nodename'),
+        CALICO_MTU_FILE: join(this.dir, 'mtu'),
         FELIX_HEALTHENABLED: 'false',
         CALICO_NETWORKING_BACKEND: 'none',
         ...env,
@@ -74,6 +77,11 @@ export class AgentHarness implements AsyncDisposable {
 
   agentPid(): number | undefined {
     return this.agent?.pid;
+  }
+
+  /** Whether the agent process was started and has not exited. */
+  agentRunning(): boolean {
+    return this.agent !== undefined && this.agent.exitCode === null && this.agent.signalCode === null;
   }
 
   /** Kills the agent abruptly (SIGKILL) and waits for it to be gone. */

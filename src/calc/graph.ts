@@ -42,6 +42,9 @@ import { scanRules } from './rule-scanner.js';
 import { EventSequencer } from './sequencer.js';
 import { type ConfigInputs, FelixConfigInput } from './felix-config.js';
 
+/** The FelixConfiguration name prefix of host-specific configuration: `node.<host>`. */
+const HOST_CONFIG_PREFIX = 'node.';
+
 export interface CalcStats {
   readonly activeLocalEndpoints: number;
   readonly activeLocalPolicies: number;
@@ -71,6 +74,9 @@ export class CalcGraph implements ModelSink {
   private readonly profiles = new Map<string, ModelProfile>();
   private readonly tiers = new Map<string, ModelTier>();
   private readonly endpoints = new Map<string, ModelEndpoint>();
+  /** Hosts known from their Node, or from a `node.<host>` FelixConfiguration with a field set (Felix's stats). */
+  private readonly knownNodes = new Set<string>();
+  private readonly hostConfigs = new Set<string>();
   private readonly local = new Set<string>();
   private readonly activePolicies = new Map<string, Active<PolicyMsg>>();
   private readonly activeProfiles = new Map<string, Active<ProfileMsg>>();
@@ -158,8 +164,12 @@ export class CalcGraph implements ModelSink {
     return this.seq.flush();
   }
 
+  /**
+   * Felix's StatsCollector counts: hosts are every host with a Node, a workload or host endpoint, or
+   * host-specific configuration.
+   */
   stats(): CalcStats {
-    const hosts = new Set<string>();
+    const hosts = new Set<string>([...this.knownNodes, ...this.hostConfigs]);
     let weps = 0;
     let heps = 0;
     for (const e of this.endpoints.values()) {
@@ -245,9 +255,18 @@ export class CalcGraph implements ModelSink {
 
   felixConfig(name: string, spec: Readonly<Record<string, unknown>> | undefined): void {
     if (this.config.onResource(name, spec)) this.configDirty = true;
+    if (name.startsWith(HOST_CONFIG_PREFIX)) {
+      // Felix turns each field of a node's configuration into a host-specific key; no field, no key.
+      const host = name.slice(HOST_CONFIG_PREFIX.length);
+      const fields = spec === undefined ? [] : Object.values(spec).filter((v) => v !== undefined);
+      if (fields.length > 0) this.hostConfigs.add(host);
+      else this.hostConfigs.delete(host);
+    }
   }
 
   node(name: string, n: NodeInfo | undefined): void {
+    if (n === undefined) this.knownNodes.delete(name);
+    else this.knownNodes.add(name);
     this.routes.node(name, n);
   }
 

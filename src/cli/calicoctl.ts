@@ -22,7 +22,7 @@ import { unavailableMessage } from './datastore-errors.js';
 import { logLevelProblem, parseGlobalOptions } from './global-options.js';
 import { CliError, ignoreClosedStdout, InvalidOptionError, invalidOptionLine, processIo } from './io.js';
 import type { CliIo } from './io.js';
-import { suppressIpServernameWarning } from './warnings.js';
+import { suppressIpServernameWarning } from '../lib/warnings.js';
 
 export const COMMANDS: readonly Command[] = [
   createCommand,

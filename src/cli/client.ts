@@ -8,13 +8,14 @@
  * Commands that only read open the client with `{ create: false }`: an embedded datastore file that does not
  * exist is then read as an empty store and never created (nor its directory).
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { kindInfo } from '../api/kinds.js';
-import { CALICO_API_VERSION } from '../api/meta.js';
-import { BUILT_IN_TIER_NAMES, builtInTiers, defaultAllowProfile } from '../api/tiers.js';
+import { BUILT_IN_TIER_NAMES, defaultAllowProfile } from '../api/tiers.js';
 import {
+  CLUSTER_INFORMATION_KIND,
+  CLUSTER_INFORMATION_NAME,
   DEFAULT_CONFIG_FILE,
+  ensureInitialized,
   formatKey,
   keyString,
   loadClientConfig,
@@ -39,8 +40,8 @@ import { profileSource, profileView } from './views.js';
 import { unavailableMessage } from './datastore-errors.js';
 import { fieldAt } from './objects.js';
 
-export const CLUSTER_INFO_KIND = 'ClusterInformation';
-export const CLUSTER_INFO_NAME = 'default';
+export const CLUSTER_INFO_KIND = CLUSTER_INFORMATION_KIND;
+export const CLUSTER_INFO_NAME = CLUSTER_INFORMATION_NAME;
 /** Policy kinds whose `spec.tier` must name an existing tier. */
 export const TIERED_KINDS: readonly string[] = [
   'NetworkPolicy',
@@ -50,21 +51,6 @@ export const TIERED_KINDS: readonly string[] = [
 ];
 /** Above this many objects of one kind, one list is cheaper than one get each. */
 const LIST_THRESHOLD = 16;
-
-function clusterInformation(clusterType: string): Resource {
-  return {
-    apiVersion: CALICO_API_VERSION,
-    kind: CLUSTER_INFO_KIND,
-    metadata: { name: CLUSTER_INFO_NAME },
-    spec: {
-      clusterGUID: randomBytes(16).toString('hex'),
-      clusterType,
-      calicoVersion: buildInfo().version,
-      datastoreReady: true,
-      variant: 'Calico',
-    },
-  } as Resource;
-}
 
 /** How a datastore is named to users: `embedded datastore /var/lib/calico/calico.db`. */
 export function describeDatastore(config: DatastoreConfig): string {
@@ -124,8 +110,8 @@ export class CalicoClient implements AsyncDisposable {
     const choose = 'DATASTORE_TYPE, CALICO_DATASTORE_PATH, ETCD_ENDPOINTS or -c choose the datastore';
     if (this.missing) return `the ${this.datastore} does not exist yet (${choose})`;
     if ((await this.clusterInformation()) !== undefined) return undefined;
-    // calico-node writes Nodes and IP pools but no ClusterInformation: only say what is known.
-    return `calicoctl has not initialised the ${this.datastore} yet (no ClusterInformation; ${choose})`;
+    // calico-node's start-up and calicoctl's first write both create ClusterInformation.
+    return `neither calico-node nor calicoctl has initialised the ${this.datastore} yet (no ClusterInformation; ${choose})`;
   }
 
   close(): Promise<void> {
@@ -163,24 +149,21 @@ export class CalicoClient implements AsyncDisposable {
   }
 
   /**
-   * EnsureInitialized: creates the built-in tiers, the default-allow profile and ClusterInformation
-   * `default` when missing (existing ones are left alone).
+   * EnsureInitialized (datastore/initialize.ts): the built-in tiers and ClusterInformation `default` when
+   * missing, with this client's version and cluster type (an existing ClusterInformation is left alone), and
+   * the default-allow profile.
    */
   async ensureInitialized(): Promise<void> {
-    const wanted: Resource[] = [
-      ...builtInTiers(),
-      defaultAllowProfile(),
-      clusterInformation(this.clusterType),
-    ];
-    await Promise.all(
-      wanted.map(async (r) => {
-        try {
-          await this.backend.create(r);
-        } catch (e) {
-          if (!(e instanceof AlreadyExistsError)) throw e;
-        }
+    await Promise.all([
+      ensureInitialized(
+        this.backend,
+        { calicoVersion: buildInfo().version, clusterType: this.clusterType },
+        { completeExisting: false },
+      ),
+      this.backend.create(defaultAllowProfile()).catch((e: unknown) => {
+        if (!(e instanceof AlreadyExistsError)) throw e;
       }),
-    );
+    ]);
   }
 
   /** The stored object, or undefined when there is none or its stored value is not a resource. */

@@ -5,7 +5,11 @@
  */
 import { realpathSync } from 'node:fs';
 import { isMainModule } from '../lib/main-module.js';
+import { suppressIpServernameWarning } from '../lib/warnings.js';
 import { calicoPlugin } from './calico-plugin.js';
 import { pluginMain } from './skel.js';
 
-if (isMainModule(import.meta.url, process.argv[1], realpathSync)) await pluginMain(calicoPlugin);
+if (isMainModule(import.meta.url, process.argv[1], realpathSync)) {
+  suppressIpServernameWarning();
+  await pluginMain(calicoPlugin);
+}

@@ -46,8 +46,10 @@ export interface NetConf {
   readonly nodename?: string;
   readonly nodenameFile: string;
   readonly nodenameFileOptional: boolean;
-  /** undefined: not configured (1500); 0: read the agent's MTU file. */
+  /** undefined or 0: the MTU file's value when there is one (Calico's zero value), else 1500. */
   readonly mtu?: number;
+  /** `mtu_file` (calico-ts's: Calico's path is fixed): the file calico-node writes the pod MTU to. */
+  readonly mtuFile: string;
   readonly requireMtuFile: boolean;
   readonly numQueues: number;
   readonly logLevel: LogLevel;
@@ -250,6 +252,7 @@ function plainFields(r: Reader, doc: Obj): PlainFields {
     type: r.str('type') ?? '',
     nodenameFile: r.str('nodename_file') ?? DEFAULT_NODENAME_FILE,
     nodenameFileOptional: r.bool('nodename_file_optional') ?? false,
+    mtuFile: r.str('mtu_file') ?? DEFAULT_MTU_FILE,
     requireMtuFile: r.bool('require_mtu_file') ?? false,
     numQueues: r.num('num_queues') ?? 1,
     logLevel: logLevel ?? 'info',

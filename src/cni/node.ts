@@ -1,8 +1,8 @@
 /**
  * Host facts both plugins need: the node name (reference §7.1 precedence: config `nodename`, then the
  * `nodename_file` calico-node writes, then the deprecated `hostname`, then the OS host name), the veth MTU
- * (config `mtu`; 0 means the agent's MTU file) and the datastore connection, opened with errors mapped to
- * CNI codes (unsupported datastore: 7; unreachable: 11, "try again later").
+ * (config `mtu`; 0 or absent means the MTU file calico-node writes) and the datastore connection, opened
+ * with errors mapped to CNI codes (unsupported datastore: 7; unreachable: 11, "try again later").
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -15,7 +15,7 @@ import {
   errorMessage,
 } from '../lib/errors.js';
 import type { PluginHost } from './host.js';
-import { DEFAULT_MTU, DEFAULT_MTU_FILE, type NetConf } from './netconf.js';
+import { DEFAULT_MTU, type NetConf } from './netconf.js';
 import { CniCode, CniError } from './spec.js';
 
 function readTrimmed(path: string): string | undefined {
@@ -29,8 +29,8 @@ function readTrimmed(path: string): string | undefined {
 
 /**
  * The node name. ADD (`required`) fails when the config names no node and the nodename file is missing,
- * unless `nodename_file_optional`: in Calico the file is calico-node's sign that it runs on this host
- * (calico-ts's calico-node does not write it: hosts set `nodename` or write the file themselves).
+ * unless `nodename_file_optional`: in Calico the file is calico-node's sign that it runs on this host (its
+ * start-up writes it; Calico's plugin also insists on it when `nodename` is set, calico-ts's does not).
  */
 export function resolveNodename(conf: NetConf, required: boolean): string {
   if (conf.nodename !== undefined) return conf.nodename;
@@ -39,23 +39,44 @@ export function resolveNodename(conf: NetConf, required: boolean): string {
   if (required && !conf.nodenameFileOptional) {
     throw new CniError(
       CniCode.tryAgainLater,
-      `cannot read ${conf.nodenameFile}: set "nodename" in the network configuration or write this node's name ` +
-        "to that file (calico-ts's calico-node does not write it)",
+      `cannot read ${conf.nodenameFile}: check that calico-node is running and has written it ` +
+        '(CALICO_NODENAME_FILE), or set "nodename" in the network configuration',
     );
   }
   return hostname();
 }
 
-export function resolveMtu(conf: NetConf, mtuFile = DEFAULT_MTU_FILE): number {
-  if (conf.mtu === undefined) return DEFAULT_MTU;
-  if (conf.mtu > 0) return conf.mtu;
-  const fromFile = readTrimmed(mtuFile);
-  const n = fromFile === undefined ? NaN : Number(fromFile);
-  if (Number.isInteger(n) && n > 0) return n;
-  if (conf.requireMtuFile) {
-    throw new CniError(CniCode.tryAgainLater, `MTU file ${mtuFile} is missing or invalid (require_mtu_file)`);
+/**
+ * The veth MTU, as Calico's plugin (utils.MTUFromFile) decides it: the MTU file calico-node writes is read
+ * on every ADD; its value is used when the configuration's `mtu` is 0 or absent, else the configuration's.
+ * A missing file is fine (1500, or the configured MTU) unless `require_mtu_file`; a file that cannot be read
+ * or holds no number fails the ADD.
+ */
+export function resolveMtu(conf: NetConf): number {
+  let text: string | undefined;
+  try {
+    text = readFileSync(conf.mtuFile, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CniError(
+        CniCode.tryAgainLater,
+        `failed to read MTU file ${conf.mtuFile}: ${errorMessage(e)}`,
+      );
+    }
+    if (conf.requireMtuFile) {
+      throw new CniError(CniCode.tryAgainLater, `MTU file ${conf.mtuFile} does not exist (require_mtu_file)`);
+    }
   }
-  return DEFAULT_MTU;
+  const fromFile = text === undefined ? 0 : Number(text);
+  if (!Number.isInteger(fromFile) || fromFile < 0) {
+    throw new CniError(
+      CniCode.tryAgainLater,
+      `MTU file ${conf.mtuFile} holds no MTU: ${JSON.stringify(text)}`,
+    );
+  }
+  const configured = conf.mtu ?? 0;
+  if (configured === 0 && fromFile !== 0) return fromFile;
+  return configured === 0 ? DEFAULT_MTU : configured;
 }
 
 /** Any error as the CNI error the plugin reports. */

@@ -36,6 +36,16 @@ export {
 export { formatKey, keyOf, keyString } from './resource.js';
 export { StoredValueError, invalidValueMessage } from './stored.js';
 export { MAX_REQUEST_BYTES } from './limits.js';
+export {
+  CLUSTER_INFORMATION_KIND,
+  CLUSTER_INFORMATION_NAME,
+  ensureClusterInformation,
+  ensureInitialized,
+  ensureResource,
+  type ClusterIdentity,
+  type EnsureInitializedOptions,
+  type EnsureOutcome,
+} from './initialize.js';
 export { resourceProblem, validatedList, validatedValue } from './validation.js';
 export {
   createSyncer,

@@ -51,6 +51,8 @@ export {
   defaultPoolSpec,
   ensureDefaultPools,
   parseEncapMode,
+  planDefaultPools,
+  type DefaultPoolPlan,
 } from './default-pools.js';
 export { IpamError, isIpamError, type IpamErrorReason } from './errors.js';
 export {

@@ -51,6 +51,9 @@ export function agentEnv(launch: AgentLaunch): Record<string, string> {
     NODENAME: launch.node,
     ...launch.datastoreEnv,
     CALICO_RUN_DIR: launch.runDir,
+    // Per node, never the host's /var/lib/calico (several nodes share this machine).
+    CALICO_NODENAME_FILE: join(launch.runDir, 'nodename'),
+    CALICO_MTU_FILE: join(launch.runDir, 'mtu'),
     ...(launch.env ?? {}),
   };
 }

@@ -140,6 +140,9 @@ export class NetworkCluster implements AsyncDisposable {
         DATASTORE_TYPE: 'embedded',
         CALICO_DATASTORE_PATH: this.dbPath,
         CALICO_RUN_DIR: n.runDir,
+        // Never the host's /var/lib/calico.
+        CALICO_NODENAME_FILE: join(n.runDir, 'nodename'),
+        CALICO_MTU_FILE: join(n.runDir, 'mtu'),
         FELIX_HEALTHENABLED: 'false',
         FELIX_LOGSEVERITYSCREEN: 'info',
         ...env,

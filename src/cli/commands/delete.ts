@@ -4,7 +4,8 @@
  * deleted; nor can a `knp.default.*` NetworkPolicy, which is only the Calico view of a Kubernetes
  * NetworkPolicy (Calico: "kubernetes network policies must be managed through the kubernetes API"; delete
  * the networking.k8s.io/v1 NetworkPolicy instead). Missing resources are errors unless
- * `--skip-not-exists`. A resourceVersion in the file is a precondition, as in calicoctl.
+ * `--skip-not-exists`. A resourceVersion in the file is a precondition, as in calicoctl. A Node is deleted with
+ * everything of the node (node-delete.ts), as Calico's client does.
  */
 import { kindArgument } from '../resource-types.js';
 import { DEFAULT_ALLOW_PROFILE_NAME, isBuiltInTier } from '../../api/tiers.js';
@@ -31,6 +32,7 @@ import {
 import { reportDelete } from '../report.js';
 import { readInput, reportProblems, singleKind } from '../resource-input.js';
 import { mapLimit } from '../async-pool.js';
+import { deleteNode } from '../node-delete.js';
 
 const USAGE = `Usage:
   calicoctl delete ( (<KIND> [<NAME>...]) |
@@ -62,6 +64,10 @@ Description:
 
   Attempting to delete a resource that does not exist is treated as an error unless the
   --skip-not-exists flag is set, in which case such resources are skipped and counted as deleted.
+
+  Deleting a Node also releases its IP addresses (its workloads' and its tunnel addresses) and block
+  affinities, and deletes its WorkloadEndpoints, its node-specific BGPPeers, its FelixConfiguration and
+  BGPConfiguration node.<name> and its HostEndpoints, before the Node itself.
 
   The built-in tiers (default, kube-admin, kube-baseline), a tier that still holds policies, the
   projectcalico-default-allow profile and ClusterInformation cannot be deleted. knp.default.<name>
@@ -124,7 +130,8 @@ async function deleteOne(
   if (refused !== undefined) return refused;
   try {
     const rv = item.resourceVersion;
-    await client.backend.delete(item.key, rv === undefined ? {} : { resourceVersion: rv });
+    if (item.key.kind === 'Node') await deleteNode(client.backend, item.key.name, { resourceVersion: rv });
+    else await client.backend.delete(item.key, rv === undefined ? {} : { resourceVersion: rv });
     return undefined;
   } catch (e) {
     if (e instanceof NotFoundError) return skipNotExists ? undefined : e.message;

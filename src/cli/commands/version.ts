@@ -43,7 +43,7 @@ async function runVersion(values: OptionValues, io: CliIo): Promise<number> {
       const hint = (await client.emptyHint()) ?? `the ${client.datastore} has no ClusterInformation yet`;
       throw new CliError(
         'Unable to retrieve Cluster Version or Type: resource does not exist: ClusterInformation(default)\n' +
-          `Note: ${hint}; the first create, apply or replace initialises it`,
+          `Note: ${hint}; calico-node's start-up or the first create, apply or replace initialises it`,
       );
     }
     io.out(`Cluster Version:   ${orUnknown(fieldAt(ci, 'spec.calicoVersion'))}\n`);

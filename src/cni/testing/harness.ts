@@ -68,6 +68,8 @@ export interface NodeOptions {
   readonly datastore: DatastoreSpec;
   /** The uplink's /24 inside 192.0.2.0/24-like test ranges (distinct per node when several run). */
   readonly uplinkIndex?: number;
+  /** More environment for the agent (FELIX_* settings and the like). */
+  readonly agentEnv?: Readonly<Record<string, string>>;
 }
 
 export interface CniOutput {
@@ -152,6 +154,9 @@ export class CniNode implements AsyncDisposable {
         ? { datastore_type: 'embedded', datastore_path: this.dbPath }
         : { datastore_type: 'etcdv3', etcd_endpoints: NODE_ETCD_ENDPOINT }),
       mtu: 1500,
+      // The agent's files, never the host's /var/lib/calico.
+      mtu_file: join(this.runDir, 'mtu'),
+      nodename_file: join(this.runDir, 'nodename'),
       ipam: { type: 'calico-ipam' },
       ipam_lock_file: this.lockFile,
       // Generous: tests share the machine's two cores with other suites.
@@ -264,10 +269,14 @@ export class CniNode implements AsyncDisposable {
         PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin',
         NODENAME: this.nodeName,
         CALICO_RUN_DIR: this.runDir,
+        // Never the host's /var/lib/calico.
+        CALICO_NODENAME_FILE: join(this.runDir, 'nodename'),
+        CALICO_MTU_FILE: join(this.runDir, 'mtu'),
         FELIX_HEALTHENABLED: 'false',
         ...(ds.type === 'embedded'
           ? { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: this.dbPath }
           : { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: NODE_ETCD_ENDPOINT }),
+        ...this.opts.agentEnv,
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
