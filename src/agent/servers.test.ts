@@ -53,16 +53,17 @@ function config(over: Partial<FelixConfig>): FelixConfig {
   return { ...DEFAULT_FELIX_CONFIG, healthHost: '127.0.0.1', prometheusMetricsHost: '127.0.0.1', ...over };
 }
 
+/** Servers with a fresh health aggregator and metrics, logging into `lines`. */
+function serversUnderTest(lines: string[]): AgentServers {
+  const log = createLogger('info', (l) => lines.push(l));
+  return new AgentServers({ health: new HealthAggregator(), metrics: new AgentMetrics('n1'), log });
+}
+
 describe('the health and metrics servers follow the configuration', () => {
   it('open, close and move servers in place; runtime collectors follow their switches', async () => {
     const [hp, hp2, mp] = [await freePort(), await freePort(), await freePort()];
     const lines: string[] = [];
-    const log = createLogger('info', (l) => lines.push(l));
-    await using servers = new AgentServers({
-      health: new HealthAggregator(),
-      metrics: new AgentMetrics('n1'),
-      log,
-    });
+    await using servers = serversUnderTest(lines);
     await servers.start(config({ healthEnabled: true, healthPort: hp }));
     assert.equal(await status(hp, '/liveness'), 200);
     assert.equal(await status(mp, '/metrics'), 'ECONNREFUSED');
@@ -110,12 +111,7 @@ describe('the health and metrics servers follow the configuration', () => {
     const addr = blocker.address();
     assert.ok(addr !== null && typeof addr === 'object');
     const lines: string[] = [];
-    const log = createLogger('info', (l) => lines.push(l));
-    await using servers = new AgentServers({
-      health: new HealthAggregator(),
-      metrics: new AgentMetrics('n1'),
-      log,
-    });
+    await using servers = serversUnderTest(lines);
     await assert.rejects(servers.start(config({ healthEnabled: true, healthPort: addr.port })), /EADDRINUSE/);
     await servers.reconfigure(config({ healthEnabled: true, healthPort: addr.port }));
     assert.ok(lines.some((l) => l.includes('retrying')));

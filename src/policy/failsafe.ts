@@ -5,28 +5,22 @@ export interface FailsafePort {
   readonly port: number;
 }
 
-/** Felix's default failsafe ports (reference §1.13). */
+/** The TCP ports of BGP, etcd, Typha and the Kubernetes API that Felix's defaults keep open both ways. */
+const CONTROL_PLANE_TCP: readonly FailsafePort[] = [179, 2379, 2380, 5473, 6443, 6666, 6667].map((port) => ({
+  protocol: 6,
+  port,
+}));
+
+/** Felix's default failsafe ports (reference §1.13), in Felix's order. */
 export const DEFAULT_FAILSAFE_INBOUND: readonly FailsafePort[] = [
   { protocol: 6, port: 22 },
   { protocol: 17, port: 68 },
-  { protocol: 6, port: 179 },
-  { protocol: 6, port: 2379 },
-  { protocol: 6, port: 2380 },
-  { protocol: 6, port: 5473 },
-  { protocol: 6, port: 6443 },
-  { protocol: 6, port: 6666 },
-  { protocol: 6, port: 6667 },
+  ...CONTROL_PLANE_TCP,
 ];
 export const DEFAULT_FAILSAFE_OUTBOUND: readonly FailsafePort[] = [
   { protocol: 17, port: 53 },
   { protocol: 17, port: 67 },
-  { protocol: 6, port: 179 },
-  { protocol: 6, port: 2379 },
-  { protocol: 6, port: 2380 },
-  { protocol: 6, port: 5473 },
-  { protocol: 6, port: 6443 },
-  { protocol: 6, port: 6666 },
-  { protocol: 6, port: 6667 },
+  ...CONTROL_PLANE_TCP,
 ];
 
 /**

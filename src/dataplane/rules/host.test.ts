@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { HostEndpointMsg, TierInfo } from '../../calc/messages.js';
 import type { ChainSpec, RuleInput } from '../nftables/model.js';
+import { hep as hostEndpointUpdate } from '../testing/dataplane.js';
 import { DEFAULT_RULES_CONFIG } from './config.js';
 import { tierChainRef } from './endpoints.js';
 import { renderHostDispatch, renderHostEndpoint } from './host.js';
@@ -9,18 +10,7 @@ import { CHAIN } from './names.js';
 import { renderStaticChains, STATIC_MAPS } from './static.js';
 
 function hep(interfaceName: string, over: Partial<HostEndpointMsg> = {}): HostEndpointMsg {
-  return {
-    name: 'edge',
-    interfaceName,
-    expectedIpv4Addrs: [],
-    expectedIpv6Addrs: [],
-    tiers: [],
-    untrackedTiers: [],
-    preDnatTiers: [],
-    forwardTiers: [],
-    profileIds: [],
-    ...over,
-  };
+  return hostEndpointUpdate('edge', { interfaceName, ...over }).endpoint;
 }
 
 const text = (rules: readonly RuleInput[]): string[] =>
