@@ -7,7 +7,8 @@
  *   calc       → the loop receives the calc graph's messages (syncer filter, CalcGraph.onUpdates + flush)
  *   managers   DataplaneLoop.onMessages (managers record state and render intent)
  *   queue      → the apply that carries the change starts (waiting for an apply already running)
- *   prep       → NftTable.apply starts (static chains, interface addresses, network prepare)
+ *   prep       → NftTable.apply starts (the managers' completeDeferredWork: render intent, read interface
+ *              addresses for host endpoints)
  *   render     → `nft -f` is called (plan and render the transaction)
  *   nft        → the probe's first connection gets through: the request to the spawner helper, the nft
  *              process start, nft reading, checking and committing the transaction, and the probe's own
@@ -62,8 +63,8 @@ export const LABELS: Readonly<Record<Stage | NftPart | OffPath | 'total', string
   afterVerdict: 'verdict seen → apply ends (the loop is busy)',
   exit: '(of which) nft exiting after the commit',
   back: '(of which) nft exit → result back in the agent',
-  routes: '(of which) workload routes (RouteManager.apply)',
-  network: '(of which) cluster networking (NetworkDataplane.apply)',
+  routes: '(of which) workload routes (WorkloadRouteManager.apply)',
+  network: '(of which) cluster networking (VxlanManager, ClusterRouteManager .apply)',
   status: '(of which) status files',
 };
 

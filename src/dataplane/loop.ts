@@ -20,6 +20,12 @@
  *  - The managers' own kernel work (routes, VXLAN) runs only after the table succeeded (no route to a
  *    workload before its policy); its failures are retried with backoff, each manager independently.
  *
+ * Work that waits for the kernel (`pending`: a workload interface that does not exist or is not up yet) is
+ * not a failure: it is retried with its own backoff, which a successful apply does not reset, doubling up to
+ * `pendingRetryMaxMs`, and at once when `kernelEvents` reports a change (an interface appeared or came up:
+ * Felix's netlink link updates). A pod stored for this node that never started therefore costs one retry
+ * per `pendingRetryMaxMs`, not one every `retryMinMs`.
+ *
  * Time comes from an injected Clock (retry backoff, the periodic refresh, whenApplied timeouts), so all of it
  * is unit-tested with FakeClock. `appliedRevision` is the datastore revision whose effects are all in the
  * kernel; `whenApplied(revision)` lets in-process callers (the CNI server) await it.
@@ -59,6 +65,14 @@ export interface LoopHooks {
   onFatal(error: Error): void;
 }
 
+/**
+ * Kernel changes pending work may wait for (links appearing or coming up): `start` calls `onEvent` for each
+ * until `signal` aborts, and owns whatever it runs until then.
+ */
+export interface KernelEvents {
+  start(onEvent: () => void, signal: AbortSignal): void;
+}
+
 export interface LoopOptions {
   /** In apply order: the static manager first, the managers with their own kernel work last. */
   readonly managers: readonly Manager[];
@@ -71,6 +85,10 @@ export interface LoopOptions {
   readonly clock?: Clock;
   readonly retryMinMs?: number;
   readonly retryMaxMs?: number;
+  /** The cap of the retry delay for pending work (default 30 s); it starts at retryMinMs. */
+  readonly pendingRetryMaxMs?: number;
+  /** Wakes pending work when the kernel changes (an `ip monitor link`); without it, only the timer does. */
+  readonly kernelEvents?: KernelEvents;
   /** Failed table applies in a row that force a full resync (default 3). */
   readonly resyncAfterFailures?: number;
   /** Full resyncs without a successful table apply before giving up (default 5). */
@@ -96,10 +114,17 @@ function transient(e: unknown): boolean {
 }
 
 export class DataplaneLoop {
-  readonly #o: Required<Omit<LoopOptions, 'clock' | 'refreshIntervalMs'>>;
+  readonly #o: Required<Omit<LoopOptions, 'clock' | 'refreshIntervalMs' | 'kernelEvents'>>;
+  readonly #kernelEvents: KernelEvents | undefined;
   #refreshIntervalMs: number;
   readonly #clock: Clock;
   readonly #backoff: Backoff;
+  /**
+   * Retries of pending work: not reset by a successful apply; reset when nothing is pending any more, when
+   * more work waits than before, or by a kernel event.
+   */
+  readonly #pendingBackoff: Backoff;
+  #pendingCount = 0;
   #signal: AbortSignal | undefined;
   #inSync = false;
   #received = 0;
@@ -129,12 +154,18 @@ export class DataplaneLoop {
       resyncSource: opts.resyncSource,
       retryMinMs: opts.retryMinMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 10_000,
+      pendingRetryMaxMs: opts.pendingRetryMaxMs ?? 30_000,
       resyncAfterFailures: opts.resyncAfterFailures ?? 3,
       maxResyncs: opts.maxResyncs ?? 5,
     };
+    this.#kernelEvents = opts.kernelEvents;
     this.#refreshIntervalMs = opts.refreshIntervalMs;
     this.#clock = opts.clock ?? realClock;
     this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs);
+    this.#pendingBackoff = new Backoff(
+      this.#o.retryMinMs,
+      Math.max(this.#o.retryMinMs, this.#o.pendingRetryMaxMs),
+    );
     this.#waiters = new AppliedWaiters(this.#clock);
   }
 
@@ -171,6 +202,23 @@ export class DataplaneLoop {
       this.#waiters.stop();
     });
     this.#scheduleRefresh();
+    this.#kernelEvents?.start(() => {
+      this.kernelChanged();
+    }, signal);
+  }
+
+  /**
+   * The kernel changed in a way pending work may wait for (a link appeared or came up): when work is
+   * pending and nothing is failing, apply now and start its backoff again. A no-op otherwise.
+   */
+  kernelChanged(): void {
+    if (this.#unrepaired || this.#resyncNeeded || this.#pendingWork() === 0) return;
+    this.#pendingBackoff.reset();
+    this.kick();
+  }
+
+  #pendingWork(): number {
+    return this.#o.managers.reduce((n, m) => n + (m.pending ?? 0), 0);
   }
 
   /** Changes the refresh period (0 disables it), e.g. when nftablesRefreshInterval changes. */
@@ -336,7 +384,14 @@ export class DataplaneLoop {
       // The kernel has it even when the hook failed.
       this.#waiters.applied(this.#appliedRevision);
     }
-    if (this.#o.managers.some((m) => (m.pending ?? 0) > 0)) this.#scheduleRetry();
+    const pending = this.#pendingWork();
+    if (pending === 0 || pending > this.#pendingCount) this.#pendingBackoff.reset();
+    this.#pendingCount = pending;
+    if (pending > 0) this.#scheduleRetry(this.#pendingBackoff.next());
+    else {
+      this.#clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
   }
 
   #failed(phase: DataplaneFailure['phase'], manager: string | undefined, error: unknown): void {
@@ -368,16 +423,17 @@ export class DataplaneLoop {
       );
       return;
     }
-    this.#scheduleRetry();
+    this.#scheduleRetry(this.#backoff.next());
   }
 
-  #scheduleRetry(): void {
+  #scheduleRetry(delayMs: number): void {
     this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = this.#clock.setTimeout(
       () => {
+        this.#retryTimer = undefined;
         this.kick();
       },
-      this.#backoff.next(),
+      delayMs,
       { unref: true },
     );
   }
