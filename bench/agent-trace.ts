@@ -18,7 +18,8 @@
  *   routes       WorkloadRouteManager.apply;  network  VxlanManager.apply, ClusterRouteManager.apply
  *   status       AgentStatusWriter.writeEndpoints / writeStatus (after the kernel has the change)
  * In the agent's spawner helper (dataplane/exec/spawner-child.js, which inherits NODE_OPTIONS):
- *   x-run        NodeCommandRunner.run of one request (`cmd`, `arg0`)
+ *   x-run        NodeCommandRunner.run of one request (`cmd`, `arg0`), or the run of a prepared command
+ *                (NodeCommandRunner.prepare: from its input written to its end, `prepared: true`)
  *   x-proc       each child process: spawn() called (t0), started (`started`), exited (`exited`), stdio
  *                closed (t1)
  * Writes are buffered and flushed on setImmediate, off the stamped paths.
@@ -235,6 +236,21 @@ async function installSpawner(emit: Emit): Promise<void> {
     };
     p.then(done, done);
     return p;
+  };
+  const prepare = proto.prepare as Fn;
+  proto.prepare = function (this: unknown, cmd: unknown, args: unknown): unknown {
+    const prepared = prepare.call(this, cmd, args) as { run: Fn };
+    const runPrepared = prepared.run.bind(prepared);
+    prepared.run = (...a: unknown[]): unknown => {
+      const t0 = now();
+      const p = runPrepared(...a) as Promise<unknown>;
+      const done = (): void => {
+        emit({ s: 'x-run', t0, t1: now(), cmd, arg0: (args as unknown[])[0], prepared: true });
+      };
+      p.then(done, done);
+      return p;
+    };
+    return prepared;
   };
 }
 

@@ -56,7 +56,7 @@ export const LABELS: Readonly<Record<Stage | NftPart | OffPath | 'total', string
   render: 'plan + render the transaction',
   nft: '`nft -f` called → verdict seen by the probe',
   helper: '(of which) request to the spawner helper',
-  spawn: '(of which) nft process start (spawn, fork, exec)',
+  spawn: '(of which) nft process start (spawn, fork, exec; 0 when a prepared nft was waiting)',
   commit: '(of which) nft reads, checks and commits; the probe sees it',
   total: '**total: write → verdict seen**',
   ack: 'write call → datastore acknowledged it (the bench side)',
@@ -112,12 +112,21 @@ function nftParts(
 ): Record<NftPart, number> | undefined {
   const run = events.find((e) => e.s === 'x-run' && e.cmd === 'nft' && e.arg0 === '-f' && within(e, nft));
   if (run === undefined) return undefined;
-  const proc = events.find((e) => e.s === 'x-proc' && e.cmd === 'nft' && within(e, run));
+  // The process that ended during the run: started by it, or earlier (a prepared nft waiting for its input).
+  const proc = events.find(
+    (e) =>
+      e.s === 'x-proc' &&
+      e.cmd === 'nft' &&
+      e.exited !== undefined &&
+      e.exited >= run.t0 &&
+      e.exited <= end(run),
+  );
   if (proc?.started === undefined || proc.exited === undefined) return undefined;
+  const ready = Math.max(proc.started, run.t0);
   return {
     helper: run.t0 - nft.t0,
-    spawn: proc.started - run.t0,
-    commit: detected - proc.started,
+    spawn: ready - run.t0,
+    commit: detected - ready,
     exit: proc.exited - detected,
     back: end(nft) - proc.exited,
   };

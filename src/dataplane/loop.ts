@@ -43,6 +43,8 @@ export interface DataplaneTable {
   refresh(options: { readonly signal?: AbortSignal }): Promise<unknown>;
   /** Forgets the desired state and the kernel picture: a full resync re-records everything. */
   reset(): void;
+  /** Releases what it keeps running between applies (a waiting `nft`): called once the loop has stopped. */
+  close?(): void;
 }
 
 /** Where a failure happened, and what the loop does next. */
@@ -200,6 +202,7 @@ export class DataplaneLoop {
       this.#clock.clearTimeout(this.#retryTimer);
       this.#clock.clearTimeout(this.#refreshTimer);
       this.#waiters.stop();
+      void this.idle().then(() => this.#o.table.close?.());
     });
     this.#scheduleRefresh();
     this.#kernelEvents?.start(() => {
