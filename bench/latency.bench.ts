@@ -28,6 +28,7 @@ import type { LabProcess } from '../src/labkit/process.js';
 import { sleep, waitFor } from '../src/lib/async.js';
 import { percentileRank } from '../src/lib/stats.js';
 import { backgroundPolicies, podPair } from './agent-setup.js';
+import { benchBulkUpdate } from './bulk-update.bench.js';
 import {
   breakdown,
   LABELS,
@@ -235,11 +236,15 @@ function breakdownTable(results: readonly CaseResult[]): BenchTable {
   };
 }
 
-function selectedCases(): readonly LatencyCase[] {
+/** The policy counts CALTS_BENCH_LATENCY_POLICIES selects (undefined: all). */
+function selectedCounts(): ReadonlySet<number> | undefined {
   const only = process.env.CALTS_BENCH_LATENCY_POLICIES;
-  if (only === undefined || only === '') return CASES;
-  const counts = new Set(only.split(',').map(Number));
-  return CASES.filter((c) => counts.has(c.policies));
+  return only === undefined || only === '' ? undefined : new Set(only.split(',').map(Number));
+}
+
+function selectedCases(): readonly LatencyCase[] {
+  const counts = selectedCounts();
+  return counts === undefined ? CASES : CASES.filter((c) => counts.has(c.policies));
 }
 
 export async function benchLatency(): Promise<SuiteOutput> {
@@ -262,6 +267,11 @@ export async function benchLatency(): Promise<SuiteOutput> {
         ...(c.target === undefined ? {} : { target: c.target }),
       },
     );
+  }
+  // In-place updates of 1,000 active policies at once (bulk-update.bench.ts).
+  if (selectedCounts()?.has(1000) ?? true) {
+    process.stdout.write('  .. 1,000 in-place policy updates\n');
+    rows.push(...(await benchBulkUpdate()));
   }
   return { results: rows, tables: [breakdownTable(results)] };
 }
