@@ -10,13 +10,16 @@
  * Stages (what a datastore write goes through on its way to the kernel):
  *   watch        the backend watch delivers the event to the syncer (SqliteBackend / EtcdBackend .watch)
  *   calc         CalcGraph.onUpdates, CalcGraph.flush
- *   messages     DataplaneLoop.onMessages (managers record the messages and render intent)
- *   apply        DataplaneLoop.applyOnce (one whole apply, `received` = the revision it covers)
+ *   messages     DataplaneLoop.onMessages (the managers' handlers record the messages; an idle loop starts
+ *                its apply from here)
+ *   apply        one whole successful apply: from the first manager's completeDeferredWork (StaticManager,
+ *                first in create.ts's order) to the end of AgentReporter.applied (status files written)
  *   table        NftTable.apply (plan, render, transaction);  nft  NftCli.transaction (`nft -f -`)
- *   addresses    RouteManager.interfaceAddresses;  routes  RouteManager.apply;  network  NetworkDataplane.apply
- *   status       StatusWriter.writeEndpoints / writeStatus (after the kernel has the change)
+ *   routes       WorkloadRouteManager.apply;  network  VxlanManager.apply, ClusterRouteManager.apply
+ *   status       AgentStatusWriter.writeEndpoints / writeStatus (after the kernel has the change)
  * In the agent's spawner helper (dataplane/exec/spawner-child.js, which inherits NODE_OPTIONS):
- *   x-run        NodeCommandRunner.run of one request (`cmd`, `arg0`)
+ *   x-run        NodeCommandRunner.run of one request (`cmd`, `arg0`), or the run of a prepared command
+ *                (NodeCommandRunner.prepare: from its input written to its end, `prepared: true`)
  *   x-proc       each child process: spawn() called (t0), started (`started`), exited (`exited`), stdio
  *                closed (t1)
  * Writes are buffered and flushed on setImmediate, off the stamped paths.
@@ -67,8 +70,18 @@ async function installAgent(emit: Emit): Promise<void> {
   const installed: string[] = [];
   const missing: string[] = [];
 
-  /** Replaces `proto[method]` with a wrapper stamping start and end (end = settle of a returned promise). */
-  const wrap = (what: string, proto: unknown, method: string, stage: string, extra?: Extra): void => {
+  /**
+   * Replaces `proto[method]` with a wrapper stamping start and end (end = settle of a returned promise) as
+   * `stage`, or handing them to `done` instead.
+   */
+  const wrap = (
+    what: string,
+    proto: unknown,
+    method: string,
+    stage: string,
+    extra?: Extra,
+    onDone?: (t0: number, t1: number, ok: boolean) => void,
+  ): void => {
     const target = proto as Record<string, unknown> | undefined;
     const orig = target?.[method];
     if (target === undefined || typeof orig !== 'function') {
@@ -80,7 +93,8 @@ async function installAgent(emit: Emit): Promise<void> {
       const t0 = now();
       const fields = extra?.(this, args) ?? {};
       const done = (ok: boolean): void => {
-        emit({ s: stage, t0, t1: now(), ok, ...fields });
+        if (onDone !== undefined) onDone(t0, now(), ok);
+        else emit({ s: stage, t0, t1: now(), ok, ...fields });
       };
       let result: unknown;
       try {
@@ -145,23 +159,47 @@ async function installAgent(emit: Emit): Promise<void> {
   wrap('CalcGraph', graph, 'flush', 'flush');
   const loop = await load('../src/dataplane/loop.js', 'DataplaneLoop');
   wrap('DataplaneLoop', loop, 'onMessages', 'messages', (_, a) => revisionsOf(a[0]));
-  wrap('DataplaneLoop', loop, 'applyOnce', 'apply', (self) => ({
-    received: (self as { received?: unknown }).received,
-  }));
+  // An apply: from the first manager's deferred work to the status files of a successful one.
+  let applyStart: number | undefined;
+  wrap(
+    'StaticManager',
+    await load('../src/dataplane/managers/static.js', 'StaticManager'),
+    'completeDeferredWork',
+    'apply',
+    undefined,
+    (t0) => {
+      applyStart = t0;
+    },
+  );
+  wrap(
+    'AgentReporter',
+    await load('../src/agent/reporting.js', 'AgentReporter'),
+    'applied',
+    'apply',
+    undefined,
+    (_, t1, ok) => {
+      if (ok && applyStart !== undefined) emit({ s: 'apply', t0: applyStart, t1, ok });
+      applyStart = undefined;
+    },
+  );
   wrap('NftTable', await load('../src/dataplane/nftables/table.js', 'NftTable'), 'apply', 'table');
   wrap('NftCli', await load('../src/dataplane/nftables/nft-cli.js', 'NftCli'), 'transaction', 'nft');
-  const routes = await load('../src/dataplane/managers/routes.js', 'RouteManager');
-  wrap('RouteManager', routes, 'interfaceAddresses', 'addresses');
-  wrap('RouteManager', routes, 'apply', 'routes');
   wrap(
-    'NetworkDataplane',
-    await load('../src/dataplane/managers/network.js', 'NetworkDataplane'),
+    'WorkloadRouteManager',
+    await load('../src/dataplane/managers/workload-routes.js', 'WorkloadRouteManager'),
+    'apply',
+    'routes',
+  );
+  wrap('VxlanManager', await load('../src/dataplane/managers/vxlan.js', 'VxlanManager'), 'apply', 'network');
+  wrap(
+    'ClusterRouteManager',
+    await load('../src/dataplane/managers/cluster-routes.js', 'ClusterRouteManager'),
     'apply',
     'network',
   );
-  const status = await load('../src/agent/status.js', 'StatusWriter');
-  wrap('StatusWriter', status, 'writeEndpoints', 'status');
-  wrap('StatusWriter', status, 'writeStatus', 'status');
+  const status = await load('../src/cni/agent-status.js', 'AgentStatusWriter');
+  wrap('AgentStatusWriter', status, 'writeEndpoints', 'status');
+  wrap('AgentStatusWriter', status, 'writeStatus', 'status');
   emit({ s: 'hooks', t0: now(), installed, missing });
 }
 
@@ -198,6 +236,21 @@ async function installSpawner(emit: Emit): Promise<void> {
     };
     p.then(done, done);
     return p;
+  };
+  const prepare = proto.prepare as Fn;
+  proto.prepare = function (this: unknown, cmd: unknown, args: unknown): unknown {
+    const prepared = prepare.call(this, cmd, args) as { run: Fn };
+    const runPrepared = prepared.run.bind(prepared);
+    prepared.run = (...a: unknown[]): unknown => {
+      const t0 = now();
+      const p = runPrepared(...a) as Promise<unknown>;
+      const done = (): void => {
+        emit({ s: 'x-run', t0, t1: now(), cmd, arg0: (args as unknown[])[0], prepared: true });
+      };
+      p.then(done, done);
+      return p;
+    };
+    return prepared;
   };
 }
 

@@ -7,7 +7,8 @@
  *   calc       → the loop receives the calc graph's messages (syncer filter, CalcGraph.onUpdates + flush)
  *   managers   DataplaneLoop.onMessages (managers record state and render intent)
  *   queue      → the apply that carries the change starts (waiting for an apply already running)
- *   prep       → NftTable.apply starts (static chains, interface addresses, network prepare)
+ *   prep       → NftTable.apply starts (the managers' completeDeferredWork: render intent, read interface
+ *              addresses for host endpoints)
  *   render     → `nft -f` is called (plan and render the transaction)
  *   nft        → the probe's first connection gets through: the request to the spawner helper, the nft
  *              process start, nft reading, checking and committing the transaction, and the probe's own
@@ -55,15 +56,15 @@ export const LABELS: Readonly<Record<Stage | NftPart | OffPath | 'total', string
   render: 'plan + render the transaction',
   nft: '`nft -f` called → verdict seen by the probe',
   helper: '(of which) request to the spawner helper',
-  spawn: '(of which) nft process start (spawn, fork, exec)',
+  spawn: '(of which) nft process start (spawn, fork, exec; 0 when a prepared nft was waiting)',
   commit: '(of which) nft reads, checks and commits; the probe sees it',
   total: '**total: write → verdict seen**',
   ack: 'write call → datastore acknowledged it (the bench side)',
   afterVerdict: 'verdict seen → apply ends (the loop is busy)',
   exit: '(of which) nft exiting after the commit',
   back: '(of which) nft exit → result back in the agent',
-  routes: '(of which) workload routes (RouteManager.apply)',
-  network: '(of which) cluster networking (NetworkDataplane.apply)',
+  routes: '(of which) workload routes (WorkloadRouteManager.apply)',
+  network: '(of which) cluster networking (VxlanManager, ClusterRouteManager .apply)',
   status: '(of which) status files',
 };
 
@@ -111,12 +112,21 @@ function nftParts(
 ): Record<NftPart, number> | undefined {
   const run = events.find((e) => e.s === 'x-run' && e.cmd === 'nft' && e.arg0 === '-f' && within(e, nft));
   if (run === undefined) return undefined;
-  const proc = events.find((e) => e.s === 'x-proc' && e.cmd === 'nft' && within(e, run));
+  // The process that ended during the run: started by it, or earlier (a prepared nft waiting for its input).
+  const proc = events.find(
+    (e) =>
+      e.s === 'x-proc' &&
+      e.cmd === 'nft' &&
+      e.exited !== undefined &&
+      e.exited >= run.t0 &&
+      e.exited <= end(run),
+  );
   if (proc?.started === undefined || proc.exited === undefined) return undefined;
+  const ready = Math.max(proc.started, run.t0);
   return {
     helper: run.t0 - nft.t0,
-    spawn: proc.started - run.t0,
-    commit: detected - proc.started,
+    spawn: ready - run.t0,
+    commit: detected - ready,
     exit: proc.exited - detected,
     back: end(nft) - proc.exited,
   };

@@ -181,7 +181,7 @@ async function main(): Promise<void> {
     const separate =
       only === undefined
         ? ''
-        : `_This section comes from a separate run of \`npm run bench -- --only ${only.join(',')}\` on ${date}, load average ${load} at its start; the rest of the page is from the run named at the top._\n\n`;
+        : `_This section comes from a separate run of \`npm run bench -- --only ${only.join(',')}\` on ${date} (${machine()}), load average ${load} at the run's start and ${loadAverage()} at this suite's end; the rest of the page is from the run named at the top._\n\n`;
     sections.push({
       title: s.title,
       text: [`## ${s.title}\n\n${separate}${head}\n${rows.join('\n')}\n`, ...tables.map(tableText)].join(

@@ -29,6 +29,7 @@ import { SpawnerCommandRunner } from '../dataplane/exec/spawner.js';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { createNftablesDataplane, type NftablesDataplane } from '../dataplane/create.js';
+import { IpLinkMonitor } from '../dataplane/exec/link-monitor.js';
 import type { DataplaneLoop } from '../dataplane/loop.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend } from '../datastore/index.js';
@@ -121,6 +122,18 @@ function wireDataplane(
 ): NftablesDataplane {
   const dp: NftablesDataplane = createNftablesDataplane({
     runner,
+    // Routes that wait for a workload interface are retried as soon as links change.
+    kernelEvents: new IpLinkMonitor({
+      onExit: (e) => {
+        log.warn('link monitor (ip monitor link) ended; restarting', {
+          code: e.code,
+          signal: e.signal,
+          ...(e.error !== undefined ? { error: errorMessage(e.error) } : {}),
+          stderr: e.stderr,
+          retryMs: e.retryMs,
+        });
+      },
+    }),
     hostname: cfg.nodeName,
     birdProgramsNoEncap: net.backend === 'bird',
     refreshIntervalMs: cfg.initial.nftablesRefreshInterval,

@@ -10,7 +10,7 @@
 import type { DataplaneMessage, WorkloadEndpointMsg } from '../calc/messages.js';
 import type { Clock } from '../lib/async.js';
 import type { CommandRunner } from './exec/command-runner.js';
-import { DataplaneLoop, type LoopHooks } from './loop.js';
+import { DataplaneLoop, type KernelEvents, type LoopHooks } from './loop.js';
 import type { Manager } from './manager.js';
 import { ClusterRouteManager } from './managers/cluster-routes.js';
 import { HostEndpointManager, type HostEndpointWarn } from './managers/host-endpoints.js';
@@ -38,6 +38,8 @@ export interface NftablesDataplaneOptions {
   readonly retryMaxMs?: number;
   /** Warnings about the datastore's contents that do not stop programming (host endpoints ignored). */
   readonly warn?: HostEndpointWarn;
+  /** Wakes work waiting for an interface when links change (the agent: an IpLinkMonitor). */
+  readonly kernelEvents?: KernelEvents;
 }
 
 export interface NftablesDataplane {
@@ -91,6 +93,7 @@ export function createNftablesDataplane(o: NftablesDataplaneOptions): NftablesDa
     ...(o.clock !== undefined ? { clock: o.clock } : {}),
     ...(o.retryMinMs !== undefined ? { retryMinMs: o.retryMinMs } : {}),
     ...(o.retryMaxMs !== undefined ? { retryMaxMs: o.retryMaxMs } : {}),
+    ...(o.kernelEvents !== undefined ? { kernelEvents: o.kernelEvents } : {}),
   });
   return { loop, table, ...parts };
 }

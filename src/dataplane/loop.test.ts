@@ -63,7 +63,7 @@ class Flaky implements Manager {
   }
 }
 
-function setup(opts: { maxResyncs?: number } = {}) {
+function setup(opts: { maxResyncs?: number; refreshIntervalMs?: number } = {}) {
   const clock = new FakeClock();
   const kernel = fakeKernel();
   // Every workload interface exists and is up, and route batches succeed, unless a test says otherwise.
@@ -88,7 +88,7 @@ function setup(opts: { maxResyncs?: number } = {}) {
     managers: [...parts.managers, flaky],
     table,
     clock,
-    refreshIntervalMs: 60_000,
+    refreshIntervalMs: opts.refreshIntervalMs ?? 60_000,
     resyncSource: () => {
       replays++;
       return graph.replay();
@@ -346,6 +346,61 @@ describe('DataplaneLoop', () => {
       s.kernel.runner.callsMatching({ argsPrefix: ['-force', '-batch'] }).map((c) => c.stdin),
       ['route replace 10.0.0.1/32 dev calia scope link metric 1024\n'],
     );
+    s.stop();
+  });
+
+  it('backs off work that waits for an interface up to 30 s (a success does not reset it); a link event applies at once', async () => {
+    const s = setup({ refreshIntervalMs: 0 });
+    const links = (...names: string[]) => {
+      s.kernel.runner.on(
+        { cmd: 'ip', args: ['-j', 'link', 'show'] },
+        { stdout: JSON.stringify(names.map((ifname) => ({ ifname, flags: ['UP'] }))) },
+      );
+    };
+    const applies = () => s.kernel.runner.callsMatching({ args: ['-j', 'link', 'show'] }).length;
+    links();
+    s.update(podUpdate('a', '10.0.0.1', 1));
+    s.inSync();
+    await s.loop.idle();
+    assert.ok(s.loop.ready, 'a missing interface is not a failure');
+    const delays: number[] = [];
+    for (let i = 0; i < 12; i++) delays.push(await s.tick());
+    assert.deepEqual(delays, [100, 200, 400, 800, 1600, 3200, 6400, 12_800, 25_600, 30_000, 30_000, 30_000]);
+    // An hour of a pod that never starts: one retry (one `ip` listing) per 30 s, not one per 100 ms.
+    const before = applies();
+    let waited = 0;
+    while (waited < 3_600_000) waited += await s.tick();
+    assert.equal(applies() - before, 120);
+    // Other changes are applied at once and do not restart the backoff.
+    s.update(denyFrom('b', 2));
+    await s.loop.idle();
+    assert.deepEqual(s.applied.slice(-1), [2]);
+    assert.equal(s.clock.nextDue()! - s.clock.now(), 30_000);
+    // A link event (any link) while work waits: applied at once, and the backoff starts again.
+    s.loop.kernelChanged();
+    await s.loop.idle();
+    assert.equal(s.clock.nextDue()! - s.clock.now(), 100, 'the backoff starts again after a link event');
+    // The interface appears: the link event programs its route at once, and nothing is scheduled any more.
+    links('calia');
+    s.loop.kernelChanged();
+    await s.loop.idle();
+    assert.deepEqual(
+      s.kernel.runner
+        .callsMatching({ argsPrefix: ['-force', '-batch'] })
+        .map((c) => c.stdin)
+        .slice(-1),
+      ['route replace 10.0.0.1/32 dev calia scope link metric 1024\n'],
+    );
+    assert.equal(s.clock.pending, 0, 'no retry timer once nothing waits');
+    const settled = applies();
+    s.loop.kernelChanged();
+    await s.loop.idle();
+    assert.equal(applies(), settled, 'a link event applies nothing when no work waits');
+    // A second interface that waits starts its own backoff at the minimum.
+    links('calia');
+    s.update(podUpdate('b', '10.0.0.2', 3));
+    await s.loop.idle();
+    assert.equal(await s.tick(), 100);
     s.stop();
   });
 });

@@ -20,6 +20,12 @@
  *  - The managers' own kernel work (routes, VXLAN) runs only after the table succeeded (no route to a
  *    workload before its policy); its failures are retried with backoff, each manager independently.
  *
+ * Work that waits for the kernel (`pending`: a workload interface that does not exist or is not up yet) is
+ * not a failure: it is retried with its own backoff, which a successful apply does not reset, doubling up to
+ * `pendingRetryMaxMs`, and at once when `kernelEvents` reports a change (an interface appeared or came up:
+ * Felix's netlink link updates). A pod stored for this node that never started therefore costs one retry
+ * per `pendingRetryMaxMs`, not one every `retryMinMs`.
+ *
  * Time comes from an injected Clock (retry backoff, the periodic refresh, whenApplied timeouts), so all of it
  * is unit-tested with FakeClock. `appliedRevision` is the datastore revision whose effects are all in the
  * kernel; `whenApplied(revision)` lets in-process callers (the CNI server) await it.
@@ -28,67 +34,17 @@ import type { DataplaneMessage } from '../calc/messages.js';
 import { Backoff, realClock, type Clock, type TimerHandle } from '../lib/async.js';
 import { errorMessage, isAbortError, KernelProgrammingError } from '../lib/errors.js';
 import { AppliedWaiters } from './applied-waiters.js';
-import { handle, type Manager } from './manager.js';
+import type { DataplaneFailure, DataplaneStatus, KernelEvents, LoopOptions } from './loop-contract.js';
+import { handle } from './manager.js';
 
-/** The table the loop applies once per apply (NftTable; a null object for a dataplane without one). */
-export interface DataplaneTable {
-  apply(options: { readonly signal?: AbortSignal }): Promise<unknown>;
-  /** Reads the kernel back; the next apply repairs what differs (periodic drift repair). */
-  refresh(options: { readonly signal?: AbortSignal }): Promise<unknown>;
-  /** Forgets the desired state and the kernel picture: a full resync re-records everything. */
-  reset(): void;
-}
-
-/** Where a failure happened, and what the loop does next. */
-export interface DataplaneFailure {
-  readonly phase: 'message' | 'resync' | 'render' | 'table' | 'kernel';
-  /** The manager that threw, when one did. */
-  readonly manager?: string;
-  readonly error: unknown;
-  /** Failed applies in a row (0 for a message failure outside an apply). */
-  readonly consecutive: number;
-  readonly next: 'retry' | 'resync' | 'fatal';
-}
-
-export interface LoopHooks {
-  /** After every successful apply. */
-  onApplied(info: { revision: number; durationMs: number; first: boolean }): Promise<void> | void;
-  /** Every failure (count it, log it). */
-  onFailure(failure: DataplaneFailure): void;
-  /** The dataplane could not be brought back: the loop has stopped, the kernel keeps its last state. */
-  onFatal(error: Error): void;
-}
-
-export interface LoopOptions {
-  /** In apply order: the static manager first, the managers with their own kernel work last. */
-  readonly managers: readonly Manager[];
-  readonly table: DataplaneTable;
-  readonly hooks: LoopHooks;
-  /** The calc graph's whole current output (CalcGraph.replay), for a full resync. */
-  readonly resyncSource: () => readonly DataplaneMessage[];
-  /** Period of the full refresh (nftablesRefreshInterval); 0 disables it. */
-  readonly refreshIntervalMs: number;
-  readonly clock?: Clock;
-  readonly retryMinMs?: number;
-  readonly retryMaxMs?: number;
-  /** Failed table applies in a row that force a full resync (default 3). */
-  readonly resyncAfterFailures?: number;
-  /** Full resyncs without a successful table apply before giving up (default 5). */
-  readonly maxResyncs?: number;
-}
-
-export interface DataplaneStatus {
-  /** The first apply after InSync has succeeded. */
-  readonly dataplaneInSync: boolean;
-  readonly appliedRevision: number;
-  /** Something failed and has not been repaired by a successful apply yet. */
-  readonly failing: boolean;
-  readonly consecutiveFailures: number;
-  readonly resyncs: number;
-  readonly lastError: string | null;
-  /** The loop gave up (onFatal was called). */
-  readonly fatal: boolean;
-}
+export type {
+  DataplaneFailure,
+  DataplaneStatus,
+  DataplaneTable,
+  KernelEvents,
+  LoopHooks,
+  LoopOptions,
+} from './loop-contract.js';
 
 /** Rendering failed in a way a retry can fix (a kernel read), as opposed to a bug or unrenderable data. */
 function transient(e: unknown): boolean {
@@ -96,10 +52,17 @@ function transient(e: unknown): boolean {
 }
 
 export class DataplaneLoop {
-  readonly #o: Required<Omit<LoopOptions, 'clock' | 'refreshIntervalMs'>>;
+  readonly #o: Required<Omit<LoopOptions, 'clock' | 'refreshIntervalMs' | 'kernelEvents'>>;
+  readonly #kernelEvents: KernelEvents | undefined;
   #refreshIntervalMs: number;
   readonly #clock: Clock;
   readonly #backoff: Backoff;
+  /**
+   * Retries of pending work: not reset by a successful apply; reset when nothing is pending any more, when
+   * more work waits than before, or by a kernel event.
+   */
+  readonly #pendingBackoff: Backoff;
+  #pendingCount = 0;
   #signal: AbortSignal | undefined;
   #inSync = false;
   #received = 0;
@@ -129,12 +92,18 @@ export class DataplaneLoop {
       resyncSource: opts.resyncSource,
       retryMinMs: opts.retryMinMs ?? 100,
       retryMaxMs: opts.retryMaxMs ?? 10_000,
+      pendingRetryMaxMs: opts.pendingRetryMaxMs ?? 30_000,
       resyncAfterFailures: opts.resyncAfterFailures ?? 3,
       maxResyncs: opts.maxResyncs ?? 5,
     };
+    this.#kernelEvents = opts.kernelEvents;
     this.#refreshIntervalMs = opts.refreshIntervalMs;
     this.#clock = opts.clock ?? realClock;
     this.#backoff = new Backoff(this.#o.retryMinMs, this.#o.retryMaxMs);
+    this.#pendingBackoff = new Backoff(
+      this.#o.retryMinMs,
+      Math.max(this.#o.retryMinMs, this.#o.pendingRetryMaxMs),
+    );
     this.#waiters = new AppliedWaiters(this.#clock);
   }
 
@@ -169,8 +138,26 @@ export class DataplaneLoop {
       this.#clock.clearTimeout(this.#retryTimer);
       this.#clock.clearTimeout(this.#refreshTimer);
       this.#waiters.stop();
+      void this.idle().then(() => this.#o.table.close?.());
     });
     this.#scheduleRefresh();
+    this.#kernelEvents?.start(() => {
+      this.kernelChanged();
+    }, signal);
+  }
+
+  /**
+   * The kernel changed in a way pending work may wait for (a link appeared or came up): when work is
+   * pending and nothing is failing, apply now and start its backoff again. A no-op otherwise.
+   */
+  kernelChanged(): void {
+    if (this.#unrepaired || this.#resyncNeeded || this.#pendingWork() === 0) return;
+    this.#pendingBackoff.reset();
+    this.kick();
+  }
+
+  #pendingWork(): number {
+    return this.#o.managers.reduce((n, m) => n + (m.pending ?? 0), 0);
   }
 
   /** Changes the refresh period (0 disables it), e.g. when nftablesRefreshInterval changes. */
@@ -336,7 +323,14 @@ export class DataplaneLoop {
       // The kernel has it even when the hook failed.
       this.#waiters.applied(this.#appliedRevision);
     }
-    if (this.#o.managers.some((m) => (m.pending ?? 0) > 0)) this.#scheduleRetry();
+    const pending = this.#pendingWork();
+    if (pending === 0 || pending > this.#pendingCount) this.#pendingBackoff.reset();
+    this.#pendingCount = pending;
+    if (pending > 0) this.#scheduleRetry(this.#pendingBackoff.next());
+    else {
+      this.#clock.clearTimeout(this.#retryTimer);
+      this.#retryTimer = undefined;
+    }
   }
 
   #failed(phase: DataplaneFailure['phase'], manager: string | undefined, error: unknown): void {
@@ -368,16 +362,17 @@ export class DataplaneLoop {
       );
       return;
     }
-    this.#scheduleRetry();
+    this.#scheduleRetry(this.#backoff.next());
   }
 
-  #scheduleRetry(): void {
+  #scheduleRetry(delayMs: number): void {
     this.#clock.clearTimeout(this.#retryTimer);
     this.#retryTimer = this.#clock.setTimeout(
       () => {
+        this.#retryTimer = undefined;
         this.kick();
       },
-      this.#backoff.next(),
+      delayMs,
       { unref: true },
     );
   }

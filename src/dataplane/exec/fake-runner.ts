@@ -5,7 +5,14 @@
  * and records what went through it (used by real-kernel tests to check which transactions were sent).
  */
 import { CalicoError } from '../../lib/errors.js';
-import { formatCommand, type CommandRunner, type RunOptions, type RunResult } from './command-runner.js';
+import {
+  formatCommand,
+  type CommandRunner,
+  type PreparedCommand,
+  type PreparedRunOptions,
+  type RunOptions,
+  type RunResult,
+} from './command-runner.js';
 
 export interface RecordedCall {
   readonly cmd: string;
@@ -113,6 +120,27 @@ export class FakeCommandRunner implements CommandRunner {
     return result;
   }
 
+  /** Commands prepared so far. */
+  prepared = 0;
+
+  /** A prepared command is a call like any other, answered (and recorded) when it is given its input. */
+  prepare(cmd: string, args: readonly string[]): PreparedCommand {
+    this.prepared++;
+    let waiting = true;
+    return {
+      get alive() {
+        return waiting;
+      },
+      run: (stdin: string, opts: PreparedRunOptions = {}) => {
+        waiting = false;
+        return this.run(cmd, args, { ...opts, stdin });
+      },
+      dispose: () => {
+        waiting = false;
+      },
+    };
+  }
+
   #take(call: RecordedCall): Rule | undefined {
     const shot = this.#oneShots.findIndex((r) => callMatches(r.matcher, call));
     if (shot >= 0) {
@@ -138,13 +166,28 @@ export interface RecordedRun extends RecordedCall {
   readonly result: RunResult | undefined;
 }
 
-/** Passes every call to `base` and records it with its result. */
+/** Passes every call to `base` and records it with its result (a prepared command's when it is run). */
 export class RecordingCommandRunner implements CommandRunner {
   readonly #base: CommandRunner;
   readonly #runs: RecordedRun[] = [];
+  readonly prepare?: (cmd: string, args: readonly string[]) => PreparedCommand;
 
   constructor(base: CommandRunner) {
     this.#base = base;
+    const prepare = base.prepare?.bind(base);
+    if (prepare === undefined) return;
+    this.prepare = (cmd, args) => {
+      const p = prepare(cmd, args);
+      return {
+        get alive() {
+          return p.alive;
+        },
+        run: (stdin, opts) => this.#record(cmd, args, stdin, () => p.run(stdin, opts)),
+        dispose: () => {
+          p.dispose();
+        },
+      };
+    };
   }
 
   get runs(): readonly RecordedRun[] {
@@ -155,10 +198,19 @@ export class RecordingCommandRunner implements CommandRunner {
     this.#runs.length = 0;
   }
 
-  async run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
-    const call = { cmd, args: [...args], stdin: opts.stdin };
+  run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+    return this.#record(cmd, args, opts.stdin, () => this.#base.run(cmd, args, opts));
+  }
+
+  async #record(
+    cmd: string,
+    args: readonly string[],
+    stdin: string | undefined,
+    run: () => Promise<RunResult>,
+  ): Promise<RunResult> {
+    const call = { cmd, args: [...args], stdin };
     try {
-      const result = await this.#base.run(cmd, args, opts);
+      const result = await run();
       this.#runs.push({ ...call, result });
       return result;
     } catch (e) {

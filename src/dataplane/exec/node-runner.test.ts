@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CalicoError, isAbortError } from '../../lib/errors.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NodeCommandRunner } from './node-runner.js';
+import { preparedContract, waitGone, waitPid } from './testing/prepared-contract.js';
 
 describe('NodeCommandRunner', () => {
   const runner = new NodeCommandRunner();
@@ -62,5 +66,23 @@ describe('NodeCommandRunner', () => {
   test('extra environment variables reach the child', async () => {
     const r = await new NodeCommandRunner({ env: { CALTS_X: 'y' } }).run('printenv', ['CALTS_X']);
     assert.equal(r.stdout, 'y\n');
+  });
+});
+
+describe('NodeCommandRunner.prepare', () => {
+  preparedContract(new NodeCommandRunner());
+
+  test('a command waiting for its input does not keep the process alive; it reads end-of-file when it exits', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'calts-prepared-exit-'));
+    try {
+      const runnerModule = new URL('./node-runner.js', import.meta.url).href;
+      const code = `import(${JSON.stringify(runnerModule)}).then((m) => { new m.NodeCommandRunner().prepare('sh', ['-c', 'echo $$ > ${dir}/pid; cat > /dev/null; echo eof > ${dir}/done']); })`;
+      const owner = await new NodeCommandRunner().run(process.execPath, ['-e', code], { timeoutMs: 20_000 });
+      assert.equal(owner.code, 0, owner.stderr);
+      await waitGone(await waitPid(join(dir, 'pid')));
+      assert.equal(readFileSync(join(dir, 'done'), 'utf8'), 'eof\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { waitFor } from '../../lib/async.js';
 import { isAbortError } from '../../lib/errors.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SpawnerCommandRunner } from './spawner.js';
+import { preparedContract, waitGone, waitPid } from './testing/prepared-contract.js';
 
 describe('spawner helper (CommandRunner through a small helper process)', () => {
   const runner = new SpawnerCommandRunner();
@@ -60,5 +64,22 @@ describe('spawner helper (CommandRunner through a small helper process)', () => 
     process.kill(pid, 'SIGKILL');
     await assert.rejects(running, /spawner helper exited/);
     assert.equal((await runner.run('echo', ['again'])).stdout, 'again\n');
+  });
+
+  describe('prepare', () => {
+    preparedContract(runner);
+  });
+
+  it('close disposes the prepared commands that were not run, and the helper exits', async () => {
+    const own = new SpawnerCommandRunner();
+    const dir = mkdtempSync(join(tmpdir(), 'calts-spawner-close-'));
+    try {
+      own.prepare('sh', ['-c', `echo $$ > ${dir}/pid; exec cat`]);
+      const pid = await waitPid(join(dir, 'pid'));
+      await own.close();
+      assert.ok(await waitGone(pid));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -9,12 +9,20 @@
  * that started; rejects when it could not start, on timeout (TimeoutError) or abort (the signal's reason).
  * A helper that dies fails the commands in flight and is restarted for the next one; a helper that cannot
  * be started, or dies before saying it is ready, leaves the following commands to a direct
- * NodeCommandRunner.
+ * NodeCommandRunner. Prepared commands (`prepare`) are started by the helper as well; those not run when the
+ * helper goes away are disposed by it, and their `run` rejects with PreparedExitedError.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
-import type { CommandRunner, RunOptions, RunResult } from './command-runner.js';
+import {
+  PreparedExitedError,
+  type CommandRunner,
+  type PreparedCommand,
+  type PreparedRunOptions,
+  type RunOptions,
+  type RunResult,
+} from './command-runner.js';
 import { NodeCommandRunner, abortReason } from './node-runner.js';
 import { CalicoError } from '../../lib/errors.js';
 
@@ -40,6 +48,7 @@ function childEntry(): { entry: string; execArgv: string[] } {
 
 function errorFrom(a: NonNullable<Answer['error']>): Error {
   if (a.name === 'TimeoutError' || a.name === 'AbortError') return new DOMException(a.message, a.name);
+  if (a.name === 'PreparedExitedError') return new PreparedExitedError(a.message);
   return new CalicoError('CALICO_ERR_IO', a.message);
 }
 
@@ -56,7 +65,47 @@ export class SpawnerCommandRunner implements CommandRunner, AsyncDisposable {
     if (opts.signal?.aborted === true) return Promise.reject(abortReason(opts.signal));
     const child = this.#helper();
     if (child === undefined) return this.#direct.run(cmd, args, opts);
+    return this.#request(child, this.#nextId++, { cmd, args }, opts);
+  }
+
+  prepare(cmd: string, args: readonly string[]): PreparedCommand {
+    const child = this.#helper();
+    if (child === undefined) return this.#direct.prepare(cmd, args);
     const id = this.#nextId++;
+    child.stdin.write(`${JSON.stringify({ id, cmd, args, prepare: true })}\n`);
+    let state: 'waiting' | 'used' | 'disposed' = 'waiting';
+    const current = (): boolean => this.#child === child && child.exitCode === null;
+    return {
+      get alive() {
+        return state === 'waiting' && current();
+      },
+      run: (stdin: string, opts: PreparedRunOptions = {}): Promise<RunResult> => {
+        if (state !== 'waiting')
+          return Promise.reject(new CalicoError('CALICO_ERR_BUG', 'a prepared command runs at most once'));
+        state = 'used';
+        if (opts.signal?.aborted === true) {
+          child.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
+          return Promise.reject(abortReason(opts.signal));
+        }
+        // Its helper is gone, and the process with it.
+        if (!current()) return Promise.reject(PreparedExitedError.of(cmd, args));
+        return this.#request(child, id, { prepared: true }, { ...opts, stdin });
+      },
+      dispose: (): void => {
+        if (state !== 'waiting') return;
+        state = 'disposed';
+        if (current()) child.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
+      },
+    };
+  }
+
+  /** Sends one request (a command, or the input of a prepared one) and waits for its answer. */
+  #request(
+    child: ChildProcessWithoutNullStreams,
+    id: number,
+    what: { cmd: string; args: readonly string[] } | { prepared: true },
+    opts: RunOptions,
+  ): Promise<RunResult> {
     return new Promise<RunResult>((resolve, reject) => {
       const onAbort = (): void => {
         child.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
@@ -80,8 +129,7 @@ export class SpawnerCommandRunner implements CommandRunner, AsyncDisposable {
       this.#setRef(true);
       const req = {
         id,
-        cmd,
-        args,
+        ...what,
         ...(opts.stdin === undefined ? {} : { stdin: opts.stdin }),
         ...(opts.timeoutMs === undefined ? {} : { timeoutMs: opts.timeoutMs }),
       };

@@ -48,6 +48,7 @@ export class PolicyManager implements Manager {
     if (this.#allDirty) this.#tiers.rerenderAll();
     else for (const id of changed) this.#tiers.policyChanged(id);
     this.#allDirty = false;
+    this.#tiers.renderDirty();
   }
 
   reset(): void {

@@ -1,8 +1,10 @@
 /**
  * Shared tier chains: endpoints that have the same policies in a tier (same layer and direction) jump to the
  * same chain. This registry reference-counts chains by user (an endpoint), renders a chain when it is first
- * needed or when one of its policies changes, and removes it when its last user goes. The policy manager
- * owns it (it holds the policies the chains are rendered from); the endpoint managers are its users.
+ * needed, and removes it when its last user goes. A policy change only marks the chains that contain it
+ * dirty; `renderDirty` (the policy manager's completeDeferredWork) renders each dirty chain once, so a batch
+ * that changes every policy of a tier renders the tier once, not once per policy. The policy manager owns it
+ * (it holds the policies the chains are rendered from); the endpoint managers are its users.
  */
 import type { PolicyMsg } from '../../calc/messages.js';
 import type { TableIntent } from '../nftables/intent.js';
@@ -38,6 +40,8 @@ export class TierChains implements TierChainUsers {
   readonly #chains = new Map<string, Entry>();
   readonly #byPolicy = new Map<string, Set<string>>();
   readonly #byUser = new Map<string, Set<string>>();
+  /** Chains to re-render at the next renderDirty. */
+  readonly #dirty = new Set<string>();
 
   constructor(
     table: TableIntent,
@@ -88,6 +92,7 @@ export class TierChains implements TierChainUsers {
           s.add(ref.name);
         }
         this.#render(e);
+        this.#dirty.delete(ref.name);
       }
       e.users.add(user);
     }
@@ -102,6 +107,7 @@ export class TierChains implements TierChainUsers {
     e.users.delete(user);
     if (e.users.size > 0) return;
     this.#chains.delete(name);
+    this.#dirty.delete(name);
     for (const p of e.ref.policyIds) {
       const s = this.#byPolicy.get(p);
       s?.delete(name);
@@ -112,22 +118,29 @@ export class TierChains implements TierChainUsers {
     for (const n of e.maps) this.#table.removeMap(n);
   }
 
-  /** Re-renders every chain that contains this policy (its rules changed or it went away). */
+  /** Marks every chain that contains this policy dirty (its rules changed or it went away). */
   policyChanged(id: string): void {
-    for (const name of this.#byPolicy.get(id) ?? []) {
+    for (const name of this.#byPolicy.get(id) ?? []) this.#dirty.add(name);
+  }
+
+  /** Marks every chain dirty (the rendering options changed). */
+  rerenderAll(): void {
+    for (const name of this.#chains.keys()) this.#dirty.add(name);
+  }
+
+  /** Renders each dirty chain once. */
+  renderDirty(): void {
+    for (const name of this.#dirty) {
       const e = this.#chains.get(name);
       if (e !== undefined) this.#render(e);
     }
-  }
-
-  /** Re-renders everything (the rendering options changed). */
-  rerenderAll(): void {
-    for (const e of this.#chains.values()) this.#render(e);
+    this.#dirty.clear();
   }
 
   /** Forgets every chain without touching the table (its intent is being cleared too). */
   clear(): void {
     this.#chains.clear();
+    this.#dirty.clear();
     this.#byPolicy.clear();
     this.#byUser.clear();
   }

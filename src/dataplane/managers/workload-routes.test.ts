@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { fakeKernel, send, wep } from '../testing/dataplane.js';
+import { fakeKernel, send, tier, wep } from '../testing/dataplane.js';
 import { WorkloadRouteManager } from './workload-routes.js';
 import { DEFAULT_FELIX_CONFIG } from '../../api/v3/felix-config.js';
 
@@ -33,6 +33,29 @@ describe('WorkloadRouteManager', () => {
     m.queueResync();
     await m.apply(signal);
     assert.ok(k.runner.callsMatching({ cmd: 'ip', args: ['-j', 'link', 'show'] }).length > 0);
+  });
+
+  it('reads the kernel only when an endpoint route changes, not when only its policies do', async () => {
+    const k = fakeKernel();
+    k.runner.on(
+      { cmd: 'ip', args: ['-j', 'link', 'show'] },
+      { stdout: '[{"ifname":"calia","flags":["UP"]}]' },
+    );
+    k.runner.on({ cmd: 'ip', argsPrefix: ['-force', '-batch'] }, {});
+    const m = new WorkloadRouteManager(k.runner);
+    send(m, wep('a', 'calia', '10.0.0.1'));
+    await m.apply(signal);
+    k.runner.clearCalls();
+    // A policy change re-sends the endpoint with new tiers: its routes are the same.
+    send(m, wep('a', 'calia', '10.0.0.1', [tier(['gnp/web'])]));
+    await m.apply(signal);
+    assert.deepEqual(k.runner.calls, [], 'no `ip` listings for a policy change');
+    send(m, wep('a', 'calia', '10.0.0.2', [tier(['gnp/web'])]));
+    await m.apply(signal);
+    assert.deepEqual(
+      k.runner.callsMatching({ argsPrefix: ['-force', '-batch'] }).map((c) => c.stdin),
+      ['route replace 10.0.0.2/32 dev calia scope link metric 1024\n'],
+    );
   });
 
   it('follows the configured interface prefixes for what it owns', async () => {

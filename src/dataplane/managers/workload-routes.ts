@@ -2,6 +2,9 @@
  * Workload routes (Felix's endpoint manager, routes and interface settings): from the local workload
  * endpoints, a host route per address to the endpoint's interface and the interface's sysctls, programmed by
  * the route driver (routes.ts) after the table, so a workload is reachable only once its policy is in place.
+ * The kernel is read and reconciled only when an endpoint's interface or addresses change (a policy change
+ * also updates the endpoint, but not its routes), on the periodic refresh, or while routes wait for their
+ * interface: not on every apply.
  */
 import type { CommandRunner } from '../exec/command-runner.js';
 import { DirtyMap, DueWork, RulesConfigTracker, type Manager, type MessageHandlers } from '../manager.js';
@@ -31,7 +34,10 @@ export class WorkloadRouteManager implements Manager {
     },
     workloadEndpointUpdate: (m) => {
       const e = m.endpoint;
-      this.#workloads.set(m.id, { interfaceName: e.interfaceName, nets: [...e.ipv4Nets, ...e.ipv6Nets] });
+      const next = { interfaceName: e.interfaceName, nets: [...e.ipv4Nets, ...e.ipv6Nets] };
+      const prev = this.#workloads.values.get(m.id);
+      if (prev !== undefined && sameRoutes(prev, next)) return;
+      this.#workloads.set(m.id, next);
     },
     workloadEndpointRemove: (m) => {
       this.#workloads.delete(m.id);
@@ -55,4 +61,12 @@ export class WorkloadRouteManager implements Manager {
       await this.#routes.apply(signal);
     });
   }
+}
+
+function sameRoutes(a: WorkloadRoutes, b: WorkloadRoutes): boolean {
+  return (
+    a.interfaceName === b.interfaceName &&
+    a.nets.length === b.nets.length &&
+    a.nets.every((n, i) => n === b.nets[i])
+  );
 }

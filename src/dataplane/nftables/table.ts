@@ -120,6 +120,11 @@ export class NftTable extends TableIntent {
     this.#batchSize = Math.max(1, options.isolationBatchSize ?? 64);
   }
 
+  /** Stops the `nft` process kept waiting for the next transaction (nft-cli.ts); the table stays usable. */
+  close(): void {
+    this.#cli.close();
+  }
+
   /** True when apply() has work to do (or has not yet read the kernel). */
   hasPendingChanges(): boolean {
     return !this.#synced || this.allPending || this.pendingCount > 0;

@@ -24,9 +24,46 @@ interface Item {
 }
 
 type MergeField = 'srcNets' | 'dstNets' | 'dstPorts';
+const MERGE_FIELDS: readonly MergeField[] = ['srcNets', 'dstNets', 'dstPorts'];
 
-function keyWithout(r: RuleMsg, field: MergeField): string {
-  return JSON.stringify({ ...r, index: 0, [field]: [] });
+/**
+ * What decides whether two rules merge, in parts: the rule without its index and its three mergeable lists
+ * (`rest`), and each list. Two rules merge on a field when every part but that field's is equal.
+ */
+interface MergeKey {
+  readonly rest: string;
+  readonly srcNets: string;
+  readonly dstNets: string;
+  readonly dstPorts: string;
+}
+
+function mergeKey(r: RuleMsg): MergeKey {
+  return {
+    rest: JSON.stringify({ ...r, index: 0, srcNets: 0, dstNets: 0, dstPorts: 0 }),
+    srcNets: JSON.stringify(r.srcNets),
+    dstNets: JSON.stringify(r.dstNets),
+    dstPorts: JSON.stringify(r.dstPorts),
+  };
+}
+
+/**
+ * The keys of the calc graph's rules, computed once per rule object: a tier is re-rendered whenever one of
+ * its policies changes, and the rules of the others are the same objects as last time. Rules built by
+ * merging grow in place (NetRun), so their keys are never cached.
+ */
+const KEYS = new WeakMap<RuleMsg, MergeKey>();
+
+function cachedKey(r: RuleMsg): MergeKey {
+  let k = KEYS.get(r);
+  if (k === undefined) {
+    k = mergeKey(r);
+    KEYS.set(r, k);
+  }
+  return k;
+}
+
+function sameExcept(a: MergeKey, b: MergeKey, field: MergeField): boolean {
+  return a.rest === b.rest && MERGE_FIELDS.every((f) => f === field || a[f] === b[f]);
 }
 
 function mergePorts(a: readonly PortRangeMsg[], b: readonly PortRangeMsg[]): PortRangeMsg[] {
@@ -87,21 +124,31 @@ function listText(r: RuleMsg, field: MergeField): number {
  * Returns a new rule (its merged list a fresh array) and the field merged.
  */
 function tryMerge(
-  cur: RuleMsg,
-  next: RuleMsg,
+  cur: Item,
+  next: Item,
   unboundedNets: boolean,
-): { rule: RuleMsg; field: MergeField } | undefined {
-  if (cur.action !== next.action || cur.action === 'log') return undefined;
-  for (const field of ['srcNets', 'dstNets', 'dstPorts'] as const) {
-    if (cur[field].length === 0 || next[field].length === 0) continue;
+): { rule: RuleMsg; field: MergeField; key: MergeKey } | undefined {
+  const a = cur.rule;
+  const b = next.rule;
+  if (a.action !== b.action || a.action === 'log') return undefined;
+  let curKey: MergeKey | undefined;
+  for (const field of MERGE_FIELDS) {
+    if (a[field].length === 0 || b[field].length === 0) continue;
     const bounded = field === 'dstPorts' || !unboundedNets;
-    if (bounded && listText(cur, field) + listText(next, field) > MAX_MERGED_TEXT) continue;
-    if (keyWithout(cur, field) !== keyWithout(next, field)) continue;
+    if (bounded && listText(a, field) + listText(b, field) > MAX_MERGED_TEXT) continue;
+    curKey ??= keyOf(cur);
+    if (!sameExcept(curKey, keyOf(next), field)) continue;
+    // The merged rule differs from `cur` only in `field`: its key is cur's for every other part.
     if (field === 'dstPorts')
-      return { rule: { ...cur, dstPorts: mergePorts(cur.dstPorts, next.dstPorts) }, field };
-    return { rule: { ...cur, [field]: [...new Set([...cur[field], ...next[field]])] }, field };
+      return { rule: { ...a, dstPorts: mergePorts(a.dstPorts, b.dstPorts) }, field, key: curKey };
+    return { rule: { ...a, [field]: [...new Set([...a[field], ...b[field]])] }, field, key: curKey };
   }
   return undefined;
+}
+
+/** An item's merge key: cached for the calc graph's rules, computed for rules merged here. */
+function keyOf(it: Item): MergeKey {
+  return it.merged > 0 ? mergeKey(it.rule) : cachedKey(it.rule);
 }
 
 /**
@@ -111,19 +158,20 @@ function tryMerge(
 interface NetRun {
   readonly rule: RuleMsg;
   readonly field: 'srcNets' | 'dstNets';
-  readonly key: string;
+  readonly key: MergeKey;
   readonly seen: Set<string>;
   text: number;
 }
 
 /** Appends `next` to the run when it differs from the run's rule only in the run's field. */
-function extendRun(run: NetRun, next: RuleMsg, unboundedNets: boolean): boolean {
-  if (next.action !== run.rule.action || next[run.field].length === 0) return false;
-  const text = listText(next, run.field);
+function extendRun(run: NetRun, next: Item, unboundedNets: boolean): boolean {
+  const r = next.rule;
+  if (r.action !== run.rule.action || r[run.field].length === 0) return false;
+  const text = listText(r, run.field);
   if (!unboundedNets && run.text + text > MAX_MERGED_TEXT) return false;
-  if (keyWithout(next, run.field) !== run.key) return false;
+  if (!sameExcept(run.key, keyOf(next), run.field)) return false;
   const list = run.rule[run.field] as string[];
-  for (const n of next[run.field]) {
+  for (const n of r[run.field]) {
     if (run.seen.has(n)) continue;
     run.seen.add(n);
     list.push(n);
@@ -151,12 +199,12 @@ function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
   for (const it of items) {
     const last = out[out.length - 1];
     if (last !== undefined && run !== undefined && last.rule === run.rule) {
-      if (extendRun(run, it.rule, unboundedNets)) {
+      if (extendRun(run, it, unboundedNets)) {
         last.merged += it.merged + 1;
         continue;
       }
     }
-    const m = last !== undefined ? tryMerge(last.rule, it.rule, unboundedNets) : undefined;
+    const m = last !== undefined ? tryMerge(last, it, unboundedNets) : undefined;
     if (last !== undefined && m !== undefined) {
       out[out.length - 1] = { ...last, rule: m.rule, merged: last.merged + it.merged + 1 };
       run =
@@ -165,7 +213,7 @@ function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
           : {
               rule: m.rule,
               field: m.field,
-              key: keyWithout(m.rule, m.field),
+              key: m.key,
               seen: new Set(m.rule[m.field]),
               text: listText(m.rule, m.field),
             };

@@ -48,6 +48,34 @@ describe('embedded (SQLite) specifics', () => {
     await normal.close();
   });
 
+  it("another connection's write reaches a watch at once (change notification), not at the next poll", async () => {
+    const path = join(root, 'notify', 'calico.db');
+    // A poll this slow would take a minute: only the notification can deliver within the wait below.
+    const watcher = await openSqliteBackend({ path, pollIntervalMs: 60_000 });
+    const writer = await openSqliteBackend({ path });
+    const first = await writer.create(gnp('a'));
+    const stop = new AbortController();
+    const rec = new WatchRecorder();
+    await watcher.watch({ fromRevision: Number(first.metadata.resourceVersion) + 1 }, rec.handler, {
+      signal: stop.signal,
+    });
+    for (const name of ['b', 'c', 'd']) {
+      const stored = await writer.create(gnp(name));
+      await waitFor(
+        () => rec.updates.some((u) => u.revision === Number(stored.metadata.resourceVersion)),
+        `the watch to see ${name}`,
+        5000,
+      );
+    }
+    assert.deepEqual(
+      rec.updates.map((u) => u.key.name),
+      ['b', 'c', 'd'],
+    );
+    stop.abort();
+    await writer.close();
+    await watcher.close();
+  });
+
   it('retention by size compacts the event log; watches below it fail with compacted', async () => {
     const b = await openSqliteBackend({ path: join(root, 'size.db'), retainEvents: 1500 });
     await b.applyMany(Array.from({ length: 2500 }, (_, i) => np('ns', `p${i}`)));
