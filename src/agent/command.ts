@@ -36,7 +36,7 @@ import {
   usageText,
 } from './flags.js';
 import { type AgentLogger, createLogger } from './log.js';
-import type { Agent, StartOptions } from './main.js';
+import type { Agent, StartOptions } from './agent.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { runNodeStartup } from './node-startup.js';
 import { acquireInstanceGuard, type InstanceGuard } from './instance-guard.js';

@@ -30,15 +30,15 @@ import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { createNftablesDataplane, type NftablesDataplane } from '../dataplane/create.js';
 import { IpLinkMonitor } from '../dataplane/exec/link-monitor.js';
-import type { DataplaneLoop } from '../dataplane/loop.js';
 import { createSyncer, openBackend } from '../datastore/index.js';
 import type { Backend } from '../datastore/index.js';
-import { type Clock, realClock } from '../lib/async.js';
+import { realClock } from '../lib/async.js';
 import { AsyncDisposableStore } from '../lib/disposable.js';
 import { errorDetail, errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { buildInfo } from '../sys/build-info.js';
 import { suppressIpServernameWarning } from '../lib/warnings.js';
+import type { Agent, StartOptions } from './agent.js';
 import { runCalicoNode } from './command.js';
 import { type AgentConfig, configInputs } from './config.js';
 import { loopPolicyView, startAgentCniServer } from './cni-server.js';
@@ -52,7 +52,7 @@ import { type NodeNetworking, startNodeNetworking } from './node-networking.js';
 import { DatastoreHealth } from './datastore-health.js';
 import { AgentReporter } from './reporting.js';
 import { AgentServers } from './servers.js';
-import { loadStartupConfig, type StartupConfig } from './startup-config.js';
+import { loadStartupConfig } from './startup-config.js';
 
 /** The kinds the agent watches. */
 export const AGENT_KINDS = [
@@ -86,29 +86,6 @@ export const AGENT_KINDS = [
 const HEALTH_INTERVAL_MS = 10_000;
 /** Felix's CalculationGraph reporter timeout. */
 const CALC_GRAPH_TIMEOUT_MS = 30_000;
-
-export interface Agent extends AsyncDisposable {
-  readonly loop: DataplaneLoop;
-  readonly graph: CalcGraph;
-  readonly servers: AgentServers;
-  readonly health: HealthAggregator;
-}
-
-export interface StartOptions {
-  readonly log: AgentLogger;
-  /** `node`: node startup, Felix and BGP (what the calico/node container runs); `felix`: Felix only. */
-  readonly mode?: 'node' | 'felix';
-  readonly net?: NetworkConfig;
-  /** The start-up routine's validated variables (mode `node`; default: read from `env`). */
-  readonly startup?: StartupConfig;
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly clock?: Clock;
-  /**
-   * The dataplane could not be brought back after failing (the kernel keeps its last state): the process
-   * should exit non-zero so that its supervisor restarts it. Default: log and exit 1 at once.
-   */
-  readonly onFatal?: (e: Error) => void;
-}
 
 function wireDataplane(
   cfg: AgentConfig,

@@ -15,14 +15,14 @@ import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import type { Backend } from '../datastore/api.js';
 import type { DatastoreConfig } from '../datastore/config.js';
 import type { AgentRequest } from './agent-protocol.js';
-import { standaloneHost, type PluginHost, type PolicyWait } from './host.js';
+import { standaloneHost } from './host.js';
+import type { PluginCommands, PluginHost, PolicyWait } from './plugin.js';
 import { parseInvocation } from './invocation.js';
 import { calicoIpamPlugin } from './ipam-plugin.js';
 import { HostLockQueue, type HostLock } from './lock.js';
 import { parseNetConf, type NetConf } from './netconf.js';
 import { resolveNodename } from './node.js';
 import { waitForEndpoint } from './policy-wait.js';
-import type { PluginCommands } from './skel.js';
 
 /** What the agent's dataplane tells about what it has programmed. */
 export interface AgentPolicyView {

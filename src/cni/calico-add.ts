@@ -15,7 +15,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError, errorMessage } from '
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamAdd, ipamRun } from './ipam-exec.js';
 import { getOptional, resolveMtu, resolveNodename } from './node.js';
-import type { CommandContext } from './skel.js';
+import type { CommandContext } from './plugin.js';
 import { CniCode, CniError, type CniResult, type CniRoute } from './spec.js';
 import {
   HOST_SIDE_MAC,

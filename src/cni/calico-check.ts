@@ -18,7 +18,7 @@ import { ipamRun } from './ipam-exec.js';
 import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
 import { readAgentStatus, runDirOfStatusDir } from './agent-status.js';
 import { endpointProgrammed } from './policy-wait.js';
-import type { CommandContext } from './skel.js';
+import type { CommandContext } from './plugin.js';
 import { CniCode, CniError, parseResult, type CniResult } from './spec.js';
 import { HOST_SIDE_MAC, inspectContainer, inspectHost } from './veth.js';
 import { workloadIds, type WorkloadIds } from './workload.js';

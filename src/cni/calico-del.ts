@@ -15,7 +15,7 @@ import { ConflictError, NotFoundError, errorMessage } from '../lib/errors.js';
 import { sandboxIdOf, workloadOf } from './invocation.js';
 import { ipamRun } from './ipam-exec.js';
 import { getOptional, resolveNodename } from './node.js';
-import type { CommandContext } from './skel.js';
+import type { CommandContext } from './plugin.js';
 import { CniCode, CniError } from './spec.js';
 import { removeContainerInterface, removeHostInterface } from './veth.js';
 import { workloadIds } from './workload.js';

@@ -7,7 +7,7 @@ import { calicoCheck, calicoStatus } from './calico-check.js';
 import { calicoDel, calicoGc } from './calico-del.js';
 import { CALICO_ARG_SCHEMAS } from './invocation.js';
 import { checkDatastoreReachable } from './node.js';
-import type { PluginCommands } from './skel.js';
+import type { PluginCommands } from './plugin.js';
 
 export const calicoPlugin: PluginCommands = {
   program: 'calico',

@@ -13,38 +13,13 @@
  * - the kernel tools: a standalone run starts them itself; the agent through a small helper process
  *   (dataplane/exec/spawner.ts), as process starts from a big process are costly.
  */
-import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { Backend } from '../datastore/api.js';
-import { acquireHostLock, type HostLock } from './lock.js';
+import { acquireHostLock } from './lock.js';
 import type { NetConf } from './netconf.js';
 import { openDatastore } from './node.js';
 import { waitForEndpoint } from './policy-wait.js';
-import type { PluginCommands } from './skel.js';
-
-/** One wait for the agent to program an endpoint (see policy-wait.ts for what "programmed" means). */
-export interface PolicyWait {
-  /** The config's `endpoint_status_dir`. */
-  readonly statusDir: string;
-  readonly namespace: string;
-  readonly wepName: string;
-  /** The datastore revision of the WorkloadEndpoint write. */
-  readonly revision: number;
-  readonly timeoutMs: number;
-}
-
-export interface PluginHost {
-  /** Runs `fn` with a backend for the config's datastore (opened for it, or lent). */
-  withDatastore<T>(conf: NetConf, fn: (backend: Backend) => Promise<T>): Promise<T>;
-  /** Takes the host-wide IPAM lock (`ipam_lock_file`); a CniError (code 11) after `timeoutMs`. */
-  ipamLock(path: string, timeoutMs: number): Promise<HostLock>;
-  /** Whether the agent programmed the endpoint within the timeout. */
-  waitForPolicy(w: PolicyWait): Promise<boolean>;
-  /** The in-process implementation of the IPAM plugin `type`, or undefined to exec it from CNI_PATH. */
-  inProcessPlugin(type: string): PluginCommands | undefined;
-  /** Runs the kernel tools (ip, nsenter) of the pod's plumbing. */
-  readonly runner: CommandRunner;
-}
+import type { PluginHost } from './plugin.js';
 
 /** A plugin running as its own process. */
 export const standaloneHost: PluginHost = {

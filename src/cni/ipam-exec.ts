@@ -16,7 +16,8 @@ import {
   type ExecPluginOptions,
   type PluginOutput,
 } from './delegate.js';
-import { runPlugin, type CommandContext } from './skel.js';
+import type { CommandContext } from './plugin.js';
+import { runPlugin } from './skel.js';
 import { CniCode, CniError, type CniResult } from './spec.js';
 import type { PodNetworkRequest } from './workload.js';
 

@@ -15,7 +15,7 @@ import { formatIp } from '../lib/net/ip.js';
 import { CALICO_IPAM_ARG_SCHEMAS, workloadOf } from './invocation.js';
 import type { NetConf } from './netconf.js';
 import { checkDatastoreReachable, getOptional, resolveNodename } from './node.js';
-import type { CommandContext, PluginCommands } from './skel.js';
+import type { CommandContext, PluginCommands } from './plugin.js';
 import { CniCode, CniError, parseResult, type CniResult } from './spec.js';
 
 /** How long ADD/DEL/GC wait for the host IPAM lock. */

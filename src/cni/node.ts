@@ -14,7 +14,7 @@ import {
   UsageError,
   errorMessage,
 } from '../lib/errors.js';
-import type { PluginHost } from './host.js';
+import type { PluginHost } from './plugin.js';
 import { DEFAULT_MTU, type NetConf } from './netconf.js';
 import { CniCode, CniError } from './spec.js';
 

@@ -6,7 +6,9 @@ import { after, describe, it } from 'node:test';
 import { CalicoError, DatastoreUnavailableError } from '../lib/errors.js';
 import { MAX_CONFIG_BYTES, MAX_JSON_DEPTH } from './decode.js';
 import { CALICO_ARG_SCHEMAS } from './invocation.js';
-import { runPlugin, type CommandContext, type PluginCommands } from './skel.js';
+import type { CommandContext, PluginCommands } from './plugin.js';
+import { EMULATED_CALICO_VERSION } from '../lib/build-info.js';
+import { runPlugin } from './skel.js';
 import { CniCode, CniError, SUPPORTED_VERSIONS, type CniResult } from './spec.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'calts-skel-'));
@@ -131,7 +133,7 @@ describe('plugin frame', () => {
     const badJson = await runPlugin(fake(), { env: env('ADD'), argv: [], stdin: '{oops' });
     assert.equal((JSON.parse(badJson.stdout) as { code: number }).code, CniCode.decodingFailure);
     const version = await runPlugin(fake(), { env: {}, argv: ['-v'], stdin: '' });
-    assert.match(version.stdout, /^v\d/);
+    assert.equal(version.stdout, `${EMULATED_CALICO_VERSION}-calico-ts\n`);
   });
 
   it('answers an absurdly nested or oversized configuration with code 6, running nothing', async () => {

@@ -9,15 +9,11 @@
  * commands run (datastore, lock, policy wait, in-process IPAM) in a `PluginHost`, so the agent's CNI server
  * runs the same code in process; `pluginMain` is the executables' wrapper around it.
  */
-import { standaloneHost, type PluginHost } from './host.js';
+import { EMULATED_CALICO_VERSION } from '../lib/build-info.js';
+import { standaloneHost } from './host.js';
+import type { CommandContext, PluginCommands, PluginHost } from './plugin.js';
 import { MAX_CONFIG_BYTES, configTooLarge } from './decode.js';
-import {
-  parseInvocation,
-  withArgs,
-  type ArgSchemas,
-  type Invocation,
-  type InvocationEnv,
-} from './invocation.js';
+import { parseInvocation, withArgs, type InvocationEnv } from './invocation.js';
 import { fileLogger, type Logger } from './log.js';
 import { configVersion, parseNetConf, type NetConf } from './netconf.js';
 import { toCniError } from './node.js';
@@ -31,31 +27,10 @@ import {
   errorObject,
   incompatibleVersion,
   isSupportedVersion,
-  type CniResult,
 } from './spec.js';
 
-export const PLUGIN_VERSION = 'v3.33.0-calico-ts';
-
-export interface CommandContext {
-  readonly inv: Invocation;
-  readonly conf: NetConf;
-  readonly log: Logger;
-  readonly env: Readonly<Record<string, string | undefined>>;
-  readonly host: PluginHost;
-}
-
-export interface PluginCommands {
-  readonly program: 'calico' | 'calico-ipam';
-  /** The argument structs the plugin reads `CNI_ARGS` into, per command (invocation.ts). */
-  readonly argSchemas: ArgSchemas;
-  add(ctx: CommandContext): Promise<CniResult>;
-  del(ctx: CommandContext): Promise<void>;
-  check(ctx: CommandContext): Promise<void>;
-  gc(ctx: CommandContext): Promise<void>;
-  status(ctx: CommandContext): Promise<void>;
-  /** `-t`: datastore connectivity test. */
-  test(ctx: Omit<CommandContext, 'inv'>): Promise<void>;
-}
+/** What `calico -v` and `calico-ipam -v` print: the Calico release calico-ts emulates, marked as calico-ts's. */
+export const PLUGIN_VERSION = `${EMULATED_CALICO_VERSION}-calico-ts`;
 
 export interface PluginIo {
   readonly env: Readonly<Record<string, string | undefined>>;
