@@ -21,6 +21,7 @@ import { ValidationError } from '../../lib/errors.js';
 import type { Resource } from '../api.js';
 import { CRD_API_VERSION, crdNamesOf, kddPlacement, kindOfCrd } from './kinds.js';
 import { crdName, specFromV1, specToV1 } from './spec-v1.js';
+import { goMap } from './go-json.js';
 import { convertUid } from './uid.js';
 
 /** A `crd.projectcalico.org/v1` object as sent to and read from the API server. */
@@ -82,8 +83,8 @@ function metadataAnnotation(kind: string, m: ObjectMeta): string {
   put('creationTimestamp', m.creationTimestamp);
   put('deletionTimestamp', m.deletionTimestamp);
   put('deletionGracePeriodSeconds', m.deletionGracePeriodSeconds);
-  put('labels', nonEmpty(m.labels));
-  put('annotations', nonEmpty(m.annotations));
+  put('labels', m.labels === undefined ? undefined : nonEmpty(goMap(m.labels)));
+  put('annotations', m.annotations === undefined ? undefined : nonEmpty(goMap(m.annotations)));
   put('ownerReferences', translateOwners(m.ownerReferences, [CALICO_API_VERSION], CRD_API_VERSION));
   put('finalizers', m.finalizers !== undefined && m.finalizers.length > 0 ? m.finalizers : undefined);
   return JSON.stringify(meta);

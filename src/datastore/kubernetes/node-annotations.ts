@@ -14,6 +14,7 @@ import type { Node, NodeAddress, NodeInterface, NodeSpec, NodeStatus } from '../
 import { CALICO_API_VERSION } from '../../api/meta.js';
 import { checkMac } from '../../api/names.js';
 import { parseCidr, parseIp } from '../../lib/net/ip.js';
+import { goMap } from './go-json.js';
 
 /** The parts of a Kubernetes core/v1 Node that Calico reads. */
 export interface KubeNode {
@@ -142,7 +143,10 @@ export function kubeNodeToCalico(k: KubeNode): Node {
   });
   const kubeLabels = k.metadata.labels ?? {};
   const labels = { ...jsonMap(ann[A.labels]), ...kubeLabels };
-  const calicoAnnotations = { ...jsonMap(ann[A.annotations]), [A.kubeLabels]: JSON.stringify(kubeLabels) };
+  const calicoAnnotations = {
+    ...jsonMap(ann[A.annotations]),
+    [A.kubeLabels]: JSON.stringify(goMap(kubeLabels)),
+  };
   const { creationTimestamp, uid, resourceVersion } = k.metadata;
   return {
     apiVersion: CALICO_API_VERSION,
