@@ -168,6 +168,16 @@ describe('the custom resource Calico writes', () => {
     assert.equal(cfg.kind, 'IPAMConfig');
   });
 
+  it('carries status both ways (CalicoNodeStatus, KubeControllersConfiguration)', () => {
+    for (const kind of ['CalicoNodeStatus', 'KubeControllersConfiguration']) {
+      const status = { lastUpdated: '2026-12-07T05:00:00Z', agent: { birdV4: { state: 'Ready' } } };
+      const obj = { ...sample(kind, false), status } as Resource;
+      const cr = toCustomResource(obj);
+      assert.deepEqual(cr.status, status);
+      assert.deepEqual(fromCustomResource(cr), obj);
+    }
+  });
+
   it('refuses a kind that is not stored as a custom resource', () => {
     const profile = {
       apiVersion: 'projectcalico.org/v3',

@@ -65,31 +65,15 @@ export type KddPlacement =
       readonly writes: Readonly<Record<WriteOp, DerivedWrite>>;
     };
 
-const POD: CoreSource = { apiVersion: K8S_CORE_API_VERSION, kind: 'Pod', plural: 'pods', namespaced: true };
-const NAMESPACE: CoreSource = {
-  apiVersion: K8S_CORE_API_VERSION,
-  kind: 'Namespace',
-  plural: 'namespaces',
-  namespaced: false,
-};
-const SERVICE_ACCOUNT: CoreSource = {
-  apiVersion: K8S_CORE_API_VERSION,
-  kind: 'ServiceAccount',
-  plural: 'serviceaccounts',
-  namespaced: true,
-};
-const NETWORK_POLICY: CoreSource = {
-  apiVersion: K8S_NETWORKING_API_VERSION,
-  kind: 'NetworkPolicy',
-  plural: 'networkpolicies',
-  namespaced: true,
-};
-const NODE: CoreSource = {
-  apiVersion: K8S_CORE_API_VERSION,
-  kind: 'Node',
-  plural: 'nodes',
-  namespaced: false,
-};
+function core(kind: CoreKind, plural: string, namespaced: boolean): CoreSource {
+  const apiVersion = kind === 'NetworkPolicy' ? K8S_NETWORKING_API_VERSION : K8S_CORE_API_VERSION;
+  return { apiVersion, kind, plural, namespaced };
+}
+const POD = core('Pod', 'pods', true);
+const NAMESPACE = core('Namespace', 'namespaces', false);
+const SERVICE_ACCOUNT = core('ServiceAccount', 'serviceaccounts', true);
+const NETWORK_POLICY = core('NetworkPolicy', 'networkpolicies', true);
+const NODE = core('Node', 'nodes', false);
 
 const REFUSE: DerivedWrite = { action: 'refuse' };
 const READ_ONLY = { create: REFUSE, update: REFUSE, delete: REFUSE } as const;
@@ -100,6 +84,11 @@ const READ_ONLY = { create: REFUSE, update: REFUSE, delete: REFUSE } as const;
  */
 export const KUBERNETES_OWNED_REASON = 'the Kubernetes API owns this object: change it with kubectl';
 const KUBERNETES_OWNED: DerivedWrite = { action: 'refuse', reason: KUBERNETES_OWNED_REASON };
+const OWNED_BY_KUBERNETES = {
+  create: KUBERNETES_OWNED,
+  update: KUBERNETES_OWNED,
+  delete: KUBERNETES_OWNED,
+} as const;
 
 function crd(kind: string, scope: CrdScope, opts: { crdKind?: string; status?: boolean } = {}): KddPlacement {
   const crdKind = opts.crdKind ?? kind;
@@ -156,9 +145,9 @@ const TABLE: Readonly<Record<string, KddPlacement>> = {
   Node: { store: 'core', sources: [NODE], writes: { create: REFUSE, update: { action: 'mergeNodeAnnotations' }, delete: REFUSE } },
   // resources/kubenetworkpolicy.go: every write refused.
   KubernetesNetworkPolicy: { store: 'core', sources: [NETWORK_POLICY], writes: READ_ONLY },
-  Namespace: { store: 'core', sources: [NAMESPACE], writes: { create: KUBERNETES_OWNED, update: KUBERNETES_OWNED, delete: KUBERNETES_OWNED } },
-  Pod: { store: 'core', sources: [POD], writes: { create: KUBERNETES_OWNED, update: KUBERNETES_OWNED, delete: KUBERNETES_OWNED } },
-  ServiceAccount: { store: 'core', sources: [SERVICE_ACCOUNT], writes: { create: KUBERNETES_OWNED, update: KUBERNETES_OWNED, delete: KUBERNETES_OWNED } },
+  Namespace: { store: 'core', sources: [NAMESPACE], writes: OWNED_BY_KUBERNETES },
+  Pod: { store: 'core', sources: [POD], writes: OWNED_BY_KUBERNETES },
+  ServiceAccount: { store: 'core', sources: [SERVICE_ACCOUNT], writes: OWNED_BY_KUBERNETES },
 };
 
 /** The placement of a calico-ts kind (internal kind name, e.g. `KubernetesNetworkPolicy`). */
