@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   affinityName,
@@ -16,13 +17,19 @@ describe('IPAM names', () => {
     assert.equal(cidrToName('fd00:1:2:3:4:5:6:0/122'), 'fd00-1-2-3-4-5-6-0-122');
   });
 
-  it('names affinities after host and block, hashing over-long hosts', () => {
+  it('names affinities after host and block, as libcalico-go shortens over-long ones', () => {
     assert.equal(affinityName('node-1', '10.0.0.0/26'), 'node-1-10-0-0-0-26');
+    // 253 characters and more: the host cut so that the whole is 252, the hash of "<host>+<cidr name>" last.
     const long = 'h'.repeat(300);
     const name = affinityName(long, '10.0.0.0/26');
-    assert.equal(name.length, 253);
-    assert.ok(name.endsWith('-10-0-0-0-26'));
+    const digest = createHash('sha256').update(`${long}+10-0-0-0-26`).digest('hex');
+    assert.equal(name, `${'h'.repeat(252 - 11 - 13)}-10-0-0-0-26-${digest.slice(0, 11)}`);
+    assert.equal(name.length, 252);
     assert.notEqual(name, affinityName(`${'h'.repeat(299)}x`, '10.0.0.0/26'));
+    // 252 characters stay as they are; 253 are shortened.
+    assert.equal(affinityName('a'.repeat(240), '10.0.0.0/26').length, 252);
+    assert.equal(affinityName('a'.repeat(241), '10.0.0.0/26').length, 252);
+    assert.notEqual(affinityName('a'.repeat(241), '10.0.0.0/26'), `${'a'.repeat(241)}-10-0-0-0-26`);
   });
 
   it('builds CNI and tunnel handles and the host hash label', () => {

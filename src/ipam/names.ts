@@ -28,15 +28,16 @@ export function cidrToName(cidr: Cidr | string): string {
 }
 
 /**
- * The BlockAffinity name for a host and block: `<host>-<cidr name>`. A host so long that the name would pass
- * 253 characters is truncated and followed by the first 11 hex digits of its SHA-256, keeping names unique.
+ * The BlockAffinity name for a host and block: `<host>-<cidr name>`. When that reaches 253 characters, libcalico-go
+ * (v3.32.1, ipam_affinity_v1.go `parseKey`) keeps `<host cut to 239 - len(cidr name)>-<cidr name>` and appends
+ * `-` and the first 11 hex digits of SHA-256 of `<host>+<cidr name>`: 252 characters in all.
  */
 export function affinityName(host: string, cidr: Cidr | string): string {
-  const suffix = `-${cidrToName(cidr)}`;
-  if (host.length + suffix.length <= MAX_NAME) return `${host}${suffix}`;
-  const hash = createHash('sha256').update(host).digest('hex').slice(0, HASH_HEX);
-  const keep = MAX_NAME - suffix.length - HASH_HEX - 1;
-  return `${host.slice(0, keep)}-${hash}${suffix}`;
+  const cidrName = cidrToName(cidr);
+  const name = `${host}-${cidrName}`;
+  if (name.length < MAX_NAME) return name;
+  const hash = createHash('sha256').update(`${host}+${cidrName}`).digest('hex').slice(0, HASH_HEX);
+  return `${host.slice(0, MAX_NAME - 1 - cidrName.length - 13)}-${cidrName}-${hash}`;
 }
 
 /** The label value identifying a host on its affinities: SHA3-256, base32 (RFC 4648) without padding. */
