@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { Namespace, Pod, ServiceAccount } from '../api/k8s/types.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import type { Profile, WorkloadEndpoint, WorkloadEndpointPort } from '../api/v3/misc.js';
+import type { Protocol } from '../api/numorstring.js';
 import {
   LABEL_NAME,
   LABEL_NAMESPACE,
@@ -73,17 +74,35 @@ function asHostCidr(ip: string): string {
   return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
 }
 
+/**
+ * A container port's protocol (Kubernetes' default is TCP). libcalico-go writes these names lower case in the
+ * endpoints it derives from pods; calico-ts keeps its Protocol type's names, which match the same packets.
+ */
+const POD_PORT_PROTOCOLS: Readonly<Record<string, Protocol>> = {
+  '': 'TCP',
+  TCP: 'TCP',
+  UDP: 'UDP',
+  SCTP: 'SCTP',
+};
+
+/**
+ * The named ports and host ports of the pod's containers and init containers, as libcalico-go's pod conversion
+ * (v3.32.1 `appendEndpointPorts`): a port counts with a name or a non-zero host port; a port of any other protocol
+ * is left out.
+ */
 function podPorts(pod: Pod): WorkloadEndpointPort[] {
   const out: WorkloadEndpointPort[] = [];
   for (const c of [...(pod.spec.containers ?? []), ...(pod.spec.initContainers ?? [])]) {
     for (const p of c.ports ?? []) {
-      if (p.containerPort === 0 || ((p.name === undefined || p.name === '') && p.hostPort === undefined))
-        continue;
+      const hostPort = p.hostPort ?? 0;
+      if (p.containerPort === 0 || ((p.name ?? '') === '' && hostPort === 0)) continue;
+      const protocol = POD_PORT_PROTOCOLS[p.protocol ?? ''];
+      if (protocol === undefined) continue;
       out.push({
         name: p.name ?? '',
-        protocol: p.protocol ?? 'TCP',
+        protocol,
         port: p.containerPort,
-        ...(p.hostPort !== undefined ? { hostPort: p.hostPort } : {}),
+        ...(hostPort !== 0 ? { hostPort } : {}),
         ...(p.hostIP !== undefined ? { hostIP: p.hostIP } : {}),
       });
     }
