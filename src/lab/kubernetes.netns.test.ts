@@ -1,7 +1,8 @@
 /**
  * `calico-lab up --kubernetes` as a user runs it (root; skipped with the reason when the Kubernetes programs
  * are not built): the control plane starts in the run dir beside the lab, `kubectl get nodes` with the
- * kubeconfig `env` prints lists the lab's nodes, `status` shows the control plane ready, and `down` leaves no
+ * kubeconfig `env` prints lists the lab's nodes, `status` shows the control plane ready, `up` after the API
+ * server died starts it again with its data, and `down` leaves no
  * process, namespace or mount behind; a lab whose keeper died has its control plane swept by the next `down`;
  * without the programs `up --kubernetes` fails at once naming scripts/build-kubernetes.sh and builds nothing.
  */
@@ -92,6 +93,19 @@ describe('calico-lab up --kubernetes', { skip }, () => {
       status.out,
       /kubernetes v1\.\d+\.\d+: kube-apiserver https:\/\/127\.0\.0\.1:\d+ ready; running: etcd \d+, kube-apiserver \d+, kube-controller-manager \d+, kube-scheduler \d+\n/,
     );
+    assert.equal(controlPlaneProcesses(runDir).length, 4);
+
+    // A dead API server: `up` starts the control plane again, keeping its CA and etcd data (the Nodes).
+    const api = controlPlaneProcesses(runDir).find((p) => p.program === 'kube-apiserver');
+    assert.ok(api !== undefined);
+    process.kill(api.pid, 'SIGKILL');
+    await waitFor(() => !processExists(api.pid), { timeoutMs: 10_000, what: 'kube-apiserver gone' });
+    const again = lab(runDir, ['up']);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /kube-apiserver https:\/\/127\.0\.0\.1:\d+ ready/);
+    const after = kubectl(kubeconfig, ['get', 'nodes', '-o', 'name']);
+    assert.equal(after.code, 0, after.out);
+    assert.deepEqual(after.out.trim().split('\n').sort(), ['node/node-1', 'node/node-2']);
     assert.equal(controlPlaneProcesses(runDir).length, 4);
 
     const down = lab(runDir, ['down']);
