@@ -2,9 +2,9 @@
  * `calico-lab up --kubernetes` as a user runs it (root; skipped with the reason when the Kubernetes programs
  * are not built): the control plane starts in the run dir beside the lab, `kubectl get nodes` with the
  * kubeconfig `env` prints lists the lab's nodes, `status` shows the control plane ready, `up` after the API
- * server died starts it again with its data, and `down` leaves no
- * process, namespace or mount behind; a lab whose keeper died has its control plane swept by the next `down`;
- * without the programs `up --kubernetes` fails at once naming scripts/build-kubernetes.sh and builds nothing.
+ * server died starts it again with its data, and `down` leaves no process, namespace or mount behind; a lab
+ * whose keeper died has its control plane swept by the next `down`; without the programs `up --kubernetes`
+ * fails at once naming scripts/build-kubernetes.sh and builds nothing.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

@@ -5,6 +5,7 @@
  * reaches it; nothing of the host's network configuration changes). Each lab node is registered as a Node
  * named after it. The lab's agents keep using the lab's own datastore for now.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
 import { saveState, type LabState } from '../state.js';
@@ -65,6 +66,7 @@ export async function registerLabNodes(state: LabState): Promise<string[]> {
  */
 export async function stopLabKubernetes(state: Pick<LabState, 'kubernetes' | 'runDir'>): Promise<number> {
   const dir = labKubeDir(state.runDir);
+  if (state.kubernetes === undefined && !existsSync(dir)) return 0;
   const running = controlPlaneProcesses(dir).length;
   if (state.kubernetes !== undefined) await KubeControlPlane.attach(state.kubernetes).stop();
   await stopControlPlaneProcesses(dir);
