@@ -5,8 +5,9 @@
  * waits (bounded) for etcd's /health, the API server's /readyz, the two leader leases, and Calico's CRDs
  * Established; a failure stops what was started and names the program with the end of its log. `stop` ends
  * the programs in reverse order (SIGTERM, bounded wait, SIGKILL), then sweeps any process of the directory
- * still there (sweep.ts), so nothing is left. The record (ports, pids) is handed to `onRecord` before each
- * program starts, so a lab can save it and a later command can adopt or clean up.
+ * still there (sweep.ts), so nothing is left. The record (ports, then each pid) is handed to `onRecord` before
+ * the first program starts and after each start, so a lab can save it and a later command can adopt or clean
+ * up (and the sweep finds a program whose pid was not saved yet).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -57,7 +58,7 @@ export interface ControlPlaneOptions {
   /** Bound on each wait (etcd, /readyz, leaders, CRDs); default 120 s (a busy 2-core machine). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
-  /** Called whenever the record changes (before each program starts, and once all are up). */
+  /** Called whenever the record changes (before the first program starts, after each start, after stop). */
   readonly onRecord?: (record: ControlPlaneRecord) => void;
 }
 
@@ -174,6 +175,7 @@ export class KubeControlPlane implements AsyncDisposable {
       ...(options.signal ? { signal: options.signal } : {}),
     };
     const detached = options.detached === true;
+    this.#onRecord?.(this.record);
     this.#spawn('etcd', etcd, etcdArgs(files, ports), detached);
     await this.#waitUp('etcd /health', wait, async () => {
       const r = await fetch(`http://127.0.0.1:${ports.etcd}/health`, { signal: AbortSignal.timeout(2000) });
@@ -181,6 +183,10 @@ export class KubeControlPlane implements AsyncDisposable {
     });
     this.#spawn('kube-apiserver', binaries.path('kube-apiserver'), apiserverArgs(files, ports), detached);
     await this.#waitUp('kube-apiserver /readyz', wait, () => this.api.ready());
+    // A restart on kept etcd data finds the leases of the controllers that ran before: the new ones must
+    // take over (at the latest when the old lease expires, 15 s), not merely find a holder.
+    const leases = ['kube-controller-manager', 'kube-scheduler'] as const;
+    const before = await Promise.all(leases.map((l) => this.api.leaseHolder(l)));
     if (this.#record.controllers) {
       const kcm = controllerManagerArgs(files, ports);
       this.#spawn('kube-controller-manager', binaries.path('kube-controller-manager'), kcm, detached);
@@ -188,12 +194,11 @@ export class KubeControlPlane implements AsyncDisposable {
     }
     await installCalicoCrds(this.api, wait);
     if (this.#record.controllers)
-      for (const lease of ['kube-controller-manager', 'kube-scheduler'])
-        await this.#waitUp(
-          `${lease} leader lease`,
-          wait,
-          async () => (await this.api.leaseHolder(lease)) !== undefined,
-        );
+      for (const [i, lease] of leases.entries())
+        await this.#waitUp(`${lease} leader lease`, wait, async () => {
+          const holder = await this.api.leaseHolder(lease);
+          return holder !== undefined && holder !== before[i];
+        });
     this.#onRecord?.(this.record);
   }
 
