@@ -6,7 +6,8 @@
  * `stop` no process of the directory is left and its ports are free.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,11 +119,26 @@ describe('KubeControlPlane (real etcd, kube-apiserver, controller manager, sched
     );
   });
 
-  test('the controller manager and scheduler hold their leader leases; keys are 0600', async () => {
+  test('the controllers hold their leader leases; keys are 0600; certificates name who they are for', async () => {
     for (const lease of ['kube-controller-manager', 'kube-scheduler'])
       assert.ok((await cp!.api.leaseHolder(lease)) !== undefined, `${lease} has no leader`);
     for (const key of ['pki/ca.key', 'pki/admin.key', 'pki/sa.key', 'kubeconfig'])
       assert.equal(statSync(join(dir, key)).mode & 0o777, 0o600, key);
+    const api = new X509Certificate(readFileSync(join(dir, 'pki/apiserver.crt')));
+    for (const san of [
+      'IP Address:127.0.0.1',
+      'DNS:localhost',
+      'DNS:kubernetes',
+      'DNS:kubernetes.default',
+      'DNS:kubernetes.default.svc',
+      'IP Address:10.96.0.1',
+    ])
+      assert.ok(api.subjectAltName?.split(', ').includes(san), `${san} not in ${api.subjectAltName ?? ''}`);
+    const subject = (name: string): string =>
+      new X509Certificate(readFileSync(join(dir, `pki/${name}.crt`))).subject;
+    assert.match(subject('admin'), /^O=system:masters$/m);
+    assert.match(subject('kcm'), /^CN=system:kube-controller-manager$/m);
+    assert.match(subject('sched'), /^CN=system:kube-scheduler$/m);
     const s = await cp!.status();
     assert.deepEqual(s.stopped, []);
     assert.equal(s.ready, true);
