@@ -1,7 +1,8 @@
-/** `calico-lab status`: the lab's networking, nodes, agents and pods as text; and what `sync` could not confirm. */
+/** `calico-lab status`: the lab's networking, Kubernetes control plane, nodes, agents and pods as text; and what `sync` could not confirm. */
 import type { LabCluster } from '../labkit/cluster.js';
 import type { LabSyncError } from '../labkit/cluster-agents.js';
 import { labDatastore } from '../labkit/datastore.js';
+import { labKubernetesStatus } from '../labkit/kube/lab.js';
 import { nodeAddresses } from '../labkit/topology.js';
 import { labCommand } from './cli-lab.js';
 
@@ -12,6 +13,7 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
     `networking ${lab.network}, ${lab.state.racks ?? 1} rack(s)`,
     ds.type === 'embedded' ? `datastore embedded ${lab.datastorePath}` : `datastore etcd ${ds.endpoint}`,
   ];
+  lines.push(...(await labKubernetesStatus(lab.state)));
   const agents = lab.state.agentEntry !== undefined;
   const down = new Map((await lab.agentsDown()).map((d) => [d.node, d.why]));
   for (const n of lab.nodes()) {

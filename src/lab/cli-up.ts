@@ -20,6 +20,8 @@ import { CalicoError, errorMessage } from '../lib/errors.js';
 import { LabCluster } from '../labkit/cluster.js';
 import { deleteLabNamespaces } from '../labkit/cluster-net.js';
 import { labDatastore } from '../labkit/datastore.js';
+import { findKubeBinaries } from '../labkit/kube/binaries.js';
+import { stopLabKubernetes } from '../labkit/kube/lab.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';
 import { birdc } from '../labkit/routes.js';
@@ -38,8 +40,15 @@ export interface UpRequest extends UpSettings {
 
 export type Say = (line: string) => void;
 
-/** Why a lab of this mode cannot be built here (not root, a tool or the build missing), or false. */
-export function labUnavailableReason(network: LabNetwork, agents: boolean): string | false {
+/**
+ * Why a lab of this mode cannot be built here (not root, a tool or the build missing, the Kubernetes programs
+ * not built), or false.
+ */
+export function labUnavailableReason(
+  network: LabNetwork,
+  agents: boolean,
+  kubernetes = false,
+): string | false {
   const tools = [
     'ip',
     'nft',
@@ -50,6 +59,10 @@ export function labUnavailableReason(network: LabNetwork, agents: boolean): stri
   const why = kernelTestSkipReason(tools);
   if (why !== false) return why;
   if (agents && !existsSync(defaultAgentEntry())) return `${defaultAgentEntry()} is missing (npm run build)`;
+  if (kubernetes) {
+    const found = findKubeBinaries();
+    if (!found.ok) return found.reason;
+  }
   return false;
 }
 
@@ -77,13 +90,21 @@ async function removeStaleLab(runDir: string, say: Say, keepLogs = false): Promi
   const state = loadState(runDir);
   if (state.keeperPid !== undefined && processExists(state.keeperPid)) return false;
   say(`removing the remains of an earlier lab in ${runDir} (its keeper process is gone)`);
+  const stopped = await stopLabKubernetes(state).catch((e: unknown) => {
+    say(`  (the Kubernetes control plane: ${errorMessage(e)})`);
+    return 0;
+  });
+  if (stopped > 0) say(`  stopped ${stopped} Kubernetes control plane process(es)`);
   const errors = await deleteLabNamespaces(new NodeCommandRunner(), state);
   if (errors.length > 0) say(`  (cleanup problems: ${errors.map(errorMessage).join('; ')})`);
   pruneDir(runDir, (rel) => rel === LOCK_FILE || (keepLogs && isLabLog(rel)));
   return true;
 }
 
-/** Adds nodes up to `req.nodes` (starting agents), the outside namespace, then waits for cluster routes. */
+/**
+ * Adds nodes up to `req.nodes` (starting agents), the Kubernetes control plane when asked (each node registered
+ * as a Node), the outside namespace, then waits for cluster routes.
+ */
 export async function buildLab(
   lab: LabCluster,
   req: UpRequest,
@@ -100,6 +121,15 @@ export async function buildLab(
         lab.startAgent(name, { signal, timeoutMs: 60_000 }),
       );
     }
+  }
+  if (req.kubernetes) {
+    await step(
+      say,
+      'Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, CRDs)',
+      () => lab.startKubernetes({ signal }),
+    );
+    const nodes = await lab.registerKubernetesNodes();
+    say(`  Kubernetes Nodes ${nodes.join(', ')}; KUBECONFIG=${lab.state.kubernetes?.kubeconfig ?? '?'}`);
   }
   if (lab.state.outside === undefined)
     await step(say, 'outside namespace (stands for the Internet)', () =>
@@ -132,6 +162,7 @@ export function labSettings(lab: LabCluster): UpSettings {
     racks: lab.state.racks ?? 1,
     datastore: labDatastore(lab.state).type === 'etcdv3' ? 'etcd' : 'embedded',
     agents: lab.state.agentEntry !== undefined,
+    kubernetes: lab.state.kubernetes !== undefined,
   };
 }
 
@@ -181,13 +212,13 @@ async function create(
   const plan = planUp(ask);
   if (!plan.ok) throw new CalicoError('CALICO_ERR_USAGE', plan.problem);
   const req: UpRequest = { ...plan.settings, runDir, ...options };
-  const why = labUnavailableReason(req.network, req.agents);
+  const why = labUnavailableReason(req.network, req.agents, req.kubernetes);
   if (why !== false) throw new CalicoError('CALICO_ERR_USAGE', `cannot build a lab here: ${why}`);
   const keeper = spawn('sleep', ['infinity'], { detached: true, stdio: 'ignore' });
   keeper.unref();
   if (keeper.pid === undefined) throw new CalicoError('CALICO_ERR_IO', 'cannot start the keeper process');
   say(
-    `creating a ${req.nodes}-node lab (networking ${req.network}, ${req.racks} rack(s), datastore ${req.datastore}${req.agents ? '' : ', no agents'}) in ${runDir}`,
+    `creating a ${req.nodes}-node lab (networking ${req.network}, ${req.racks} rack(s), datastore ${req.datastore}${req.agents ? '' : ', no agents'}${req.kubernetes ? ', Kubernetes' : ''}) in ${runDir}`,
   );
   let lab: LabCluster | undefined;
   try {

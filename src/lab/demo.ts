@@ -49,6 +49,8 @@ export interface DemoOptions {
   readonly keep: boolean;
   /** Required with `keep` (where `calico-lab` finds the lab later); otherwise a fresh temp dir by default. */
   readonly runDir?: string;
+  /** Also start a Kubernetes control plane with the lab's nodes registered (`demo --kubernetes`). */
+  readonly kubernetes?: boolean;
 }
 
 const RULE = '='.repeat(100);
@@ -253,10 +255,11 @@ async function runStep(
 }
 
 async function openLab(opts: DemoOptions, say: Say, signal: AbortSignal): Promise<LabCluster> {
-  const why = labUnavailableReason(opts.network, true);
+  const kubernetes = opts.kubernetes === true;
+  const why = labUnavailableReason(opts.network, true, kubernetes);
   if (why !== false) throw new CalicoError('CALICO_ERR_USAGE', `the demo cannot run here: ${why}`);
   const racks = defaultRacks(opts.network, 2);
-  const req = { nodes: 2, network: opts.network, racks, datastore: opts.datastore, agents: true };
+  const req = { nodes: 2, network: opts.network, racks, datastore: opts.datastore, agents: true, kubernetes };
   if (opts.keep) {
     if (opts.runDir === undefined)
       throw new CalicoError('CALICO_ERR_USAGE', 'a kept demo lab needs a run dir');

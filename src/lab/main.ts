@@ -24,6 +24,7 @@ import { LabSyncError } from '../labkit/cluster-agents.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
 import { etcdUnavailableReason, parseDatastoreChoice, type LabDatastoreChoice } from '../labkit/datastore.js';
 import { runDemo } from './demo.js';
+import { labKubeEnv } from '../labkit/kube/lab.js';
 import { parsePodKey } from '../labkit/resources.js';
 import { agentRouted, parseLabNetwork, type LabNetwork } from '../labkit/topology.js';
 import type { UpAsk } from './up-settings.js';
@@ -31,8 +32,11 @@ import type { UpAsk } from './up-settings.js';
 const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
 
   up [--nodes N] [--network bgp|vxlan|vxlan-crosssubnet|static] [--racks R] [--datastore embedded|etcd]
-     [--no-agent]                  create the lab (default: 2 nodes, bgp, embedded datastore); on a lab that
-                                    is up: keep its settings, start stopped agents, add nodes up to --nodes
+     [--no-agent] [--kubernetes]   create the lab (default: 2 nodes, bgp, embedded datastore); on a lab that
+                                    is up: keep its settings, start stopped agents, add nodes up to --nodes;
+                                    --kubernetes: also a Kubernetes control plane (etcd, kube-apiserver,
+                                    controller manager, scheduler, Calico's CRDs; every node a Node; built by
+                                    scripts/build-kubernetes.sh), admin kubeconfig <run dir>/kubeconfig
   pod add NS/POD [--node NODE] [--ip ADDR] [--static] [--labels k=v,...] [--port N]...
      [--named-port NAME:PORT[/PROTO]]...
                                     create a pod through the calico CNI plugin (calico-ipam picks the address
@@ -46,7 +50,8 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
                                     ICMP error), no route (a hop of the path has no route), refused
   exec NODE|NS/POD|outside|fabric -- CMD [ARG]...
                                     run a command in that namespace
-  env                               the datastore variables for calicoctl (eval "$(calico-lab env)")
+  env                               the datastore variables for calicoctl, and KUBECONFIG with --kubernetes
+                                    (eval "$(calico-lab env)")
   sync                              wait until every node's agent has programmed the datastore's current state
                                     and every node routes every pod; names the agents that are down
   status                            nodes, agents, routes mode, pods
@@ -54,7 +59,7 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
   agent start|stop|restart|kill [NODE]
   down [--keep-logs]                remove everything (--keep-logs: keep the agents', BIRD's and packet logs
                                     in the run dir)
-  demo [--network MODE] [--datastore embedded|etcd] [--probe-timeout-ms MS] [--keep]
+  demo [--network MODE] [--datastore embedded|etcd] [--probe-timeout-ms MS] [--keep] [--kubernetes]
                                     the guided tour: two nodes, pods, policies, reachability matrices
 
 Node names are node-1, node-2, ... Run dir: --run-dir, else $CALICO_LAB_DIR, else ${join(tmpdir(), 'calico-lab')}.`;
@@ -68,6 +73,7 @@ const OPTIONS = {
   racks: { type: 'string' },
   datastore: { type: 'string' },
   'no-agent': { type: 'boolean' },
+  kubernetes: { type: 'boolean' },
   ip: { type: 'string' },
   node: { type: 'string' },
   static: { type: 'boolean', default: false },
@@ -125,6 +131,7 @@ async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
     ...(values.racks !== undefined ? { racks: int(values.racks, '--racks', 9) } : {}),
     ...(values.datastore !== undefined ? { datastore: datastoreOf(values.datastore) } : {}),
     ...(values['no-agent'] === true ? { agents: false } : {}),
+    ...(values.kubernetes === true ? { kubernetes: true } : {}),
   };
   const runDir = runDirOf(values);
   await up(runDir, ask, out, signal);
@@ -136,8 +143,13 @@ async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
   });
 }
 
+/** The variables `env` prints: the datastore's, and KUBECONFIG for a lab with a control plane. */
+function labEnv(lab: LabCluster): Record<string, string> {
+  return { ...lab.datastoreEnv, ...labKubeEnv(lab.state) };
+}
+
 function envLine(lab: LabCluster): string {
-  return Object.entries(lab.datastoreEnv)
+  return Object.entries(labEnv(lab))
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
 }
@@ -292,7 +304,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
       return agent(rest, values, signal);
     case 'env':
       return withLab(runDir, (lab) => {
-        for (const [k, v] of Object.entries(lab.datastoreEnv)) out(`export ${k}=${v}`);
+        for (const [k, v] of Object.entries(labEnv(lab))) out(`export ${k}=${v}`);
         return Promise.resolve(0);
       });
     case 'sync':
@@ -311,6 +323,7 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
           datastore: datastoreOf(values.datastore ?? 'embedded'),
           probeTimeoutMs: int(values['probe-timeout-ms'], '--probe-timeout-ms', 60_000),
           keep: values.keep,
+          kubernetes: values.kubernetes === true,
           ...(values.keep || values['run-dir'] !== undefined ? { runDir } : {}),
         },
         out,

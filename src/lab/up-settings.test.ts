@@ -2,13 +2,27 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planUp, type UpSettings } from './up-settings.js';
 
-const EXISTING: UpSettings = { nodes: 3, network: 'vxlan', racks: 2, datastore: 'etcd', agents: true };
+const EXISTING: UpSettings = {
+  nodes: 3,
+  network: 'vxlan',
+  racks: 2,
+  datastore: 'etcd',
+  agents: true,
+  kubernetes: false,
+};
 
 describe('calico-lab up: settings', () => {
   test('a new lab: the defaults fill what was not asked', () => {
     assert.deepEqual(planUp({}), {
       ok: true,
-      settings: { nodes: 2, network: 'bgp', racks: 1, datastore: 'embedded', agents: true },
+      settings: {
+        nodes: 2,
+        network: 'bgp',
+        racks: 1,
+        datastore: 'embedded',
+        agents: true,
+        kubernetes: false,
+      },
       notes: [],
     });
     const v = planUp({ network: 'vxlan', nodes: 3 });
@@ -22,6 +36,9 @@ describe('calico-lab up: settings', () => {
       problem: '--no-agent needs --network static',
     });
     assert.equal(planUp({ network: 'bgp', racks: 2 }).ok, false);
+    const kube = planUp({ kubernetes: true });
+    assert.ok(kube.ok);
+    assert.equal(kube.settings.kubernetes, true);
   });
 
   test('a lab that is up keeps its own settings, and says so', () => {
@@ -53,5 +70,14 @@ describe('calico-lab up: settings', () => {
       ok: false,
       problem: 'the lab is up with agents; --no-agent needs a new lab (down first)',
     });
+    assert.deepEqual(planUp({ kubernetes: true }, EXISTING), {
+      ok: false,
+      problem: 'the lab is up with no --kubernetes; --kubernetes needs a new lab (down first)',
+    });
+    const kubeLab = { ...EXISTING, kubernetes: true };
+    const again = planUp({}, kubeLab);
+    assert.ok(again.ok);
+    assert.equal(again.settings.kubernetes, true);
+    assert.match(again.notes[0] ?? '', /, a Kubernetes control plane$/);
   });
 });

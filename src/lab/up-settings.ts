@@ -3,7 +3,7 @@
  * with agents, static without, the embedded datastore); for a lab already up in the run dir, its own settings
  * (networking, datastore, racks, agents, nodes), so `up` again never changes a lab behind the user's back.
  * Asking an existing lab for a different networking mode, datastore, rack count or agents is refused (those
- * cannot change on a running lab); asking for more nodes adds them, asking for fewer is refused.
+ * cannot change on a running lab, nor can a Kubernetes control plane be added to one); asking for more nodes adds them, asking for fewer is refused.
  */
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import { agentRouted, defaultRacks, topologyProblem, type LabNetwork } from '../labkit/topology.js';
@@ -16,6 +16,8 @@ export interface UpAsk {
   readonly datastore?: LabDatastoreChoice;
   /** false with `--no-agent`. */
   readonly agents?: boolean;
+  /** true with `--kubernetes`. */
+  readonly kubernetes?: boolean;
 }
 
 /** What a lab is (or will be) made of. */
@@ -25,6 +27,8 @@ export interface UpSettings {
   readonly racks: number;
   readonly datastore: LabDatastoreChoice;
   readonly agents: boolean;
+  /** A Kubernetes control plane runs beside the lab (`--kubernetes`). */
+  readonly kubernetes: boolean;
 }
 
 export type UpPlan =
@@ -34,12 +38,15 @@ export type UpPlan =
 export function describeSettings(s: UpSettings): string {
   return (
     `networking ${s.network}, datastore ${s.datastore}, ${s.racks} rack(s), ${s.nodes} node(s), ` +
-    (s.agents ? 'calico-node on every node' : 'no agents')
+    (s.agents ? 'calico-node on every node' : 'no agents') +
+    (s.kubernetes ? ', a Kubernetes control plane' : '')
   );
 }
 
 function flag(key: keyof UpSettings, v: UpSettings[keyof UpSettings]): string {
-  return key === 'agents' ? (v === true ? 'agents' : '--no-agent') : `--${key} ${String(v)}`;
+  if (key === 'agents') return v === true ? 'agents' : '--no-agent';
+  if (key === 'kubernetes') return v === true ? '--kubernetes' : 'no --kubernetes';
+  return `--${key} ${String(v)}`;
 }
 
 /** The settings of `up` given what was asked and the lab already in the run dir, if any. */
@@ -54,11 +61,18 @@ export function planUp(ask: UpAsk, existing?: UpSettings): UpPlan {
     if (problem !== undefined) return { ok: false, problem };
     return {
       ok: true,
-      settings: { nodes, network, racks, datastore: ask.datastore ?? 'embedded', agents },
+      settings: {
+        nodes,
+        network,
+        racks,
+        datastore: ask.datastore ?? 'embedded',
+        agents,
+        kubernetes: ask.kubernetes ?? false,
+      },
       notes: [],
     };
   }
-  const fixed = ['network', 'datastore', 'racks', 'agents'] as const;
+  const fixed = ['network', 'datastore', 'racks', 'agents', 'kubernetes'] as const;
   const changed = fixed.filter((k) => ask[k] !== undefined && ask[k] !== existing[k]);
   if (changed.length > 0)
     return {

@@ -40,6 +40,7 @@ import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.j
 import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
+import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
 import { LabProcess } from './process.js';
@@ -297,6 +298,16 @@ export class LabCluster implements AsyncDisposable {
   }
 
   /** Starts the node's agent and waits (bounded) until it reports in sync. */
+  /** Starts the lab's Kubernetes control plane unless it serves already (kube/lab.ts). */
+  async startKubernetes(options: Timing = {}): Promise<void> {
+    await ensureLabKubernetes(this.#state, sig(options));
+  }
+
+  /** Registers every lab node as a Kubernetes Node (a lab with a control plane); returns their names. */
+  registerKubernetesNodes(): Promise<string[]> {
+    return registerLabNodes(this.#state);
+  }
+
   async startAgent(node: string, options: Timing = {}): Promise<void> {
     await this.#agents.start(node, options);
   }
@@ -539,6 +550,7 @@ export class LabCluster implements AsyncDisposable {
     this.#probes.disconnect();
     // Before the namespaces go: an etcd runs in the fabric namespace.
     await this.datastore.close().catch((e: unknown) => errors.push(e));
+    await stopLabKubernetes(this.#state).catch((e: unknown) => errors.push(e));
     errors.push(...(await deleteLabNamespaces(this.#runner, this.#state)));
     if (this.#state.keeperPid !== undefined) LabProcess.adopt(this.#state.keeperPid).signal('SIGKILL');
     let kept: string[] = [];

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
 import type { IpFamily } from '../lib/net/ip.js';
 import type { LabNetwork } from './topology.js';
+import type { ControlPlaneRecord } from './kube/control-plane.js';
 import { FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 
 export interface NodeRecord {
@@ -94,6 +95,8 @@ export interface LabState {
   readonly detached: boolean;
   /** A process of the CLI's that only holds the lab's namespaces alive (see netns.ts). */
   keeperPid?: number;
+  /** The lab's Kubernetes control plane (`up --kubernetes`, kube/lab.ts); absent: none. */
+  kubernetes?: ControlPlaneRecord;
   readonly nodes: NodeRecord[];
   readonly pods: PodRecord[];
 }

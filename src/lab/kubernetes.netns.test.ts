@@ -1,0 +1,150 @@
+/**
+ * `calico-lab up --kubernetes` as a user runs it (root; skipped with the reason when the Kubernetes programs
+ * are not built): the control plane starts in the run dir beside the lab, `kubectl get nodes` with the
+ * kubeconfig `env` prints lists the lab's nodes, `status` shows the control plane ready, `up` after the API
+ * server died starts it again with its data, and `down` leaves no process, namespace or mount behind; a lab
+ * whose keeper died has its control plane swept by the next `down`; without the programs `up --kubernetes`
+ * fails at once naming scripts/build-kubernetes.sh and builds nothing.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import { waitFor } from '../lib/async.js';
+import { processExists } from '../sys/process.js';
+import { findKubeBinaries } from '../labkit/kube/binaries.js';
+import { controlPlaneProcesses } from '../labkit/kube/sweep.js';
+import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
+import { nodeScriptCommand, siblingScript } from '../labkit/process.js';
+import { statePath } from '../labkit/state.js';
+
+const found = findKubeBinaries();
+const skip =
+  kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'etcd', 'openssl']) ||
+  (found.ok ? false : found.reason);
+if (skip !== false) console.log(`# skipped: ${skip}`);
+const main = nodeScriptCommand(siblingScript('main', import.meta.url));
+const runner = new NodeCommandRunner();
+
+function lab(
+  runDir: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+): { code: number; out: string } {
+  const r = spawnSync(main.command, [...main.args, '--run-dir', runDir, ...args], {
+    encoding: 'utf8',
+    timeout: 240_000,
+    env: { ...process.env, ...env },
+  });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+function ownerPrefix(runDir: string): string {
+  const { ownerPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { ownerPid: number };
+  return `calts-lab-${ownerPid.toString(36)}-`;
+}
+
+async function leftovers(runDir: string, prefix: string): Promise<string[]> {
+  const procs = controlPlaneProcesses(runDir).map((p) => `${p.program} ${p.pid}`);
+  const ns = (await listNamespaces(runner)).filter((n) => n.startsWith(prefix));
+  const mounts = readFileSync('/proc/mounts', 'utf8')
+    .split('\n')
+    .filter((l) => l.includes(prefix) || l.includes(runDir));
+  return [...procs, ...ns, ...mounts];
+}
+
+function kubectl(kubeconfig: string, args: readonly string[]): { code: number; out: string } {
+  if (!found.ok) throw new Error(found.reason);
+  const r = spawnSync(found.binaries.path('kubectl'), ['--kubeconfig', kubeconfig, ...args], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('calico-lab up --kubernetes', { skip }, () => {
+  const runDir = mkdtempSync(join(tmpdir(), 'calts-kcp-lab-'));
+  after(() => {
+    if (existsSync(statePath(runDir))) lab(runDir, ['down']);
+    rmSync(runDir, { recursive: true, force: true });
+  });
+
+  test('up starts the control plane; kubectl get nodes lists the lab nodes; down leaves nothing', async () => {
+    const up = lab(runDir, ['up', '--kubernetes', '--nodes', '2', '--network', 'static', '--no-agent']);
+    assert.equal(up.code, 0, up.out);
+    assert.match(up.out, /Kubernetes control plane .*: done in/);
+    const prefix = ownerPrefix(runDir);
+
+    const env = lab(runDir, ['env']);
+    assert.equal(env.code, 0, env.out);
+    const kubeconfig = join(runDir, 'kubeconfig');
+    assert.ok(env.out.split('\n').includes(`export KUBECONFIG=${kubeconfig}`), env.out);
+
+    const nodes = kubectl(kubeconfig, ['get', 'nodes', '-o', 'name']);
+    assert.equal(nodes.code, 0, nodes.out);
+    assert.deepEqual(nodes.out.trim().split('\n').sort(), ['node/node-1', 'node/node-2']);
+
+    const status = lab(runDir, ['status']);
+    assert.equal(status.code, 0, status.out);
+    assert.match(
+      status.out,
+      /kubernetes v1\.\d+\.\d+: kube-apiserver https:\/\/127\.0\.0\.1:\d+ ready; running: etcd \d+, kube-apiserver \d+, kube-controller-manager \d+, kube-scheduler \d+\n/,
+    );
+    assert.equal(controlPlaneProcesses(runDir).length, 4);
+
+    // A dead API server: `up` starts the control plane again, keeping its CA and etcd data (the Nodes).
+    const api = controlPlaneProcesses(runDir).find((p) => p.program === 'kube-apiserver');
+    assert.ok(api !== undefined);
+    process.kill(api.pid, 'SIGKILL');
+    await waitFor(() => !processExists(api.pid), { timeoutMs: 10_000, what: 'kube-apiserver gone' });
+    const again = lab(runDir, ['up']);
+    assert.equal(again.code, 0, again.out);
+    assert.match(again.out, /kube-apiserver https:\/\/127\.0\.0\.1:\d+ ready/);
+    const after = kubectl(kubeconfig, ['get', 'nodes', '-o', 'name']);
+    assert.equal(after.code, 0, after.out);
+    assert.deepEqual(after.out.trim().split('\n').sort(), ['node/node-1', 'node/node-2']);
+    assert.equal(controlPlaneProcesses(runDir).length, 4);
+
+    const down = lab(runDir, ['down']);
+    assert.equal(down.code, 0, down.out);
+    assert.deepEqual(await leftovers(runDir, prefix), []);
+    assert.equal(existsSync(runDir), false);
+  });
+
+  test('a lab whose keeper died: the next down sweeps its control plane too', async () => {
+    const up = lab(runDir, ['up', '--kubernetes', '--nodes', '1', '--network', 'static', '--no-agent']);
+    assert.equal(up.code, 0, up.out);
+    const prefix = ownerPrefix(runDir);
+    const { keeperPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { keeperPid: number };
+    process.kill(keeperPid, 'SIGKILL');
+    await waitFor(() => !processExists(keeperPid), { timeoutMs: 10_000, what: 'the keeper gone' });
+    assert.equal(controlPlaneProcesses(runDir).length, 4);
+    const down = lab(runDir, ['down']);
+    assert.equal(down.code, 0, down.out);
+    assert.match(down.out, /stopped 4 Kubernetes control plane process\(es\)/);
+    assert.deepEqual(await leftovers(runDir, prefix), []);
+  });
+});
+
+describe('calico-lab up --kubernetes without the programs', { skip: kernelTestSkipReason(['ip']) }, () => {
+  test('fails at once naming scripts/build-kubernetes.sh, and builds nothing', () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'calts-kcp-none-'));
+    const cache = mkdtempSync(join(tmpdir(), 'calts-kcp-cache-'));
+    try {
+      const t0 = performance.now();
+      const r = lab(runDir, ['up', '--kubernetes', '--no-agent', '--network', 'static'], {
+        CALICO_TS_CACHE: cache,
+      });
+      assert.notEqual(r.code, 0, r.out);
+      assert.match(r.out, /Kubernetes programs are not built .*scripts\/build-kubernetes\.sh/);
+      assert.ok(performance.now() - t0 < 30_000);
+      assert.equal(existsSync(statePath(runDir)), false);
+    } finally {
+      rmSync(runDir, { recursive: true, force: true });
+      rmSync(cache, { recursive: true, force: true });
+    }
+  });
+});
