@@ -123,7 +123,7 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
 }
 
-export type BackendType = 'embedded' | 'etcdv3';
+export type BackendType = 'embedded' | 'etcdv3' | 'kubernetes';
 
 /**
  * A datastore. Implementations do no I/O in their constructor (use their `open()` factory) and must be closed.
