@@ -80,7 +80,11 @@ export class KubeClient {
     const what = key === undefined ? collectionPath(api) : formatKey(key);
     switch (res.status) {
       case 404:
-        if (s.details?.name === undefined || s.details.name === '') return this.#missingType(api);
+        // An object that is not there: `<resource> "<name>" not found`; anything else (e.g. "the server could
+        // not find the requested resource") means the resource type itself is not served.
+        if (s.details?.name === undefined || !message.includes(`"${s.details.name}" not found`)) {
+          return this.#missingType(api);
+        }
         return key === undefined ? new DatastoreUnavailableError(`${what}: ${message}`) : notFound(key);
       case 409:
         if (s.reason === 'AlreadyExists' && key !== undefined) return alreadyExists(key);

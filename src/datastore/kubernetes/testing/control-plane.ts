@@ -84,14 +84,14 @@ async function pki(dir: string): Promise<void> {
   await openssl(['pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub'], dir);
 }
 
-/** A kubeconfig naming the files of `dir` (paths, not embedded data). */
-export function kubeconfigText(server: string, dir: string, user = 'admin'): string {
+/** A kubeconfig naming the files of `dir` (paths, not embedded data): `<user>.crt/.key` and the CA `ca`. */
+export function kubeconfigText(server: string, dir: string, user = 'admin', ca = 'ca'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     `- name: test`,
-    `  cluster: {server: "${server}", certificate-authority: "${join(dir, 'ca.crt')}"}`,
+    `  cluster: {server: "${server}", certificate-authority: "${join(dir, `${ca}.crt`)}"}`,
     'users:',
     `- name: ${user}`,
     `  user: {client-certificate: "${join(dir, `${user}.crt`)}", client-key: "${join(dir, `${user}.key`)}"}`,
