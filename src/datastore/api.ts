@@ -108,6 +108,12 @@ export interface WatchFilter {
   readonly namespace?: string;
   /** First revision to deliver (inclusive): a list's `revision + 1`, or the last seen revision + 1. */
   readonly fromRevision: number;
+  /**
+   * Optional later starts per kind (each at least `fromRevision`), e.g. each kind's own list revision + 1:
+   * updates of such a kind below its start may be left out. Backends with one ordered stream ignore it; the
+   * Kubernetes datastore starts each kind's watch there (kube-apiserver keeps history per resource type).
+   */
+  readonly fromRevisionByKind?: Readonly<Record<string, number>>;
 }
 
 /** Why a watch stopped. After `onError` the watch delivers nothing more. */

@@ -349,7 +349,8 @@ class KubernetesBackend implements Backend {
     const kinds = filter.kind === undefined ? allKinds().map((k) => k.kind) : [filter.kind];
     const plans = planWatch(kinds, filter.namespace, sourcesOf);
     const signal = AbortSignal.any([opts.signal, this.#closed.signal]);
-    await runWatch(this.#transport, plans, filter.fromRevision, handler, signal);
+    const { fromRevision, fromRevisionByKind } = filter;
+    await runWatch(this.#transport, plans, fromRevision, fromRevisionByKind, handler, signal);
   }
 
   async valueAt(key: ResourceKey, revision: number, opts?: CallOptions): Promise<PastValue | undefined> {

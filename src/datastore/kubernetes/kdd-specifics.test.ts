@@ -309,8 +309,8 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
       timeoutMs: 10_000,
       what: 'InSync again',
     });
-    // One resync, or two: the restarted API server creates a CRD's watch cache on its first request, so a
-    // kind listed later than another can answer the shared watch start with 410 once more.
+    // One resync, rarely two: the restarted API server creates a CRD's watch cache on its first request, and
+    // when the cache's own initial list lands after the syncer's list of that kind, its watch answers 410.
     const resyncs = rec.statuses.slice(3).join(',');
     assert.ok(
       resyncs === 'ResyncInProgress,InSync' || resyncs === 'ResyncInProgress,InSync,ResyncInProgress,InSync',

@@ -85,6 +85,7 @@ export async function runWatch(
   transport: KubeTransport,
   plans: readonly WatchPlan[],
   fromRevision: number,
+  byKind: Readonly<Record<string, number>> | undefined,
   handler: WatchHandler,
   signal: AbortSignal,
 ): Promise<void> {
@@ -100,7 +101,11 @@ export async function runWatch(
   const deliver = (updates: WatchUpdate[]): void => {
     if (!all.aborted && updates.length > 0) handler.onUpdates(updates);
   };
-  const streams = plans.map((plan) => new Stream(transport, plan, fromRevision - 1, deliver, fail, all));
+  const streams = plans.map((plan) => {
+    // A resource's watch starts at the earliest start of the kinds it feeds (never before `fromRevision`).
+    const starts = plan.kinds.map((k) => Math.max(fromRevision, byKind?.[k] ?? fromRevision));
+    return new Stream(transport, plan, Math.min(...starts) - 1, deliver, fail, all);
+  });
   await Promise.all(streams.map((s) => s.registered));
 }
 
