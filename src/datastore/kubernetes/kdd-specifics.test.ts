@@ -251,6 +251,34 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
     assert.deepEqual((await backend.list({ kind: 'KubernetesNetworkPolicy', namespace: 'shop' })).items, []);
   });
 
+  it('Calico Nodes write the Kubernetes Node: created, annotated on update, deleted', async () => {
+    await using backend = await open();
+    const key = { kind: 'Node', name: 'node-7' };
+    const created = await backend.create<Resource>({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'Node',
+      metadata: { name: 'node-7' },
+      spec: { bgp: { ipv4Address: '10.0.0.7/24' } },
+    } as Resource);
+    const kube = await raw.request('GET', '/api/v1/nodes/node-7');
+    const annotations = (kube.body as { metadata: { annotations?: Record<string, string> } }).metadata
+      .annotations;
+    assert.equal(annotations?.['projectcalico.org/IPv4Address'], '10.0.0.7/24');
+    const spec = (created as unknown as { spec: { bgp?: unknown } }).spec;
+    assert.deepEqual(spec.bgp, { ipv4Address: '10.0.0.7/24' });
+    const updated = await backend.update({
+      ...created,
+      spec: { bgp: { ipv4Address: '10.0.0.8/24', asNumber: 64512 } },
+    } as Resource);
+    assert.deepEqual((updated as unknown as { spec: { bgp?: unknown } }).spec.bgp, {
+      ipv4Address: '10.0.0.8/24',
+      asNumber: 64512,
+    });
+    await assert.rejects(backend.update(created), { code: 'CALICO_ERR_CONFLICT' });
+    await backend.delete(key);
+    assert.equal((await raw.request('GET', '/api/v1/nodes/node-7')).status, 404);
+  });
+
   it('an API server restart mid-watch: the syncer resyncs and delivers what changed while it was down', async (t) => {
     await using backend = await open();
     const kinds = [GNP, 'NetworkPolicy'];
