@@ -1,5 +1,6 @@
 /**
- * The datastore contract: one `Backend` interface implemented by the embedded SQLite store and by etcd v3,
+ * The datastore contract: one `Backend` interface implemented by the embedded SQLite store, etcd v3 and the
+ * Kubernetes datastore (kubernetes/backend.ts),
  * and the update shape shared by backend watches and the syncer (Felix's `api.Client` + `SyncerCallbacks`).
  *
  * Public API, in one screen:
@@ -20,8 +21,10 @@
  * Revisions: every modification gets a store revision (a positive integer; etcd's mod_revision in etcd mode).
  * `metadata.resourceVersion` is the revision of the object's last modification, as a decimal string. A list
  * answers with the store revision it reflects; watching from `revision + 1` then misses nothing. Watches deliver
- * updates in non-decreasing revision order with no gaps or duplicates; several updates share a revision only
- * when one etcd transaction wrote them (applyMany on etcd). History before the compaction revision is gone:
+ * updates in non-decreasing revision order with no gaps or duplicates (the Kubernetes datastore: per kind,
+ * one Kubernetes watch per resource type); several updates share a revision only when one etcd transaction
+ * wrote them (applyMany on etcd) or one Kubernetes object stands for several resources (a Pod and its
+ * WorkloadEndpoint). History before the compaction revision is gone:
  * such a watch fails with `{ reason: 'compacted' }` and the syncer resyncs.
  *
  * Keys use the internal kind (`KubernetesNetworkPolicy` for a networking.k8s.io NetworkPolicy, see
@@ -105,6 +108,12 @@ export interface WatchFilter {
   readonly namespace?: string;
   /** First revision to deliver (inclusive): a list's `revision + 1`, or the last seen revision + 1. */
   readonly fromRevision: number;
+  /**
+   * Optional later starts per kind (each at least `fromRevision`), e.g. each kind's own list revision + 1:
+   * updates of such a kind below its start may be left out. Backends with one ordered stream ignore it; the
+   * Kubernetes datastore starts each kind's watch there (kube-apiserver keeps history per resource type).
+   */
+  readonly fromRevisionByKind?: Readonly<Record<string, number>>;
 }
 
 /** Why a watch stopped. After `onError` the watch delivers nothing more. */
@@ -123,7 +132,7 @@ export interface WatchOptions {
   readonly signal: AbortSignal;
 }
 
-export type BackendType = 'embedded' | 'etcdv3';
+export type BackendType = 'embedded' | 'etcdv3' | 'kubernetes';
 
 /**
  * A datastore. Implementations do no I/O in their constructor (use their `open()` factory) and must be closed.
@@ -150,7 +159,8 @@ export interface Backend extends AsyncDisposable {
   /**
    * Creates or replaces many objects (resourceVersion in the inputs is ignored; uid and creationTimestamp of
    * existing objects are kept). Written in chunks, each chunk atomic (SQLite: the whole batch is one
-   * transaction; etcd: transactions of up to 128 operations). Returns the stored copies in input order.
+   * transaction; etcd: transactions of up to 128 operations; Kubernetes: NOT atomic, object by object).
+   * Returns the stored copies in input order.
    */
   applyMany(objs: readonly Resource[], opts?: CallOptions): Promise<Resource[]>;
   /** Resolves once the watch is registered; delivery continues until the signal aborts or `onError`. */

@@ -100,18 +100,18 @@ describe('parseClientConfig', () => {
     assert.equal(parseClientConfig('[1, 2').ok, false);
   });
 
-  it('parses kubernetes, which openBackend then refuses with a clear message', async () => {
+  it('parses kubernetes; openBackend names a kubeconfig that does not exist', async () => {
     const r = parseClientConfig(
-      'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: kubernetes\n  kubeconfig: /root/.kube/config\n',
+      'apiVersion: projectcalico.org/v3\nkind: CalicoAPIConfig\nspec:\n  datastoreType: kubernetes\n  kubeconfig: /nonexistent/kubeconfig\n',
     );
     assert.deepEqual(r, {
       ok: true,
-      value: { datastoreType: 'kubernetes', kubeconfig: '/root/.kube/config' },
+      value: { datastoreType: 'kubernetes', kubeconfig: '/nonexistent/kubeconfig' },
     });
     assert.ok(r.ok);
     await assert.rejects(openBackend(r.value), (e: unknown) => {
       assert.ok(e instanceof Error);
-      assert.match(e.message, /kubernetes.*not supported/);
+      assert.equal(e.message, 'kubeconfig /nonexistent/kubeconfig does not exist');
       assert.equal((e as { code?: string }).code, 'CALICO_ERR_USAGE');
       return true;
     });

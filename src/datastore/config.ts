@@ -5,7 +5,8 @@
  *
  * Datastore types: `etcdv3`, and `embedded` (ours: a SQLite file, `datastorePath` / `DATASTORE_PATH`, default
  * `/var/lib/calico/calico.db`). An unset type means etcdv3 when etcd endpoints are set, embedded otherwise
- * (Calico defaults to kubernetes, which cannot exist here). `kubernetes` parses but `openBackend` refuses it.
+ * (Calico defaults to kubernetes, which needs an API server). `kubernetes` reads the kubeconfig from
+ * `kubeconfig` / `KUBECONFIG` (default `~/.kube/config`) and talks to that kube-apiserver (kubernetes/backend.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { resolveSrv } from 'node:dns/promises';
@@ -156,7 +157,7 @@ function fromSpec(spec: Spec): Result<DatastoreConfig, string> {
     case 'etcdv3':
       return etcdFromSpec(spec, endpoints, discoverySrv);
     default:
-      return err(`unknown datastoreType '${type}' (supported: embedded, etcdv3)`);
+      return err(`unknown datastoreType '${type}' (supported: embedded, etcdv3, kubernetes)`);
   }
 }
 
@@ -256,10 +257,9 @@ export async function openBackend(
       const endpoints = discoverySrv === undefined ? etcd.endpoints : await discoverEndpoints(discoverySrv);
       return openEtcdBackend({ ...etcd, endpoints });
     }
-    case 'kubernetes':
-      throw new UsageError(
-        "datastoreType 'kubernetes' is not supported: calico-ts has no Kubernetes API server to talk to; " +
-          "use 'embedded' (DATASTORE_TYPE=embedded, CALICO_DATASTORE_PATH) or 'etcdv3' (ETCD_ENDPOINTS)",
-      );
+    case 'kubernetes': {
+      const { openKubernetesBackend } = await import('./kubernetes/backend.js');
+      return openKubernetesBackend({ kubeconfig: config.kubeconfig });
+    }
   }
 }

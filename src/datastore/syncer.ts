@@ -270,7 +270,11 @@ class WatcherSyncer implements Syncer {
           watchStop.abort();
         },
       };
-      const filter = kinds.length === 1 ? { kind: kinds[0]!, fromRevision: from } : { fromRevision: from };
+      const fromRevisionByKind = Object.fromEntries([...listRevisions].map(([k, r]) => [k, r + 1]));
+      const filter =
+        kinds.length === 1
+          ? { kind: kinds[0]!, fromRevision: from }
+          : { fromRevision: from, fromRevisionByKind };
       this.#backend.watch(filter, handler, { signal }).catch((e: unknown) => {
         handler.onError({ reason: 'failed', message: `watch could not start: ${String(e)}`, cause: e });
       });

@@ -2,15 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { allKinds, kindInfo } from '../../api/kinds.js';
 import { calicoCrds, crdObjectName } from './crd-definitions.js';
-import {
-  CRD_GROUP,
-  crdKinds,
-  kddPlacement,
-  kindOfCrd,
-  KUBERNETES_OWNED_REASON,
-  refusalMessage,
-  writeRefusal,
-} from './kinds.js';
+import { CRD_GROUP, crdKinds, kddPlacement, kindOfCrd, refusalMessage, writeRefusal } from './kinds.js';
 
 /**
  * Calico v3.32.1's 22 `crd.projectcalico.org` CRDs as its manifest declares them (libcalico-go/config/crd/
@@ -105,22 +97,6 @@ describe('KDD placement table', () => {
 });
 
 describe('KDD write refusals', () => {
-  it("refuses writes to Kubernetes NetworkPolicies with Calico's message (resources/kubenetworkpolicy.go)", () => {
-    const key = { kind: 'KubernetesNetworkPolicy', namespace: 'production', name: 'deny-all-ingress' };
-    assert.equal(
-      writeRefusal(key, 'create'),
-      'operation Create is not supported on KubernetesNetworkPolicy(production/deny-all-ingress)',
-    );
-    assert.equal(
-      writeRefusal(key, 'update'),
-      'operation Update is not supported on KubernetesNetworkPolicy(production/deny-all-ingress)',
-    );
-    assert.equal(
-      writeRefusal(key, 'delete'),
-      'operation Delete is not supported on KubernetesNetworkPolicy(production/deny-all-ingress)',
-    );
-  });
-
   it('refuses every Profile write, derived or not (resources/profile.go)', () => {
     for (const name of [
       'kns.default',
@@ -138,11 +114,15 @@ describe('KDD write refusals', () => {
     }
   });
 
-  it('refuses Node create and delete but lets update through to the annotations (resources/node.go)', () => {
-    const key = { kind: 'Node', name: 'node-1' };
-    assert.equal(writeRefusal(key, 'create'), 'operation Create is not supported on Node(node-1)');
-    assert.equal(writeRefusal(key, 'delete'), 'operation Delete is not supported on Node(node-1)');
-    assert.equal(writeRefusal(key, 'update'), undefined);
+  it('passes Node create and delete through to the Kubernetes Node; update goes to the annotations', () => {
+    const p = kddPlacement('Node');
+    assert.ok(p?.store === 'core');
+    assert.deepEqual(
+      [p.writes.create.action, p.writes.update.action, p.writes.delete.action],
+      ['passthrough', 'mergeNodeAnnotations', 'passthrough'],
+    );
+    for (const op of ['create', 'update', 'delete'] as const)
+      assert.equal(writeRefusal({ kind: 'Node', name: 'node-1' }, op), undefined);
   });
 
   it('turns WorkloadEndpoint writes into pod patches, not refusals', () => {
@@ -156,12 +136,15 @@ describe('KDD write refusals', () => {
     );
   });
 
-  it('refuses writes to the Kubernetes kinds calico-ts accepts without an API server, with a reason', () => {
-    assert.equal(
-      writeRefusal({ kind: 'Namespace', name: 'production' }, 'create'),
-      `operation Create is not supported on Namespace(production): ${KUBERNETES_OWNED_REASON}`,
-    );
-    assert.match(writeRefusal({ kind: 'Pod', namespace: 'a', name: 'b' }, 'delete') ?? '', /Pod\(a\/b\)/);
+  it("writes the Kubernetes kinds calico-ts stores through to the core API (the lead's decision)", () => {
+    for (const kind of ['Namespace', 'Pod', 'ServiceAccount', 'KubernetesNetworkPolicy']) {
+      const p = kddPlacement(kind);
+      assert.ok(p?.store === 'core', kind);
+      for (const op of ['create', 'update', 'delete'] as const) {
+        assert.equal(p.writes[op].action, 'passthrough', `${kind} ${op}`);
+        assert.equal(writeRefusal({ kind, namespace: 'a', name: 'b' }, op), undefined);
+      }
+    }
   });
 
   it('allows every write to a kind stored as a CRD, and leaves unknown kinds to the key check', () => {

@@ -6,8 +6,9 @@
  *   `projectcalico.org/v3` CRD mode is not implemented). Names as in libcalico-go/config/crd/*.yaml: no short
  *   names; the CRD kind equals the v3 kind except IPAMConfiguration, stored as `IPAMConfig` / `ipamconfigs`.
  * - `core`: derived read-only from Kubernetes objects (Pod, Namespace, ServiceAccount, NetworkPolicy, Node);
- *   `writes` says what each write does: refused with Calico's ErrorOperationNotSupported text, or translated
- *   into a change of the source object (the CNI's pod-IP annotations, a Node's Calico annotations).
+ *   `writes` says what each write does: refused with Calico's ErrorOperationNotSupported text, translated
+ *   into a change of the source object (the CNI's pod-IP annotations, a Node's Calico annotations), or
+ *   passed through to the Kubernetes object itself (Namespace, Pod, ServiceAccount, KubernetesNetworkPolicy).
  *
  * Every kind of `src/api/kinds.ts` has exactly one entry (kinds.test.ts); none is unsupported.
  */
@@ -55,7 +56,9 @@ export type DerivedWrite =
   /** The CNI's DEL: set the Pod's `podIP`/`podIPs` annotations to "" (the container ID stays). */
   | { readonly action: 'clearPodIps' }
   /** Write the Calico fields into the Node's `projectcalico.org/*` annotations (node-annotations.ts). */
-  | { readonly action: 'mergeNodeAnnotations' };
+  | { readonly action: 'mergeNodeAnnotations' }
+  /** Create, replace or delete the Kubernetes object itself (a Node: with the Calico annotations). */
+  | { readonly action: 'passthrough' };
 
 export type KddPlacement =
   | { readonly store: 'crd'; readonly crd: CrdNames }
@@ -79,16 +82,12 @@ const REFUSE: DerivedWrite = { action: 'refuse' };
 const READ_ONLY = { create: REFUSE, update: REFUSE, delete: REFUSE } as const;
 
 /**
- * calico-ts accepts Namespaces, Pods and ServiceAccounts from calicoctl where there is no Kubernetes API; in KDD
- * the API server owns them (Calico's calicoctl has no such kinds, so this reason is calico-ts's own).
+ * The Kubernetes objects calico-ts stores as kinds of their own go to the core API as they are: a write
+ * creates, replaces or deletes the real object (the lead's decision for issue 11; Calico's calicoctl has no
+ * such kinds and refuses KubernetesNetworkPolicy writes).
  */
-export const KUBERNETES_OWNED_REASON = 'the Kubernetes API owns this object: change it with kubectl';
-const KUBERNETES_OWNED: DerivedWrite = { action: 'refuse', reason: KUBERNETES_OWNED_REASON };
-const OWNED_BY_KUBERNETES = {
-  create: KUBERNETES_OWNED,
-  update: KUBERNETES_OWNED,
-  delete: KUBERNETES_OWNED,
-} as const;
+const PASSTHROUGH: DerivedWrite = { action: 'passthrough' };
+const WRITTEN_THROUGH = { create: PASSTHROUGH, update: PASSTHROUGH, delete: PASSTHROUGH } as const;
 
 function crd(kind: string, scope: CrdScope, opts: { crdKind?: string; status?: boolean } = {}): KddPlacement {
   const crdKind = opts.crdKind ?? kind;
@@ -141,13 +140,14 @@ const TABLE: Readonly<Record<string, KddPlacement>> = {
   WorkloadEndpoint: { store: 'core', sources: [POD], writes: { create: { action: 'patchPodIps' }, update: { action: 'patchPodIps' }, delete: { action: 'clearPodIps' } } },
   // resources/profile.go: kns.<ns>, ksa.<ns>.<sa> and the built-in projectcalico-default-allow; no writes.
   Profile: { store: 'core', sources: [NAMESPACE, SERVICE_ACCOUNT], writes: READ_ONLY },
-  // resources/node.go: Create and Delete refused; Update writes the Calico annotations (UpdateStatus).
-  Node: { store: 'core', sources: [NODE], writes: { create: REFUSE, update: { action: 'mergeNodeAnnotations' }, delete: REFUSE } },
-  // resources/kubenetworkpolicy.go: every write refused.
-  KubernetesNetworkPolicy: { store: 'core', sources: [NETWORK_POLICY], writes: READ_ONLY },
-  Namespace: { store: 'core', sources: [NAMESPACE], writes: OWNED_BY_KUBERNETES },
-  Pod: { store: 'core', sources: [POD], writes: OWNED_BY_KUBERNETES },
-  ServiceAccount: { store: 'core', sources: [SERVICE_ACCOUNT], writes: OWNED_BY_KUBERNETES },
+  // resources/node.go refuses Create and Delete; calico-ts passes them through to the Kubernetes Node (the
+  // lead's decision); Update writes the Calico annotations (UpdateStatus).
+  Node: { store: 'core', sources: [NODE], writes: { create: PASSTHROUGH, update: { action: 'mergeNodeAnnotations' }, delete: PASSTHROUGH } },
+  // resources/kubenetworkpolicy.go refuses every write; calico-ts writes the networking.k8s.io object.
+  KubernetesNetworkPolicy: { store: 'core', sources: [NETWORK_POLICY], writes: WRITTEN_THROUGH },
+  Namespace: { store: 'core', sources: [NAMESPACE], writes: WRITTEN_THROUGH },
+  Pod: { store: 'core', sources: [POD], writes: WRITTEN_THROUGH },
+  ServiceAccount: { store: 'core', sources: [SERVICE_ACCOUNT], writes: WRITTEN_THROUGH },
 };
 
 /** The placement of a calico-ts kind (internal kind name, e.g. `KubernetesNetworkPolicy`). */

@@ -22,6 +22,15 @@ import {
 
 export const V3 = 'projectcalico.org/v3';
 
+/** A syncer's statuses after its first sync and one resync. */
+export const STATUSES_AFTER_ONE_RESYNC = [
+  'WaitForDatastore',
+  'ResyncInProgress',
+  'InSync',
+  'ResyncInProgress',
+  'InSync',
+] as const;
+
 export function gnp(name: string, order = 1): Resource & { spec: { order: number } } {
   return { apiVersion: V3, kind: 'GlobalNetworkPolicy', metadata: { name }, spec: { order } };
 }

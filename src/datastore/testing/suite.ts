@@ -2,7 +2,7 @@
 import type { TestContext } from 'node:test';
 import type { Backend } from '../api.js';
 import type { DatastoreConfig } from '../config.js';
-import type { StoreTarget } from './targets.js';
+import type { StoreLimits, StoreTarget } from './targets.js';
 
 export interface Store {
   readonly backend: Backend;
@@ -19,3 +19,15 @@ export interface SuiteContext {
 
 /** Per-test timeout: generous, so that only a hang fails on it. */
 export const TEST_TIMEOUT_MS = 60_000;
+
+/** Skips the test with the store's reason when it has `limit`; true when skipped. */
+export function optedOut(
+  ctx: SuiteContext,
+  t: { skip(message?: string): void },
+  limit: keyof StoreLimits,
+): boolean {
+  const reason = ctx.target.limits?.[limit];
+  if (reason === undefined) return false;
+  t.skip(`${ctx.target.name}: ${reason}`);
+  return true;
+}
