@@ -1,6 +1,7 @@
 /** The calicoctl datastore-command suite against both backends: embedded SQLite and a real etcd. */
-import { embeddedTarget, etcdTarget } from '../datastore/testing/targets.js';
+import { embeddedTarget, etcdTarget, kubernetesTarget } from '../datastore/testing/targets.js';
 import { runCliSuite } from './testing/scenario.js';
 
 runCliSuite(embeddedTarget('calicoctl-sqlite-'));
 runCliSuite(etcdTarget());
+runCliSuite(kubernetesTarget());

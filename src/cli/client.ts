@@ -122,8 +122,17 @@ export class CalicoClient implements AsyncDisposable {
     return this.close();
   }
 
+  /** calico-ts and the datastore (on Kubernetes, initialisation appends Calico's `kdd` instead). */
   get clusterType(): string {
-    return `calico-ts,${this.backend.type}`;
+    return this.backend.type === 'kubernetes' ? 'calico-ts' : `calico-ts,${this.backend.type}`;
+  }
+
+  /**
+   * Whether calicoctl derives the kns./ksa. profiles from Namespaces and ServiceAccounts itself; the
+   * Kubernetes backend reads them as Profiles, as Calico's KDD profile client does.
+   */
+  private get derivesProfiles(): boolean {
+    return this.backend.type !== 'kubernetes';
   }
 
   async clusterInformation(): Promise<Resource | undefined> {
@@ -160,9 +169,12 @@ export class CalicoClient implements AsyncDisposable {
         { calicoVersion: buildInfo().version, clusterType: this.clusterType },
         { completeExisting: false },
       ),
-      this.backend.create(defaultAllowProfile()).catch((e: unknown) => {
-        if (!(e instanceof AlreadyExistsError)) throw e;
-      }),
+      // On Kubernetes the profile is built in (the backend lists it) and Profile writes are refused.
+      this.backend.type === 'kubernetes'
+        ? Promise.resolve()
+        : this.backend.create(defaultAllowProfile()).catch((e: unknown) => {
+            if (!(e instanceof AlreadyExistsError)) throw e;
+          }),
     ]);
   }
 
@@ -187,7 +199,7 @@ export class CalicoClient implements AsyncDisposable {
     const source =
       k8sName !== undefined
         ? { ...key, kind: KNP_KIND, name: k8sName }
-        : key.kind === 'Profile'
+        : key.kind === 'Profile' && this.derivesProfiles
           ? profileSource(key.name)
           : undefined;
     if (source === undefined) return validatedValue(key, await this.backend.get(key));
@@ -212,7 +224,7 @@ export class CalicoClient implements AsyncDisposable {
     if (kind === 'NetworkPolicy') {
       sources = [validatedList(await this.backend.list({ ...filter, kind: KNP_KIND }))];
       view = knpView;
-    } else if (kind === 'Profile') {
+    } else if (kind === 'Profile' && this.derivesProfiles) {
       sources = await Promise.all(
         ['Namespace', 'ServiceAccount'].map(async (k) => validatedList(await this.backend.list({ kind: k }))),
       );

@@ -7,6 +7,7 @@
  * when the caller has one and it differs, a missing GUID is generated, a missing `datastoreReady` becomes
  * true (an explicit false, a locked datastore, stays), and cluster types the caller adds are appended to the
  * comma-separated list. calicoctl passes no version or type (as Calico's does) or asks for creation only.
+ * On the Kubernetes datastore `kdd` is appended to the caller's cluster types, as Calico does.
  *
  * `ensureResource` is the one create-or-complete step behind it and behind calico-node's default
  * FelixConfiguration and BGPConfiguration: create when missing, otherwise fill in what is absent and write
@@ -116,11 +117,22 @@ export function completeClusterInformation(
   return JSON.stringify(next) === JSON.stringify(current) ? undefined : next;
 }
 
+/**
+ * The cluster types a client on `backend` adds: on the Kubernetes datastore, Calico's ensureClusterInformation
+ * appends `kdd` last (`k8s,bgp` -> `k8s,bgp,kdd`; none -> `kdd`).
+ */
+export function clusterTypeFor(backend: Pick<Backend, 'type'>, clusterType: string): string {
+  if (backend.type !== 'kubernetes') return clusterType;
+  const trimmed = clusterType.endsWith(',') ? clusterType.slice(0, -1) : clusterType;
+  return trimmed === '' ? 'kdd' : `${trimmed},kdd`;
+}
+
 export function ensureClusterInformation(
   backend: Backend,
-  id: ClusterIdentity,
+  identity: ClusterIdentity,
   opts: EnsureInitializedOptions = {},
 ): Promise<EnsureOutcome> {
+  const id = { ...identity, clusterType: clusterTypeFor(backend, identity.clusterType) };
   return ensureResource(
     backend,
     { kind: CLUSTER_INFORMATION_KIND, name: CLUSTER_INFORMATION_NAME },

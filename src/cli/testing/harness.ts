@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { openBackend, type Backend, type DatastoreConfig } from '../../datastore/index.js';
-import type { StoreTarget } from '../../datastore/testing/targets.js';
+import { KUBERNETES_SYSTEM_NAMESPACES, type StoreTarget } from '../../datastore/testing/targets.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { calicoctl, type CliRun } from '../testing.js';
 
@@ -47,6 +47,15 @@ export function names(table: string): string[] {
     .map((l) => l.trim().split(/\s+/)[0] ?? '');
 }
 
+/**
+ * `listed` without the namespaces a Kubernetes API server always has (`default`, `kube-*`) when `h` is on the
+ * Kubernetes datastore: what the test itself created.
+ */
+export function userNamespaces(h: Harness, listed: readonly string[]): string[] {
+  if (h.config.datastoreType !== 'kubernetes') return [...listed];
+  return listed.filter((n) => !KUBERNETES_SYSTEM_NAMESPACES.includes(n));
+}
+
 /** The datastore variables (and, for a -c file, the CalicoAPIConfig spec lines) that reach `config`. */
 function clientSettings(config: DatastoreConfig): { env: Record<string, string>; configSpec: string } {
   switch (config.datastoreType) {
@@ -62,8 +71,13 @@ function clientSettings(config: DatastoreConfig): { env: Record<string, string>;
         configSpec: `  datastoreType: etcdv3\n  etcdEndpoints: ${endpoints}\n`,
       };
     }
-    case 'kubernetes':
-      throw new Error('calicoctl suites run against the embedded store or etcd, not kubernetes');
+    case 'kubernetes': {
+      const kubeconfig = config.kubeconfig ?? '';
+      return {
+        env: { DATASTORE_TYPE: 'kubernetes', KUBECONFIG: kubeconfig },
+        configSpec: `  datastoreType: kubernetes\n  kubeconfig: ${kubeconfig}\n`,
+      };
+    }
   }
 }
 

@@ -2,7 +2,7 @@
  * The datastores cross-backend suites run against (datastore conformance, the IPAM allocator, the calicoctl
  * datastore commands): the embedded SQLite store (a fresh file per test in a temporary directory), a private
  * etcd started for the suite (emptied of `/calico/` between tests), and a kube-apiserver for the Kubernetes
- * datastore (the datastore conformance suite only, so far).
+ * datastore (the datastore conformance suite and the calicoctl suites).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -109,10 +109,36 @@ export function etcdTarget(): StoreTarget {
   };
 }
 
+/** The namespaces kube-apiserver creates itself; `fresh()` keeps them. */
+export const KUBERNETES_SYSTEM_NAMESPACES: readonly string[] = [
+  'default',
+  'kube-node-lease',
+  'kube-public',
+  'kube-system',
+];
+
+/**
+ * Deletes the Namespaces other than the system ones, and every Pod and ServiceAccount in them, from the API
+ * server's etcd (the keys `/registry/<resource>/<namespace>[/<name>]`). Directly, because deleting a
+ * Namespace through the API waits for the namespace controller, which the test control plane does not run.
+ */
+async function deleteTestNamespaces(client: Etcd3): Promise<void> {
+  const resources = ['namespaces', 'pods', 'serviceaccounts'];
+  const listed = await Promise.all(resources.map((r) => client.getAll().prefix(`/registry/${r}/`).keys()));
+  const doomed = listed.flatMap((keys, i) =>
+    keys.filter((key) => {
+      const ns = key.slice(`/registry/${resources[i] ?? ''}/`.length).split('/')[0] ?? '';
+      return !KUBERNETES_SYSTEM_NAMESPACES.includes(ns);
+    }),
+  );
+  await Promise.all(doomed.map((key) => client.delete().key(key)));
+}
+
 /**
  * A real kube-apiserver (on its own etcd) with Calico's CRDs, for the Kubernetes datastore (skipped where the
- * Kubernetes programs are not built). `fresh()` deletes every Calico custom resource and Kubernetes
- * NetworkPolicy in the API server's etcd directly (the API server sees the deletions through its etcd
+ * Kubernetes programs are not built). `fresh()` deletes every Calico custom resource, Kubernetes
+ * NetworkPolicy, and the Namespaces, Pods and ServiceAccounts outside the system namespaces in the API
+ * server's etcd directly (the API server sees the deletions through its etcd
  * watch); `server` restarts the API server, not etcd.
  */
 export function kubernetesTarget(): StoreTarget {
@@ -149,6 +175,7 @@ export function kubernetesTarget(): StoreTarget {
       try {
         await client.delete().prefix('/registry/crd.projectcalico.org/');
         await client.delete().prefix('/registry/networking.k8s.io/networkpolicies/');
+        await deleteTestNamespaces(client);
       } finally {
         client.close();
       }
