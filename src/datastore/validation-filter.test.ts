@@ -124,6 +124,14 @@ describe('ValidationFilter', () => {
     assert.deepEqual(filter.invalid(), []);
   });
 
+  it('resync: an item without a resourceVersion (a built-in) takes the list revision, never NaN', () => {
+    const { filter } = harness();
+    const builtIn = gnp('built-in');
+    assert.equal(builtIn.metadata.resourceVersion, undefined);
+    const out = filter.resync('GlobalNetworkPolicy', [builtIn, at(gnp('stored'), 4)], [], 12);
+    assert.deepEqual(out.map(shown).sort(), ['set built-in@12', 'set stored@4']);
+  });
+
   it('a last good version found in the history is forwarded once, only when consumers have none', () => {
     const { filter } = harness();
     const bad = { key: key('h'), revision: 9, problem: 'invalid JSON' };

@@ -115,7 +115,7 @@ export class ValidationFilter {
       const { namespace, name } = value.metadata;
       const key: ResourceKey = namespace === undefined ? { kind, name } : { kind, namespace, name };
       present.add(keyString(key));
-      push(this.accept({ type: 'set', key, value, revision: Number(value.metadata.resourceVersion) }));
+      push(this.accept({ type: 'set', key, value, revision: itemRevision(value, revision) }));
     }
     for (const bad of invalid) {
       present.add(keyString(bad.key));
@@ -149,4 +149,15 @@ export class ValidationFilter {
     this.#bad.set(ks, resource);
     this.#report({ type: 'invalid', resource });
   }
+}
+
+/**
+ * A listed item's revision: its resourceVersion, or the list's revision for an item that has none (KDD's
+ * built-in `projectcalico-default-allow` Profile, which no stored object stands for). Never NaN, which would
+ * poison every revision compared with it downstream.
+ */
+function itemRevision(value: Resource, listRevision: number): number {
+  const rv = value.metadata.resourceVersion;
+  const n = rv === undefined || rv === '' ? NaN : Number(rv);
+  return Number.isSafeInteger(n) ? n : listRevision;
 }
