@@ -9,8 +9,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
 import { saveState, type LabState } from '../state.js';
-import { KubeControlPlane, type ControlPlaneRecord } from './control-plane.js';
-import { controlPlaneProcesses, stopControlPlaneProcesses } from './sweep.js';
+import {
+  KubeControlPlane,
+  type ControlPlaneRecord,
+} from '../../datastore/kubernetes/control-plane/control-plane.js';
+import {
+  controlPlaneProcesses,
+  stopControlPlaneProcesses,
+} from '../../datastore/kubernetes/control-plane/sweep.js';
 
 export function labKubeDir(runDir: string): string {
   return join(runDir, 'kubernetes');

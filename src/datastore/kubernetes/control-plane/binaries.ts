@@ -6,8 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CalicoError } from '../../lib/errors.js';
-import { repoRoot } from '../paths.js';
+import { CalicoError } from '../../../lib/errors.js';
+import { repoRoot } from '../../../sys/repo-root.js';
 
 export const KUBE_PROGRAMS = [
   'kube-apiserver',

@@ -5,7 +5,7 @@
  */
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { CalicoError } from '../../lib/errors.js';
+import { CalicoError } from '../../../lib/errors.js';
 import type { Pki } from './pki.js';
 
 export interface KubeResponse {
