@@ -51,7 +51,7 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
   it('a kubeconfig pointing nowhere: one line naming the server', async () => {
     const port = await freeLoopbackPort();
     const server = `https://127.0.0.1:${port}`;
-    await using backend = await open(await kubeconfig('nowhere', kubeconfigText(server, plane.pkiDir)));
+    await using backend = await open(await kubeconfig('nowhere', kubeconfigText(server, plane.dir)));
     await assert.rejects(backend.list({ kind: GNP }), {
       code: 'CALICO_ERR_DATASTORE_UNAVAILABLE',
       message: `cannot reach the Kubernetes API server ${server}: connection refused`,
@@ -59,9 +59,9 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
   });
 
   it('a server certificate from a CA the kubeconfig does not trust, and an expired client certificate', async () => {
-    await otherCa(plane.pkiDir, 'stranger-ca');
+    await otherCa(plane.dir, 'stranger-ca');
     await using untrusted = await open(
-      await kubeconfig('untrusted', kubeconfigText(plane.server, plane.pkiDir, 'admin', 'stranger-ca')),
+      await kubeconfig('untrusted', kubeconfigText(plane.server, plane.dir, 'admin', 'stranger-ca')),
     );
     await assert.rejects(untrusted.get({ kind: GNP, name: 'x' }), {
       code: 'CALICO_ERR_DATASTORE_UNAVAILABLE',
@@ -69,8 +69,8 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
         `cannot reach the Kubernetes API server ${plane.server}: TLS handshake failed: its certificate is not ` +
         'signed by the CA of the kubeconfig (UNABLE_TO_VERIFY_LEAF_SIGNATURE)',
     });
-    await expiredClientCert(plane.pkiDir, 'expired');
-    const path = await kubeconfig('expired', kubeconfigText(plane.server, plane.pkiDir, 'expired'));
+    await expiredClientCert(plane.dir, 'expired');
+    const path = await kubeconfig('expired', kubeconfigText(plane.server, plane.dir, 'expired'));
     await using expired = await open(path);
     await assert.rejects(expired.get({ kind: GNP, name: 'x' }), {
       code: 'CALICO_ERR_DATASTORE_UNAVAILABLE',
@@ -295,7 +295,7 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
     await waitFor(() => syncer.connected() === false, { timeoutMs: 10_000, what: 'the loss noticed' });
     // Meanwhile another API server of the cluster changes things in the shared etcd, as kube-apiserver stores
     // custom resources (JSON under /registry/<group>/<plural>/<name>).
-    const etcd = new Etcd3({ hosts: plane.etcdEndpoint });
+    const etcd = new Etcd3({ hosts: plane.etcd.endpoint });
     try {
       const put = async (r: Resource, uid: string): Promise<void> => {
         const cr = toCustomResource(r);

@@ -144,8 +144,8 @@ export function kubernetesTarget(): StoreTarget {
       await plane?.dispose();
     },
     fresh: async () => {
-      const { etcdEndpoint, kubeconfig } = running();
-      const client = new Etcd3({ hosts: etcdEndpoint });
+      const { etcd, kubeconfig } = running();
+      const client = new Etcd3({ hosts: etcd.endpoint });
       try {
         await client.delete().prefix('/registry/crd.projectcalico.org/');
         await client.delete().prefix('/registry/networking.k8s.io/networkpolicies/');

@@ -16,10 +16,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { etcdSkipReason } from '../../etcd/test-etcd.js';
-import { findKubeBinaries } from '../control-plane/binaries.js';
+import { findKubeBinaries, requireKubeBinaries } from '../control-plane/binaries.js';
 import { KubeControlPlane } from '../control-plane/control-plane.js';
 import { installCalicoCrds } from '../control-plane/crds.js';
 import { controlPlaneProcesses } from '../control-plane/sweep.js';
+
+/** Where the built Kubernetes programs are (kubectl for the tests); throws naming the build script if not built. */
+export function kubernetesBinDir(): string {
+  return requireKubeBinaries().binDir;
+}
 
 /** Why tests needing a kube-apiserver are skipped here, or undefined when they can run. */
 export function kubernetesSkipReason(): string | undefined {
@@ -33,12 +38,13 @@ export interface TestControlPlane {
   /** The admin kubeconfig (client certificate in system:masters, embedded). */
   readonly kubeconfig: string;
   readonly server: string;
-  /** The control plane's directory (logs, etcd data; tests may write files here). */
+  /**
+   * The control plane's PKI directory (`ca.crt`/`ca.key`: the CA the API server trusts for clients;
+   * `admin.crt`/`admin.key`), where tests also write their own certificates and kubeconfigs (`kubeconfigText`).
+   */
   readonly dir: string;
-  /** Its PKI: `ca.crt`/`ca.key` (the CA the API server trusts for clients), `admin.crt`/`admin.key`. */
-  readonly pkiDir: string;
-  /** etcd's client URL (the API server's objects are under `/registry/`). */
-  readonly etcdEndpoint: string;
+  /** The API server's etcd (its objects are under `/registry/`). */
+  readonly etcd: { readonly endpoint: string };
   /** SIGTERM (SIGKILL after 3 s); etcd keeps running. */
   stopApiServer(): Promise<void>;
   /** Starts it again on the same port and waits until it serves Calico's CRDs. */
@@ -78,9 +84,8 @@ export async function startTestControlPlane(): Promise<TestControlPlane> {
   return {
     kubeconfig,
     server,
-    dir,
-    pkiDir: cp.pkiDir,
-    etcdEndpoint: cp.etcdEndpoint,
+    dir: cp.pkiDir,
+    etcd: { endpoint: cp.etcdEndpoint },
     stopApiServer: () => cp.stopApiServer(),
     startApiServer: () => cp.startApiServer(),
     installCrds: async () => {
@@ -93,17 +98,17 @@ export async function startTestControlPlane(): Promise<TestControlPlane> {
   };
 }
 
-/** A kubeconfig naming the files of `pkiDir` (paths, not embedded data): `<user>.crt/.key` and the CA `ca`. */
-export function kubeconfigText(server: string, pkiDir: string, user = 'admin', ca = 'ca'): string {
+/** A kubeconfig naming the files of `dir` (paths, not embedded data): `<user>.crt/.key` and the CA `ca`. */
+export function kubeconfigText(server: string, dir: string, user = 'admin', ca = 'ca'): string {
   return [
     'apiVersion: v1',
     'kind: Config',
     'clusters:',
     `- name: test`,
-    `  cluster: {server: "${server}", certificate-authority: "${join(pkiDir, `${ca}.crt`)}"}`,
+    `  cluster: {server: "${server}", certificate-authority: "${join(dir, `${ca}.crt`)}"}`,
     'users:',
     `- name: ${user}`,
-    `  user: {client-certificate: "${join(pkiDir, `${user}.crt`)}", client-key: "${join(pkiDir, `${user}.key`)}"}`,
+    `  user: {client-certificate: "${join(dir, `${user}.crt`)}", client-key: "${join(dir, `${user}.key`)}"}`,
     'contexts:',
     '- name: test',
     `  context: {cluster: test, user: ${user}}`,
