@@ -6,7 +6,7 @@
  * `kubectl run` -> scheduled onto the node (kept Ready by the kubelet's heartbeat) -> Running and Ready with a
  * podIP in the IPPool, the pod-IP annotations the CNI wrote, the probe agent answering on the containerPort
  * from the node's namespace; `kubectl delete pod` -> CNI DEL, namespace gone, the address released in IPAM,
- * the Pod gone. A restarted kubelet adopts a running pod and removes the sandbox of one deleted while it was
+ * the Pod gone. A pod whose CNI ADD fails shows the error (Ready=False) and can still be deleted. A restarted kubelet adopts a running pod and removes the sandbox of one deleted while it was
  * down.
  */
 import assert from 'node:assert/strict';
@@ -44,7 +44,7 @@ interface PodJson {
     phase?: string;
     podIP?: string;
     podIPs?: { ip: string }[];
-    conditions?: { type: string; status: string }[];
+    conditions?: { type: string; status: string; reason?: string; message?: string }[];
   };
 }
 
@@ -215,6 +215,36 @@ describe('lab kubelet (real control plane, node namespace, calico CNI on KDD)', 
       readdirSync(join(options!.dir, 'pods')).filter((f) => f.endsWith('.json')),
       [],
     );
+  });
+
+  test('a pod whose CNI ADD fails stays Pending with Ready=False and the error; deleting it still works', async () => {
+    // An address outside every IPPool: calico-ipam refuses it, so each attempt fails.
+    await kubectl(
+      'run',
+      'nopool',
+      '--image=lab/probe',
+      '--restart=Never',
+      '--annotations=cni.projectcalico.org/ipAddrs=["10.99.99.1"]',
+    );
+    const failed = await waitFor(
+      async () => {
+        const p = await getPod('nopool');
+        const ready = p?.status.conditions?.find((c) => c.type === 'Ready');
+        return p !== undefined && ready?.status === 'False' && ready.reason === 'SandboxSetupFailed'
+          ? { p, ready }
+          : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: 'pod nopool Ready=False SandboxSetupFailed' },
+    );
+    assert.equal(failed.p.status.phase, 'Pending');
+    assert.match(failed.ready.message ?? '', /CNI ADD default\/nopool failed/);
+    assert.equal(
+      kubelet!.sandboxes().some((s) => s.record.name === 'nopool'),
+      false,
+    );
+    await kubectl('delete', 'pod', 'nopool', '--timeout=60s');
+    assert.equal(await getPod('nopool'), undefined);
+    assert.deepEqual(await handles(), []);
   });
 
   test('a restarted kubelet adopts a running pod and removes the sandbox of one deleted meanwhile', async () => {
