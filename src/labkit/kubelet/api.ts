@@ -101,13 +101,23 @@ export class KubeletApi {
     });
   }
 
-  /** A merge patch of the pod's status subresource. */
+  /**
+   * A merge patch of the pod's status subresource, guarded by the pod's uid as kubelet's status manager does
+   * (a uid in the patch must match: a pod recreated under the same name is left alone).
+   */
   async patchPodStatus(pod: KubePod, patch: Record<string, unknown>): Promise<void> {
-    const { namespace, name } = pod.metadata;
-    const r = await this.#t.request('PATCH', `${podPath(namespace, name)}/status`, patch, {
-      contentType: MERGE_PATCH,
-    });
-    if (r.status === 404) return;
+    const { namespace, name, uid } = pod.metadata;
+    const r = await this.#t.request(
+      'PATCH',
+      `${podPath(namespace, name)}/status`,
+      { ...patch, metadata: { uid } },
+      {
+        contentType: MERGE_PATCH,
+      },
+    );
+    if (r.status === 404) return; // gone
+    // Replaced by a pod of the same name: the API server answers `metadata.uid: ... field is immutable`.
+    if (r.status === 422 && (statusOf(r.body).message ?? '').includes('metadata.uid')) return;
     if (r.status !== 200) throw fail(`patch status of pod ${namespace}/${name}`, r);
   }
 
