@@ -1,13 +1,13 @@
 /**
- * The lab kubelet against a real control plane (etcd, kube-apiserver, controller manager, scheduler on
- * loopback) and one lab node namespace, with the real `calico` CNI plugin on the Kubernetes datastore. Skipped,
- * with the reason, when the Kubernetes programs or the CNI plugins are not built or this is not root.
+ * The lab kubelet against a real control plane (etcd, kube-apiserver, controller manager, scheduler on loopback)
+ * and one lab node namespace, with the real `calico` CNI plugin on the Kubernetes datastore. Skipped, with the
+ * reason, when the Kubernetes programs or the CNI plugins are not built or this is not root.
  *
  * `kubectl run` -> scheduled onto the node (kept Ready by the kubelet's heartbeat) -> Running and Ready with a
- * podIP in the IPPool, the pod-IP annotations the CNI wrote, the probe agent answering on the containerPort
- * from the node's namespace; `kubectl delete pod` -> CNI DEL, namespace gone, the address released in IPAM,
- * the Pod gone. A pod whose CNI ADD fails shows the error (Ready=False) and can still be deleted. A restarted kubelet adopts a running pod and removes the sandbox of one deleted while it was
- * down.
+ * podIP in the IPPool, the pod-IP annotations the CNI wrote, the probe agent answering on the containerPort from
+ * the node's namespace; `kubectl delete pod` -> CNI DEL, namespace gone, the address released in IPAM, the Pod
+ * gone. A pod whose CNI ADD fails shows the error (Ready=False) and can still be deleted. A restarted kubelet
+ * adopts a running pod and removes the sandbox of one deleted while it was down.
  */
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
