@@ -15,8 +15,9 @@
  *     removes the rest.
  * Per pod, work is serialised; pods are independent of each other.
  */
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
+import { join } from 'node:path';
 import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
 import { KubeTransport } from '../../datastore/kubernetes/transport.js';
 import { Backoff, sleep, waitFor } from '../../lib/async.js';
@@ -25,7 +26,6 @@ import { PRIVATE_DIR_MODE, ensureDirSync } from '../../sys/files.js';
 import { calicoNetconf } from '../cni.js';
 import { listNamespaces } from '../netns.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from '../process.js';
-import { readFileSync } from 'node:fs';
 import { KubeletApi } from './api.js';
 import { serveUnixRelay } from './relay.js';
 import { Sandbox, type SandboxEnv } from './sandbox.js';
@@ -132,12 +132,14 @@ export class LabKubelet implements AsyncDisposable {
     const socket = join(this.#o.dir, 'api.sock');
     const server = await serveUnixRelay(socket, { kind: 'tcp', host: '127.0.0.1', port });
     const { command, args } = nodeScriptCommand(siblingScript('api-relay', import.meta.url));
-    const logFile = join(this.#o.dir, 'api-relay.log');
+    // stdout (truncated at each start) says `listening`; the log keeps stderr across restarts.
+    const readyFile = join(this.#o.dir, 'api-relay.out');
     const proc = LabProcess.spawn({
       netns: this.#o.node.netns,
       command,
       args: [...args, '--listen', `127.0.0.1:${port}`, '--to-unix', socket],
-      logFile,
+      logFile: join(this.#o.dir, 'api-relay.log'),
+      stdoutFile: readyFile,
       detached: this.#o.detached ?? false,
     });
     this.#relay = { server, process: proc };
@@ -145,7 +147,7 @@ export class LabKubelet implements AsyncDisposable {
       () => {
         if (!proc.isRunning())
           throw new Error(`api-relay in ${this.#o.node.netns} ${proc.exitStatus}: ${proc.logTail(5)}`);
-        return readFileSync(logFile, 'utf8').includes('listening');
+        return readFileSync(readyFile, 'utf8').includes('listening');
       },
       { timeoutMs: 15_000, what: `the API relay in ${this.#o.node.netns}` },
     );
