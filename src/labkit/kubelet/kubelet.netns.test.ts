@@ -179,8 +179,10 @@ describe('lab kubelet (real control plane, node namespace, calico CNI on KDD)', 
   });
 
   test('kubectl run: Running and Ready in the pool, probe agent on the containerPort, kubectl delete releases it', async () => {
+    const t0 = performance.now();
     await kubectl('run', 'web', '--image=lab/probe', '--port=8080', '--restart=Never', '--labels=app=web');
     const pod = await running('web');
+    console.log(`# kubectl run -> Running and Ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     assert.equal(pod.spec.nodeName, NODE);
     const ip = pod.status.podIP!;
     assert.ok(inPool(ip), `podIP ${ip} in ${POOL}`);

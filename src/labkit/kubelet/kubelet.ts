@@ -15,6 +15,7 @@
  *     removes the rest.
  * Per pod, work is serialised; pods are independent of each other.
  */
+import { setMaxListeners } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
@@ -75,6 +76,8 @@ export class LabKubelet implements AsyncDisposable {
 
   private constructor(o: LabKubeletOptions) {
     this.#o = o;
+    // Every pod's setup commands listen on the one stop signal.
+    setMaxListeners(0, this.#abort.signal);
     this.#transport = KubeTransport.fromFile(o.kubeconfig);
     this.#api = new KubeletApi(this.#transport, o.node.name);
     const datastore = { datastore_type: 'kubernetes', kubernetes: { kubeconfig: o.kubeconfig } };
@@ -274,6 +277,7 @@ export class LabKubelet implements AsyncDisposable {
   async #runPod(pod: KubePod): Promise<void> {
     const uid = pod.metadata.uid;
     const sb = Sandbox.create(this.#env, pod);
+    this.#log(`pod ${podName(pod)}: starting its sandbox ${sb.record.netns}`);
     try {
       await sb.start(this.#abort.signal);
     } catch (e) {
