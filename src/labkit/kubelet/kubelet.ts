@@ -278,6 +278,7 @@ export class LabKubelet implements AsyncDisposable {
     const uid = pod.metadata.uid;
     const sb = Sandbox.create(this.#env, pod);
     this.#log(`pod ${podName(pod)}: starting its sandbox ${sb.record.netns}`);
+    const t0 = performance.now();
     try {
       await sb.start(this.#abort.signal);
     } catch (e) {
@@ -294,7 +295,10 @@ export class LabKubelet implements AsyncDisposable {
     }
     this.#failures.delete(uid);
     this.#sandboxes.set(uid, sb);
-    this.#log(`pod ${podName(pod)}: running in ${sb.record.netns} at ${sb.record.ip ?? '?'}`);
+    const took = ((performance.now() - t0) / 1000).toFixed(1);
+    this.#log(
+      `pod ${podName(pod)}: running in ${sb.record.netns} at ${sb.record.ip ?? '?'} (sandbox ${took} s)`,
+    );
     await this.#report(pod, sb);
   }
 
