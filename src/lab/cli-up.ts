@@ -20,7 +20,7 @@ import { CalicoError, errorMessage } from '../lib/errors.js';
 import { LabCluster } from '../labkit/cluster.js';
 import { deleteLabNamespaces } from '../labkit/cluster-net.js';
 import { labDatastore } from '../labkit/datastore.js';
-import { findKubeBinaries } from '../labkit/kube/binaries.js';
+import { findKubeBinaries } from '../datastore/kubernetes/control-plane/binaries.js';
 import { stopLabKubernetes } from '../labkit/kube/lab.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';

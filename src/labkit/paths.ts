@@ -1,21 +1,11 @@
 /** Where lab files live: the repository's built agent, and each pod's probe socket and log in the run dir. */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
+import { repoRoot } from '../sys/repo-root.js';
 
-/** The calico-ts checkout this module belongs to (works from src/ under tsx and from dist/src/). */
-export function repoRoot(from: string = import.meta.url): string {
-  let dir = dirname(fileURLToPath(from));
-  for (let i = 0; i < 8; i++) {
-    const pkg = join(dir, 'package.json');
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, 'utf8')) as { name?: unknown }).name === 'calico-ts')
-      return dir;
-    dir = dirname(dir);
-  }
-  throw new CalicoError('CALICO_ERR_IO', 'calico-ts repository root not found');
-}
+export { repoRoot };
 
 /** `<repo>/dist/src/agent/main.js`: the agent the lab runs unless told otherwise. */
 export function defaultAgentEntry(): string {

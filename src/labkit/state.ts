@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { CalicoError } from '../lib/errors.js';
 import type { IpFamily } from '../lib/net/ip.js';
 import type { LabNetwork } from './topology.js';
-import type { ControlPlaneRecord } from './kube/control-plane.js';
+import type { ControlPlaneRecord } from '../datastore/kubernetes/control-plane/control-plane.js';
 import { FILE_MODE, writeFileAtomicSync } from '../sys/files.js';
 
 export interface NodeRecord {

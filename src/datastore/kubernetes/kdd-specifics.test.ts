@@ -17,7 +17,6 @@ import { freeLoopbackPort } from '../../test-support/ports.js';
 import { toCustomResource } from './crd.js';
 import { expiredClientCert, otherCa } from './testing/certs.js';
 import {
-  installCrds,
   kubeconfigText,
   kubernetesSkipReason,
   startTestControlPlane,
@@ -105,7 +104,7 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
       backend.create({ apiVersion: 'projectcalico.org/v3', kind: 'BGPFilter', metadata: { name: 'f' } }),
       gone,
     );
-    await installCrds(raw);
+    await plane.installCrds();
     await waitFor(async () => (await backend.list({ kind: 'BGPFilter' })).items.length === 0, {
       timeoutMs: 30_000,
       what: 'the CRD back',

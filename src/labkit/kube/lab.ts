@@ -1,5 +1,6 @@
 /**
- * The lab's Kubernetes control plane (`calico-lab up --kubernetes`): started in `<run dir>/kubernetes` with the
+ * The lab's Kubernetes control plane (`calico-lab up --kubernetes`), the datastore layer's starter
+ * (src/datastore/kubernetes/control-plane/) used the lab's way: started in `<run dir>/kubernetes` with the
  * admin kubeconfig at `<run dir>/kubeconfig`, detached like the lab's other processes, its record (ports, pids)
  * kept in the lab's state after every change. It runs in the root namespace on 127.0.0.1 (kubectl on the host
  * reaches it; nothing of the host's network configuration changes). Each lab node is registered as a Node
@@ -9,8 +10,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
 import { saveState, type LabState } from '../state.js';
-import { KubeControlPlane, type ControlPlaneRecord } from './control-plane.js';
-import { controlPlaneProcesses, stopControlPlaneProcesses } from './sweep.js';
+import {
+  KubeControlPlane,
+  type ControlPlaneRecord,
+} from '../../datastore/kubernetes/control-plane/control-plane.js';
+import {
+  controlPlaneProcesses,
+  stopControlPlaneProcesses,
+} from '../../datastore/kubernetes/control-plane/sweep.js';
 
 export function labKubeDir(runDir: string): string {
   return join(runDir, 'kubernetes');

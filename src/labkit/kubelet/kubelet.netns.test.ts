@@ -19,8 +19,8 @@ import { openBackend, type Backend } from '../../datastore/index.js';
 import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { waitFor } from '../../lib/async.js';
 import { cniUnavailableReason, installLabCni } from '../cni.js';
-import { findKubeBinaries, requireKubeBinaries } from '../kube/binaries.js';
-import { KubeControlPlane } from '../kube/control-plane.js';
+import { findKubeBinaries, requireKubeBinaries } from '../../datastore/kubernetes/control-plane/binaries.js';
+import { KubeControlPlane } from '../../datastore/kubernetes/control-plane/control-plane.js';
 import { kernelTestSkipReason, listNamespaces, NetnsScope } from '../netns.js';
 import { LabKubelet, type LabKubeletOptions } from './kubelet.js';
 

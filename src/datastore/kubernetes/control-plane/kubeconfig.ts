@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
-import { PRIVATE_FILE_MODE, writeFileAtomicSync } from '../../sys/files.js';
+import { PRIVATE_FILE_MODE, writeFileAtomicSync } from '../../../sys/files.js';
 import type { CertName, Pki } from './pki.js';
 
 export const KUBE_CLUSTER_NAME = 'calico-lab';

@@ -12,8 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { calicoCrds } from '../../datastore/kubernetes/crd-definitions.js';
-import { findEtcdBinary } from '../../datastore/etcd/binary.js';
+import { calicoCrds } from '../crd-definitions.js';
+import { findEtcdBinary } from '../../etcd/binary.js';
 import { findKubeBinaries } from './binaries.js';
 import { KubeControlPlane } from './control-plane.js';
 import { establishedCrds } from './crds.js';
@@ -152,5 +152,44 @@ describe('KubeControlPlane (real etcd, kube-apiserver, controller manager, sched
     for (const [name, port] of Object.entries(ports) as [string, number][])
       assert.ok(await portFree(port), `${name} port ${port} still taken`);
     assert.equal(await cp!.api.ready(500), false);
+  });
+});
+
+describe('KubeControlPlane without controllers: the API server stopped and started alone', { skip }, () => {
+  let dir = '';
+  let cp: KubeControlPlane | undefined;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'calts-kcp-'));
+    cp = await KubeControlPlane.start({ dir, controllers: false });
+  });
+
+  after(async () => {
+    await cp?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('etcd keeps running while the API server is down; it comes back on its port serving the CRDs', async () => {
+    const before = cp!.record;
+    assert.deepEqual(
+      controlPlaneProcesses(dir)
+        .map((p) => p.program)
+        .sort(),
+      ['etcd', 'kube-apiserver'],
+    );
+    await cp!.stopApiServer();
+    assert.deepEqual(
+      controlPlaneProcesses(dir).map((p) => p.program),
+      ['etcd'],
+    );
+    assert.deepEqual(await cp!.status(), { running: ['etcd'], stopped: ['kube-apiserver'], ready: false });
+    assert.equal(cp!.record.pids['kube-apiserver'], undefined);
+    await cp!.startApiServer();
+    const after = cp!.record;
+    assert.equal(after.server, before.server);
+    assert.notEqual(after.pids['kube-apiserver'], before.pids['kube-apiserver']);
+    assert.equal((await cp!.status()).ready, true);
+    const list = cp!.kubectl(['get', 'globalnetworkpolicies.crd.projectcalico.org', '-o', 'name']);
+    assert.equal(list.code, 0, list.stderr);
   });
 });

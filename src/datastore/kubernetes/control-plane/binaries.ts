@@ -1,13 +1,13 @@
 /**
  * Where the upstream Kubernetes programs are: `scripts/build-kubernetes.sh --check` answers (the cache dir from
  * `CALICO_TS_CACHE`, else `~/.cache/calico-ts`; the release pinned in `tools/kubernetes/go.mod`; each binary's
- * stamp current), so the lab and the script never disagree about what "built" means.
+ * stamp current), so the starter (the lab, the tests) and the script never disagree about what "built" means.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CalicoError } from '../../lib/errors.js';
-import { repoRoot } from '../paths.js';
+import { CalicoError } from '../../../lib/errors.js';
+import { repoRoot } from '../../../sys/repo-root.js';
 
 export const KUBE_PROGRAMS = [
   'kube-apiserver',

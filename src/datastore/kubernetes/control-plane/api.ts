@@ -1,11 +1,12 @@
 /**
- * The few API calls the lab makes to its own kube-apiserver (readiness, leases, server-side apply of CRDs and
- * Nodes), over HTTPS with the admin's client certificate; bounded by a timeout each. The Kubernetes datastore
- * (src/datastore/kubernetes) has its own client; this one only serves bringing a control plane up.
+ * The few API calls made to a control plane this starter runs (readiness, leases, server-side apply of CRDs,
+ * and of the lab's Nodes), over HTTPS with the admin's client certificate; bounded by a timeout each. The
+ * Kubernetes datastore (../transport.ts) is the client of everything else; this one only serves bringing a
+ * control plane up.
  */
 import { request } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { CalicoError } from '../../lib/errors.js';
+import { CalicoError } from '../../../lib/errors.js';
 import type { Pki } from './pki.js';
 
 export interface KubeResponse {

@@ -43,6 +43,14 @@ test('every file a program is given lies under the directory; every address is l
   assert.equal(api[api.indexOf('--etcd-servers') + 1], 'http://127.0.0.1:2001');
 });
 
+test('admission plugins are the defaults unless some are disabled by name (the KDD tests: NamespaceLifecycle)', () => {
+  assert.ok(!apiserverArgs(files, ports).includes('--disable-admission-plugins'));
+  const api = apiserverArgs(files, ports, {
+    disableAdmissionPlugins: ['NamespaceLifecycle', 'ServiceAccount'],
+  });
+  assert.equal(api[api.indexOf('--disable-admission-plugins') + 1], 'NamespaceLifecycle,ServiceAccount');
+});
+
 test('this process is no control-plane program of any directory', () => {
   assert.equal(controlPlaneProgramOf(process.pid, '/'), undefined);
   assert.equal(controlPlaneProgramOf(2 ** 22 + 1, dir), undefined);

@@ -12,8 +12,8 @@ import { execFile } from 'node:child_process';
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { CalicoError } from '../../lib/errors.js';
-import { PRIVATE_FILE_MODE } from '../../sys/files.js';
+import { CalicoError } from '../../../lib/errors.js';
+import { PRIVATE_FILE_MODE } from '../../../sys/files.js';
 
 const run = promisify(execFile);
 

@@ -1,22 +1,24 @@
 /**
  * A Kubernetes control plane on loopback from the built upstream programs (binaries.ts): Debian's etcd (its
  * own data dir), kube-apiserver with TLS and RBAC, and optionally kube-controller-manager and kube-scheduler,
- * each on a free 127.0.0.1 port, all files in one 0700 directory (PKI, etcd data, logs, kubeconfigs). `start`
- * waits (bounded) for etcd's /health, the API server's /readyz, the two leader leases, and Calico's CRDs
- * Established; a failure stops what was started and names the program with the end of its log. `stop` ends
- * the programs in reverse order (SIGTERM, bounded wait, SIGKILL), then sweeps any process of the directory
- * still there (sweep.ts), so nothing is left. The record (ports, then each pid) is handed to `onRecord` before
- * the first program starts and after each start, so a lab can save it and a later command can adopt or clean
- * up (and the sweep finds a program whose pid was not saved yet).
+ * each on a free 127.0.0.1 port, all files in one 0700 directory (PKI, etcd data, logs, kubeconfigs). The one
+ * starter of the lab (`calico-lab up --kubernetes`, src/labkit/kube/lab.ts) and of the Kubernetes datastore's
+ * tests (../testing/control-plane.ts). `start` waits (bounded) for etcd's /health, the API server's /readyz,
+ * the two leader leases, and Calico's CRDs Established and served; a failure stops what was started and names
+ * the program with the end of its log. `stopApiServer`/`startApiServer` restart the API server alone (same
+ * port, same etcd). `stop` ends the programs in reverse order (SIGTERM, bounded wait, SIGKILL), then sweeps
+ * any process of the directory still there (sweep.ts), so nothing is left. The record (ports, then each pid)
+ * is handed to `onRecord` before the first program starts and after each start, so a lab can save it and a
+ * later command can adopt or clean up (and the sweep finds a program whose pid was not saved yet).
  */
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
-import { waitFor } from '../../lib/async.js';
-import { CalicoError, errorMessage } from '../../lib/errors.js';
-import { findEtcdBinary } from '../../datastore/etcd/binary.js';
-import { PRIVATE_DIR_MODE, ensureDirSync } from '../../sys/files.js';
-import { LabProcess } from '../process.js';
+import { waitFor } from '../../../lib/async.js';
+import { CalicoError, errorMessage } from '../../../lib/errors.js';
+import { findEtcdBinary } from '../../etcd/binary.js';
+import { PRIVATE_DIR_MODE, ensureDirSync } from '../../../sys/files.js';
+import { ManagedProcess } from '../../../sys/process.js';
 import { KubeApi } from './api.js';
 import {
   apiserverArgs,
@@ -27,7 +29,7 @@ import {
   type ControlPlanePorts,
 } from './args.js';
 import { requireKubeBinaries, type KubeBinaries } from './binaries.js';
-import { installCalicoCrds } from './crds.js';
+import { installCalicoCrds, waitCrdsServed } from './crds.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { ensurePki, pkiPaths } from './pki.js';
 import { controlPlaneProgramOf, stopControlPlaneProcesses, type ControlPlaneProgram } from './sweep.js';
@@ -55,6 +57,8 @@ export interface ControlPlaneOptions {
   readonly controllers?: boolean;
   /** Processes outlive the process that started them (the lab CLI). */
   readonly detached?: boolean;
+  /** Default admission plugins the API server runs without (e.g. `NamespaceLifecycle` for the KDD tests). */
+  readonly disableAdmissionPlugins?: readonly string[];
   /** Bound on each wait (etcd, /readyz, leaders, CRDs); default 120 s (a busy 2-core machine). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -93,14 +97,16 @@ function filesOf(dir: string): ControlPlaneFiles {
 
 export class KubeControlPlane implements AsyncDisposable {
   readonly #record: ControlPlaneRecord & { pids: Partial<Record<ControlPlaneProgram, number>> };
-  readonly #procs: { program: ControlPlaneProgram; proc: LabProcess }[] = [];
+  readonly #procs: { program: ControlPlaneProgram; proc: ManagedProcess }[] = [];
   readonly #onRecord: ((r: ControlPlaneRecord) => void) | undefined;
+  readonly #options: ControlPlaneOptions | undefined;
   readonly api: KubeApi;
   #stopped = false;
 
-  private constructor(record: ControlPlaneRecord, onRecord?: (r: ControlPlaneRecord) => void) {
+  private constructor(record: ControlPlaneRecord, options?: ControlPlaneOptions) {
     this.#record = { ...record, pids: { ...record.pids } };
-    this.#onRecord = onRecord;
+    this.#options = options;
+    this.#onRecord = options?.onRecord;
     this.api = new KubeApi(record.server, filesOf(record.dir).pki);
   }
 
@@ -139,7 +145,7 @@ export class KubeControlPlane implements AsyncDisposable {
         controllers: options.controllers !== false,
         pids: {},
       },
-      options.onRecord,
+      options,
     );
     try {
       await cp.#bringUp(binaries, etcd, files, options);
@@ -155,12 +161,37 @@ export class KubeControlPlane implements AsyncDisposable {
     const cp = new KubeControlPlane(record);
     for (const [program, pid] of Object.entries(record.pids) as [ControlPlaneProgram, number][])
       if (controlPlaneProgramOf(pid, record.dir) === program)
-        cp.#procs.push({ program, proc: LabProcess.adopt(pid, join(record.dir, `${program}.log`)) });
+        cp.#procs.push({ program, proc: ManagedProcess.adopt(pid, join(record.dir, `${program}.log`)) });
     return cp;
   }
 
   get record(): ControlPlaneRecord {
     return { ...this.#record, pids: { ...this.#record.pids } };
+  }
+
+  /** The PKI directory (`ca.crt`/`ca.key`, `admin.crt`/`admin.key`, ...). */
+  get pkiDir(): string {
+    return filesOf(this.#record.dir).pki.dir;
+  }
+
+  /** etcd's client URL (`http://127.0.0.1:<port>`): the API server keeps its objects under `/registry/`. */
+  get etcdEndpoint(): string {
+    return `http://127.0.0.1:${this.#record.ports.etcd}`;
+  }
+
+  #wait(options: ControlPlaneOptions | undefined): { timeoutMs: number; signal?: AbortSignal } {
+    return {
+      timeoutMs: options?.timeoutMs ?? 120_000,
+      ...(options?.signal ? { signal: options.signal } : {}),
+    };
+  }
+
+  #startApiServerProcess(binaries: KubeBinaries, detached: boolean): void {
+    const disable = this.#options?.disableAdmissionPlugins;
+    const args = apiserverArgs(filesOf(this.#record.dir), this.#record.ports, {
+      ...(disable !== undefined ? { disableAdmissionPlugins: disable } : {}),
+    });
+    this.#spawn('kube-apiserver', binaries.path('kube-apiserver'), args, detached);
   }
 
   async #bringUp(
@@ -170,10 +201,7 @@ export class KubeControlPlane implements AsyncDisposable {
     options: ControlPlaneOptions,
   ): Promise<void> {
     const { ports } = this.#record;
-    const wait = {
-      timeoutMs: options.timeoutMs ?? 120_000,
-      ...(options.signal ? { signal: options.signal } : {}),
-    };
+    const wait = this.#wait(options);
     const detached = options.detached === true;
     this.#onRecord?.(this.record);
     this.#spawn('etcd', etcd, etcdArgs(files, ports), detached);
@@ -181,7 +209,7 @@ export class KubeControlPlane implements AsyncDisposable {
       const r = await fetch(`http://127.0.0.1:${ports.etcd}/health`, { signal: AbortSignal.timeout(2000) });
       return r.ok && ((await r.json()) as { health?: unknown }).health === 'true';
     });
-    this.#spawn('kube-apiserver', binaries.path('kube-apiserver'), apiserverArgs(files, ports), detached);
+    this.#startApiServerProcess(binaries, detached);
     await this.#waitUp('kube-apiserver /readyz', wait, () => this.api.ready());
     // A restart on kept etcd data finds the leases of the controllers that ran before: the new ones must
     // take over (at the latest when the old lease expires, 15 s), not merely find a holder.
@@ -203,7 +231,7 @@ export class KubeControlPlane implements AsyncDisposable {
   }
 
   #spawn(program: ControlPlaneProgram, command: string, args: string[], detached: boolean): void {
-    const proc = LabProcess.spawn({
+    const proc = ManagedProcess.spawn({
       command,
       args,
       cwd: this.#record.dir,
@@ -238,6 +266,31 @@ export class KubeControlPlane implements AsyncDisposable {
       },
       { ...wait, intervalMs: 200, what, describe: () => last || 'not yet' },
     );
+  }
+
+  /**
+   * Stops the API server alone (etcd and the controllers keep running): SIGTERM, then SIGKILL after `graceMs`
+   * (open watches keep a terminating API server draining for long). No-op when it is not running.
+   */
+  async stopApiServer(graceMs = 3000): Promise<void> {
+    const i = this.#procs.findIndex((p) => p.program === 'kube-apiserver');
+    if (i < 0) return;
+    const { proc } = this.#procs[i]!;
+    this.#procs.splice(i, 1);
+    await proc.stop(graceMs);
+    delete this.#record.pids['kube-apiserver'];
+    this.#onRecord?.(this.record);
+  }
+
+  /** Starts the API server again (same port, etcd and files) and waits until it serves Calico's CRDs. */
+  async startApiServer(): Promise<void> {
+    if (this.#stopped)
+      throw new CalicoError('CALICO_ERR_USAGE', `the control plane in ${this.#record.dir} is stopped`);
+    if (this.#procs.some((p) => p.program === 'kube-apiserver')) return;
+    const wait = this.#wait(this.#options);
+    this.#startApiServerProcess(requireKubeBinaries(), this.#options?.detached === true);
+    await this.#waitUp('kube-apiserver /readyz', wait, () => this.api.ready());
+    await waitCrdsServed(this.api, wait);
   }
 
   /** Which programs run, and whether the API server answers /readyz. */

@@ -44,10 +44,16 @@ export function etcdArgs(f: ControlPlaneFiles, p: ControlPlanePorts): string[] {
  * kube-apiserver: TLS with our CA, Node,RBAC authorization, the service-account keys, the front-proxy CA
  * (published for the delegated authentication of the controller manager and scheduler). The service range is
  * configuration only; with the endpoint reconciler off the API server does not publish its loopback address
- * as the `kubernetes` Service's endpoint.
+ * as the `kubernetes` Service's endpoint. `disableAdmissionPlugins` turns off default admission plugins by name
+ * (the KDD tests turn off NamespaceLifecycle, to write in namespaces no Namespace object exists for).
  */
-export function apiserverArgs(f: ControlPlaneFiles, p: ControlPlanePorts): string[] {
+export function apiserverArgs(
+  f: ControlPlaneFiles,
+  p: ControlPlanePorts,
+  options: { readonly disableAdmissionPlugins?: readonly string[] } = {},
+): string[] {
   const { pki } = f;
+  const disabled = options.disableAdmissionPlugins ?? [];
   return [
     ...['--etcd-servers', `http://127.0.0.1:${p.etcd}`],
     ...['--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', `${p.apiserver}`],
@@ -73,6 +79,7 @@ export function apiserverArgs(f: ControlPlaneFiles, p: ControlPlanePorts): strin
     ...['--requestheader-extra-headers-prefix', 'X-Remote-Extra-'],
     ...['--proxy-client-cert-file', pki.crt('front-proxy-client')],
     ...['--proxy-client-key-file', pki.key('front-proxy-client')],
+    ...(disabled.length > 0 ? ['--disable-admission-plugins', disabled.join(',')] : []),
   ];
 }
 

@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { LabProcess } from '../process.js';
+import { ManagedProcess } from '../../../sys/process.js';
 
 export const CONTROL_PLANE_PROGRAMS = [
   'etcd',
@@ -56,7 +56,7 @@ export async function stopControlPlaneProcesses(dir: string, graceMs = 10_000): 
   const found = controlPlaneProcesses(dir);
   for (const program of [...CONTROL_PLANE_PROGRAMS].reverse()) {
     await Promise.all(
-      found.filter((f) => f.program === program).map((f) => LabProcess.adopt(f.pid).stop(graceMs)),
+      found.filter((f) => f.program === program).map((f) => ManagedProcess.adopt(f.pid).stop(graceMs)),
     );
   }
   return found.length;
