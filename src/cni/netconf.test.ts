@@ -75,6 +75,32 @@ describe('network config', () => {
     assert.deepEqual(r.value.datastore, { datastoreType: 'embedded', datastorePath: '/tmp/x.db' });
   });
 
+  it("takes the Kubernetes datastore's kubeconfig from kubernetes.kubeconfig, else $KUBECONFIG", () => {
+    const conf = { name: 'n', type: 'calico', datastore_type: 'kubernetes' };
+    const own = parse(
+      { ...conf, kubernetes: { kubeconfig: '/etc/cni/net.d/calico-kubeconfig' } },
+      {
+        KUBECONFIG: '/root/.kube/config',
+      },
+    );
+    assert.ok(own.ok);
+    assert.deepEqual(own.value.datastore, {
+      datastoreType: 'kubernetes',
+      kubeconfig: '/etc/cni/net.d/calico-kubeconfig',
+    });
+    const fromEnv = parse(conf, { KUBECONFIG: '/root/.kube/config' });
+    assert.ok(fromEnv.ok);
+    assert.deepEqual(fromEnv.value.datastore, {
+      datastoreType: 'kubernetes',
+      kubeconfig: '/root/.kube/config',
+    });
+    const none = parse(conf);
+    assert.ok(none.ok);
+    assert.deepEqual(none.value.datastore, { datastoreType: 'kubernetes' });
+    const bad = parse({ ...conf, kubernetes: { kubeconfig: 7 } });
+    assert.ok(!bad.ok && /kubernetes\.kubeconfig: expected a string/.test(bad.error.details ?? ''));
+  });
+
   it('accepts host:port and unix-socket etcd endpoints, and rejects others', () => {
     const with_ = (etcd_endpoints: string) =>
       parse({ name: 'n', type: 'calico', datastore_type: 'etcdv3', etcd_endpoints });

@@ -5,7 +5,8 @@
  * is kept: it is what the plugin hands on to its IPAM plugin. Pure.
  *
  * calico-ts differences, all documented in src/cni/README.md: `datastore_type` also takes `embedded`
- * (with `datastore_path`); `policy_setup_timeout_seconds` defaults to 30 (Calico: 0, no wait); the nodename
+ * (with `datastore_path`); `kubernetes` reads `kubernetes.kubeconfig` (else $KUBECONFIG) and nothing else of
+ * the `kubernetes` object; `policy_setup_timeout_seconds` defaults to 30 (Calico: 0, no wait); the nodename
  * file is only required when `nodename` is not set in the config.
  */
 import type { DatastoreConfig, EtcdConfig } from '../datastore/config.js';
@@ -194,12 +195,19 @@ function datastoreConfig(
       }
       return ok({ datastoreType: 'etcdv3', etcd: etcd as unknown as EtcdConfig });
     }
-    case 'kubernetes':
-      return err(
-        "datastore_type 'kubernetes' is not supported by calico-ts (no Kubernetes API); use 'embedded' or 'etcdv3'",
+    case 'kubernetes': {
+      // Calico's `kubernetes.kubeconfig` (cni-plugin types.go `Kubernetes.Kubeconfig`), else $KUBECONFIG.
+      const k8s = new Reader(r.obj('kubernetes') ?? {}, 'kubernetes.');
+      const kubeconfig = k8s.str('kubeconfig') ?? env['KUBECONFIG'];
+      r.problems.push(...k8s.problems);
+      return ok(
+        kubeconfig === undefined || kubeconfig === ''
+          ? { datastoreType: 'kubernetes' }
+          : { datastoreType: 'kubernetes', kubeconfig },
       );
+    }
     default:
-      return err(`unknown datastore_type '${type}' (supported: embedded, etcdv3)`);
+      return err(`unknown datastore_type '${type}' (supported: embedded, etcdv3, kubernetes)`);
   }
 }
 

@@ -114,11 +114,10 @@ export async function openDatastore(conf: NetConf): Promise<Backend> {
         const { openBackend } = await import('../datastore/config.js');
         return await openBackend(ds);
       }
-      case 'kubernetes':
-        throw new CniError(
-          CniCode.invalidConfig,
-          "datastore_type 'kubernetes' is not supported by calico-ts",
-        );
+      case 'kubernetes': {
+        const { openBackend } = await import('../datastore/config.js');
+        return await openBackend(ds);
+      }
     }
   } catch (e) {
     throw toCniError(e);

@@ -57,28 +57,42 @@ export async function installLabCni(
   return binDir;
 }
 
-/** The `calico` network configuration for a pod on `node` (what a conflist entry would hold). */
-export function labNetconf(
-  state: LabState,
+/**
+ * The `calico` network configuration for a pod on `node` (what a conflist entry would hold), the datastore
+ * given by its netconf fields (`datastore_type` and what it needs).
+ */
+export function calicoNetconf(
   node: Pick<NodeRecord, 'name' | 'runDir'>,
+  datastore: Record<string, unknown>,
+  options: { readonly mtu: number; readonly policySetupTimeoutSeconds?: number },
 ): Record<string, unknown> {
-  const ds = labDatastore(state);
   return {
     cniVersion: CNI_VERSION,
     name: CNI_NETWORK_NAME,
     type: 'calico',
     log_level: 'info',
     log_file_path: join(node.runDir, 'cni.log'),
-    ...(ds.type === 'embedded'
-      ? { datastore_type: 'embedded', datastore_path: state.datastorePath }
-      : { datastore_type: 'etcdv3', etcd_endpoints: ds.endpoint }),
+    ...datastore,
     nodename: node.name,
-    mtu: podMtu(state.network ?? 'static'),
+    mtu: options.mtu,
     ipam: { type: 'calico-ipam', assign_ipv4: 'true' },
     ipam_lock_file: join(node.runDir, 'ipam.lock'),
-    policy_setup_timeout_seconds: 30,
+    policy_setup_timeout_seconds: options.policySetupTimeoutSeconds ?? 30,
     endpoint_status_dir: join(node.runDir, 'endpoint-status'),
   };
+}
+
+/** The lab's `calico` network configuration for a pod on `node`: the lab's own datastore. */
+export function labNetconf(
+  state: LabState,
+  node: Pick<NodeRecord, 'name' | 'runDir'>,
+): Record<string, unknown> {
+  const ds = labDatastore(state);
+  const datastore =
+    ds.type === 'embedded'
+      ? { datastore_type: 'embedded', datastore_path: state.datastorePath }
+      : { datastore_type: 'etcdv3', etcd_endpoints: ds.endpoint };
+  return calicoNetconf(node, datastore, { mtu: podMtu(state.network ?? 'static') });
 }
 
 export interface CniAttachment {
@@ -91,6 +105,8 @@ export interface CniAttachment {
   readonly netconf: Record<string, unknown>;
   /** The node agent's run dir: its CNI socket, if it serves one, is the only one this node may use. */
   readonly nodeRunDir: string;
+  /** The Kubernetes Pod's uid (kubelet passes it as K8S_POD_UID), when there is a Pod object. */
+  readonly podUid?: string;
 }
 
 function cniEnv(command: 'ADD' | 'DEL', a: CniAttachment): string[] {
@@ -102,7 +118,8 @@ function cniEnv(command: 'ADD' | 'DEL', a: CniAttachment): string[] {
     `CNI_PATH=${a.binDir}`,
     // Never the host's default socket (/var/run/calico/cni.sock): that would be another node's agent.
     `CALICO_CNI_SOCKET=${join(a.nodeRunDir, 'cni.sock')}`,
-    `CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=${a.namespace};K8S_POD_NAME=${a.name};K8S_POD_INFRA_CONTAINER_ID=${a.containerId}`,
+    `CNI_ARGS=IgnoreUnknown=1;K8S_POD_NAMESPACE=${a.namespace};K8S_POD_NAME=${a.name};K8S_POD_INFRA_CONTAINER_ID=${a.containerId}` +
+      (a.podUid === undefined ? '' : `;K8S_POD_UID=${a.podUid}`),
   ];
 }
 
