@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian 12 machine for calico-ts: Debian packages (only those missing), npm dependencies
-# (only when package-lock.json changed since the last install), then the TypeScript build.
+# (only when package-lock.json changed since the last install), the upstream Kubernetes programs (built once), then
+# the TypeScript build.
 # Idempotent; safe to run before every command. Needs root for apt-get (the project's tests need root anyway).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,27 @@ if [ ! -f "$stamp" ] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm ci (better-sqlite3 compiles from source; this takes a minute or two)"
   npm ci --no-audit --no-fund --loglevel=error
   cp package-lock.json "$stamp"
+fi
+
+# The upstream Kubernetes programs (kube-apiserver, kube-controller-manager, kube-scheduler, kubectl) at the release
+# pinned in tools/kubernetes/go.mod, built once from the Go module proxy into ${CALICO_TS_CACHE:-~/.cache/calico-ts}
+# (docs/design/kubernetes.md). The first build takes 8 to 18 minutes on 2 cores; later runs only check stamps.
+# CALICO_TS_KUBERNETES=skip leaves them out. A failed build does not stop the set-up: the Kubernetes tests and
+# `calico-lab up --kubernetes` then say that the programs are not built.
+if [ "${CALICO_TS_KUBERNETES:-build}" = skip ]; then
+  echo "setup: CALICO_TS_KUBERNETES=skip: not building the Kubernetes programs"
+elif ! bash scripts/build-kubernetes.sh --check >/dev/null 2>&1; then
+  if ! command -v go >/dev/null; then
+    echo "setup: WARNING: no Go on PATH (Go 1.26 is needed to build the Kubernetes programs); Kubernetes tests will skip" >&2
+  else
+    echo "setup: building the Kubernetes programs from the Go module proxy (the first time takes 8 to 18 minutes)"
+    t0=$(date +%s)
+    if bash scripts/build-kubernetes.sh >/dev/null || bash scripts/build-kubernetes.sh >/dev/null; then
+      echo "setup: Kubernetes programs built in $(($(date +%s) - t0)) s"
+    else
+      echo "setup: WARNING: building the Kubernetes programs failed twice (see above); Kubernetes tests will skip" >&2
+    fi
+  fi
 fi
 
 echo "setup: building"
