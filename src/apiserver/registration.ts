@@ -1,0 +1,62 @@
+/**
+ * The objects that put calico-apiserver behind kube-apiserver's aggregation layer, with Calico's names
+ * (`manifests/apiserver.yaml`: Namespace `calico-apiserver`, Service `calico-api`, APIService
+ * `v3.projectcalico.org`, groupPriorityMinimum 1500, versionPriority 200). Pure.
+ *
+ * **How the aggregator reaches a server on loopback.** kube-apiserver resolves an APIService's Service in one
+ * of two ways (k8s.io/apiserver `pkg/util/proxy` v0.37.2):
+ * - by default (`ResolveCluster`): a ClusterIP Service's cluster IP (needs kube-proxy, which does not run
+ *   here), or an **ExternalName** Service's name: `https://<externalName>:<APIService port>`;
+ * - with `--enable-aggregator-routing` (`ResolveEndpoint`): an endpoint address of the Service's
+ *   EndpointSlices. Endpoints and EndpointSlices refuse loopback addresses (`ValidateEndpointIP`: "may not be
+ *   in the loopback range"), and ExternalName Services are refused in this mode.
+ * So with no kube-proxy the backend is an ExternalName Service `localhost` and the APIService's port is the
+ * port calico-apiserver listens on (kube-apiserver's own flags unchanged). The aggregator checks the serving
+ * certificate against the APIService's `caBundle` for the name `calico-api.calico-apiserver.svc` (whatever the
+ * Service type), so the serving certificate must carry that DNS name.
+ */
+export const APISERVER_NAMESPACE = 'calico-apiserver';
+export const APISERVER_SERVICE = 'calico-api';
+export const APISERVICE_NAME = 'v3.projectcalico.org';
+
+/** The DNS name the aggregator verifies the serving certificate for. */
+export const SERVING_NAME = `${APISERVER_SERVICE}.${APISERVER_NAMESPACE}.svc`;
+
+export interface RegistrationOptions {
+  /** The port calico-apiserver listens on, on the API server's host. */
+  readonly port: number;
+  /** PEM of the CA that signed the serving certificate. */
+  readonly caBundlePem: string;
+  /** The host the aggregator connects to (default `localhost`). */
+  readonly host?: string;
+}
+
+/** Namespace, Service and APIService, in apply order. */
+export function aggregationObjects(o: RegistrationOptions): Record<string, unknown>[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: APISERVER_NAMESPACE } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: APISERVER_SERVICE, namespace: APISERVER_NAMESPACE },
+      spec: {
+        type: 'ExternalName',
+        externalName: o.host ?? 'localhost',
+        ports: [{ name: 'apiserver', port: o.port, protocol: 'TCP', targetPort: o.port }],
+      },
+    },
+    {
+      apiVersion: 'apiregistration.k8s.io/v1',
+      kind: 'APIService',
+      metadata: { name: APISERVICE_NAME },
+      spec: {
+        group: 'projectcalico.org',
+        version: 'v3',
+        groupPriorityMinimum: 1500,
+        versionPriority: 200,
+        service: { name: APISERVER_SERVICE, namespace: APISERVER_NAMESPACE, port: o.port },
+        caBundle: Buffer.from(o.caBundlePem, 'utf8').toString('base64'),
+      },
+    },
+  ];
+}
