@@ -16,11 +16,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { requireKubeBinaries } from '../datastore/kubernetes/control-plane/binaries.js';
+import { sample } from '../datastore/kubernetes/testing.js';
+import { CALICO_API_VERSION } from '../api/meta.js';
+import { codecFor } from '../api/registry.js';
 import { kubernetesSkipReason } from '../datastore/kubernetes/testing/control-plane.js';
 import { KubeControlPlane } from '../datastore/kubernetes/control-plane/control-plane.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
 import { aggregationObjects } from './registration.js';
+import { servedResources } from './resources.js';
 import { issueServingCert, startApiServer, type RunningApiServer } from './testing.js';
 
 const skip = kubernetesSkipReason() ?? false;
@@ -310,6 +314,58 @@ describe(
         'globalnetworkpolicy.projectcalico.org "allow-dns" deleted',
       );
       assert.equal(ok(['get', 'gnp', '-o', 'name']).trim(), '');
+    });
+
+    test('every served kind is created, listed, round-tripped (get -o yaml | apply), watched and deleted', () => {
+      const kinds = servedResources().filter((r) => r.kind !== 'Profile');
+      const unsupported: string[] = [];
+      for (const r of kinds) {
+        const obj = sample(r.kind, r.namespaced, r.namespaced ? { namespace: 'default' } : {});
+        if (codecFor(CALICO_API_VERSION, r.kind) === undefined) {
+          // No decoder in calico-ts yet: every write is refused (422), nothing stored; reads still work.
+          const refused = kubectl(['create', '-f', '-'], JSON.stringify(obj));
+          assert.match(refused.stderr, new RegExp(`kind "${r.kind}" is not supported yet`), refused.stderr);
+          const none = kubectl(['get', `${r.plural}.projectcalico.org`, obj.metadata.name]);
+          assert.match(none.stderr, /NotFound/, r.kind);
+          unsupported.push(r.kind);
+          continue;
+        }
+        const ns = r.namespaced ? ['-n', 'default'] : [];
+        // Qualified: `networkpolicies` alone is networking.k8s.io's.
+        const res = `${r.plural}.projectcalico.org`;
+        const name = obj.metadata.name;
+        const path = `/apis/projectcalico.org/v3/${r.namespaced ? 'namespaces/default/' : ''}${r.plural}`;
+        // kubectl get -o json prints a v1 List without a resourceVersion: the raw list has it.
+        const start = JSON.parse(ok(['get', '--raw', path])) as { metadata: { resourceVersion: string } };
+        const singular = `${r.singular}.projectcalico.org`;
+        assert.equal(ok(['create', '-f', '-'], JSON.stringify(obj)).trim(), `${singular}/${name} created`);
+        const listed = ok(['get', res, ...ns, '-o', 'name']);
+        assert.ok(listed.split('\n').includes(`${singular}/${name}`), `${res}: ${listed}`);
+        const before = JSON.parse(ok(['get', res, name, ...ns, '-o', 'json'])) as Spec;
+        ok(['apply', '-f', '-'], ok(['get', res, name, ...ns, '-o', 'yaml']));
+        const after1 = JSON.parse(ok(['get', res, name, ...ns, '-o', 'json'])) as Spec;
+        assert.deepEqual(after1.spec, before.spec, r.kind);
+        assert.deepEqual(after1.metadata.labels, before.metadata.labels, r.kind);
+        ok(['delete', res, name, ...ns]);
+        const rawEvents = kubectl([
+          'get',
+          '--raw',
+          `${path}?watch=1&resourceVersion=${start.metadata.resourceVersion}&timeoutSeconds=2`,
+        ]);
+        assert.equal(rawEvents.code, 0, rawEvents.stderr);
+        const events = rawEvents.stdout
+          .split('\n')
+          .filter((l) => l.trim() !== '')
+          .map((l) => JSON.parse(l) as { type: string; object: Spec })
+          .filter((e) => e.object.metadata.name === name)
+          .map((e) => e.type);
+        assert.equal(events[0], 'ADDED', `${r.kind}: ${rawEvents.stdout} ${rawEvents.stderr}`);
+        assert.equal(events.at(-1), 'DELETED', `${r.kind}: ${events.join(',')}`);
+      }
+      console.log(
+        `# ${kinds.length - unsupported.length} kinds round-tripped through kubectl; writes refused (no decoder yet): ${unsupported.join(', ')}`,
+      );
+      assert.deepEqual(unsupported, ['KubeControllersConfiguration', 'ClusterInformation']);
     });
   },
 );
