@@ -4,7 +4,8 @@
  * names, and no others (Calico's API server serves no WorkloadEndpoint, Node, IPAMBlock or IPAMHandle).
  * Kind, scope and singular come from the kinds table (`src/api/kinds.ts`). Pure.
  */
-import { kindInfo } from '../api/kinds.js';
+import { allKinds } from '../api/kinds.js';
+import { CALICO_API_VERSION } from '../api/meta.js';
 
 export const GROUP = 'projectcalico.org';
 export const VERSION = 'v3';
@@ -60,42 +61,10 @@ const CALICO_RESOURCES: readonly (readonly [plural: string, shortNames: readonly
   ['blockaffinities', ['blockaffinity', 'affinity', 'affinities']],
 ];
 
-/** The internal kind whose plural is `plural` (the kinds table is keyed by kind). */
-function kindOfPlural(plural: string): string {
-  const byPlural: Record<string, string> = {
-    networkpolicies: 'NetworkPolicy',
-    stagedkubernetesnetworkpolicies: 'StagedKubernetesNetworkPolicy',
-    stagednetworkpolicies: 'StagedNetworkPolicy',
-    networksets: 'NetworkSet',
-    tiers: 'Tier',
-    globalnetworkpolicies: 'GlobalNetworkPolicy',
-    stagedglobalnetworkpolicies: 'StagedGlobalNetworkPolicy',
-    globalnetworksets: 'GlobalNetworkSet',
-    hostendpoints: 'HostEndpoint',
-    ippools: 'IPPool',
-    ipreservations: 'IPReservation',
-    bgpconfigurations: 'BGPConfiguration',
-    bgppeers: 'BGPPeer',
-    bgpfilters: 'BGPFilter',
-    profiles: 'Profile',
-    felixconfigurations: 'FelixConfiguration',
-    kubecontrollersconfigurations: 'KubeControllersConfiguration',
-    clusterinformations: 'ClusterInformation',
-    caliconodestatuses: 'CalicoNodeStatus',
-    ipamconfigurations: 'IPAMConfiguration',
-    blockaffinities: 'BlockAffinity',
-  };
-  const kind = byPlural[plural];
-  if (kind === undefined) throw new Error(`calico-apiserver: no kind for ${plural}`);
-  return kind;
-}
-
 const SERVED: readonly ServedResource[] = CALICO_RESOURCES.map(([plural, shortNames]) => {
-  const kind = kindOfPlural(plural);
-  const info = kindInfo(kind);
-  if (info === undefined || info.plural !== plural) {
-    throw new Error(`calico-apiserver: kinds table has no ${kind} with plural ${plural}`);
-  }
+  const info = allKinds().find((k) => k.plural === plural && k.apiVersion === CALICO_API_VERSION);
+  if (info === undefined) throw new Error(`calico-apiserver: the kinds table has no ${plural}`);
+  const { kind } = info;
   return {
     plural,
     singular: kind.toLowerCase(),
