@@ -166,6 +166,22 @@ describe(
       );
       const table = ok(['get', 'globalnetworkpolicies']);
       assert.match(table, /^NAME\s+CREATED AT\nallow-dns\s+\d{4}-/);
+      assert.match(ok(['get', 'gnp', '-o', 'wide']), /^NAME\s+CREATED AT\nallow-dns\s+\d{4}-/);
+      // kubectl get -w asks for a Table watch: the header and the row, until `timeout` ends it.
+      const tableWatch = spawnSync(
+        'timeout',
+        [
+          '3',
+          requireKubeBinaries().path('kubectl'),
+          '--kubeconfig',
+          cp!.record.kubeconfig,
+          'get',
+          'gnp',
+          '-w',
+        ],
+        { encoding: 'utf8' },
+      );
+      assert.match(tableWatch.stdout, /^NAME\s+CREATED AT\nallow-dns\s+\d{4}-/, tableWatch.stderr);
       const viaShort = ok(['get', 'gnp', '-o', 'name']);
       assert.equal(viaShort.trim(), 'globalnetworkpolicy.projectcalico.org/allow-dns');
       const got = JSON.parse(ok(['get', 'gnp', 'allow-dns', '-o', 'json'])) as Spec;
