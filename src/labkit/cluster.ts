@@ -41,7 +41,7 @@ import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
-import { kubeletRunning, startLabKubelet, stopLabKubelets } from './kube/kubelets.js';
+import { kubeletRunning, startLabKubelet, stopLabKubelet, stopLabKubelets } from './kube/kubelets.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
 import { LabProcess } from './process.js';
@@ -374,6 +374,14 @@ export class LabCluster implements AsyncDisposable {
 
   kubeletRunning(node: string): boolean {
     return kubeletRunning(this.node(node));
+  }
+
+  /** Stops the node's kubelet; its pods keep running (the next kubelet adopts them). */
+  async stopKubelet(node: string): Promise<void> {
+    const record = this.#state.nodes.find((n) => n.name === node);
+    if (record === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${node}`);
+    await stopLabKubelet(record);
+    saveState(this.#state);
   }
 
   /** SIGTERM: the agent exits and leaves its kernel state (policy stays enforced). */

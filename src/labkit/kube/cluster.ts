@@ -95,6 +95,41 @@ interface PodJson {
 
 type Timing = { readonly timeoutMs?: number; readonly signal?: AbortSignal };
 
+export type KubeNodeOptions = Timing & {
+  readonly heartbeatMs?: number;
+  /** Says each step as it starts and ends (`calico-lab up`'s progress lines). */
+  readonly step?: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
+};
+
+/**
+ * Brings a Kubernetes-datastore lab's nodes up: adds the nodes not there yet (namespace), registers every
+ * node as a Node, then starts every kubelet that is not running, then every agent that is not (they reach the
+ * API server through the kubelet's relay). Idempotent.
+ */
+export async function addKubeNodes(
+  lab: LabCluster,
+  names: readonly string[],
+  options: KubeNodeOptions = {},
+): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 60_000;
+  const step = options.step ?? (<T>(_what: string, fn: () => Promise<T>): Promise<T> => fn());
+  for (const name of names)
+    if (!lab.nodes().some((n) => n.name === name))
+      await step(`${name}: namespace`, () => lab.addNode(name, sig(options)));
+  await lab.registerKubernetesNodes();
+  const heartbeat = options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {};
+  const kubelets = names.filter((n) => !lab.kubeletRunning(n));
+  if (kubelets.length > 0)
+    await step(`lab kubelet on ${kubelets.join(', ')}`, () =>
+      Promise.all(kubelets.map((n) => lab.startKubelet(n, { timeoutMs, ...heartbeat, ...sig(options) }))),
+    );
+  const agents = names.filter((n) => !lab.agentRunning(n));
+  if (agents.length > 0)
+    await step(`calico-node on ${agents.join(', ')} (Kubernetes datastore, networking ${lab.network})`, () =>
+      Promise.all(agents.map((n) => lab.startAgent(n, { timeoutMs, ...sig(options) }))),
+    );
+}
+
 export class KubeLab implements AsyncDisposable {
   readonly lab: LabCluster;
   #runner: NodeCommandRunner | undefined;
@@ -143,29 +178,9 @@ export class KubeLab implements AsyncDisposable {
     return new KubeLab(lab);
   }
 
-  /**
-   * Adds the nodes not there yet (namespace, Node), then starts every missing kubelet, then every stopped
-   * agent (they reach the API server through the kubelet's relay).
-   */
-  async addNodes(
-    names: readonly string[],
-    options: Timing & { readonly heartbeatMs?: number } = {},
-  ): Promise<void> {
-    const timeoutMs = options.timeoutMs ?? 60_000;
-    for (const name of names)
-      if (!this.lab.nodes().some((n) => n.name === name)) await this.lab.addNode(name, sig(options));
-    await this.lab.registerKubernetesNodes();
-    const heartbeat = options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {};
-    await Promise.all(
-      names
-        .filter((n) => !this.lab.kubeletRunning(n))
-        .map((n) => this.lab.startKubelet(n, { timeoutMs, ...heartbeat, ...sig(options) })),
-    );
-    await Promise.all(
-      names
-        .filter((n) => !this.lab.agentRunning(n))
-        .map((n) => this.lab.startAgent(n, { timeoutMs, ...sig(options) })),
-    );
+  /** Adds the nodes not there yet and starts what is not running (`addKubeNodes`). */
+  async addNodes(names: readonly string[], options: KubeNodeOptions = {}): Promise<void> {
+    await addKubeNodes(this.lab, names, options);
   }
 
   get runDir(): string {

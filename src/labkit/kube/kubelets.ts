@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
 import { waitFor } from '../../lib/async.js';
 import { CalicoError } from '../../lib/errors.js';
-import { readSandboxRecords } from '../kubelet/sandbox.js';
+import { readSandboxRecords, type SandboxRecord } from '../kubelet/sandbox.js';
 import { deleteNamespace, listNamespaces } from '../netns.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from '../process.js';
 import { saveState, type LabState, type NodeRecord } from '../state.js';
@@ -126,7 +126,19 @@ export function kubeletSandboxDir(node: Pick<NodeRecord, 'runDir'>): string {
 
 /** The pod namespaces the nodes' kubelets recorded (sandbox records). */
 function sandboxNamespaces(nodes: readonly Pick<NodeRecord, 'runDir'>[]): string[] {
-  return nodes.flatMap((n) => readSandboxRecords(kubeletSandboxDir(n), () => undefined).map((r) => r.netns));
+  return nodes.flatMap((n) => kubeletSandboxes(n).map((r) => r.netns));
+}
+
+/** Stops the node's kubelet (SIGTERM, then SIGKILL); its pods' sandboxes stay for the next one to adopt. */
+export async function stopLabKubelet(node: NodeRecord, graceMs = 5000): Promise<void> {
+  if (node.kubeletPid !== undefined && kubeletRunning(node))
+    await LabProcess.adopt(node.kubeletPid).stop(graceMs);
+  delete node.kubeletPid;
+}
+
+/** The pods the node's kubelet runs (its sandbox records). */
+export function kubeletSandboxes(node: Pick<NodeRecord, 'runDir'>): SandboxRecord[] {
+  return readSandboxRecords(kubeletSandboxDir(node), () => undefined);
 }
 
 /**
