@@ -41,7 +41,13 @@ import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
-import { kubeletRunning, startLabKubelet, stopLabKubelet, stopLabKubelets } from './kube/kubelets.js';
+import {
+  kubeletPodRecords,
+  kubeletRunning,
+  startLabKubelet,
+  stopLabKubelet,
+  stopLabKubelets,
+} from './kube/kubelets.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
 import { LabProcess } from './process.js';
@@ -202,6 +208,8 @@ export class LabCluster implements AsyncDisposable {
     for (const p of state.pods)
       if (p.probePid !== undefined) lab.#probes.add(recordKey(p), LabProcess.adopt(p.probePid, p.logFile));
     lab.#infra.adoptOutside();
+    // The pods the kubelets run, so `probe` knows them (labels come from the API when a caller needs them).
+    if (state.datastore?.type === 'kubernetes') lab.setKubernetesPods(kubeletPodRecords(state.nodes));
     return lab;
   }
 

@@ -24,15 +24,11 @@ import type { RunResult } from '../../dataplane/exec/command-runner.js';
 import { requireKubeBinaries } from '../../datastore/kubernetes/control-plane/binaries.js';
 import { waitFor } from '../../lib/async.js';
 import { CalicoError } from '../../lib/errors.js';
-import { parseIp } from '../../lib/net/ip.js';
 import { runCalicoctlProcess, type CalicoctlRun } from '../calicoctl.js';
 import { LabCluster, type LabProbe } from '../cluster.js';
-import { readSandboxRecords, sandboxFiles } from '../kubelet/sandbox.js';
 import type { ProbeOutcome } from '../probe-protocol.js';
-import { hostInterfaceName } from '../resources.js';
-import type { PodRecord } from '../state.js';
 import { defaultRacks, type LabNetwork } from '../topology.js';
-import { kubeletSandboxDir } from './kubelets.js';
+import { kubeletPodRecords } from './kubelets.js';
 
 export interface KubeLabOptions {
   /** Who routes pods between nodes: the agents (BIRD or VXLAN). Default `vxlan`. */
@@ -292,33 +288,16 @@ export class KubeLab implements AsyncDisposable {
    * so that `probe` and `lab.pod` know them.
    */
   #refreshPods(pods: readonly PodJson[]): void {
-    const byUid = new Map(pods.map((p) => [p.metadata.uid, p]));
-    const records: PodRecord[] = [];
-    for (const n of this.lab.nodes()) {
-      const dir = kubeletSandboxDir(n);
-      for (const r of readSandboxRecords(dir, () => undefined)) {
-        const p = byUid.get(r.uid);
-        if (p === undefined || r.ip === undefined) continue;
-        const family = parseIp(r.ip)?.family ?? 4;
-        records.push({
-          namespace: r.namespace,
-          name: r.name,
-          node: n.name,
-          ip: r.ip,
-          family,
-          netns: r.netns,
-          hostIfname: hostInterfaceName(r),
+    const byUid = new Map(
+      pods.map((p) => [
+        p.metadata.uid,
+        {
           labels: { ...(p.metadata.labels ?? {}) },
-          ports: [...r.ports],
           containerPorts: (p.spec.containers ?? []).flatMap((c) => c.ports ?? []).map((x) => ({ ...x })),
-          ...sandboxFiles(dir, r.uid),
-          via: 'cni',
-          containerId: r.containerId,
-          ...(r.probePid !== undefined ? { probePid: r.probePid } : {}),
-        });
-      }
-    }
-    this.lab.setKubernetesPods(records);
+        },
+      ]),
+    );
+    this.lab.setKubernetesPods(kubeletPodRecords(this.lab.nodes(), byUid));
   }
 
   /** Waits until every agent has programmed everything written so far (cluster.ts `sync`). */

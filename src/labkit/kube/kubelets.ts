@@ -15,10 +15,12 @@ import { join } from 'node:path';
 import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
 import { waitFor } from '../../lib/async.js';
 import { CalicoError } from '../../lib/errors.js';
-import { readSandboxRecords, type SandboxRecord } from '../kubelet/sandbox.js';
+import { parseIp } from '../../lib/net/ip.js';
+import { readSandboxRecords, sandboxFiles, type SandboxRecord } from '../kubelet/sandbox.js';
+import { hostInterfaceName } from '../resources.js';
 import { deleteNamespace, listNamespaces } from '../netns.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from '../process.js';
-import { saveState, type LabState, type NodeRecord } from '../state.js';
+import { saveState, type LabState, type NodeRecord, type PodRecord } from '../state.js';
 import { nodeAddresses } from '../topology.js';
 
 export function kubeletDir(node: Pick<NodeRecord, 'runDir'>): string {
@@ -140,6 +142,45 @@ export async function stopLabKubelet(node: NodeRecord, graceMs = 5000): Promise<
 export function kubeletSandboxes(node: Pick<NodeRecord, 'runDir'>): SandboxRecord[] {
   return readSandboxRecords(kubeletSandboxDir(node), () => undefined);
 }
+
+/**
+ * The running pods of the nodes' kubelets as lab pod records (for probes and path checks): every sandbox with
+ * an address. `pods` (by uid, from the API) adds labels and container ports; without it they are empty.
+ */
+export function kubeletPodRecords(
+  nodes: readonly Pick<NodeRecord, 'name' | 'runDir'>[],
+  pods: ReadonlyMap<
+    string,
+    { readonly labels: Record<string, string>; readonly containerPorts: ContainerPortRecord[] }
+  > = new Map(),
+): PodRecord[] {
+  return nodes.flatMap((n) =>
+    kubeletSandboxes(n).flatMap((r): PodRecord[] => {
+      if (r.ip === undefined) return [];
+      const api = pods.get(r.uid);
+      return [
+        {
+          namespace: r.namespace,
+          name: r.name,
+          node: n.name,
+          ip: r.ip,
+          family: parseIp(r.ip)?.family ?? 4,
+          netns: r.netns,
+          hostIfname: hostInterfaceName(r),
+          labels: { ...(api?.labels ?? {}) },
+          ports: [...r.ports],
+          containerPorts: [...(api?.containerPorts ?? [])],
+          ...sandboxFiles(kubeletSandboxDir(n), r.uid),
+          via: 'cni',
+          containerId: r.containerId,
+          ...(r.probePid !== undefined ? { probePid: r.probePid } : {}),
+        },
+      ];
+    }),
+  );
+}
+
+type ContainerPortRecord = PodRecord['containerPorts'][number];
 
 /**
  * Stops the nodes' kubelets and deletes their pods' namespaces. Returns how many kubelets were stopped and
