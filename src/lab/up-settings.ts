@@ -5,7 +5,8 @@
  * Asking an existing lab for a different networking mode, datastore, rack count or agents is refused (those
  * cannot change on a running lab, nor can a Kubernetes control plane be added to one); asking for more nodes adds them, asking for fewer is refused.
  * `--kubernetes` with agents puts the lab on the Kubernetes datastore (agent-routed networking only);
- * `--kubernetes --no-agent` only starts a control plane beside the lab's own datastore.
+ * `--kubernetes --no-agent`, or with an explicit `--datastore`, only starts a control plane beside the lab's
+ * own datastore.
  */
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import { agentRouted, defaultRacks, topologyProblem, type LabNetwork } from '../labkit/topology.js';
@@ -57,12 +58,8 @@ export function planUp(ask: UpAsk, existing?: UpSettings): UpPlan {
     const agents = ask.agents ?? true;
     const network = ask.network ?? (agents ? 'bgp' : 'static');
     if (!agents && agentRouted(network)) return { ok: false, problem: '--no-agent needs --network static' };
-    const kdd = ask.kubernetes === true && agents;
-    if (kdd && ask.datastore !== undefined)
-      return {
-        ok: false,
-        problem: `--kubernetes puts the lab on the Kubernetes datastore (agents, CNI and calicoctl use the API server); leave out --datastore ${ask.datastore}`,
-      };
+    // An explicit --datastore keeps the lab's own datastore, the control plane beside it (the demo's way).
+    const kdd = ask.kubernetes === true && agents && ask.datastore === undefined;
     if (kdd && !agentRouted(network))
       return {
         ok: false,
