@@ -308,9 +308,17 @@ export async function benchKubePolicyLatency(): Promise<PolicyLatencyOutput> {
       unit: 'ms',
       target: { op: '<=', value: 50, issue: 11 },
     });
+    const ratio = (k: Arm, e: Arm, what: string): BenchResult => ({
+      name: `p99 ratio, ${what}`,
+      value: Math.round((q(total(k), 99) / q(total(e), 99)) * 100) / 100,
+      unit: '',
+    });
+    const [kubectlKdd, calicoctlEtcd, writeKdd, writeEtcd] = arms as [Arm, Arm, Arm, Arm];
     results.push(
-      adds(arms[0]!, arms[1]!, 'kubectl on KDD − calicoctl on etcd'),
-      adds(arms[2]!, arms[3]!, 'write call on KDD − on etcd'),
+      adds(kubectlKdd, calicoctlEtcd, 'kubectl on KDD − calicoctl on etcd'),
+      ratio(kubectlKdd, calicoctlEtcd, 'kubectl on KDD / calicoctl on etcd'),
+      adds(writeKdd, writeEtcd, 'write call on KDD − on etcd'),
+      ratio(writeKdd, writeEtcd, 'write call on KDD / on etcd'),
     );
     const row = (a: Arm): string[] => [
       armLabel(a),
