@@ -36,6 +36,8 @@ import type { BenchResult, BenchTable } from './result.js';
 
 const SAMPLES = Number(process.env.CALTS_BENCH_KUBE_SAMPLES ?? 100);
 const PROBE_LIMIT_MS = 15_000;
+/** Issue 11: the API path adds at most this at p99. */
+const TARGET_MS = 50;
 /** The node's loopback port of the relay to the API server (startEtcdRelay's). */
 const NODE_API_SERVER = 'https://127.0.0.1:2379';
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -268,6 +270,26 @@ async function sampleOnce(arm: Arm, file: string): Promise<Timing> {
 const r1 = (x: number): number => Math.round(x * 10) / 10;
 const q = (xs: readonly number[], p: number): number => r1(percentileRank(xs, p));
 
+/** The target of issue 11 (the API path adds ≤ 50 ms at p99), said plainly for both comparisons. */
+function verdictText(samples: ReadonlyMap<Arm, readonly Timing[]>, arms: readonly Arm[]): string {
+  const p99 = (a: Arm | undefined, f: (t: Timing) => number): number =>
+    a === undefined ? NaN : q((samples.get(a) ?? []).map(f), 99);
+  const [kubectl, calicoctl, writeKdd, writeEtcd] = arms;
+  const total = (t: Timing): number => t.total;
+  const call = (t: Timing): number => t.call;
+  const diff = (a: Arm | undefined, b: Arm | undefined): number => r1(p99(a, total) - p99(b, total));
+  const verdict = (d: number): string => (d <= TARGET_MS ? 'met' : '**not met**');
+  const commands = diff(kubectl, calicoctl);
+  const writes = diff(writeKdd, writeEtcd);
+  return (
+    `Target (issue 11), the API path adds ≤ ${TARGET_MS} ms at p99: ${verdict(commands)} for the commands ` +
+    `users run (kubectl on KDD − calicoctl on etcd: ${commands} ms; the commands alone take ` +
+    `${p99(kubectl, call)} ms and ${p99(calicoctl, call)} ms at p99: kubectl is a Go program, calicoctl a ` +
+    `Node.js one), and ${verdict(writes)} for the datastore path alone (the write calls, ` +
+    `kube-apiserver and the agent's Kubernetes watch − etcd and its watch: ${writes} ms).`
+  );
+}
+
 export interface PolicyLatencyOutput {
   readonly results: BenchResult[];
   readonly table: BenchTable;
@@ -306,7 +328,7 @@ export async function benchKubePolicyLatency(): Promise<PolicyLatencyOutput> {
       name: `API path adds at p99, ${what}`,
       value: r1(q(total(k), 99) - q(total(e), 99)),
       unit: 'ms',
-      target: { op: '<=', value: 50, issue: 11 },
+      target: { op: '<=', value: TARGET_MS, issue: 11 },
     });
     const ratio = (k: Arm, e: Arm, what: string): BenchResult => ({
       name: `p99 ratio, ${what}`,
@@ -335,7 +357,7 @@ export async function benchKubePolicyLatency(): Promise<PolicyLatencyOutput> {
         'is from the same start to the first connection the probe got through (the agent may program the ' +
         'change before the command has exited). The KDD agent reaches kube-apiserver through a relay into its ' +
         'node namespace (socat in the namespace, a forwarder in the bench process), a hop a cluster node does ' +
-        'not have.',
+        `not have. ${verdictText(samples, arms)}`,
       header: ['arm', 'command / call', '→ verdict', '→ verdict min / max'],
       rows: arms.map(row),
     };
