@@ -61,13 +61,16 @@ class PodWatch implements AsyncDisposable {
   readonly #child: ChildProcessWithoutNullStreams;
   #stderr = '';
 
-  constructor(kubeconfig: string) {
+  constructor(kubeconfig: string, cacheDir: string) {
     const template =
       '{.metadata.name} {.spec.nodeName} {.status.phase} {.status.podIP} ' +
       '{.status.conditions[?(@.type=="Ready")].status} {.metadata.deletionTimestamp}{"\\n"}';
     this.#child = spawn(
       requireKubeBinaries().path('kubectl'),
-      ['--kubeconfig', kubeconfig, 'get', 'pods', '-n', NAMESPACE, '-w', '-o', `jsonpath=${template}`],
+      [
+        ...['--kubeconfig', kubeconfig, '--cache-dir', cacheDir],
+        ...['get', 'pods', '-n', NAMESPACE, '-w', '-o', `jsonpath=${template}`],
+      ],
       { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
     );
     this.#child.stderr.on('data', (d: Buffer) => (this.#stderr += d.toString()));
@@ -210,7 +213,7 @@ export async function benchKubePods(): Promise<{ results: BenchResult[]; table: 
   await k.sync();
   const samples: PodSample[] = [];
   {
-    await using watch = new PodWatch(k.kubeconfig);
+    await using watch = new PodWatch(k.kubeconfig, join(k.runDir, 'kubectl-cache'));
     for (let r = 0; r < ROUNDS; r++) {
       samples.push(...(await round(k, watch, r, k.runDir)));
       process.stdout.write(`  .. round ${r + 1} of ${ROUNDS}: ${PODS} pods\n`);

@@ -96,8 +96,13 @@ function runCommand(command: string, args: readonly string[], env: Record<string
   });
 }
 
+/** The admin kubeconfig, and a discovery cache in the control plane's directory (not `.kube` of the cwd). */
+function kubectlOptions(cp: TestControlPlane): string[] {
+  return ['--kubeconfig', cp.kubeconfig, '--cache-dir', join(cp.dir, 'kubectl-cache')];
+}
+
 function kubectl(cp: TestControlPlane, args: readonly string[]): Promise<void> {
-  return runCommand(join(kubernetesBinDir(), 'kubectl'), ['--kubeconfig', cp.kubeconfig, ...args], {});
+  return runCommand(join(kubernetesBinDir(), 'kubectl'), [...kubectlOptions(cp), ...args], {});
 }
 
 function yamlFile(dir: string, name: string, docs: readonly Resource[]): string {
@@ -201,7 +206,7 @@ async function kddPath(cp: TestControlPlane): Promise<PolicyPath> {
       probe,
       apply: (file) => ({
         command: join(kubernetesBinDir(), 'kubectl'),
-        args: ['--kubeconfig', cp.kubeconfig, 'apply', '-f', file],
+        args: [...kubectlOptions(cp), 'apply', '-f', file],
         env: {},
       }),
       [Symbol.asyncDispose]: async () => {
