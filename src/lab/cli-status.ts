@@ -11,7 +11,11 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
   const lines = [
     `run dir ${lab.runDir}`,
     `networking ${lab.network}, ${lab.state.racks ?? 1} rack(s)`,
-    ds.type === 'embedded' ? `datastore embedded ${lab.datastorePath}` : `datastore etcd ${ds.endpoint}`,
+    ds.type === 'embedded'
+      ? `datastore embedded ${lab.datastorePath}`
+      : ds.type === 'etcdv3'
+        ? `datastore etcd ${ds.endpoint}`
+        : `datastore kubernetes (KUBECONFIG=${ds.kubeconfig})`,
   ];
   lines.push(...(await labKubernetesStatus(lab.state)));
   const agents = lab.state.agentEntry !== undefined;

@@ -45,7 +45,30 @@ export interface SandboxEnv {
   readonly netconf: Record<string, unknown>;
   /** Whose death makes the pod namespaces stale for the lab's namespace sweep (the kubelet's keeper). */
   readonly netnsOwnerPid: number;
+  /** The pod namespaces' name prefix (the lab's, so its sweep finds them); default netns.ts's. */
+  readonly netnsPrefix?: string;
   readonly detached: boolean;
+}
+
+/** A sandbox's probe agent socket and log, in the kubelet's sandbox dir. */
+export function sandboxFiles(dir: string, uid: string): { socketPath: string; logFile: string } {
+  const base = join(dir, uid.slice(0, 8));
+  return { socketPath: `${base}.sock`, logFile: `${base}.log` };
+}
+
+/** The sandbox records in `dir` (unreadable ones are reported and skipped). */
+export function readSandboxRecords(dir: string, warn: (m: string) => void): SandboxRecord[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, f), 'utf8')) as SandboxRecord];
+      } catch (e) {
+        warn(`sandbox record ${join(dir, f)} unreadable: ${errorMessage(e)}`);
+        return [];
+      }
+    });
 }
 
 export class Sandbox {
@@ -64,17 +87,7 @@ export class Sandbox {
 
   /** The records on disk (unreadable ones are reported and skipped: a sweep cannot act on them). */
   static load(env: SandboxEnv, warn: (m: string) => void): Sandbox[] {
-    if (!existsSync(env.dir)) return [];
-    return readdirSync(env.dir)
-      .filter((f) => f.endsWith('.json'))
-      .flatMap((f) => {
-        try {
-          return [new Sandbox(env, JSON.parse(readFileSync(join(env.dir, f), 'utf8')) as SandboxRecord)];
-        } catch (e) {
-          warn(`sandbox record ${join(env.dir, f)} unreadable: ${errorMessage(e)}`);
-          return [];
-        }
-      });
+    return readSandboxRecords(env.dir, warn).map((r) => new Sandbox(env, r));
   }
 
   /** A new sandbox for `pod` (nothing created yet; `start` does it). */
@@ -83,7 +96,7 @@ export class Sandbox {
       uid: pod.metadata.uid,
       namespace: pod.metadata.namespace,
       name: pod.metadata.name,
-      netns: uniqueNamespaceName(undefined, env.netnsOwnerPid),
+      netns: uniqueNamespaceName(env.netnsPrefix, env.netnsOwnerPid),
       containerId: randomBytes(32).toString('hex'),
       ports: containerPorts(pod),
     });
@@ -111,8 +124,7 @@ export class Sandbox {
   }
 
   #files(): { socketPath: string; logFile: string } {
-    const base = join(this.#env.dir, this.record.uid.slice(0, 8));
-    return { socketPath: `${base}.sock`, logFile: `${base}.log` };
+    return sandboxFiles(this.#env.dir, this.record.uid);
   }
 
   get running(): boolean {
