@@ -162,8 +162,8 @@ describe('case -> Kubernetes objects', () => {
 });
 
 describe('the sync barrier objects', () => {
-  test('the policy admits the token only in both pod and namespace, on the sync port', () => {
-    const p = syncPolicy('t7');
+  test('the policy admits the token only in both pod and namespace, on the given port', () => {
+    const p = syncPolicy('t7', 7070);
     assert.equal(p.metadata.namespace, SYNC_NAMESPACE);
     assert.deepEqual((p.spec as { ingress: unknown[] }).ingress, [
       {

@@ -10,10 +10,13 @@
  *     NetworkPolicy sync-barrier: the servers admit TCP SYNC_PORT only from pods labelled sync=<token>
  *                                 in namespaces labelled sync=<token>
  *
- * `sync` writes a new token to the Namespace, then the client Pod, then the policy (after every write of
- * the state), and probes client -> each server until allowed. A connection is allowed only once the server's
- * agent has applied all three, and so every earlier write to namespaces, pods and NetworkPolicies (each
- * watch delivers in order). The barrier's pods live at fixed addresses of their own pool (SYNC_POOL_IPS),
+ * and admitting one of two ports, alternately. `sync` writes a new token to the Namespace, then the client
+ * Pod, then the policy with the other port (after every write of the state), and probes client -> each
+ * server on that port until allowed. Any view an agent may still have mixes the previous sync's values and
+ * the new ones per resource; only the all-new view admits the new port from the client (the previous
+ * policy admits the other port; the new one wants the new token in both labels). So the connection is
+ * allowed only once the server's agent has applied all three, and with them every earlier write to
+ * namespaces, pods and NetworkPolicies (each watch delivers in order). The barrier's pods live at fixed addresses of their own pool (SYNC_POOL_IPS),
  * outside the cases' addresses; case policies never select them (they select pods of their own namespaces)
  * and case probes never involve them.
  */
@@ -25,16 +28,17 @@ import type { KubeCaseObjects, WantedPod } from './kube-state.js';
 
 export const SYNC_NAMESPACE = 'calico-conformance-sync';
 export const SYNC_LABEL = 'sync';
-export const SYNC_PORT = 7070;
-const SYNC_PROBE_TIMEOUT_MS = 300;
+/** The two ports the barrier's policy admits alternately. */
+export const SYNC_PORTS = [7070, 7071] as const;
+const SYNC_PROBE_TIMEOUT_MS = 200;
 
 /** The barrier pods' addresses: client first, then one server per node (at most 200 nodes). */
 export function syncAddress(index: number): string {
   return `198.18.0.${index + 1}`;
 }
 
-/** The barrier's policy for `token`. */
-export function syncPolicy(token: string): KubeNetworkPolicy {
+/** The barrier's policy for `token`, admitting `port`. */
+export function syncPolicy(token: string, port: number): KubeNetworkPolicy {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -50,7 +54,7 @@ export function syncPolicy(token: string): KubeNetworkPolicy {
               namespaceSelector: { matchLabels: { [SYNC_LABEL]: token } },
             },
           ],
-          ports: [{ protocol: 'TCP', port: SYNC_PORT }],
+          ports: [{ protocol: 'TCP', port }],
         },
       ],
     },
@@ -63,9 +67,9 @@ function syncPod(name: string, index: number, labels: Record<string, string>): C
     name,
     labels,
     ip: syncAddress(index),
-    ports: [SYNC_PORT],
+    ports: [...SYNC_PORTS],
     protocols: ['TCP'],
-    containerPorts: [{ containerPort: SYNC_PORT, protocol: 'TCP' }],
+    containerPorts: SYNC_PORTS.map((containerPort) => ({ containerPort, protocol: 'TCP' })),
   };
 }
 
@@ -109,15 +113,42 @@ export class SyncBarrier {
   }
 
   /**
-   * Writes a new token (namespace, client pod, policy; the first call creates everything) and waits until
-   * the client reaches every server. Returns how long the wait took (ms).
+   * Writes a new token and the other port (namespace, client pod, policy; the first call creates
+   * everything) and waits until the client reaches every server on that port. The first call also proves
+   * the barrier live: with a stale token on the client every server must deny it, else an unenforced
+   * barrier would pass at once. Returns how long the waits took (ms).
    */
   async sync(options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {}): Promise<number> {
+    const first = this.#counter === 0;
+    const ms = await this.#next(options);
+    if (!first) return ms;
+    const token = `t${this.#counter}`;
+    await this.#syncTo({ client: 'stale', policy: token, port: this.#port(), verdict: 'denied' }, options);
+    return ms + (await this.#next(options));
+  }
+
+  #port(): number {
+    return SYNC_PORTS[this.#counter % 2] ?? SYNC_PORTS[0];
+  }
+
+  #next(options: { readonly signal?: AbortSignal; readonly timeoutMs?: number }): Promise<number> {
     const token = `t${++this.#counter}`;
+    return this.#syncTo({ client: token, policy: token, port: this.#port(), verdict: 'allowed' }, options);
+  }
+
+  async #syncTo(
+    to: {
+      readonly client: string;
+      readonly policy: string;
+      readonly port: number;
+      readonly verdict: 'allowed' | 'denied';
+    },
+    options: { readonly signal?: AbortSignal; readonly timeoutMs?: number },
+  ): Promise<number> {
     const signal = options.signal !== undefined ? { signal: options.signal } : {};
-    await this.#objects.ensureNamespaces({ [SYNC_NAMESPACE]: { [SYNC_LABEL]: token } }, signal);
-    await this.#objects.setPods(syncPods(this.#nodes, token), signal);
-    const refused = await this.#objects.setPolicies([syncPolicy(token)], signal);
+    await this.#objects.ensureNamespaces({ [SYNC_NAMESPACE]: { [SYNC_LABEL]: to.policy } }, signal);
+    await this.#objects.setPods(syncPods(this.#nodes, to.client), signal);
+    const refused = await this.#objects.setPolicies([syncPolicy(to.policy, to.port)], signal);
     if (refused.length > 0) throw new Error(`the sync barrier's policy was refused: ${refused.join('; ')}`);
     const t0 = performance.now();
     const [client, ...servers] = this.podKeys();
@@ -128,16 +159,16 @@ export class SyncBarrier {
           const o = await this.#probe(client ?? '', {
             to: server,
             protocol: 'tcp',
-            port: SYNC_PORT,
+            port: to.port,
             timeoutMs: SYNC_PROBE_TIMEOUT_MS,
           });
           last = `${o.verdict}: ${o.detail}`;
-          return o.verdict === 'allowed';
+          return o.verdict === to.verdict;
         },
         {
           timeoutMs: options.timeoutMs ?? 30_000,
           intervalMs: 10,
-          what: `the sync barrier (token ${token}) from ${client ?? ''} to ${server}`,
+          what: `the sync barrier (client token ${to.client}, port ${to.port}) from ${client ?? ''} to ${server}: ${to.verdict}`,
           describe: () => last,
           ...signal,
         },

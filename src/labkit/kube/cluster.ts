@@ -72,7 +72,7 @@ export interface PodQuery {
   readonly count?: number;
 }
 
-interface PodJson {
+export interface PodJson {
   readonly metadata: {
     readonly name: string;
     readonly namespace: string;
@@ -258,7 +258,7 @@ export class KubeLab implements AsyncDisposable {
         ...sig(options),
       },
     );
-    this.#refreshPods(pods);
+    this.refreshPods(pods);
     const keys = pods.map(keyOf);
     const missing = await this.lab.waitEndpoints(keys, {
       timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)),
@@ -274,9 +274,10 @@ export class KubeLab implements AsyncDisposable {
 
   /**
    * Tells the lab about the running pods (from their kubelets' sandbox records and `pods`, the API's view),
-   * so that `probe` and `lab.pod` know them.
+   * so that `probe` and `lab.pod` know them: these become the pods it knows (a caller that reads pods from
+   * the API itself, e.g. of every namespace, passes them all).
    */
-  #refreshPods(pods: readonly PodJson[]): void {
+  refreshPods(pods: readonly PodJson[]): void {
     const byUid = new Map(pods.map((p) => [p.metadata.uid, p]));
     const records: PodRecord[] = [];
     for (const n of this.lab.nodes()) {
