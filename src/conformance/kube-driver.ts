@@ -180,8 +180,11 @@ export class KubernetesDriver implements DataplaneDriver {
   /** The state's pods (hostNetwork ones are not run by the lab), each on the node its address belongs to. */
   async #wantedPods(c: Cluster, state: CaseState, signal: AbortSignal): Promise<WantedPod[]> {
     const out: WantedPod[] = [];
+    const nodes = c.k.lab.nodes();
     for (const [i, p] of state.pods.filter((x) => x.hostNetwork !== true).entries()) {
-      const node = await c.k.lab.nodeFor(p.ip, i, { signal });
+      // One node: no need to read the IPAM blocks for it.
+      const only = nodes.length === 1 ? nodes[0]?.name : undefined;
+      const node = only ?? (await c.k.lab.nodeFor(p.ip, i, { signal }));
       out.push({ object: podObject(p, { node, served: this.#ports }), ip: p.ip });
     }
     return out;
