@@ -56,7 +56,6 @@ describe('case -> Kubernetes objects', () => {
     });
     assert.deepEqual(o.spec, {
       nodeName: 'node-1',
-      terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
       containers: [
         {

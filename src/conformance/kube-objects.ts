@@ -6,6 +6,10 @@
  * user input is) for the Kubernetes datastore. Also the label merge patches that make an object's labels
  * exactly a state's, and the sync barrier's objects (kube-sync.ts).
  *
+ * Pods keep the default termination grace period: with 0 the API server would remove a deleted Pod at once,
+ * before its kubelet ran CNI DEL, and a new pod at the same address would find it still assigned. With a
+ * grace period the kubelet tears the sandbox down first and then removes the Pod.
+ *
  * Probed ports: the lab kubelet serves every containerPort of a pod (TCP and UDP alike). A probed port no
  * container port of the case declares is added, unnamed, to a second container `probe`: Calico's pod
  * conversion keeps only named (or host) ports, so an unnamed port changes no policy.
@@ -112,7 +116,6 @@ export function podObject(
     },
     spec: {
       nodeName: opts.node,
-      terminationGracePeriodSeconds: 0,
       automountServiceAccountToken: false,
       containers,
     },

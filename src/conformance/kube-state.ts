@@ -125,14 +125,12 @@ export class KubeCaseObjects {
       options,
     );
     for (const k of gone) this.#pods.delete(k);
-    const created: WantedPod[] = [];
     for (const [k, w] of wanted) {
       const labels = w.object.metadata.labels ?? {};
       const t = this.#pods.get(k);
       if (t === undefined) {
         await this.#createPod(w.object, options);
         this.#pods.set(k, { fingerprint: podFingerprint(w.object), labels });
-        created.push(w);
         continue;
       }
       const patch = labelsPatch(t.labels, labels);
@@ -141,7 +139,8 @@ export class KubeCaseObjects {
         t.labels = labels;
       }
     }
-    await this.#waitRunning(created, options);
+    // Every pod of the state, not only the new ones: a pod of an earlier state may never have come up.
+    await this.#waitRunning([...wanted.values()], options);
   }
 
   async #createPod(o: KubeObject, options: Signal): Promise<void> {
@@ -239,7 +238,9 @@ export class KubeCaseObjects {
         this.#policies.set(k, text);
       } catch (e) {
         if (!(e instanceof KubeApiError) || (e.status !== 400 && e.status !== 422)) throw e;
-        this.#policies.delete(k);
+        // An earlier version may still be stored: keep it tracked (never equal to a wanted text), so a
+        // later state deletes or rewrites it.
+        this.#policies.set(k, '');
         problems.push(e.message);
       }
     }
