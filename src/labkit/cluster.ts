@@ -99,6 +99,8 @@ export interface LabClusterOptions {
    * everything (agents, CNI plugins, calicoctl); pods are run by lab kubelets (`startKubelet`).
    */
   readonly datastore?: LabDatastoreChoice;
+  /** kube-apiserver feature gates of a `kubernetes` lab's control plane (only on its first start). */
+  readonly kubeFeatureGates?: Readonly<Record<string, boolean>>;
   /** Processes outlive this process (the CLI). */
   readonly detached?: boolean;
   /** Whose death makes the lab's namespaces stale. Default: this process. */
@@ -183,7 +185,11 @@ export class LabCluster implements AsyncDisposable {
     try {
       if (options.datastore === 'etcd') await infra.startEtcd(sig(options));
       if (options.datastore === 'kubernetes') {
-        const cp = await ensureLabKubernetes(state, sig(options));
+        const gates = options.kubeFeatureGates;
+        const cp = await ensureLabKubernetes(state, {
+          ...sig(options),
+          ...(gates !== undefined ? { featureGates: gates } : {}),
+        });
         state.datastore = { type: 'kubernetes', kubeconfig: cp.kubeconfig };
         saveState(state);
       }

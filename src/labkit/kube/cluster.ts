@@ -41,6 +41,8 @@ export interface KubeLabOptions {
   readonly keepRunDir?: boolean;
   /** Extra calico-node environment (FELIX_* settings). */
   readonly agentEnv?: Readonly<Record<string, string>>;
+  /** kube-apiserver feature gates (LabCluster `kubeFeatureGates`). */
+  readonly featureGates?: Readonly<Record<string, boolean>>;
   /** The kubelets' Node heartbeat. Default 10 s. */
   readonly heartbeatMs?: number;
   /** Bound of each start step (agent start, kubelet start). Default 60 s. */
@@ -68,7 +70,7 @@ export interface PodQuery {
   readonly count?: number;
 }
 
-interface PodJson {
+export interface PodJson {
   readonly metadata: {
     readonly name: string;
     readonly namespace: string;
@@ -152,6 +154,7 @@ export class KubeLab implements AsyncDisposable {
       ...(options.ownerPid !== undefined ? { ownerPid: options.ownerPid } : {}),
       ...(options.keepRunDir !== undefined ? { keepRunDir: options.keepRunDir } : {}),
       ...(options.agentEnv !== undefined ? { agentEnv: options.agentEnv } : {}),
+      ...(options.featureGates !== undefined ? { kubeFeatureGates: options.featureGates } : {}),
       ...sig(options),
     });
     const k = new KubeLab(lab);
@@ -269,7 +272,7 @@ export class KubeLab implements AsyncDisposable {
         ...sig(options),
       },
     );
-    this.#refreshPods(pods);
+    this.refreshPods(pods);
     const keys = pods.map(keyOf);
     const missing = await this.lab.waitEndpoints(keys, {
       timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)),
@@ -285,9 +288,10 @@ export class KubeLab implements AsyncDisposable {
 
   /**
    * Tells the lab about the running pods (from their kubelets' sandbox records and `pods`, the API's view),
-   * so that `probe` and `lab.pod` know them.
+   * so that `probe` and `lab.pod` know them: these become the pods it knows (a caller that reads pods from
+   * the API itself, e.g. of every namespace, passes them all).
    */
-  #refreshPods(pods: readonly PodJson[]): void {
+  refreshPods(pods: readonly PodJson[]): void {
     const byUid = new Map(
       pods.map((p) => [
         p.metadata.uid,

@@ -36,7 +36,11 @@ export function labKubeEnv(state: Pick<LabState, 'kubernetes'>): Record<string, 
 /** Starts the control plane unless it serves already (an `up` again after a crash starts it anew). */
 export async function ensureLabKubernetes(
   state: LabState,
-  options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+  options: {
+    readonly signal?: AbortSignal;
+    readonly timeoutMs?: number;
+    readonly featureGates?: Readonly<Record<string, boolean>>;
+  } = {},
 ): Promise<ControlPlaneRecord> {
   if (state.kubernetes !== undefined) {
     const s = await KubeControlPlane.attach(state.kubernetes).status();

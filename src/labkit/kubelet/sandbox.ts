@@ -1,9 +1,10 @@
 /**
  * A pod sandbox of the lab kubelet: the pod's network namespace, its network from the `calico` CNI plugin
- * (run in the node's namespace as kubelet's runtime would, cni.ts), and a probe agent serving every
- * containerPort (probe-client.ts). Each sandbox has a record `<dir>/<pod uid>.json` written before anything
- * is created, so a restarted kubelet adopts a sandbox whose namespace still exists and removes (CNI DEL,
- * namespace) one whose pod is gone, whatever step it had reached.
+ * (run in the node's namespace as kubelet's runtime would, cni.ts) plus the lab's hairpin (plumbing.ts: the
+ * pod's connections to its own address cross the node, where policy judges them as truth tables do), and a
+ * probe agent serving every containerPort (probe-client.ts). Each sandbox has a record `<dir>/<pod uid>.json`
+ * written before anything is created, so a restarted kubelet adopts a sandbox whose namespace still exists and
+ * removes (CNI DEL, namespace) one whose pod is gone, whatever step it had reached.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
 import { CalicoError, errorMessage } from '../../lib/errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensureDirSync } from '../../sys/files.js';
 import { processExists } from '../../sys/process.js';
+import { parseIp } from '../../lib/net/ip.js';
 import { cniAdd, cniDel, type CniAttachment } from '../cni.js';
+import { wireCniPodHairpin } from '../plumbing.js';
 import { createNamespace, deleteNamespace, listNamespaces, uniqueNamespaceName } from '../netns.js';
 import { startProbeAgent, ProbeAgentClient } from '../probe-client.js';
 import { LabProcess } from '../process.js';
@@ -140,6 +143,9 @@ export class Sandbox {
       const { ip } = await cniAdd(this.#env.runner, this.#attachment(), opt);
       this.record.ip = ip;
       this.#save();
+      // The lab's hairpin: a pod's connections to its own address cross the node and its policy.
+      const family = parseIp(ip)?.family ?? 4;
+      await wireCniPodHairpin(this.#env.runner, { podNs: this.record.netns, ip, family }, opt);
       await this.#startProbe();
       this.record.started = Date.now();
       this.#save();
