@@ -1,10 +1,13 @@
 /**
  * What the calico-node benches share: two pods on one node (a client `bench-a` and a server `bench-b`), the
- * background policies of the latency bench.
+ * background policies of the latency bench, the lab's etcd in place of the embedded store.
  */
 import { AgentHarness, namespaceObject } from '../src/agent/testing.js';
 import type { TestPod } from '../src/agent/testing.js';
-import type { Resource } from '../src/datastore/index.js';
+import { join } from 'node:path';
+import { openBackend, type Resource } from '../src/datastore/index.js';
+import { etcdRecord, startLabEtcd } from '../src/labkit/datastore.js';
+import type { LabProcess } from '../src/labkit/process.js';
 
 export const C = 'projectcalico.org/v3';
 
@@ -44,4 +47,19 @@ export function backgroundPolicies(n: number): Resource[] {
     } as Resource);
   }
   return out;
+}
+
+/**
+ * Moves the harness onto a lab etcd started for it (in a namespace of its own, reached through its unix socket,
+ * as the lab runs it): the bench's backend from now on, and the environment that points the agent at it. The
+ * caller kills the etcd process when done.
+ */
+export async function useLabEtcd(
+  h: AgentHarness,
+): Promise<{ readonly env: Record<string, string>; readonly etcd: LabProcess; readonly endpoint: string }> {
+  const ds = etcdRecord(join(h.dir, 'etcd'));
+  const etcd = await startLabEtcd(ds, await h.scope.namespace(), { detached: false });
+  await h.backend.close();
+  h.backend = await openBackend({ datastoreType: 'etcdv3', etcd: { endpoints: [ds.endpoint] } });
+  return { env: { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: ds.endpoint }, etcd, endpoint: ds.endpoint };
 }

@@ -15,19 +15,16 @@
  *
  * `CALTS_BENCH_LATENCY_POLICIES=10,100` runs only the cases with those policy counts (while developing).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { AgentHarness, knp } from '../src/agent/testing.js';
 import type { TestPod } from '../src/agent/testing.js';
-import { openBackend } from '../src/datastore/index.js';
-import { etcdRecord, startLabEtcd } from '../src/labkit/datastore.js';
 import type { LabProcess } from '../src/labkit/process.js';
 import { sleep, waitFor } from '../src/lib/async.js';
 import { percentileRank } from '../src/lib/stats.js';
-import { backgroundPolicies, podPair } from './agent-setup.js';
+import { backgroundPolicies, podPair, useLabEtcd } from './agent-setup.js';
+import { Probe } from './latency-probe-client.js';
 import { benchBulkUpdate } from './bulk-update.bench.js';
 import {
   breakdown,
@@ -65,51 +62,6 @@ const PROBE_LIMIT_MS = 10_000;
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 const script = (name: string): string => fileURLToPath(new URL(`./${name}.js`, import.meta.url));
 
-/** The long-lived probe process in the client's namespace (latency-probe.ts), one line per answer. */
-class Probe implements AsyncDisposable {
-  readonly #child: ChildProcessWithoutNullStreams;
-  readonly #lines: string[] = [];
-  #wake: (() => void) | undefined;
-
-  constructor(ns: string) {
-    this.#child = spawn('ip', ['netns', 'exec', ns, process.execPath, script('latency-probe')]);
-    this.#child.stderr.resume();
-    createInterface({ input: this.#child.stdout }).on('line', (l) => {
-      this.#lines.push(l);
-      this.#wake?.();
-    });
-  }
-
-  send(line: string): void {
-    this.#child.stdin.write(`${line}\n`);
-  }
-
-  async next(timeoutMs: number): Promise<string> {
-    const deadline = now() + timeoutMs;
-    while (this.#lines.length === 0) {
-      if (now() > deadline) throw new Error(`latency probe: no answer within ${timeoutMs} ms`);
-      if (this.#child.exitCode !== null) throw new Error('latency probe exited');
-      await new Promise<void>((resolve) => {
-        this.#wake = resolve;
-        setTimeout(resolve, 50);
-      });
-      this.#wake = undefined;
-    }
-    return this.#lines.shift()!;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (this.#child.exitCode !== null) return;
-    const exited = new Promise<boolean>((r) =>
-      this.#child.once('exit', () => {
-        r(true);
-      }),
-    );
-    this.#child.stdin.end();
-    if (!(await Promise.race([exited, sleep(5000).then(() => false)]))) this.#child.kill('SIGKILL');
-  }
-}
-
 interface CaseResult {
   readonly c: LatencyCase;
   readonly latencies: readonly number[];
@@ -123,17 +75,11 @@ async function sampleOnce(
   b: TestPod,
   allow: ReturnType<typeof knp>,
 ): Promise<Sample> {
-  probe.send(`arm ${b.ip} 80 ${PROBE_LIMIT_MS}`);
-  const armed = await probe.next(10_000);
-  if (armed !== 'armed') throw new Error(`latency probe: expected "armed", got "${armed}"`);
+  await probe.arm(b.ip, 80, PROBE_LIMIT_MS);
   const written = now();
   const stored = await h.put(allow);
   const acked = now();
-  const answer = await probe.next(PROBE_LIMIT_MS + 5000);
-  const m = /^ok (\S+)$/.exec(answer);
-  if (m === null)
-    throw new Error(`the allow policy did not take effect within ${PROBE_LIMIT_MS} ms (${answer})`);
-  const detected = Number(m[1]);
+  const detected = await probe.connected(PROBE_LIMIT_MS, 'the allow policy');
   if (detected < written)
     throw new Error('the probe got through before the write: the isolation was not in force');
   return { revision: Number(stored.metadata.resourceVersion), written, acked, detected };
@@ -145,13 +91,7 @@ async function runCase(c: LatencyCase): Promise<CaseResult> {
   let etcd: LabProcess | undefined;
   try {
     let env: Record<string, string> = {};
-    if (c.datastore === 'etcd') {
-      const ds = etcdRecord(join(h.dir, 'etcd'));
-      etcd = await startLabEtcd(ds, await h.scope.namespace(), { detached: false });
-      await h.backend.close();
-      h.backend = await openBackend({ datastoreType: 'etcdv3', etcd: { endpoints: [ds.endpoint] } });
-      env = { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: ds.endpoint };
-    }
+    if (c.datastore === 'etcd') ({ env, etcd } = await useLabEtcd(h));
     const [a, b] = await podPair(h);
     // b is default-deny for ingress: one policy selects it and allows nothing.
     await h.put(

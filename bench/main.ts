@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in one process, prints the figures, and rewrites
  * docs/benchmarks.md with them, the machine and the date. Never part of `npm test`.
  *
- *   npm run bench [-- --only selector,evaluator,...,differential] [-- --no-write] [-- --update-sections]
+ *   npm run bench [-- --only selector,evaluator,...,kube,differential] [-- --no-write] [-- --update-sections]
  *
  * `--only` runs some suites (a suite's name or its group, e.g. `agent`) and writes nothing, unless
  * `--update-sections` is given: then only those suites' sections of docs/benchmarks.md are replaced, each
@@ -17,6 +17,7 @@ import { benchCni } from './cni.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchDifferential } from './differential.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
+import { benchKube } from './kube.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { CORES, MIN_ROUNDS, SPREAD_TOLERANCE } from './method.js';
@@ -52,6 +53,11 @@ const SUITES: Suite[] = [
   { name: 'cold-start', group: 'agent', title: 'calico-node cold start (real kernel)', run: benchColdStart },
   { name: 'cni', title: 'CNI plugin (real kernel)', run: benchCni },
   { name: 'lab', title: 'calico-lab (multi-node networking, real kernel)', run: benchLab },
+  {
+    name: 'kube',
+    title: 'Kubernetes: kubectl and the API path (kube-apiserver, real kernel)',
+    run: benchKube,
+  },
   {
     name: 'differential',
     title: 'Differential: reference evaluator vs nftables dataplane (real kernel)',

@@ -3,7 +3,7 @@
  * calico-conformance: runs selector-vector files and NetworkPolicy truth-table files against a dataplane.
  *
  *   npm run conformance -- [--dataplane sim|nftables] [--ip-family 4|6] [--nodes N] [--network MODE]
- *                          [--pods cni|plumb] [--json FILE] FILE...
+ *                          [--pods cni|plumb] [--kubernetes] [--json FILE] FILE...
  *
  * Prints one line per failing case (its first mismatch, with the trace), a summary per file, and ends with
  * exactly `N passed, N failed`. Exit status 0 only when nothing failed; 2 on bad usage (or when the chosen
@@ -18,6 +18,7 @@ import { errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { parseCase } from './cases.js';
 import type { DataplaneDriver } from './driver.js';
+import { KubernetesDriver, kubernetesUnavailableReason } from './kube-driver.js';
 import { NftablesDriver, nftablesUnavailableReason } from './nftables-driver.js';
 import { describeMismatch, runCase } from './runner.js';
 import type { CaseResult } from './runner.js';
@@ -27,7 +28,7 @@ import { SimDriver } from './sim.js';
 import { FILE_MODE } from '../sys/files.js';
 
 const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose]
-                          [--nodes N] [--network MODE] [--pods cni|plumb] FILE...
+                          [--nodes N] [--network MODE] [--pods cni|plumb] [--kubernetes] FILE...
 
   FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
   --dataplane NAME   where cases run: sim (the reference evaluator; default), or nftables (the calico-ts
@@ -39,9 +40,15 @@ const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family
 nftables only:
   --nodes N          lab nodes, pods spread over them (default 1)
   --network MODE     who routes pods between nodes: static (the lab; default), bgp (BIRD mesh),
-                     vxlan, vxlan-crosssubnet (the agents; IPv4 only)
+                     vxlan, vxlan-crosssubnet (the agents; IPv4 only; vxlan is the default with
+                     --kubernetes, which needs the agents to route)
   --pods cni|plumb   how pods get their network: cni (the calico CNI plugin and calico-ipam, with IP pools
                      created for the case addresses; default), or plumb (wired by the lab, no CNI)
+  --kubernetes       through the Kubernetes API: a control plane (etcd, kube-apiserver, controller
+                     manager, scheduler), a lab kubelet and calico-node on the Kubernetes datastore per
+                     node; each case's Namespaces, Pods and NetworkPolicies are created through
+                     kube-apiserver and the kubelets run the pods through the calico CNI plugin
+                     (IPv4; needs scripts/build-kubernetes.sh and etcd-server)
   --probe-timeout-ms MS  how long a denied connection is waited for (default 1000)
   --keep-lab         keep the lab's run dir (agent log, datastore) after the run`;
 
@@ -60,10 +67,22 @@ interface DriverChoice {
   readonly pods: PodVia;
   readonly probeTimeoutMs: number;
   readonly keepLab: boolean;
+  readonly kubernetes: boolean;
 }
 
 function makeDriver(c: DriverChoice): DataplaneDriver {
   if (c.name === 'sim') return new SimDriver();
+  if (c.name === 'nftables' && c.kubernetes) {
+    if (c.network === 'static')
+      throw new UsageFailure('--kubernetes needs --network bgp, vxlan or vxlan-crosssubnet');
+    return new KubernetesDriver({
+      nodes: c.nodes,
+      network: c.network,
+      probeTimeoutMs: c.probeTimeoutMs,
+      keepRunDir: c.keepLab,
+      log: (line) => process.stderr.write(`calico-conformance: ${line}\n`),
+    });
+  }
   if (c.name === 'nftables') {
     return new NftablesDriver({
       family: c.family,
@@ -98,6 +117,19 @@ function podsOption(text: string): PodVia {
   if (text !== 'cni' && text !== 'plumb')
     throw new UsageFailure(`--pods must be cni or plumb, not "${text}"`);
   return text;
+}
+
+/** `--kubernetes` runs the nftables dataplane, IPv4, with pods from the CNI plugin: anything else is refused. */
+function checkKubernetesOptions(values: {
+  readonly dataplane: string;
+  readonly 'ip-family': string;
+  readonly pods: string;
+}): void {
+  if (values.dataplane !== 'nftables') throw new UsageFailure('--kubernetes needs --dataplane nftables');
+  if (values['ip-family'] !== '4')
+    throw new UsageFailure('--kubernetes runs IPv4 cases only (--ip-family 4)');
+  if (values.pods !== 'cni')
+    throw new UsageFailure('--kubernetes runs pods through the lab kubelets and the CNI plugin (--pods cni)');
 }
 
 function fail(line: string): void {
@@ -193,7 +225,8 @@ async function main(argv: string[]): Promise<number> {
       json: { type: 'string' },
       verbose: { type: 'boolean', default: false },
       nodes: { type: 'string', default: '1' },
-      network: { type: 'string', default: 'static' },
+      network: { type: 'string' },
+      kubernetes: { type: 'boolean', default: false },
       pods: { type: 'string', default: 'cni' },
       'probe-timeout-ms': { type: 'string', default: '1000' },
       'keep-lab': { type: 'boolean', default: false },
@@ -209,16 +242,22 @@ async function main(argv: string[]): Promise<number> {
   if (familyText !== '4' && familyText !== '6')
     throw new UsageFailure(`--ip-family must be 4 or 6, not "${familyText}"`);
   const family = familyText === '6' ? 6 : 4;
+  const kubernetes = values.kubernetes;
+  if (kubernetes) checkKubernetesOptions(values);
   const choice: DriverChoice = {
     name: values.dataplane,
     family,
-    nodes: positive('nodes', values.nodes, 250),
-    network: networkOption(values.network, family),
+    nodes: positive('nodes', values.nodes, kubernetes ? 200 : 250),
+    network: networkOption(values.network ?? (kubernetes ? 'vxlan' : 'static'), family),
     pods: podsOption(values.pods),
     probeTimeoutMs: positive('probe-timeout-ms', values['probe-timeout-ms'], 60_000),
     keepLab: values['keep-lab'],
+    kubernetes,
   };
-  if (choice.name === 'nftables') {
+  if (choice.name === 'nftables' && kubernetes) {
+    const why = kubernetesUnavailableReason();
+    if (why !== false) throw new UsageFailure(`--dataplane nftables --kubernetes cannot run here: ${why}`);
+  } else if (choice.name === 'nftables') {
     const why = nftablesUnavailableReason(undefined, choice.pods);
     if (why !== false) throw new UsageFailure(`--dataplane nftables cannot run here: ${why}`);
   }
@@ -235,7 +274,12 @@ async function main(argv: string[]): Promise<number> {
       reports.push(await runFile(file, driver, family, values.verbose, controller.signal));
     }
   }
-  printSummary(reports, values.dataplane, family, (performance.now() - started) / 1000);
+  printSummary(
+    reports,
+    kubernetes ? `${values.dataplane}, Kubernetes API` : values.dataplane,
+    family,
+    (performance.now() - started) / 1000,
+  );
   const t = tally(reports);
   if (values.json !== undefined) {
     writeFileSync(

@@ -23,9 +23,7 @@
  * One lab per run, reused across cases: pods that stay identical (same key and address) are kept and only
  * relabelled, the rest are replaced (a CNI pod through CNI DEL, which releases its address), namespaces and
  * policies are made exactly the state's. Every probed port is served (TCP and UDP echo) by every pod of the
- * case. All cells of a state are probed at once with bounded concurrency as soon as the state is in force (a
- * denied cell costs a full timeout, so probing them in parallel is what keeps a run short); `probe` then hands
- * out the verdicts. SCTP cells are skipped: the kernel here has no SCTP.
+ * case. The cells are probed by cell-prober.ts (all at once as soon as the state is in force; SCTP skipped).
  */
 import { existsSync } from 'node:fs';
 import { keyOf, type Resource } from '../datastore/index.js';
@@ -34,21 +32,18 @@ import { CalicoError } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
 import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
-import { limiter } from '../labkit/concurrency.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry } from '../labkit/paths.js';
 import { agentRouted, defaultRacks, type LabNetwork } from '../labkit/topology.js';
 import type { PodVia } from '../labkit/pods.js';
-import type { ProbeOutcome } from '../labkit/probe-protocol.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
-import { probeCells } from './cases.js';
+import { CellProber } from './cell-prober.js';
 import { ensureCasePools } from './case-pools.js';
 import type { CellOutcome, DataplaneDriver, ProbeCell } from './driver.js';
 import { caseNamespaces, decodeStatePolicies } from './sim.js';
 
-export const SCTP_SKIP_REASON = 'kernel has no SCTP';
-export const HOST_NETWORK_SKIP_REASON = 'hostNetwork pods are not modelled by the lab';
+export { HOST_NETWORK_SKIP_REASON, SCTP_SKIP_REASON } from './cell-prober.js';
 
 /**
  * Every kind a case's `policies` may hold (policies, their tiers, network sets); the driver keeps exactly the
@@ -97,10 +92,6 @@ export function nftablesUnavailableReason(
   return pods === 'cni' ? cniUnavailableReason() : false;
 }
 
-function cellKey(c: ProbeCell): string {
-  return `${c.from}|${c.to}|${c.protocol.toLowerCase()}|${c.port}`;
-}
-
 /** A kept pod must have exactly the case address (compared as addresses, not as text). */
 function sameIp(want: string | undefined, have: string): boolean {
   const a = want === undefined ? undefined : parseIp(want);
@@ -122,17 +113,23 @@ export function casePorts(c: NetpolCase): number[] {
 export class NftablesDriver implements DataplaneDriver {
   readonly name = 'nftables';
   readonly #opts: NftablesDriverOptions;
-  readonly #limit: <T>(task: () => Promise<T>) => Promise<T>;
+  readonly #prober: CellProber;
   #lab: Promise<LabCluster> | undefined;
   #ports: number[] = [];
-  #pods = new Map<string, CasePod>();
   /** Addresses an enabled pool is known to cover (pools are never removed during a run). */
   #pooled = new Set<string>();
-  #verdicts = new Map<string, Promise<CellOutcome>>();
 
   constructor(opts: NftablesDriverOptions) {
     this.#opts = opts;
-    this.#limit = limiter(opts.probeConcurrency ?? 128);
+    this.#prober = new CellProber({
+      probe: async (from, p) => {
+        const lab = await this.#lab;
+        if (lab === undefined) throw new CalicoError('CALICO_ERR_BUG', 'probe before the lab was made');
+        return lab.probe(from, p);
+      },
+      ...(opts.probeTimeoutMs !== undefined ? { probeTimeoutMs: opts.probeTimeoutMs } : {}),
+      ...(opts.probeConcurrency !== undefined ? { concurrency: opts.probeConcurrency } : {}),
+    });
   }
 
   #labReady(signal: AbortSignal): Promise<LabCluster> {
@@ -191,7 +188,7 @@ export class NftablesDriver implements DataplaneDriver {
     const { resources, problems } = decodeStatePolicies(state);
     if (problems.length > 0) return problems;
     const lab = await this.#labReady(signal);
-    await this.#settleVerdicts();
+    await this.#prober.settle();
     const namespaces = Object.fromEntries(
       caseNamespaces(state).map((n) => [n.metadata.name, n.metadata.labels]),
     );
@@ -206,13 +203,13 @@ export class NftablesDriver implements DataplaneDriver {
     const unrouted = await lab.waitRoutes({ signal, timeoutMs: 30_000 });
     if (unrouted.length > 0) return [`no cluster route for ${unrouted.join(', ')}`];
     for (const n of lab.nodes()) await lab.flushConntrack(n.name, { signal });
-    this.#startProbes(lab, state, signal);
+    this.#prober.start(state, signal);
     return [];
   }
 
   async #reconcilePods(lab: LabCluster, pods: readonly CasePod[], signal: AbortSignal): Promise<void> {
     const want = new Map(pods.filter((p) => p.hostNetwork !== true).map((p) => [podKeyOf(p), p]));
-    this.#pods = new Map(pods.map((p) => [podKeyOf(p), p]));
+    this.#prober.setPods(pods);
     const gone = lab
       .pods()
       .filter((r) => !sameIp(want.get(`${r.namespace}/${r.name}`)?.ip, r.ip))
@@ -257,94 +254,18 @@ export class NftablesDriver implements DataplaneDriver {
     return checkIpam(lab.datastore, { version: 'calico-conformance' });
   }
 
-  /** Starts every judged cell of the state's probes (each distinct connection once). */
-  #startProbes(lab: LabCluster, state: CaseState, signal: AbortSignal): void {
-    for (const probe of state.probes) {
-      for (const [from, to] of probeCells(probe)) {
-        const cell: ProbeCell = { from, to, protocol: probe.protocol, port: probe.port };
-        const key = cellKey(cell);
-        if (!this.#verdicts.has(key)) this.#verdicts.set(key, this.#judge(lab, cell, signal));
-      }
-    }
-  }
-
-  #judge(lab: LabCluster, cell: ProbeCell, signal: AbortSignal): Promise<CellOutcome> {
-    const protocol = cell.protocol.toLowerCase();
-    if (protocol === 'sctp') return Promise.resolve({ kind: 'skipped', reason: SCTP_SKIP_REASON });
-    const from = this.#pods.get(cell.from);
-    const to = this.#pods.get(cell.to);
-    if (from === undefined || to === undefined)
-      return Promise.resolve({ kind: 'skipped', reason: `unknown pod in ${cell.from} -> ${cell.to}` });
-    if (from.hostNetwork === true || to.hostNetwork === true)
-      return Promise.resolve({ kind: 'skipped', reason: HOST_NETWORK_SKIP_REASON });
-    if (protocol !== 'tcp' && protocol !== 'udp')
-      return Promise.resolve({ kind: 'skipped', reason: `protocol ${cell.protocol} not probed by the lab` });
-    const timeoutMs = this.#opts.probeTimeoutMs ?? 1000;
-    const verdict = this.#limit(() => {
-      signal.throwIfAborted();
-      return lab.probe(cell.from, { to: cell.to, protocol, port: cell.port, timeoutMs });
-    }).then((o) => outcome(cell, o));
-    // Awaited by probe() or #settleVerdicts(); never left unhandled meanwhile.
-    verdict.catch(() => undefined);
-    return verdict;
-  }
-
-  async probe(cells: readonly ProbeCell[], opts: { signal: AbortSignal }): Promise<readonly CellOutcome[]> {
-    const lab = await this.#labReady(opts.signal);
-    return Promise.all(
-      cells.map((c) => {
-        const key = cellKey(c);
-        let v = this.#verdicts.get(key);
-        if (v === undefined) {
-          v = this.#judge(lab, c, opts.signal);
-          this.#verdicts.set(key, v);
-        }
-        return v;
-      }),
-    );
-  }
-
-  /** Waits for probes still in flight (a failed case may leave some), so none overlaps the next state. */
-  async #settleVerdicts(): Promise<void> {
-    await Promise.allSettled(this.#verdicts.values());
-    this.#verdicts = new Map();
+  probe(cells: readonly ProbeCell[], opts: { signal: AbortSignal }): Promise<readonly CellOutcome[]> {
+    return this.#prober.probe(cells, opts.signal);
   }
 
   async endCase(): Promise<void> {
-    await this.#settleVerdicts();
+    await this.#prober.settle();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
-    await this.#settleVerdicts();
+    await this.#prober.settle();
     const lab = this.#lab;
     this.#lab = undefined;
     if (lab !== undefined) await (await lab.catch(() => undefined))?.destroy();
-  }
-}
-
-function outcome(cell: ProbeCell, o: ProbeOutcome): CellOutcome {
-  switch (o.verdict) {
-    case 'allowed':
-      return { kind: 'judged', allowed: true, detail: `${o.detail} in ${o.elapsedMs} ms` };
-    case 'denied':
-      return { kind: 'judged', allowed: false, detail: o.detail };
-    case 'unreachable':
-    case 'no-route':
-      // Routing failed, not policy: counting this as "denied" could pass a deny case for the wrong reason.
-      throw new CalicoError(
-        'CALICO_ERR_IO',
-        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.verdict}: ${o.detail} (a lab routing fault)`,
-      );
-    case 'refused':
-      throw new CalicoError(
-        'CALICO_ERR_IO',
-        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.detail}: the pod does not serve the port ` +
-          '(a lab bug), or the dataplane rejects instead of dropping',
-      );
-    case 'error':
-      throw new CalicoError(
-        'CALICO_ERR_IO',
-        `${cell.from} -> ${cell.to} ${cell.protocol}/${cell.port}: ${o.detail}`,
-      );
   }
 }

@@ -3,6 +3,7 @@ import type { LabCluster } from '../labkit/cluster.js';
 import type { LabSyncError } from '../labkit/cluster-agents.js';
 import { labDatastore } from '../labkit/datastore.js';
 import { labKubernetesStatus } from '../labkit/kube/lab.js';
+import { kubeletLogFile, kubeletSandboxes } from '../labkit/kube/kubelets.js';
 import { nodeAddresses } from '../labkit/topology.js';
 import { labCommand } from './cli-lab.js';
 
@@ -11,7 +12,11 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
   const lines = [
     `run dir ${lab.runDir}`,
     `networking ${lab.network}, ${lab.state.racks ?? 1} rack(s)`,
-    ds.type === 'embedded' ? `datastore embedded ${lab.datastorePath}` : `datastore etcd ${ds.endpoint}`,
+    ds.type === 'embedded'
+      ? `datastore embedded ${lab.datastorePath}`
+      : ds.type === 'etcdv3'
+        ? `datastore etcd ${ds.endpoint}`
+        : `datastore kubernetes (KUBECONFIG=${ds.kubeconfig})`,
   ];
   lines.push(...(await labKubernetesStatus(lab.state)));
   const agents = lab.state.agentEntry !== undefined;
@@ -30,6 +35,14 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
             (s.lastApplyError !== null ? `, lastApplyError ${s.lastApplyError}` : '')),
       `  log: ${lab.agentLogFile(n.name)}`,
     );
+    if (ds.type === 'kubernetes')
+      lines.push(
+        `  kubelet: ${lab.kubeletRunning(n.name) ? `running (pid ${n.kubeletPid ?? '?'})` : `down (${labCommand(lab.runDir, ['up'])} starts it)`}, log ${kubeletLogFile(n)}`,
+        ...kubeletSandboxes(n).map(
+          (r) =>
+            `  pod ${r.namespace}/${r.name} (kubelet): ${r.ip ?? '-'}, netns ${r.netns}, ports ${r.ports.join(',') || '-'}`,
+        ),
+      );
   }
   const o = lab.state.outside;
   if (o !== undefined) lines.push(`outside: ${o.ip}, netns ${o.netns}, serving ${o.ports.join(',')}`);

@@ -19,9 +19,12 @@ import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { CalicoError, errorMessage } from '../lib/errors.js';
 import { LabCluster } from '../labkit/cluster.js';
 import { deleteLabNamespaces } from '../labkit/cluster-net.js';
+import { cniUnavailableReason } from '../labkit/cni.js';
 import { labDatastore } from '../labkit/datastore.js';
 import { findKubeBinaries } from '../datastore/kubernetes/control-plane/binaries.js';
-import { stopLabKubernetes } from '../labkit/kube/lab.js';
+import { ensureLabKubernetes, stopLabKubernetes } from '../labkit/kube/lab.js';
+import { addKubeNodes } from '../labkit/kube/cluster.js';
+import { stopLabKubelets } from '../labkit/kube/kubelets.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';
 import { birdc } from '../labkit/routes.js';
@@ -62,6 +65,8 @@ export function labUnavailableReason(
   if (kubernetes) {
     const found = findKubeBinaries();
     if (!found.ok) return found.reason;
+    // The lab kubelets run pods through the calico CNI plugin.
+    if (agents) return cniUnavailableReason();
   }
   return false;
 }
@@ -90,12 +95,15 @@ async function removeStaleLab(runDir: string, say: Say, keepLogs = false): Promi
   const state = loadState(runDir);
   if (state.keeperPid !== undefined && processExists(state.keeperPid)) return false;
   say(`removing the remains of an earlier lab in ${runDir} (its keeper process is gone)`);
+  const runner = new NodeCommandRunner();
+  const kubelets = await stopLabKubelets(runner, state);
+  if (kubelets.stopped > 0) say(`  stopped ${kubelets.stopped} lab kubelet(s)`);
   const stopped = await stopLabKubernetes(state).catch((e: unknown) => {
     say(`  (the Kubernetes control plane: ${errorMessage(e)})`);
     return 0;
   });
   if (stopped > 0) say(`  stopped ${stopped} Kubernetes control plane process(es)`);
-  const errors = await deleteLabNamespaces(new NodeCommandRunner(), state);
+  const errors = [...kubelets.errors, ...(await deleteLabNamespaces(runner, state))];
   if (errors.length > 0) say(`  (cleanup problems: ${errors.map(errorMessage).join('; ')})`);
   pruneDir(runDir, (rel) => rel === LOCK_FILE || (keepLogs && isLabLog(rel)));
   return true;
@@ -103,7 +111,8 @@ async function removeStaleLab(runDir: string, say: Say, keepLogs = false): Promi
 
 /**
  * Adds nodes up to `req.nodes` (starting agents), the Kubernetes control plane when asked (each node registered
- * as a Node), the outside namespace, then waits for cluster routes.
+ * as a Node), the outside namespace, then waits for cluster routes. On the Kubernetes datastore (the control
+ * plane runs already) each node gets its lab kubelet before its agent (kube/cluster.ts).
  */
 export async function buildLab(
   lab: LabCluster,
@@ -111,7 +120,15 @@ export async function buildLab(
   say: Say,
   signal: AbortSignal,
 ): Promise<void> {
-  for (let i = 1; i <= req.nodes; i++) {
+  if (req.datastore === 'kubernetes') {
+    const names = Array.from({ length: req.nodes }, (_, i) => `node-${i + 1}`);
+    await addKubeNodes(lab, names, {
+      signal,
+      step: (what, fn) => step(say, what, fn),
+    });
+    say(`  Kubernetes Nodes ${names.join(', ')}; KUBECONFIG=${lab.state.kubernetes?.kubeconfig ?? '?'}`);
+  }
+  for (let i = 1; i <= req.nodes && req.datastore !== 'kubernetes'; i++) {
     const name = `node-${i}`;
     if (!lab.nodes().some((n) => n.name === name)) {
       await step(say, `${name}: namespace on rack ${rackLabel(lab, i)}`, () => lab.addNode(name, { signal }));
@@ -122,7 +139,7 @@ export async function buildLab(
       );
     }
   }
-  if (req.kubernetes) {
+  if (req.kubernetes && req.datastore !== 'kubernetes') {
     await step(
       say,
       'Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, CRDs)',
@@ -160,7 +177,7 @@ export function labSettings(lab: LabCluster): UpSettings {
     nodes: lab.nodes().length,
     network: lab.network,
     racks: lab.state.racks ?? 1,
-    datastore: labDatastore(lab.state).type === 'etcdv3' ? 'etcd' : 'embedded',
+    datastore: datastoreChoice(labDatastore(lab.state).type),
     agents: lab.state.agentEntry !== undefined,
     kubernetes: lab.state.kubernetes !== undefined,
   };
@@ -183,7 +200,15 @@ export async function up(
     async () => {
       await removeStaleLab(runDir, say);
       if (!existsSync(statePath(runDir))) return create(runDir, ask, say, signal, options);
+      const moved = await ensureKddControlPlane(runDir, say, signal);
       const lab = await LabCluster.attach(runDir);
+      if (moved) {
+        // The kubelets' API relays listen on the old port: start kubelets and agents anew (pods are adopted).
+        for (const n of lab.nodes()) {
+          await lab.stopKubelet(n.name);
+          if (lab.agentRunning(n.name)) await lab.stopAgent(n.name);
+        }
+      }
       try {
         const plan = planUp(ask, labSettings(lab));
         if (!plan.ok)
@@ -200,6 +225,25 @@ export async function up(
     },
     { create: true },
   );
+}
+
+/** The `up` choice a lab's datastore record stands for. */
+function datastoreChoice(type: 'embedded' | 'etcdv3' | 'kubernetes'): UpSettings['datastore'] {
+  return type === 'etcdv3' ? 'etcd' : type;
+}
+
+/**
+ * On a Kubernetes-datastore lab, starts the control plane again when it does not serve (before the lab is
+ * opened: it is the lab's datastore). True when its API server came back on another address.
+ */
+async function ensureKddControlPlane(runDir: string, say: Say, signal: AbortSignal): Promise<boolean> {
+  const state = loadState(runDir);
+  if (state.datastore?.type !== 'kubernetes') return false;
+  const before = state.kubernetes?.server;
+  const record = await step(say, "Kubernetes control plane (the lab's datastore)", () =>
+    ensureLabKubernetes(state, { signal }),
+  );
+  return before !== undefined && record.server !== before;
 }
 
 async function create(
@@ -222,7 +266,13 @@ async function create(
   );
   let lab: LabCluster | undefined;
   try {
-    lab = await step(say, req.datastore === 'etcd' ? 'run dir, fabric and etcd' : 'run dir', () =>
+    const what =
+      req.datastore === 'etcd'
+        ? 'run dir, fabric and etcd'
+        : req.datastore === 'kubernetes'
+          ? 'run dir and the Kubernetes control plane (etcd, kube-apiserver, controller manager, scheduler, CRDs)'
+          : 'run dir';
+    lab = await step(say, what, () =>
       LabCluster.create({
         runDir,
         detached: true,

@@ -5,10 +5,15 @@
  * server died starts it again with its data, and `down` leaves no process, namespace or mount behind; a lab
  * whose keeper died has its control plane swept by the next `down`; without the programs `up --kubernetes`
  * fails at once naming scripts/build-kubernetes.sh and builds nothing.
+ *
+ * With agents (`up --kubernetes`, the Kubernetes datastore): calico-node on KDD and a lab kubelet per node;
+ * `status` shows the kubelets; `kubectl create deployment` pods run (the kubelets' sandboxes, `status` lists
+ * them) and answer a probe across nodes; a lab whose keeper died: the next `down` stops the kubelets and
+ * removes the pod namespaces too; nothing is left.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -48,12 +53,29 @@ function ownerPrefix(runDir: string): string {
 }
 
 async function leftovers(runDir: string, prefix: string): Promise<string[]> {
-  const procs = controlPlaneProcesses(runDir).map((p) => `${p.program} ${p.pid}`);
+  const procs = [
+    ...controlPlaneProcesses(runDir).map((p) => `${p.program} ${p.pid}`),
+    ...processesNaming(runDir).map((p) => `process ${p}`),
+  ];
   const ns = (await listNamespaces(runner)).filter((n) => n.startsWith(prefix));
   const mounts = readFileSync('/proc/mounts', 'utf8')
     .split('\n')
     .filter((l) => l.includes(prefix) || l.includes(runDir));
   return [...procs, ...ns, ...mounts];
+}
+
+/** Live processes whose command line names the run dir (kubelets, agents, relays, probe agents). */
+function processesNaming(runDir: string): number[] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
+    .filter((e) => {
+      try {
+        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(runDir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function kubectl(kubeconfig: string, args: readonly string[]): { code: number; out: string } {
@@ -128,6 +150,91 @@ describe('calico-lab up --kubernetes', { skip }, () => {
     assert.deepEqual(await leftovers(runDir, prefix), []);
   });
 });
+
+describe(
+  'calico-lab up --kubernetes with agents: the Kubernetes datastore and lab kubelets',
+  { skip },
+  () => {
+    const runDir = mkdtempSync(join(tmpdir(), 'calts-kdd-lab-'));
+    after(() => {
+      if (existsSync(statePath(runDir))) lab(runDir, ['down']);
+      rmSync(runDir, { recursive: true, force: true });
+    });
+
+    test('kubelets and calico-node on KDD run kubectl pods; a lab whose keeper died leaves nothing after down', async () => {
+      const t0 = performance.now();
+      const up = lab(runDir, ['up', '--kubernetes', '--nodes', '2']);
+      assert.equal(up.code, 0, up.out);
+      console.log(`# up --kubernetes (2 nodes, bgp) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      assert.match(up.out, /lab kubelet on node-1, node-2: done in/);
+      assert.match(up.out, /calico-node on node-1, node-2 \(Kubernetes datastore, networking bgp\): done in/);
+      const prefix = ownerPrefix(runDir);
+      const kubeconfig = join(runDir, 'kubeconfig');
+
+      const env = lab(runDir, ['env']);
+      assert.ok(env.out.split('\n').includes('export DATASTORE_TYPE=kubernetes'), env.out);
+      assert.ok(env.out.split('\n').includes(`export KUBECONFIG=${kubeconfig}`), env.out);
+
+      const created = kubectl(kubeconfig, [
+        'create',
+        'deployment',
+        'web',
+        '--image=lab/probe',
+        '--port=80',
+        '--replicas=4',
+      ]);
+      assert.equal(created.code, 0, created.out);
+      const rollout = kubectl(kubeconfig, ['rollout', 'status', 'deployment/web', '--timeout=120s']);
+      assert.equal(rollout.code, 0, rollout.out);
+      const ips = kubectl(kubeconfig, [
+        'get',
+        'pods',
+        '-l',
+        'app=web',
+        '-o',
+        'jsonpath={range .items[*]}{.spec.nodeName} {.status.podIP}{"\\n"}{end}',
+      ]);
+      assert.equal(ips.code, 0, ips.out);
+      const rows = ips.out
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' '));
+      assert.equal(rows.length, 4, ips.out);
+      const onNode2 = rows.find((r) => r[0] === 'node-2');
+
+      const status = lab(runDir, ['status']);
+      assert.equal(status.code, 0, status.out);
+      assert.match(status.out, /datastore kubernetes \(KUBECONFIG=/);
+      assert.equal(status.out.match(/ {2}kubelet: running \(pid \d+\)/g)?.length, 2, status.out);
+      assert.equal(
+        status.out.match(/ {2}pod default\/web-\S+ \(kubelet\): 10\.244\./g)?.length,
+        4,
+        status.out,
+      );
+      assert.ok(onNode2 !== undefined, ips.out);
+      // From a node's namespace to a pod on the other node (BGP routes from the agents on KDD).
+      const probe = lab(runDir, [
+        'exec',
+        'node-1',
+        '--',
+        'socat',
+        '-u',
+        'OPEN:/dev/null',
+        `TCP:${onNode2[1]}:80,connect-timeout=3`,
+      ]);
+      assert.equal(probe.code, 0, probe.out);
+
+      const { keeperPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { keeperPid: number };
+      process.kill(keeperPid, 'SIGKILL');
+      await waitFor(() => !processExists(keeperPid), { timeoutMs: 10_000, what: 'the keeper gone' });
+      const down = lab(runDir, ['down']);
+      assert.equal(down.code, 0, down.out);
+      assert.match(down.out, /stopped 2 lab kubelet\(s\)/);
+      assert.deepEqual(await leftovers(runDir, prefix), []);
+      assert.equal(existsSync(runDir), false);
+    });
+  },
+);
 
 describe('calico-lab up --kubernetes without the programs', { skip: kernelTestSkipReason(['ip']) }, () => {
   test('fails at once naming scripts/build-kubernetes.sh, and builds nothing', () => {

@@ -36,7 +36,10 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
                                     is up: keep its settings, start stopped agents, add nodes up to --nodes;
                                     --kubernetes: also a Kubernetes control plane (etcd, kube-apiserver,
                                     controller manager, scheduler, Calico's CRDs; every node a Node; built by
-                                    scripts/build-kubernetes.sh), admin kubeconfig <run dir>/kubeconfig
+                                    scripts/build-kubernetes.sh), admin kubeconfig <run dir>/kubeconfig; with
+                                    agents (and no --datastore) it is the lab's datastore (calico-node, CNI
+                                    and calicoctl on KDD) and a lab kubelet per node runs the Pods created
+                                    with kubectl
   pod add NS/POD [--node NODE] [--ip ADDR] [--static] [--labels k=v,...] [--port N]...
      [--named-port NAME:PORT[/PROTO]]...
                                     create a pod through the calico CNI plugin (calico-ipam picks the address

@@ -41,6 +41,28 @@ describe('calico-lab up: settings', () => {
     assert.equal(kube.settings.kubernetes, true);
   });
 
+  test('--kubernetes with agents: the Kubernetes datastore (unless --datastore), agent-routed networking only', () => {
+    const kube = planUp({ kubernetes: true, network: 'vxlan' });
+    assert.ok(kube.ok);
+    assert.equal(kube.settings.datastore, 'kubernetes');
+    assert.equal(kube.settings.network, 'vxlan');
+    const noAgent = planUp({ kubernetes: true, agents: false });
+    assert.ok(noAgent.ok);
+    assert.equal(noAgent.settings.datastore, 'embedded');
+    const problem = (p: ReturnType<typeof planUp>): string => (p.ok ? 'ok' : p.problem);
+    const beside = planUp({ kubernetes: true, datastore: 'etcd' });
+    assert.ok(beside.ok);
+    assert.equal(beside.settings.datastore, 'etcd');
+    assert.match(
+      problem(planUp({ kubernetes: true, network: 'static' })),
+      /--kubernetes needs the agents to route pods/,
+    );
+    // Again on that lab: its settings (the datastore is not asked for, so it is no change).
+    const again = planUp({ kubernetes: true }, { ...kube.settings });
+    assert.ok(again.ok);
+    assert.equal(again.settings.datastore, 'kubernetes');
+  });
+
   test('a lab that is up keeps its own settings, and says so', () => {
     const p = planUp({}, EXISTING);
     assert.ok(p.ok);

@@ -4,6 +4,9 @@
  * (networking, datastore, racks, agents, nodes), so `up` again never changes a lab behind the user's back.
  * Asking an existing lab for a different networking mode, datastore, rack count or agents is refused (those
  * cannot change on a running lab, nor can a Kubernetes control plane be added to one); asking for more nodes adds them, asking for fewer is refused.
+ * `--kubernetes` with agents puts the lab on the Kubernetes datastore (agent-routed networking only);
+ * `--kubernetes --no-agent`, or with an explicit `--datastore`, only starts a control plane beside the lab's
+ * own datastore.
  */
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import { agentRouted, defaultRacks, topologyProblem, type LabNetwork } from '../labkit/topology.js';
@@ -55,6 +58,13 @@ export function planUp(ask: UpAsk, existing?: UpSettings): UpPlan {
     const agents = ask.agents ?? true;
     const network = ask.network ?? (agents ? 'bgp' : 'static');
     if (!agents && agentRouted(network)) return { ok: false, problem: '--no-agent needs --network static' };
+    // An explicit --datastore keeps the lab's own datastore, the control plane beside it (the demo's way).
+    const kdd = ask.kubernetes === true && agents && ask.datastore === undefined;
+    if (kdd && !agentRouted(network))
+      return {
+        ok: false,
+        problem: `--kubernetes needs the agents to route pods (--network bgp, vxlan or vxlan-crosssubnet): the lab kubelets' pods are not wired by the lab`,
+      };
     const nodes = ask.nodes ?? 2;
     const racks = ask.racks ?? defaultRacks(network, nodes);
     const problem = topologyProblem(network, racks);
@@ -65,7 +75,7 @@ export function planUp(ask: UpAsk, existing?: UpSettings): UpPlan {
         nodes,
         network,
         racks,
-        datastore: ask.datastore ?? 'embedded',
+        datastore: kdd ? 'kubernetes' : (ask.datastore ?? 'embedded'),
         agents,
         kubernetes: ask.kubernetes ?? false,
       },

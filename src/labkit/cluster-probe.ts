@@ -25,12 +25,15 @@ function inPool(ip: string): boolean {
 export class ProbePaths {
   readonly #runner: CommandRunner;
   readonly #state: LabState;
+  readonly #pods: () => readonly PodRecord[];
   /** The latest read of each namespace's table per family, and when it began. */
   readonly #reads = new Map<string, { readonly at: number; readonly routes: Promise<RouteEntry[]> }>();
 
-  constructor(runner: CommandRunner, state: LabState) {
+  /** `pods`: every pod a probe may start or end at (the lab's own and those its kubelets run). */
+  constructor(runner: CommandRunner, state: LabState, pods: () => readonly PodRecord[] = () => state.pods) {
     this.#runner = runner;
     this.#state = state;
+    this.#pods = pods;
   }
 
   /** When a probe starts (pass it to `judge`). */
@@ -61,11 +64,10 @@ export class ProbePaths {
     startedAt: number,
     options: Signal,
   ): Promise<string | undefined> {
-    const src = this.#podEnd(this.#state.pods.find((p) => `${p.namespace}/${p.name}` === from));
+    const pods = this.#pods();
+    const src = this.#podEnd(pods.find((p) => `${p.namespace}/${p.name}` === from));
     const addr = parseIp(dstIp);
-    const dst = this.#podEnd(
-      this.#state.pods.find((p) => p.ip !== '' && parseIp(p.ip)?.value === addr?.value),
-    );
+    const dst = this.#podEnd(pods.find((p) => p.ip !== '' && parseIp(p.ip)?.value === addr?.value));
     // natOutgoing on the agents' pool (topology.ts) hides a pod behind its node's address outside the pool.
     const masquerade =
       agentRouted(this.#state.network ?? 'static') && src !== undefined && inPool(src.ip) && !inPool(dstIp);

@@ -41,11 +41,18 @@ import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
+import {
+  kubeletPodRecords,
+  kubeletRunning,
+  startLabKubelet,
+  stopLabKubelet,
+  stopLabKubelets,
+} from './kube/kubelets.js';
 import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
 import { LabProcess } from './process.js';
 import { replaceResources } from './resource-sync.js';
-import { labNamespace, syncProfile, type LabPodSpec } from './resources.js';
+import { labNamespace, syncSentinel, type LabPodSpec } from './resources.js';
 import {
   loadState,
   newLabState,
@@ -54,7 +61,14 @@ import {
   type NodeRecord,
   type PodRecord,
 } from './state.js';
-import { agentRouted, nodeIndexForAddress, rackOf, topologyProblem, type LabNetwork } from './topology.js';
+import {
+  agentRouted,
+  nodeIndexForAddress,
+  podMtu,
+  rackOf,
+  topologyProblem,
+  type LabNetwork,
+} from './topology.js';
 import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';
 
 /** Every lab namespace (and default run dir) starts with this. */
@@ -80,8 +94,13 @@ export interface LabClusterOptions {
   readonly network?: LabNetwork;
   /** Fabric racks (subnets); nodes go round-robin. Default 1. */
   readonly racks?: number;
-  /** Default `embedded`. */
+  /**
+   * Default `embedded`. `kubernetes`: the lab's control plane is started first and is the datastore of
+   * everything (agents, CNI plugins, calicoctl); pods are run by lab kubelets (`startKubelet`).
+   */
   readonly datastore?: LabDatastoreChoice;
+  /** kube-apiserver feature gates of a `kubernetes` lab's control plane (only on its first start). */
+  readonly kubeFeatureGates?: Readonly<Record<string, boolean>>;
   /** Processes outlive this process (the CLI). */
   readonly detached?: boolean;
   /** Whose death makes the lab's namespaces stale. Default: this process. */
@@ -122,6 +141,8 @@ export class LabCluster implements AsyncDisposable {
   readonly #probes = new ProbeAgents();
   readonly #infra: LabInfra;
   readonly #paths: ProbePaths;
+  /** Pods the lab's kubelets run (kube/cluster.ts), probed like the lab's own. */
+  readonly #kubePods = new Map<string, PodRecord>();
   #syncCounter = 0;
   #disposed = false;
 
@@ -131,7 +152,7 @@ export class LabCluster implements AsyncDisposable {
     this.datastore = datastore;
     this.#opts = opts;
     this.#infra = new LabInfra(runner, state, this.#probes);
-    this.#paths = new ProbePaths(runner, state);
+    this.#paths = new ProbePaths(runner, state, () => [...state.pods, ...this.#kubePods.values()]);
     this.#agents = new LabAgents(
       state,
       opts.agentStartTimeoutMs !== undefined ? { startTimeoutMs: opts.agentStartTimeoutMs } : {},
@@ -163,9 +184,19 @@ export class LabCluster implements AsyncDisposable {
     const infra = new LabInfra(runner, state, new ProbeAgents());
     try {
       if (options.datastore === 'etcd') await infra.startEtcd(sig(options));
+      if (options.datastore === 'kubernetes') {
+        const gates = options.kubeFeatureGates;
+        const cp = await ensureLabKubernetes(state, {
+          ...sig(options),
+          ...(gates !== undefined ? { featureGates: gates } : {}),
+        });
+        state.datastore = { type: 'kubernetes', kubeconfig: cp.kubeconfig };
+        saveState(state);
+      }
       const datastore = await openLabBackend(state);
       return new LabCluster(runner, state, datastore, options);
     } catch (e) {
+      await stopLabKubernetes(state).catch(() => undefined);
       await deleteLabNamespaces(runner, state);
       if (options.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
       throw e;
@@ -183,6 +214,8 @@ export class LabCluster implements AsyncDisposable {
     for (const p of state.pods)
       if (p.probePid !== undefined) lab.#probes.add(recordKey(p), LabProcess.adopt(p.probePid, p.logFile));
     lab.#infra.adoptOutside();
+    // The pods the kubelets run, so `probe` knows them (labels come from the API when a caller needs them).
+    if (state.datastore?.type === 'kubernetes') lab.setKubernetesPods(kubeletPodRecords(state.nodes));
     return lab;
   }
 
@@ -227,11 +260,29 @@ export class LabCluster implements AsyncDisposable {
   }
 
   pod(key: string): Readonly<PodRecord> {
-    return this.#podRecord(key);
+    return this.#kubePods.get(key) ?? this.#podRecord(key);
   }
 
   hasPod(key: string): boolean {
-    return this.#state.pods.some((x) => recordKey(x) === key);
+    return this.#kubePods.has(key) || this.#state.pods.some((x) => recordKey(x) === key);
+  }
+
+  /**
+   * Makes these the pods the lab's kubelets run (kube/cluster.ts): `pod`, `probe`, `endpointProgrammed` and
+   * the probe path checks know them; the lab does not own them (their kubelet does).
+   */
+  setKubernetesPods(records: readonly PodRecord[]): void {
+    const keys = new Set(records.map(recordKey));
+    for (const k of [...this.#kubePods.keys()])
+      if (!keys.has(k)) {
+        this.#kubePods.delete(k);
+        this.#probes.forget(k);
+      }
+    for (const r of records) {
+      const before = this.#kubePods.get(recordKey(r));
+      if (before !== undefined && before.socketPath !== r.socketPath) this.#probes.forget(recordKey(r));
+      this.#kubePods.set(recordKey(r), r);
+    }
   }
 
   /** The namespace of a node, a pod (`ns/name`), `outside` or `fabric` (for `calico-lab exec`). */
@@ -310,6 +361,41 @@ export class LabCluster implements AsyncDisposable {
 
   async startAgent(node: string, options: Timing = {}): Promise<void> {
     await this.#agents.start(node, options);
+  }
+
+  /**
+   * Starts the node's lab kubelet (a Kubernetes-datastore lab; kube/kubelets.ts) unless it runs, and waits
+   * (bounded) until it watches its pods. It gives the node's namespace the API server, so it comes before the
+   * node's agent.
+   */
+  async startKubelet(node: string, options: Timing & { readonly heartbeatMs?: number } = {}): Promise<void> {
+    const ds = this.#state.datastore;
+    if (ds?.type !== 'kubernetes')
+      throw new CalicoError('CALICO_ERR_USAGE', 'lab kubelets run only in a Kubernetes-datastore lab');
+    const record = this.#state.nodes.find((n) => n.name === node);
+    if (record === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${node}`);
+    const cniBinDir = await this.#infra.ensureCni(sig(options));
+    await startLabKubelet(this.#state, record, {
+      kubeconfig: ds.kubeconfig,
+      cniBinDir,
+      mtu: podMtu(this.network),
+      netnsPrefix: LAB_NETNS_PREFIX,
+      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      ...sig(options),
+    });
+  }
+
+  kubeletRunning(node: string): boolean {
+    return kubeletRunning(this.node(node));
+  }
+
+  /** Stops the node's kubelet; its pods keep running (the next kubelet adopts them). */
+  async stopKubelet(node: string): Promise<void> {
+    const record = this.#state.nodes.find((n) => n.name === node);
+    if (record === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${node}`);
+    await stopLabKubelet(record);
+    saveState(this.#state);
   }
 
   /** SIGTERM: the agent exits and leaves its kernel state (policy stays enforced). */
@@ -448,7 +534,8 @@ export class LabCluster implements AsyncDisposable {
    */
   async sync(options: Timing & { readonly routes?: boolean } = {}): Promise<number> {
     const token = `${process.pid}-${Date.now()}-${++this.#syncCounter}`;
-    const [stored] = await this.datastore.applyMany([syncProfile(token)], sig(options));
+    const kdd = this.#state.datastore?.type === 'kubernetes';
+    const [stored] = await this.datastore.applyMany([syncSentinel(token, kdd)], sig(options));
     const revision = Number(stored?.metadata.resourceVersion);
     if (!Number.isSafeInteger(revision)) throw new CalicoError('CALICO_ERR_BUG', 'sentinel has no revision');
     const timeoutMs = options.timeoutMs ?? this.#opts.syncTimeoutMs ?? 30_000;
@@ -550,6 +637,9 @@ export class LabCluster implements AsyncDisposable {
     this.#probes.disconnect();
     // Before the namespaces go: an etcd runs in the fabric namespace.
     await this.datastore.close().catch((e: unknown) => errors.push(e));
+    const kubelets = await stopLabKubelets(this.#runner, this.#state);
+    errors.push(...kubelets.errors);
+    this.#kubePods.clear();
     await stopLabKubernetes(this.#state).catch((e: unknown) => errors.push(e));
     errors.push(...(await deleteLabNamespaces(this.#runner, this.#state)));
     if (this.#state.keeperPid !== undefined) LabProcess.adopt(this.#state.keeperPid).signal('SIGKILL');

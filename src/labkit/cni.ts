@@ -87,12 +87,22 @@ export function labNetconf(
   state: LabState,
   node: Pick<NodeRecord, 'name' | 'runDir'>,
 ): Record<string, unknown> {
+  return calicoNetconf(node, labCniDatastore(state), { mtu: podMtu(state.network ?? 'static') });
+}
+
+/** The datastore part of the lab's `calico` network configuration. */
+export function labCniDatastore(
+  state: Pick<LabState, 'datastore' | 'datastorePath'>,
+): Record<string, unknown> {
   const ds = labDatastore(state);
-  const datastore =
-    ds.type === 'embedded'
-      ? { datastore_type: 'embedded', datastore_path: state.datastorePath }
-      : { datastore_type: 'etcdv3', etcd_endpoints: ds.endpoint };
-  return calicoNetconf(node, datastore, { mtu: podMtu(state.network ?? 'static') });
+  switch (ds.type) {
+    case 'embedded':
+      return { datastore_type: 'embedded', datastore_path: state.datastorePath };
+    case 'etcdv3':
+      return { datastore_type: 'etcdv3', etcd_endpoints: ds.endpoint };
+    case 'kubernetes':
+      return { datastore_type: 'kubernetes', kubernetes: { kubeconfig: ds.kubeconfig } };
+  }
 }
 
 export interface CniAttachment {

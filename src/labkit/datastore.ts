@@ -16,7 +16,7 @@ import { LabProcess } from './process.js';
 import type { LabDatastoreRecord, LabState } from './state.js';
 import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';
 
-export type LabDatastoreChoice = 'embedded' | 'etcd';
+export type LabDatastoreChoice = 'embedded' | 'etcd' | 'kubernetes';
 
 const CLIENT_SOCKET = 'etcd.sock:2379';
 const PEER_SOCKET = 'peer.sock:2380';
@@ -39,9 +39,14 @@ export function labDatastoreEnv(
   state: Pick<LabState, 'datastore' | 'datastorePath'>,
 ): Record<string, string> {
   const ds = labDatastore(state);
-  return ds.type === 'embedded'
-    ? { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: state.datastorePath }
-    : { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: ds.endpoint };
+  switch (ds.type) {
+    case 'embedded':
+      return { DATASTORE_TYPE: 'embedded', CALICO_DATASTORE_PATH: state.datastorePath };
+    case 'etcdv3':
+      return { DATASTORE_TYPE: 'etcdv3', ETCD_ENDPOINTS: ds.endpoint };
+    case 'kubernetes':
+      return { DATASTORE_TYPE: 'kubernetes', KUBECONFIG: ds.kubeconfig };
+  }
 }
 
 /** The etcd record of a lab whose etcd lives in `dir` (not started yet). */
@@ -54,9 +59,14 @@ export function etcdRecord(dir: string): LabDatastoreRecord & { type: 'etcdv3' }
 
 export async function openLabBackend(state: Pick<LabState, 'datastore' | 'datastorePath'>): Promise<Backend> {
   const ds = labDatastore(state);
-  return ds.type === 'embedded'
-    ? openSqliteBackend({ path: state.datastorePath, synchronous: 'normal' })
-    : openBackend({ datastoreType: 'etcdv3', etcd: { endpoints: [ds.endpoint] } });
+  switch (ds.type) {
+    case 'embedded':
+      return openSqliteBackend({ path: state.datastorePath, synchronous: 'normal' });
+    case 'etcdv3':
+      return openBackend({ datastoreType: 'etcdv3', etcd: { endpoints: [ds.endpoint] } });
+    case 'kubernetes':
+      return openBackend({ datastoreType: 'kubernetes', kubeconfig: ds.kubeconfig });
+  }
 }
 
 /**

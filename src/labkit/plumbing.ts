@@ -181,7 +181,7 @@ export function hostInterfaceSysctls(w: PodWiring): string[] {
 }
 
 /** Sysctls inside the pod, for its eth0 and the hairpin (see the module comment). */
-export function podSysctls(w: PodWiring): string[] {
+export function podSysctls(w: Pick<PodWiring, 'family'>): string[] {
   const e = POD_IFNAME;
   if (w.family === 4) {
     return [
@@ -247,6 +247,16 @@ export function hairpinBatch(w: Pick<PodWiring, 'podNs' | 'ip' | 'family'>): IpB
       'rule del pref 0 lookup local',
     ],
   };
+}
+
+/** The hairpin of a pod whose eth0 the CNI plugin made: its sysctls and routing rules (module comment). */
+export async function wireCniPodHairpin(
+  runner: CommandRunner,
+  w: Pick<PodWiring, 'podNs' | 'ip' | 'family'>,
+  options: Signal = {},
+): Promise<void> {
+  await setSysctls(runner, w.podNs, podSysctls(w), options);
+  await runBatch(runner, hairpinBatch(w), options);
 }
 
 /** A route on another node to this pod, through its node's fabric address (multi-node labs, no BGP). */

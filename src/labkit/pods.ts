@@ -25,7 +25,7 @@ import { podWiring, unwirePodRoutes, wirePodRoutes } from './cluster-net.js';
 import { cniAdd, cniDel, labNetconf, IP_ADDRS_ANNOTATION, type CniAttachment } from './cni.js';
 import { createNamespace, deleteNamespace, listNamespaces } from './netns.js';
 import { podFiles } from './paths.js';
-import { hairpinBatch, interfaceMac, podSysctls, runBatch, setSysctls, wirePod } from './plumbing.js';
+import { interfaceMac, wireCniPodHairpin, wirePod } from './plumbing.js';
 import { startProbeAgent, type ProbeAgentClient } from './probe-client.js';
 import type { LabProcess } from './process.js';
 import {
@@ -159,8 +159,7 @@ async function wireByCni(ctx: PodContext, r: PodRecord, options: Signal): Promis
   r.mac = got.mac ?? (await interfaceMac(ctx.runner, r.netns, 'eth0', options));
   const node = nodeOf(ctx.state, r);
   const w = podWiring(node, r);
-  await setSysctls(ctx.runner, r.netns, podSysctls(w), options);
-  await runBatch(ctx.runner, hairpinBatch(w), options);
+  await wireCniPodHairpin(ctx.runner, w, options);
   await routeFromOtherNodes(ctx, r, node, options);
 }
 

@@ -5,7 +5,7 @@
  */
 import type { ContainerPort, Namespace, Pod } from '../api/k8s/types.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
-import type { Profile, WorkloadEndpoint } from '../api/v3/misc.js';
+import type { GlobalNetworkSet, Profile, WorkloadEndpoint } from '../api/v3/misc.js';
 import { parseIp, type IpFamily } from '../lib/net/ip.js';
 import { podToWorkloadEndpoint, workloadInterfaceName } from '../model/k8s-resources.js';
 import { CalicoError } from '../lib/errors.js';
@@ -105,6 +105,20 @@ export function labWorkloadEndpoint(
 
 export function labNamespace(name: string, labels: Readonly<Record<string, string>> = {}): Namespace {
   return { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { ...labels } } };
+}
+
+/**
+ * The sentinel `sync` writes: on the Kubernetes datastore a GlobalNetworkSet (Profiles there come from
+ * Namespaces and ServiceAccounts, and writes are refused), else the Profile below. It selects nothing.
+ */
+export function syncSentinel(token: string, kdd: boolean): Profile | GlobalNetworkSet {
+  if (!kdd) return syncProfile(token);
+  return {
+    apiVersion: CALICO_API_VERSION,
+    kind: 'GlobalNetworkSet',
+    metadata: { name: SYNC_PROFILE_NAME, annotations: { [SYNC_ANNOTATION]: token } },
+    spec: { nets: [] },
+  };
 }
 
 /** The sentinel Profile with a fresh annotation value: writing it always creates a new revision. */

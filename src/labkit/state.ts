@@ -23,6 +23,8 @@ export interface NodeRecord {
   agentPid?: number;
   /** The capture of the node's `Log` rule packets (packet-log.ts); absent: the node has no packet log. */
   packetLogPid?: number;
+  /** The node's lab kubelet (kube/kubelets.ts) in a Kubernetes-datastore lab. */
+  kubeletPid?: number;
 }
 
 export interface PodRecord {
@@ -59,9 +61,13 @@ export interface OutsideRecord {
   probePid?: number;
 }
 
-/** The lab's datastore: the embedded SQLite file, or a private etcd on a unix socket. */
+/**
+ * The lab's datastore: the embedded SQLite file, a private etcd on a unix socket, or the lab's Kubernetes API
+ * server (KDD: `kubernetes` holds the control plane; the kubeconfig is its admin kubeconfig).
+ */
 export type LabDatastoreRecord =
   | { readonly type: 'embedded' }
+  | { readonly type: 'kubernetes'; readonly kubeconfig: string }
   | {
       readonly type: 'etcdv3';
       /** `unix:///…/etcd.sock:2379` (ETCD_ENDPOINTS for agents, CNI plugins and calicoctl). */
@@ -79,7 +85,7 @@ export interface LabState {
   /** The embedded datastore file (used when `datastore` is embedded or absent). */
   readonly datastorePath: string;
   /** Absent: embedded. */
-  readonly datastore?: LabDatastoreRecord;
+  datastore?: LabDatastoreRecord;
   /** Absent: `static`. */
   readonly network?: LabNetwork;
   /** Absent: 1. */

@@ -4,7 +4,8 @@
  * admin kubeconfig at `<run dir>/kubeconfig`, detached like the lab's other processes, its record (ports, pids)
  * kept in the lab's state after every change. It runs in the root namespace on 127.0.0.1 (kubectl on the host
  * reaches it; nothing of the host's network configuration changes). Each lab node is registered as a Node
- * named after it. The lab's agents keep using the lab's own datastore for now.
+ * named after it. In a lab on the Kubernetes datastore (kube/cluster.ts) it is the datastore of the agents,
+ * the CNI plugin and calicoctl; with `--no-agent` it only runs beside the lab's own datastore.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +36,11 @@ export function labKubeEnv(state: Pick<LabState, 'kubernetes'>): Record<string, 
 /** Starts the control plane unless it serves already (an `up` again after a crash starts it anew). */
 export async function ensureLabKubernetes(
   state: LabState,
-  options: { readonly signal?: AbortSignal; readonly timeoutMs?: number } = {},
+  options: {
+    readonly signal?: AbortSignal;
+    readonly timeoutMs?: number;
+    readonly featureGates?: Readonly<Record<string, boolean>>;
+  } = {},
 ): Promise<ControlPlaneRecord> {
   if (state.kubernetes !== undefined) {
     const s = await KubeControlPlane.attach(state.kubernetes).status();

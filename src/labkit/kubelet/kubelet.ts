@@ -54,6 +54,8 @@ export interface LabKubeletOptions {
   readonly detached?: boolean;
   /** Pod namespaces carry this pid for the lab's stale-namespace sweep; default this process. */
   readonly netnsOwnerPid?: number;
+  /** Pod namespaces are named `<prefix><owner pid base36>-<hex>`; default `calts-` (netns.ts). */
+  readonly netnsPrefix?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -94,6 +96,7 @@ export class LabKubelet implements AsyncDisposable {
           : {}),
       }),
       netnsOwnerPid: o.netnsOwnerPid ?? process.pid,
+      ...(o.netnsPrefix !== undefined ? { netnsPrefix: o.netnsPrefix } : {}),
       detached: o.detached ?? false,
     };
   }

@@ -1,9 +1,10 @@
 /**
  * A pod sandbox of the lab kubelet: the pod's network namespace, its network from the `calico` CNI plugin
- * (run in the node's namespace as kubelet's runtime would, cni.ts), and a probe agent serving every
- * containerPort (probe-client.ts). Each sandbox has a record `<dir>/<pod uid>.json` written before anything
- * is created, so a restarted kubelet adopts a sandbox whose namespace still exists and removes (CNI DEL,
- * namespace) one whose pod is gone, whatever step it had reached.
+ * (run in the node's namespace as kubelet's runtime would, cni.ts) plus the lab's hairpin (plumbing.ts: the
+ * pod's connections to its own address cross the node, where policy judges them as truth tables do), and a
+ * probe agent serving every containerPort (probe-client.ts). Each sandbox has a record `<dir>/<pod uid>.json`
+ * written before anything is created, so a restarted kubelet adopts a sandbox whose namespace still exists and
+ * removes (CNI DEL, namespace) one whose pod is gone, whatever step it had reached.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,9 @@ import type { CommandRunner } from '../../dataplane/exec/command-runner.js';
 import { CalicoError, errorMessage } from '../../lib/errors.js';
 import { PRIVATE_DIR_MODE, PRIVATE_FILE_MODE, ensureDirSync } from '../../sys/files.js';
 import { processExists } from '../../sys/process.js';
+import { parseIp } from '../../lib/net/ip.js';
 import { cniAdd, cniDel, type CniAttachment } from '../cni.js';
+import { wireCniPodHairpin } from '../plumbing.js';
 import { createNamespace, deleteNamespace, listNamespaces, uniqueNamespaceName } from '../netns.js';
 import { startProbeAgent, ProbeAgentClient } from '../probe-client.js';
 import { LabProcess } from '../process.js';
@@ -45,7 +48,30 @@ export interface SandboxEnv {
   readonly netconf: Record<string, unknown>;
   /** Whose death makes the pod namespaces stale for the lab's namespace sweep (the kubelet's keeper). */
   readonly netnsOwnerPid: number;
+  /** The pod namespaces' name prefix (the lab's, so its sweep finds them); default netns.ts's. */
+  readonly netnsPrefix?: string;
   readonly detached: boolean;
+}
+
+/** A sandbox's probe agent socket and log, in the kubelet's sandbox dir. */
+export function sandboxFiles(dir: string, uid: string): { socketPath: string; logFile: string } {
+  const base = join(dir, uid.slice(0, 8));
+  return { socketPath: `${base}.sock`, logFile: `${base}.log` };
+}
+
+/** The sandbox records in `dir` (unreadable ones are reported and skipped). */
+export function readSandboxRecords(dir: string, warn: (m: string) => void): SandboxRecord[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .flatMap((f) => {
+      try {
+        return [JSON.parse(readFileSync(join(dir, f), 'utf8')) as SandboxRecord];
+      } catch (e) {
+        warn(`sandbox record ${join(dir, f)} unreadable: ${errorMessage(e)}`);
+        return [];
+      }
+    });
 }
 
 export class Sandbox {
@@ -64,17 +90,7 @@ export class Sandbox {
 
   /** The records on disk (unreadable ones are reported and skipped: a sweep cannot act on them). */
   static load(env: SandboxEnv, warn: (m: string) => void): Sandbox[] {
-    if (!existsSync(env.dir)) return [];
-    return readdirSync(env.dir)
-      .filter((f) => f.endsWith('.json'))
-      .flatMap((f) => {
-        try {
-          return [new Sandbox(env, JSON.parse(readFileSync(join(env.dir, f), 'utf8')) as SandboxRecord)];
-        } catch (e) {
-          warn(`sandbox record ${join(env.dir, f)} unreadable: ${errorMessage(e)}`);
-          return [];
-        }
-      });
+    return readSandboxRecords(env.dir, warn).map((r) => new Sandbox(env, r));
   }
 
   /** A new sandbox for `pod` (nothing created yet; `start` does it). */
@@ -83,7 +99,7 @@ export class Sandbox {
       uid: pod.metadata.uid,
       namespace: pod.metadata.namespace,
       name: pod.metadata.name,
-      netns: uniqueNamespaceName(undefined, env.netnsOwnerPid),
+      netns: uniqueNamespaceName(env.netnsPrefix, env.netnsOwnerPid),
       containerId: randomBytes(32).toString('hex'),
       ports: containerPorts(pod),
     });
@@ -111,8 +127,7 @@ export class Sandbox {
   }
 
   #files(): { socketPath: string; logFile: string } {
-    const base = join(this.#env.dir, this.record.uid.slice(0, 8));
-    return { socketPath: `${base}.sock`, logFile: `${base}.log` };
+    return sandboxFiles(this.#env.dir, this.record.uid);
   }
 
   get running(): boolean {
@@ -128,6 +143,9 @@ export class Sandbox {
       const { ip } = await cniAdd(this.#env.runner, this.#attachment(), opt);
       this.record.ip = ip;
       this.#save();
+      // The lab's hairpin: a pod's connections to its own address cross the node and its policy.
+      const family = parseIp(ip)?.family ?? 4;
+      await wireCniPodHairpin(this.#env.runner, { podNs: this.record.netns, ip, family }, opt);
       await this.#startProbe();
       this.record.started = Date.now();
       this.#save();

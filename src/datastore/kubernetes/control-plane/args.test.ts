@@ -51,6 +51,12 @@ test('admission plugins are the defaults unless some are disabled by name (the K
   assert.equal(api[api.indexOf('--disable-admission-plugins') + 1], 'NamespaceLifecycle,ServiceAccount');
 });
 
+test('feature gates are the defaults unless given (the conformance driver: StrictIPCIDRValidation off)', () => {
+  assert.ok(!apiserverArgs(files, ports).some((a) => a.startsWith('--feature-gates')));
+  const api = apiserverArgs(files, ports, { featureGates: { StrictIPCIDRValidation: false, B: true } });
+  assert.ok(api.includes('--feature-gates=B=true,StrictIPCIDRValidation=false'));
+});
+
 test('this process is no control-plane program of any directory', () => {
   assert.equal(controlPlaneProgramOf(process.pid, '/'), undefined);
   assert.equal(controlPlaneProgramOf(2 ** 22 + 1, dir), undefined);

@@ -46,14 +46,21 @@ export function etcdArgs(f: ControlPlaneFiles, p: ControlPlanePorts): string[] {
  * configuration only; with the endpoint reconciler off the API server does not publish its loopback address
  * as the `kubernetes` Service's endpoint. `disableAdmissionPlugins` turns off default admission plugins by name
  * (the KDD tests turn off NamespaceLifecycle, to write in namespaces no Namespace object exists for).
+ * `featureGates` sets API server feature gates (the conformance driver turns off StrictIPCIDRValidation).
  */
 export function apiserverArgs(
   f: ControlPlaneFiles,
   p: ControlPlanePorts,
-  options: { readonly disableAdmissionPlugins?: readonly string[] } = {},
+  options: {
+    readonly disableAdmissionPlugins?: readonly string[];
+    readonly featureGates?: Readonly<Record<string, boolean>>;
+  } = {},
 ): string[] {
   const { pki } = f;
   const disabled = options.disableAdmissionPlugins ?? [];
+  const gates = Object.entries(options.featureGates ?? {})
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`);
   return [
     ...['--etcd-servers', `http://127.0.0.1:${p.etcd}`],
     ...['--bind-address', '127.0.0.1', '--advertise-address', '127.0.0.1', '--secure-port', `${p.apiserver}`],
@@ -80,6 +87,7 @@ export function apiserverArgs(
     ...['--proxy-client-cert-file', pki.crt('front-proxy-client')],
     ...['--proxy-client-key-file', pki.key('front-proxy-client')],
     ...(disabled.length > 0 ? ['--disable-admission-plugins', disabled.join(',')] : []),
+    ...(gates.length > 0 ? [`--feature-gates=${gates.join(',')}`] : []),
   ];
 }
 

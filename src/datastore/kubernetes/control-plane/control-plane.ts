@@ -59,6 +59,8 @@ export interface ControlPlaneOptions {
   readonly detached?: boolean;
   /** Default admission plugins the API server runs without (e.g. `NamespaceLifecycle` for the KDD tests). */
   readonly disableAdmissionPlugins?: readonly string[];
+  /** kube-apiserver feature gates (`--feature-gates`), e.g. `{ StrictIPCIDRValidation: false }`. */
+  readonly featureGates?: Readonly<Record<string, boolean>>;
   /** Bound on each wait (etcd, /readyz, leaders, CRDs); default 120 s (a busy 2-core machine). */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
@@ -188,8 +190,10 @@ export class KubeControlPlane implements AsyncDisposable {
 
   #startApiServerProcess(binaries: KubeBinaries, detached: boolean): void {
     const disable = this.#options?.disableAdmissionPlugins;
+    const gates = this.#options?.featureGates;
     const args = apiserverArgs(filesOf(this.#record.dir), this.#record.ports, {
       ...(disable !== undefined ? { disableAdmissionPlugins: disable } : {}),
+      ...(gates !== undefined ? { featureGates: gates } : {}),
     });
     this.#spawn('kube-apiserver', binaries.path('kube-apiserver'), args, detached);
   }
