@@ -1,7 +1,7 @@
 /**
  * calico-apiserver behind a real kube-apiserver (the control plane starter; skipped, with the reason, when
  * the Kubernetes programs are not built): the program started as users start it, registered with Calico's
- * APIService / Service names (ExternalName `localhost`, registration.ts), and driven by the kubectl of the
+ * APIService / Service names (ExternalName `localhost`, datastore/kubernetes/aggregation.ts), and driven by the kubectl of the
  * same release through the aggregation layer: discovery and short names, `kubectl apply -f` of the starter's
  * GlobalNetworkPolicy (examples/starter.yaml, verbatim), get / list / watch / delete, `get -o yaml | apply`
  * changing nothing, an invalid document refused with calicoctl validate's field messages and nothing stored,
@@ -23,9 +23,9 @@ import { kubernetesSkipReason } from '../datastore/kubernetes/testing/control-pl
 import { KubeControlPlane } from '../datastore/kubernetes/control-plane/control-plane.js';
 import { waitFor } from '../lib/async.js';
 import { repoRoot } from '../test-support/repo.js';
-import { aggregationObjects } from './registration.js';
+import { aggregationObjects, issueServingCert } from '../datastore/kubernetes/aggregation.js';
 import { servedResources } from './resources.js';
-import { issueServingCert, startApiServer, type RunningApiServer } from './testing.js';
+import { startApiServer, type RunningApiServer } from './testing.js';
 
 const skip = kubernetesSkipReason() ?? false;
 if (skip !== false) console.log(`# skipped: ${skip}`);

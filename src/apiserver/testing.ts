@@ -1,41 +1,9 @@
 /**
- * Test helpers for calico-apiserver: a serving certificate signed by a control plane's CA (openssl, P-256)
- * for the name the aggregator checks, and the program started as users start it (a child process) with the
- * port it reports.
+ * Test helper for calico-apiserver: the program started as users start it (a child process) with the port it
+ * reports. (Its serving certificate: `issueServingCert` in datastore/kubernetes/aggregation.ts.)
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { waitFor } from '../lib/async.js';
-import { SERVING_NAME } from './registration.js';
-
-export interface ServingCert {
-  readonly cert: string;
-  readonly key: string;
-}
-
-/** `<dir>/apiserver-serving.{crt,key}` signed by `<pkiDir>/ca.{crt,key}`. */
-export function issueServingCert(pkiDir: string, dir: string): ServingCert {
-  const key = join(dir, 'apiserver-serving.key');
-  const csr = join(dir, 'apiserver-serving.csr');
-  const cert = join(dir, 'apiserver-serving.crt');
-  const ext = join(dir, 'apiserver-serving.ext');
-  const run = (args: string[]): void => {
-    execFileSync('openssl', args, { stdio: 'pipe', timeout: 30_000 });
-  };
-  run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
-  run(['req', '-new', '-key', key, '-subj', '/CN=calico-apiserver', '-out', csr]);
-  writeFileSync(
-    ext,
-    `extendedKeyUsage=serverAuth\nsubjectAltName=DNS:${SERVING_NAME},DNS:localhost,IP:127.0.0.1\n`,
-    { mode: 0o600 },
-  );
-  run([
-    ...['x509', '-req', '-in', csr, '-CA', join(pkiDir, 'ca.crt'), '-CAkey', join(pkiDir, 'ca.key')],
-    ...['-CAcreateserial', '-days', '1', '-extfile', ext, '-out', cert],
-  ]);
-  return { cert, key };
-}
 
 export interface RunningApiServer {
   readonly port: number;

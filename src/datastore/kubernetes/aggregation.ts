@@ -1,7 +1,8 @@
 /**
  * The objects that put calico-apiserver behind kube-apiserver's aggregation layer, with Calico's names
  * (`manifests/apiserver.yaml`: Namespace `calico-apiserver`, Service `calico-api`, APIService
- * `v3.projectcalico.org`, groupPriorityMinimum 1500, versionPriority 200). Pure.
+ * `v3.projectcalico.org`, groupPriorityMinimum 1500, versionPriority 200; pure), and its serving certificate
+ * (`issueServingCert`, openssl). Used by calico-apiserver's test and the lab (labkit/kube/apiserver.ts).
  *
  * **How the aggregator reaches a server on loopback.** kube-apiserver resolves an APIService's Service in one
  * of two ways (k8s.io/apiserver `pkg/util/proxy` v0.37.2):
@@ -15,6 +16,10 @@
  * certificate against the APIService's `caBundle` for the name `calico-api.calico-apiserver.svc` (whatever the
  * Service type), so the serving certificate must carry that DNS name.
  */
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
 export const APISERVER_NAMESPACE = 'calico-apiserver';
 export const APISERVER_SERVICE = 'calico-api';
 export const APISERVICE_NAME = 'v3.projectcalico.org';
@@ -59,4 +64,35 @@ export function aggregationObjects(o: RegistrationOptions): Record<string, unkno
       },
     },
   ];
+}
+
+export interface ServingCert {
+  readonly cert: string;
+  readonly key: string;
+}
+
+/**
+ * `<dir>/apiserver-serving.{crt,key}` for `SERVING_NAME`, localhost and 127.0.0.1, signed by
+ * `<pkiDir>/ca.{crt,key}` (the control plane's CA; openssl, P-256, valid a year).
+ */
+export function issueServingCert(pkiDir: string, dir: string): ServingCert {
+  const key = join(dir, 'apiserver-serving.key');
+  const csr = join(dir, 'apiserver-serving.csr');
+  const cert = join(dir, 'apiserver-serving.crt');
+  const ext = join(dir, 'apiserver-serving.ext');
+  const run = (args: string[]): void => {
+    execFileSync('openssl', args, { stdio: 'pipe', timeout: 30_000 });
+  };
+  run(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key]);
+  run(['req', '-new', '-key', key, '-subj', '/CN=calico-apiserver', '-out', csr]);
+  writeFileSync(
+    ext,
+    `extendedKeyUsage=serverAuth\nsubjectAltName=DNS:${SERVING_NAME},DNS:localhost,IP:127.0.0.1\n`,
+    { mode: 0o600 },
+  );
+  run([
+    ...['x509', '-req', '-in', csr, '-CA', join(pkiDir, 'ca.crt'), '-CAkey', join(pkiDir, 'ca.key')],
+    ...['-CAcreateserial', '-days', '365', '-extfile', ext, '-out', cert],
+  ]);
+  return { cert, key };
 }
