@@ -18,6 +18,7 @@ const LAYERS = [
   'labkit',
   'lab',
   'conformance',
+  'apiserver',
 ];
 
 /** Which internal layers each layer may import (lib is always allowed). */
@@ -40,6 +41,8 @@ const ALLOWED = {
   agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
   cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],
   lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'labkit'],
+  // calico-apiserver (projectcalico.org/v3 behind kube-apiserver's aggregation layer) over the datastore.
+  apiserver: ['api', 'model', 'datastore'],
 };
 
 /** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */

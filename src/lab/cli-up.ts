@@ -127,6 +127,7 @@ export async function buildLab(
       step: (what, fn) => step(say, what, fn),
     });
     say(`  Kubernetes Nodes ${names.join(', ')}; KUBECONFIG=${lab.state.kubernetes?.kubeconfig ?? '?'}`);
+    await startApiServer(lab, say, signal);
   }
   for (let i = 1; i <= req.nodes && req.datastore !== 'kubernetes'; i++) {
     const name = `node-${i}`;
@@ -147,6 +148,7 @@ export async function buildLab(
     );
     const nodes = await lab.registerKubernetesNodes();
     say(`  Kubernetes Nodes ${nodes.join(', ')}; KUBECONFIG=${lab.state.kubernetes?.kubeconfig ?? '?'}`);
+    await startApiServer(lab, say, signal);
   }
   if (lab.state.outside === undefined)
     await step(say, 'outside namespace (stands for the Internet)', () =>
@@ -163,6 +165,14 @@ export async function buildLab(
     lab.waitRoutes({ signal, timeoutMs: 60_000 }),
   );
   if (missing.length > 0) throw new CalicoError('CALICO_ERR_IO', `routes missing: ${missing.join(', ')}`);
+}
+
+/** calico-apiserver beside the control plane, registered with the aggregator (kube/apiserver.ts). */
+async function startApiServer(lab: LabCluster, say: Say, signal: AbortSignal): Promise<void> {
+  const port = await step(say, 'calico-apiserver (APIService v3.projectcalico.org Available)', () =>
+    lab.startCalicoApiServer({ signal }),
+  );
+  say(`  projectcalico.org/v3 served by calico-apiserver on https://127.0.0.1:${port} (kubectl apply works)`);
 }
 
 function rackLabel(lab: LabCluster, index: number): string {

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { waitFor } from '../lib/async.js';
@@ -32,6 +33,10 @@ const skip =
   (found.ok ? false : found.reason);
 if (skip !== false) console.log(`# skipped: ${skip}`);
 const main = nodeScriptCommand(siblingScript('main', import.meta.url));
+/** The starter GlobalNetworkPolicy for the Kubernetes lab (projectcalico.org/v3), applied verbatim. */
+const ALLOW_DNS = fileURLToPath(new URL('../../../examples/kubernetes/allow-dns.yaml', import.meta.url));
+const APISERVER_STATUS =
+  /calico-apiserver \(projectcalico\.org\/v3, APIService v3\.projectcalico\.org\) https:\/\/127\.0\.0\.1:\d+: running \(pid \d+\)/;
 const runner = new NodeCommandRunner();
 
 function lab(
@@ -116,6 +121,16 @@ describe('calico-lab up --kubernetes', { skip }, () => {
       /kubernetes v1\.\d+\.\d+: kube-apiserver https:\/\/127\.0\.0\.1:\d+ ready; running: etcd \d+, kube-apiserver \d+, kube-controller-manager \d+, kube-scheduler \d+\n/,
     );
     assert.equal(controlPlaneProcesses(runDir).length, 4);
+    assert.match(up.out, /calico-apiserver \(APIService v3\.projectcalico\.org Available\): done in/);
+    assert.match(status.out, APISERVER_STATUS);
+
+    // Calico's own resources through kubectl (the aggregated projectcalico.org/v3 group).
+    const applied = kubectl(kubeconfig, ['apply', '-f', ALLOW_DNS]);
+    assert.equal(applied.code, 0, applied.out);
+    assert.equal(applied.out.trim(), 'globalnetworkpolicy.projectcalico.org/allow-dns created');
+    const listed = kubectl(kubeconfig, ['get', 'globalnetworkpolicies']);
+    assert.equal(listed.code, 0, listed.out);
+    assert.match(listed.out, /^NAME\s+CREATED AT\nallow-dns\s+\d{4}-/);
 
     // A dead API server: `up` starts the control plane again, keeping its CA and etcd data (the Nodes).
     const api = controlPlaneProcesses(runDir).find((p) => p.program === 'kube-apiserver');
@@ -129,6 +144,10 @@ describe('calico-lab up --kubernetes', { skip }, () => {
     assert.equal(after.code, 0, after.out);
     assert.deepEqual(after.out.trim().split('\n').sort(), ['node/node-1', 'node/node-2']);
     assert.equal(controlPlaneProcesses(runDir).length, 4);
+    // calico-apiserver serves again through the restarted kube-apiserver, with what was stored.
+    const gnp = kubectl(kubeconfig, ['get', 'gnp', '-o', 'name']);
+    assert.equal(gnp.code, 0, gnp.out);
+    assert.equal(gnp.out.trim(), 'globalnetworkpolicy.projectcalico.org/allow-dns');
 
     const down = lab(runDir, ['down']);
     assert.equal(down.code, 0, down.out);
@@ -223,6 +242,26 @@ describe(
         `TCP:${onNode2[1]}:80,connect-timeout=3`,
       ]);
       assert.equal(probe.code, 0, probe.out);
+
+      // The starter GlobalNetworkPolicy through kubectl, enforced: it allows only DNS, so TCP 80 is denied.
+      assert.match(status.out, APISERVER_STATUS);
+      const applied = kubectl(kubeconfig, ['apply', '-f', ALLOW_DNS]);
+      assert.equal(applied.code, 0, applied.out);
+      assert.equal(applied.out.trim(), 'globalnetworkpolicy.projectcalico.org/allow-dns created');
+      const listed = kubectl(kubeconfig, ['get', 'globalnetworkpolicies']);
+      assert.match(listed.out, /^NAME\s+CREATED AT\nallow-dns\s+\d{4}-/);
+      const sync = lab(runDir, ['sync']);
+      assert.equal(sync.code, 0, sync.out);
+      const denied = lab(runDir, [
+        'exec',
+        'node-1',
+        '--',
+        'socat',
+        '-u',
+        'OPEN:/dev/null',
+        `TCP:${onNode2[1]}:80,connect-timeout=3`,
+      ]);
+      assert.notEqual(denied.code, 0, denied.out);
 
       const { keeperPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { keeperPid: number };
       process.kill(keeperPid, 'SIGKILL');

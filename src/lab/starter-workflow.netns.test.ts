@@ -8,8 +8,9 @@
  *   kubectl apply -f examples/kubernetes/deny-all-ingress.yaml -> production isolated (probes denied), the
  *   client's own namespace still open; calicoctl get networkpolicies -n production shows
  *   knp.default.deny-all-ingress
- *   calicoctl apply -f examples/kubernetes/allow-dns.yaml -> kubectl get globalnetworkpolicies
- *   .crd.projectcalico.org lists allow-dns, calicoctl get globalnetworkpolicies shows it; UDP 53 into
+ *   kubectl apply -f examples/kubernetes/allow-dns.yaml (projectcalico.org/v3, served by the lab's
+ *   calico-apiserver) -> kubectl get globalnetworkpolicies lists allow-dns, so does kubectl get
+ *   globalnetworkpolicies.crd.projectcalico.org, calicoctl get globalnetworkpolicies shows it; UDP 53 into
  *   production is allowed again, TCP 80 stays denied, and the client's other egress now ends at the end of
  *   the default tier (denied)
  *   calico-lab down -> no process, namespace or mount left.
@@ -158,7 +159,14 @@ describe('the starter workflow, verbatim, on calico-lab up --kubernetes', { skip
       'web->client tcp/8080': 'allowed',
     });
 
-    ok(calicoctl('apply', '-f', join(examples, 'allow-dns.yaml')), 'calicoctl apply allow-dns');
+    assert.equal(
+      ok(kubectl('apply', '-f', join(examples, 'allow-dns.yaml')), 'kubectl apply allow-dns').trim(),
+      'globalnetworkpolicy.projectcalico.org/allow-dns created',
+    );
+    assert.match(
+      ok(kubectl('get', 'globalnetworkpolicies'), 'kubectl get globalnetworkpolicies'),
+      /^NAME\s+CREATED AT\nallow-dns\s/,
+    );
     assert.match(
       ok(kubectl('get', 'globalnetworkpolicies.crd.projectcalico.org'), 'kubectl get gnp crd'),
       /^allow-dns\s/m,

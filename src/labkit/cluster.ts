@@ -41,6 +41,7 @@ import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
+import { ensureLabApiServer } from './kube/apiserver.js';
 import {
   kubeletPodRecords,
   kubeletRunning,
@@ -357,6 +358,11 @@ export class LabCluster implements AsyncDisposable {
   /** Registers every lab node as a Kubernetes Node (a lab with a control plane); returns their names. */
   registerKubernetesNodes(): Promise<string[]> {
     return registerLabNodes(this.#state);
+  }
+
+  /** Starts calico-apiserver unless it runs and waits until its APIService is Available; returns its port. */
+  startCalicoApiServer(options: Timing = {}): Promise<number> {
+    return ensureLabApiServer(this.#state, sig(options));
   }
 
   async startAgent(node: string, options: Timing = {}): Promise<void> {

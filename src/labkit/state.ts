@@ -103,6 +103,13 @@ export interface LabState {
   keeperPid?: number;
   /** The lab's Kubernetes control plane (`up --kubernetes`, kube/lab.ts); absent: none. */
   kubernetes?: ControlPlaneRecord;
+  /** calico-apiserver beside the control plane (kube/apiserver.ts); absent: not started. */
+  calicoApiServer?: {
+    readonly pid: number;
+    readonly port: number;
+    /** The kube-apiserver it was started against. */
+    readonly server: string;
+  };
   readonly nodes: NodeRecord[];
   readonly pods: PodRecord[];
 }

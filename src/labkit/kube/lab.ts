@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../lib/errors.js';
 import { saveState, type LabState } from '../state.js';
+import { labApiServerStatus, stopLabApiServer } from './apiserver.js';
 import {
   KubeControlPlane,
   type ControlPlaneRecord,
@@ -75,10 +76,14 @@ export async function registerLabNodes(state: LabState): Promise<string[]> {
 /**
  * Stops the lab's control plane: the recorded processes, then any process whose command line names
  * `<run dir>/kubernetes` (also for a lab whose state lost the record). Returns how many were stopped.
+ * calico-apiserver (kube/apiserver.ts) is stopped first and not counted.
  */
-export async function stopLabKubernetes(state: Pick<LabState, 'kubernetes' | 'runDir'>): Promise<number> {
+export async function stopLabKubernetes(
+  state: Pick<LabState, 'kubernetes' | 'runDir' | 'calicoApiServer'>,
+): Promise<number> {
   const dir = labKubeDir(state.runDir);
   if (state.kubernetes === undefined && !existsSync(dir)) return 0;
+  await stopLabApiServer(state);
   const running = controlPlaneProcesses(dir).length;
   if (state.kubernetes !== undefined) await KubeControlPlane.attach(state.kubernetes).stop();
   await stopControlPlaneProcesses(dir);
@@ -86,7 +91,9 @@ export async function stopLabKubernetes(state: Pick<LabState, 'kubernetes' | 'ru
 }
 
 /** `calico-lab status` lines for the control plane (none when the lab has none). */
-export async function labKubernetesStatus(state: Pick<LabState, 'kubernetes'>): Promise<string[]> {
+export async function labKubernetesStatus(
+  state: Pick<LabState, 'kubernetes' | 'runDir' | 'calicoApiServer'>,
+): Promise<string[]> {
   const r = state.kubernetes;
   if (r === undefined) return [];
   const cp = KubeControlPlane.attach(r);
@@ -98,5 +105,6 @@ export async function labKubernetesStatus(state: Pick<LabState, 'kubernetes'>): 
     `${head} ${s.ready ? 'ready' : 'NOT ready'}; running: ${pids || 'nothing'}` +
       (s.stopped.length > 0 ? `; stopped: ${s.stopped.join(', ')}` : ''),
     `  KUBECONFIG=${r.kubeconfig}; logs ${r.dir}/*.log`,
+    ...labApiServerStatus(state),
   ];
 }
