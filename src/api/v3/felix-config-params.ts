@@ -45,6 +45,7 @@ import {
   text,
 } from './felix-config-types.js';
 import { parseCidr } from '../../lib/net/ip.js';
+import { trustedDnsServerProblem } from '../domains.js';
 
 /** How calico-ts honours a parameter (absent: not implemented). */
 export type ParamUse = 'live' | 'servers';
@@ -57,12 +58,15 @@ export interface ParamDef<V> {
   readonly felix?: string;
   /** Environment only (not a FelixConfiguration field). */
   readonly local?: boolean;
+  /** A Calico Enterprise field (FelixConfigurationSpec of Calico Enterprise, not of open-source Calico). */
+  readonly enterprise?: boolean;
 }
 
 interface Opts {
   readonly use?: ParamUse;
   readonly felix?: string;
   readonly local?: boolean;
+  readonly enterprise?: boolean;
 }
 
 function p<T>(type: ParamType<T>, dflt: T, o?: Opts): ParamDef<T>;
@@ -84,6 +88,8 @@ const CONNTRACK_DEFAULTS: ConntrackTimeouts = {
   genericTimeout: '10m',
   icmpTimeout: '5s',
 };
+
+const E: Opts = { enterprise: true };
 
 const SEVERITIES = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
 
@@ -305,6 +311,21 @@ export const FELIX_PARAMS = {
   requireMTUFile: p(boolean(), false),
   bpfMaglevMaxEndpointsPerService: p(integer(1, 3000), 100),
   bpfMaglevMaxServices: p(integer(1, 3000), 100),
+  // ── Calico Enterprise's DNS policy parameters (docs/design/dns-policy.md) ──
+  dnsCacheFile: p(text(), '/var/run/calico/felix-dns-cache.txt', E),
+  dnsCacheSaveInterval: p(duration(), 60_000, E),
+  dnsCacheEpoch: p(integer(), 0, E),
+  dnsExtraTTL: p(duration(), 0, E),
+  dnsTrustedServers: p(stringList(trustedDnsServerProblem), ['k8s-service:kube-dns'], E),
+  /** Calico Enterprise's default is DelayDeniedPacket; calico-ts holds each answer until it is programmed. */
+  dnsPolicyMode: p(
+    choice(['NoDelay', 'DelayDeniedPacket', 'DelayDNSResponse', 'Inline']),
+    'DelayDNSResponse',
+    E,
+  ),
+  dnsLogsFileEnabled: p(boolean(), true, E),
+  dnsLogsFileDirectory: p(text(), '/var/log/calico/dnslogs', E),
+  dnsLogsFlushInterval: p(duration(), 300_000, E),
 } as const;
 
 export type FelixParamName = keyof typeof FELIX_PARAMS;

@@ -10,6 +10,8 @@ export type Tier = ResourceEnvelope<'Tier', TierSpec>;
 
 export interface NetworkSetSpec {
   nets?: string[];
+  /** Calico Enterprise: egress to these domains is allowed where an egress Allow rule selects the set. */
+  allowedEgressDomains?: string[];
 }
 export type NetworkSet = ResourceEnvelope<'NetworkSet', NetworkSetSpec>;
 export type GlobalNetworkSet = ResourceEnvelope<'GlobalNetworkSet', NetworkSetSpec>;

@@ -3,7 +3,8 @@
  * `projectcalico.org/namespace` is reserved for Calico (reference §1.4).
  */
 import { calicoKind } from '../codec.js';
-import { type Issues, list, opt, struct } from '../decoder.js';
+import { checked, type Issues, list, opt, struct } from '../decoder.js';
+import { checkDomainPattern, MAX_DOMAINS } from '../domains.js';
 import type { ObjectMeta } from '../meta.js';
 import { checkSubdomain } from '../names.js';
 import { cidrField } from '../net-fields.js';
@@ -11,7 +12,10 @@ import type { NetworkSetSpec } from './misc.js';
 
 export const NAMESPACE_LABEL = 'projectcalico.org/namespace';
 
-const networkSetSpec = struct<NetworkSetSpec>({ nets: opt(list(cidrField)) });
+const networkSetSpec = struct<NetworkSetSpec>({
+  nets: opt(list(cidrField)),
+  allowedEgressDomains: opt(list(checked(checkDomainPattern), { maxItems: MAX_DOMAINS, unique: true })),
+});
 
 function checkReservedLabel(metadata: ObjectMeta, _spec: NetworkSetSpec, issues: Issues): void {
   if (metadata.labels !== undefined && NAMESPACE_LABEL in metadata.labels) {

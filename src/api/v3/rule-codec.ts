@@ -18,6 +18,7 @@ import {
   struct,
 } from '../decoder.js';
 import { parseCidr } from '../../lib/net/ip.js';
+import { checkDomainPattern, MAX_DOMAINS } from '../domains.js';
 import { checkPortName, checkSubdomain } from '../names.js';
 import { netField } from '../net-fields.js';
 import {
@@ -106,6 +107,7 @@ function checkEntityRule(e: EntityRule, path: string, issues: Issues): void {
     clash('serviceAccounts', e.serviceAccounts !== undefined);
     clash('nets', (e.nets ?? []).length > 0);
     clash('notNets', (e.notNets ?? []).length > 0);
+    clash('domains', (e.domains ?? []).length > 0);
   }
   (e.notNets ?? []).forEach((n, i) => {
     const c = parseCidr(n);
@@ -130,6 +132,7 @@ export const entityRuleField: Decoder<EntityRule> = refine(
     notSelector: opt(selectorField()),
     notPorts: opt(list(portField, { maxItems: MAX_PORTS })),
     serviceAccounts: opt(serviceAccountMatch),
+    domains: opt(list(checked(checkDomainPattern), { maxItems: MAX_DOMAINS, unique: true })),
   }),
   checkEntityRule,
 );
@@ -302,6 +305,31 @@ function checkRuleDirection(r: RuleDraft, path: string, issues: Issues, ctx: Rul
   }
 }
 
+/** Domains (Calico Enterprise) belong only in the destination of an egress Allow rule of a policy. */
+function checkRuleDomains(r: RuleDraft, path: string, issues: Issues, ctx: RuleContext): void {
+  if ((r.source?.domains ?? []).length > 0) {
+    issues.add(
+      `${path}.source.domains`,
+      'domains are only allowed in the destination of egress rules with action Allow',
+    );
+  }
+  if ((r.destination?.domains ?? []).length === 0) return;
+  const where =
+    ctx.scope === 'profile'
+      ? 'this is a profile rule'
+      : ctx.direction === 'ingress'
+        ? 'this is an ingress rule'
+        : r.action !== undefined && r.action !== 'Allow'
+          ? `action is ${show(r.action)}`
+          : undefined;
+  if (where !== undefined) {
+    issues.add(
+      `${path}.destination.domains`,
+      `domains are only allowed in the destination of egress rules with action Allow (${where})`,
+    );
+  }
+}
+
 /** Output order follows Calico's JSON field order. */
 const ruleShape = struct<RuleDraft>({
   action: opt(oneOf(['Allow', 'Deny', 'Log', 'Pass'], 'action')),
@@ -331,6 +359,7 @@ export function ruleField(ctx: RuleContext): Decoder<Rule> {
     checkRuleNets(r, path, issues);
     checkRuleHttp(r, path, issues);
     checkRuleDirection(r, path, issues, ctx);
+    checkRuleDomains(r, path, issues, ctx);
     return r.action === undefined ? undefined : { ...r, action: r.action };
   };
 }

@@ -42,6 +42,8 @@ export interface EntityRule {
   notPorts?: PortValue[];
   serviceAccounts?: ServiceAccountMatch;
   services?: ServiceMatch;
+  /** Calico Enterprise: domain names (exact or with one `*` label); egress Allow destinations only. */
+  domains?: string[];
 }
 
 export interface HttpPath {
