@@ -13,7 +13,7 @@ import type {
 import { parseCidr, parseIp } from '../lib/net/ip.js';
 import type { Cidr, IpAddr } from '../lib/net/ip.js';
 import { LABEL_NAMESPACE, namespaceProfileName } from './ids.js';
-import { toModelRules } from './rules.js';
+import { canonicalDomains, toModelRules } from './rules.js';
 import type { ModelEndpoint, ModelNamedPort, ModelNetworkSet, ModelProfile, ModelTier } from './types.js';
 
 function portsOf(ports: readonly (EndpointPort | WorkloadEndpointPort)[] | undefined): ModelNamedPort[] {
@@ -79,6 +79,7 @@ export function networkSetToModel(set: NetworkSet | GlobalNetworkSet): ModelNetw
       labels: { ...(set.metadata.labels ?? {}), [LABEL_NAMESPACE]: ns },
       profiles: [namespaceProfileName(ns)],
       nets: netsOf(set.spec.nets),
+      ...domainsOf(set),
     };
   }
   return {
@@ -86,7 +87,13 @@ export function networkSetToModel(set: NetworkSet | GlobalNetworkSet): ModelNetw
     labels: { ...(set.metadata.labels ?? {}) },
     profiles: [],
     nets: netsOf(set.spec.nets),
+    ...domainsOf(set),
   };
+}
+
+function domainsOf(set: NetworkSet | GlobalNetworkSet): { allowedEgressDomains?: string[] } {
+  const d = canonicalDomains(set.spec.allowedEgressDomains);
+  return d.length > 0 ? { allowedEgressDomains: d } : {};
 }
 
 export function profileToModel(p: Profile): ModelProfile {

@@ -4,6 +4,7 @@
  */
 import { parsePort, parseProtocol, protocolNumber } from '../api/numorstring.js';
 import type { EntityRule, Rule } from '../api/v3/rule.js';
+import { canonicalDomain } from '../api/domains.js';
 import { BugError } from '../lib/errors.js';
 import { parseCidr } from '../lib/net/ip.js';
 import type { Cidr } from '../lib/net/ip.js';
@@ -47,11 +48,17 @@ function splitPorts(ports: readonly (number | string)[] | undefined): {
   return { ranges, named };
 }
 
+/** Domain patterns in canonical form, sorted and unique (so equal sets compare and hash equal). */
+export function canonicalDomains(domains: readonly string[] | undefined): string[] {
+  return [...new Set((domains ?? []).map(canonicalDomain))].sort();
+}
+
 function entityOf(er: EntityRule | undefined, namespace: string): EntityMatch {
   const e = er ?? {};
   const { positive, negative } = combineSelectors(entityRuleSelector(e, namespace), e.notSelector ?? '');
   const ports = splitPorts(e.ports);
   const notPorts = splitPorts(e.notPorts);
+  const domains = canonicalDomains(e.domains);
   return {
     nets: netsOf(e.nets),
     notNets: netsOf(e.notNets),
@@ -61,6 +68,7 @@ function entityOf(er: EntityRule | undefined, namespace: string): EntityMatch {
     namedPorts: ports.named,
     notPorts: notPorts.ranges,
     notNamedPorts: notPorts.named,
+    ...(domains.length > 0 ? { domains } : {}),
   };
 }
 

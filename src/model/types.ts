@@ -25,6 +25,8 @@ export interface EntityMatch {
   readonly namedPorts: readonly string[];
   readonly notPorts: readonly PortRange[];
   readonly notNamedPorts: readonly string[];
+  /** Domain patterns (canonical, sorted, unique; destination of egress Allow rules; absent when none). */
+  readonly domains?: readonly string[];
 }
 
 export interface IcmpMatch {
@@ -105,4 +107,6 @@ export interface ModelNetworkSet {
   /** Parent profiles whose labelsToApply are inherited (kns.<ns> for namespaced sets). */
   readonly profiles: readonly string[];
   readonly nets: readonly Cidr[];
+  /** Canonical, sorted, unique domain patterns (absent when none); egress Allow destinations only. */
+  readonly allowedEgressDomains?: readonly string[];
 }

@@ -27,6 +27,7 @@ import type { Packet, PacketEnd } from './match.js';
 import { finish, TierRunner } from './tiers.js';
 import type { StageResult } from './tiers.js';
 import type { Decision, Direction, DirectionTrace, TraceEvent, Verdict } from './trace.js';
+import type { ResolvedNames } from '../model/dns-cache.js';
 
 export { DEFAULT_FAILSAFE_INBOUND, DEFAULT_FAILSAFE_OUTBOUND } from './failsafe.js';
 
@@ -35,6 +36,8 @@ export interface EvaluatorOptions {
   readonly endpointToHostAction?: 'Drop' | 'Accept' | 'Return';
   readonly failsafeInbound?: readonly FailsafePort[];
   readonly failsafeOutbound?: readonly FailsafePort[];
+  /** DNS policy: the names addresses are currently mapped from (none: domain rules match nothing). */
+  readonly resolvedNames?: ResolvedNames;
 }
 
 export interface FlowEnd {
@@ -67,7 +70,8 @@ type Run = {
 export class PolicyEvaluator {
   private readonly index: IpIndex;
   private readonly tiers: TierRunner;
-  private readonly opts: Required<EvaluatorOptions>;
+  private readonly opts: Required<Omit<EvaluatorOptions, 'resolvedNames'>>;
+  private readonly resolved: ResolvedNames | undefined;
   private readonly hasStaged: boolean;
   private readonly heps: HostEndpointIndex;
 
@@ -81,6 +85,7 @@ export class PolicyEvaluator {
       failsafeInbound: options.failsafeInbound ?? DEFAULT_FAILSAFE_INBOUND,
       failsafeOutbound: options.failsafeOutbound ?? DEFAULT_FAILSAFE_OUTBOUND,
     };
+    this.resolved = options.resolvedNames;
   }
 
   /** Endpoints holding exactly this address. */
@@ -161,8 +166,10 @@ export class PolicyEvaluator {
       const h = this.index.holderOf(ep);
       if (h !== undefined && !holders.includes(h)) holders.unshift(h);
     }
+    const names = end.ip !== undefined ? (this.resolved?.namesFor(end.ip) ?? []) : [];
     return {
       holders,
+      ...(names.length > 0 ? { names, domainHolders: this.index.domainHoldersOf(names) } : {}),
       ...(end.ip !== undefined ? { ip: end.ip } : {}),
       ...(end.port !== undefined ? { port: end.port } : {}),
     };

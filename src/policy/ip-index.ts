@@ -7,10 +7,18 @@ import type { Labels } from '../api/selector/index.js';
 import type { Cidr, IpAddr } from '../lib/net/ip.js';
 import { maskOf } from '../lib/net/ip.js';
 import type { ModelEndpoint, ModelNetworkSet, ModelProfile } from '../model/types.js';
+import { DomainMatcher } from '../model/domain-match.js';
 
 export type Holder =
   | { readonly kind: 'endpoint'; readonly endpoint: ModelEndpoint; readonly labels: Labels }
   | { readonly kind: 'netset'; readonly set: ModelNetworkSet; readonly labels: Labels };
+
+/** A network set whose allowedEgressDomains has `pattern`, matching `name` (a name of the address). */
+export interface DomainHolder {
+  readonly holder: Extract<Holder, { kind: 'netset' }>;
+  readonly pattern: string;
+  readonly name: string;
+}
 
 /** Own labels first; for keys not set, the first parent profile (in order) that sets them wins. */
 export function effectiveLabels(
@@ -39,6 +47,7 @@ export class IpIndex {
   /** family -> prefix length -> network -> holders. */
   private readonly nets = new Map<number, Map<number, Map<bigint, Holder[]>>>();
   private readonly prefixes = new Map<number, number[]>();
+  private readonly domainSets: { holder: Extract<Holder, { kind: 'netset' }>; matcher: DomainMatcher }[] = [];
 
   constructor(
     endpoints: readonly ModelEndpoint[],
@@ -55,12 +64,15 @@ export class IpIndex {
       for (const ip of ep.ips) this.push(this.exact, ipKey(ip.family, ip.value), holder);
     }
     for (const set of networkSets) {
-      const holder: Holder = {
+      const holder: Extract<Holder, { kind: 'netset' }> = {
         kind: 'netset',
         set,
         labels: effectiveLabels(set.labels, set.profiles, profiles),
       };
       for (const c of set.nets) this.addNet(c, holder);
+      if ((set.allowedEgressDomains ?? []).length > 0) {
+        this.domainSets.push({ holder, matcher: new DomainMatcher(set.allowedEgressDomains ?? []) });
+      }
     }
     for (const [family, byPrefix] of this.nets) {
       this.prefixes.set(
@@ -105,6 +117,21 @@ export class IpIndex {
       for (const prefix of this.prefixes.get(ip.family) ?? []) {
         const hs = byPrefix.get(prefix)?.get(ip.value & maskOf(ip.family, prefix));
         if (hs !== undefined) for (const h of hs) if (!out.includes(h)) out.push(h);
+      }
+    }
+    return out;
+  }
+
+  /** Network sets whose allowedEgressDomains match one of `names` (the names an address is mapped from). */
+  domainHoldersOf(names: readonly string[]): DomainHolder[] {
+    const out: DomainHolder[] = [];
+    for (const { holder, matcher } of this.domainSets) {
+      for (const name of names) {
+        const pattern = matcher.match(name);
+        if (pattern !== undefined) {
+          out.push({ holder, pattern, name });
+          break;
+        }
       }
     }
     return out;

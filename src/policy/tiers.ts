@@ -12,7 +12,7 @@ import type { TierPlan } from '../model/order.js';
 import type { ModelSnapshot } from '../model/snapshot.js';
 import type { ModelEndpoint, ModelPolicy, ModelRule, ModelTier } from '../model/types.js';
 import type { IpIndex } from './ip-index.js';
-import { ruleMatches } from './match.js';
+import { type RuleMatch, ruleMatches } from './match.js';
 import type { Packet } from './match.js';
 import type { Decider, Direction, DirectionTrace, RuleHit, Stage, TraceEvent, Verdict } from './trace.js';
 
@@ -20,7 +20,7 @@ export interface StageResult {
   readonly decided?: { readonly verdict: Verdict; readonly by: Decider };
 }
 
-function hitOf(tier: string, p: ModelPolicy, rule: ModelRule): RuleHit {
+function hitOf(tier: string, p: ModelPolicy, rule: ModelRule, m: RuleMatch): RuleHit {
   const action =
     rule.action === 'allow'
       ? 'Allow'
@@ -37,6 +37,7 @@ function hitOf(tier: string, p: ModelPolicy, rule: ModelRule): RuleHit {
     ...(p.key.namespace !== undefined ? { namespace: p.key.namespace } : {}),
     ruleIndex: rule.index,
     action,
+    ...(m.domain !== undefined ? { domain: m.domain } : {}),
   };
 }
 
@@ -123,8 +124,9 @@ export class TierRunner {
       let passed = false;
       for (const pol of pols) {
         for (const rule of dir === 'ingress' ? pol.inbound : pol.outbound) {
-          if (!ruleMatches(rule, packet)) continue;
-          const hit = hitOf(tierName, pol, rule);
+          const m = ruleMatches(rule, packet, dir);
+          if (m === undefined) continue;
+          const hit = hitOf(tierName, pol, rule, m);
           path.push({ kind: 'hit', hit });
           if (rule.action === 'log') continue;
           if (rule.action === 'pass') {
@@ -171,7 +173,7 @@ export class TierRunner {
         continue;
       }
       for (const rule of dir === 'ingress' ? prof.inbound : prof.outbound) {
-        if (!ruleMatches(rule, packet)) continue;
+        if (ruleMatches(rule, packet, dir) === undefined) continue;
         if (rule.action === 'log') {
           path.push({ kind: 'profileLog', profile: name, ruleIndex: rule.index });
           continue;

@@ -3,6 +3,7 @@
  * Every Deny names its cause: a rule, a tier's end, or "no profile allowed" (the "why was this dropped" answer).
  */
 import type { PolicyKindShort } from '../model/ids.js';
+import type { DomainMatch } from './match.js';
 
 export type Verdict = 'Allow' | 'Deny';
 export type Direction = 'ingress' | 'egress';
@@ -25,6 +26,8 @@ export interface RuleHit {
   readonly namespace?: string;
   readonly ruleIndex: number;
   readonly action: 'Allow' | 'Deny' | 'Pass' | 'Log';
+  /** DNS policy: the domain pattern that let the destination match (and the name, and the set). */
+  readonly domain?: DomainMatch;
 }
 
 export type Decider =
