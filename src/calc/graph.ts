@@ -26,6 +26,7 @@ import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTi
 import { InputProcessor } from './inputs.js';
 import type { ModelSink, ResourceUpdate } from './inputs.js';
 import { IpSetIndex } from './ipsets.js';
+import { DomainSetIndex, type DomainSetSpec } from './domain-sets.js';
 import type { IpSetSpec } from './ipsets.js';
 import { LabelIndex } from './label-index.js';
 import type {
@@ -59,6 +60,7 @@ export interface CalcStats {
 
 interface Active<T> {
   readonly ipSets: ReadonlySet<string>;
+  readonly domainSets: ReadonlySet<string>;
   readonly json: string;
   readonly msg: T;
 }
@@ -68,6 +70,7 @@ export class CalcGraph implements ModelSink {
   private readonly inputs: InputProcessor;
   private readonly seq = new EventSequencer();
   private readonly ipsets = new IpSetIndex(this.seq);
+  private readonly domainSets = new DomainSetIndex(this.seq);
   private readonly routes: RouteResolver;
   private readonly localIndex: LabelIndex;
   private readonly policies = new Map<string, ModelPolicy>();
@@ -128,7 +131,8 @@ export class CalcGraph implements ModelSink {
 
   /**
    * Everything the dataplane must hear to be in the state the graph's output has put it in, as if it knew
-   * nothing (its full resync after a failure): the configuration, every active IP set, policy and profile,
+   * nothing (its full resync after a failure): the configuration, every active IP set, domain set, policy
+   * and profile,
    * every local endpoint, the cluster networking, the revision and InSync, in the sequencer's dependency
    * order. Pending work is flushed first; its messages are part of what is replayed.
    */
@@ -137,6 +141,7 @@ export class CalcGraph implements ModelSink {
     const seq = new EventSequencer();
     seq.onConfig(this.config.resolve());
     this.ipsets.replay(seq);
+    this.domainSets.replay(seq);
     for (const [id, a] of this.activePolicies) seq.onPolicy(id, a.msg);
     for (const [id, a] of this.activeProfiles) seq.onProfile(id, a.msg);
     for (const [id, { msg }] of this.sentEndpoints) {
@@ -293,12 +298,17 @@ export class CalcGraph implements ModelSink {
     }
   }
 
-  private acquireAll(sets: ReadonlyMap<string, IpSetSpec>): void {
+  private acquireAll(
+    sets: ReadonlyMap<string, IpSetSpec>,
+    domains: ReadonlyMap<string, DomainSetSpec>,
+  ): void {
     for (const spec of sets.values()) this.ipsets.acquire(spec);
+    for (const spec of domains.values()) this.domainSets.acquire(spec);
   }
 
-  private releaseAll(ids: Iterable<string>): void {
-    for (const id of ids) this.ipsets.release(id);
+  private releaseAll(active: Active<unknown>): void {
+    for (const id of active.ipSets) this.ipsets.release(id);
+    for (const id of active.domainSets) this.domainSets.release(id);
   }
 
   /** Activates, updates or deactivates a policy according to whether it selects any local endpoint. */
@@ -310,7 +320,7 @@ export class CalcGraph implements ModelSink {
       if (active !== undefined) {
         this.activePolicies.delete(id);
         this.seq.onPolicy(id, null);
-        this.releaseAll(active.ipSets);
+        this.releaseAll(active);
       }
       return;
     }
@@ -327,9 +337,15 @@ export class CalcGraph implements ModelSink {
     const json = JSON.stringify(msg);
     if (active !== undefined && active.json === json && !force) return;
     const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
-    this.acquireAll(sets);
-    if (active !== undefined) this.releaseAll(active.ipSets);
-    this.activePolicies.set(id, { ipSets: new Set(sets.keys()), json, msg });
+    const domains = new Map([...inbound.domainSets, ...outbound.domainSets]);
+    this.acquireAll(sets, domains);
+    if (active !== undefined) this.releaseAll(active);
+    this.activePolicies.set(id, {
+      ipSets: new Set(sets.keys()),
+      domainSets: new Set(domains.keys()),
+      json,
+      msg,
+    });
     this.seq.onPolicy(id, msg);
   }
 
@@ -340,7 +356,7 @@ export class CalcGraph implements ModelSink {
       if (active !== undefined) {
         this.activeProfiles.delete(name);
         this.seq.onProfile(name, null);
-        this.releaseAll(active.ipSets);
+        this.releaseAll(active);
       }
       return;
     }
@@ -350,9 +366,15 @@ export class CalcGraph implements ModelSink {
     const json = JSON.stringify(msg);
     if (active?.json === json) return;
     const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
-    this.acquireAll(sets);
-    if (active !== undefined) this.releaseAll(active.ipSets);
-    this.activeProfiles.set(name, { ipSets: new Set(sets.keys()), json, msg });
+    const domains = new Map([...inbound.domainSets, ...outbound.domainSets]);
+    this.acquireAll(sets, domains);
+    if (active !== undefined) this.releaseAll(active);
+    this.activeProfiles.set(name, {
+      ipSets: new Set(sets.keys()),
+      domainSets: new Set(domains.keys()),
+      json,
+      msg,
+    });
     this.seq.onProfile(name, msg);
   }
 

@@ -48,6 +48,8 @@ export interface RuleMsg {
   readonly notDstIpSetIds: readonly string[];
   readonly dstNamedPortIpSetIds: readonly string[];
   readonly notDstNamedPortIpSetIds: readonly string[];
+  /** DNS policy: the destination must be in this domain set (`domainSetUpdate`), filled by the DNS path. */
+  readonly dstDomainSetId?: string;
 }
 
 export interface PolicyMsg {
@@ -179,6 +181,9 @@ export type DataplaneMessage =
       readonly removed: readonly string[];
     }
   | { readonly kind: 'ipSetRemove'; readonly id: string }
+  /** DNS policy: a domain set's patterns (canonical, sorted); sent before the first rule using it. */
+  | { readonly kind: 'domainSetUpdate'; readonly id: string; readonly domains: readonly string[] }
+  | { readonly kind: 'domainSetRemove'; readonly id: string }
   | { readonly kind: 'activePolicyUpdate'; readonly id: string; readonly policy: PolicyMsg }
   | { readonly kind: 'activePolicyRemove'; readonly id: string }
   | { readonly kind: 'activeProfileUpdate'; readonly id: string; readonly profile: ProfileMsg }

@@ -10,6 +10,7 @@ import { namedPortProtocol } from '../model/rules.js';
 import { namedPortIpSetId, selectorIpSetId } from './ipsets.js';
 import type { IpSetSpec } from './ipsets.js';
 import type { PortRangeMsg, RuleMsg } from './messages.js';
+import { domainSetId, type DomainSetSpec } from './domain-sets.js';
 
 const ALL = mustParseSelector('all()');
 
@@ -60,11 +61,22 @@ function side(e: EntityMatch, proto: number, need: (spec: IpSetSpec) => void): S
   };
 }
 
-/** Converts a rule, calling `need` for every IP set it references. */
-export function scanRule(rule: ModelRule, need: (spec: IpSetSpec) => void): RuleMsg {
+/** Converts a rule, calling `need` for every IP set and `needDomains` for the domain set it references. */
+export function scanRule(
+  rule: ModelRule,
+  need: (spec: IpSetSpec) => void,
+  needDomains: (spec: DomainSetSpec) => void = () => undefined,
+): RuleMsg {
   const proto = namedPortProtocol(rule);
   const src = side(rule.src, proto, need);
   const dst = side(rule.dst, proto, need);
+  const domains = rule.dst.domains ?? [];
+  let dstDomainSetId: string | undefined;
+  if (domains.length > 0) {
+    const spec: DomainSetSpec = { id: domainSetId(domains), domains };
+    needDomains(spec);
+    dstDomainSetId = spec.id;
+  }
   return {
     action: rule.action,
     index: rule.index,
@@ -91,12 +103,24 @@ export function scanRule(rule: ModelRule, need: (spec: IpSetSpec) => void): Rule
     notDstIpSetIds: dst.notIpSets,
     dstNamedPortIpSetIds: dst.namedPortSets,
     notDstNamedPortIpSetIds: dst.notNamedPortSets,
+    ...(dstDomainSetId !== undefined ? { dstDomainSetId } : {}),
   };
 }
 
-/** Scans a list of rules; returns the messages and the distinct IP sets they need. */
-export function scanRules(rules: readonly ModelRule[]): { msgs: RuleMsg[]; ipSets: Map<string, IpSetSpec> } {
+/** Scans a list of rules; returns the messages and the distinct IP sets and domain sets they need. */
+export function scanRules(rules: readonly ModelRule[]): {
+  msgs: RuleMsg[];
+  ipSets: Map<string, IpSetSpec>;
+  domainSets: Map<string, DomainSetSpec>;
+} {
   const ipSets = new Map<string, IpSetSpec>();
-  const msgs = rules.map((r) => scanRule(r, (spec) => ipSets.set(spec.id, spec)));
-  return { msgs, ipSets };
+  const domainSets = new Map<string, DomainSetSpec>();
+  const msgs = rules.map((r) =>
+    scanRule(
+      r,
+      (spec) => ipSets.set(spec.id, spec),
+      (spec) => domainSets.set(spec.id, spec),
+    ),
+  );
+  return { msgs, ipSets, domainSets };
 }

@@ -35,6 +35,8 @@ export class EventSequencer {
   private readonly vteps = new Map<string, VtepMsg | null>();
   private readonly routes = new Map<string, RouteMsg | null>();
   private readonly sentSets = new Set<string>();
+  private readonly domainSets = new Map<string, readonly string[] | null>();
+  private readonly sentDomainSets = new Set<string>();
   private revision: number | undefined;
   private inSyncPending = false;
   private inSyncSent = false;
@@ -73,6 +75,11 @@ export class EventSequencer {
     this.newSets.delete(id);
     this.deltas.delete(id);
     if (this.sentSets.has(id)) this.removedSets.add(id);
+  }
+
+  onDomainSet(id: string, domains: readonly string[] | null): void {
+    if (domains === null && !this.sentDomainSets.has(id)) this.domainSets.delete(id);
+    else this.domainSets.set(id, domains);
   }
 
   onPolicy(id: string, p: PolicyMsg | null): void {
@@ -136,6 +143,11 @@ export class EventSequencer {
         });
       }
     }
+    for (const [id, domains] of this.domainSets) {
+      if (domains === null) continue;
+      out.push({ kind: 'domainSetUpdate', id, domains });
+      this.sentDomainSets.add(id);
+    }
     for (const [id, p] of this.policies)
       if (p !== null) out.push({ kind: 'activePolicyUpdate', id, policy: p });
     for (const [id, p] of this.profiles)
@@ -152,6 +164,12 @@ export class EventSequencer {
       out.push({ kind: 'ipSetRemove', id });
       this.sentSets.delete(id);
     }
+    for (const [id, domains] of this.domainSets) {
+      if (domains !== null) continue;
+      out.push({ kind: 'domainSetRemove', id });
+      this.sentDomainSets.delete(id);
+    }
+    this.domainSets.clear();
     this.flushNetwork(out);
     if (this.revision !== undefined) out.push({ kind: 'revision', revision: this.revision });
     if (this.inSyncPending) {

@@ -21,6 +21,7 @@ import type {
 
 export interface DataplaneView {
   readonly ipSets: Map<string, Set<string>>;
+  readonly domainSets: Map<string, readonly string[]>;
   readonly policies: Map<string, PolicyMsg>;
   readonly profiles: Map<string, ProfileMsg>;
   readonly weps: Map<string, WorkloadEndpointMsg>;
@@ -37,6 +38,7 @@ export interface DataplaneView {
 export function emptyView(): DataplaneView {
   return {
     ipSets: new Map(),
+    domainSets: new Map(),
     policies: new Map(),
     profiles: new Map(),
     weps: new Map(),
@@ -78,6 +80,11 @@ export class RecordingSink {
     for (const [id, p] of this.view.policies) {
       for (const s of [...ruleSets(p.inboundRules), ...ruleSets(p.outboundRules)])
         this.check(this.view.ipSets.has(s), `policy ${id} uses unsent IP set ${s}`);
+      for (const r of [...p.inboundRules, ...p.outboundRules]) {
+        const d = r.dstDomainSetId;
+        if (d !== undefined)
+          this.check(this.view.domainSets.has(d), `policy ${id} uses unsent domain set ${d}`);
+      }
     }
     for (const [id, p] of this.view.profiles) {
       for (const s of [...ruleSets(p.inboundRules), ...ruleSets(p.outboundRules)])
@@ -131,6 +138,12 @@ export class RecordingSink {
       }
       case 'ipSetRemove':
         this.check(v.ipSets.delete(m.id), `removal of unknown IP set ${m.id}`);
+        return;
+      case 'domainSetUpdate':
+        v.domainSets.set(m.id, m.domains);
+        return;
+      case 'domainSetRemove':
+        this.check(v.domainSets.delete(m.id), `removal of unknown domain set ${m.id}`);
         return;
       case 'activePolicyUpdate':
         v.policies.set(m.id, m.policy);
