@@ -114,6 +114,15 @@ export function ipSetName(family: 4 | 6, id: string): string {
   return `cali${family}0${id.replace(/:/g, '-')}`.slice(0, 31);
 }
 
+/**
+ * A domain set's kernel set per family (DNS policy): the calc graph's id is `d:<hash>`, so the name is
+ * `cali40d-<hash>` / `cali60d-<hash>` (31 characters at most, like every IP set name). Its elements are
+ * learned addresses with per-element timeouts (`flags timeout`), filled by the DNS path.
+ */
+export function domainSetName(family: 4 | 6, id: string): string {
+  return ipSetName(family, id);
+}
+
 /** IP sets the dataplane keeps itself (not from the calc graph's selectors), by id. */
 export const SET_ID = {
   /** Every node's VXLAN parent address (Felix's `all-vxlan-net`). */

@@ -16,7 +16,7 @@
  *   both; the prefix's %t %k %n %p name the tier, kind, name and namespace/name of the rule's owner.
  */
 import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
-import { hex, ipSetName, LOG_ACTION_NFLOG_GROUP, MARK_ACCEPT, MARK_PASS } from './names.js';
+import { domainSetName, hex, ipSetName, LOG_ACTION_NFLOG_GROUP, MARK_ACCEPT, MARK_PASS } from './names.js';
 
 export interface RuleRenderOptions {
   /** Felix nftablesFilterDenyAction (nftables mode): Drop (default) or Reject. */
@@ -132,6 +132,7 @@ function sideVariants(
     notIpSets: readonly string[];
     named: readonly string[];
     notNamed: readonly string[];
+    domainSet?: string | undefined;
   },
   namer: NetSetNamer | undefined,
 ): SideVariant[] {
@@ -147,6 +148,8 @@ function sideVariants(
   const notNets = r.notNets.filter((n) => familyOf(n) === f);
   if (notNets.length > 0) common.push(`${ipw} ${dir} != ${list(notNets)}`);
   for (const s of r.notIpSets) common.push(`${ipw} ${dir} != @${ipSetName(f, s)}`);
+  // DNS policy: the destination must be a learned address of the rule's domains (AND with the rest).
+  if (r.domainSet !== undefined) common.push(`${ipw} ${dir} @${domainSetName(f, r.domainSet)}`);
   if (r.notPorts.length > 0) common.push(`${th} != ${portList(r.notPorts)}`);
   for (const s of r.notNamed) common.push(`${ipw} ${dir} . meta l4proto . ${th} != @${ipSetName(f, s)}`);
   const withSelectors = [...common, ...r.ipSets.map((s) => `${ipw} ${dir} @${ipSetName(f, s)}`)];
@@ -173,7 +176,7 @@ function usesAddresses(rule: RuleMsg): boolean {
       rule.notSrcNamedPortIpSetIds.length +
       rule.dstNamedPortIpSetIds.length +
       rule.notDstNamedPortIpSetIds.length >
-    0
+      0 || rule.dstDomainSetId !== undefined
   );
 }
 
@@ -238,6 +241,7 @@ function renderFamily(
       notIpSets: rule.notDstIpSetIds,
       named: rule.dstNamedPortIpSetIds,
       notNamed: rule.notDstNamedPortIpSetIds,
+      domainSet: rule.dstDomainSetId,
     },
     namer,
   );
