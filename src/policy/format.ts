@@ -3,7 +3,12 @@ import type { Decider, Decision, DirectionTrace, RuleHit, TraceEvent } from './t
 
 function ruleRef(hit: RuleHit): string {
   const policy = hit.namespace !== undefined ? `${hit.namespace}/${hit.policyName}` : hit.policyName;
-  return `tier ${hit.tier}, policy ${policy}, rule ${hit.ruleIndex} (${hit.action})`;
+  const d = hit.domain;
+  const domain =
+    d === undefined
+      ? ''
+      : `, domain ${d.pattern} matched ${d.name}${d.networkSet !== undefined ? ` (allowedEgressDomains of ${d.networkSet})` : ''}`;
+  return `tier ${hit.tier}, policy ${policy}, rule ${hit.ruleIndex} (${hit.action})${domain}`;
 }
 
 /** One line saying what decided a direction. */

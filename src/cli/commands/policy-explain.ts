@@ -11,7 +11,9 @@ import type { Namespace, Pod } from '../../api/k8s/types.js';
 import { parseProtocol, protocolNameFolded, protocolNumber } from '../../api/numorstring.js';
 import type { Resource } from '../../datastore/index.js';
 import { formatIssue } from '../../lib/errors.js';
+import { checkDomainPattern } from '../../api/domains.js';
 import { parseIp } from '../../lib/net/ip.js';
+import { StaticResolvedNames } from '../../model/dns-cache.js';
 import type { IpAddr } from '../../lib/net/ip.js';
 import type { ModelInput } from '../../model/snapshot.js';
 import { buildSnapshot, isModelInput } from '../../model/snapshot.js';
@@ -33,6 +35,7 @@ const USAGE = `Usage:
                            [--port=<PORT>] [--protocol=<PROTOCOL>] [--icmp-type=<T>] [--icmp-code=<C>]
                            [--from-labels=<k=v,...>] [--to-labels=<k=v,...>] [--expect=allow|deny]
                            [--in-via=<HOSTENDPOINT>] [--out-via=<HOSTENDPOINT>]
+                           [--resolve=<NAME=IP[,IP...]>...]
                            [--output=<OUTPUT>] [--config=<CONFIG>] [--allow-version-mismatch]
 
 Examples:
@@ -49,6 +52,10 @@ Examples:
   # Forwarded by node1 from its eth0 to its eth1: the host endpoints' applyOnForward policy applies too.
   calicoctl policy explain --from 198.51.100.4 --to 203.0.113.9 --port 443 \\
       --in-via node1-eth0 --out-via node1-eth1
+
+  # DNS policy offline: as if api.example.com had just resolved to 198.51.100.1.
+  calicoctl policy explain -f policies/ --from production/web --to 198.51.100.1 --port 443 \
+      --resolve api.example.com=198.51.100.1
 
 Options:
   -f --filename=<FILENAME>  Policies and endpoints from a file, directory or "-" (stdin) instead of the
@@ -70,6 +77,9 @@ Options:
                             host endpoint is "*" are worked out without it.
   --out-via=<HOSTENDPOINT>  A node forwards the packet, leaving through this host endpoint's interface: its
                             applyOnForward egress policy applies.
+  --resolve=<NAME=IP,...>   DNS policy: treat NAME as currently resolving to these addresses (repeatable),
+                            so rules with destination domains and network sets' allowedEgressDomains
+                            can match; the explanation names the domain that matched.
   -o --output=<OUTPUT>      Output format: human (default) or json.
 ${CONFIG_HELP}
 
@@ -194,6 +204,38 @@ function checkEndpointArg(text: string | undefined, flag: string): string {
   return text;
 }
 
+/** `--resolve NAME=IP[,IP...]` (repeatable) -> the static name view the evaluator reads. */
+function parseResolves(texts: readonly string[]): StaticResolvedNames | undefined {
+  if (texts.length === 0) return undefined;
+  const names = new StaticResolvedNames();
+  for (const text of texts) {
+    const eq = text.indexOf('=');
+    const name = eq < 0 ? '' : text.slice(0, eq).trim();
+    const ips =
+      eq < 0
+        ? []
+        : text
+            .slice(eq + 1)
+            .split(',')
+            .map((s) => s.trim());
+    if (name === '' || ips.length === 0 || ips.includes(''))
+      throw new CliError(`--resolve: expected NAME=IP[,IP...], got "${text}"`, 2);
+    const problem =
+      checkDomainPattern(name) ?? (name.includes('*') ? `"${name}" is a pattern, not a name` : undefined);
+    if (problem !== undefined) throw new CliError(`--resolve: ${problem}`, 2);
+    for (const s of ips) {
+      const ip = parseIp(s);
+      if (ip === undefined) throw new CliError(`--resolve: "${s}" is not an IP address (in "${text}")`, 2);
+      names.add(name, ip);
+    }
+  }
+  return names;
+}
+
+function usesDomains(inputs: readonly ModelInput[]): boolean {
+  return buildSnapshot(inputs).policies.some((p) => p.outbound.some((r) => (r.dst.domains ?? []).length > 0));
+}
+
 function resolveProtocol(values: OptionValues): number {
   const text = stringOpt(values, 'protocol') ?? 'TCP';
   const p = parseProtocol(/^[0-9]+$/.test(text) ? Number(text) : (protocolNameFolded(text) ?? text));
@@ -265,6 +307,7 @@ async function runExplain(values: OptionValues, io: CliIo): Promise<number> {
   const icmpCode = intOpt(values, 'icmp-code', 0, 255);
   const fromLabels = parseLabels(stringOpt(values, 'from-labels'), '--from-labels');
   const toLabels = parseLabels(stringOpt(values, 'to-labels'), '--to-labels');
+  const resolvedNames = parseResolves(stringsOpt(values, 'resolve'));
 
   const files = stringsOpt(values, 'filename');
   const { inputs, where } =
@@ -277,7 +320,12 @@ async function runExplain(values: OptionValues, io: CliIo): Promise<number> {
     if (parseIp(arg) === undefined) notes.push(...ensurePod(inputs, arg, labels, flag, where));
   }
   const snapshot = buildSnapshot(inputs);
-  const ev = new PolicyEvaluator(snapshot);
+  const ev = new PolicyEvaluator(snapshot, resolvedNames !== undefined ? { resolvedNames } : {});
+  if (resolvedNames === undefined && usesDomains(inputs)) {
+    notes.push(
+      'policies name destination domains; no --resolve NAME=IP was given, so no address maps from a name',
+    );
+  }
   const src = resolveEnd(from, snapshot.endpoints);
   const dst = resolveEnd(to, snapshot.endpoints);
   const viaIn = resolveHostEndpoint(stringOpt(values, 'in-via'), snapshot.endpoints, 'in-via', where);
@@ -327,6 +375,7 @@ export const policyExplainCommand: Command = {
     expect: { type: 'string' },
     'in-via': { type: 'string' },
     'out-via': { type: 'string' },
+    resolve: { type: 'string', multiple: true },
     output: { type: 'string', short: 'o' },
     ...CONFIG_OPTION,
   },
