@@ -12,7 +12,7 @@
  *
  * Flags are the generic API server's names Calico's API server is started with: `--secure-port`,
  * `--bind-address`, `--tls-cert-file`, `--tls-private-key-file`, `--kubeconfig` (else `$KUBECONFIG`, then
- * ~/.kube/config: the identity that reads Calico's custom resources, the request-header ConfigMap and asks
+ * the pod's service account when in a pod, then ~/.kube/config: the identity that reads Calico's custom resources, the request-header ConfigMap and asks
  * SubjectAccessReviews), and `--requestheader-*` to override what kube-apiserver publishes.
  * SIGTERM/SIGINT close watches and the listener, then the backend.
  */
@@ -32,7 +32,7 @@ Options:
   --bind-address=ADDRESS                   address to listen on (default 0.0.0.0)
   --tls-cert-file=FILE                     serving certificate (PEM)
   --tls-private-key-file=FILE              its key (PEM)
-  --kubeconfig=FILE                        kube-apiserver credentials (default $KUBECONFIG, ~/.kube/config)
+  --kubeconfig=FILE                        kube-apiserver credentials (default $KUBECONFIG, in-cluster, ~/.kube/config)
   --requestheader-client-ca-file=FILE      CA of the front proxy's client certificate (default: kube-system/
                                            extension-apiserver-authentication)
   --requestheader-allowed-names=NAMES      allowed common names, comma-separated (with the CA file)
@@ -43,7 +43,7 @@ export interface ApiServerFlags {
   readonly bindAddress: string;
   readonly certFile: string;
   readonly keyFile: string;
-  readonly kubeconfig: string;
+  readonly kubeconfig: string | undefined;
   readonly clientCaFile: string | undefined;
   readonly allowedNames: readonly string[];
 }
@@ -79,7 +79,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Api
     bindAddress: values['bind-address'] ?? '0.0.0.0',
     certFile,
     keyFile,
-    kubeconfig: values.kubeconfig ?? defaultKubeconfig(env),
+    kubeconfig: values.kubeconfig ?? ((env['KUBECONFIG'] ?? '') === '' ? undefined : defaultKubeconfig(env)),
     clientCaFile: values['requestheader-client-ca-file'],
     allowedNames: names === undefined || names === '' ? [] : names.split(','),
   };
@@ -103,7 +103,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const cert = readFileSync(flags.certFile);
   const key = readFileSync(flags.keyFile);
-  const kube = KubeTransport.fromFile(flags.kubeconfig);
+  const kube = KubeTransport.open(flags.kubeconfig);
   const requestHeader: RequestHeaderConfig =
     flags.clientCaFile === undefined
       ? await loadRequestHeaderConfig(kube)
