@@ -53,7 +53,7 @@ import {
   sameKey,
 } from './objects.js';
 import { builtIns, decodeFor, objectRevision, sourcesOf, type Decoded } from './sources.js';
-import { KubeTransport, defaultKubeconfig } from './transport.js';
+import { KubeTransport } from './transport.js';
 
 export { OperationNotSupportedError } from './objects.js';
 
@@ -70,7 +70,7 @@ const MAX_RETRIES = 20;
  * API server answers resourceVersions that are not integers; an unreachable server is reported by the calls.
  */
 export async function openKubernetesBackend(opts: KubernetesBackendOptions = {}): Promise<Backend> {
-  const transport = KubeTransport.fromFile(opts.kubeconfig ?? defaultKubeconfig());
+  const transport = KubeTransport.open(opts.kubeconfig);
   const backend = new KubernetesBackend(transport);
   try {
     await backend.currentRevision({ signal: AbortSignal.timeout(5000) });

@@ -59,6 +59,9 @@ export function defaultKubeconfig(env: Readonly<Record<string, string | undefine
   return first ?? join(homedir(), '.kube', 'config');
 }
 
+/** The ServiceAccount credentials the kubelet mounts in every pod (token, ca.crt). */
+export const SERVICEACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
+
 export class KubeTransport {
   readonly server: string;
   readonly #source: string;
@@ -86,6 +89,30 @@ export class KubeTransport {
       throw new UsageError(`kubeconfig ${path}: ${errorMessage(e)}`);
     }
     return new KubeTransport(config, path);
+  }
+
+  /**
+   * client-go's loading order: the kubeconfig given; else `$KUBECONFIG` or `~/.kube/config` when one is
+   * there; else, in a pod (KUBERNETES_SERVICE_HOST set, a ServiceAccount token mounted), the in-cluster
+   * configuration (rest.InClusterConfig: the Service host and port, the token, the cluster CA), as Calico's
+   * programs run in the manifests. Otherwise the missing kubeconfig's UsageError.
+   */
+  static open(
+    path: string | undefined,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ): KubeTransport {
+    if (path !== undefined) return KubeTransport.fromFile(path);
+    const file = defaultKubeconfig(env);
+    const inPod =
+      (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' && existsSync(join(SERVICEACCOUNT_DIR, 'token'));
+    if (existsSync(file) || (env['KUBECONFIG'] ?? '') !== '' || !inPod) return KubeTransport.fromFile(file);
+    const config = new KubeConfig();
+    try {
+      config.loadFromCluster();
+    } catch (e) {
+      throw new UsageError(`in-cluster configuration (${SERVICEACCOUNT_DIR}): ${errorMessage(e)}`);
+    }
+    return new KubeTransport(config, `in-cluster configuration (${SERVICEACCOUNT_DIR})`);
   }
 
   async #requestOptions(): Promise<RequestOptions> {
