@@ -17,7 +17,9 @@ import {
   str,
   stringMap,
   struct,
+  withSchema,
 } from './decoder.js';
+import { STRING_MAP_SCHEMA } from './json-schema.js';
 import { checkDnsLabel, checkLabelValue, checkQualifiedName } from './names.js';
 
 /** Total size of annotation keys and values, in bytes. */
@@ -54,17 +56,23 @@ export function validateAnnotations(
   }
 }
 
-export const labelsField: Decoder<Record<string, string>> = (v, path, issues) => {
-  const m = stringMap(v, path, issues);
-  if (m !== undefined) validateLabels(m, path, issues);
-  return m;
-};
+export const labelsField: Decoder<Record<string, string>> = withSchema(
+  STRING_MAP_SCHEMA,
+  (v, path, issues) => {
+    const m = stringMap(v, path, issues);
+    if (m !== undefined) validateLabels(m, path, issues);
+    return m;
+  },
+);
 
-export const annotationsField: Decoder<Record<string, string>> = (v, path, issues) => {
-  const m = stringMap(v, path, issues);
-  if (m !== undefined) validateAnnotations(m, path, issues);
-  return m;
-};
+export const annotationsField: Decoder<Record<string, string>> = withSchema(
+  STRING_MAP_SCHEMA,
+  (v, path, issues) => {
+    const m = stringMap(v, path, issues);
+    if (m !== undefined) validateAnnotations(m, path, issues);
+    return m;
+  },
+);
 
 const ownerReference = struct<OwnerReference>({
   apiVersion: req(str),

@@ -6,6 +6,7 @@
  *   GET  /apis, /apis/projectcalico.org, /apis/projectcalico.org/v3       discovery
  *   GET|POST|DELETE  /apis/projectcalico.org/v3[/namespaces/<ns>]/<plural>               list/watch, create, deletecollection
  *   GET|PUT|PATCH|DELETE /apis/projectcalico.org/v3[/namespaces/<ns>]/<plural>/<name>    get, update, patch, delete
+ *   GET  /openapi/v2, /openapi/v3, /openapi/v3/apis/projectcalico.org/v3  OpenAPI (openapi.ts)
  *   GET  /healthz, /readyz, /livez                                        "ok"
  */
 import { createServer, type Server } from 'node:https';
@@ -21,6 +22,7 @@ import {
   type RequestHeaderConfig,
 } from './auth.js';
 import { apiGroupDocument, apiGroupList, apiResourceList } from './discovery.js';
+import { OPENAPI_V3_GROUP_PATH, openApiV2, openApiV3GroupVersion, openApiV3Index } from './openapi.js';
 import { patchTypeOf } from './patch.js';
 import { GROUP, GROUP_VERSION, servedResource, type ServedResource } from './resources.js';
 import { ResourceRest, type Scope } from './rest.js';
@@ -58,6 +60,9 @@ function route(path: string): Route {
   if (path === '/apis' || path === '/apis/') return { type: 'discovery', body: apiGroupList };
   if (path === `/apis/${GROUP}`) return { type: 'discovery', body: apiGroupDocument };
   if (path === `/apis/${GROUP_VERSION}`) return { type: 'discovery', body: apiResourceList };
+  if (path === '/openapi/v2') return { type: 'discovery', body: openApiV2 };
+  if (path === '/openapi/v3') return { type: 'discovery', body: openApiV3Index };
+  if (path === OPENAPI_V3_GROUP_PATH) return { type: 'discovery', body: openApiV3GroupVersion };
   const prefix = `/apis/${GROUP_VERSION}/`;
   if (!path.startsWith(prefix)) return { type: 'none' };
   const parts = path.slice(prefix.length).split('/').map(decodeURIComponent);
