@@ -1,7 +1,7 @@
 /**
  * The CustomResourceDefinitions the install manifests carry, one file each under `charts/calico/crds/`
- * (Calico's file names: `crd.projectcalico.org_<plural>.yaml`). **The schemas' one source:** `manifestCrds`
- * takes them from the resource model; swapping in structural OpenAPI v3 schemas is this one import. Pure.
+ * (Calico's file names: `crd.projectcalico.org_<plural>.yaml`). The schemas come from the resource model:
+ * the same CRDs the lab installs, typed by `calicoCrdSchemas()` from the decoders' own schemas. Pure.
  */
 import { stringify } from 'yaml';
 import {
