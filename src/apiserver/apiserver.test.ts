@@ -332,6 +332,75 @@ describe(
       assert.equal(ok(['get', 'gnp', '-o', 'name']).trim(), '');
     });
 
+    test('kubectl apply --server-side: creates, updates, removes dropped fields, refuses and forces conflicts', () => {
+      const doc = (selector: string, order?: number): string =>
+        [
+          'apiVersion: projectcalico.org/v3',
+          'kind: GlobalNetworkPolicy',
+          'metadata:',
+          '  name: ssa',
+          'spec:',
+          `  selector: ${JSON.stringify(selector)}`,
+          ...(order === undefined ? [] : [`  order: ${order}`]),
+          '  types: [Ingress]',
+          '  ingress:',
+          '    - action: Allow',
+          '',
+        ].join('\n');
+      interface Managed {
+        readonly metadata: {
+          readonly managedFields?: readonly { manager: string; operation: string; fieldsV1: unknown }[];
+        };
+        readonly spec: { readonly selector: string; readonly order?: number };
+      }
+      const live = (): Managed =>
+        JSON.parse(ok(['get', 'gnp', 'ssa', '-o', 'json', '--show-managed-fields'])) as Managed;
+      const ssa = ['apply', '--server-side', '-f', '-'];
+      assert.equal(
+        ok(ssa, doc('all()', 100)).trim(),
+        'globalnetworkpolicy.projectcalico.org/ssa serverside-applied',
+      );
+      let got = live();
+      assert.equal(got.spec.order, 100);
+      assert.deepEqual(
+        got.metadata.managedFields?.map((e) => [e.manager, e.operation, e.fieldsV1]),
+        [
+          [
+            'kubectl',
+            'Apply',
+            { 'f:spec': { 'f:ingress': {}, 'f:order': {}, 'f:selector': {}, 'f:types': {} } },
+          ],
+        ],
+      );
+      // Applying without `order` removes it: only this manager owned it.
+      ok(ssa, doc('all()'));
+      got = live();
+      assert.equal(got.spec.order, undefined);
+      // dryRun=All answers without storing.
+      ok([...ssa, '--dry-run=server'], doc('all()', 7));
+      assert.equal(live().spec.order, undefined);
+      // Client-side apply changes the selector: kubectl-client-side-apply owns it now.
+      ok(['apply', '-f', '-'], doc('role == "db"'));
+      const refused = kubectl(ssa, doc('all()'));
+      assert.notEqual(refused.code, 0);
+      assert.match(
+        refused.stderr,
+        /Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using projectcalico\.org\/v3 at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ: \.spec\.selector/,
+      );
+      assert.equal(live().spec.selector, 'role == "db"', 'nothing stored on a conflict');
+      ok([...ssa, '--force-conflicts'], doc('all()'));
+      got = live();
+      assert.equal(got.spec.selector, 'all()');
+      const csa = got.metadata.managedFields?.find((e) => e.manager === 'kubectl-client-side-apply');
+      assert.ok(
+        csa === undefined || !JSON.stringify(csa.fieldsV1).includes('f:selector'),
+        JSON.stringify(csa),
+      );
+      // A second applier sharing a field with an equal value is no conflict.
+      ok([...ssa, '--field-manager=ci'], doc('all()'));
+      ok(['delete', 'gnp', 'ssa']);
+    });
+
     test('every served kind is created, listed, round-tripped (get -o yaml | apply), watched and deleted', () => {
       const kinds = servedResources().filter((r) => r.kind !== 'Profile');
       const unsupported: string[] = [];
@@ -362,6 +431,11 @@ describe(
         const after1 = JSON.parse(ok(['get', res, name, ...ns, '-o', 'json'])) as Spec;
         assert.deepEqual(after1.spec, before.spec, r.kind);
         assert.deepEqual(after1.metadata.labels, before.metadata.labels, r.kind);
+        ok(['apply', '--server-side', '-f', '-'], ok(['get', res, name, ...ns, '-o', 'yaml']));
+        const after2 = JSON.parse(ok(['get', res, name, ...ns, '-o', 'json'])) as Spec;
+        assert.deepEqual(after2.spec, before.spec, `${r.kind} after apply --server-side`);
+        assert.deepEqual(after2.metadata.labels, before.metadata.labels, r.kind);
+        assert.equal(after2.metadata.uid, before.metadata.uid, r.kind);
         ok(['delete', res, name, ...ns]);
         const rawEvents = kubectl([
           'get',
