@@ -455,7 +455,7 @@ describe(
       console.log(
         `# ${kinds.length - unsupported.length} kinds round-tripped through kubectl; writes refused (no decoder yet): ${unsupported.join(', ')}`,
       );
-      assert.deepEqual(unsupported, ['KubeControllersConfiguration', 'ClusterInformation']);
+      assert.deepEqual(unsupported, []);
     });
   },
 );
