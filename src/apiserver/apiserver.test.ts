@@ -270,6 +270,94 @@ describe(
       );
     });
 
+    test("tiers: a policy needs its tier, a non-empty tier stays, Calico's tier RBAC is asked", async () => {
+      const policy = (tier: string, name: string): string =>
+        JSON.stringify({
+          apiVersion: CALICO_API_VERSION,
+          kind: 'GlobalNetworkPolicy',
+          metadata: { name },
+          spec: { tier, selector: 'all()' },
+        });
+      const missing = kubectl(['create', '-f', '-'], policy('sec', 'sec-p'));
+      assert.match(missing.stderr, /NotFound.*globalnetworkpolicies\.projectcalico\.org "sec-p" not found/);
+      assert.match(kubectl(['get', 'gnp', 'sec-p']).stderr, /NotFound/);
+      const tier = {
+        apiVersion: CALICO_API_VERSION,
+        kind: 'Tier',
+        metadata: { name: 'sec' },
+        spec: { order: 100 },
+      };
+      ok(['create', '-f', '-'], JSON.stringify(tier));
+      ok(['create', '-f', '-'], policy('sec', 'sec-p'));
+      assert.match(
+        kubectl(['delete', 'tier', 'sec']).stderr,
+        /operation delete is not supported on sec: Cannot delete a non-empty tier/,
+      );
+      assert.match(
+        kubectl(['delete', 'tier', 'default']).stderr,
+        /operation Delete is not supported on default: Cannot delete default tier/,
+      );
+      // carol may do anything to GlobalNetworkPolicies, but has no tier rights.
+      const rbac = (name: string, rules: unknown[]): string =>
+        JSON.stringify({
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [
+            { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name }, rules },
+            {
+              apiVersion: 'rbac.authorization.k8s.io/v1',
+              kind: 'ClusterRoleBinding',
+              metadata: { name },
+              roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
+              subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'carol' }],
+            },
+          ],
+        });
+      ok(
+        ['apply', '-f', '-'],
+        rbac('carol-gnp', [
+          { apiGroups: ['projectcalico.org'], resources: ['globalnetworkpolicies'], verbs: ['*'] },
+        ]),
+      );
+      let last = '';
+      await waitFor(
+        () => {
+          last = kubectl(['get', 'gnp', 'sec-p', '--as', 'carol']).stderr;
+          return /in tier/.test(last);
+        },
+        { timeoutMs: 30_000, intervalMs: 500, what: 'the tier check refusing carol', describe: () => last },
+      );
+      assert.match(
+        last,
+        /Forbidden.*globalnetworkpolicies\.projectcalico\.org "sec-p" is forbidden: User "carol" cannot get globalnetworkpolicies\.projectcalico\.org in tier "sec" \(user cannot get tier\)/,
+      );
+      ok(
+        ['apply', '-f', '-'],
+        rbac('carol-tier-sec', [
+          { apiGroups: ['projectcalico.org'], resources: ['tiers'], resourceNames: ['sec'], verbs: ['get'] },
+          {
+            apiGroups: ['projectcalico.org'],
+            resources: ['tier.globalnetworkpolicies'],
+            resourceNames: ['sec.*'],
+            verbs: ['*'],
+          },
+        ]),
+      );
+      await waitFor(() => kubectl(['get', 'gnp', 'sec-p', '--as', 'carol']).code === 0, {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+        what: 'carol reading sec-p with tier rights',
+      });
+      // Not the default tier: its policies stay refused.
+      ok(['create', '-f', '-'], policy('default', 'dflt-p'));
+      assert.match(
+        kubectl(['get', 'gnp', 'dflt-p', '--as', 'carol']).stderr,
+        /User "carol" cannot get globalnetworkpolicies\.projectcalico\.org in tier "default" \(user cannot get tier\)/,
+      );
+      ok(['delete', 'gnp', 'sec-p', 'dflt-p']);
+      ok(['delete', 'tier', 'sec']);
+    });
+
     test('watch sees a creation and a deletion; delete removes the custom resource', async () => {
       const path = requireKubeBinaries().path('kubectl');
       const w = spawn(

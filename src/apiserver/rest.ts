@@ -26,6 +26,7 @@ import {
   type FieldManagerOptions,
 } from './apply.js';
 import { patchDocument, type PatchType } from './patch.js';
+import { TIERED_KINDS, checkTierDeletable, tierExists, tierOf } from './tiers.js';
 import type { ServedResource } from './resources.js';
 import { SelectorError, parseFieldSelector, parseLabelSelector, selectableFields } from './selectors.js';
 import {
@@ -71,6 +72,8 @@ export interface WriteOptions {
   readonly manager: string;
   /** Server-side apply: take conflicting fields from their other managers. */
   readonly force: boolean;
+  /** Tier authorisation for the tiered policy kinds (tiers.ts authorizeTier); throws when refused. */
+  readonly gate?: (tier: string, policy: string) => Promise<void>;
 }
 
 const MAX_PATCH_RETRIES = 5;
@@ -192,12 +195,27 @@ export class ResourceRest {
   async create(scope: Scope, body: unknown, opts: WriteOptions): Promise<Resource> {
     const validated = this.#validated(scope, body, undefined);
     const r = this.#owned(scope, undefined, validated, opts);
+    await this.#tiers(scope, undefined, r, opts);
     if (opts.dryRun) return r;
     try {
       return await this.#backend.create(r);
     } catch (e) {
       throw statusFromError(e, this.#target(scope, r.metadata.name));
     }
+  }
+
+  /** For tiered policies: the tier authorised (before and after a change) and existing. */
+  async #tiers(
+    scope: Scope,
+    before: Resource | undefined,
+    after: Resource,
+    opts: WriteOptions,
+  ): Promise<void> {
+    if (!TIERED_KINDS.includes(scope.resource.kind)) return;
+    const tiers = new Set([...(before === undefined ? [] : [tierOf(before)]), tierOf(after)]);
+    for (const t of tiers) await opts.gate?.(t, after.metadata.name);
+    if (!(await tierExists(this.#backend, tierOf(after))))
+      throw notFound(this.#target(scope, after.metadata.name));
   }
 
   #managerOptions(scope: Scope, opts: WriteOptions): FieldManagerOptions {
@@ -254,6 +272,7 @@ export class ResourceRest {
         ...validated,
         metadata: { ...validated.metadata, managedFields: outcome.managedFields },
       } as Resource;
+      await this.#tiers(scope, stored, desired, opts);
       try {
         if (stored !== undefined)
           return { object: await this.#write(scope, stored, desired, opts), created: false };
@@ -288,6 +307,7 @@ export class ResourceRest {
     const r = this.#validated(scope, body, name);
     const stored = await this.get(scope, name);
     if (stored.metadata.resourceVersion !== rv) throw conflict(target, MODIFIED);
+    await this.#tiers(scope, stored, r, opts);
     return this.#write(scope, stored, this.#owned(scope, stored, r, opts), opts);
   }
 
@@ -332,6 +352,7 @@ export class ResourceRest {
       const pinned = typeof wanted === 'string' && wanted !== stored.metadata.resourceVersion;
       if (pinned) throw conflict(target, MODIFIED);
       const desired = this.#owned(scope, stored, this.#validated(scope, patched, name), opts);
+      await this.#tiers(scope, stored, desired, opts);
       try {
         return await this.#write(scope, stored, desired, opts);
       } catch (e) {
@@ -355,6 +376,9 @@ export class ResourceRest {
         `operation Delete is not supported on NetworkPolicy(${scope.namespace ?? 'default'}/${name}): kubernetes network policies must be managed through the kubernetes API`,
       );
     }
+    if (TIERED_KINDS.includes(scope.resource.kind) && opts.gate !== undefined)
+      await opts.gate(tierOf(await this.get(scope, name)), name);
+    if (scope.resource.kind === 'Tier') await checkTierDeletable(this.#backend, name);
     if (opts.dryRun) return this.get(scope, name);
     try {
       const deleted = await this.#backend.delete(this.#key(scope, name), {

@@ -26,6 +26,7 @@ import { APPLY_PATCH_TYPE, patchTypeOf } from './patch.js';
 import { GROUP, GROUP_VERSION, servedResource, type ServedResource } from './resources.js';
 import { ResourceRest, type Scope } from './rest.js';
 import { SelectorError } from './selectors.js';
+import { TIERED_KINDS, authorizeTier, tierOf } from './tiers.js';
 import { StatusError, failure, notFound, type Status } from './status.js';
 import { toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch.js';
@@ -228,7 +229,12 @@ export class CalicoApiServer {
       }
       if (verb === undefined)
         throw failure('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-      await this.#resource(req, res, url, r, verb);
+      const gate =
+        attrs.type === 'resource' && TIERED_KINDS.includes(r.scope.resource.kind)
+          ? (tier: string, policy: string) =>
+              authorizeTier(this.#options.authorizer, auth.user, attrs, policy, tier)
+          : undefined;
+      await this.#resource(req, res, url, r, verb, gate);
     } catch (e) {
       if (!(e instanceof StatusError) && !(e instanceof SelectorError)) {
         this.#options.log?.(`error: ${method} ${url.pathname}: ${errorMessage(e)}`);
@@ -249,10 +255,12 @@ export class CalicoApiServer {
     url: URL,
     r: Extract<Route, { type: 'resource' }>,
     verb: string,
+    gate: ((tier: string, policy: string) => Promise<void>) | undefined,
   ): Promise<void> {
     const { scope, name } = r;
     const query = url.searchParams;
     const opts = {
+      ...(gate === undefined ? {} : { gate }),
       dryRun: query.getAll('dryRun').includes('All'),
       manager: fieldManager(query, req.headers['user-agent']),
       force: ['true', '1'].includes(query.get('force') ?? ''),
@@ -267,9 +275,12 @@ export class CalicoApiServer {
       );
     };
     switch (verb) {
-      case 'get':
-        one(200, await rest.get(scope, name!));
+      case 'get': {
+        const got = await rest.get(scope, name!);
+        await gate?.(tierOf(got), name!);
+        one(200, got);
         return;
+      }
       case 'list': {
         const { items, revision } = await rest.list(scope, query);
         const meta = { resourceVersion: String(revision) };
