@@ -100,8 +100,10 @@ const metaFields = {
 };
 
 // Server-managed bookkeeping that carries no meaning here: accepted, not kept.
-const strictMeta = struct<ObjectMeta>(metaFields, { ignore: ['managedFields', 'selfLink'] });
-const lenientMeta = struct<ObjectMeta>(metaFields, { strict: false });
+const strictMeta = struct<Omit<ObjectMeta, 'managedFields'>>(metaFields, {
+  ignore: ['managedFields', 'selfLink'],
+});
+const lenientMeta = struct<Omit<ObjectMeta, 'managedFields'>>(metaFields, { strict: false });
 
 export interface MetaRules {
   readonly kind: string;

@@ -186,7 +186,13 @@ class KubernetesBackend implements Backend {
   /** The body written for `obj`: its custom resource, or the Kubernetes object itself. */
   #body(key: ResourceKey, obj: Resource, resourceVersion?: string): unknown {
     const clean = forWrite(obj, resourceVersion);
-    return kddPlacement(key.kind)?.store === 'crd' ? toCustomResource(clean) : clean;
+    if (kddPlacement(key.kind)?.store !== 'crd') return clean;
+    // A custom resource keeps the v3 managedFields (calico-apiserver's) in its metadata annotation, as
+    // libcalico-go's conversion stores the whole v3 ObjectMeta there.
+    const { managedFields } = obj.metadata;
+    return toCustomResource(
+      managedFields === undefined ? clean : { ...clean, metadata: { ...clean.metadata, managedFields } },
+    );
   }
 
   #decodeWritten(key: ResourceKey, raw: unknown): Resource {

@@ -3,8 +3,7 @@
  * generated from the schemas the decoders carry (src/api/json-schema.ts), so a CRD accepts what calico-ts
  * writes and describes what its validator accepts. `spec` is typed where the custom resource holds the v3 spec
  * verbatim (spec-v1.ts); it stays open (`x-kubernetes-preserve-unknown-fields`) where the v1 form differs
- * (IPAMBlock, BlockAffinity, IPAMHandle) or calico-ts has no decoder (KubeControllersConfiguration,
- * ClusterInformation). `status` is typed where the decoder keeps one (CalicoNodeStatus), open elsewhere.
+ * (IPAMBlock, BlockAffinity, IPAMHandle). `status` is typed where the decoder keeps one (CalicoNodeStatus), open elsewhere.
  * Numorstring values become Kubernetes' `x-kubernetes-int-or-string` with `anyOf: [integer, string]`, as
  * controller-gen writes them. For the manifests (manifests/calico.yaml) and the lab's CRD install. Pure.
  */
@@ -15,7 +14,7 @@ import { crdKinds } from './kinds.js';
 
 const OPEN_OBJECT = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } as const;
 
-/** Kinds whose custom resource does not hold the v3 spec verbatim (spec-v1.ts), or that have no decoder. */
+/** Kinds whose custom resource does not hold the v3 spec verbatim (spec-v1.ts). */
 const OPEN_SPEC_KINDS = new Set(['IPAMBlock', 'BlockAffinity', 'IPAMHandle']);
 
 /** One node of a decoder's schema as a structural schema node. */
