@@ -183,7 +183,7 @@ export async function connectionRate(client: CommandRunner, ip: string, port: nu
       String(ms),
       '4',
     ]);
-    const r = await client.run(cmd, args, { timeoutMs: ms + 5000 });
+    const r = await client.run(cmd, args, { timeoutMs: ms + 30_000 });
     const n = Number(r.stdout.trim());
     if (r.code !== 0 || !Number.isFinite(n))
       throw new Error(`connection-rate client: exit ${r.code} ${r.stderr.trim()}`);

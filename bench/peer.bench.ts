@@ -147,7 +147,7 @@ async function sentinel(lab: Lab, ns: string): Promise<string> {
     process.execPath,
     ['-e', SENTINEL, b.ip, String(SENTINEL_PORT), '500'],
     {
-      timeoutMs: 10_000,
+      timeoutMs: 30_000,
     },
   );
   return r.stdout.trim();
