@@ -374,7 +374,10 @@ export class LabCluster implements AsyncDisposable {
    * (bounded) until it watches its pods. It gives the node's namespace the API server, so it comes before the
    * node's agent.
    */
-  async startKubelet(node: string, options: Timing & { readonly heartbeatMs?: number } = {}): Promise<void> {
+  async startKubelet(
+    node: string,
+    options: Timing & { readonly heartbeatMs?: number; readonly policySetupTimeoutSeconds?: number } = {},
+  ): Promise<void> {
     const ds = this.#state.datastore;
     if (ds?.type !== 'kubernetes')
       throw new CalicoError('CALICO_ERR_USAGE', 'lab kubelets run only in a Kubernetes-datastore lab');
@@ -387,6 +390,9 @@ export class LabCluster implements AsyncDisposable {
       mtu: podMtu(this.network),
       netnsPrefix: LAB_NETNS_PREFIX,
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.policySetupTimeoutSeconds !== undefined
+        ? { policySetupTimeoutSeconds: options.policySetupTimeoutSeconds }
+        : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...sig(options),
     });
