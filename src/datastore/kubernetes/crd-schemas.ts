@@ -3,7 +3,7 @@
  * generated from the schemas the decoders carry (src/api/json-schema.ts), so a CRD accepts what calico-ts
  * writes and describes what its validator accepts. `spec` is typed where the custom resource holds the v3 spec
  * verbatim (spec-v1.ts); it stays open (`x-kubernetes-preserve-unknown-fields`) where the v1 form differs
- * (IPAMBlock, BlockAffinity, IPAMHandle). `status` is typed where the decoder keeps one (CalicoNodeStatus), open elsewhere.
+ * (IPAMBlock, BlockAffinity, IPAMHandle). `status` is typed where the decoder keeps one (CalicoNodeStatus, KubeControllersConfiguration), open elsewhere.
  * Numorstring values become Kubernetes' `x-kubernetes-int-or-string` with `anyOf: [integer, string]`, as
  * controller-gen writes them. For the manifests (manifests/calico.yaml) and the lab's CRD install. Pure.
  */
