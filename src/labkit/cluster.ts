@@ -40,7 +40,12 @@ import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.j
 import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
-import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
+import {
+  ensureLabKubernetes,
+  registerLabNodes,
+  stopLabKubernetes,
+  waitLabNodesSchedulable,
+} from './kube/lab.js';
 import { ensureLabApiServer } from './kube/apiserver.js';
 import {
   kubeletPodRecords,
@@ -358,6 +363,11 @@ export class LabCluster implements AsyncDisposable {
   /** Registers every lab node as a Kubernetes Node (a lab with a control plane); returns their names. */
   registerKubernetesNodes(): Promise<string[]> {
     return registerLabNodes(this.#state);
+  }
+
+  /** Waits (bounded) until the named Nodes are Ready and untainted, so pods may land on each. */
+  waitKubernetesNodesSchedulable(names: readonly string[], options: Timing = {}): Promise<void> {
+    return waitLabNodesSchedulable(this.#state, names, options);
   }
 
   /** Starts calico-apiserver unless it runs and waits until its APIService is Available; returns its port. */

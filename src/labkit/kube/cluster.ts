@@ -136,6 +136,9 @@ export async function addKubeNodes(
         kubelets.map((n) => lab.startKubelet(n, { timeoutMs, ...heartbeat, ...wait, ...sig(options) })),
       ),
     );
+  await step(`nodes ${names.join(', ')} Ready and schedulable`, () =>
+    lab.waitKubernetesNodesSchedulable(names, { timeoutMs, ...sig(options) }),
+  );
   if (!calicoNode) return;
   const agents = names.filter((n) => !lab.agentRunning(n));
   if (agents.length > 0)
