@@ -40,7 +40,7 @@ describe('Kubernetes e2e NetworkPolicy cases through kube-apiserver', { skip }, 
     );
     assert.equal(lines.at(-1), `${count} passed, 0 failed`, r.stdout + r.stderr);
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /dataplane nftables, Kubernetes API, IPv4/);
+    assert.match(r.stdout, /dataplane nftables, Kubernetes API, calico-node, IPv4/);
 
     const runDir = /run dir (\S+),/.exec(r.stderr)?.[1];
     assert.ok(runDir !== undefined, r.stderr);
