@@ -19,6 +19,7 @@ const LAYERS = [
   'lab',
   'conformance',
   'apiserver',
+  'manifests',
 ];
 
 /** Which internal layers each layer may import (lib is always allowed). */
@@ -43,6 +44,8 @@ const ALLOWED = {
   lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'labkit'],
   // calico-apiserver (projectcalico.org/v3 behind kube-apiserver's aggregation layer) over the datastore.
   apiserver: ['api', 'model', 'datastore'],
+  // The install manifests' generator (charts/calico/crds, manifests/calico.yaml) over the CRD definitions.
+  manifests: ['api', 'model', 'datastore'],
 };
 
 /** Pure layers: no I/O built-ins (node:crypto is allowed for hashing). */

@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in one process, prints the figures, and rewrites
  * docs/benchmarks.md with them, the machine and the date. Never part of `npm test`.
  *
- *   npm run bench [-- --only selector,evaluator,...,kube,differential] [-- --no-write] [-- --update-sections]
+ *   npm run bench [-- --only selector,evaluator,...,kube,peer,differential] [-- --no-write] [-- --update-sections]
  *
  * `--only` runs some suites (a suite's name or its group, e.g. `agent`) and writes nothing, unless
  * `--update-sections` is given: then only those suites' sections of docs/benchmarks.md are replaced, each
@@ -22,6 +22,7 @@ import { benchLab } from './lab.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { CORES, MIN_ROUNDS, SPREAD_TOLERANCE } from './method.js';
 import { benchPacketCost } from './packet-cost.bench.js';
+import { benchPeer } from './peer.bench.js';
 import { benchSelectors } from './selector.bench.js';
 import { meetsTarget, type BenchResult, type BenchTable, type SuiteOutput } from './result.js';
 
@@ -57,6 +58,11 @@ const SUITES: Suite[] = [
     name: 'kube',
     title: 'Kubernetes: kubectl and the API path (kube-apiserver, real kernel)',
     run: benchKube,
+  },
+  {
+    name: 'peer',
+    title: 'Peer side by side: calico-node and kube-network-policies (kube-apiserver, real kernel)',
+    run: benchPeer,
   },
   {
     name: 'differential',

@@ -153,7 +153,7 @@ setTimeout(() => { console.log(n); process.exit(0); }, Number(ms) + 200);
 `;
 
 /** A TCP server that accepts and closes (for the connection-rate measurement), for at most `ms`. */
-const ACCEPT_SERVER = `
+export const ACCEPT_SERVER = `
 const net = require('node:net');
 const [host, port, ms] = process.argv.slice(1);
 const srv = net.createServer((s) => { s.on('error', () => {}); s.end(); });
@@ -162,7 +162,7 @@ setTimeout(() => process.exit(0), Number(ms));
 `;
 
 /** Connects once to host:port: prints connected, refused (RST) or timeout (a dropped SYN). */
-const SENTINEL = `
+export const SENTINEL = `
 const net = require('node:net');
 const [host, port, ms] = process.argv.slice(1);
 const s = net.connect({ host, port: Number(port) });
@@ -173,7 +173,7 @@ s.on('error', (e) => done(e.code === 'ECONNREFUSED' ? 'refused' : 'error ' + e.c
 `;
 
 /** New connections per second from `client` to `ip`:`port` (4 parallel loops), after a short warm-up. */
-async function connectionRate(client: CommandRunner, ip: string, port: number): Promise<number> {
+export async function connectionRate(client: CommandRunner, ip: string, port: number): Promise<number> {
   const rate = async (ms: number): Promise<number> => {
     const [cmd, args] = pinned(CORES.client, process.execPath, [
       '-e',
@@ -183,7 +183,7 @@ async function connectionRate(client: CommandRunner, ip: string, port: number): 
       String(ms),
       '4',
     ]);
-    const r = await client.run(cmd, args, { timeoutMs: ms + 5000 });
+    const r = await client.run(cmd, args, { timeoutMs: ms + 30_000 });
     const n = Number(r.stdout.trim());
     if (r.code !== 0 || !Number.isFinite(n))
       throw new Error(`connection-rate client: exit ${r.code} ${r.stderr.trim()}`);

@@ -2,7 +2,8 @@
  * The contract each resource kind implements (one file per kind, registered in `registry.ts`), and the
  * shared envelope handling: top-level fields, metadata with the kind's name rule and scope, and the spec.
  */
-import { child, type Decoder, type Issues, show } from './decoder.js';
+import { child, type Decoder, type Issues, schemaOf, show } from './decoder.js';
+import type { Schema } from './json-schema.js';
 import { kindInfo } from './kinds.js';
 import type { ObjectMeta, ResourceEnvelope } from './meta.js';
 import { CALICO_API_VERSION } from './meta.js';
@@ -19,6 +20,10 @@ export interface KindCodec<K extends string, R> {
    * Records every problem in `issues`; returns a new object (never the input) when the document is usable.
    */
   decode(doc: Readonly<Record<string, unknown>>, issues: Issues): R | undefined;
+  /** The shape of `spec` the decoder accepts (from its decoders; absent for kinds without one). */
+  readonly specSchema?: Schema;
+  /** The shape of a `status` the decoder keeps (absent when a status is dropped or not accepted). */
+  readonly statusSchema?: Schema;
 }
 
 export interface EnvelopeRules {
@@ -87,6 +92,7 @@ export function calicoKind<K extends string, S>(
     kind: def.kind,
     apiVersion: CALICO_API_VERSION,
     documentKind: def.kind,
+    specSchema: schemaOf(def.spec),
     decode(doc, issues) {
       const metadata = decodeEnvelopeMeta(doc, issues, {
         kind: def.kind,

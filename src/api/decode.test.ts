@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { resourceKind } from './decode.js';
+import { decodeResource, resourceKind } from './decode.js';
 import { parseDocuments } from './load.js';
 import { decodeOk, expectIssue, gnp, issuesOf } from './testing.js';
 import type { GlobalNetworkPolicy } from './v3/policy.js';
@@ -80,11 +80,80 @@ describe('apiVersion and kind', () => {
     );
   });
 
-  it('reports a known but not yet supported kind', () => {
+  it('decodes KubeControllersConfiguration with Calico defaults and ClusterInformation, both named default', () => {
+    const kcc = decodeResource({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'KubeControllersConfiguration',
+      metadata: { name: 'default' },
+      spec: { controllers: { node: { reconcilerPeriod: '5m' }, loadBalancer: {} } },
+      status: { environmentVars: { LOG_LEVEL: 'info' }, runningConfig: { controllers: {} } },
+    });
+    assert.ok(kcc.ok, JSON.stringify(kcc));
+    assert.deepEqual((kcc.value as { spec: unknown }).spec, {
+      prometheusMetricsPort: 9094,
+      controllers: {
+        node: { reconcilerPeriod: '5m', leakGracePeriod: '15m0s' },
+        loadBalancer: { assignIPs: 'AllServices' },
+      },
+    });
+    assert.deepEqual((kcc.value as { status: unknown }).status, {
+      runningConfig: { controllers: {} },
+      environmentVars: { LOG_LEVEL: 'info' },
+    });
     expectIssue(
       { apiVersion: 'projectcalico.org/v3', kind: 'KubeControllersConfiguration', metadata: { name: 'p' } },
-      'kind',
-      '"KubeControllersConfiguration"',
+      'metadata.name',
+      'Cannot create a Kube Controllers Configuration resource with a name other than "default"',
+    );
+    const templates = decodeResource({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'KubeControllersConfiguration',
+      metadata: { name: 'default' },
+      spec: {
+        logSeverityScreen: 'Loud',
+        controllers: {
+          node: {
+            hostEndpoint: {
+              templates: [{ generateName: 'a', interfaceCIDRs: ['10.0.0.0/8'] }, { generateName: 'a' }],
+            },
+          },
+        },
+      },
+    });
+    assert.ok(!templates.ok);
+    const paths = templates.error.map((i) => `${i.path}: ${i.message}`);
+    assert.ok(
+      paths.some((p) => p.startsWith('spec.logSeverityScreen')),
+      paths.join('\n'),
+    );
+    assert.ok(
+      paths.includes(
+        'spec.controllers.node.hostEndpoint.templates[1].generateName: Template name must be unique',
+      ),
+      paths.join('\n'),
+    );
+    assert.ok(
+      paths.includes(
+        'spec.controllers.node.hostEndpoint.templates[1]: InterfaceCIDRs or InterfacePattern must be specified',
+      ),
+      paths.join('\n'),
+    );
+    const ci = decodeResource({
+      apiVersion: 'projectcalico.org/v3',
+      kind: 'ClusterInformation',
+      metadata: { name: 'default' },
+      spec: { clusterGUID: 'abc', clusterType: 'k8s,kdd', calicoVersion: 'v3.32.1', datastoreReady: true },
+    });
+    assert.ok(ci.ok, JSON.stringify(ci));
+    expectIssue(
+      {
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'ClusterInformation',
+        metadata: { name: 'x' },
+        spec: { variant: 1 },
+      },
+      'spec.variant',
+      '',
     );
   });
 

@@ -6,6 +6,7 @@
  * whether a field already failed, to avoid reporting follow-on errors.
  */
 import type { FieldIssue } from '../lib/errors.js';
+import { type Schema, OPEN_SCHEMA, STRING_MAP_SCHEMA } from './json-schema.js';
 import { MAX_ECHO_CHARS } from './limits.js';
 
 export interface IssuesOptions {
@@ -37,7 +38,27 @@ export class Issues {
   }
 }
 
-export type Decoder<T> = (value: unknown, path: string, issues: Issues) => T | undefined;
+export interface Decoder<T> {
+  (value: unknown, path: string, issues: Issues): T | undefined;
+  /** The shape the decoder accepts, when known (see json-schema.ts); `schemaOf` reads it. */
+  readonly schema?: Schema;
+}
+
+/** A decoder that carries `schema` (a new function; the input decoder is unchanged). */
+export function withSchema<T>(schema: Schema, decode: Decoder<T>): Decoder<T> {
+  const fn = (v: unknown, path: string, issues: Issues): T | undefined => decode(v, path, issues);
+  return Object.assign(fn, { schema });
+}
+
+/** The decoder with a description added to its schema. */
+export function describe<T>(decode: Decoder<T>, description: string): Decoder<T> {
+  return withSchema({ ...schemaOf(decode), description }, decode);
+}
+
+/** The schema a decoder carries, or the open schema when it carries none. */
+export function schemaOf(decode: Decoder<unknown>): Schema {
+  return decode.schema ?? OPEN_SCHEMA;
+}
 
 export function child(path: string, key: string): string {
   return path === '' ? key : `${path}.${key}`;
@@ -87,20 +108,20 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export const str: Decoder<string> = (v, path, issues) => {
+export const str: Decoder<string> = withSchema({ type: 'string' }, (v, path, issues) => {
   if (typeof v === 'string') return v;
   wrongType(issues, path, 'a string', v);
   return undefined;
-};
+});
 
-export const bool: Decoder<boolean> = (v, path, issues) => {
+export const bool: Decoder<boolean> = withSchema({ type: 'boolean' }, (v, path, issues) => {
   if (typeof v === 'boolean') return v;
   wrongType(issues, path, 'a boolean', v);
   return undefined;
-};
+});
 
 /** A finite number (Go float64 from JSON). */
-export const num: Decoder<number> = (v, path, issues) => {
+export const num: Decoder<number> = withSchema({ type: 'number' }, (v, path, issues) => {
   if (typeof v !== 'number') {
     wrongType(issues, path, 'a number', v);
     return undefined;
@@ -110,11 +131,11 @@ export const num: Decoder<number> = (v, path, issues) => {
     return undefined;
   }
   return v;
-};
+});
 
 /** An integer within [min, max] (inclusive). */
 export function int(min: number, max: number): Decoder<number> {
-  return (v, path, issues) => {
+  return withSchema({ type: 'integer', minimum: min, maximum: max }, (v, path, issues) => {
     if (typeof v !== 'number' || !Number.isInteger(v)) {
       wrongType(issues, path, 'an integer', v);
       return undefined;
@@ -124,12 +145,12 @@ export function int(min: number, max: number): Decoder<number> {
       return undefined;
     }
     return v;
-  };
+  });
 }
 
 /** One of a fixed set of strings (case-sensitive, as Calico's enums). */
 export function oneOf<const T extends string>(values: readonly T[], what: string): Decoder<T> {
-  return (v, path, issues) => {
+  return withSchema({ type: 'string', enum: values }, (v, path, issues) => {
     if (typeof v !== 'string') {
       wrongType(issues, path, 'a string', v);
       return undefined;
@@ -137,12 +158,12 @@ export function oneOf<const T extends string>(values: readonly T[], what: string
     if ((values as readonly string[]).includes(v)) return v as T;
     issues.add(path, `invalid ${what} ${show(v)} (must be one of ${values.join(', ')})`);
     return undefined;
-  };
+  });
 }
 
 /** A string that passes `check` (which returns an error message, or undefined when valid). */
 export function checked(check: (s: string) => string | undefined): Decoder<string> {
-  return (v, path, issues) => {
+  return withSchema({ type: 'string' }, (v, path, issues) => {
     const s = str(v, path, issues);
     if (s === undefined) return undefined;
     const problem = check(s);
@@ -151,7 +172,7 @@ export function checked(check: (s: string) => string | undefined): Decoder<strin
       return undefined;
     }
     return s;
-  };
+  });
 }
 
 export interface ListOptions {
@@ -167,7 +188,13 @@ export interface ListOptions {
  * cross-field checks put in their paths.
  */
 export function list<T>(item: Decoder<T>, opts: ListOptions = {}): Decoder<T[]> {
-  return (v, path, issues) => {
+  const schema: Schema = {
+    type: 'array',
+    items: schemaOf(item),
+    ...(opts.minItems !== undefined ? { minItems: opts.minItems } : {}),
+    ...(opts.maxItems !== undefined ? { maxItems: opts.maxItems } : {}),
+  };
+  return withSchema(schema, (v, path, issues) => {
     if (!Array.isArray(v)) {
       wrongType(issues, path, 'a list', v);
       return undefined;
@@ -198,11 +225,11 @@ export function list<T>(item: Decoder<T>, opts: ListOptions = {}): Decoder<T[]> 
       else complete = false;
     }
     return complete ? out : undefined;
-  };
+  });
 }
 
 /** A string-to-string map (labels, annotations). */
-export const stringMap: Decoder<Record<string, string>> = (v, path, issues) => {
+export const stringMap: Decoder<Record<string, string>> = withSchema(STRING_MAP_SCHEMA, (v, path, issues) => {
   if (!isRecord(v)) {
     wrongType(issues, path, 'a map of strings', v);
     return undefined;
@@ -215,7 +242,7 @@ export const stringMap: Decoder<Record<string, string>> = (v, path, issues) => {
     else complete = false;
   }
   return complete ? out : undefined;
-};
+});
 
 /** How one field of a struct is read. */
 export interface FieldSpec<T> {
@@ -268,7 +295,7 @@ export function struct<T>(spec: StructSpec<T>, opts: StructOptions = {}): Decode
   const folded = new Map<string, string>(keys.map((k) => [k.toLowerCase(), k]));
   const ignored = new Set(opts.ignore ?? []);
   const ignoredFolded = new Set((opts.ignore ?? []).map((k) => k.toLowerCase()));
-  return (v, path, issues) => {
+  return withSchema(structSchema(spec, opts), (v, path, issues) => {
     if (!isRecord(v)) {
       wrongType(issues, path, 'an object', v);
       return undefined;
@@ -312,6 +339,22 @@ export function struct<T>(spec: StructSpec<T>, opts: StructOptions = {}): Decode
       if (value !== undefined) out[k] = value;
     }
     return out as T;
+  });
+}
+
+/** An object schema with one property per field; a non-strict struct keeps unknown fields open. */
+function structSchema<T>(spec: StructSpec<T>, opts: StructOptions): Schema {
+  const properties: Record<string, Schema> = {};
+  const required: string[] = [];
+  for (const [k, field] of Object.entries<FieldSpec<unknown>>(spec)) {
+    properties[k] = schemaOf(field.decode);
+    if (field.required) required.push(k);
+  }
+  return {
+    type: 'object',
+    properties,
+    ...(required.length > 0 ? { required } : {}),
+    ...(opts.strict === false ? { 'x-kubernetes-preserve-unknown-fields': true as const } : {}),
   };
 }
 
@@ -320,9 +363,9 @@ export function refine<T>(
   decode: Decoder<T>,
   check: (value: T, path: string, issues: Issues) => void,
 ): Decoder<T> {
-  return (v, path, issues) => {
+  return withSchema(schemaOf(decode), (v, path, issues) => {
     const d = decode(v, path, issues);
     if (d !== undefined) check(d, path, issues);
     return d;
-  };
+  });
 }

@@ -13,6 +13,19 @@ export interface ObjectMeta {
   deletionGracePeriodSeconds?: number;
   finalizers?: string[];
   ownerReferences?: OwnerReference[];
+  /** Server-side apply's field ownership (kept by calico-apiserver; other writers leave it as read). */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+/** meta/v1 ManagedFieldsEntry: the fields one manager set, in Kubernetes' `fieldsV1` (`f:<name>`) form. */
+export interface ManagedFieldsEntry {
+  manager: string;
+  operation: 'Apply' | 'Update';
+  apiVersion: string;
+  time?: string;
+  fieldsType: 'FieldsV1';
+  fieldsV1: Record<string, unknown>;
+  subresource?: string;
 }
 
 export interface OwnerReference {

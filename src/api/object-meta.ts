@@ -17,7 +17,9 @@ import {
   str,
   stringMap,
   struct,
+  withSchema,
 } from './decoder.js';
+import { STRING_MAP_SCHEMA } from './json-schema.js';
 import { checkDnsLabel, checkLabelValue, checkQualifiedName } from './names.js';
 
 /** Total size of annotation keys and values, in bytes. */
@@ -54,17 +56,23 @@ export function validateAnnotations(
   }
 }
 
-export const labelsField: Decoder<Record<string, string>> = (v, path, issues) => {
-  const m = stringMap(v, path, issues);
-  if (m !== undefined) validateLabels(m, path, issues);
-  return m;
-};
+export const labelsField: Decoder<Record<string, string>> = withSchema(
+  STRING_MAP_SCHEMA,
+  (v, path, issues) => {
+    const m = stringMap(v, path, issues);
+    if (m !== undefined) validateLabels(m, path, issues);
+    return m;
+  },
+);
 
-export const annotationsField: Decoder<Record<string, string>> = (v, path, issues) => {
-  const m = stringMap(v, path, issues);
-  if (m !== undefined) validateAnnotations(m, path, issues);
-  return m;
-};
+export const annotationsField: Decoder<Record<string, string>> = withSchema(
+  STRING_MAP_SCHEMA,
+  (v, path, issues) => {
+    const m = stringMap(v, path, issues);
+    if (m !== undefined) validateAnnotations(m, path, issues);
+    return m;
+  },
+);
 
 const ownerReference = struct<OwnerReference>({
   apiVersion: req(str),
@@ -92,8 +100,10 @@ const metaFields = {
 };
 
 // Server-managed bookkeeping that carries no meaning here: accepted, not kept.
-const strictMeta = struct<ObjectMeta>(metaFields, { ignore: ['managedFields', 'selfLink'] });
-const lenientMeta = struct<ObjectMeta>(metaFields, { strict: false });
+const strictMeta = struct<Omit<ObjectMeta, 'managedFields'>>(metaFields, {
+  ignore: ['managedFields', 'selfLink'],
+});
+const lenientMeta = struct<Omit<ObjectMeta, 'managedFields'>>(metaFields, { strict: false });
 
 export interface MetaRules {
   readonly kind: string;

@@ -29,6 +29,8 @@ import { bgpFilterCodec } from './v3/bgp-filter.js';
 import { nodeCodec } from './v3/node.js';
 import { calicoNodeStatusCodec } from './v3/calico-node-status.js';
 import { felixConfigurationCodec } from './v3/felix-configuration.js';
+import { kubeControllersConfigurationCodec } from './v3/kube-controllers-config.js';
+import { clusterInformationCodec } from './v3/cluster-information.js';
 
 const CODECS = [
   felixConfigurationCodec,
@@ -58,6 +60,8 @@ const CODECS = [
   bgpFilterCodec,
   nodeCodec,
   calicoNodeStatusCodec,
+  kubeControllersConfigurationCodec,
+  clusterInformationCodec,
 ] as const;
 
 type AnyCodec = (typeof CODECS)[number];

@@ -2,7 +2,7 @@
  * Decoders for selector-valued fields: the text must parse, be at most 1024 characters, and may use
  * `global()` only where Calico allows it (alone, in an EntityRule's namespaceSelector).
  */
-import { type Decoder, show, str } from './decoder.js';
+import { type Decoder, show, str, withSchema } from './decoder.js';
 import { parseSelector } from './selector/index.js';
 
 export const MAX_SELECTOR_LENGTH = 1024;
@@ -11,7 +11,7 @@ export const MAX_SELECTOR_LENGTH = 1024;
 export type SelectorPlace = 'plain' | 'namespaceEntity';
 
 export function selectorField(place: SelectorPlace = 'plain'): Decoder<string> {
-  return (v, path, issues) => {
+  return withSchema({ type: 'string', maxLength: MAX_SELECTOR_LENGTH }, (v, path, issues) => {
     const text = str(v, path, issues);
     if (text === undefined) return undefined;
     if (text.length > MAX_SELECTOR_LENGTH) {
@@ -41,5 +41,5 @@ export function selectorField(place: SelectorPlace = 'plain'): Decoder<string> {
       }
     }
     return text;
-  };
+  });
 }

@@ -12,14 +12,14 @@
  *
  * Flags are the generic API server's names Calico's API server is started with: `--secure-port`,
  * `--bind-address`, `--tls-cert-file`, `--tls-private-key-file`, `--kubeconfig` (else `$KUBECONFIG`, then
- * ~/.kube/config: the identity that reads Calico's custom resources, the request-header ConfigMap and asks
- * SubjectAccessReviews), and `--requestheader-*` to override what kube-apiserver publishes.
+ * in a pod its service account, then ~/.kube/config: the identity that reads Calico's custom resources,
+ * the request-header ConfigMap and asks SubjectAccessReviews), and `--requestheader-*` to override what kube-apiserver publishes.
  * SIGTERM/SIGINT close watches and the listener, then the backend.
  */
 import { readFileSync, realpathSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { openKubernetesBackend } from '../datastore/kubernetes/backend.js';
-import { KubeTransport, defaultKubeconfig } from '../datastore/kubernetes/transport.js';
+import { KubeTransport } from '../datastore/kubernetes/transport.js';
 import { errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { DelegatingAuthorizer, loadRequestHeaderConfig, type RequestHeaderConfig } from './auth.js';
@@ -32,7 +32,7 @@ Options:
   --bind-address=ADDRESS                   address to listen on (default 0.0.0.0)
   --tls-cert-file=FILE                     serving certificate (PEM)
   --tls-private-key-file=FILE              its key (PEM)
-  --kubeconfig=FILE                        kube-apiserver credentials (default $KUBECONFIG, ~/.kube/config)
+  --kubeconfig=FILE                        kube-apiserver credentials (default $KUBECONFIG, in-cluster, ~/.kube/config)
   --requestheader-client-ca-file=FILE      CA of the front proxy's client certificate (default: kube-system/
                                            extension-apiserver-authentication)
   --requestheader-allowed-names=NAMES      allowed common names, comma-separated (with the CA file)
@@ -43,12 +43,13 @@ export interface ApiServerFlags {
   readonly bindAddress: string;
   readonly certFile: string;
   readonly keyFile: string;
-  readonly kubeconfig: string;
+  /** undefined: $KUBECONFIG, else in a pod its ServiceAccount, else ~/.kube/config (KubeTransport.open). */
+  readonly kubeconfig: string | undefined;
   readonly clientCaFile: string | undefined;
   readonly allowedNames: readonly string[];
 }
 
-export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): ApiServerFlags | 'help' {
+export function parseFlags(argv: readonly string[]): ApiServerFlags | 'help' {
   const { values } = parseArgs({
     args: [...argv],
     options: {
@@ -79,7 +80,7 @@ export function parseFlags(argv: readonly string[], env: NodeJS.ProcessEnv): Api
     bindAddress: values['bind-address'] ?? '0.0.0.0',
     certFile,
     keyFile,
-    kubeconfig: values.kubeconfig ?? defaultKubeconfig(env),
+    kubeconfig: values.kubeconfig,
     clientCaFile: values['requestheader-client-ca-file'],
     allowedNames: names === undefined || names === '' ? [] : names.split(','),
   };
@@ -92,7 +93,7 @@ function log(line: string): void {
 export async function main(argv: readonly string[]): Promise<number> {
   let flags;
   try {
-    flags = parseFlags(argv, process.env);
+    flags = parseFlags(argv);
   } catch (e) {
     process.stderr.write(`calico-apiserver: ${errorMessage(e)}\n${USAGE}\n`);
     return 2;
@@ -103,7 +104,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const cert = readFileSync(flags.certFile);
   const key = readFileSync(flags.keyFile);
-  const kube = KubeTransport.fromFile(flags.kubeconfig);
+  const kube = KubeTransport.open(flags.kubeconfig);
   const requestHeader: RequestHeaderConfig =
     flags.clientCaFile === undefined
       ? await loadRequestHeaderConfig(kube)
@@ -114,7 +115,9 @@ export async function main(argv: readonly string[]): Promise<number> {
           groupHeaders: ['X-Remote-Group'],
           extraHeaderPrefixes: ['X-Remote-Extra-'],
         };
-  const backend = await openKubernetesBackend({ kubeconfig: flags.kubeconfig });
+  const backend = await openKubernetesBackend(
+    flags.kubeconfig === undefined ? {} : { kubeconfig: flags.kubeconfig },
+  );
   const server = new CalicoApiServer({
     backend,
     requestHeader,

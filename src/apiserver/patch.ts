@@ -8,12 +8,14 @@
  *   `$retainKeys`, `$deleteFromPrimitiveList/<field>`) are dropped; a `$patch` directive, which needs merge
  *   keys, is refused naming it.
  * - `application/json-patch+json`: RFC 6902.
- * `application/apply-patch+yaml` (server-side apply) is not served yet.
+ * `application/apply-patch+yaml` (server-side apply) is not a patch of the document: rest.ts `apply`.
  */
 import { applyPatch, type PatchType as EngineType } from '../lib/json-patch.js';
 import { err, type Result } from '../lib/result.js';
 
 export type PatchType = 'merge' | 'strategic' | 'json';
+
+export const APPLY_PATCH_TYPE = 'application/apply-patch+yaml';
 
 export function patchTypeOf(contentType: string | undefined): PatchType | undefined {
   const base = (contentType ?? '').split(';')[0]?.trim().toLowerCase();

@@ -18,10 +18,27 @@ import { decodeResource } from '../api/decode.js';
 import { CALICO_API_VERSION } from '../api/meta.js';
 import type { Backend, Resource, ResourceKey } from '../datastore/index.js';
 import { ConflictError } from '../lib/errors.js';
+import {
+  applyConfig,
+  conflictReport,
+  recordUpdate,
+  sameOwnership,
+  type FieldManagerOptions,
+} from './apply.js';
 import { patchDocument, type PatchType } from './patch.js';
+import { TIERED_KINDS, checkTierDeletable, tierExists, tierOf } from './tiers.js';
 import type { ServedResource } from './resources.js';
 import { SelectorError, parseFieldSelector, parseLabelSelector, selectableFields } from './selectors.js';
-import { MODIFIED, conflict, failure, invalid, notFound, statusFromError, type Target } from './status.js';
+import {
+  MODIFIED,
+  StatusError,
+  conflict,
+  failure,
+  invalid,
+  notFound,
+  statusFromError,
+  type Target,
+} from './status.js';
 
 export const KNP_PREFIX = 'knp.default.';
 
@@ -51,6 +68,12 @@ export interface Scope {
 
 export interface WriteOptions {
   readonly dryRun: boolean;
+  /** The field manager (`fieldManager`, or the User-Agent's product name), for managedFields. */
+  readonly manager: string;
+  /** Server-side apply: take conflicting fields from their other managers. */
+  readonly force: boolean;
+  /** Tier authorisation for the tiered policy kinds (tiers.ts authorizeTier); throws when refused. */
+  readonly gate?: (tier: string, policy: string) => Promise<void>;
 }
 
 const MAX_PATCH_RETRIES = 5;
@@ -170,12 +193,106 @@ export class ResourceRest {
   }
 
   async create(scope: Scope, body: unknown, opts: WriteOptions): Promise<Resource> {
-    const r = this.#validated(scope, body, undefined);
+    const validated = this.#validated(scope, body, undefined);
+    const r = this.#owned(scope, undefined, validated, opts);
+    await this.#tiers(scope, undefined, r, opts);
     if (opts.dryRun) return r;
     try {
       return await this.#backend.create(r);
     } catch (e) {
       throw statusFromError(e, this.#target(scope, r.metadata.name));
+    }
+  }
+
+  /** For tiered policies: the tier authorised (before and after a change) and existing. */
+  async #tiers(
+    scope: Scope,
+    before: Resource | undefined,
+    after: Resource,
+    opts: WriteOptions,
+  ): Promise<void> {
+    if (!TIERED_KINDS.includes(scope.resource.kind)) return;
+    const tiers = new Set([...(before === undefined ? [] : [tierOf(before)]), tierOf(after)]);
+    for (const t of tiers) await opts.gate?.(t, after.metadata.name);
+    if (!(await tierExists(this.#backend, tierOf(after))))
+      throw notFound(this.#target(scope, after.metadata.name));
+  }
+
+  #managerOptions(scope: Scope, opts: WriteOptions): FieldManagerOptions {
+    return { manager: opts.manager, statusSubresource: scope.resource.status, now: new Date() };
+  }
+
+  /** `desired` with the managedFields of an Update-type write over `stored`. */
+  #owned(scope: Scope, stored: Resource | undefined, desired: Resource, opts: WriteOptions): Resource {
+    const asObj = (r: Resource): Obj => r as unknown as Obj;
+    const base = stored === undefined ? undefined : asObj(stored);
+    const managedFields = recordUpdate(base, asObj(desired), this.#managerOptions(scope, opts));
+    const meta = { ...desired.metadata };
+    delete meta.managedFields;
+    return { ...desired, metadata: { ...meta, ...(managedFields.length === 0 ? {} : { managedFields }) } };
+  }
+
+  /**
+   * Server-side apply (PATCH `application/apply-patch+yaml`): creates the object when absent, else merges
+   * the configuration over it with field ownership (apply.ts); the result is validated like every write.
+   * Answers whether it created the object.
+   */
+  async apply(
+    scope: Scope,
+    name: string,
+    body: unknown,
+    opts: WriteOptions,
+  ): Promise<{ readonly object: Resource; readonly created: boolean }> {
+    if (!isObj(body)) throw failure('BadRequest', 'the request body must be a JSON or YAML object');
+    for (const f of ['apiVersion', 'kind'] as const) {
+      if (typeof body[f] !== 'string' || body[f] === '')
+        throw failure('BadRequest', `${f} must be set in an applied configuration`);
+    }
+    const meta = isObj(body['metadata']) ? body['metadata'] : {};
+    if (meta['managedFields'] !== undefined && meta['managedFields'] !== null)
+      throw failure('BadRequest', 'metadata.managedFields must be nil');
+    const target = this.#target(scope, name);
+    for (let attempt = 0; ; attempt++) {
+      const stored = await this.#find(scope, name);
+      const wanted = meta['resourceVersion'];
+      if (typeof wanted === 'string' && wanted !== '' && wanted !== stored?.metadata.resourceVersion)
+        throw stored === undefined ? notFound(target) : conflict(target, MODIFIED);
+      const outcome = applyConfig(
+        stored as unknown as Obj | undefined,
+        body,
+        opts.force,
+        this.#managerOptions(scope, opts),
+      );
+      if (!outcome.ok) {
+        const { message, causes } = conflictReport(outcome.conflicts);
+        throw failure('Conflict', message, { causes });
+      }
+      const validated = this.#validated(scope, outcome.object, name);
+      const desired = {
+        ...validated,
+        metadata: { ...validated.metadata, managedFields: outcome.managedFields },
+      } as Resource;
+      await this.#tiers(scope, stored, desired, opts);
+      try {
+        if (stored !== undefined)
+          return { object: await this.#write(scope, stored, desired, opts), created: false };
+        if (opts.dryRun) return { object: desired, created: true };
+        return { object: await this.#backend.create(desired), created: true };
+      } catch (e) {
+        const status = statusFromError(e, target).status;
+        const lostRace = status.reason === 'Conflict' || status.reason === 'AlreadyExists';
+        if (!lostRace || attempt >= MAX_PATCH_RETRIES) throw statusFromError(e, target);
+      }
+    }
+  }
+
+  /** The stored object, or undefined when there is none. */
+  async #find(scope: Scope, name: string): Promise<Resource | undefined> {
+    try {
+      return await this.get(scope, name);
+    } catch (e) {
+      if (e instanceof StatusError && e.status.reason === 'NotFound') return undefined;
+      throw e;
     }
   }
 
@@ -190,7 +307,8 @@ export class ResourceRest {
     const r = this.#validated(scope, body, name);
     const stored = await this.get(scope, name);
     if (stored.metadata.resourceVersion !== rv) throw conflict(target, MODIFIED);
-    return this.#write(scope, stored, r, opts);
+    await this.#tiers(scope, stored, r, opts);
+    return this.#write(scope, stored, this.#owned(scope, stored, r, opts), opts);
   }
 
   /** Stores `desired` over `stored` (compare-and-swap on stored's resourceVersion); a no-op when unchanged. */
@@ -205,7 +323,10 @@ export class ResourceRest {
         ...(resourceVersion === undefined ? {} : { resourceVersion }),
       },
     };
-    if (sameObject(stored, merged) || opts.dryRun) return opts.dryRun ? merged : stored;
+    const unchanged =
+      sameObject(stored, merged) &&
+      sameOwnership(stored.metadata.managedFields, merged.metadata.managedFields);
+    if (unchanged || opts.dryRun) return opts.dryRun ? merged : stored;
     try {
       return await this.#backend.update(merged);
     } catch (e) {
@@ -230,7 +351,8 @@ export class ResourceRest {
       const wanted = meta['resourceVersion'];
       const pinned = typeof wanted === 'string' && wanted !== stored.metadata.resourceVersion;
       if (pinned) throw conflict(target, MODIFIED);
-      const desired = this.#validated(scope, patched, name);
+      const desired = this.#owned(scope, stored, this.#validated(scope, patched, name), opts);
+      await this.#tiers(scope, stored, desired, opts);
       try {
         return await this.#write(scope, stored, desired, opts);
       } catch (e) {
@@ -254,6 +376,9 @@ export class ResourceRest {
         `operation Delete is not supported on NetworkPolicy(${scope.namespace ?? 'default'}/${name}): kubernetes network policies must be managed through the kubernetes API`,
       );
     }
+    if (TIERED_KINDS.includes(scope.resource.kind) && opts.gate !== undefined)
+      await opts.gate(tierOf(await this.get(scope, name)), name);
+    if (scope.resource.kind === 'Tier') await checkTierDeletable(this.#backend, name);
     if (opts.dryRun) return this.get(scope, name);
     try {
       const deleted = await this.#backend.delete(this.#key(scope, name), {

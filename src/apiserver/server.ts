@@ -6,12 +6,14 @@
  *   GET  /apis, /apis/projectcalico.org, /apis/projectcalico.org/v3       discovery
  *   GET|POST|DELETE  /apis/projectcalico.org/v3[/namespaces/<ns>]/<plural>               list/watch, create, deletecollection
  *   GET|PUT|PATCH|DELETE /apis/projectcalico.org/v3[/namespaces/<ns>]/<plural>/<name>    get, update, patch, delete
+ *   GET  /openapi/v2, /openapi/v3, /openapi/v3/apis/projectcalico.org/v3  OpenAPI (openapi.ts)
  *   GET  /healthz, /readyz, /livez                                        "ok"
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import type { Backend, Resource } from '../datastore/index.js';
+import { parse as parseYaml } from 'yaml';
 import { errorMessage } from '../lib/errors.js';
 import {
   authenticate,
@@ -21,10 +23,12 @@ import {
   type RequestHeaderConfig,
 } from './auth.js';
 import { apiGroupDocument, apiGroupList, apiResourceList } from './discovery.js';
-import { patchTypeOf } from './patch.js';
+import { OPENAPI_V3_GROUP_PATH, openApiV2, openApiV3GroupVersion, openApiV3Index } from './openapi.js';
+import { APPLY_PATCH_TYPE, patchTypeOf } from './patch.js';
 import { GROUP, GROUP_VERSION, servedResource, type ServedResource } from './resources.js';
 import { ResourceRest, type Scope } from './rest.js';
 import { SelectorError } from './selectors.js';
+import { TIERED_KINDS, authorizeTier, tierOf } from './tiers.js';
 import { StatusError, failure, notFound, type Status } from './status.js';
 import { toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch.js';
@@ -58,6 +62,9 @@ function route(path: string): Route {
   if (path === '/apis' || path === '/apis/') return { type: 'discovery', body: apiGroupList };
   if (path === `/apis/${GROUP}`) return { type: 'discovery', body: apiGroupDocument };
   if (path === `/apis/${GROUP_VERSION}`) return { type: 'discovery', body: apiResourceList };
+  if (path === '/openapi/v2') return { type: 'discovery', body: openApiV2 };
+  if (path === '/openapi/v3') return { type: 'discovery', body: openApiV3Index };
+  if (path === OPENAPI_V3_GROUP_PATH) return { type: 'discovery', body: openApiV3GroupVersion };
   const prefix = `/apis/${GROUP_VERSION}/`;
   if (!path.startsWith(prefix)) return { type: 'none' };
   const parts = path.slice(prefix.length).split('/').map(decodeURIComponent);
@@ -96,7 +103,7 @@ function verbOf(method: string, named: boolean, watch: boolean): string | undefi
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
+async function readBody(req: IncomingMessage, yaml = false): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const c of req) {
@@ -108,8 +115,9 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
   try {
-    return JSON.parse(text) as unknown;
+    return yaml ? (parseYaml(text) as unknown) : (JSON.parse(text) as unknown);
   } catch (e) {
+    if (yaml) throw failure('BadRequest', `the request body is not YAML: ${errorMessage(e)}`);
     throw failure('BadRequest', `the request body is not JSON: ${errorMessage(e)}`);
   }
 }
@@ -126,6 +134,13 @@ function sendStatus(res: ServerResponse, status: Status): void {
     return;
   }
   sendJson(res, status.code, status);
+}
+
+/** The field manager of a write: `fieldManager`, else the User-Agent up to its first `/` (Kubernetes' rule). */
+function fieldManager(query: URLSearchParams, userAgent: string | undefined): string {
+  const given = query.get('fieldManager');
+  if (given !== null && given !== '') return given;
+  return (userAgent ?? '').split('/')[0] ?? '';
 }
 
 export class CalicoApiServer {
@@ -219,7 +234,12 @@ export class CalicoApiServer {
       }
       if (verb === undefined)
         throw failure('MethodNotAllowed', 'the server does not allow this method on the requested resource');
-      await this.#resource(req, res, url, r, verb);
+      const gate =
+        attrs.type === 'resource' && TIERED_KINDS.includes(r.scope.resource.kind)
+          ? (tier: string, policy: string) =>
+              authorizeTier(this.#options.authorizer, auth.user, attrs, policy, tier)
+          : undefined;
+      await this.#resource(req, res, url, r, verb, gate);
     } catch (e) {
       if (!(e instanceof StatusError) && !(e instanceof SelectorError)) {
         this.#options.log?.(`error: ${method} ${url.pathname}: ${errorMessage(e)}`);
@@ -240,10 +260,16 @@ export class CalicoApiServer {
     url: URL,
     r: Extract<Route, { type: 'resource' }>,
     verb: string,
+    gate: ((tier: string, policy: string) => Promise<void>) | undefined,
   ): Promise<void> {
     const { scope, name } = r;
     const query = url.searchParams;
-    const opts = { dryRun: query.getAll('dryRun').includes('All') };
+    const opts = {
+      ...(gate === undefined ? {} : { gate }),
+      dryRun: query.getAll('dryRun').includes('All'),
+      manager: fieldManager(query, req.headers['user-agent']),
+      force: ['true', '1'].includes(query.get('force') ?? ''),
+    };
     const table = wantsTable(req.headers.accept);
     const rest = this.#rest;
     const one = (code: number, obj: Resource): void => {
@@ -254,9 +280,12 @@ export class CalicoApiServer {
       );
     };
     switch (verb) {
-      case 'get':
-        one(200, await rest.get(scope, name!));
+      case 'get': {
+        const got = await rest.get(scope, name!);
+        await gate?.(tierOf(got), name!);
+        one(200, got);
         return;
+      }
       case 'list': {
         const { items, revision } = await rest.list(scope, query);
         const meta = { resourceVersion: String(revision) };
@@ -289,11 +318,22 @@ export class CalicoApiServer {
         one(200, await rest.update(scope, name!, await readBody(req), opts));
         return;
       case 'patch': {
-        const type = patchTypeOf(req.headers['content-type']);
+        const contentType = req.headers['content-type'];
+        if ((contentType ?? '').split(';')[0]?.trim().toLowerCase() === APPLY_PATCH_TYPE) {
+          if (query.get('fieldManager') === null || query.get('fieldManager') === '')
+            throw failure(
+              'BadRequest',
+              'PATCH, application/apply-patch+yaml requests must have a fieldManager',
+            );
+          const applied = await rest.apply(scope, name!, await readBody(req, true), opts);
+          one(applied.created ? 201 : 200, applied.object);
+          return;
+        }
+        const type = patchTypeOf(contentType);
         if (type === undefined) {
           throw failure(
             'UnsupportedMediaType',
-            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json`,
+            `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml`,
           );
         }
         one(200, await rest.patch(scope, name!, type, await readBody(req), opts));

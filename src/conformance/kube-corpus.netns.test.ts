@@ -8,12 +8,10 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { controlPlaneProcesses } from '../datastore/kubernetes/control-plane/sweep.js';
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { listNamespaces } from '../labkit/netns.js';
+import { labLeftovers } from '../labkit/leftovers.js';
 import { repoRoot, testdataPath } from '../test-support/repo.js';
 import { kubernetesUnavailableReason } from './kube-driver.js';
 
@@ -42,19 +40,12 @@ describe('Kubernetes e2e NetworkPolicy cases through kube-apiserver', { skip }, 
     );
     assert.equal(lines.at(-1), `${count} passed, 0 failed`, r.stdout + r.stderr);
     assert.equal(r.status, 0);
-    assert.match(r.stdout, /dataplane nftables, Kubernetes API, IPv4/);
+    assert.match(r.stdout, /dataplane nftables, Kubernetes API, calico-node, IPv4/);
 
     const runDir = /run dir (\S+),/.exec(r.stderr)?.[1];
     assert.ok(runDir !== undefined, r.stderr);
     const prefix = `calts-lab-${r.pid.toString(36)}-`;
-    const left = [
-      ...controlPlaneProcesses(join(runDir, 'kubernetes')).map((p) => `${p.program} ${p.pid}`),
-      ...(await listNamespaces(new NodeCommandRunner())).filter((n) => n.startsWith(prefix)),
-      ...readFileSync('/proc/mounts', 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(prefix) || l.includes(runDir)),
-    ];
-    assert.deepEqual(left, []);
-    assert.equal(existsSync(runDir), false);
+    const controlPlaneDir = join(runDir, 'kubernetes');
+    assert.deepEqual(await labLeftovers({ runDir, prefix, controlPlaneDir }), []);
   });
 });

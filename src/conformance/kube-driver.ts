@@ -19,6 +19,7 @@ import { KubeTransport } from '../datastore/kubernetes/transport.js';
 import { CalicoError } from '../lib/errors.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
 import { KubeLab, type PodJson } from '../labkit/kube/cluster.js';
+import { findPeerBinary, type PolicyAgent } from '../labkit/kube/peer.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry } from '../labkit/paths.js';
 import type { LabNetwork } from '../labkit/topology.js';
@@ -43,12 +44,24 @@ export interface KubernetesDriverOptions {
   readonly keepRunDir?: boolean;
   /** Progress lines. */
   readonly log?: (line: string) => void;
+  /**
+   * Who enforces the policies: calico-node (default) or the upstream reference implementation
+   * kube-network-policies in its place (one node; Calico kinds are written but nothing enforces them).
+   */
+  readonly policyAgent?: PolicyAgent;
 }
 
 /** Why `--kubernetes` cannot run here, or false. */
-export function kubernetesUnavailableReason(agentEntry: string = defaultAgentEntry()): string | false {
+export function kubernetesUnavailableReason(
+  agentEntry: string = defaultAgentEntry(),
+  policyAgent: PolicyAgent = 'calico-node',
+): string | false {
   const tools = kernelTestSkipReason(['ip', 'nft', 'sysctl', 'conntrack', 'socat']);
   if (tools !== false) return tools;
+  if (policyAgent !== 'calico-node') {
+    const peer = findPeerBinary();
+    if (!peer.ok) return peer.reason;
+  }
   const kube = findKubeBinaries();
   if (!kube.ok) return kube.reason;
   if (findEtcdBinary() === undefined) return 'no etcd binary (apt-get install etcd-server)';
@@ -66,7 +79,7 @@ interface Cluster {
 type Signal = { readonly signal: AbortSignal };
 
 export class KubernetesDriver implements DataplaneDriver {
-  readonly name = 'nftables (Kubernetes API)';
+  readonly name: string;
   readonly #o: KubernetesDriverOptions;
   readonly #prober: CellProber;
   #cluster: Promise<Cluster> | undefined;
@@ -76,6 +89,10 @@ export class KubernetesDriver implements DataplaneDriver {
 
   constructor(o: KubernetesDriverOptions = {}) {
     this.#o = o;
+    this.name =
+      (o.policyAgent ?? 'calico-node') === 'calico-node'
+        ? 'nftables (Kubernetes API)'
+        : `${o.policyAgent} (Kubernetes API)`;
     this.#prober = new CellProber({
       probe: async (from, p) => {
         const c = await this.#cluster;
@@ -103,11 +120,12 @@ export class KubernetesDriver implements DataplaneDriver {
       // mean the network containing them; kube-apiserver v1.37 refuses them unless this (beta) gate is off.
       featureGates: { StrictIPCIDRValidation: false },
       ...(this.#o.keepRunDir !== undefined ? { keepRunDir: this.#o.keepRunDir } : {}),
+      ...(this.#o.policyAgent !== undefined ? { policyAgent: this.#o.policyAgent } : {}),
       signal,
     });
     try {
       this.#o.log?.(
-        `Kubernetes lab: ${nodes} node(s), networking ${network}, run dir ${k.runDir}, KUBECONFIG=${k.kubeconfig} ` +
+        `Kubernetes lab: ${nodes} node(s), ${k.policyAgent}, networking ${network}, run dir ${k.runDir}, KUBECONFIG=${k.kubeconfig} ` +
           `(up in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
       );
       const transport = KubeTransport.fromFile(k.kubeconfig);
@@ -141,10 +159,14 @@ export class KubernetesDriver implements DataplaneDriver {
     this.#ports = casePorts(c);
     // An agent that died in an earlier case failed that case; the next one gets a fresh agent.
     for (const n of cluster.k.lab.nodes()) {
-      if (cluster.k.lab.agentRunning(n.name)) continue;
-      this.#o.log?.(
-        `agent of ${n.name} is not running (see ${cluster.k.lab.agentLogFile(n.name)}); restarting it`,
-      );
+      if (cluster.k.policyAgentRunning(n.name)) continue;
+      const log = cluster.k.policyAgentLogFile(n.name);
+      if (cluster.k.policyAgent !== 'calico-node')
+        throw new CalicoError(
+          'CALICO_ERR_IO',
+          `${cluster.k.policyAgent} on ${n.name} is not running (see ${log})`,
+        );
+      this.#o.log?.(`agent of ${n.name} is not running (see ${log}); restarting it`);
       await cluster.k.lab.startAgent(n.name, { signal: opts.signal });
     }
   }

@@ -25,10 +25,11 @@ import type { CaseResult } from './runner.js';
 import { isSelectorVectorFile, runSelectorVectors } from './selector-vectors.js';
 import type { VectorResult } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
+import { POLICY_AGENTS, parsePolicyAgent, type PolicyAgent } from '../labkit/kube/peer.js';
 import { FILE_MODE } from '../sys/files.js';
 
 const USAGE = `Usage: calico-conformance [--dataplane sim|nftables] [--ip-family 4|6] [--json FILE] [--verbose]
-                          [--nodes N] [--network MODE] [--pods cni|plumb] [--kubernetes] FILE...
+                          [--nodes N] [--network MODE] [--pods cni|plumb] [--kubernetes [--agent NAME]] FILE...
 
   FILE               selector-vector files (JSON object) and NetworkPolicy case files (JSON array)
   --dataplane NAME   where cases run: sim (the reference evaluator; default), or nftables (the calico-ts
@@ -49,6 +50,9 @@ nftables only:
                      node; each case's Namespaces, Pods and NetworkPolicies are created through
                      kube-apiserver and the kubelets run the pods through the calico CNI plugin
                      (IPv4; needs scripts/build-kubernetes.sh and etcd-server)
+  --agent NAME       with --kubernetes, who enforces the policies: calico-node (default), or
+                     kube-network-policies, the upstream reference implementation, in its place (one node;
+                     needs scripts/build-kube-network-policies.sh; docs/design/peer.md)
   --probe-timeout-ms MS  how long a denied connection is waited for (default 1000)
   --keep-lab         keep the lab's run dir (agent log, datastore) after the run`;
 
@@ -68,6 +72,7 @@ interface DriverChoice {
   readonly probeTimeoutMs: number;
   readonly keepLab: boolean;
   readonly kubernetes: boolean;
+  readonly agent: PolicyAgent;
 }
 
 function makeDriver(c: DriverChoice): DataplaneDriver {
@@ -80,6 +85,7 @@ function makeDriver(c: DriverChoice): DataplaneDriver {
       network: c.network,
       probeTimeoutMs: c.probeTimeoutMs,
       keepRunDir: c.keepLab,
+      policyAgent: c.agent,
       log: (line) => process.stderr.write(`calico-conformance: ${line}\n`),
     });
   }
@@ -130,6 +136,16 @@ function checkKubernetesOptions(values: {
     throw new UsageFailure('--kubernetes runs IPv4 cases only (--ip-family 4)');
   if (values.pods !== 'cni')
     throw new UsageFailure('--kubernetes runs pods through the lab kubelets and the CNI plugin (--pods cni)');
+}
+
+/** `--agent`: only with --kubernetes; calico-node unless named. */
+function agentOption(text: string | undefined, kubernetes: boolean): PolicyAgent {
+  if (text === undefined) return 'calico-node';
+  if (!kubernetes) throw new UsageFailure('--agent needs --kubernetes');
+  const agent = parsePolicyAgent(text);
+  if (agent === undefined)
+    throw new UsageFailure(`--agent must be ${POLICY_AGENTS.join(' or ')}, not "${text}"`);
+  return agent;
 }
 
 function fail(line: string): void {
@@ -227,6 +243,7 @@ async function main(argv: string[]): Promise<number> {
       nodes: { type: 'string', default: '1' },
       network: { type: 'string' },
       kubernetes: { type: 'boolean', default: false },
+      agent: { type: 'string' },
       pods: { type: 'string', default: 'cni' },
       'probe-timeout-ms': { type: 'string', default: '1000' },
       'keep-lab': { type: 'boolean', default: false },
@@ -244,6 +261,7 @@ async function main(argv: string[]): Promise<number> {
   const family = familyText === '6' ? 6 : 4;
   const kubernetes = values.kubernetes;
   if (kubernetes) checkKubernetesOptions(values);
+  const agent = agentOption(values.agent, kubernetes);
   const choice: DriverChoice = {
     name: values.dataplane,
     family,
@@ -253,9 +271,14 @@ async function main(argv: string[]): Promise<number> {
     probeTimeoutMs: positive('probe-timeout-ms', values['probe-timeout-ms'], 60_000),
     keepLab: values['keep-lab'],
     kubernetes,
+    agent,
   };
+  if (agent !== 'calico-node' && choice.nodes !== 1)
+    throw new UsageFailure(
+      `--agent ${agent} runs on one node (--nodes 1): calico-node routes pods between nodes`,
+    );
   if (choice.name === 'nftables' && kubernetes) {
-    const why = kubernetesUnavailableReason();
+    const why = kubernetesUnavailableReason(undefined, agent);
     if (why !== false) throw new UsageFailure(`--dataplane nftables --kubernetes cannot run here: ${why}`);
   } else if (choice.name === 'nftables') {
     const why = nftablesUnavailableReason(undefined, choice.pods);
@@ -276,7 +299,7 @@ async function main(argv: string[]): Promise<number> {
   }
   printSummary(
     reports,
-    kubernetes ? `${values.dataplane}, Kubernetes API` : values.dataplane,
+    kubernetes ? `${values.dataplane}, Kubernetes API, ${agent}` : values.dataplane,
     family,
     (performance.now() - started) / 1000,
   );

@@ -13,17 +13,17 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { waitFor } from '../lib/async.js';
 import { processExists } from '../sys/process.js';
 import { findKubeBinaries } from '../datastore/kubernetes/control-plane/binaries.js';
 import { controlPlaneProcesses } from '../datastore/kubernetes/control-plane/sweep.js';
-import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
+import { labLeftovers } from '../labkit/leftovers.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { nodeScriptCommand, siblingScript } from '../labkit/process.js';
 import { statePath } from '../labkit/state.js';
 
@@ -37,7 +37,6 @@ const main = nodeScriptCommand(siblingScript('main', import.meta.url));
 const ALLOW_DNS = fileURLToPath(new URL('../../../examples/kubernetes/allow-dns.yaml', import.meta.url));
 const APISERVER_STATUS =
   /calico-apiserver \(projectcalico\.org\/v3, APIService v3\.projectcalico\.org\) https:\/\/127\.0\.0\.1:\d+: running \(pid \d+\)/;
-const runner = new NodeCommandRunner();
 
 function lab(
   runDir: string,
@@ -55,32 +54,6 @@ function lab(
 function ownerPrefix(runDir: string): string {
   const { ownerPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { ownerPid: number };
   return `calts-lab-${ownerPid.toString(36)}-`;
-}
-
-async function leftovers(runDir: string, prefix: string): Promise<string[]> {
-  const procs = [
-    ...controlPlaneProcesses(runDir).map((p) => `${p.program} ${p.pid}`),
-    ...processesNaming(runDir).map((p) => `process ${p}`),
-  ];
-  const ns = (await listNamespaces(runner)).filter((n) => n.startsWith(prefix));
-  const mounts = readFileSync('/proc/mounts', 'utf8')
-    .split('\n')
-    .filter((l) => l.includes(prefix) || l.includes(runDir));
-  return [...procs, ...ns, ...mounts];
-}
-
-/** Live processes whose command line names the run dir (kubelets, agents, relays, probe agents). */
-function processesNaming(runDir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
-    .filter((e) => {
-      try {
-        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(runDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
 }
 
 function kubectl(kubeconfig: string, args: readonly string[]): { code: number; out: string } {
@@ -151,8 +124,7 @@ describe('calico-lab up --kubernetes', { skip }, () => {
 
     const down = lab(runDir, ['down']);
     assert.equal(down.code, 0, down.out);
-    assert.deepEqual(await leftovers(runDir, prefix), []);
-    assert.equal(existsSync(runDir), false);
+    assert.deepEqual(await labLeftovers({ runDir, prefix }), []);
   });
 
   test('a lab whose keeper died: the next down sweeps its control plane too', async () => {
@@ -166,7 +138,7 @@ describe('calico-lab up --kubernetes', { skip }, () => {
     const down = lab(runDir, ['down']);
     assert.equal(down.code, 0, down.out);
     assert.match(down.out, /stopped 4 Kubernetes control plane process\(es\)/);
-    assert.deepEqual(await leftovers(runDir, prefix), []);
+    assert.deepEqual(await labLeftovers({ runDir, prefix }), []);
   });
 });
 
@@ -269,8 +241,7 @@ describe(
       const down = lab(runDir, ['down']);
       assert.equal(down.code, 0, down.out);
       assert.match(down.out, /stopped 2 lab kubelet\(s\)/);
-      assert.deepEqual(await leftovers(runDir, prefix), []);
-      assert.equal(existsSync(runDir), false);
+      assert.deepEqual(await labLeftovers({ runDir, prefix }), []);
     });
   },
 );

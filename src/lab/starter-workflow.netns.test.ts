@@ -19,16 +19,15 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { findKubeBinaries } from '../datastore/kubernetes/control-plane/binaries.js';
-import { controlPlaneProcesses } from '../datastore/kubernetes/control-plane/sweep.js';
-import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
+import { labLeftovers } from '../labkit/leftovers.js';
 import { calicoctlScript } from '../labkit/calicoctl.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
-import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
 import { nodeScriptCommand, siblingScript } from '../labkit/process.js';
 import { statePath } from '../labkit/state.js';
 import { repoRoot } from '../test-support/repo.js';
@@ -185,28 +184,6 @@ describe('the starter workflow, verbatim, on calico-lab up --kubernetes', { skip
     const { ownerPid } = JSON.parse(readFileSync(statePath(runDir), 'utf8')) as { ownerPid: number };
     const prefix = `calts-lab-${ownerPid.toString(36)}-`;
     ok(lab('down'), 'calico-lab down');
-    assert.deepEqual(controlPlaneProcesses(runDir), []);
-    assert.deepEqual(processesNaming(runDir), []);
-    const ns = (await listNamespaces(new NodeCommandRunner())).filter((n) => n.startsWith(prefix));
-    assert.deepEqual(ns, []);
-    const mounts = readFileSync('/proc/mounts', 'utf8')
-      .split('\n')
-      .filter((l) => l.includes(prefix) || l.includes(runDir));
-    assert.deepEqual(mounts, []);
-    assert.equal(existsSync(runDir), false);
+    assert.deepEqual(await labLeftovers({ runDir, prefix }), []);
   });
 });
-
-/** Live processes whose command line names the run dir. */
-function processesNaming(runDir: string): number[] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e) && Number(e) !== process.pid)
-    .filter((e) => {
-      try {
-        return readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(runDir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}

@@ -40,7 +40,12 @@ import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.j
 import { nodePacketLog, startPacketLog } from './packet-log.js';
 import { defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
-import { ensureLabKubernetes, registerLabNodes, stopLabKubernetes } from './kube/lab.js';
+import {
+  ensureLabKubernetes,
+  registerLabNodes,
+  stopLabKubernetes,
+  waitLabNodesSchedulable,
+} from './kube/lab.js';
 import { ensureLabApiServer } from './kube/apiserver.js';
 import {
   kubeletPodRecords,
@@ -360,6 +365,11 @@ export class LabCluster implements AsyncDisposable {
     return registerLabNodes(this.#state);
   }
 
+  /** Waits (bounded) until the named Nodes are Ready and untainted, so pods may land on each. */
+  waitKubernetesNodesSchedulable(names: readonly string[], options: Timing = {}): Promise<void> {
+    return waitLabNodesSchedulable(this.#state, names, options);
+  }
+
   /** Starts calico-apiserver unless it runs and waits until its APIService is Available; returns its port. */
   startCalicoApiServer(options: Timing = {}): Promise<number> {
     return ensureLabApiServer(this.#state, sig(options));
@@ -374,7 +384,10 @@ export class LabCluster implements AsyncDisposable {
    * (bounded) until it watches its pods. It gives the node's namespace the API server, so it comes before the
    * node's agent.
    */
-  async startKubelet(node: string, options: Timing & { readonly heartbeatMs?: number } = {}): Promise<void> {
+  async startKubelet(
+    node: string,
+    options: Timing & { readonly heartbeatMs?: number; readonly policySetupTimeoutSeconds?: number } = {},
+  ): Promise<void> {
     const ds = this.#state.datastore;
     if (ds?.type !== 'kubernetes')
       throw new CalicoError('CALICO_ERR_USAGE', 'lab kubelets run only in a Kubernetes-datastore lab');
@@ -387,6 +400,9 @@ export class LabCluster implements AsyncDisposable {
       mtu: podMtu(this.network),
       netnsPrefix: LAB_NETNS_PREFIX,
       ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
+      ...(options.policySetupTimeoutSeconds !== undefined
+        ? { policySetupTimeoutSeconds: options.policySetupTimeoutSeconds }
+        : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
       ...sig(options),
     });

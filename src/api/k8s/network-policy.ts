@@ -21,7 +21,9 @@ import {
   show,
   str,
   struct,
+  withSchema,
 } from '../decoder.js';
+import { INT_OR_STRING_SCHEMA } from '../json-schema.js';
 import { K8S_NETWORKING_API_VERSION } from '../meta.js';
 import { checkPortName, checkSubdomain } from '../names.js';
 import { labelSelectorField } from './label-selector.js';
@@ -40,13 +42,13 @@ function checkK8sCidr(s: string): string | undefined {
   return s.includes('/') && parseCidr(s) !== undefined ? undefined : `invalid CIDR ${show(s)}`;
 }
 
-const cidrString: Decoder<string> = (v, path, issues) => {
+const cidrString: Decoder<string> = withSchema({ type: 'string' }, (v, path, issues) => {
   const s = str(v, path, issues);
   if (s === undefined) return undefined;
   const problem = checkK8sCidr(s);
   if (problem !== undefined) issues.add(path, problem);
   return s;
-};
+});
 
 const ipBlock = refine(
   struct<IPBlock>({ cidr: req(cidrString), except: opt(list(cidrString)) }),
@@ -85,7 +87,7 @@ const peer = refine(
   },
 );
 
-const portValue: Decoder<number | string> = (v, path, issues) => {
+const portValue: Decoder<number | string> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   if (typeof v === 'number') return int(1, 65535)(v, path, issues);
   if (typeof v === 'string') {
     const problem = checkPortName(v);
@@ -95,7 +97,7 @@ const portValue: Decoder<number | string> = (v, path, issues) => {
   }
   issues.add(path, `invalid port ${show(v)} (must be a number or a port name)`);
   return undefined;
-};
+});
 
 const port = refine(
   struct<NetworkPolicyPort>({

@@ -5,9 +5,22 @@
  */
 import { CALICO_API_VERSION, type ObjectMeta, type ResourceEnvelope } from '../meta.js';
 import { decodeEnvelopeMeta, decodeSpec, type KindCodec } from '../codec.js';
-import { bool, checked, type Decoder, type Issues, opt, req, show, str, struct } from '../decoder.js';
+import {
+  bool,
+  checked,
+  type Decoder,
+  type Issues,
+  opt,
+  req,
+  schemaOf,
+  show,
+  str,
+  struct,
+  withSchema,
+} from '../decoder.js';
 import { checkSubdomain } from '../names.js';
 import type { BGPPassword, SecretKeyRef } from './bgp-types.js';
+import { INT_OR_STRING_SCHEMA } from '../json-schema.js';
 
 export const MAX_AS_NUMBER = 4_294_967_295;
 const MAX_UINT16 = 65_535;
@@ -29,13 +42,13 @@ export function parseAsNumber(value: unknown): number | undefined {
   return hi <= MAX_UINT16 && lo <= MAX_UINT16 ? hi * 65_536 + lo : undefined;
 }
 
-export const asNumberField: Decoder<number> = (v, path, issues) => {
+export const asNumberField: Decoder<number> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   const n = parseAsNumber(v);
   if (n === undefined) {
     issues.add(path, `invalid AS number ${show(v)} (must be 0-${MAX_AS_NUMBER} or "x.y" with x, y 0-65535)`);
   }
   return n;
-};
+});
 
 const DURATION_UNITS: Readonly<Record<string, number>> = {
   ns: 1e-9,
@@ -78,7 +91,7 @@ export function durationSeconds(text: string): number | undefined {
   return Math.sign(s) * Math.round(Math.abs(s));
 }
 
-export const durationField: Decoder<string> = (v, path, issues) => {
+export const durationField: Decoder<string> = withSchema({ type: 'string' }, (v, path, issues) => {
   const s = str(v, path, issues);
   if (s === undefined) return undefined;
   if (parseGoDuration(s) === undefined) {
@@ -86,7 +99,7 @@ export const durationField: Decoder<string> = (v, path, issues) => {
     return undefined;
   }
   return s;
-};
+});
 
 const STANDARD_COMMUNITY = /^([0-9]+):([0-9]+)$/;
 const LARGE_COMMUNITY = /^([0-9]+):([0-9]+):([0-9]+)$/;
@@ -145,6 +158,8 @@ export function calicoKindWithStatus<K extends string, S, T>(
     kind: def.kind,
     apiVersion: CALICO_API_VERSION,
     documentKind: def.kind,
+    specSchema: schemaOf(def.spec),
+    statusSchema: schemaOf(def.status),
     decode(doc, issues) {
       const metadata = decodeEnvelopeMeta(doc, issues, {
         kind: def.kind,

@@ -4,10 +4,13 @@
  * boolean or Calico's v1 string form; it is normalised to a boolean.
  */
 import { calicoKind } from '../codec.js';
-import { type Decoder, oneOf, opt, req, show, str, struct } from '../decoder.js';
+import { type Decoder, oneOf, opt, req, show, str, struct, withSchema } from '../decoder.js';
 import type { ResourceEnvelope } from '../meta.js';
 import { netField } from '../net-fields.js';
 import { checkIpamObjectName } from './ipam-names.js';
+import { OPEN_SCHEMA } from '../json-schema.js';
+
+const AFFINITY_STATES = ['pending', 'confirmed', 'pendingDeletion'] as const;
 
 export type AffinityState = '' | 'pending' | 'confirmed' | 'pendingDeletion';
 export type AffinityType = 'host' | 'virtual';
@@ -22,19 +25,22 @@ export interface BlockAffinitySpec {
 }
 export type BlockAffinity = ResourceEnvelope<'BlockAffinity', BlockAffinitySpec>;
 
-const deletedField: Decoder<boolean> = (v, path, issues) => {
+/** A boolean, or its string form (`"true"`), which libcalico's model stores. */
+const deletedField: Decoder<boolean> = withSchema(OPEN_SCHEMA, (v, path, issues) => {
   if (typeof v === 'boolean') return v;
   if (v === 'true' || v === 'false') return v === 'true';
   issues.add(path, `expected a boolean, got ${show(v)}`);
   return undefined;
-};
+});
 
 export const blockAffinityCodec = calicoKind({
   kind: 'BlockAffinity',
   checkName: checkIpamObjectName,
   spec: struct<BlockAffinitySpec>({
-    state: req((v, path, issues) =>
-      v === '' ? '' : oneOf(['pending', 'confirmed', 'pendingDeletion'], 'affinity state')(v, path, issues),
+    state: req(
+      withSchema({ type: 'string', enum: ['', ...AFFINITY_STATES] }, (v, path, issues) =>
+        v === '' ? '' : oneOf(AFFINITY_STATES, 'affinity state')(v, path, issues),
+      ),
     ),
     node: req(str),
     type: opt(oneOf(['host', 'virtual'], 'affinity type')),

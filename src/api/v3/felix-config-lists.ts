@@ -5,7 +5,21 @@
  */
 import { parseCidr } from '../../lib/net/ip.js';
 import { err, ok, type Result } from '../../lib/result.js';
-import { type Decoder, entry, isRecord, Issues, list, opt, req, show, str, struct } from '../decoder.js';
+import {
+  type Decoder,
+  entry,
+  isRecord,
+  Issues,
+  list,
+  opt,
+  req,
+  schemaOf,
+  show,
+  str,
+  struct,
+  withSchema,
+} from '../decoder.js';
+import { INT_OR_STRING_SCHEMA, STRING_MAP_SCHEMA } from '../json-schema.js';
 import { choice, duration, formatGoDuration, integer, type ParamType, text } from './felix-config-types.js';
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
@@ -96,13 +110,15 @@ function parsePortList(raw: string): Result<ProtoPort[], string> {
 
 /** failsafeInbound/OutboundHostPorts; an absent protocol is TCP, as Calico defaults it. */
 export function protoPorts(): ParamType<readonly ProtoPort[]> {
+  const each = list(protoPortStruct);
   return {
-    decode: (v, path, issues) =>
-      list(protoPortStruct)(v, path, issues)?.map((p) => ({
+    decode: withSchema(schemaOf(each), (v, path, issues) =>
+      each(v, path, issues)?.map((p) => ({
         protocol: p.protocol ?? 'TCP',
         port: p.port,
         ...(p.net !== undefined ? { net: p.net } : {}),
       })),
+    ),
     encode: (v) => v.map((p) => ({ ...p })),
     parseEnv: parsePortList,
     equal: sameJson,
@@ -136,11 +152,11 @@ export function parsePortRange(v: unknown): Result<PortRange, string> {
 
 const formatRange = (r: PortRange): number | string => (r.min === r.max ? r.min : `${r.min}:${r.max}`);
 
-const portRangeDecoder: Decoder<PortRange> = (v, path, issues) => {
+const portRangeDecoder: Decoder<PortRange> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   const r = parsePortRange(v);
   if (!r.ok) issues.add(path, r.error);
   return r.ok ? r.value : undefined;
-};
+});
 
 /** numorstring.Port without names: `30000:32767` or a number. */
 export function portRange(): ParamType<PortRange> {
@@ -172,7 +188,7 @@ export const cidrList = (): ParamType<readonly string[]> => stringList(cidrProbl
 export function stringMap(
   checkKey: (k: string) => string | undefined,
 ): ParamType<Readonly<Record<string, string>>> {
-  const decode: Decoder<Record<string, string>> = (v, path, issues) => {
+  const decode: Decoder<Record<string, string>> = withSchema(STRING_MAP_SCHEMA, (v, path, issues) => {
     if (!isRecord(v)) {
       issues.add(path, `expected a map of strings, got ${show(v)}`);
       return undefined;
@@ -185,7 +201,7 @@ export function stringMap(
       if (s !== undefined && p === undefined) out[k] = s;
     }
     return out;
-  };
+  });
   return viaResourceForm(
     decode,
     (v) => ({ ...v }),
@@ -232,7 +248,7 @@ export interface TableRange {
 
 function tableRangeDecoder(maxTable: number): Decoder<TableRange> {
   const s = struct<TableRange>({ min: req(integer().decode), max: req(integer().decode) });
-  return (v, path, issues) => {
+  return withSchema(schemaOf(s), (v, path, issues) => {
     const r = s(v, path, issues);
     if (r === undefined) return undefined;
     if (r.min >= 1 && r.min <= r.max && r.max <= maxTable) return r;
@@ -241,7 +257,7 @@ function tableRangeDecoder(maxTable: number): Decoder<TableRange> {
       `invalid route table range ${r.min}-${r.max} (min 1 or more, min <= max, max ${maxTable} or less)`,
     );
     return undefined;
-  };
+  });
 }
 
 const rangeJson = (item: string): Result<TableRange, string> => {
@@ -263,13 +279,13 @@ export function tableRange(): ParamType<TableRange> {
 /** routeTableRanges `[{min, max}]`, at most 65535 tables in all; the environment form is `1-250,300-400`. */
 export function tableRanges(): ParamType<readonly TableRange[]> {
   const each = list(tableRangeDecoder(0xffff_ffff));
-  const decode: Decoder<TableRange[]> = (v, path, issues) => {
+  const decode: Decoder<TableRange[]> = withSchema(schemaOf(each), (v, path, issues) => {
     const rs = each(v, path, issues);
     const tables = (rs ?? []).reduce((n, r) => n + r.max - r.min + 1, 0);
     if (tables <= 0xffff) return rs;
     issues.add(path, `targets too many tables (${tables} > 65535)`);
     return undefined;
-  };
+  });
   return viaResourceForm<readonly TableRange[]>(
     decode,
     (v) => v.map((r) => ({ ...r })),
@@ -341,11 +357,11 @@ function parseDscp(v: unknown): Result<number | string, string> {
 /** numorstring.DSCP: 0 to 63, or a class name (`EF`, `AF11`, `CS1`, ...). */
 export function dscp(): ParamType<number | string> {
   return {
-    decode: (v, path, issues) => {
+    decode: withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
       const r = parseDscp(v);
       if (!r.ok) issues.add(path, r.error);
       return r.ok ? r.value : undefined;
-    },
+    }),
     encode: (v) => v,
     parseEnv: parseDscp,
     equal: (a, b) => a === b,

@@ -8,7 +8,8 @@
  */
 import { parseIp } from '../../lib/net/ip.js';
 import { err, ok, type Result } from '../../lib/result.js';
-import { type Decoder, show, str } from '../decoder.js';
+import { type Decoder, show, str, withSchema } from '../decoder.js';
+import type { Schema } from '../json-schema.js';
 
 export interface ParamType<T> {
   /** Decodes the FelixConfiguration field (problems recorded at `path`). */
@@ -24,10 +25,11 @@ const same = <T>(a: T, b: T): boolean => a === b;
 
 /** A type whose resource form is its value, checked by one string or number rule. */
 function scalar<T extends string | number | boolean>(
+  schema: Schema,
   decode: Decoder<T>,
   parseEnv: (raw: string) => Result<T, string>,
 ): ParamType<T> {
-  return { decode, encode: (v) => v, parseEnv, equal: same };
+  return { decode: withSchema(schema, decode), encode: (v) => v, parseEnv, equal: same };
 }
 
 // ── booleans and numbers ────────────────────────────────────────────────────────────────────────────
@@ -43,11 +45,15 @@ export function parseBool(raw: string): Result<boolean, string> {
 }
 
 export const boolean = (): ParamType<boolean> =>
-  scalar((v, path, issues) => {
-    if (typeof v === 'boolean') return v;
-    issues.add(path, `expected a boolean, got ${show(v)}`);
-    return undefined;
-  }, parseBool);
+  scalar(
+    { type: 'boolean' },
+    (v, path, issues) => {
+      if (typeof v === 'boolean') return v;
+      issues.add(path, `expected a boolean, got ${show(v)}`);
+      return undefined;
+    },
+    parseBool,
+  );
 
 function rangeProblem(n: number, min: number, max: number): string | undefined {
   if (n < min || n > max) return `value ${n} out of range (must be ${min} to ${max})`;
@@ -56,7 +62,12 @@ function rangeProblem(n: number, min: number, max: number): string | undefined {
 
 /** An integer in [min, max]; the environment also takes `0x` hex (Go's ParseInt with base 0). */
 export function integer(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): ParamType<number> {
+  const bounds = {
+    ...(min > Number.MIN_SAFE_INTEGER ? { minimum: min } : {}),
+    ...(max < Number.MAX_SAFE_INTEGER ? { maximum: max } : {}),
+  };
   return scalar(
+    { type: 'integer', ...bounds },
     (v, path, issues) => {
       if (typeof v !== 'number' || !Number.isInteger(v)) {
         issues.add(path, `expected an integer, got ${show(v)}`);
@@ -123,13 +134,15 @@ export function formatGoDuration(ms: number): string {
   return h > 0 ? `${h}h${m}m${s}s` : m > 0 ? `${m}m${s}s` : `${s}s`;
 }
 
+const DURATION_SCHEMA: Schema = { type: 'string', description: 'A Go duration, e.g. 90s or 1m30s.' };
+
 /**
  * A duration in milliseconds. The resource holds a Go duration string; the environment holds a number of
  * seconds (`envUnit` ms: milliseconds), as Felix reads it, or a Go duration string.
  */
 export function duration(envUnit: 's' | 'ms' = 's'): ParamType<number> {
   return {
-    decode: (v, path, issues) => {
+    decode: withSchema(DURATION_SCHEMA, (v, path, issues) => {
       if (typeof v !== 'string') {
         issues.add(path, `expected a duration string (e.g. 90s, 1m30s), got ${show(v)}`);
         return undefined;
@@ -137,7 +150,7 @@ export function duration(envUnit: 's' | 'ms' = 's'): ParamType<number> {
       const ms = parseGoDuration(v);
       if (ms === undefined) issues.add(path, `invalid duration ${show(v)} (e.g. 90s, 1m30s, 500ms)`);
       return ms;
-    },
+    }),
     encode: formatGoDuration,
     parseEnv: (raw) => {
       const t = raw.trim();
@@ -155,6 +168,7 @@ export function duration(envUnit: 's' | 'ms' = 's'): ParamType<number> {
 export function text(check?: (s: string) => string | undefined): ParamType<string> {
   const problem = (s: string): string | undefined => (s === '' || check === undefined ? undefined : check(s));
   return scalar(
+    { type: 'string' },
     (v, path, issues) => {
       const s = str(v, path, issues);
       if (s === undefined) return undefined;
@@ -174,6 +188,7 @@ export function choice<const V extends string>(values: readonly V[]): ParamType<
   const find = (s: string): V | undefined => values.find((x) => x.toLowerCase() === s.trim().toLowerCase());
   const message = (s: string): string => `invalid value ${show(s)} (must be one of ${values.join(', ')})`;
   return scalar(
+    { type: 'string', description: `One of ${values.join(', ')} (any letter case).` },
     (v, path, issues) => {
       const s = str(v, path, issues);
       if (s === undefined) return undefined;

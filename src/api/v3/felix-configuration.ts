@@ -8,7 +8,7 @@
  */
 import { calicoKind } from '../codec.js';
 import type { Decoder, FieldSpec, StructSpec } from '../decoder.js';
-import { opt, show, struct, type Issues } from '../decoder.js';
+import { opt, schemaOf, show, struct, type Issues, withSchema } from '../decoder.js';
 import type { ObjectMeta } from '../meta.js';
 import { checkSubdomain } from '../names.js';
 import { selectorField } from '../selector-field.js';
@@ -25,10 +25,10 @@ export type FelixConfigurationSpec = { readonly [K in FelixParamName]?: unknown 
 /** Decodes one field with its parameter type and keeps the stored (canonical) form. */
 function storedForm(name: FelixParamName): Decoder<unknown> {
   const t = paramDef(name).type;
-  return (v, path, issues) => {
+  return withSchema(schemaOf(t.decode), (v, path, issues) => {
     const d = t.decode(v, path, issues);
     return d === undefined ? undefined : t.encode(d);
-  };
+  });
 }
 
 const fields: Record<string, FieldSpec<unknown>> = { nodeSelector: opt(selectorField()) };

@@ -7,7 +7,21 @@
 import type { FieldIssue } from '../../lib/errors.js';
 import { type Cidr, cidrsOverlap, formatCidr, parseCidr } from '../../lib/net/ip.js';
 import { calicoKind } from '../codec.js';
-import { bool, type Decoder, type Issues, list, oneOf, opt, req, show, str, struct } from '../decoder.js';
+import {
+  bool,
+  type Decoder,
+  type Issues,
+  list,
+  oneOf,
+  opt,
+  req,
+  schemaOf,
+  show,
+  str,
+  struct,
+  withSchema,
+} from '../decoder.js';
+import { OPEN_SCHEMA } from '../json-schema.js';
 import type { ResourceEnvelope } from '../meta.js';
 import { checkSubdomain } from '../names.js';
 import { selectorField } from '../selector-field.js';
@@ -43,7 +57,7 @@ const LINK_LOCAL_V4 = parseCidr('169.254.0.0/16') as Cidr;
 const LINK_LOCAL_V6 = parseCidr('fe80::/10') as Cidr;
 
 /** The pool CIDR: strictly masked, normalised (`FD00::/64` -> `fd00::/64`). */
-const poolCidr: Decoder<string> = (v, path, issues) => {
+const poolCidr: Decoder<string> = withSchema({ type: 'string' }, (v, path, issues) => {
   const s = str(v, path, issues);
   if (s === undefined) return undefined;
   const c = parseCidr(s);
@@ -56,28 +70,28 @@ const poolCidr: Decoder<string> = (v, path, issues) => {
     return undefined;
   }
   return formatCidr(c);
-};
+});
 
 /** Any integer; the family-dependent range is checked with the CIDR. */
-const integer: Decoder<number> = (v, path, issues) => {
+const integer: Decoder<number> = withSchema({ type: 'integer' }, (v, path, issues) => {
   if (typeof v === 'number' && Number.isInteger(v)) return v;
   issues.add(path, `expected an integer, got ${show(v)}`);
   return undefined;
-};
+});
 
 const allowedUsesField = list(oneOf(ALLOWED_USES, 'allowed use'), { unique: true });
 
 /** Pool fields rejected since the v1 API (`ipip`, `nat-outgoing`): must be absent (or false). */
-const legacyIpip: Decoder<true> = (_v, path, issues) => {
+const legacyIpip: Decoder<true> = withSchema(OPEN_SCHEMA, (_v, path, issues) => {
   issues.add(path, `field "ipip" is deprecated and must not be set (use ipipMode)`);
   return true;
-};
-const legacyNat: Decoder<boolean> = (v, path, issues) => {
+});
+const legacyNat: Decoder<boolean> = withSchema({ type: 'boolean' }, (v, path, issues) => {
   const b = bool(v, path, issues);
   if (b === true)
     issues.add(path, `field "nat-outgoing" is deprecated and must not be set (use natOutgoing)`);
   return b;
-};
+});
 
 interface RawSpec extends Omit<IPPoolSpec, 'vxlanMode' | 'ipipMode' | 'assignmentMode'> {
   vxlanMode?: EncapMode | '';
@@ -90,7 +104,9 @@ interface RawSpec extends Omit<IPPoolSpec, 'vxlanMode' | 'ipipMode' | 'assignmen
 /** Calico's `omitempty` enums: an empty string means "not set". */
 function optionalEnum<const T extends string>(values: readonly T[], what: string): Decoder<T | ''> {
   const inner = oneOf(values, what);
-  return (v, path, issues) => (v === '' ? '' : inner(v, path, issues));
+  return withSchema({ type: 'string', enum: ['', ...values] }, (v, path, issues) =>
+    v === '' ? '' : inner(v, path, issues),
+  );
 }
 
 const rawSpec = struct<RawSpec>({
@@ -212,14 +228,14 @@ function checkModeAndUseRules(
   }
 }
 
-const ipPoolSpec: Decoder<IPPoolSpec> = (v, path, issues) => {
+const ipPoolSpec: Decoder<IPPoolSpec> = withSchema(schemaOf(rawSpec), (v, path, issues) => {
   const raw = rawSpec(v, path, issues);
   if (raw === undefined) return undefined;
   const spec = withDefaults(raw);
   checkCidrRules(spec, path, issues);
   checkModeAndUseRules(spec, path, issues, raw.allowedUses ?? []);
   return spec;
-};
+});
 
 export const ipPoolCodec = calicoKind({
   kind: 'IPPool',

@@ -4,7 +4,19 @@
  * consistency (that is `ipam check`'s job, so that a damaged block can still be read and reported).
  */
 import { calicoKind } from '../codec.js';
-import { bool, type Decoder, int, list, opt, req, show, str, stringMap, struct } from '../decoder.js';
+import {
+  bool,
+  type Decoder,
+  int,
+  list,
+  opt,
+  req,
+  show,
+  str,
+  stringMap,
+  struct,
+  withSchema,
+} from '../decoder.js';
 import type { ResourceEnvelope } from '../meta.js';
 import { cidrField } from '../net-fields.js';
 import { checkIpamObjectName } from './ipam-names.js';
@@ -41,12 +53,15 @@ export interface IPAMBlockSpec {
 export type IPAMBlock = ResourceEnvelope<'IPAMBlock', IPAMBlockSpec>;
 
 const ordinal = int(0, 2 ** 31);
+const COUNT_MAP = { type: 'object', additionalProperties: { type: 'integer' } } as const;
 const seq = int(0, Number.MAX_SAFE_INTEGER);
 
-const allocationEntry: Decoder<number | null> = (v, path, issues) =>
-  v === null ? null : ordinal(v, path, issues);
+const allocationEntry: Decoder<number | null> = withSchema(
+  { type: 'integer', nullable: true },
+  (v, path, issues) => (v === null ? null : ordinal(v, path, issues)),
+);
 
-const seqMap: Decoder<Record<string, number>> = (v, path, issues) => {
+const seqMap: Decoder<Record<string, number>> = withSchema(COUNT_MAP, (v, path, issues) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     issues.add(path, `expected a map of sequence numbers, got ${show(v)}`);
     return undefined;
@@ -57,7 +72,7 @@ const seqMap: Decoder<Record<string, number>> = (v, path, issues) => {
     if (d !== undefined) out[k] = d;
   }
   return out;
-};
+});
 
 const attribute = struct<AllocationAttribute>({
   handle_id: opt(str),

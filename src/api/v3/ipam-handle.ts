@@ -3,7 +3,7 @@
  * `k8s-pod-network.<containerID>`) to the blocks holding its addresses and how many each holds (reference §1.17).
  */
 import { calicoKind } from '../codec.js';
-import { bool, type Decoder, int, opt, req, show, str, struct } from '../decoder.js';
+import { bool, type Decoder, int, opt, req, show, str, struct, withSchema } from '../decoder.js';
 import type { ResourceEnvelope } from '../meta.js';
 import { checkIpamObjectName } from './ipam-names.js';
 
@@ -17,18 +17,21 @@ export type IPAMHandle = ResourceEnvelope<'IPAMHandle', IPAMHandleSpec>;
 
 const count = int(0, Number.MAX_SAFE_INTEGER);
 
-const blockCounts: Decoder<Record<string, number>> = (v, path, issues) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-    issues.add(path, `expected a map of block CIDR to count, got ${show(v)}`);
-    return undefined;
-  }
-  const out: Record<string, number> = {};
-  for (const [k, n] of Object.entries(v as Record<string, unknown>)) {
-    const d = count(n, `${path}["${k}"]`, issues);
-    if (d !== undefined) out[k] = d;
-  }
-  return out;
-};
+const blockCounts: Decoder<Record<string, number>> = withSchema(
+  { type: 'object', additionalProperties: { type: 'integer' } },
+  (v, path, issues) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+      issues.add(path, `expected a map of block CIDR to count, got ${show(v)}`);
+      return undefined;
+    }
+    const out: Record<string, number> = {};
+    for (const [k, n] of Object.entries(v as Record<string, unknown>)) {
+      const d = count(n, `${path}["${k}"]`, issues);
+      if (d !== undefined) out[k] = d;
+    }
+    return out;
+  },
+);
 
 export const ipamHandleCodec = calicoKind({
   kind: 'IPAMHandle',

@@ -14,8 +14,10 @@ import {
   num,
   oneOf,
   opt,
+  schemaOf,
   show,
   withDefault,
+  withSchema,
 } from '../decoder.js';
 import type { ObjectMeta } from '../meta.js';
 import { checkSubdomain } from '../names.js';
@@ -32,18 +34,21 @@ export const TIER_LABEL = 'projectcalico.org/tier';
  * A policy's tier: a resource name (`validate:"name"`, a DNS subdomain, as in Calico v3.32; the Tier itself
  * must exist, which the client checks); empty means the default tier (Calico's TierOrDefault).
  */
-export const tierField: Decoder<string> = (v, path, issues) => {
+export const tierField: Decoder<string> = withSchema({ type: 'string' }, (v, path, issues) => {
   if (v === '') return DEFAULT_TIER;
   return checked((s) => checkSubdomain(s, 'tier name'))(v, path, issues);
-};
+});
 
 const policyTypeList = list(oneOf(['Ingress', 'Egress'], 'policy type'), { maxItems: 2, unique: true });
 
 /** Policy types; an empty list counts as absent, so that the types are inferred. */
-export const policyTypesField: Decoder<PolicyType[]> = (v, path, issues) => {
-  const types = policyTypeList(v, path, issues);
-  return types === undefined || types.length === 0 ? undefined : types;
-};
+export const policyTypesField: Decoder<PolicyType[]> = withSchema(
+  schemaOf(policyTypeList),
+  (v, path, issues) => {
+    const types = policyTypeList(v, path, issues);
+    return types === undefined || types.length === 0 ? undefined : types;
+  },
+);
 
 const performanceHintsField = list(oneOf(['AssumeNeededOnEveryNode'], 'performance hint'), { unique: true });
 export const stagedActionField: Decoder<StagedAction> = oneOf(

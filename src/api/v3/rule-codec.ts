@@ -13,10 +13,13 @@ import {
   opt,
   refine,
   req,
+  schemaOf,
   show,
   str,
   struct,
+  withSchema,
 } from '../decoder.js';
+import { INT_OR_STRING_SCHEMA } from '../json-schema.js';
 import { parseCidr } from '../../lib/net/ip.js';
 import { checkDomainPattern, MAX_DOMAINS } from '../domains.js';
 import { checkPortName, checkSubdomain } from '../names.js';
@@ -53,15 +56,15 @@ const MAX_PORTS = 50;
 const MAX_HTTP_ITEMS = 20;
 const MAX_HTTP_PATH = 1024;
 
-export const protocolField: Decoder<Protocol> = (v, path, issues) => {
+export const protocolField: Decoder<Protocol> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   const p = parseProtocol(v);
   if (p.ok) return p.value;
   issues.add(path, p.error);
   return undefined;
-};
+});
 
 /** A rule port: number, "N", "min:max" or a named port (Kubernetes port-name rules apply to names). */
-export const portField: Decoder<PortValue> = (v, path, issues) => {
+export const portField: Decoder<PortValue> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   const p = parsePort(v);
   if (!p.ok) {
     issues.add(path, p.error);
@@ -75,7 +78,7 @@ export const portField: Decoder<PortValue> = (v, path, issues) => {
     }
   }
   return formatPort(p.value);
-};
+});
 
 const icmpFields = refine(
   struct<IcmpFields>({ type: opt(int(0, 254)), code: opt(int(0, 255)) }),
@@ -349,7 +352,7 @@ const ruleShape = struct<RuleDraft>({
  * pass reports every problem of the rule.
  */
 export function ruleField(ctx: RuleContext): Decoder<Rule> {
-  return (v, path, issues) => {
+  return withSchema({ ...schemaOf(ruleShape), required: ['action'] }, (v, path, issues) => {
     const r = ruleShape(v, path, issues);
     if (r === undefined) return undefined;
     if (r.action === undefined && !issues.hasAt(`${path}.action`))
@@ -361,7 +364,7 @@ export function ruleField(ctx: RuleContext): Decoder<Rule> {
     checkRuleDirection(r, path, issues, ctx);
     checkRuleDomains(r, path, issues, ctx);
     return r.action === undefined ? undefined : { ...r, action: r.action };
-  };
+  });
 }
 
 /** A list of at most 1024 rules. */
@@ -370,9 +373,9 @@ export function rulesField(ctx: RuleContext): Decoder<Rule[]> {
 }
 
 function oneOfNumber<const T extends number>(values: readonly T[], what: string): Decoder<T> {
-  return (v, path, issues) => {
+  return withSchema({ type: 'integer', enum: values }, (v, path, issues) => {
     if (typeof v === 'number' && (values as readonly number[]).includes(v)) return v as T;
     issues.add(path, `invalid ${what} ${show(v)} (must be one of ${values.join(', ')})`);
     return undefined;
-  };
+  });
 }

@@ -4,7 +4,20 @@
  */
 import { cidrContains, parseCidr, parseIp } from '../../lib/net/ip.js';
 import { calicoKind } from '../codec.js';
-import { checked, type Decoder, int, type Issues, list, opt, refine, req, show, struct } from '../decoder.js';
+import {
+  checked,
+  type Decoder,
+  int,
+  type Issues,
+  list,
+  opt,
+  refine,
+  req,
+  show,
+  struct,
+  withSchema,
+} from '../decoder.js';
+import { INT_OR_STRING_SCHEMA } from '../json-schema.js';
 import { checkContainerId, checkInterfaceName, checkMac, checkSubdomain } from '../names.js';
 import { cidrField, ipField, ipv4Field, ipv6Field, netField } from '../net-fields.js';
 import { workloadEndpointPortField } from './endpoint-port.js';
@@ -30,12 +43,12 @@ const DSCP_NAMES = new Set([
 ]);
 for (const n of ['AF41', 'AF42', 'AF43', 'CS0', 'CS1', 'CS2', 'CS3', 'CS4', 'CS5', 'CS6']) DSCP_NAMES.add(n);
 
-const dscpField: Decoder<number | string> = (v, path, issues) => {
+const dscpField: Decoder<number | string> = withSchema(INT_OR_STRING_SCHEMA, (v, path, issues) => {
   if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 63) return v;
   if (typeof v === 'string' && DSCP_NAMES.has(v)) return v;
   issues.add(path, `invalid DSCP ${show(v)} (must be 0-63 or one of DF, EF, AF11-AF43, CS0-CS6)`);
   return undefined;
-};
+});
 
 const qosControls = struct<QoSControls>({
   ingressBandwidth: opt(count),

@@ -53,12 +53,15 @@ import {
   sameKey,
 } from './objects.js';
 import { builtIns, decodeFor, objectRevision, sourcesOf, type Decoded } from './sources.js';
-import { KubeTransport, defaultKubeconfig } from './transport.js';
+import { KubeTransport } from './transport.js';
 
 export { OperationNotSupportedError } from './objects.js';
 
 export interface KubernetesBackendOptions {
-  /** The kubeconfig file; default `$KUBECONFIG` (its first entry), then `~/.kube/config`. */
+  /**
+   * The kubeconfig file; default `$KUBECONFIG` (its first entry), then the pod's service account when in a
+   * pod, then `~/.kube/config`.
+   */
   readonly kubeconfig?: string | undefined;
 }
 
@@ -70,7 +73,7 @@ const MAX_RETRIES = 20;
  * API server answers resourceVersions that are not integers; an unreachable server is reported by the calls.
  */
 export async function openKubernetesBackend(opts: KubernetesBackendOptions = {}): Promise<Backend> {
-  const transport = KubeTransport.fromFile(opts.kubeconfig ?? defaultKubeconfig());
+  const transport = KubeTransport.open(opts.kubeconfig);
   const backend = new KubernetesBackend(transport);
   try {
     await backend.currentRevision({ signal: AbortSignal.timeout(5000) });
@@ -183,7 +186,13 @@ class KubernetesBackend implements Backend {
   /** The body written for `obj`: its custom resource, or the Kubernetes object itself. */
   #body(key: ResourceKey, obj: Resource, resourceVersion?: string): unknown {
     const clean = forWrite(obj, resourceVersion);
-    return kddPlacement(key.kind)?.store === 'crd' ? toCustomResource(clean) : clean;
+    if (kddPlacement(key.kind)?.store !== 'crd') return clean;
+    // A custom resource keeps the v3 managedFields (calico-apiserver's) in its metadata annotation, as
+    // libcalico-go's conversion stores the whole v3 ObjectMeta there.
+    const { managedFields } = obj.metadata;
+    return toCustomResource(
+      managedFields === undefined ? clean : { ...clean, metadata: { ...clean.metadata, managedFields } },
+    );
   }
 
   #decodeWritten(key: ResourceKey, raw: unknown): Resource {

@@ -2,11 +2,12 @@
  * The CustomResourceDefinitions (apiextensions.k8s.io/v1) of every kind KDD stores as a custom resource,
  * named as Calico v3.32.1's manifests name them (libcalico-go/config/crd/crd.projectcalico.org_*.yaml: group
  * `crd.projectcalico.org`, version `v1` served and stored, no short names, the `status` subresource only on
- * KubeControllersConfiguration). The schemas are not Calico's: `spec` and `status` are objects with
- * `x-kubernetes-preserve-unknown-fields: true`, so the API server stores what calico-ts writes and calico-ts
- * validates it (the syncer's validation filter; docs/design/kubernetes-datastore.md). Pure; the lab installs
- * them with the API client.
+ * KubeControllersConfiguration). The schemas are generated from calico-ts's resource model (crd-schemas.ts:
+ * `spec` typed where the custom resource holds the v3 spec, open where it does not), so the API server
+ * stores what calico-ts writes, and calico-ts still validates what it reads (the syncer's validation filter;
+ * docs/design/kubernetes-datastore.md). Pure; the lab installs them with the API client.
  */
+import { crdSchema } from './crd-schemas.js';
 import { CRD_GROUP, CRD_VERSION, type CrdNames, crdKinds } from './kinds.js';
 
 export interface CustomResourceDefinition {
@@ -40,28 +41,13 @@ export function crdObjectName(names: CrdNames): string {
   return `${names.plural}.${CRD_GROUP}`;
 }
 
-const OPEN_OBJECT = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } as const;
-
-function schema(): Record<string, unknown> {
-  return {
-    type: 'object',
-    properties: {
-      apiVersion: { type: 'string' },
-      kind: { type: 'string' },
-      metadata: { type: 'object' },
-      spec: { ...OPEN_OBJECT },
-      status: { ...OPEN_OBJECT },
-    },
-  };
-}
-
-/** The CRD for one kind's names. */
-export function crdDefinition(names: CrdNames): CustomResourceDefinition {
+/** The CRD for one kind's names, with the schema generated for that calico-ts kind. */
+export function crdDefinition(names: CrdNames, kind: string): CustomResourceDefinition {
   const version: CrdVersion = {
     name: CRD_VERSION,
     served: true,
     storage: true,
-    schema: { openAPIV3Schema: schema() },
+    schema: { openAPIV3Schema: crdSchema(kind) },
     ...(names.statusSubresource ? { subresources: { status: {} } } : {}),
   };
   return {
@@ -85,5 +71,5 @@ export function crdDefinition(names: CrdNames): CustomResourceDefinition {
 
 /** Every CRD calico-ts needs in a cluster, in the order of the kind table (fresh objects on each call). */
 export function calicoCrds(): CustomResourceDefinition[] {
-  return crdKinds().map((k) => crdDefinition(k.crd));
+  return crdKinds().map((k) => crdDefinition(k.crd, k.kind));
 }

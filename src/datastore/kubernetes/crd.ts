@@ -87,6 +87,10 @@ function metadataAnnotation(kind: string, m: ObjectMeta): string {
   put('annotations', m.annotations === undefined ? undefined : nonEmpty(goMap(m.annotations)));
   put('ownerReferences', translateOwners(m.ownerReferences, [CALICO_API_VERSION], CRD_API_VERSION));
   put('finalizers', m.finalizers !== undefined && m.finalizers.length > 0 ? m.finalizers : undefined);
+  put(
+    'managedFields',
+    m.managedFields !== undefined && m.managedFields.length > 0 ? m.managedFields : undefined,
+  );
   return JSON.stringify(meta);
 }
 

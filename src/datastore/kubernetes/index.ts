@@ -20,6 +20,7 @@ export {
 } from './kinds.js';
 export { fromCustomResource, METADATA_ANNOTATION, toCustomResource, type CustomResource } from './crd.js';
 export { calicoCrds, crdObjectName, type CustomResourceDefinition } from './crd-definitions.js';
+export { calicoCrdSchemas, crdSchema } from './crd-schemas.js';
 export {
   builtInProfiles,
   coreKey,

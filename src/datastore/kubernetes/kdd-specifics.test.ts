@@ -80,6 +80,53 @@ describe('Kubernetes datastore specifics', { skip: skip ?? false }, () => {
     });
   });
 
+  it('service-account tokens: a kubeconfig with a token, a token file and an exec plugin', async () => {
+    const ns = '/api/v1/namespaces/kube-system';
+    const sa = { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'calico-reader' } };
+    assert.equal((await raw.request('POST', `${ns}/serviceaccounts`, sa)).status, 201);
+    const binding = {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'calico-reader' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: 'calico-reader', namespace: 'kube-system' }],
+    };
+    const rbac = '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings';
+    assert.equal((await raw.request('POST', rbac, binding)).status, 201);
+    const req = {
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenRequest',
+      spec: { expirationSeconds: 600 },
+    };
+    const issued = await raw.request('POST', `${ns}/serviceaccounts/calico-reader/token`, req);
+    assert.equal(issued.status, 201, JSON.stringify(issued.body));
+    const token = (issued.body as { status: { token: string } }).status.token;
+    await writeFile(join(plane.dir, 'sa.token'), `${token}\n`);
+    const plugin = join(plane.dir, 'token-plugin.sh');
+    const credential = {
+      apiVersion: 'client.authentication.k8s.io/v1',
+      kind: 'ExecCredential',
+      status: { token },
+    };
+    await writeFile(plugin, `#!/bin/sh\necho '${JSON.stringify(credential)}'\n`, { mode: 0o755 });
+    const withUser = (user: string): string =>
+      kubeconfigText(plane.server, plane.dir).replace(
+        / {2}user: \{client-certificate.*\}/,
+        `  user: ${user}`,
+      );
+    const users = [
+      `{token: "${token}"}`,
+      '{tokenFile: sa.token}',
+      `{exec: {command: "${plugin}", apiVersion: client.authentication.k8s.io/v1}}`,
+    ];
+    for (const [i, user] of users.entries()) {
+      await using backend = await open(await kubeconfig(`sa-${i}`, withUser(user)));
+      assert.ok(Array.isArray((await backend.list({ kind: GNP })).items), user);
+    }
+    await using wrong = await open(await kubeconfig('sa-wrong', withUser('{token: "not-a-token"}')));
+    await assert.rejects(wrong.list({ kind: GNP }), { code: 'CALICO_ERR_DATASTORE_UNAVAILABLE' });
+  });
+
   it('a Calico CRD that is not installed is named', async () => {
     await using backend = await open();
     const crd = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/bgpfilters.crd.projectcalico.org';

@@ -1,8 +1,8 @@
 /**
- * The HTTP layer of the Kubernetes datastore: one kube-apiserver reached as a kubeconfig says (loaded by
- * `@kubernetes/client-node`'s KubeConfig, whose `applyToHTTPSOptions` supplies the TLS agent, client
- * certificate, token and headers). JSON requests answer `{ status, body }` (the body parsed; a Kubernetes
- * `Status` for errors); `watch` streams a watch's newline-delimited events.
+ * The HTTP layer of the Kubernetes datastore: one kube-apiserver reached as a kubeconfig (`kubeconfig.ts`) or
+ * the in-cluster service account says, with the credentials of `credentials.ts`. JSON requests answer
+ * `{ status, body }` (the body parsed; a Kubernetes `Status` for errors); `watch` streams a watch's
+ * newline-delimited events.
  *
  * Raw requests rather than the generated API classes: those convert timestamps into Date objects and drop
  * fields their models lack, and a datastore must hand back exactly what was stored; errors here need the HTTP
@@ -15,11 +15,12 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest, type RequestOptions } from 'node:https';
 import { createInterface } from 'node:readline';
-import { KubeConfig } from '@kubernetes/client-node';
 import { DatastoreUnavailableError, UsageError, errorMessage } from '../../lib/errors.js';
+import { Credentials } from './credentials.js';
+import { type ConnectionConfig, inClusterConfig, loadKubeconfigFile } from './kubeconfig.js';
 
 export interface KubeResponse {
   readonly status: number;
@@ -62,44 +63,67 @@ export function defaultKubeconfig(env: Readonly<Record<string, string | undefine
 export class KubeTransport {
   readonly server: string;
   readonly #source: string;
-  readonly #config: KubeConfig;
-  #options: Promise<RequestOptions> | undefined;
-  #agent: HttpAgent | undefined;
+  readonly #config: ConnectionConfig;
+  readonly #credentials: Credentials;
+  #agent: HttpsAgent | undefined;
+  #agentCert: Buffer | undefined;
 
-  private constructor(config: KubeConfig, source: string) {
-    const cluster = config.getCurrentCluster();
-    if (cluster === null) {
-      throw new UsageError(`kubeconfig ${source}: no current context with a cluster`);
-    }
+  private constructor(config: ConnectionConfig) {
     this.#config = config;
-    this.#source = source;
-    this.server = cluster.server.replace(/\/+$/, '');
+    this.#source = config.source;
+    this.#credentials = new Credentials(config);
+    this.server = config.server;
   }
 
-  /** Loads a kubeconfig file; UsageError naming the file when it is missing or unreadable. */
+  /** Loads a kubeconfig file; UsageError naming the file when it is missing, unreadable or malformed. */
   static fromFile(path: string): KubeTransport {
     if (!existsSync(path)) throw new UsageError(`kubeconfig ${path} does not exist`);
-    const config = new KubeConfig();
-    try {
-      config.loadFromFile(path);
-    } catch (e) {
-      throw new UsageError(`kubeconfig ${path}: ${errorMessage(e)}`);
+    return new KubeTransport(loadKubeconfigFile(path));
+  }
+
+  /** A transport from an already read configuration (a kubeconfig or the in-cluster one). */
+  static fromConfig(config: ConnectionConfig): KubeTransport {
+    return new KubeTransport(config);
+  }
+
+  /**
+   * `kubeconfig` when given; else, inside a pod with no `KUBECONFIG`, the in-cluster service account
+   * (client-go's order); else the default kubeconfig.
+   */
+  static open(
+    kubeconfig: string | undefined,
+    env: Readonly<Record<string, string | undefined>> = process.env,
+  ): KubeTransport {
+    if (kubeconfig !== undefined) return KubeTransport.fromFile(kubeconfig);
+    if ((env['KUBECONFIG'] ?? '') === '') {
+      const inCluster = inClusterConfig(env);
+      if (inCluster !== undefined) return new KubeTransport(inCluster);
     }
-    return new KubeTransport(config, path);
+    return KubeTransport.fromFile(defaultKubeconfig(env));
   }
 
   async #requestOptions(): Promise<RequestOptions> {
-    this.#options ??= (async () => {
-      const opts: RequestOptions = {};
-      try {
-        await this.#config.applyToHTTPSOptions(opts);
-      } catch (e) {
-        throw new UsageError(`kubeconfig ${this.#source}: ${errorMessage(e)}`);
-      }
-      this.#agent = opts.agent as HttpAgent | undefined;
-      return opts;
-    })();
-    return this.#options;
+    const cfg = this.#config;
+    const cred = await this.#credentials.current();
+    const headers = cred.authorization === undefined ? {} : { Authorization: cred.authorization };
+    if (this.server.startsWith('http:')) return { headers };
+    const cert = cred.cert ?? cfg.cert;
+    const key = cred.key ?? cfg.key;
+    if (this.#agent === undefined || this.#agentCert !== cert) {
+      this.#agent?.destroy();
+      this.#agentCert = cert;
+      this.#agent = new HttpsAgent({
+        ...(cfg.ca === undefined ? {} : { ca: cfg.ca }),
+        ...(cert === undefined ? {} : { cert }),
+        ...(key === undefined ? {} : { key }),
+        ...(cfg.tlsServerName === undefined ? {} : { servername: cfg.tlsServerName }),
+        rejectUnauthorized: !cfg.insecureSkipTLSVerify,
+      });
+    }
+    return {
+      agent: this.#agent,
+      headers,
+    };
   }
 
   #unavailable(e: unknown): DatastoreUnavailableError {

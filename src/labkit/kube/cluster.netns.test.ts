@@ -6,16 +6,15 @@
  * or mount. Skipped, with the reason, when the Kubernetes programs or the build are missing or not root.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { findEtcdBinary } from '../../datastore/etcd/binary.js';
 import { findKubeBinaries } from '../../datastore/kubernetes/control-plane/binaries.js';
-import { controlPlaneProcesses } from '../../datastore/kubernetes/control-plane/sweep.js';
-import { NodeCommandRunner } from '../../dataplane/exec/node-runner.js';
 import { cniUnavailableReason } from '../cni.js';
-import { kernelTestSkipReason, listNamespaces } from '../netns.js';
+import { kernelTestSkipReason } from '../netns.js';
 import { defaultAgentEntry } from '../paths.js';
 import { KubeLab } from './cluster.js';
+import { labLeftovers } from '../leftovers.js';
 import { kubeletProcesses } from './kubelets.js';
 
 const found = findKubeBinaries();
@@ -93,15 +92,7 @@ describe('KubeLab: calico-node on KDD, lab kubelets, pods from kubectl', { skip,
     assert.equal(kubeletProcesses(nodes).length, 2);
     await k!.dispose();
     k = undefined;
-    const left = [
-      ...controlPlaneProcesses(runDir).map((p) => `${p.program} ${p.pid}`),
-      ...kubeletProcesses(nodes).map((p) => `kubelet ${p}`),
-      ...(await listNamespaces(new NodeCommandRunner())).filter((n) => n.startsWith(prefix)),
-      ...readFileSync('/proc/mounts', 'utf8')
-        .split('\n')
-        .filter((l) => l.includes(prefix) || l.includes(runDir)),
-    ];
-    assert.deepEqual(left, []);
-    assert.equal(existsSync(runDir), false);
+    assert.deepEqual(kubeletProcesses(nodes), []);
+    assert.deepEqual(await labLeftovers({ runDir, prefix }), []);
   });
 });

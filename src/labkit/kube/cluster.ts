@@ -27,8 +27,10 @@ import { CalicoError } from '../../lib/errors.js';
 import { runCalicoctlProcess, type CalicoctlRun } from '../calicoctl.js';
 import { LabCluster, type LabProbe } from '../cluster.js';
 import type { ProbeOutcome } from '../probe-protocol.js';
-import { defaultRacks, type LabNetwork } from '../topology.js';
+import { LAB_POOL_CIDR, defaultRacks, type LabNetwork } from '../topology.js';
+import { LabProcess } from '../process.js';
 import { kubeletPodRecords } from './kubelets.js';
+import { findPeerBinary, peerCredentials, peerLogFile, startPeer, type PolicyAgent } from './peer.js';
 
 export interface KubeLabOptions {
   /** Who routes pods between nodes: the agents (BIRD or VXLAN). Default `vxlan`. */
@@ -48,6 +50,12 @@ export interface KubeLabOptions {
   /** Bound of each start step (agent start, kubelet start). Default 60 s. */
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * Who enforces NetworkPolicy on the nodes: calico-node (default), or the upstream reference implementation
+   * kube-network-policies in its place (peer.ts; one node: without calico-node nothing routes pods between
+   * nodes; the CNI plugin does not wait for an agent, `policy_setup_timeout_seconds: 0`).
+   */
+  readonly policyAgent?: PolicyAgent;
 }
 
 /** A pod of the cluster as `waitPodsRunning` reports it. */
@@ -95,6 +103,8 @@ type Timing = { readonly timeoutMs?: number; readonly signal?: AbortSignal };
 
 export type KubeNodeOptions = Timing & {
   readonly heartbeatMs?: number;
+  /** Start calico-node on the nodes (default true; false when another agent enforces policy). */
+  readonly calicoNode?: boolean;
   /** Says each step as it starts and ends (`calico-lab up`'s progress lines). */
   readonly step?: <T>(what: string, fn: () => Promise<T>) => Promise<T>;
 };
@@ -116,11 +126,20 @@ export async function addKubeNodes(
       await step(`${name}: namespace`, () => lab.addNode(name, sig(options)));
   await lab.registerKubernetesNodes();
   const heartbeat = options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {};
+  const calicoNode = options.calicoNode ?? true;
+  // Without calico-node the CNI plugin has no agent to wait for: it returns once the pod is wired.
+  const wait = calicoNode ? {} : { policySetupTimeoutSeconds: 0 };
   const kubelets = names.filter((n) => !lab.kubeletRunning(n));
   if (kubelets.length > 0)
     await step(`lab kubelet on ${kubelets.join(', ')}`, () =>
-      Promise.all(kubelets.map((n) => lab.startKubelet(n, { timeoutMs, ...heartbeat, ...sig(options) }))),
+      Promise.all(
+        kubelets.map((n) => lab.startKubelet(n, { timeoutMs, ...heartbeat, ...wait, ...sig(options) })),
+      ),
     );
+  await step(`nodes ${names.join(', ')} Ready and schedulable`, () =>
+    lab.waitKubernetesNodesSchedulable(names, { timeoutMs, ...sig(options) }),
+  );
+  if (!calicoNode) return;
   const agents = names.filter((n) => !lab.agentRunning(n));
   if (agents.length > 0)
     await step(`calico-node on ${agents.join(', ')} (Kubernetes datastore, networking ${lab.network})`, () =>
@@ -130,10 +149,14 @@ export async function addKubeNodes(
 
 export class KubeLab implements AsyncDisposable {
   readonly lab: LabCluster;
+  readonly policyAgent: PolicyAgent;
   #runner: NodeCommandRunner | undefined;
+  /** The peer's process per node (policyAgent kube-network-policies). */
+  readonly #peers = new Map<string, LabProcess>();
 
-  private constructor(lab: LabCluster) {
+  private constructor(lab: LabCluster, policyAgent: PolicyAgent = 'calico-node') {
     this.lab = lab;
+    this.policyAgent = policyAgent;
   }
 
   /**
@@ -144,6 +167,14 @@ export class KubeLab implements AsyncDisposable {
     const names =
       typeof nodes === 'number' ? Array.from({ length: nodes }, (_, i) => `node-${i + 1}`) : [...nodes];
     if (names.length === 0) throw new CalicoError('CALICO_ERR_USAGE', 'a Kubernetes lab needs a node');
+    const policyAgent = options.policyAgent ?? 'calico-node';
+    if (policyAgent !== 'calico-node' && names.length !== 1)
+      throw new CalicoError(
+        'CALICO_ERR_USAGE',
+        `a Kubernetes lab with ${policyAgent} runs one node (calico-node routes pods between nodes)`,
+      );
+    const peer = policyAgent === 'calico-node' ? undefined : findPeerBinary();
+    if (peer?.ok === false) throw new CalicoError('CALICO_ERR_USAGE', peer.reason);
     const network = options.network ?? 'vxlan';
     const lab = await LabCluster.create({
       datastore: 'kubernetes',
@@ -157,11 +188,12 @@ export class KubeLab implements AsyncDisposable {
       ...(options.featureGates !== undefined ? { kubeFeatureGates: options.featureGates } : {}),
       ...sig(options),
     });
-    const k = new KubeLab(lab);
+    const k = new KubeLab(lab, policyAgent);
     try {
-      await k.addNodes(names, options);
+      if (peer === undefined) await k.addNodes(names, options);
+      else await k.#addPeerNodes(names, peer.path, options);
     } catch (e) {
-      await lab.destroy().catch(() => undefined);
+      await k.dispose().catch(() => undefined);
       throw e;
     }
     return k;
@@ -180,6 +212,42 @@ export class KubeLab implements AsyncDisposable {
   /** Adds the nodes not there yet and starts what is not running (`addKubeNodes`). */
   async addNodes(names: readonly string[], options: KubeNodeOptions = {}): Promise<void> {
     await addKubeNodes(this.lab, names, options);
+  }
+
+  /** Nodes with kubelets and, in calico-node's place, the peer on each (peer.ts). */
+  async #addPeerNodes(names: readonly string[], binary: string, options: KubeNodeOptions): Promise<void> {
+    await addKubeNodes(this.lab, names, { ...options, calicoNode: false });
+    // calico-node would create the default pool on KDD; without it the lab does (the same pool).
+    await this.kubectlOk(['apply', '-f', '-'], { stdin: JSON.stringify(defaultPool()), ...sig(options) });
+    const credentials = await peerCredentials((args, o) => this.kubectlOk(args, { ...o, ...sig(options) }));
+    for (const name of names) {
+      const node = this.lab.nodes().find((n) => n.name === name);
+      if (node === undefined) throw new CalicoError('CALICO_ERR_BUG', `no lab node ${name}`);
+      const proc = await startPeer(node, {
+        binary,
+        credentials,
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...sig(options),
+      });
+      this.#peers.set(name, proc);
+    }
+  }
+
+  /** Whether the node's policy agent (calico-node or the peer) runs. */
+  policyAgentRunning(node: string): boolean {
+    if (this.policyAgent === 'calico-node') return this.lab.agentRunning(node);
+    return this.#peers.get(node)?.isRunning() === true;
+  }
+
+  /** The peer's pid on the node (policyAgent kube-network-policies), while it runs. */
+  peerPid(node: string): number | undefined {
+    return this.#peers.get(node)?.pid;
+  }
+
+  /** The node's policy agent's log. */
+  policyAgentLogFile(node: string): string {
+    if (this.policyAgent === 'calico-node') return this.lab.agentLogFile(node);
+    return peerLogFile(this.lab.node(node));
   }
 
   get runDir(): string {
@@ -273,6 +341,9 @@ export class KubeLab implements AsyncDisposable {
       },
     );
     this.refreshPods(pods);
+    // The peer keeps no per-endpoint status: its verdict is computed per new connection from its informers.
+    if (this.policyAgent !== 'calico-node')
+      return pods.map(labPodOf).sort((a, b) => a.key.localeCompare(b.key));
     const keys = pods.map(keyOf);
     const missing = await this.lab.waitEndpoints(keys, {
       timeoutMs: Math.max(1000, timeoutMs - (Date.now() - t0)),
@@ -304,8 +375,13 @@ export class KubeLab implements AsyncDisposable {
     this.lab.setKubernetesPods(kubeletPodRecords(this.lab.nodes(), byUid));
   }
 
-  /** Waits until every agent has programmed everything written so far (cluster.ts `sync`). */
+  /**
+   * Waits until every agent has programmed everything written so far (cluster.ts `sync`). calico-node only:
+   * the peer reports nothing to wait on (callers probe the dataplane, as the conformance sync barrier does).
+   */
   sync(options: Timing = {}): Promise<number> {
+    if (this.policyAgent !== 'calico-node')
+      throw new CalicoError('CALICO_ERR_USAGE', `sync: ${this.policyAgent} reports no programmed state`);
     return this.lab.sync(options);
   }
 
@@ -316,12 +392,31 @@ export class KubeLab implements AsyncDisposable {
 
   /** Removes everything (kubelets, pod and node namespaces, agents, the control plane, the run dir). */
   async dispose(): Promise<void> {
+    await Promise.all([...this.#peers.values()].map((p) => p.stop(2000)));
+    this.#peers.clear();
     await this.lab.destroy();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
+}
+
+/** The IP pool calico-node creates on a lab's KDD (CALICO_IPV4POOL_CIDR, no encapsulation on one node). */
+function defaultPool(): object {
+  return {
+    apiVersion: 'crd.projectcalico.org/v1',
+    kind: 'IPPool',
+    metadata: { name: 'default-ipv4-ippool' },
+    spec: {
+      cidr: LAB_POOL_CIDR,
+      blockSize: 26,
+      ipipMode: 'Never',
+      vxlanMode: 'Never',
+      natOutgoing: false,
+      nodeSelector: 'all()',
+    },
+  };
 }
 
 function keyOf(p: PodJson): string {

@@ -29,8 +29,14 @@ const REQUIRED = [
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: Object.fromEntries(
-      [...REQUIRED, 'heartbeat-ms'].map((k) => [k, { type: 'string' as const }]),
-    ) as Record<(typeof REQUIRED)[number] | 'heartbeat-ms', { type: 'string' }>,
+      [...REQUIRED, 'heartbeat-ms', 'policy-setup-timeout-seconds'].map((k) => [
+        k,
+        { type: 'string' as const },
+      ]),
+    ) as Record<
+      (typeof REQUIRED)[number] | 'heartbeat-ms' | 'policy-setup-timeout-seconds',
+      { type: 'string' }
+    >,
   });
   const v = (k: (typeof REQUIRED)[number]): string => {
     const x = values[k];
@@ -43,6 +49,13 @@ async function main(): Promise<void> {
     return n;
   };
   const heartbeat = values['heartbeat-ms'];
+  // 0: the CNI plugin does not wait for a node agent (none runs: another policy agent is in its place).
+  const policyWait = values['policy-setup-timeout-seconds'];
+  if (
+    typeof policyWait === 'string' &&
+    !(Number.isSafeInteger(Number(policyWait)) && Number(policyWait) >= 0)
+  )
+    throw new Error(`kubelet-main: --policy-setup-timeout-seconds ${policyWait} is not a number of seconds`);
   const kubelet = await LabKubelet.start({
     runner: new NodeCommandRunner(),
     kubeconfig: v('kubeconfig'),
@@ -55,6 +68,7 @@ async function main(): Promise<void> {
     // Probe agents and the API relay outlive a kubelet restart (it adopts them).
     detached: true,
     ...(typeof heartbeat === 'string' ? { heartbeatMs: num('heartbeat-ms', heartbeat) } : {}),
+    ...(typeof policyWait === 'string' ? { policySetupTimeoutSeconds: Number(policyWait) } : {}),
     log: (l) => {
       process.stderr.write(`${new Date().toISOString()} ${l}\n`);
     },

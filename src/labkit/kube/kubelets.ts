@@ -67,6 +67,8 @@ export interface KubeletLaunch {
   readonly mtu: number;
   readonly netnsPrefix: string;
   readonly heartbeatMs?: number;
+  /** The CNI plugin's wait for the node's agent (calico's `policy_setup_timeout_seconds`); default 30. */
+  readonly policySetupTimeoutSeconds?: number;
   readonly timeoutMs?: number;
   readonly signal?: AbortSignal;
 }
@@ -89,6 +91,9 @@ export async function startLabKubelet(state: LabState, node: NodeRecord, o: Kube
       ...['--cni-bin-dir', o.cniBinDir, '--dir', dir, '--mtu', String(o.mtu)],
       ...['--netns-prefix', o.netnsPrefix, '--netns-owner-pid', String(state.ownerPid)],
       ...(o.heartbeatMs !== undefined ? ['--heartbeat-ms', String(o.heartbeatMs)] : []),
+      ...(o.policySetupTimeoutSeconds !== undefined
+        ? ['--policy-setup-timeout-seconds', String(o.policySetupTimeoutSeconds)]
+        : []),
     ],
     logFile: kubeletLogFile(node),
     stdoutFile: readyFile,

@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { waitFor } from '../../lib/async.js';
 import { errorMessage } from '../../lib/errors.js';
 import { saveState, type LabState } from '../state.js';
 import { labApiServerStatus, stopLabApiServer } from './apiserver.js';
@@ -71,6 +72,55 @@ export async function registerLabNodes(state: LabState): Promise<string[]> {
       metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux' } },
     });
   return state.nodes.map((n) => n.name);
+}
+
+interface NodeJson {
+  readonly metadata: { readonly name: string };
+  readonly spec?: { readonly taints?: readonly { readonly key: string; readonly effect: string }[] };
+  readonly status?: { readonly conditions?: readonly { readonly type: string; readonly status: string }[] };
+}
+
+/** Why `node` cannot take pods now (not Ready, or a NoSchedule/NoExecute taint), or undefined when it can. */
+function unschedulable(node: NodeJson | undefined): string | undefined {
+  if (node === undefined) return 'not registered';
+  const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  if (ready !== 'True') return `Ready is ${ready ?? 'not reported'}`;
+  const taint = node.spec?.taints?.find((t) => t.effect === 'NoSchedule' || t.effect === 'NoExecute');
+  return taint === undefined ? undefined : `tainted ${taint.key}:${taint.effect}`;
+}
+
+/**
+ * Waits (bounded) until every node in `names` is Ready and carries no NoSchedule/NoExecute taint, so the
+ * scheduler may place pods on all of them: a node whose kubelet reported Ready keeps the node lifecycle
+ * controller's `node.kubernetes.io/not-ready` taint for a moment, and pods created meanwhile all land on
+ * the other nodes.
+ */
+export async function waitLabNodesSchedulable(
+  state: LabState,
+  names: readonly string[],
+  options: { readonly timeoutMs?: number; readonly signal?: AbortSignal } = {},
+): Promise<void> {
+  if (state.kubernetes === undefined || names.length === 0) return;
+  const { api } = KubeControlPlane.attach(state.kubernetes);
+  let why = '';
+  await waitFor(
+    async () => {
+      const list = (await api.getJson('/api/v1/nodes', 10_000)) as { items: NodeJson[] };
+      const problems = names.flatMap((n) => {
+        const p = unschedulable(list.items.find((i) => i.metadata.name === n));
+        return p === undefined ? [] : [`${n}: ${p}`];
+      });
+      why = problems.join('; ');
+      return problems.length === 0;
+    },
+    {
+      timeoutMs: options.timeoutMs ?? 60_000,
+      intervalMs: 200,
+      what: `nodes ${names.join(', ')} schedulable`,
+      describe: () => why,
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
+    },
+  );
 }
 
 /**

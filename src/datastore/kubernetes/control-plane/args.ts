@@ -74,6 +74,8 @@ export function apiserverArgs(
       '--endpoint-reconciler-type',
       'none',
       '--profiling=false',
+      // Privileged pods allowed, as kubeadm's API server does (calico-node's DaemonSet is privileged).
+      '--allow-privileged=true',
     ],
     ...['--requestheader-client-ca-file', pki.crt('front-proxy-ca')],
     ...['--requestheader-allowed-names', 'front-proxy-client'],
