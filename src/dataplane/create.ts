@@ -3,7 +3,7 @@
  * drives them (manager.ts has the contract, loop.ts the phases). The agent supplies the hooks (status files,
  * metrics, logs, exit on a fatal failure) and the calc graph's replay for full resyncs.
  *
- *   static ─ ipsets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat   (intent in the table)
+ *   static ─ dns-steering ─ ipsets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat   (intent in the table)
  *   table.apply()                                                                      (one nft transaction)
  *   vxlan ─ cluster-routes ─ workload-routes                                           (their own kernel work)
  */
@@ -13,6 +13,7 @@ import type { CommandRunner } from './exec/command-runner.js';
 import { DataplaneLoop, type KernelEvents, type LoopHooks } from './loop.js';
 import type { Manager } from './manager.js';
 import { ClusterRouteManager } from './managers/cluster-routes.js';
+import { DnsSteeringManager } from './managers/dns-steering.js';
 import { HostEndpointManager, type HostEndpointWarn } from './managers/host-endpoints.js';
 import { IpSetsManager } from './managers/ipsets.js';
 import { NatManager } from './managers/nat.js';
@@ -51,6 +52,8 @@ export interface NftablesDataplane {
   /** Cluster networking, for status and metrics. */
   readonly vxlan: VxlanManager;
   readonly clusterRoutes: ClusterRouteManager;
+  /** DNS policy: which trusted servers' workload queries go to the node-local DNS proxy. */
+  readonly dnsSteering: DnsSteeringManager;
 }
 
 /** The managers in apply order, over `table`, with the handles the agent reads. */
@@ -66,8 +69,10 @@ export function createNftablesManagers(
     birdProgramsNoEncap: o.birdProgramsNoEncap,
     vxlanReady: () => vxlan.state.state === 'ready',
   });
+  const dnsSteering = new DnsSteeringManager(table);
   const managers: Manager[] = [
     new StaticManager(table),
+    dnsSteering,
     new IpSetsManager(table),
     policies,
     new ProfileManager(table),
@@ -78,7 +83,7 @@ export function createNftablesManagers(
     clusterRoutes,
     new WorkloadRouteManager(o.runner),
   ];
-  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes };
+  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes, dnsSteering };
 }
 
 export function createNftablesDataplane(o: NftablesDataplaneOptions): NftablesDataplane {

@@ -200,6 +200,7 @@ describe('host endpoint untracked and preDNAT stages (raw and mangle PREROUTING)
 
   it('filter INPUT accepts what untracked or preDNAT policy accepted, after the workload check', () => {
     assert.deepEqual(chain(renderStaticChains(CFG), CHAIN.input), [
+      'iifname "cali*" ct mark & 0x00100000 == 0x00100000 ct status dnat counter accept # DNS query steered to the node-local DNS proxy (policed in prerouting)',
       'iifname "cali*" goto filter-cali-wl-to-host',
       'meta mark & 0x00010000 == 0x00010000 accept # accepted by untracked or preDNAT policy',
       CLEAR,

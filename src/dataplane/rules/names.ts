@@ -51,6 +51,9 @@ export const BASE_CHAIN = {
   rawOutput: chainName('raw', 'OUTPUT'),
   manglePrerouting: chainName('mangle', 'PREROUTING'),
   natPostrouting: chainName('nat', 'POSTROUTING'),
+  /** DNS policy: workload queries to trusted servers are policed here, before the DNAT to the DNS proxy. */
+  dnsPrerouting: chainName('mangle', 'DNS-PREROUTING'),
+  natPrerouting: chainName('nat', 'PREROUTING'),
 } as const;
 
 /** The static chains (Felix's rules/static.go). */
@@ -76,6 +79,8 @@ export const CHAIN = {
   mangleFailsafeIn: chainName('mangle', 'cali-failsafe-in'),
   natPostrouting: chainName('nat', 'cali-POSTROUTING'),
   natOutgoing: chainName('nat', 'cali-nat-outgoing'),
+  dnsPolicy: chainName('mangle', 'cali-dns-policy'),
+  dnsDnat: chainName('nat', 'cali-dns-proxy'),
 } as const;
 
 /** A tier chain (shared by endpoints with the same policies in a tier): `filter-cali-ti-<hash>`. */
@@ -135,6 +140,13 @@ export const SET_ID = {
 
 export const MARK_ACCEPT = 0x10000;
 export const MARK_PASS = 0x20000;
+
+/**
+ * Conntrack mark bit of a workload DNS query whose egress policy allowed it in prerouting and that is
+ * DNATed to the node-local DNS proxy (rules/dns-steering.ts). A conntrack mark, not a packet mark: it
+ * must survive from the policy check to the DNAT and the INPUT accept of the same connection.
+ */
+export const CT_MARK_DNS_PROXY = 0x00100000;
 
 export function hex(n: number): string {
   return `0x${n.toString(16).padStart(8, '0')}`;

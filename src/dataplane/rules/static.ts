@@ -12,6 +12,7 @@
  */
 import type { ChainSpec, MapSpec, NftRule } from '../nftables/model.js';
 import type { FailsafePort, RulesConfig } from './config.js';
+import { dnsProxyInputRule } from './dns-steering.js';
 import { CLEAR_MARKS } from './endpoints.js';
 import {
   BASE_CHAIN,
@@ -178,6 +179,7 @@ export function renderStaticChains(cfg: RulesConfig, opts: StaticOptions = { vxl
       name: CHAIN.input,
       rules: [
         ...vxlanHostRules(cfg, 'in', opts),
+        ...cfg.interfacePrefixes.map(dnsProxyInputRule),
         ...prefixes(cfg, 'iifname').map((p) => `${p} goto ${CHAIN.wlToHost}`),
         // Felix's filterInputChain: what the arriving host endpoint's untracked or preDNAT policy accepted
         // (the accept mark set in raw or mangle PREROUTING) skips its normal policy.
