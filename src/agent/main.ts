@@ -46,6 +46,8 @@ import { FelixConfigWatch, MIN_WATCHDOG_MS, REPORTER } from './felix-config-watc
 import { HealthAggregator } from './health.js';
 import type { AgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
+import { DnsPolicyMetrics } from './dns-metrics.js';
+import { DnsPolicyRuntime } from './dns-policy.js';
 import { MtuFileWriter } from './mtu-file.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { type NodeNetworking, startNodeNetworking } from './node-networking.js';
@@ -213,9 +215,26 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
     w.dispose(),
   );
 
+  // DNS policy: the node-local DNS proxy, learned names and the kernel's domain sets.
+  const dnsPolicy = store.add(
+    new DnsPolicyRuntime({
+      log,
+      nodeName: cfg.nodeName,
+      runDir: cfg.runDir,
+      writer: dataplane.table,
+      steering: dataplane.dnsSteering,
+      kick: () => {
+        loop.kick();
+      },
+      metrics: new DnsPolicyMetrics(metrics.registry),
+      workloads: () => dataplane.workloadEndpoints.values(),
+    }),
+    (d) => d.stop(),
+  );
   const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {
     metrics.dataplaneBatch(msgs);
     watch.onMessages(msgs);
+    dnsPolicy.onMessages(msgs);
     mtuFile.onMessages(msgs);
     loop.onMessages(msgs);
   };

@@ -80,6 +80,12 @@ export class DnsNameCache implements ResolvedNames {
     this.put({ kind: 'cname', name: canonicalDomain(name), target: t, expiresAt: this.expiry(ttlSeconds) });
   }
 
+  /** Puts back records of an earlier snapshot (the cache file), keeping the later expiry of each. */
+  restore(records: readonly DnsRecord[]): void {
+    const now = this.now();
+    for (const r of records) if (r.expiresAt > now) this.put({ ...r, name: canonicalDomain(r.name) });
+  }
+
   /** Drops expired records; returns how many. */
   expire(): number {
     const now = this.now();

@@ -7,7 +7,7 @@
  * `expire()` forgets what the kernel has dropped.
  */
 import { canonicalDomain } from '../api/domains.js';
-import { DEFAULT_MAX_CNAME_CHAIN, type DnsNameCache } from './dns-cache.js';
+import { DEFAULT_MAX_CNAME_CHAIN, type DnsNameCache, type DnsRecord } from './dns-cache.js';
 import { DomainMatcher } from './domain-match.js';
 
 export type DnsAnswerType = 'A' | 'AAAA' | 'CNAME';
@@ -81,6 +81,12 @@ export class DnsLearner {
     // A name earlier in a chain (possibly learned in an earlier answer) may now resolve further.
     const affected = this.#ancestors(names);
     return [...this.#sets.keys()].flatMap((id) => this.#pending(id, affected));
+  }
+
+  /** Restores a cache file's records (before any set is programmed). */
+  restore(records: readonly DnsRecord[]): void {
+    this.#cache.restore(records);
+    for (const r of records) if (r.kind === 'cname') this.#addParent(canonicalDomain(r.target), canonicalDomain(r.name));
   }
 
   /** Everything the given sets must hold now (after a set was recreated in the kernel), forgetting what was programmed. */

@@ -1,0 +1,324 @@
+/**
+ * DNS policy in calico-node (docs/design/dns-policy.md): the node-local DNS proxy, the learner and the kernel's
+ * domain sets, wired to the dataplane's messages.
+ *
+ *   configUpdate (dnsTrustedServers, dnsPolicyMode, dnsExtraTTL, dnsCache*, dnsLogs*)
+ *   hostMetadataUpdate (this node's addresses: where the proxy listens)
+ *   domainSetUpdate / domainSetRemove (set id -> patterns)
+ *        │
+ *   DnsProxy listener per trusted server ──► steering routes (DNAT) ──► loop.kick()
+ *   answer ──► DnsLearner.learn ──► LearnedSetWriter.programLearned ──► reply released (DelayDNSResponse)
+ *                               └─► dns.log line, felix_dns_* metrics
+ *   a (re)created kernel set ──► re-programmed from the cache; cache file saved every dnsCacheSaveInterval
+ *
+ * Trusted servers given as addresses are proxied for the node's address family; `k8s-service:` entries are
+ * resolved to the Service's cluster IP and ports by `resolveService` when the agent has one (the Kubernetes
+ * datastore), and otherwise reported once and skipped (their answers are then not learned: fail closed).
+ */
+import type { DataplaneMessage, WorkloadEndpointMsg } from '../calc/messages.js';
+import type { FelixConfig } from '../api/v3/felix-config-params.js';
+import { parseTrustedDnsServer } from '../api/domains.js';
+import type { LearnedSetWriter, LearnedElement as KernelElement } from '../dataplane/nftables/learned.js';
+import type { DnsSteeringRoute } from '../dataplane/rules/dns-steering.js';
+import { domainSetName } from '../dataplane/rules/names.js';
+import { DnsProxy, type DnsAnswerEvent } from '../dns/proxy.js';
+import { errorMessage } from '../lib/errors.js';
+import { ipToString } from '../lib/net/ip.js';
+import { DnsNameCache } from '../model/dns-cache.js';
+import { DnsLearner, type LearnedElement } from '../model/dns-learner.js';
+import { readDnsCacheFile, writeDnsCacheFile } from './dns-cache-file.js';
+import { DnsPolicyMetrics } from './dns-metrics.js';
+import type { AgentLogger } from './log.js';
+
+export interface DnsServer {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export interface DnsPolicyDeps {
+  readonly log: AgentLogger;
+  readonly nodeName: string;
+  /** Where the agent's run files are (the cache file and DNS logs follow it when left at their defaults). */
+  readonly runDir: string;
+  readonly writer: LearnedSetWriter;
+  readonly steering: { setRoutes(routes: readonly DnsSteeringRoute[]): void };
+  readonly kick: () => void;
+  readonly metrics: DnsPolicyMetrics;
+  readonly workloads: () => Iterable<WorkloadEndpointMsg>;
+  /** `k8s-service:` trusted servers: the Service's addresses and DNS ports, if the agent can know them. */
+  readonly resolveService?: (namespace: string, name: string) => readonly DnsServer[] | undefined;
+  readonly logWriter?: { write(ev: DnsAnswerEvent, pod: string | undefined): void; close(): Promise<void> };
+  readonly now?: () => number;
+}
+
+const DEFAULT_CACHE_FILE = '/var/run/calico/felix-dns-cache.txt';
+const DEFAULT_RUN_DIR = '/var/run/calico';
+const EXPIRE_EVERY_MS = 1_000;
+
+function key(s: DnsServer): string {
+  return s.ip.includes(':') ? `[${s.ip}]:${s.port}` : `${s.ip}:${s.port}`;
+}
+
+export class DnsPolicyRuntime {
+  readonly #d: DnsPolicyDeps;
+  readonly #now: () => number;
+  readonly #learner: DnsLearner;
+  readonly #proxy: DnsProxy;
+  #config: FelixConfig | undefined;
+  #nodeIps: { v4?: string; v6?: string } = {};
+  /** server key -> its proxy listener (same port for UDP and TCP). */
+  readonly #listeners = new Map<string, { server: DnsServer; host: string; port: number }>();
+  #reconciling: Promise<void> = Promise.resolve();
+  #warned = new Set<string>();
+  #expireTimer: NodeJS.Timeout | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  readonly #unsubscribe: () => void;
+  #restored = false;
+
+  constructor(deps: DnsPolicyDeps) {
+    this.#d = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#learner = new DnsLearner(new DnsNameCache({ now: this.#now }), { now: this.#now });
+    this.#proxy = new DnsProxy({
+      onAnswer: (ev) => this.#onAnswer(ev),
+      log: {
+        debug: (msg, f) => {
+          deps.log.debug(msg, f);
+        },
+        warn: (msg, f) => {
+          deps.log.warn(msg, f);
+        },
+      },
+    });
+    deps.metrics.attach(this.#proxy.stats, () => this.#learner.programmedCount);
+    this.#unsubscribe = deps.writer.onLearnedSetsReset((names) => {
+      this.#reprogram(names);
+    });
+    this.#expireTimer = setInterval(() => {
+      this.#learner.expire();
+    }, EXPIRE_EVERY_MS);
+    this.#expireTimer.unref();
+  }
+
+  /** The learned names, for `status` and tests. */
+  get cache(): DnsNameCache {
+    return this.#learner.cache;
+  }
+
+  onMessages(msgs: readonly DataplaneMessage[]): void {
+    let servers = false;
+    for (const m of msgs) {
+      switch (m.kind) {
+        case 'configUpdate':
+          this.#configChanged(m.config);
+          servers = true;
+          break;
+        case 'hostMetadataUpdate':
+          if (m.hostname === this.#d.nodeName) {
+            this.#nodeIps = {
+              ...(m.metadata.ipv4Addr !== undefined ? { v4: m.metadata.ipv4Addr } : {}),
+              ...(m.metadata.ipv6Addr !== undefined ? { v6: m.metadata.ipv6Addr.split('/')[0] ?? '' } : {}),
+            };
+            servers = true;
+          }
+          break;
+        case 'domainSetUpdate':
+          // The kernel sets are (re)declared by the next apply, whose reset event programs them.
+          this.#learner.setDomainSet(m.id, m.domains);
+          break;
+        case 'domainSetRemove':
+          this.#learner.removeDomainSet(m.id);
+          break;
+        default:
+          break;
+      }
+    }
+    if (servers) this.#reconcileListeners();
+  }
+
+  #configChanged(c: FelixConfig): void {
+    const first = this.#config === undefined;
+    this.#config = c;
+    if (first) void this.#restore();
+    if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
+    if (c.dnsCacheSaveInterval > 0) {
+      this.#saveTimer = setInterval(() => void this.#save(), c.dnsCacheSaveInterval);
+      this.#saveTimer.unref();
+    }
+    if (c.dnsPolicyMode === 'DelayDeniedPacket' || c.dnsPolicyMode === 'Inline')
+      this.#warnOnce(
+        `mode:${c.dnsPolicyMode}`,
+        `dnsPolicyMode ${c.dnsPolicyMode} is handled as DelayDNSResponse (answers are held until programmed)`,
+      );
+  }
+
+  get #cacheFile(): string {
+    const f = this.#config?.dnsCacheFile ?? DEFAULT_CACHE_FILE;
+    return f === DEFAULT_CACHE_FILE && this.#d.runDir !== DEFAULT_RUN_DIR
+      ? `${this.#d.runDir}/felix-dns-cache.txt`
+      : f;
+  }
+
+  async #restore(): Promise<void> {
+    const epoch = this.#config?.dnsCacheEpoch ?? 0;
+    const { records, problem } = await readDnsCacheFile(this.#cacheFile, epoch, this.#now());
+    if (problem !== undefined)
+      this.#d.log.warn('DNS cache file ignored', { file: this.#cacheFile, problem });
+    this.#learner.restore(records);
+    this.#restored = true;
+    if (records.length > 0) {
+      this.#d.log.info('DNS cache restored', { file: this.#cacheFile, records: records.length });
+      this.#reprogramIds(this.#learner.domainSetIds);
+    }
+  }
+
+  async #save(): Promise<void> {
+    if (!this.#restored) return;
+    try {
+      await writeDnsCacheFile(this.#cacheFile, {
+        epoch: this.#config?.dnsCacheEpoch ?? 0,
+        records: this.#learner.cache.snapshot(),
+      });
+    } catch (e) {
+      this.#d.log.warn('could not write the DNS cache file', { file: this.#cacheFile, error: errorMessage(e) });
+    }
+  }
+
+  #warnOnce(k: string, msg: string, fields: Record<string, unknown> = {}): void {
+    if (this.#warned.has(k)) return;
+    this.#warned.add(k);
+    this.#d.log.warn(msg, fields);
+  }
+
+  /** The trusted servers this node can proxy now. */
+  #trustedServers(): DnsServer[] {
+    const out = new Map<string, DnsServer>();
+    for (const entry of this.#config?.dnsTrustedServers ?? []) {
+      const r = parseTrustedDnsServer(entry);
+      if (!r.ok) continue; // validated with the configuration; never reached
+      const t = r.value;
+      if (t.kind === 'address') {
+        const ip = ipToString(t.ip);
+        out.set(key({ ip, port: t.port }), { ip, port: t.port });
+        continue;
+      }
+      const resolved = this.#d.resolveService?.(t.namespace, t.name);
+      if (resolved === undefined) {
+        this.#warnOnce(
+          `svc:${entry}`,
+          'dnsTrustedServers: a k8s-service entry needs the Kubernetes datastore; its answers are not learned',
+          { entry },
+        );
+        continue;
+      }
+      for (const s of resolved) out.set(key(s), s);
+    }
+    return [...out.values()];
+  }
+
+  #reconcileListeners(): void {
+    this.#reconciling = this.#reconciling.then(async () => {
+      if (this.#stopped) return;
+      const want = new Map(
+        this.#trustedServers()
+          .filter((s) => (s.ip.includes(':') ? this.#nodeIps.v6 : this.#nodeIps.v4) !== undefined)
+          .map((s) => [key(s), s]),
+      );
+      for (const [k, l] of this.#listeners) {
+        const host = l.server.ip.includes(':') ? this.#nodeIps.v6 : this.#nodeIps.v4;
+        if (!want.has(k) || host !== l.host) {
+          await this.#proxy.unlisten(l.host, l.port);
+          this.#listeners.delete(k);
+        }
+      }
+      for (const [k, server] of want) {
+        if (this.#listeners.has(k)) continue;
+        const host = (server.ip.includes(':') ? this.#nodeIps.v6 : this.#nodeIps.v4) ?? '';
+        try {
+          const l = await this.#proxy.listen({ host, port: 0, upstream: server });
+          this.#listeners.set(k, { server, host, port: l.port });
+          this.#d.log.info('DNS proxy listening for trusted server', { server: k, proxy: `${host}:${l.port}` });
+        } catch (e) {
+          this.#d.log.error('DNS proxy cannot listen; answers of this server are not learned', {
+            server: k,
+            host,
+            error: errorMessage(e),
+          });
+        }
+      }
+      this.#d.steering.setRoutes(
+        [...this.#listeners.values()].map((l) => ({
+          server: l.server,
+          proxyUdp: { ip: l.host, port: l.port },
+          proxyTcp: { ip: l.host, port: l.port },
+        })),
+      );
+      this.#d.kick();
+    });
+  }
+
+  #podOf(ip: string): string | undefined {
+    for (const w of this.#d.workloads()) {
+      const nets = ip.includes(':') ? w.ipv6Nets : w.ipv4Nets;
+      if (nets.some((n) => n.split('/')[0] === ip)) return w.display;
+    }
+    return undefined;
+  }
+
+  async #onAnswer(ev: DnsAnswerEvent): Promise<void> {
+    this.#d.metrics.answerSeen();
+    if (this.#config?.dnsLogsFileEnabled !== false) this.#d.logWriter?.write(ev, this.#podOf(ev.client.ip));
+    const els = this.#learner.learn(ev.answers);
+    if (els.length === 0) return;
+    const started = performance.now();
+    const done = this.#program(els);
+    if (this.#config?.dnsPolicyMode === 'NoDelay') {
+      done.catch(() => undefined);
+      return;
+    }
+    await done;
+    this.#d.metrics.programmingDelay((performance.now() - started) / 1000);
+  }
+
+  async #program(els: readonly LearnedElement[]): Promise<void> {
+    const now = this.#now();
+    const entries: KernelElement[] = els.map((e) => ({
+      set: domainSetName(e.family, e.setId),
+      addr: e.ip,
+      timeoutS: Math.ceil((e.expiresAt - now) / 1000),
+    }));
+    try {
+      await this.#d.writer.programLearned(entries);
+      this.#learner.markProgrammed(els);
+    } catch (e) {
+      this.#d.metrics.programmingFailed();
+      this.#d.log.warn('could not program learned DNS addresses', { count: els.length, error: errorMessage(e) });
+      throw e;
+    }
+  }
+
+  #reprogram(names: readonly string[]): void {
+    const wanted = new Set(names);
+    const ids = this.#learner.domainSetIds.filter(
+      (id) => wanted.has(domainSetName(4, id)) || wanted.has(domainSetName(6, id)),
+    );
+    this.#reprogramIds(ids);
+  }
+
+  #reprogramIds(ids: readonly string[]): void {
+    const els = this.#learner.reprogram(ids);
+    if (els.length > 0) this.#program(els).catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unsubscribe();
+    if (this.#expireTimer !== undefined) clearInterval(this.#expireTimer);
+    if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
+    await this.#reconciling.catch(() => undefined);
+    await this.#save();
+    await this.#proxy.close();
+    await this.#d.logWriter?.close();
+  }
+}
