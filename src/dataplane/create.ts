@@ -3,7 +3,8 @@
  * drives them (manager.ts has the contract, loop.ts the phases). The agent supplies the hooks (status files,
  * metrics, logs, exit on a fatal failure) and the calc graph's replay for full resyncs.
  *
- *   static ─ ipsets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat   (intent in the table)
+ *   static ─ ipsets ─ domain-sets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat
+ *                                                                                      (intent in the table)
  *   table.apply()                                                                      (one nft transaction)
  *   vxlan ─ cluster-routes ─ workload-routes                                           (their own kernel work)
  */
@@ -13,6 +14,7 @@ import type { CommandRunner } from './exec/command-runner.js';
 import { DataplaneLoop, type KernelEvents, type LoopHooks } from './loop.js';
 import type { Manager } from './manager.js';
 import { ClusterRouteManager } from './managers/cluster-routes.js';
+import { DomainSetsManager } from './managers/domain-sets.js';
 import { HostEndpointManager, type HostEndpointWarn } from './managers/host-endpoints.js';
 import { IpSetsManager } from './managers/ipsets.js';
 import { NatManager } from './managers/nat.js';
@@ -51,6 +53,8 @@ export interface NftablesDataplane {
   /** Cluster networking, for status and metrics. */
   readonly vxlan: VxlanManager;
   readonly clusterRoutes: ClusterRouteManager;
+  /** DNS policy's domain sets: id -> patterns, for the DNS path. */
+  readonly domainSets: DomainSetsManager;
 }
 
 /** The managers in apply order, over `table`, with the handles the agent reads. */
@@ -59,6 +63,7 @@ export function createNftablesManagers(
   o: Pick<NftablesDataplaneOptions, 'runner' | 'hostname' | 'birdProgramsNoEncap' | 'warn'>,
 ): Omit<NftablesDataplane, 'loop' | 'table'> {
   const policies = new PolicyManager(table);
+  const domainSets = new DomainSetsManager(table);
   const workloads = new WorkloadEndpointManager(table, policies.tiers);
   const vxlan = new VxlanManager(o.runner, o.hostname);
   const clusterRoutes = new ClusterRouteManager({
@@ -69,6 +74,7 @@ export function createNftablesManagers(
   const managers: Manager[] = [
     new StaticManager(table),
     new IpSetsManager(table),
+    domainSets,
     policies,
     new ProfileManager(table),
     workloads,
@@ -78,7 +84,7 @@ export function createNftablesManagers(
     clusterRoutes,
     new WorkloadRouteManager(o.runner),
   ];
-  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes };
+  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes, domainSets };
 }
 
 export function createNftablesDataplane(o: NftablesDataplaneOptions): NftablesDataplane {
