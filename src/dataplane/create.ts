@@ -3,7 +3,8 @@
  * drives them (manager.ts has the contract, loop.ts the phases). The agent supplies the hooks (status files,
  * metrics, logs, exit on a fatal failure) and the calc graph's replay for full resyncs.
  *
- *   static ─ dns-steering ─ ipsets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat   (intent in the table)
+ *   static ─ dns-steering ─ ipsets ─ domain-sets ─ policies ─ profiles ─ workload-endpoints ─ host-endpoints ─ nat
+ *                                                                                      (intent in the table)
  *   table.apply()                                                                      (one nft transaction)
  *   vxlan ─ cluster-routes ─ workload-routes                                           (their own kernel work)
  */
@@ -14,6 +15,7 @@ import { DataplaneLoop, type KernelEvents, type LoopHooks } from './loop.js';
 import type { Manager } from './manager.js';
 import { ClusterRouteManager } from './managers/cluster-routes.js';
 import { DnsSteeringManager } from './managers/dns-steering.js';
+import { DomainSetsManager } from './managers/domain-sets.js';
 import { HostEndpointManager, type HostEndpointWarn } from './managers/host-endpoints.js';
 import { IpSetsManager } from './managers/ipsets.js';
 import { NatManager } from './managers/nat.js';
@@ -54,6 +56,8 @@ export interface NftablesDataplane {
   readonly clusterRoutes: ClusterRouteManager;
   /** DNS policy: which trusted servers' workload queries go to the node-local DNS proxy. */
   readonly dnsSteering: DnsSteeringManager;
+  /** DNS policy's domain sets: id -> patterns, for the DNS path. */
+  readonly domainSets: DomainSetsManager;
 }
 
 /** The managers in apply order, over `table`, with the handles the agent reads. */
@@ -62,6 +66,7 @@ export function createNftablesManagers(
   o: Pick<NftablesDataplaneOptions, 'runner' | 'hostname' | 'birdProgramsNoEncap' | 'warn'>,
 ): Omit<NftablesDataplane, 'loop' | 'table'> {
   const policies = new PolicyManager(table);
+  const domainSets = new DomainSetsManager(table);
   const workloads = new WorkloadEndpointManager(table, policies.tiers);
   const vxlan = new VxlanManager(o.runner, o.hostname);
   const clusterRoutes = new ClusterRouteManager({
@@ -74,6 +79,7 @@ export function createNftablesManagers(
     new StaticManager(table),
     dnsSteering,
     new IpSetsManager(table),
+    domainSets,
     policies,
     new ProfileManager(table),
     workloads,
@@ -83,7 +89,7 @@ export function createNftablesManagers(
     clusterRoutes,
     new WorkloadRouteManager(o.runner),
   ];
-  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes, dnsSteering };
+  return { managers, workloadEndpoints: workloads.endpoints, vxlan, clusterRoutes, dnsSteering, domainSets };
 }
 
 export function createNftablesDataplane(o: NftablesDataplaneOptions): NftablesDataplane {

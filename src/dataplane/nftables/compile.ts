@@ -5,7 +5,7 @@
  */
 import type { FieldIssue } from '../../lib/errors.js';
 import { err, ok, type Result } from '../../lib/result.js';
-import { canonicalElement, canonicalIfname, intervalAllowed } from './elements.js';
+import { canonicalElement, canonicalIfname, intervalAllowed, timeoutAllowed } from './elements.js';
 import {
   SET_ELEMENT_TYPES,
   type BaseChainHook,
@@ -46,6 +46,8 @@ export interface DesiredSet {
   readonly name: string;
   readonly type: SetElementType;
   readonly interval: boolean;
+  /** A learned-address set (`flags timeout`): no desired elements; the planner never diffs its elements. */
+  readonly timeout: boolean;
   /** Canonical elements, before interval normalisation. Mutated in place by member updates. */
   readonly elements: Set<string>;
 }
@@ -141,6 +143,21 @@ export function compileElements(
   return issues.length > 0 ? err(issues) : ok(out);
 }
 
+function timeoutIssues(spec: SetSpec, path: string): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  if (!timeoutAllowed(spec.type) || spec.interval) {
+    const what = spec.interval ? `interval sets` : `sets of type ${spec.type}`;
+    issues.push({ path: `${path}.timeout`, message: `${what} cannot be timeout sets` });
+  }
+  if (spec.elements.length > 0) {
+    issues.push({
+      path: `${path}.elements`,
+      message: 'a timeout set is declared empty: its elements are learned (programLearned), not desired',
+    });
+  }
+  return issues;
+}
+
 export function compileSet(spec: SetSpec, path = `sets[${spec.name}]`): Result<DesiredSet, FieldIssue[]> {
   const issues = nameIssues(spec.name, `${path}.name`);
   if (!SET_ELEMENT_TYPES.includes(spec.type)) {
@@ -154,10 +171,13 @@ export function compileSet(spec: SetSpec, path = `sets[${spec.name}]`): Result<D
     });
     return err(issues);
   }
+  const timeout = spec.timeout === true;
+  if (timeout) issues.push(...timeoutIssues(spec, path));
   const elements = compileElements(spec.type, spec.interval, spec.elements, `${path}.elements`);
   if (!elements.ok) issues.push(...elements.error);
   if (issues.length > 0 || !elements.ok) return err(issues);
-  return ok({ name: spec.name, type: spec.type, interval: spec.interval, elements: new Set(elements.value) });
+  const { name, type, interval } = spec;
+  return ok({ name, type, interval, timeout, elements: new Set(elements.value) });
 }
 
 /** Canonical map entries, with an issue per bad key or verdict. */

@@ -58,6 +58,11 @@ export function intervalAllowed(type: SetElementType): boolean {
   return type === 'ipv4_addr' || type === 'ipv6_addr' || type === 'inet_service';
 }
 
+/** Whether a set of this type may be a learned-address (`flags timeout`) set. */
+export function timeoutAllowed(type: SetElementType): boolean {
+  return type === 'ipv4_addr' || type === 'ipv6_addr';
+}
+
 function formatPrefix(c: Cidr): string {
   return c.prefix === familyBits(c.family) ? formatIp(c.family, c.network) : formatCidr(c);
 }

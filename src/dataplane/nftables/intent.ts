@@ -162,6 +162,10 @@ export class TableIntent {
   }
 
   #elements(set: DesiredSet, elements: Iterable<string>): string[] {
+    if (set.timeout) {
+      const message = 'elements of a timeout set are learned (programLearned), not desired';
+      throw new ValidationError([{ path: `sets[${set.name}].elements`, message }]);
+    }
     return unwrap(
       compileElements(set.type, set.interval, elements, `sets[${set.name}].elements`),
       `set ${set.name}`,

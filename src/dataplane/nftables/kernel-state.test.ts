@@ -121,11 +121,14 @@ describe('parseNftJson', () => {
     assert.deepEqual(k.sets.get('cali40s-abc'), {
       type: 'ipv4_addr',
       interval: true,
+      timeout: false,
       compatible: true,
       elements: new Set(['10.0.0.0/8', '192.168.1.1']),
     });
     assert.deepEqual([...(k.sets.get('cali40-ports')?.elements ?? [])], ['10.0.0.1 . 6 . 80']);
-    assert.equal(k.sets.get('cali40-timed')?.compatible, false);
+    // A timeout address set is one we make (learned addresses, DNS policy).
+    assert.equal(k.sets.get('cali40-timed')?.compatible, true);
+    assert.equal(k.sets.get('cali40-timed')?.timeout, true);
     assert.deepEqual(k.maps.get('cali-disp'), {
       keyType: 'ifname',
       compatible: true,
@@ -182,6 +185,53 @@ describe('parseNftJson', () => {
     assert.equal(r.value.sets.get('s-1')?.compatible, false);
     assert.equal(r.value.maps.get('m-1')?.compatible, false);
     assert.equal(r.value.maps.get('m-2')?.compatible, false);
+  });
+
+  test('a timeout set is ours: learned elements (timeout/expires) are left out, never-expiring ones kept', () => {
+    // As nft 1.0.6 lists `flags timeout` sets (checked on kernel 6.18).
+    const json = JSON.stringify({
+      nftables: [
+        {
+          set: {
+            name: 'cali40d-abc',
+            type: 'ipv4_addr',
+            flags: ['timeout'],
+            elem: [
+              { elem: { val: '10.0.0.1', timeout: 30, expires: 29 } },
+              { elem: { val: '10.0.0.2', timeout: 3600, expires: 3538 } },
+              '10.0.0.6',
+            ],
+          },
+        },
+        { set: { name: 'cali60d-abc', type: 'ipv6_addr', flags: ['timeout'] } },
+        // Not ours: a set-level default timeout, timeout with interval, a timeout set of another type.
+        { set: { name: 's-1', type: 'ipv4_addr', flags: ['timeout'], timeout: 60 } },
+        { set: { name: 's-2', type: 'ipv4_addr', flags: ['interval', 'timeout'] } },
+        { set: { name: 's-3', type: 'inet_service', flags: ['timeout'] } },
+        {
+          set: {
+            name: 's-4',
+            type: 'ipv4_addr',
+            flags: ['timeout'],
+            elem: [{ elem: { val: 'x', timeout: 1 } }],
+          },
+        },
+      ],
+    });
+    const r = parseNftJson(json);
+    assert.ok(r.ok);
+    const learned = r.value.sets.get('cali40d-abc');
+    assert.deepEqual(learned, {
+      type: 'ipv4_addr',
+      interval: false,
+      timeout: true,
+      compatible: true,
+      elements: new Set(['10.0.0.6']),
+    });
+    assert.equal(r.value.sets.get('cali60d-abc')?.compatible, true);
+    assert.equal(r.value.sets.get('cali60d-abc')?.elements.size, 0);
+    for (const name of ['s-1', 's-2', 's-3', 's-4'])
+      assert.equal(r.value.sets.get(name)?.compatible, false, name);
   });
 
   test('bad JSON is an error, not an empty table', () => {

@@ -5,7 +5,7 @@
  * Anything we could not have created ourselves is marked incompatible so the planner replaces it. Pure.
  */
 import { err, ok, type Result } from '../../lib/result.js';
-import { kernelElement, kernelVerdict } from './elements.js';
+import { kernelElement, kernelVerdict, timeoutAllowed } from './elements.js';
 import { SET_ELEMENT_TYPES, type MapKeyType, type SetElementType } from './model.js';
 import { isValidObjectName } from './syntax.js';
 
@@ -30,8 +30,14 @@ export interface KernelChain {
 export interface KernelSet {
   readonly type: string;
   readonly interval: boolean;
+  /** `flags timeout`: a learned-address set (model.ts SetSpec.timeout). */
+  readonly timeout: boolean;
   /** False when the set has flags, timeouts or elements we would never create: it must be recreated. */
   readonly compatible: boolean;
+  /**
+   * Canonical elements. For a timeout set only the elements WITHOUT a timeout (which would never expire:
+   * not ours, surplus); its learned elements (listed with `timeout`/`expires`) are left out.
+   */
   readonly elements: ReadonlySet<string>;
 }
 
@@ -108,22 +114,31 @@ function typeString(t: Json): string | undefined {
   return undefined;
 }
 
+/** A listed element that carries a timeout: `{"elem": {"val": ..., "timeout": 30, "expires": 29}}`. */
+function hasTimeout(e: Json): boolean {
+  return isRecord(e) && isRecord(e.elem) && e.elem.timeout !== undefined;
+}
+
 function parseSet(o: JsonObject): KernelSet {
   const type = typeString(o.type) ?? '?';
   const flags = Array.isArray(o.flags) ? o.flags : [];
   const interval = flags.includes('interval');
+  const timeout = flags.includes('timeout');
   const known = (SET_ELEMENT_TYPES as readonly string[]).includes(type);
-  let compatible =
-    known && flags.every((f) => f === 'interval') && o.timeout === undefined && o['auto-merge'] !== true;
+  // The flag sets we create: none, `interval`, or (address sets only) `timeout` alone.
+  const ourFlags = timeout
+    ? flags.length === 1 && timeoutAllowed(type as SetElementType)
+    : flags.every((f) => f === 'interval');
+  let compatible = known && ourFlags && o.timeout === undefined && o['auto-merge'] !== true;
   const elements = new Set<string>();
   if (known) {
     for (const e of Array.isArray(o.elem) ? o.elem : []) {
       const c = kernelElement(type as SetElementType, e);
       if (c === undefined) compatible = false;
-      else elements.add(c);
+      else if (!(timeout && hasTimeout(e))) elements.add(c);
     }
   }
-  return { type, interval, compatible, elements };
+  return { type, interval, timeout, compatible, elements };
 }
 
 function parseMap(o: JsonObject): KernelMap {

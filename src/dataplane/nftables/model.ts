@@ -60,11 +60,17 @@ export const SET_ELEMENT_TYPES: readonly SetElementType[] = [
  * A named set. Elements use nft syntax: `10.0.0.1`, `10.0.0.0/8` (interval address sets), `2001:db8::/32`,
  * `80`, `8080-8090` (interval port sets), `10.0.0.1 . tcp . 80`, `cali1234` (interface names, unquoted).
  * Interval sets may be given overlapping elements; they are normalised to a non-overlapping cover.
+ *
+ * `timeout: true` declares a learned-address set (`flags timeout`; `ipv4_addr`/`ipv6_addr`, not interval):
+ * the table declares it but its elements are not desired state. They are written with per-element timeouts
+ * through NftTable.programLearned (DNS policy's domain sets), expire in the kernel, and are never diffed,
+ * deleted or counted as drift; such a set is declared with no elements.
  */
 export interface SetSpec {
   readonly name: string;
   readonly type: SetElementType;
   readonly interval: boolean;
+  readonly timeout?: boolean;
   readonly elements: readonly string[];
 }
 

@@ -17,6 +17,8 @@ export type NftOp =
       readonly name: string;
       readonly type: SetElementType;
       readonly interval: boolean;
+      /** `flags timeout`: a learned-address set (model.ts SetSpec.timeout). */
+      readonly timeout: boolean;
     }
   | { readonly kind: 'deleteSet'; readonly name: string }
   | {
@@ -24,6 +26,12 @@ export type NftOp =
       readonly set: string;
       readonly type: SetElementType;
       readonly elements: readonly string[];
+    }
+  | {
+      /** Learned addresses, each with its own timeout in whole seconds (NftTable.programLearned). */
+      readonly kind: 'addTimedElements';
+      readonly set: string;
+      readonly elements: readonly { readonly element: string; readonly timeoutS: number }[];
     }
   | { readonly kind: 'addMap'; readonly name: string; readonly keyType: MapKeyType }
   | { readonly kind: 'deleteMap'; readonly name: string }

@@ -12,6 +12,8 @@
  *   5 remove    delete surplus chains (their rules were flushed in 1, map elements pointing at them in 1 or 4)
  * A set or map that must be recreated is referenced by rules; the chains holding those rules are rewritten
  * in the same unit so that, applied alone, the unit is still valid.
+ * Timeout sets (learned addresses, model.ts) are declared, recreated and swept like other sets, but their
+ * elements are never diffed: they belong to NftTable.programLearned and expire in the kernel.
  */
 import type { DesiredChain, DesiredMap, DesiredSet, DesiredState } from './compile.js';
 import { normaliseElements } from './elements.js';
@@ -173,8 +175,9 @@ function planSet(
 ): Planned | undefined {
   const u = new UnitBuilder('set', name);
   const cover = normaliseElements(d.type, d.interval, d.elements);
-  const value: KernelSet = { type: d.type, interval: d.interval, compatible: true, elements: new Set(cover) };
-  const declare: NftOp = { kind: 'addSet', name, type: d.type, interval: d.interval };
+  const { type, interval, timeout } = d;
+  const value: KernelSet = { type, interval, timeout, compatible: true, elements: new Set(cover) };
+  const declare: NftOp = { kind: 'addSet', name, type, interval, timeout };
   let recreated = false;
   if (km !== undefined) {
     u.add(RECREATE, { kind: 'deleteMap', name }, declare);
@@ -182,10 +185,12 @@ function planSet(
     recreated = true;
   } else if (k === undefined) {
     u.add(DECLARE, declare);
-  } else if (!k.compatible || k.type !== d.type || k.interval !== d.interval) {
+  } else if (!k.compatible || k.type !== type || k.interval !== interval || k.timeout !== timeout) {
     u.add(RECREATE, { kind: 'deleteSet', name }, declare);
     recreated = true;
   } else {
+    // A timeout set has no desired elements and its learned ones are not in k.elements (kernel-state.ts):
+    // only elements that would never expire are surplus, and nothing is missing.
     const surplus = [...k.elements].filter((e) => !value.elements.has(e));
     const missing = cover.filter((e) => !k.elements.has(e));
     if (surplus.length === 0 && missing.length === 0) return undefined;

@@ -58,7 +58,7 @@ export function renderOp(op: NftOp): string[] {
       return [`add rule ${TABLE} ${name(op.chain)} ${op.text} comment "${op.comment}"`];
     case 'addSet':
       return [
-        `add set ${TABLE} ${name(op.name)} { type ${op.type};${op.interval ? ' flags interval;' : ''} }`,
+        `add set ${TABLE} ${name(op.name)} { type ${op.type};${op.interval ? ' flags interval;' : ''}${op.timeout ? ' flags timeout;' : ''} }`,
       ];
     case 'deleteSet':
       return [`delete set ${TABLE} ${name(op.name)}`];
@@ -68,6 +68,12 @@ export function renderOp(op: NftOp): string[] {
         op.kind === 'addElements' ? 'add' : 'delete',
         op.set,
         op.elements.map((e) => renderElement(op.type, e)),
+      );
+    case 'addTimedElements':
+      return elementLines(
+        'add',
+        op.set,
+        op.elements.map((e) => `${e.element} timeout ${e.timeoutS}s`),
       );
     case 'addMap':
       return [

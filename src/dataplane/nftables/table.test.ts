@@ -346,6 +346,31 @@ describe('NftTable: failures', () => {
     assert.throws(() => {
       table.setDesired({ ...SPEC, chains: [{ name: 'counter', rules: [] }] });
     }, ValidationError);
+    // Timeout sets: address sets only, not interval, declared empty; members are learned, not desired.
+    const timed = {
+      name: 'cali40d-x',
+      type: 'ipv4_addr',
+      interval: false,
+      timeout: true,
+      elements: [],
+    } as const;
+    for (const bad of [
+      { ...timed, interval: true },
+      { ...timed, type: 'inet_service' as const },
+      { ...timed, elements: ['10.0.0.1'] },
+    ]) {
+      assert.throws(
+        () => {
+          table.updateSet(bad);
+        },
+        (e: unknown) =>
+          e instanceof ValidationError && /sets\[cali40d-x\]\.(timeout|elements)/.test(e.message),
+      );
+    }
+    table.updateSet(timed);
+    assert.throws(() => {
+      table.addSetMembers('cali40d-x', ['10.0.0.1']);
+    }, ValidationError);
     assert.equal(table.hasChain('filter-FORWARD'), true);
   });
 });

@@ -17,10 +17,19 @@ export interface SimChain {
   rules: { comment?: string; text: string }[];
 }
 
+export interface SimSet {
+  type: string;
+  interval: boolean;
+  timeout?: boolean;
+  elements: Set<string>;
+  /** Timeout sets: each element's timeout in seconds (the simulation never expires them by itself). */
+  timeouts?: Map<string, number>;
+}
+
 export interface SimState {
   exists: boolean;
   chains: Map<string, SimChain>;
-  sets: Map<string, { type: string; interval: boolean; elements: Set<string> }>;
+  sets: Map<string, SimSet>;
   maps: Map<string, Map<string, string>>;
   foreign: { kind: string; name: string }[];
 }
@@ -43,7 +52,16 @@ function clone(s: SimState): SimState {
     chains: new Map(
       [...s.chains].map(([k, c]) => [k, { ...(c.hook ? { hook: { ...c.hook } } : {}), rules: [...c.rules] }]),
     ),
-    sets: new Map([...s.sets].map(([k, v]) => [k, { ...v, elements: new Set(v.elements) }])),
+    sets: new Map(
+      [...s.sets].map(([k, v]) => [
+        k,
+        {
+          ...v,
+          elements: new Set(v.elements),
+          ...(v.timeouts ? { timeouts: new Map(v.timeouts) } : {}),
+        },
+      ]),
+    ),
     maps: new Map([...s.maps].map(([k, v]) => [k, new Map(v)])),
     foreign: [...s.foreign],
   };
@@ -100,6 +118,7 @@ export class FakeNft {
       s.sets.set(name, {
         type,
         interval: set.flags?.includes('interval') ?? false,
+        ...(set.flags?.includes('timeout') === true ? { timeout: true, timeouts: new Map() } : {}),
         elements: new Set(elements),
       });
     }
@@ -135,7 +154,13 @@ export class FakeNft {
           {
             type: set.type.includes(' . ') ? set.type.split(' . ') : set.type,
             ...(set.interval ? { flags: ['interval'] } : {}),
-            elem: [...set.elements].map(elementJson),
+            ...(set.timeout === true ? { flags: ['timeout'] } : {}),
+            elem: [...set.elements].map((e) => {
+              const t = set.timeouts?.get(e);
+              return t === undefined
+                ? elementJson(e)
+                : { elem: { val: elementJson(e), timeout: t, expires: t } };
+            }),
           },
         ]),
       ),
@@ -219,12 +244,19 @@ function execLine(s: SimState, line: string): void {
       return;
     }
     case 'add set': {
-      const t = /^\{ type (.+?);( flags interval;)? \}$/.exec(rest) ?? fail('bad set');
+      const t = /^\{ type (.+?);( flags interval;)?( flags timeout;)? \}$/.exec(rest) ?? fail('bad set');
+      const [interval, timeout] = [t[2] !== undefined, t[3] !== undefined];
       const existing = s.sets.get(name);
-      if (existing && (existing.type !== t[1] || existing.interval !== (t[2] !== undefined)))
+      if (
+        existing &&
+        (existing.type !== t[1] || existing.interval !== interval || (existing.timeout ?? false) !== timeout)
+      )
         fail('File exists: set');
       if (s.maps.has(name)) fail('File exists: map');
-      if (!existing) s.sets.set(name, { type: t[1]!, interval: t[2] !== undefined, elements: new Set() });
+      if (!existing) {
+        const learned = timeout ? { timeout, timeouts: new Map<string, number>() } : {};
+        s.sets.set(name, { type: t[1]!, interval, ...learned, elements: new Set() });
+      }
       return;
     }
     case 'add map':
@@ -296,11 +328,18 @@ function element(s: SimState, add: boolean, name: string, items: string[]): void
   }
   const set = s.sets.get(name) ?? fail(`No such file or directory: set ${name}`);
   for (const raw of items) {
-    const e = raw.replace(/^"|"$/g, '');
+    const timed = / timeout (\d+)s$/.exec(raw);
+    if (timed && set.timeout !== true)
+      fail('Operation not supported: timeout on a set without flags timeout');
+    const e = (timed ? raw.slice(0, timed.index) : raw).replace(/^"|"$/g, '');
     if (!add) {
       if (!set.elements.delete(e)) fail(`element does not exist: ${e}`);
+      set.timeouts?.delete(e);
       continue;
     }
+    // As the kernel: re-adding an element with a timeout sets its timeout; without one, it never expires.
+    if (timed) set.timeouts?.set(e, Number(timed[1]));
+    else set.timeouts?.delete(e);
     if (set.interval && set.type !== 'inet_service') {
       const c = parseCidr(e)!;
       for (const other of set.elements) {

@@ -143,6 +143,7 @@ export function describeProgrammed(spec: TableSpec): KernelTableJson {
     sets[s.name] = {
       type: s.type.includes(' . ') ? s.type.split(' . ') : s.type,
       ...(s.interval ? { flags: ['interval'] } : {}),
+      ...(s.timeout ? { flags: ['timeout'] } : {}),
       elem: normaliseElements(s.type, s.interval, s.elements).map(elementJson),
     };
   }
