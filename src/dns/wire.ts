@@ -283,6 +283,39 @@ export function parseMessage(buf: Uint8Array): Result<DnsMessage, DnsParseError>
   });
 }
 
+/**
+ * The header and question section only: enough to tell that bytes are a DNS message answering a given
+ * question, when the records after them do not parse.
+ */
+export function parseMessageHead(
+  buf: Uint8Array,
+): Result<{ readonly header: DnsHeader; readonly questions: readonly DnsQuestion[] }, DnsParseError> {
+  const h = parseHeader(buf);
+  if (!h.ok) return h;
+  if (h.value.qdcount * MIN_QUESTION > buf.length - DNS_HEADER_BYTES)
+    return fail('countExceedsData', 4, `${h.value.qdcount} questions need more bytes than the message has`);
+  let pos = DNS_HEADER_BYTES;
+  const questions: DnsQuestion[] = [];
+  for (let i = 0; i < h.value.qdcount; i++) {
+    const q = parseQuestion(buf, pos);
+    if (!q.ok) return q;
+    questions.push(q.value.value);
+    pos = q.value.next;
+  }
+  return ok({ header: h.value, questions });
+}
+
+/** Same questions (names compared case-insensitively, RFC 4343). */
+export function sameQuestions(a: readonly DnsQuestion[], b: readonly DnsQuestion[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (q, i) =>
+        q.type === b[i]!.type && q.class === b[i]!.class && q.name.toLowerCase() === b[i]!.name.toLowerCase(),
+    )
+  );
+}
+
 export function describeParseError(e: DnsParseError): string {
   return `malformed DNS message (${e.kind} at byte ${e.offset}): ${e.message}`;
 }
