@@ -10,6 +10,7 @@ const LAYERS = [
   'calc',
   'datastore',
   'dataplane',
+  'dns',
   'ipam',
   'routing',
   'cni',
@@ -32,6 +33,8 @@ const ALLOWED = {
   calc: ['api', 'model'],
   datastore: ['api', 'model'],
   dataplane: ['api', 'model', 'calc'],
+  // DNS policy's node-local DNS proxy, wire codec and DNS log (I/O on node:dgram, node:net, files).
+  dns: ['api', 'model'],
   ipam: ['api', 'model', 'datastore'],
   routing: ['api', 'model', 'datastore'],
   cni: ['api', 'model', 'ipam', 'datastore', 'dataplane'],
@@ -39,7 +42,7 @@ const ALLOWED = {
   // conformance driver and the benchmarks build on; the `calico-lab` CLI (src/lab) sits on top of it.
   labkit: ['api', 'model', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
   conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'labkit', 'agent'],
-  agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
+  agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'dns', 'ipam', 'routing', 'cni'],
   cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],
   lab: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing', 'cni', 'labkit'],
   // calico-apiserver (projectcalico.org/v3 behind kube-apiserver's aggregation layer) over the datastore.

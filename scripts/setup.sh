@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   nftables iproute2 iptables ipset conntrack iputils-ping socat
   etcd-server etcd-client bird2 gobgpd iperf3 containernetworking-plugins
-  python3 make g++
+  python3 make g++ dnsmasq-base
 )
 
 missing=()
