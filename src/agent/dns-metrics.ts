@@ -9,7 +9,7 @@ export class DnsPolicyMetrics {
   readonly #answers: Counter;
   readonly #delay: Histogram;
   readonly #failures: Counter;
-  #stats: DnsProxyStats | undefined;
+  #stats: () => readonly DnsProxyStats[] = () => [];
   #programmed: () => number = () => 0;
 
   constructor(registry: Registry) {
@@ -46,9 +46,7 @@ export class DnsPolicyMetrics {
         help,
         registers: r,
         collect() {
-          const s = self.#stats;
-          if (s === undefined) return;
-          const v = read(s);
+          const v = self.#stats().reduce((n, s) => n + read(s), 0);
           if (v > last) this.inc(labels, v - last);
           last = v;
         },
@@ -67,7 +65,7 @@ export class DnsPolicyMetrics {
     );
   }
 
-  attach(stats: DnsProxyStats, programmed: () => number): void {
+  attach(stats: () => readonly DnsProxyStats[], programmed: () => number): void {
     this.#stats = stats;
     this.#programmed = programmed;
   }

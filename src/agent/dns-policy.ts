@@ -22,6 +22,7 @@ import type { LearnedSetWriter, LearnedElement as KernelElement } from '../datap
 import type { DnsSteeringRoute } from '../dataplane/rules/dns-steering.js';
 import { domainSetName } from '../dataplane/rules/names.js';
 import { DnsProxy, type DnsAnswerEvent } from '../dns/proxy.js';
+import { DnsProxyStats } from '../dns/stats.js';
 import { errorMessage } from '../lib/errors.js';
 import { ipToString } from '../lib/net/ip.js';
 import { DnsNameCache } from '../model/dns-cache.js';
@@ -63,11 +64,12 @@ export class DnsPolicyRuntime {
   readonly #d: DnsPolicyDeps;
   readonly #now: () => number;
   readonly #learner: DnsLearner;
-  readonly #proxy: DnsProxy;
   #config: FelixConfig | undefined;
   #nodeIps: { v4?: string; v6?: string } = {};
-  /** server key -> its proxy listener (same port for UDP and TCP). */
-  readonly #listeners = new Map<string, { server: DnsServer; host: string; port: number }>();
+  /** server key -> its proxy (one listener, same port for UDP and TCP). */
+  readonly #listeners = new Map<string, { server: DnsServer; host: string; port: number; proxy: DnsProxy }>();
+  /** Counters of proxies closed since start (metrics stay monotonic). */
+  readonly #retired = new DnsProxyStats();
   #reconciling: Promise<void> = Promise.resolve();
   #warned = new Set<string>();
   #expireTimer: NodeJS.Timeout | undefined;
@@ -80,18 +82,10 @@ export class DnsPolicyRuntime {
     this.#d = deps;
     this.#now = deps.now ?? Date.now;
     this.#learner = new DnsLearner(new DnsNameCache({ now: this.#now }), { now: this.#now });
-    this.#proxy = new DnsProxy({
-      onAnswer: (ev) => this.#onAnswer(ev),
-      log: {
-        debug: (msg, f) => {
-          deps.log.debug(msg, f);
-        },
-        warn: (msg, f) => {
-          deps.log.warn(msg, f);
-        },
-      },
-    });
-    deps.metrics.attach(this.#proxy.stats, () => this.#learner.programmedCount);
+    deps.metrics.attach(
+      () => [this.#retired, ...[...this.#listeners.values()].map((l) => l.proxy.stats)],
+      () => this.#learner.programmedCount,
+    );
     this.#unsubscribe = deps.writer.onLearnedSetsReset((names) => {
       this.#reprogram(names);
     });
@@ -228,18 +222,21 @@ export class DnsPolicyRuntime {
       for (const [k, l] of this.#listeners) {
         const host = l.server.ip.includes(':') ? this.#nodeIps.v6 : this.#nodeIps.v4;
         if (!want.has(k) || host !== l.host) {
-          await this.#proxy.unlisten(l.host, l.port);
           this.#listeners.delete(k);
+          this.#retire(l.proxy);
+          await l.proxy.close();
         }
       }
       for (const [k, server] of want) {
         if (this.#listeners.has(k)) continue;
         const host = (server.ip.includes(':') ? this.#nodeIps.v6 : this.#nodeIps.v4) ?? '';
+        const proxy = this.#newProxy();
         try {
-          const l = await this.#proxy.listen({ host, port: 0, upstream: server });
-          this.#listeners.set(k, { server, host, port: l.port });
+          const l = await proxy.listen({ host, port: 0, upstream: server });
+          this.#listeners.set(k, { server, host, port: l.port, proxy });
           this.#d.log.info('DNS proxy listening for trusted server', { server: k, proxy: `${host}:${l.port}` });
         } catch (e) {
+          await proxy.close();
           this.#d.log.error('DNS proxy cannot listen; answers of this server are not learned', {
             server: k,
             host,
@@ -256,6 +253,26 @@ export class DnsPolicyRuntime {
       );
       this.#d.kick();
     });
+  }
+
+  #newProxy(): DnsProxy {
+    const log = this.#d.log;
+    return new DnsProxy({
+      onAnswer: (ev) => this.#onAnswer(ev),
+      log: {
+        debug: (msg, f) => {
+          log.debug(msg, f);
+        },
+        warn: (msg, f) => {
+          log.warn(msg, f);
+        },
+      },
+    });
+  }
+
+  #retire(p: DnsProxy): void {
+    const c = this.#retired.counters;
+    for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] += p.stats.counters[k];
   }
 
   #podOf(ip: string): string | undefined {
@@ -318,7 +335,8 @@ export class DnsPolicyRuntime {
     if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
     await this.#reconciling.catch(() => undefined);
     await this.#save();
-    await this.#proxy.close();
+    for (const l of this.#listeners.values()) await l.proxy.close();
+    this.#listeners.clear();
     await this.#d.logWriter?.close();
   }
 }

@@ -1,0 +1,203 @@
+/**
+ * DNS policy on the real kernel (docs/design/dns-policy.md): calico-node in a node namespace, a client pod whose
+ * egress is allowed only to its DNS servers and to `*.example.com`, real dnsmasq servers in pods (trusted,
+ * trusted with a 3 s TTL, and an untrusted one), and listeners behind the names. Every probe looks a name up
+ * from inside the client pod and connects to the answer at once: the first connection after a lookup must
+ * succeed (DelayDNSResponse), names outside the policy and answers of untrusted servers must not open anything.
+ */
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Resource } from '../datastore/index.js';
+import { waitFor } from '../lib/async.js';
+import { kernelTestSkipReason } from '../labkit/netns.js';
+import { repoRoot } from '../test-support/repo.js';
+import { AgentHarness, namespaceObject, runner, type TestPod } from './testing.js';
+import type { DnsProbeRequest, DnsProbeResult } from './testing/dns-probe.js';
+
+const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
+const DNSMASQ = '/usr/sbin/dnsmasq';
+const skip =
+  kernelTestSkipReason() ||
+  (built ? false : 'dist/src/agent/main.js not built') ||
+  (existsSync(DNSMASQ) ? false : `${DNSMASQ} not installed (Debian package dnsmasq-base)`);
+
+const C = 'projectcalico.org/v3';
+const BULK = 1000;
+
+function gnp(name: string, spec: Record<string, unknown>): Resource {
+  return { apiVersion: C, kind: 'GlobalNetworkPolicy', metadata: { name }, spec } as Resource;
+}
+
+describe('DNS policy on the kernel: names learned from trusted answers, first connection succeeds', { skip }, () => {
+  const h = new AgentHarness();
+  const procs: ChildProcess[] = [];
+  let client: TestPod;
+
+  const dnsmasq = (pod: TestPod, ttl: number, extra: string[]): void => {
+    const p = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        pod.ns,
+        DNSMASQ,
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--user=root',
+        '--pid-file=',
+        `--listen-address=${pod.ip}`,
+        '--bind-interfaces',
+        '--port=53',
+        '--no-resolv',
+        '--no-hosts',
+        `--local-ttl=${ttl}`,
+        ...extra,
+      ],
+      { stdio: 'ignore' },
+    );
+    procs.push(p);
+  };
+
+  const lookup = async (req: Partial<DnsProbeRequest> & { names: string[] }): Promise<DnsProbeResult[]> => {
+    const full: DnsProbeRequest = {
+      server: { ip: '10.65.0.53', port: 53 },
+      transport: 'udp',
+      type: 'A',
+      connectPort: 80,
+      timeoutMs: 2_000,
+      ...req,
+    };
+    const script = join(repoRoot(), 'dist', 'src', 'agent', 'testing', 'dns-probe.js');
+    const r = await runner.run('ip', ['netns', 'exec', client.ns, process.execPath, script, JSON.stringify(full)], {
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    return JSON.parse(r.stdout) as DnsProbeResult[];
+  };
+
+  const connects = async (ip: string): Promise<boolean> =>
+    (await h.scope.probe(client.ns, { protocol: 'tcp', address: ip, port: 80 }, { timeoutMs: 1_000 })).connected;
+
+  before(async () => {
+    await h.setup();
+    h.startAgent();
+    client = await h.plumbPod('app', 'client', '10.65.0.10', { app: 'client' });
+    const dns = await h.plumbPod('kube-system', 'dns', '10.65.0.53', { app: 'dns' });
+    const dnsShort = await h.plumbPod('kube-system', 'dns-short', '10.65.0.55', { app: 'dns' });
+    const rogue = await h.plumbPod('other', 'rogue', '10.65.0.54', { app: 'dns' });
+    const web = await h.plumbPod('web', 'web', '10.65.0.80', { app: 'web' });
+    const cdn = await h.plumbPod('web', 'cdn', '10.65.0.81', { app: 'web' });
+    const evil = await h.plumbPod('web', 'evil', '10.65.0.66', { app: 'web' });
+    const short = await h.plumbPod('web', 'short', '10.65.0.82', { app: 'web' });
+    // The bulk names' addresses: 10.66.0.0/22, all delivered to the web pod.
+    await runner.run('ip', ['-n', h.node, 'route', 'add', '10.66.0.0/22', 'dev', web.iface, 'scope', 'link']);
+    await runner.run('ip', ['-n', web.ns, 'route', 'add', 'local', '10.66.0.0/22', 'dev', 'lo']);
+    const hosts = join(h.dir, 'bulk.hosts');
+    writeFileSync(
+      hosts,
+      Array.from({ length: BULK }, (_, i) => `10.66.${Math.floor(i / 250)}.${(i % 250) + 1} n${i}.bulk.example.com`).join('\n') + '\n',
+    );
+    dnsmasq(dns, 60, [
+      '--address=/api.example.com/10.65.0.80',
+      '--address=/evil.test/10.65.0.66',
+      '--host-record=edge.cdn.test,10.65.0.81',
+      '--cname=www.example.com,edge.cdn.test',
+      `--addn-hosts=${hosts}`,
+    ]);
+    dnsmasq(dnsShort, 3, ['--address=/short.example.com/10.65.0.82']);
+    dnsmasq(rogue, 60, ['--address=/poisoned.example.com/10.65.0.66']);
+    for (const p of [web, cdn, evil, short]) await h.scope.listen(p.ns, { protocol: 'tcp', address: '0.0.0.0', port: 80 });
+    await h.put({
+      apiVersion: C,
+      kind: 'FelixConfiguration',
+      metadata: { name: 'default' },
+      spec: { dnsTrustedServers: ['10.65.0.53', '10.65.0.55:53'] },
+    } as Resource);
+    for (const ns of ['app', 'kube-system', 'other', 'web']) await h.put(namespaceObject(ns));
+    for (const p of [client, dns, dnsShort, rogue, web, cdn, evil, short]) await h.put(h.workloadEndpoint(p));
+    await h.put(
+      gnp('client-egress', {
+        selector: "app == 'client'",
+        types: ['Egress'],
+        egress: [
+          { action: 'Allow', protocol: 'UDP', destination: { selector: "app == 'dns'", ports: [53] } },
+          { action: 'Allow', protocol: 'TCP', destination: { selector: "app == 'dns'", ports: [53] } },
+          { action: 'Allow', destination: { domains: ['*.example.com'] } },
+        ],
+      }),
+    );
+    await h.settle(30_000);
+    await waitFor(async () => (await h.tableText()).includes('ct status dnat'), {
+      timeoutMs: 15_000,
+      what: 'the DNS steering rules',
+      describe: () => h.agentLog().split('\n').slice(-8).join('\n'),
+    });
+  });
+
+  after(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await h[Symbol.asyncDispose]();
+  });
+
+  it('an allowed name connects right after its lookup; before the lookup and other names are denied', async () => {
+    assert.equal(await connects('10.65.0.80'), false, 'no lookup yet');
+    const [api] = await lookup({ names: ['api.example.com'] });
+    assert.deepEqual(api?.addresses, ['10.65.0.80']);
+    assert.equal(api?.connected, true, JSON.stringify(api));
+    const [evil] = await lookup({ names: ['evil.test'] });
+    assert.deepEqual(evil?.addresses, ['10.65.0.66']);
+    assert.equal(evil?.connected, false);
+    assert.match(await h.tableText(), /cali40d-[^\n]*\n[^}]*10\.65\.0\.80 timeout/);
+  });
+
+  it('a CNAME chain from an allowed name allows its final address (TCP DNS)', async () => {
+    const [www] = await lookup({ names: ['www.example.com'], transport: 'tcp' });
+    assert.deepEqual(www?.addresses, ['10.65.0.81']);
+    assert.equal(www?.connected, true, JSON.stringify(www));
+  });
+
+  it("an untrusted server's answer is ignored", async () => {
+    const [p] = await lookup({ names: ['poisoned.example.com'], server: { ip: '10.65.0.54', port: 53 } });
+    assert.deepEqual(p?.addresses, ['10.65.0.66']);
+    assert.equal(p?.connected, false);
+  });
+
+  it('after TTL + dnsExtraTTL access ends for new connections; an established one survives', async () => {
+    const [s] = await lookup({ names: ['short.example.com'], server: { ip: '10.65.0.55', port: 53 }, connectPort: 0 });
+    assert.deepEqual(s?.addresses, ['10.65.0.82']);
+    // An established connection: socat holding a TCP connection open while the mapping expires.
+    const held = spawn('ip', ['netns', 'exec', client.ns, 'socat', '-T', '30', 'STDIO', 'TCP:10.65.0.82:80,connect-timeout=2'], {
+      stdio: ['pipe', 'pipe', 'ignore'],
+    });
+    procs.push(held);
+    await waitFor(
+      async () =>
+        (await runner.run('ip', ['netns', 'exec', client.ns, 'ss', '-Htn', 'state', 'established', 'dst', '10.65.0.82'])).stdout.trim() !== '',
+      { timeoutMs: 5_000, what: 'the held connection to be established' },
+    );
+    await waitFor(async () => !(await connects('10.65.0.82')), { timeoutMs: 15_000, what: 'access to end after the TTL' });
+    const echoed = new Promise<string>((resolve) => held.stdout?.once('data', (b: Buffer) => resolve(b.toString())));
+    held.stdin?.write('still here\n');
+    assert.equal((await echoed).trim(), 'still here', 'the established connection still carries data');
+    held.kill();
+  });
+
+  it(`${BULK} fresh names looked up and connected to at once: 0 failures`, async () => {
+    const names = Array.from({ length: BULK }, (_, i) => `n${i}.bulk.example.com`);
+    const results = await lookup({ names, timeoutMs: 10_000 });
+    const failed = results.filter((r) => r.connected !== true);
+    assert.equal(failed.length, 0, `failures: ${JSON.stringify(failed.slice(0, 5))}`);
+  });
+
+  it('a restarted agent re-programs learned names from its cache file', async () => {
+    await h.killAgent('SIGTERM');
+    await runner.run('ip', ['netns', 'exec', h.node, 'nft', 'delete', 'table', 'inet', 'calico']);
+    h.startAgent();
+    await h.settle(30_000);
+    await waitFor(() => connects('10.65.0.80'), { timeoutMs: 15_000, what: 'api.example.com allowed without a new lookup' });
+    assert.equal(await connects('10.65.0.66'), false);
+  });
+});
