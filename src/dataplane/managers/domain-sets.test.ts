@@ -94,4 +94,27 @@ describe('DomainSetsManager', () => {
     domainSets.reset();
     assert.equal(domainSets.patterns().size, 0, 'reset forgets every set');
   });
+
+  it("writes learned addresses by set id into its family's set and announces new or recreated sets by id", async () => {
+    const { b, domainSets } = bench();
+    const announced: string[][] = [];
+    const stop = domainSets.onSetsReset((ids) => announced.push([...ids]));
+    await b.apply(...USE);
+    assert.deepEqual(announced, [[ID]], 'both families, one id');
+    await domainSets.programLearned([
+      { id: ID, addr: '192.0.2.1', timeoutS: 30 },
+      { id: ID, addr: '2001:db8::1', timeoutS: 60 },
+      { id: 'd:unknown', addr: '192.0.2.9', timeoutS: 60 },
+    ]);
+    assert.deepEqual(b.set(V4), ['192.0.2.1']);
+    assert.deepEqual(b.set(V6), ['2001:db8::1']);
+    assert.equal(b.kernel.nft.state.sets.get(V6)?.timeouts?.get('2001:db8::1'), 60);
+    await b.table.deleteTable();
+    await b.apply();
+    assert.deepEqual(announced, [[ID], [ID]]);
+    stop();
+    await b.table.deleteTable();
+    await b.apply();
+    assert.equal(announced.length, 2, 'the listener was removed');
+  });
 });

@@ -18,7 +18,9 @@
  *    re-reads the kernel and retries once; if that fails too it applies the units in batches, then one by one,
  *    so one bad rule cannot block unrelated updates; what still fails is reported in an NftApplyError (a
  *    KernelProgrammingError) and retried by the next apply.
- *  - One apply, refresh or deleteTable at a time: calls are queued, never interleaved.
+ *  - One apply, refresh, deleteTable or learned-element write at a time: calls are queued, never interleaved.
+ *  - Learned addresses (DNS policy, learned.ts): programLearned writes timed elements into timeout sets,
+ *    never touched by the reconciler; an apply that (re)creates such sets tells onLearnedSetsReset listeners.
  */
 import { KernelProgrammingError } from '../../lib/errors.js';
 import type { CommandRunner } from '../exec/command-runner.js';
@@ -27,6 +29,7 @@ import { EMPTY_TABLE } from './model.js';
 import { emptyKernelState, type KernelState } from './kernel-state.js';
 import { NFT_FAMILY, NFT_TABLE } from '../rules/names.js';
 import { RULE_COMMENT_PREFIX } from './syntax.js';
+import { LearnedWriter, type LearnedElement, type LearnedSetWriter } from './learned.js';
 import { NftCli } from './nft-cli.js';
 import { planTransaction, transactionOps, type Plan, type Unit } from './plan.js';
 import { renderTransaction } from './render.js';
@@ -60,6 +63,9 @@ export interface NftTableStats {
   readonly mapElements: number;
   /** Objects with changes not yet programmed. */
   readonly dirty: number;
+  /** programLearned: successful nft transactions, and elements they wrote (cumulative). */
+  readonly learnedWrites: number;
+  readonly learnedElements: number;
 }
 
 export interface ApplyResult {
@@ -99,16 +105,20 @@ type Signal = { readonly signal?: AbortSignal };
 
 const NOTHING: ApplyResult = { transactions: 0, ops: 0, changed: 0 };
 
-export class NftTable extends TableIntent {
+export class NftTable extends TableIntent implements LearnedSetWriter {
   readonly #cli: NftCli;
   readonly #batchSize: number;
   #kernel: KernelState = emptyKernelState();
   /** False until the kernel has been read, and again after a failure that leaves its state unknown. */
   #synced = false;
   /** `chain\0comment` → expression fingerprint first seen, to notice rules edited in place. */
-  #learned = new Map<string, string>();
+  #fingerprints = new Map<string, string>();
   #tail: Promise<unknown> = Promise.resolve();
   readonly #counters = { applies: 0, failedApplies: 0, refreshes: 0, outOfSyncFound: 0 };
+  readonly #learned: LearnedWriter;
+  readonly #resetListeners = new Set<(names: readonly string[]) => void>();
+  /** Timeout sets (re)created by the current apply, announced when it ends. */
+  readonly #resetSets = new Set<string>();
 
   constructor(options: NftTableOptions) {
     super();
@@ -118,6 +128,15 @@ export class NftTable extends TableIntent {
       timeoutMs: options.timeoutMs ?? 120_000,
     });
     this.#batchSize = Math.max(1, options.isolationBatchSize ?? 64);
+    this.#learned = new LearnedWriter({
+      cli: this.#cli,
+      kernel: () => this.#kernel,
+      queue: (fn) => this.#exclusive(fn),
+      reread: async () => {
+        await this.#readKernel(undefined);
+        this.markAllPending();
+      },
+    });
   }
 
   /** Stops the `nft` process kept waiting for the next transaction (nft-cli.ts); the table stays usable. */
@@ -144,6 +163,8 @@ export class NftTable extends TableIntent {
       maps: k.maps.size,
       mapElements: sum(k.maps.values(), (m) => m.elements.size),
       dirty: this.pendingCount,
+      learnedWrites: this.#learned.writes,
+      learnedElements: this.#learned.elements,
     };
   }
 
@@ -168,9 +189,40 @@ export class NftTable extends TableIntent {
     });
   }
 
-  /** Programs the pending changes in one transaction (see the module comment for failures). */
+  /**
+   * Programs the pending changes in one transaction (see the module comment for failures). Then, if it
+   * (re)created timeout sets, calls the onLearnedSetsReset listeners; one that throws makes apply reject.
+   */
   apply(options: Signal = {}): Promise<ApplyResult> {
-    return this.#exclusive(() => this.#apply(options.signal));
+    return this.#exclusive(async () => {
+      try {
+        return await this.#apply(options.signal);
+      } finally {
+        this.#announceReset();
+      }
+    });
+  }
+
+  /**
+   * Adds learned addresses to timeout sets in ONE nft transaction (`add element ... { <addr> timeout <n>s }`;
+   * an element already there gets the new timeout), queued behind any apply; callers arriving while it
+   * waits share it. Resolves once nft succeeded. Entries for sets the kernel does not hold as timeout sets
+   * are skipped; bad entries reject with a ValidationError and write nothing (learned.ts).
+   */
+  programLearned(entries: readonly LearnedElement[]): Promise<void> {
+    return this.#learned.program(entries);
+  }
+
+  onLearnedSetsReset(listener: (names: readonly string[]) => void): () => void {
+    this.#resetListeners.add(listener);
+    return () => this.#resetListeners.delete(listener);
+  }
+
+  #announceReset(): void {
+    if (this.#resetSets.size === 0) return;
+    const names = [...this.#resetSets].sort();
+    this.#resetSets.clear();
+    for (const listener of [...this.#resetListeners]) listener(names);
   }
 
   /** Deletes the whole table (lab teardown, uninstall). The desired state is kept: a later apply recreates it. */
@@ -292,13 +344,13 @@ export class NftTable extends TableIntent {
         const { comment, fingerprint } = rule;
         if (comment?.startsWith(RULE_COMMENT_PREFIX) !== true || fingerprint === undefined) return rule;
         const key = `${name}\0${comment}`;
-        const seen = this.#learned.get(key) ?? fingerprint;
+        const seen = this.#fingerprints.get(key) ?? fingerprint;
         learned.set(key, seen);
         return seen === fingerprint ? rule : { comment: undefined, fingerprint };
       });
       state.chains.set(name, { hook: chain.hook, rules });
     }
-    this.#learned = learned;
+    this.#fingerprints = learned;
     return state;
   }
 
@@ -306,6 +358,8 @@ export class NftTable extends TableIntent {
     if (rebuild) this.#kernel = emptyKernelState();
     const k = this.#kernel;
     k.tableExists = true;
+    for (const op of units.flatMap((unit) => unit.ops.flat()))
+      if (op.kind === 'addSet' && op.timeout) this.#resetSets.add(op.name);
     for (const u of units.flatMap((unit) => unit.updates)) {
       switch (u.kind) {
         case 'chain':
