@@ -220,6 +220,43 @@ describe('DnsProxy against dnsmasq', { timeout: 60_000 }, () => {
     }
   });
 
+  it('closes with a query held in the hook and one waiting on a silent upstream, sending neither reply', async () => {
+    let held = 0;
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const { proxy, at } = await proxyFor(dns.v4, {
+      hookTimeoutMs: 60_000,
+      onAnswer: () => {
+        held += 1;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const quiet = await proxy.listen({
+      host: '127.0.0.1',
+      port: 0,
+      upstream: { ip: '127.0.0.1', port: silent.address().port },
+    });
+    try {
+      const a = udpExchange(at, encodeQuery(21, 'api.example.com', RR_TYPE.A), 1_000);
+      const b = udpExchange(
+        { ip: '127.0.0.1', port: quiet.port },
+        encodeQuery(22, 'api.example.com', RR_TYPE.A),
+        1_000,
+      );
+      await waitFor(() => held === 1 && proxy.stats.snapshot().queriesUdp === 2, {
+        timeoutMs: 3_000,
+        what: 'both queries in flight',
+      });
+      await proxy.close();
+      await assert.rejects(a, /no UDP reply/);
+      await assert.rejects(b, /no UDP reply/);
+      assert.equal(proxy.stats.snapshot().upstreamErrors, 1, 'the silent upstream query was abandoned');
+    } finally {
+      await proxy.close();
+      silent.close();
+    }
+  });
+
   it('answers SERVFAIL when the upstream is not there', async () => {
     const port = await freeLoopbackPort();
     const { proxy, at, events } = await proxyFor({ ip: '127.0.0.1', port }, { upstreamTimeoutMs: 1_000 });
