@@ -6,15 +6,8 @@ import { freeLoopbackPort } from '../test-support/ports.js';
 import { type DnsAnswerEvent, type DnsProxyOptions, DnsProxy } from './proxy.js';
 import { type Dnsmasq, startDnsmasq, tcpExchange, udpExchange } from './testing.js';
 import type { DnsServerAddress } from './upstream.js';
-import {
-  type DnsMessage,
-  RCODE,
-  RR_CLASS_IN,
-  RR_TYPE,
-  encodeMessage,
-  encodeQuery,
-  parseMessage,
-} from './wire.js';
+import { type DnsMessage, RCODE, RR_CLASS_IN, RR_TYPE, parseMessage } from './wire.js';
+import { encodeMessage, encodeQuery } from './wire-encode.js';
 
 const RECORDS = [
   '--local-ttl=60',

@@ -28,10 +28,10 @@ import {
   RCODE,
   RR_TYPE,
   describeParseError,
-  encodeErrorReply,
   parseHeader,
   parseMessage,
 } from './wire.js';
+import { encodeErrorReply } from './wire-encode.js';
 
 export type { DnsServerAddress } from './upstream.js';
 
