@@ -6,15 +6,8 @@ import { freeLoopbackPort } from '../test-support/ports.js';
 import { type DnsAnswerEvent, type DnsProxyOptions, DnsProxy } from './proxy.js';
 import { type Dnsmasq, startDnsmasq, tcpExchange, udpExchange } from './testing.js';
 import type { DnsServerAddress } from './upstream.js';
-import {
-  type DnsMessage,
-  RCODE,
-  RR_CLASS_IN,
-  RR_TYPE,
-  encodeMessage,
-  encodeQuery,
-  parseMessage,
-} from './wire.js';
+import { type DnsMessage, RCODE, RR_CLASS_IN, RR_TYPE, parseMessage } from './wire.js';
+import { encodeMessage, encodeQuery } from './wire-encode.js';
 
 const RECORDS = [
   '--local-ttl=60',
@@ -217,6 +210,43 @@ describe('DnsProxy against dnsmasq', { timeout: 60_000 }, () => {
       assert.equal(events.length, 2, 'only the two good queries reached the hook');
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('closes with a query held in the hook and one waiting on a silent upstream, sending neither reply', async () => {
+    let held = 0;
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    const { proxy, at } = await proxyFor(dns.v4, {
+      hookTimeoutMs: 60_000,
+      onAnswer: () => {
+        held += 1;
+        return new Promise<void>(() => undefined);
+      },
+    });
+    const quiet = await proxy.listen({
+      host: '127.0.0.1',
+      port: 0,
+      upstream: { ip: '127.0.0.1', port: silent.address().port },
+    });
+    try {
+      const a = udpExchange(at, encodeQuery(21, 'api.example.com', RR_TYPE.A), 1_000);
+      const b = udpExchange(
+        { ip: '127.0.0.1', port: quiet.port },
+        encodeQuery(22, 'api.example.com', RR_TYPE.A),
+        1_000,
+      );
+      await waitFor(() => held === 1 && proxy.stats.snapshot().queriesUdp === 2, {
+        timeoutMs: 3_000,
+        what: 'both queries in flight',
+      });
+      await proxy.close();
+      await assert.rejects(a, /no UDP reply/);
+      await assert.rejects(b, /no UDP reply/);
+      assert.equal(proxy.stats.snapshot().upstreamErrors, 1, 'the silent upstream query was abandoned');
+    } finally {
+      await proxy.close();
+      silent.close();
     }
   });
 

@@ -28,10 +28,10 @@ import {
   RCODE,
   RR_TYPE,
   describeParseError,
-  encodeErrorReply,
   parseHeader,
   parseMessage,
 } from './wire.js';
+import { encodeErrorReply } from './wire-encode.js';
 
 export type { DnsServerAddress } from './upstream.js';
 
@@ -180,7 +180,7 @@ export class DnsProxy {
     return { host: spec.host, port, upstream: spec.upstream };
   }
 
-  /** Stops listening, drops connections and abandons queries in flight (their replies are not sent). */
+  /** Stops listening, drops connections, abandons queries in flight and held answers (no reply is sent). */
   async close(): Promise<void> {
     this.#closing.abort();
     for (const s of this.#conns) s.destroy();
@@ -366,13 +366,19 @@ export class DnsProxy {
   /** Runs the hook, bounded; never rejects. */
   async #hold(ev: DnsAnswerEvent): Promise<void> {
     const hook = this.#onAnswer;
-    if (hook === undefined) return;
+    if (hook === undefined || this.#closing.signal.aborted) return;
     const t0 = performance.now();
     let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<'timeout'>((resolve) => {
+    let onClose: (() => void) | undefined;
+    const closing = this.#closing.signal;
+    const bound = new Promise<'timeout' | 'closed'>((resolve) => {
       timer = setTimeout(() => {
         resolve('timeout');
       }, this.#opts.hookTimeoutMs);
+      onClose = () => {
+        resolve('closed');
+      };
+      closing.addEventListener('abort', onClose, { once: true });
     });
     try {
       const r = await Promise.race([hook(ev).then(() => 'done' as const), bound]);
@@ -391,6 +397,7 @@ export class DnsProxy {
       });
     } finally {
       clearTimeout(timer);
+      if (onClose !== undefined) closing.removeEventListener('abort', onClose);
       this.stats.holdLatency.observe(performance.now() - t0);
     }
   }

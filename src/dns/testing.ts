@@ -8,7 +8,8 @@ import { connect, isIPv6 } from 'node:net';
 import { waitFor } from '../lib/async.js';
 import { freeLoopbackPort } from '../test-support/ports.js';
 import type { DnsServerAddress } from './upstream.js';
-import { RR_TYPE, encodeQuery, parseMessage } from './wire.js';
+import { RR_TYPE, parseMessage } from './wire.js';
+import { encodeQuery } from './wire-encode.js';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
 

@@ -63,7 +63,11 @@ function classify(q: UpstreamQuery, bytes: Uint8Array): UpstreamReply | undefine
 function once(
   q: UpstreamQuery,
   close: () => void,
-): { readonly settle: (r: UpstreamReply) => void; readonly done: Promise<UpstreamReply> } {
+): {
+  readonly settle: (r: UpstreamReply) => void;
+  readonly done: Promise<UpstreamReply>;
+  readonly isSettled: () => boolean;
+} {
   let resolve!: (r: UpstreamReply) => void;
   const done = new Promise<UpstreamReply>((r) => (resolve = r));
   let settled = false;
@@ -83,12 +87,12 @@ function once(
   }, q.timeoutMs);
   if (q.signal.aborted) onAbort();
   else q.signal.addEventListener('abort', onAbort, { once: true });
-  return { settle, done };
+  return { settle, done, isSettled: () => settled };
 }
 
 export function queryUdp(q: UpstreamQuery): Promise<UpstreamReply> {
   const sock = createSocket(isIPv6(q.server.ip) ? 'udp6' : 'udp4');
-  const { settle, done } = once(q, () => {
+  const { settle, done, isSettled } = once(q, () => {
     sock.close();
   });
   sock.on('error', (e) => {
@@ -99,11 +103,14 @@ export function queryUdp(q: UpstreamQuery): Promise<UpstreamReply> {
     const r = classify(q, msg);
     if (r !== undefined) settle(r);
   });
-  sock.connect(q.server.port, q.server.ip, () => {
+  // Without a callback, a failed connect is an 'error' event (with one, Node passes the error to it).
+  sock.once('connect', () => {
+    if (isSettled()) return; // aborted or timed out meanwhile: the socket is closed
     sock.send(q.bytes, (e) => {
       if (e) settle({ kind: 'error', reason: e.message });
     });
   });
+  sock.connect(q.server.port, q.server.ip);
   return done;
 }
 

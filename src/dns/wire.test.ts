@@ -3,16 +3,14 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   type DnsMessage,
-  type DnsMessageInput,
   type DnsParseErrorKind,
   DNS_HEADER_BYTES,
   RR_CLASS_IN,
   RR_TYPE,
-  encodeMessage,
-  encodeQuery,
   parseMessage,
   parseName,
 } from './wire.js';
+import { type DnsMessageInput, encodeMessage, encodeQuery } from './wire-encode.js';
 
 const answer: DnsMessageInput = {
   header: { id: 0xbeef, qr: true, rd: true, ra: true },
