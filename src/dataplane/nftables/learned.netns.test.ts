@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { waitFor } from '../../lib/async.js';
 import { NetnsScope, kernelTestSkipReason } from '../../labkit/netns.js';
-import type { CommandRunner } from '../exec/command-runner.js';
 import { NodeCommandRunner } from '../exec/node-runner.js';
 import type { TableSpec } from './model.js';
 import { NftTable } from './table.js';
+import { learnedElements as learned } from './testing/kernel.js';
 
 const skip = kernelTestSkipReason(['ip', 'nft', 'socat']);
 
@@ -42,19 +42,6 @@ const SPEC: TableSpec = {
     },
   ],
 };
-
-/** The set's elements as the kernel lists them: address -> timeout in seconds. */
-async function learned(runner: CommandRunner, set: string): Promise<Map<string, number>> {
-  const r = await runner.run('nft', ['-j', 'list', 'set', 'inet', 'calico', set], { timeoutMs: 30_000 });
-  assert.equal(r.code, 0, r.stderr);
-  const doc = JSON.parse(r.stdout) as { nftables: { set?: { elem?: unknown[] } }[] };
-  const out = new Map<string, number>();
-  for (const e of doc.nftables.flatMap((i) => i.set?.elem ?? [])) {
-    const inner = (e as { elem?: { val: string; timeout?: number } }).elem;
-    out.set(inner?.val ?? String(e), inner?.timeout ?? 0);
-  }
-  return out;
-}
 
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);

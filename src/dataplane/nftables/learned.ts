@@ -28,7 +28,7 @@ export interface LearnedElement {
  */
 export const MAX_LEARNED_TIMEOUT_S = 4_294_967;
 
-/** What the table's set and listeners need of the DNS path's writer (NftTable implements it). */
+/** What the DNS path needs of the table: writing learned elements, hearing of emptied sets (NftTable). */
 export interface LearnedSetWriter {
   /** Adds (or extends) the elements in one nft transaction; resolves after nft succeeded. */
   programLearned(entries: readonly LearnedElement[]): Promise<void>;
