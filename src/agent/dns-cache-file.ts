@@ -21,7 +21,8 @@ export interface DnsCacheFileContent {
 function isRecord(x: unknown): x is DnsRecord {
   if (typeof x !== 'object' || x === null) return false;
   const r = x as Record<string, unknown>;
-  if (typeof r.name !== 'string' || typeof r.expiresAt !== 'number' || !Number.isFinite(r.expiresAt)) return false;
+  if (typeof r.name !== 'string' || typeof r.expiresAt !== 'number' || !Number.isFinite(r.expiresAt))
+    return false;
   if (r.kind === 'address') return typeof r.ip === 'string';
   if (r.kind === 'cname') return typeof r.target === 'string';
   return false;
@@ -49,7 +50,8 @@ export async function readDnsCacheFile(
   const d = doc as { version?: unknown; epoch?: unknown; records?: unknown };
   if (d.version !== VERSION || !Array.isArray(d.records))
     return { records: [], problem: `unknown format (version ${JSON.stringify(d.version)})` };
-  if (d.epoch !== epoch) return { records: [], problem: `epoch ${String(d.epoch)} is not dnsCacheEpoch ${epoch}` };
+  if (d.epoch !== epoch)
+    return { records: [], problem: `epoch ${String(d.epoch)} is not dnsCacheEpoch ${epoch}` };
   const records = d.records.filter(isRecord).filter((r) => r.expiresAt > now);
   return { records };
 }

@@ -30,13 +30,14 @@ export class DnsPolicyMetrics {
       help: 'Batches of learned DNS addresses the kernel refused.',
       registers: r,
     });
-    const self = this;
+    const stats = (): readonly DnsProxyStats[] => this.#stats();
+    const programmed = (): number => this.#programmed();
     new Gauge({
       name: 'felix_dns_mappings_programmed',
       help: 'Addresses learned from DNS answers currently programmed in domain sets (over all sets).',
       registers: r,
       collect() {
-        this.set(self.#programmed());
+        this.set(programmed());
       },
     });
     const fromStats = (name: string, help: string, read: (s: DnsProxyStats) => number, labels = {}): void => {
@@ -46,13 +47,17 @@ export class DnsPolicyMetrics {
         help,
         registers: r,
         collect() {
-          const v = self.#stats().reduce((n, s) => n + read(s), 0);
+          const v = stats().reduce((n, s) => n + read(s), 0);
           if (v > last) this.inc(labels, v - last);
           last = v;
         },
       });
     };
-    fromStats('felix_dns_queries_total', 'Workload DNS queries received by the DNS proxy.', (s) => s.counters.queriesUdp + s.counters.queriesTcp);
+    fromStats(
+      'felix_dns_queries_total',
+      'Workload DNS queries received by the DNS proxy.',
+      (s) => s.counters.queriesUdp + s.counters.queriesTcp,
+    );
     fromStats(
       'felix_dns_parse_errors_total',
       'DNS messages that did not parse (client queries dropped or FORMERR, upstream answers not learned).',

@@ -23,6 +23,7 @@ import type { DnsSteeringRoute } from '../dataplane/rules/dns-steering.js';
 import { domainSetName } from '../dataplane/rules/names.js';
 import { DnsProxy, type DnsAnswerEvent } from '../dns/proxy.js';
 import { DnsProxyStats } from '../dns/stats.js';
+import { DEFAULT_DNS_LOG_DIR, DnsLogWriter } from '../dns/log.js';
 import { errorMessage } from '../lib/errors.js';
 import { ipToString } from '../lib/net/ip.js';
 import { DnsNameCache } from '../model/dns-cache.js';
@@ -48,7 +49,6 @@ export interface DnsPolicyDeps {
   readonly workloads: () => Iterable<WorkloadEndpointMsg>;
   /** `k8s-service:` trusted servers: the Service's addresses and DNS ports, if the agent can know them. */
   readonly resolveService?: (namespace: string, name: string) => readonly DnsServer[] | undefined;
-  readonly logWriter?: { write(ev: DnsAnswerEvent, pod: string | undefined): void; close(): Promise<void> };
   readonly now?: () => number;
 }
 
@@ -77,6 +77,7 @@ export class DnsPolicyRuntime {
   #stopped = false;
   readonly #unsubscribe: () => void;
   #restored = false;
+  #logs: { dir: string; flushMs: number; writer: DnsLogWriter } | undefined;
 
   constructor(deps: DnsPolicyDeps) {
     this.#d = deps;
@@ -103,29 +104,20 @@ export class DnsPolicyRuntime {
   onMessages(msgs: readonly DataplaneMessage[]): void {
     let servers = false;
     for (const m of msgs) {
-      switch (m.kind) {
-        case 'configUpdate':
-          this.#configChanged(m.config);
-          servers = true;
-          break;
-        case 'hostMetadataUpdate':
-          if (m.hostname === this.#d.nodeName) {
-            this.#nodeIps = {
-              ...(m.metadata.ipv4Addr !== undefined ? { v4: m.metadata.ipv4Addr } : {}),
-              ...(m.metadata.ipv6Addr !== undefined ? { v6: m.metadata.ipv6Addr.split('/')[0] ?? '' } : {}),
-            };
-            servers = true;
-          }
-          break;
-        case 'domainSetUpdate':
-          // The kernel sets are (re)declared by the next apply, whose reset event programs them.
-          this.#learner.setDomainSet(m.id, m.domains);
-          break;
-        case 'domainSetRemove':
-          this.#learner.removeDomainSet(m.id);
-          break;
-        default:
-          break;
+      if (m.kind === 'configUpdate') {
+        this.#configChanged(m.config);
+        servers = true;
+      } else if (m.kind === 'hostMetadataUpdate' && m.hostname === this.#d.nodeName) {
+        this.#nodeIps = {
+          ...(m.metadata.ipv4Addr !== undefined ? { v4: m.metadata.ipv4Addr } : {}),
+          ...(m.metadata.ipv6Addr !== undefined ? { v6: m.metadata.ipv6Addr.split('/')[0] ?? '' } : {}),
+        };
+        servers = true;
+      } else if (m.kind === 'domainSetUpdate') {
+        // The kernel sets are (re)declared by the next apply, whose reset event programs them.
+        this.#learner.setDomainSet(m.id, m.domains);
+      } else if (m.kind === 'domainSetRemove') {
+        this.#learner.removeDomainSet(m.id);
       }
     }
     if (servers) this.#reconcileListeners();
@@ -140,6 +132,7 @@ export class DnsPolicyRuntime {
       this.#saveTimer = setInterval(() => void this.#save(), c.dnsCacheSaveInterval);
       this.#saveTimer.unref();
     }
+    this.#configureLogs(c);
     if (c.dnsPolicyMode === 'DelayDeniedPacket' || c.dnsPolicyMode === 'Inline')
       this.#warnOnce(
         `mode:${c.dnsPolicyMode}`,
@@ -154,11 +147,40 @@ export class DnsPolicyRuntime {
       : f;
   }
 
+  /** dns.log: FelixConfiguration dnsLogsFile*; the default directory follows a moved run directory. */
+  #configureLogs(c: FelixConfig): void {
+    const dir =
+      c.dnsLogsFileDirectory === DEFAULT_DNS_LOG_DIR && this.#d.runDir !== DEFAULT_RUN_DIR
+        ? `${this.#d.runDir}/dnslogs`
+        : c.dnsLogsFileDirectory;
+    const want = c.dnsLogsFileEnabled ? { dir, flushMs: c.dnsLogsFlushInterval } : undefined;
+    if (this.#logs?.dir === want?.dir && this.#logs?.flushMs === want?.flushMs) return;
+    const old = this.#logs;
+    this.#logs = undefined;
+    if (old !== undefined) void old.writer.close();
+    if (want === undefined) return;
+    const log = this.#d.log;
+    const writer = new DnsLogWriter({
+      dir: want.dir,
+      flushIntervalMs: want.flushMs,
+      resolveClient: (ip) => this.#podOf(ip),
+      log: {
+        debug: (msg, f) => {
+          log.debug(msg, f);
+        },
+        warn: (msg, f) => {
+          log.warn(msg, f);
+        },
+      },
+    });
+    writer.start();
+    this.#logs = { ...want, writer };
+  }
+
   async #restore(): Promise<void> {
     const epoch = this.#config?.dnsCacheEpoch ?? 0;
     const { records, problem } = await readDnsCacheFile(this.#cacheFile, epoch, this.#now());
-    if (problem !== undefined)
-      this.#d.log.warn('DNS cache file ignored', { file: this.#cacheFile, problem });
+    if (problem !== undefined) this.#d.log.warn('DNS cache file ignored', { file: this.#cacheFile, problem });
     this.#learner.restore(records);
     this.#restored = true;
     if (records.length > 0) {
@@ -175,7 +197,10 @@ export class DnsPolicyRuntime {
         records: this.#learner.cache.snapshot(),
       });
     } catch (e) {
-      this.#d.log.warn('could not write the DNS cache file', { file: this.#cacheFile, error: errorMessage(e) });
+      this.#d.log.warn('could not write the DNS cache file', {
+        file: this.#cacheFile,
+        error: errorMessage(e),
+      });
     }
   }
 
@@ -234,7 +259,10 @@ export class DnsPolicyRuntime {
         try {
           const l = await proxy.listen({ host, port: 0, upstream: server });
           this.#listeners.set(k, { server, host, port: l.port, proxy });
-          this.#d.log.info('DNS proxy listening for trusted server', { server: k, proxy: `${host}:${l.port}` });
+          this.#d.log.info('DNS proxy listening for trusted server', {
+            server: k,
+            proxy: `${host}:${l.port}`,
+          });
         } catch (e) {
           await proxy.close();
           this.#d.log.error('DNS proxy cannot listen; answers of this server are not learned', {
@@ -275,17 +303,20 @@ export class DnsPolicyRuntime {
     for (const k of Object.keys(c) as (keyof typeof c)[]) c[k] += p.stats.counters[k];
   }
 
-  #podOf(ip: string): string | undefined {
+  #podOf(ip: string): { namespace: string; name: string } | undefined {
     for (const w of this.#d.workloads()) {
       const nets = ip.includes(':') ? w.ipv6Nets : w.ipv4Nets;
-      if (nets.some((n) => n.split('/')[0] === ip)) return w.display;
+      if (nets.some((n) => n.split('/')[0] === ip)) {
+        const [namespace = w.namespace, name = w.name] = w.display.split('/');
+        return { namespace, name };
+      }
     }
     return undefined;
   }
 
   async #onAnswer(ev: DnsAnswerEvent): Promise<void> {
     this.#d.metrics.answerSeen();
-    if (this.#config?.dnsLogsFileEnabled !== false) this.#d.logWriter?.write(ev, this.#podOf(ev.client.ip));
+    this.#logs?.writer.record(ev);
     const els = this.#learner.learn(ev.answers);
     if (els.length === 0) return;
     const started = performance.now();
@@ -310,7 +341,10 @@ export class DnsPolicyRuntime {
       this.#learner.markProgrammed(els);
     } catch (e) {
       this.#d.metrics.programmingFailed();
-      this.#d.log.warn('could not program learned DNS addresses', { count: els.length, error: errorMessage(e) });
+      this.#d.log.warn('could not program learned DNS addresses', {
+        count: els.length,
+        error: errorMessage(e),
+      });
       throw e;
     }
   }
@@ -337,6 +371,6 @@ export class DnsPolicyRuntime {
     await this.#save();
     for (const l of this.#listeners.values()) await l.proxy.close();
     this.#listeners.clear();
-    await this.#d.logWriter?.close();
+    await this.#logs?.writer.close();
   }
 }

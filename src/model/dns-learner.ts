@@ -86,7 +86,8 @@ export class DnsLearner {
   /** Restores a cache file's records (before any set is programmed). */
   restore(records: readonly DnsRecord[]): void {
     this.#cache.restore(records);
-    for (const r of records) if (r.kind === 'cname') this.#addParent(canonicalDomain(r.target), canonicalDomain(r.name));
+    for (const r of records)
+      if (r.kind === 'cname') this.#addParent(canonicalDomain(r.target), canonicalDomain(r.name));
   }
 
   /** Everything the given sets must hold now (after a set was recreated in the kernel), forgetting what was programmed. */

@@ -7,7 +7,8 @@
 import { connect } from 'node:net';
 import { errorMessage } from '../../lib/errors.js';
 import { tcpExchange, udpExchange } from '../../dns/testing.js';
-import { RR_TYPE, encodeQuery, parseMessage } from '../../dns/wire.js';
+import { RR_TYPE, parseMessage } from '../../dns/wire.js';
+import { encodeQuery } from '../../dns/wire-encode.js';
 
 export interface DnsProbeRequest {
   readonly server: { readonly ip: string; readonly port: number };
@@ -17,6 +18,10 @@ export interface DnsProbeRequest {
   /** TCP port to connect to on the answer's address; 0: do not connect. */
   readonly connectPort: number;
   readonly timeoutMs?: number;
+  /** How long a connection may take (default timeoutMs). */
+  readonly connectTimeoutMs?: number;
+  /** UDP: how many times a query is sent before giving up, as a stub resolver retries (`options attempts`). */
+  readonly attempts?: number;
 }
 
 export interface DnsProbeResult {
@@ -25,6 +30,8 @@ export interface DnsProbeResult {
   readonly addresses: readonly string[];
   /** True: connected; false: refused/timed out/reset; undefined: nothing to connect to. */
   readonly connected?: boolean;
+  /** UDP queries sent (more than one when a datagram was lost). */
+  readonly sent?: number;
   readonly error?: string;
 }
 
@@ -51,10 +58,17 @@ async function probe(req: DnsProbeRequest, name: string, id: number): Promise<Dn
   const timeoutMs = req.timeoutMs ?? 3_000;
   try {
     const q = encodeQuery(id, name, req.type === 'A' ? RR_TYPE.A : RR_TYPE.AAAA);
-    const reply =
-      req.transport === 'udp'
-        ? await udpExchange(req.server, q, timeoutMs)
-        : (await tcpExchange(req.server, [q], { timeoutMs }))[0];
+    let sent = 0;
+    let reply: Buffer | undefined;
+    if (req.transport === 'tcp') reply = (await tcpExchange(req.server, [q], { timeoutMs }))[0];
+    else
+      for (let attempt = 0; attempt < (req.attempts ?? 1) && reply === undefined; attempt++) {
+        sent += 1;
+        reply = await udpExchange(req.server, q, timeoutMs).catch((e: unknown) => {
+          if (attempt + 1 >= (req.attempts ?? 1)) throw e;
+          return undefined;
+        });
+      }
     if (reply === undefined) return { name, addresses: [], error: 'no reply' };
     const m = parseMessage(reply);
     if (!m.ok) return { name, addresses: [], error: 'unparsable reply' };
@@ -63,9 +77,9 @@ async function probe(req: DnsProbeRequest, name: string, id: number): Promise<Dn
     );
     const first = addresses[0];
     if (first === undefined || req.connectPort === 0)
-      return { name, rcode: m.value.header.rcode, addresses };
-    const connected = await tryConnect(first, req.connectPort, timeoutMs);
-    return { name, rcode: m.value.header.rcode, addresses, connected };
+      return { name, rcode: m.value.header.rcode, addresses, sent };
+    const connected = await tryConnect(first, req.connectPort, req.connectTimeoutMs ?? timeoutMs);
+    return { name, rcode: m.value.header.rcode, addresses, connected, sent };
   } catch (e) {
     return { name, addresses: [], error: errorMessage(e) };
   }

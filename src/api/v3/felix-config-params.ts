@@ -89,7 +89,8 @@ const CONNTRACK_DEFAULTS: ConntrackTimeouts = {
   icmpTimeout: '5s',
 };
 
-const E: Opts = { enterprise: true };
+/** Calico Enterprise's DNS policy fields: implemented by the agent's DNS runtime (src/agent/dns-policy.ts). */
+const E: Opts = { enterprise: true, use: 'live' };
 
 const SEVERITIES = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
 
