@@ -94,3 +94,20 @@ export function resolvConfNameserver(text: string): string | undefined {
   }
   return undefined;
 }
+
+/** The names a zone record's chain passes through and the address it ends at (CNAMEs followed, bounded). */
+export function zoneChain(
+  name: string,
+  zone: readonly ZoneRecord[] = LAB_ZONE,
+): { readonly names: readonly string[]; readonly address: string } | undefined {
+  const names: string[] = [];
+  let current = name.toLowerCase().replace(/\.$/, '');
+  for (let hops = 0; hops <= zone.length; hops++) {
+    const r = zone.find((z) => z.name === current);
+    if (r === undefined) return undefined;
+    names.push(current);
+    if (r.type === 'A') return { names, address: r.address };
+    current = r.target;
+  }
+  return undefined;
+}
