@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import { waitFor } from '../lib/async.js';
+import { paramDef } from '../api/v3/felix-config-params.js';
 import { runCalicoctlProcess } from '../labkit/calicoctl.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
 import { kernelTestSkipReason, listNamespaces } from '../labkit/netns.js';
@@ -383,8 +384,13 @@ describe('calico-lab CLI', { skip }, () => {
     assert.equal(code, 0, out);
     assert.match(out, /Step 3: Best practice/);
     assert.match(out, /Step 4: DNS policy/);
-    assert.match(out, /default\/client +-> api\.example\.com \(203\.0\.113\.20\) +tcp\/80 +allow/);
-    assert.match(out, /default\/client +-> evil\.test \(203\.0\.113\.66\) +tcp\/80 +DENY/);
+    if (paramDef('dnsTrustedServers').use === undefined) {
+      // Until the agent's DNS path lands, the step says why it does not run.
+      assert.match(out, /Step 4: DNS policy.*\n=+\n {2}skipped: this calico-node does not learn names/);
+    } else {
+      assert.match(out, /default\/client +-> api\.example\.com \(203\.0\.113\.20\) +tcp\/80 +allow/);
+      assert.match(out, /default\/client +-> evil\.test \(203\.0\.113\.66\) +tcp\/80 +DENY/);
+    }
     assert.match(out, /Demo complete: every verdict matched Calico semantics\./);
     assert.doesNotMatch(out, /UNEXPECTED/);
     assert.match(out, /Mesh_172_31_1_2 .*Established|172\.31\.1\.2 .*node-to-node mesh .*Established/);

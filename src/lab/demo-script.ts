@@ -87,6 +87,8 @@ export interface DemoStep {
   readonly expect: Readonly<Record<string, string>>;
   /** Cells to ask `calicoctl policy explain` about (a denied one, and the deciding allow where it teaches). */
   readonly explainCells: readonly ExplainCell[];
+  /** What the lab's agents must do for the step to run (demo.ts skips it, saying why, otherwise). */
+  readonly needs?: 'dns-policy';
   /** Connections by name, probed after the matrix. */
   readonly names?: readonly DemoNameProbe[];
   /** calicoctl commands run after the matrix to show what is stored. */

@@ -41,6 +41,7 @@ import {
   type ExplainCell,
 } from './demo-script.js';
 import { CLUSTER_DNS_KEY } from '../labkit/cluster-dns.js';
+import { paramDef } from '../api/v3/felix-config-params.js';
 import { zoneChain } from '../labkit/dns-zone.js';
 import { repoRoot } from '../labkit/paths.js';
 import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from '../labkit/topology.js';
@@ -266,6 +267,17 @@ async function runStep(
   return { matrix, wrong: wrong + names };
 }
 
+/**
+ * Why the DNS policy step cannot run on this lab, or false: it needs the cluster DNS, and agents whose DNS
+ * path learns addresses from answers (the agent marks `dnsTrustedServers` as used once it does).
+ */
+export function dnsPolicyUnavailableReason(lab: LabCluster): string | false {
+  if (!lab.clusterDnsRunning()) return 'the lab has no cluster DNS (dnsmasq)';
+  if (paramDef('dnsTrustedServers').use === undefined)
+    return 'this calico-node does not learn names from DNS answers yet (it does not use FelixConfiguration dnsTrustedServers)';
+  return false;
+}
+
 /** The address `policy explain` gets for a cell; for a name, the one the pod's lookup returned, and `--resolve`. */
 async function explainTarget(
   lab: LabCluster,
@@ -360,6 +372,15 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     wrong += report(say, previous, undefined, BASELINE_EXPECT);
     for (const [i, s] of steps.entries()) {
       signal.throwIfAborted();
+      const missing = s.needs === 'dns-policy' ? dnsPolicyUnavailableReason(lab) : false;
+      if (missing !== false) {
+        say('');
+        say(RULE);
+        say(`Step ${i + 1}: ${s.title}`);
+        say(RULE);
+        say(`  skipped: ${missing}`);
+        continue;
+      }
       const r = await runStep(lab, s, i + 1, {
         say,
         dir,
