@@ -120,6 +120,7 @@ describe('demo script', () => {
 
   test('the DNS step allows names under example.com only, and explains by name', () => {
     const dns = steps[3]!;
+    assert.equal(dns.needs, 'dns-policy');
     assert.deepEqual(filesInForce(steps), ['best-practice.yaml', 'allow-example-com.yaml']);
     const by = (name: string): string | undefined => dns.names?.find((n) => n.name === name)?.expect;
     assert.equal(by('api.example.com'), 'allowed');

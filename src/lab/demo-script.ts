@@ -329,6 +329,7 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
     },
     {
       title: 'DNS policy: default/client may reach *.example.com by name (destination.domains)',
+      needs: 'dns-policy',
       files: { 'allow-example-com.yaml': ALLOW_EXAMPLE_COM },
       commands: [['apply', '-f', 'allow-example-com.yaml']],
       explain: [
