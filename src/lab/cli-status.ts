@@ -5,6 +5,8 @@ import { labDatastore } from '../labkit/datastore.js';
 import { labKubernetesStatus } from '../labkit/kube/lab.js';
 import { kubeletLogFile, kubeletSandboxes } from '../labkit/kube/kubelets.js';
 import { nodeAddresses } from '../labkit/topology.js';
+import { clusterDnsFiles } from '../labkit/paths.js';
+import { LAB_ZONE } from '../labkit/dns-zone.js';
 import { labCommand } from './cli-lab.js';
 
 export async function formatStatus(lab: LabCluster): Promise<string> {
@@ -46,6 +48,16 @@ export async function formatStatus(lab: LabCluster): Promise<string> {
   }
   const o = lab.state.outside;
   if (o !== undefined) lines.push(`outside: ${o.ip}, netns ${o.netns}, serving ${o.ports.join(',')}`);
+  const dns = lab.state.clusterDns;
+  if (dns !== undefined) {
+    const files = clusterDnsFiles(lab.runDir);
+    lines.push(
+      `cluster DNS: dnsmasq in ${dns.pod} at ${lab.clusterDnsAddress() ?? '-'}:53, TTL ${dns.ttl} s: ` +
+        `${lab.clusterDnsRunning() ? `running (pid ${dns.pid ?? '?'})` : `down (${labCommand(lab.runDir, ['up'])} starts it)`}, ` +
+        `log ${files.logFile}; pods' resolv.conf ${files.resolvConf}`,
+      `  names: ${LAB_ZONE.map((r) => `${r.name} ${r.type === 'A' ? r.address : `-> ${r.target}`}`).join(', ')}`,
+    );
+  }
   for (const p of lab.pods()) {
     const key = `${p.namespace}/${p.name}`;
     const labels = Object.entries(p.labels)

@@ -28,6 +28,8 @@ import { stopLabKubelets } from '../labkit/kube/kubelets.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';
 import { birdc } from '../labkit/routes.js';
+import { CLUSTER_DNS_KEY, clusterDnsUnavailableReason } from '../labkit/cluster-dns.js';
+import { LAB_ZONE } from '../labkit/dns-zone.js';
 import { loadState, statePath } from '../labkit/state.js';
 import { agentRouted, nodeAddresses, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE } from '../sys/files.js';
@@ -39,6 +41,8 @@ export interface UpRequest extends UpSettings {
   readonly runDir: string;
   /** Ports the outside namespace serves. */
   readonly outsidePorts?: readonly number[];
+  /** The cluster DNS's TTL (seconds) when it is created. Default 30 (dns-zone.ts). */
+  readonly dnsTtl?: number;
 }
 
 export type Say = (line: string) => void;
@@ -154,6 +158,7 @@ export async function buildLab(
     await step(say, 'outside namespace (stands for the Internet)', () =>
       lab.addOutside({ ports: req.outsidePorts ?? [80], signal }),
     );
+  await startClusterDns(lab, req, say, signal);
   if (!req.agents || !agentRouted(lab.network) || lab.nodes().length < 2) return;
   if (lab.network === 'bgp') {
     const short = await step(say, 'BGP full mesh between the nodes (BIRD)', () =>
@@ -165,6 +170,35 @@ export async function buildLab(
     lab.waitRoutes({ signal, timeoutMs: 60_000 }),
   );
   if (missing.length > 0) throw new CalicoError('CALICO_ERR_IO', `routes missing: ${missing.join(', ')}`);
+}
+
+/**
+ * The cluster DNS (labkit cluster-dns.ts): dnsmasq in kube-system/coredns, unless it runs. Not in a
+ * Kubernetes-datastore lab (its pods are the kubelets'), nor where dnsmasq is missing: `up` says so.
+ */
+async function startClusterDns(
+  lab: LabCluster,
+  req: UpRequest,
+  say: Say,
+  signal: AbortSignal,
+): Promise<void> {
+  if (lab.clusterDnsRunning()) return;
+  const why =
+    req.datastore === 'kubernetes'
+      ? "not in a Kubernetes-datastore lab yet (pods there are the lab kubelets')"
+      : clusterDnsUnavailableReason();
+  if (why !== false) {
+    say(`  (no cluster DNS: ${why})`);
+    return;
+  }
+  const names = LAB_ZONE.filter((r) => !r.name.startsWith('edge.')).map((r) => r.name);
+  const ip = await step(say, `cluster DNS: dnsmasq in ${CLUSTER_DNS_KEY} (${names.join(', ')})`, () =>
+    lab.addClusterDns({ signal, ...(req.dnsTtl !== undefined ? { ttl: req.dnsTtl } : {}) }),
+  );
+  say(
+    `  ${CLUSTER_DNS_KEY} serves DNS on ${ip}:53 (TTL ${lab.state.clusterDns?.ttl ?? '?'} s); pods resolve through it; ` +
+      `FelixConfiguration default dnsTrustedServers: ${ip}:53`,
+  );
 }
 
 /** calico-apiserver beside the control plane, registered with the aggregator (kube/apiserver.ts). */
@@ -202,7 +236,7 @@ export async function up(
   ask: UpAsk,
   say: Say,
   signal: AbortSignal,
-  options: { readonly outsidePorts?: readonly number[] } = {},
+  options: { readonly outsidePorts?: readonly number[]; readonly dnsTtl?: number } = {},
 ): Promise<UpSettings> {
   return withLabLock(
     runDir,
@@ -261,7 +295,7 @@ async function create(
   ask: UpAsk,
   say: Say,
   signal: AbortSignal,
-  options: { readonly outsidePorts?: readonly number[] },
+  options: { readonly outsidePorts?: readonly number[]; readonly dnsTtl?: number },
 ): Promise<UpSettings> {
   const plan = planUp(ask);
   if (!plan.ok) throw new CalicoError('CALICO_ERR_USAGE', plan.problem);

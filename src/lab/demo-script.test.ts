@@ -18,10 +18,13 @@ import {
   DEMO_SOURCES,
   DEMO_TARGETS,
   demoSteps,
+  filesInForce,
   splitStarter,
   workloadsYaml,
 } from './demo-script.js';
 import { repoRoot } from '../labkit/paths.js';
+import { LAB_ZONE, zoneChain } from '../labkit/dns-zone.js';
+import { StaticResolvedNames } from '../model/dns-cache.js';
 import { OUTSIDE } from '../labkit/topology.js';
 
 const starter = splitStarter(readFileSync(join(repoRoot(), 'examples', 'starter.yaml'), 'utf8'));
@@ -30,6 +33,14 @@ const ips = Object.fromEntries(DEMO_SOURCES.map((k, i) => [k, `10.244.${i + 1}.1
 const workloads = workloadsYaml((k) => ips[k] ?? '');
 
 /** The evaluator's verdict (`allow` / `deny`) on one connection under `yaml` (pods, namespaces, policies). */
+/** Every name of the lab's zone resolved to its address, as a node would have learned it from the answers. */
+const learned = new StaticResolvedNames();
+for (const r of LAB_ZONE) {
+  const chain = zoneChain(r.name);
+  const ip = chain === undefined ? undefined : parseIp(chain.address);
+  if (ip !== undefined) for (const n of chain?.names ?? []) learned.add(n, ip);
+}
+
 function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp', port: number): string {
   const docs = parseDocuments(yaml, 'demo');
   assert.ok(docs.ok);
@@ -46,7 +57,7 @@ function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp'
     assert.ok(endpoint !== undefined, `no endpoint ${text}`);
     return { endpoint, ...(endpoint.ips[0] !== undefined ? { ip: endpoint.ips[0] } : {}) };
   };
-  const decision = new PolicyEvaluator(snapshot).decide({
+  const decision = new PolicyEvaluator(snapshot, { resolvedNames: learned }).decide({
     src: end(from),
     dst: { ...end(to), port },
     protocol: protocol === 'tcp' ? 6 : 17,
@@ -56,12 +67,8 @@ function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp'
 
 /** The policy files in force after `upTo` steps (a step that deletes replaces what came before). */
 function policiesAfter(upTo: number): string[] {
-  let files: string[] = [];
-  for (const s of steps.slice(0, upTo)) {
-    const applied = s.commands.filter((c) => c[0] === 'apply').map((c) => s.files[c[2]!]!);
-    files = s.commands.some((c) => c[0] === 'delete') ? applied : [...files, ...applied];
-  }
-  return files;
+  const texts = Object.assign({}, ...steps.map((s) => s.files)) as Record<string, string>;
+  return filesInForce(steps.slice(0, upTo)).map((f) => texts[f]!);
 }
 
 function checkAgainstEvaluator(rows: Readonly<Record<string, string>>, policies: readonly string[]): void {
@@ -86,7 +93,7 @@ describe('demo script', () => {
   });
 
   test('every step applies its files and expects a full matrix', () => {
-    assert.equal(steps.length, 3);
+    assert.equal(steps.length, 4);
     for (const s of steps) {
       for (const c of s.commands)
         assert.ok(s.files[c[2]!] !== undefined, `${c.join(' ')} names a file of the step`);
@@ -101,6 +108,23 @@ describe('demo script', () => {
   for (const [i, s] of steps.entries()) {
     test(`step ${i + 1}'s expectation is what the evaluator decides: ${s.title}`, () => {
       checkAgainstEvaluator(s.expect, policiesAfter(i + 1));
+      const yaml = [workloads, ...policiesAfter(i + 1)].join('---\n');
+      for (const n of s.names ?? []) {
+        const address = zoneChain(n.name)?.address;
+        assert.ok(address !== undefined, `${n.name} is a name of the lab's DNS`);
+        const want = n.expect === 'allowed' ? 'allow' : 'deny';
+        assert.equal(verdict(yaml, n.from, address, 'tcp', n.port), want, `${n.from} -> ${n.name}`);
+      }
     });
   }
+
+  test('the DNS step allows names under example.com only, and explains by name', () => {
+    const dns = steps[3]!;
+    assert.equal(dns.needs, 'dns-policy');
+    assert.deepEqual(filesInForce(steps), ['best-practice.yaml', 'allow-example-com.yaml']);
+    const by = (name: string): string | undefined => dns.names?.find((n) => n.name === name)?.expect;
+    assert.equal(by('api.example.com'), 'allowed');
+    assert.equal(by('evil.test'), 'denied');
+    for (const e of dns.explainCells) assert.ok(zoneChain(e.to) !== undefined, e.to);
+  });
 });

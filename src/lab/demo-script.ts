@@ -61,6 +61,21 @@ export const DEMO_TARGETS: readonly MatrixTarget[] = [
   { key: 'outside', protocol: 'tcp', port: 80 },
 ];
 
+/** A connection to a name: looked up from the pod through the cluster DNS, then connected (TCP). */
+export interface DemoNameProbe {
+  readonly from: string;
+  readonly name: string;
+  readonly port: number;
+  readonly expect: 'allowed' | 'denied';
+}
+
+/** A cell to ask `calicoctl policy explain` about; `to` a pod key, `outside` or a name of the lab's DNS. */
+export interface ExplainCell {
+  readonly from: string;
+  readonly to: string;
+  readonly port: number;
+}
+
 export interface DemoStep {
   readonly title: string;
   /** calicoctl invocations, in order (`-f FILE` names a key of `files`). */
@@ -70,8 +85,12 @@ export interface DemoStep {
   readonly explain: readonly string[];
   /** Expected rows over DEMO_TARGETS (`Y` allowed, `n` denied, `-` self), by source. */
   readonly expect: Readonly<Record<string, string>>;
-  /** One denied cell to ask `calicoctl policy explain` about. */
-  readonly explainCell?: { readonly from: string; readonly to: string; readonly port: number };
+  /** Cells to ask `calicoctl policy explain` about (a denied one, and the deciding allow where it teaches). */
+  readonly explainCells: readonly ExplainCell[];
+  /** What the lab's agents must do for the step to run (demo.ts skips it, saying why, otherwise). */
+  readonly needs?: 'dns-policy';
+  /** Connections by name, probed after the matrix. */
+  readonly names?: readonly DemoNameProbe[];
   /** calicoctl commands run after the matrix to show what is stored. */
   readonly show: readonly (readonly string[])[];
 }
@@ -210,6 +229,38 @@ export const BASELINE_EXPECT = {
   'kube-system/coredns': 'YYY-Y',
 };
 
+/**
+ * DNS policy (Calico Enterprise's `destination.domains`, in the open product here): default/client may open
+ * TCP 80 to names under example.com, learned from the cluster DNS's answers. default is default-deny for
+ * egress already (step 3's `default-deny`, which allows DNS to kube-dns).
+ */
+export const ALLOW_EXAMPLE_COM = `apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata:
+  name: allow-example-com
+  namespace: default
+spec:
+  selector: app == 'client'
+  types:
+    - Egress
+  egress:
+    - action: Allow
+      protocol: TCP
+      destination:
+        domains:
+          - '*.example.com'
+        ports:
+          - 80
+`;
+
+/** After step 3's rows: by-name connections change nothing in the matrix (each name has its own address). */
+const BEST_PRACTICE_EXPECT = {
+  'default/client': '-YnYn',
+  'production/web': 'n-YYn',
+  'production/db': 'nn-Yn',
+  'kube-system/coredns': 'nnn-Y',
+};
+
 /** The policy steps, with the starter file's two documents. */
 export function demoSteps(starter: StarterParts): DemoStep[] {
   return [
@@ -229,7 +280,7 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
         'production/db': 'Yn-YY',
         'kube-system/coredns': 'Ynn-Y',
       },
-      explainCell: { from: 'default/client', to: 'production/web', port: 80 },
+      explainCells: [{ from: 'default/client', to: 'production/web', port: 80 }],
       show: [['get', 'networkpolicy', '-n', 'production', '-o', 'wide']],
     },
     {
@@ -249,7 +300,7 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
         'production/db': 'nn-Yn',
         'kube-system/coredns': 'nnn-n',
       },
-      explainCell: { from: 'default/client', to: 'outside', port: 80 },
+      explainCells: [{ from: 'default/client', to: 'outside', port: 80 }],
       show: [['get', 'globalnetworkpolicy', '-o', 'wide']],
     },
     {
@@ -269,19 +320,52 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
         'ingress of the receiver, since both are default-deny). kube-system is not selected, so coredns still',
         'reaches the outside, and nothing else does.',
       ],
-      expect: {
-        'default/client': '-YnYn',
-        'production/web': 'n-YYn',
-        'production/db': 'nn-Yn',
-        'kube-system/coredns': 'nnn-Y',
-      },
-      explainCell: { from: 'default/client', to: 'production/db', port: 5432 },
+      expect: BEST_PRACTICE_EXPECT,
+      explainCells: [{ from: 'default/client', to: 'production/db', port: 5432 }],
       show: [
         ['get', 'globalnetworkpolicy', '-o', 'wide'],
         ['get', 'networkpolicy', '--all-namespaces', '-o', 'wide'],
       ],
     },
+    {
+      title: 'DNS policy: default/client may reach *.example.com by name (destination.domains)',
+      needs: 'dns-policy',
+      files: { 'allow-example-com.yaml': ALLOW_EXAMPLE_COM },
+      commands: [['apply', '-f', 'allow-example-com.yaml']],
+      explain: [
+        "default is default-deny for egress since step 3 ('default-deny' allows only DNS to kube-dns). This",
+        'policy allows default/client TCP 80 to any name matching *.example.com. The rule names no address:',
+        'each node learns them from the answers of the trusted DNS server (dnsTrustedServers: the cluster DNS,',
+        'kube-system/coredns) and holds each answer until its addresses are programmed, so the first',
+        'connection after a lookup already works. Enforcement is by IP: evil.test resolves to an address no',
+        'allowed name has, so it stays denied; cdn.example.com is allowed through its CNAME chain. The matrix',
+        'does not change (no name points at a pod or at the outside address probed there).',
+      ],
+      expect: BEST_PRACTICE_EXPECT,
+      names: [
+        { from: 'default/client', name: 'api.example.com', port: 80, expect: 'allowed' },
+        { from: 'default/client', name: 'www.example.com', port: 80, expect: 'allowed' },
+        { from: 'default/client', name: 'cdn.example.com', port: 80, expect: 'allowed' },
+        { from: 'default/client', name: 'evil.test', port: 80, expect: 'denied' },
+        { from: 'production/web', name: 'api.example.com', port: 80, expect: 'denied' },
+      ],
+      explainCells: [
+        { from: 'default/client', to: 'api.example.com', port: 80 },
+        { from: 'default/client', to: 'evil.test', port: 80 },
+      ],
+      show: [['get', 'networkpolicy', '-n', 'default', '-o', 'yaml']],
+    },
   ];
+}
+
+/** The files whose policies are in force after `steps` (a step that deletes replaces what came before). */
+export function filesInForce(steps: readonly DemoStep[]): string[] {
+  let files: string[] = [];
+  for (const s of steps) {
+    const applied = s.commands.filter((c) => c[0] === 'apply').map((c) => c[2]!);
+    files = s.commands.some((c) => c[0] === 'delete') ? applied : [...files, ...applied];
+  }
+  return files;
 }
 
 /** The pods and namespaces as Kubernetes objects, for `policy explain` (which works offline on files). */

@@ -33,10 +33,16 @@ import {
   DEMO_SOURCES,
   DEMO_TARGETS,
   demoSteps,
+  filesInForce,
   splitStarter,
   workloadsYaml,
+  type DemoNameProbe,
   type DemoStep,
+  type ExplainCell,
 } from './demo-script.js';
+import { CLUSTER_DNS_KEY } from '../labkit/cluster-dns.js';
+import { paramDef } from '../api/v3/felix-config-params.js';
+import { zoneChain } from '../labkit/dns-zone.js';
 import { repoRoot } from '../labkit/paths.js';
 import { defaultRacks, VXLAN_DEVICE, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE, ensureDirSync } from '../sys/files.js';
@@ -88,7 +94,9 @@ async function measure(lab: LabCluster, timeoutMs: number, signal: AbortSignal):
   const verdicts = await Promise.all(
     cells.map(async ({ from, t }): Promise<CellVerdict> => {
       if (from === t.key) return 'self';
-      const o = await lab.probe(from, { to: t.key, protocol: t.protocol, port: t.port, timeoutMs });
+      // The cluster DNS serves DNS on 53, not echo: the probe is a query.
+      const dns = t.key === CLUSTER_DNS_KEY && lab.clusterDnsRunning() ? { dnsQuery: 'api.example.com' } : {};
+      const o = await lab.probe(from, { to: t.key, protocol: t.protocol, port: t.port, timeoutMs, ...dns });
       if (o.verdict === 'allowed' || o.verdict === 'denied') return o.verdict;
       throw new CalicoError(
         'CALICO_ERR_IO',
@@ -149,7 +157,7 @@ async function addDemoPods(lab: LabCluster, via: PodVia, say: Say, signal: Abort
   const how = via === 'cni' ? 'the calico CNI plugin (calico-ipam picks each address)' : 'the lab (no CNI)';
   await step(say, `pods through ${how}`, () =>
     lab.addPods(
-      DEMO_PODS.map((p) => ({
+      DEMO_PODS.filter((p) => !lab.hasPod(`${p.namespace}/${p.name}`)).map((p) => ({
         node: p.node,
         spec: { namespace: p.namespace, name: p.name, labels: p.labels, ports: [p.port] },
       })),
@@ -167,7 +175,12 @@ async function createPods(lab: LabCluster, say: Say, signal: AbortSignal): Promi
     // A CNI build that does not take unix-socket etcd endpoints yet: the lab wires the pods instead.
     if (!/invalid etcd endpoint/.test(errorMessage(e))) throw e;
     say(`  (the CNI plugin refused the etcd endpoint: ${errorMessage(e)}; wiring the pods without CNI)`);
-    await lab.removePods(lab.pods().map((p) => `${p.namespace}/${p.name}`));
+    await lab.removePods(
+      lab
+        .pods()
+        .map((p) => `${p.namespace}/${p.name}`)
+        .filter((k) => k !== CLUSTER_DNS_KEY),
+    );
     await addDemoPods(lab, 'plumb', say, signal);
   }
   await lab.sync({ signal });
@@ -220,38 +233,87 @@ async function runStep(
   for (const l of s.explain) say(`  ${l}`);
   const matrix = await measure(lab, ctx.timeoutMs, ctx.signal);
   const wrong = report(say, matrix, ctx.previous, s.expect);
-  if (s.explainCell !== undefined) {
-    const e = s.explainCell;
+  const names = s.names === undefined ? 0 : await reportNames(lab, s.names, say, ctx.timeoutMs);
+  for (const e of s.explainCells) {
     say('');
-    say(`  Why is ${e.from} -> ${e.to} denied? (policy explain evaluates the same model the nodes enforce)`);
+    const to = await explainTarget(lab, e);
+    const what = to.resolve === undefined ? 'denied' : 'decided';
+    say(`  Why is ${e.from} -> ${e.to} ${what}? (policy explain evaluates the same model the nodes enforce)`);
     writeFileSync(
       join(dir, 'workloads.yaml'),
       workloadsYaml((key) => lab.pod(key).ip),
       { mode: FILE_MODE },
     );
-    const files = ['workloads.yaml', ...Object.keys(s.files).filter((f) => f !== 'starter.yaml')];
-    const past = ctx.earlier.flatMap((p) => Object.keys(p.files));
-    const applied = s.commands.some((c) => c[0] === 'delete') ? files : [...new Set([...past, ...files])];
-    const to = e.to === 'outside' ? lab.addressOf('outside') : e.to;
+    const current = ['workloads.yaml', ...filesInForce([...ctx.earlier, s])];
     await calicoctl(
       lab,
       [
         'policy',
         'explain',
-        ...applied.flatMap((f) => ['-f', f]),
+        ...current.flatMap((f) => ['-f', f]),
         '--from',
         e.from,
         '--to',
-        to,
+        to.address,
         '--port',
         String(e.port),
+        ...(to.resolve !== undefined ? ['--resolve', to.resolve] : []),
       ],
       say,
       dir,
     );
   }
   for (const c of s.show) await calicoctl(lab, c, say, dir);
-  return { matrix, wrong };
+  return { matrix, wrong: wrong + names };
+}
+
+/**
+ * Why the DNS policy step cannot run on this lab, or false: it needs the cluster DNS, and agents whose DNS
+ * path learns addresses from answers (the agent marks `dnsTrustedServers` as used once it does).
+ */
+export function dnsPolicyUnavailableReason(lab: LabCluster): string | false {
+  if (!lab.clusterDnsRunning()) return 'the lab has no cluster DNS (dnsmasq)';
+  if (paramDef('dnsTrustedServers').use === undefined)
+    return 'this calico-node does not learn names from DNS answers yet (it does not use FelixConfiguration dnsTrustedServers)';
+  return false;
+}
+
+/** The address `policy explain` gets for a cell; for a name, the one the pod's lookup returned, and `--resolve`. */
+async function explainTarget(
+  lab: LabCluster,
+  e: ExplainCell,
+): Promise<{ readonly address: string; readonly resolve?: string }> {
+  const chain = zoneChain(e.to);
+  if (chain === undefined) return { address: e.to === 'outside' ? lab.addressOf('outside') : e.to };
+  const looked = await lab.resolve(e.from, e.to).catch(() => undefined);
+  const address = looked?.addresses[0] ?? chain.address;
+  return { address, resolve: `${e.to}=${address}` };
+}
+
+/**
+ * Connections by name (looked up from the pod through the cluster DNS, then connected); prints each with the
+ * address it resolved to and returns how many differ from what the step expects.
+ */
+async function reportNames(
+  lab: LabCluster,
+  names: readonly DemoNameProbe[],
+  say: Say,
+  timeoutMs: number,
+): Promise<number> {
+  say('');
+  say('  By name (looked up from the pod through kube-system/coredns, then connected):');
+  let wrong = 0;
+  for (const n of names) {
+    const o = await lab.probe(n.from, { to: n.name, protocol: 'tcp', port: n.port, timeoutMs });
+    const address = zoneChain(n.name)?.address ?? '?';
+    const cell = o.verdict === 'allowed' ? 'allow' : o.verdict === 'denied' ? 'DENY' : o.verdict;
+    say(`    ${n.from.padEnd(20)} -> ${`${n.name} (${address})`.padEnd(38)} tcp/${n.port}  ${cell}`);
+    if (o.verdict !== n.expect) {
+      wrong++;
+      say(`  UNEXPECTED: ${n.from} -> ${n.name} is ${o.verdict}, expected ${n.expect} (${o.detail})`);
+    }
+  }
+  return wrong;
 }
 
 async function openLab(opts: DemoOptions, say: Say, signal: AbortSignal): Promise<LabCluster> {
@@ -310,6 +372,15 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     wrong += report(say, previous, undefined, BASELINE_EXPECT);
     for (const [i, s] of steps.entries()) {
       signal.throwIfAborted();
+      const missing = s.needs === 'dns-policy' ? dnsPolicyUnavailableReason(lab) : false;
+      if (missing !== false) {
+        say('');
+        say(RULE);
+        say(`Step ${i + 1}: ${s.title}`);
+        say(RULE);
+        say(`  skipped: ${missing}`);
+        continue;
+      }
       const r = await runStep(lab, s, i + 1, {
         say,
         dir,

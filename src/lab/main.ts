@@ -28,18 +28,22 @@ import { labKubeEnv } from '../labkit/kube/lab.js';
 import { parsePodKey } from '../labkit/resources.js';
 import { agentRouted, parseLabNetwork, type LabNetwork } from '../labkit/topology.js';
 import type { UpAsk } from './up-settings.js';
+import { MAX_DNS_TTL } from '../labkit/dns-zone.js';
 
 const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
 
   up [--nodes N] [--network bgp|vxlan|vxlan-crosssubnet|static] [--racks R] [--datastore embedded|etcd]
-     [--no-agent] [--kubernetes]   create the lab (default: 2 nodes, bgp, embedded datastore); on a lab that
+     [--no-agent] [--kubernetes] [--dns-ttl S]
+                                    create the lab (default: 2 nodes, bgp, embedded datastore); on a lab that
                                     is up: keep its settings, start stopped agents, add nodes up to --nodes;
                                     --kubernetes: also a Kubernetes control plane (etcd, kube-apiserver,
                                     controller manager, scheduler, Calico's CRDs; every node a Node; built by
                                     scripts/build-kubernetes.sh), admin kubeconfig <run dir>/kubeconfig; with
                                     agents (and no --datastore) it is the lab's datastore (calico-node, CNI
                                     and calicoctl on KDD) and a lab kubelet per node runs the Pods created
-                                    with kubectl
+                                    with kubectl; the cluster DNS (dnsmasq in kube-system/coredns) serves
+                                    api.example.com, www.example.com, cdn.example.com (CNAME) and evil.test
+                                    for outside addresses with TTL --dns-ttl (default 30 s)
   pod add NS/POD [--node NODE] [--ip ADDR] [--static] [--labels k=v,...] [--port N]...
      [--named-port NAME:PORT[/PROTO]]...
                                     create a pod through the calico CNI plugin (calico-ipam picks the address
@@ -48,7 +52,8 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
   pod del NS/POD                    remove a pod (CNI DEL for CNI pods)
   pod label NS/POD k=v,...          replace a pod's labels
   probe FROM TO --port N [--protocol tcp|udp] [--timeout-ms MS]
-                                    connect from pod FROM (or outside) to pod, outside or address TO: allowed
+                                    connect from pod FROM (or outside) to pod, outside, address or DNS name
+                                    TO (looked up from FROM through the cluster DNS first): allowed
                                     (exit 0), denied (dropped: no answer, every hop routed), unreachable (an
                                     ICMP error), no route (a hop of the path has no route), refused
   exec NODE|NS/POD|outside|fabric -- CMD [ARG]...
@@ -74,6 +79,7 @@ const OPTIONS = {
   nodes: { type: 'string' },
   network: { type: 'string' },
   racks: { type: 'string' },
+  'dns-ttl': { type: 'string' },
   datastore: { type: 'string' },
   'no-agent': { type: 'boolean' },
   kubernetes: { type: 'boolean' },
@@ -137,7 +143,9 @@ async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
     ...(values.kubernetes === true ? { kubernetes: true } : {}),
   };
   const runDir = runDirOf(values);
-  await up(runDir, ask, out, signal);
+  const dnsTtl =
+    values['dns-ttl'] === undefined ? undefined : int(values['dns-ttl'], '--dns-ttl', MAX_DNS_TTL);
+  await up(runDir, ask, out, signal, dnsTtl !== undefined ? { dnsTtl } : {});
   return withLab(runDir, async (lab) => {
     out(`lab up in ${lab.runDir}`);
     out(await formatStatus(lab));

@@ -38,7 +38,7 @@ import { waitUntilNoneMissing } from './concurrency.js';
 import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
 import { nodePacketLog, startPacketLog } from './packet-log.js';
-import { defaultAgentEntry, pruneDir } from './paths.js';
+import { clusterDnsFiles, defaultAgentEntry, pruneDir } from './paths.js';
 import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
 import {
   ensureLabKubernetes,
@@ -55,7 +55,11 @@ import {
   stopLabKubelets,
 } from './kube/kubelets.js';
 import { ProbeAgents } from './probe-client.js';
-import type { ProbeOutcome, ProbeProtocol } from './probe-protocol.js';
+import type { ProbeOutcome, ProbeProtocol, ResolveOutcome } from './probe-protocol.js';
+import { ensureClusterDns, isLabDnsmasq, resolveFromPod } from './cluster-dns.js';
+import { cniUnavailableReason } from './cni.js';
+import { isQueryName, type DnsQueryType } from './dns-message.js';
+import { STATIC_CLUSTER_DNS_IP } from './dns-zone.js';
 import { LabProcess } from './process.js';
 import { replaceResources } from './resource-sync.js';
 import { labNamespace, syncSentinel, type LabPodSpec } from './resources.js';
@@ -127,11 +131,19 @@ export interface AddPodOptions {
 }
 
 export interface LabProbe {
-  /** A pod key (`ns/name`), `outside`, or an IP address. */
+  /**
+   * A pod key (`ns/name`), `outside`, an IP address, or a DNS name: looked up first from the pod through the
+   * cluster DNS (its resolv.conf), then probed at the answer's first address.
+   */
   readonly to: string;
   readonly protocol: ProbeProtocol;
   readonly port: number;
   readonly timeoutMs?: number;
+  /**
+   * UDP to a DNS server: send a query for this name instead of the echo payload; any answer is `allowed`
+   * (the target serves DNS, not echo).
+   */
+  readonly dnsQuery?: string;
 }
 
 type Timing = { readonly timeoutMs?: number; readonly signal?: AbortSignal };
@@ -616,6 +628,63 @@ export class LabCluster implements AsyncDisposable {
     await runChecked(ns, 'conntrack', ['-F', '-f', 'ipv6'], sig(options));
   }
 
+  /**
+   * Starts the cluster DNS (cluster-dns.ts): dnsmasq in the pod `kube-system/coredns` (created on the last
+   * node unless it exists: through the CNI plugin when it is available, else wired by the lab, at a fixed
+   * address in a `static` lab), the outside's addresses for its names, the pods' resolv.conf, and the agents'
+   * `dnsTrustedServers`. Idempotent (a dnsmasq that died is started again). Returns the pod's address.
+   */
+  async addClusterDns(
+    options: Timing & { readonly ttl?: number; readonly node?: string } = {},
+  ): Promise<string> {
+    if (this.#state.datastore?.type === 'kubernetes')
+      throw new CalicoError(
+        'CALICO_ERR_USAGE',
+        "the cluster DNS runs in the lab's own pods; a Kubernetes-datastore lab's pods are the kubelets'",
+      );
+    const routed = agentRouted(this.network);
+    const via: PodVia = routed && cniUnavailableReason() === false ? 'cni' : 'plumb';
+    return ensureClusterDns(
+      {
+        runner: this.#runner,
+        state: this.#state,
+        datastore: this.datastore,
+        hasPod: (k) => this.hasPod(k),
+        pod: (k) => this.pod(k),
+        addPod: (node, spec, o) => this.addPod(node, spec, o),
+        client: (k) => this.#probes.client(k, this.pod(k).socketPath),
+      },
+      {
+        via,
+        ...(routed ? {} : { ip: STATIC_CLUSTER_DNS_IP }),
+        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+        ...(options.node !== undefined ? { node: options.node } : {}),
+        ...sig(options),
+      },
+    );
+  }
+
+  /** The cluster DNS pod's address, if the lab has one. */
+  clusterDnsAddress(): string | undefined {
+    const dns = this.#state.clusterDns;
+    return dns !== undefined && this.hasPod(dns.pod) ? this.pod(dns.pod).ip || undefined : undefined;
+  }
+
+  /** Whether the cluster DNS's dnsmasq runs (ours: its command line names the lab's configuration). */
+  clusterDnsRunning(): boolean {
+    const pid = this.#state.clusterDns?.pid;
+    return pid !== undefined && isLabDnsmasq(pid, clusterDnsFiles(this.runDir).configFile);
+  }
+
+  /** Looks `name` up from pod `from` through its resolv.conf (the cluster DNS) or `server`. */
+  async resolve(
+    from: string,
+    name: string,
+    options: { readonly type?: DnsQueryType; readonly server?: string; readonly timeoutMs?: number } = {},
+  ): Promise<ResolveOutcome & { readonly addresses: readonly string[] }> {
+    return resolveFromPod(await this.#probes.client(from, this.pod(from).socketPath), name, options);
+  }
+
   /** The address a probe target names: a pod key, `outside`, or an address. */
   addressOf(to: string): string {
     const target = this.hasPod(to) ? this.pod(to).ip : to === 'outside' ? this.#state.outside?.ip : to;
@@ -624,17 +693,50 @@ export class LabCluster implements AsyncDisposable {
     return target;
   }
 
-  /** One connect probe from pod `from` (a pod key, or `outside`) to a pod, `outside` or an address. */
+  /**
+   * One connect probe from pod `from` (a pod key, or `outside`) to a pod, `outside`, an address or a name
+   * (looked up from `from` first: a lookup that fails is the probe's outcome, saying so).
+   */
   async probe(from: string, p: LabProbe): Promise<ProbeOutcome> {
-    const ip = this.addressOf(p.to);
     const client =
       from === 'outside'
         ? await this.#infra.outsideClient()
         : await this.#probes.client(from, this.pod(from).socketPath);
+    const timeoutMs = p.timeoutMs ?? 1000;
     const startedAt = this.#paths.now();
-    const o = await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs: p.timeoutMs ?? 1000 });
     // A silent drop is "denied" only when the packets had a route both ways (cluster-probe.ts).
-    return this.#paths.judge(from, ip, o, startedAt);
+    const judge = (ip: string, o: ProbeOutcome): Promise<ProbeOutcome> =>
+      this.#paths.judge(from, ip, o, startedAt);
+    if (p.dnsQuery !== undefined) {
+      const ip = this.addressOf(p.to);
+      const o = await client.resolve({ name: p.dnsQuery, type: 'A', server: ip, port: p.port, timeoutMs });
+      return judge(ip, {
+        verdict: o.verdict,
+        detail: `DNS ${p.dnsQuery}: ${o.detail}`,
+        elapsedMs: o.elapsedMs,
+      });
+    }
+    const byName =
+      !this.hasPod(p.to) && p.to !== 'outside' && parseIp(p.to) === undefined && isQueryName(p.to);
+    if (!byName) {
+      const ip = this.addressOf(p.to);
+      return judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+    }
+    const r = await resolveFromPod(client, p.to, { timeoutMs });
+    const dnsIp = this.clusterDnsAddress();
+    if (r.verdict !== 'allowed') {
+      const o = {
+        verdict: r.verdict,
+        detail: `lookup of ${p.to} via ${r.server || '?'}: ${r.detail}`,
+        elapsedMs: r.elapsedMs,
+      };
+      return dnsIp !== undefined ? judge(dnsIp, o) : o;
+    }
+    const ip = r.addresses[0];
+    if (ip === undefined)
+      return { verdict: 'error', detail: `${p.to}: ${r.detail}, no address`, elapsedMs: r.elapsedMs };
+    const o = await judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+    return { ...o, detail: `${p.to} is ${ip} (${r.detail}); ${o.detail}` };
   }
 
   /**

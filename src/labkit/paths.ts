@@ -47,3 +47,19 @@ export function pruneDir(dir: string, keep: (relPath: string) => boolean): strin
   if (!walk(dir)) rmSync(dir, { recursive: true, force: true });
   return kept.sort();
 }
+
+/** The cluster DNS's files (cluster-dns.ts): dnsmasq's configuration and log, and the pods' resolv.conf. */
+export function clusterDnsFiles(runDir: string): {
+  readonly dir: string;
+  readonly configFile: string;
+  readonly logFile: string;
+  readonly resolvConf: string;
+} {
+  const dir = join(runDir, 'dns');
+  return {
+    dir,
+    configFile: join(dir, 'dnsmasq.conf'),
+    logFile: join(dir, 'dnsmasq.log'),
+    resolvConf: join(dir, 'resolv.conf'),
+  };
+}

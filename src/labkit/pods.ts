@@ -24,7 +24,7 @@ import { endpointStatusPath } from './agent.js';
 import { podWiring, unwirePodRoutes, wirePodRoutes } from './cluster-net.js';
 import { cniAdd, cniDel, labNetconf, IP_ADDRS_ANNOTATION, type CniAttachment } from './cni.js';
 import { createNamespace, deleteNamespace, listNamespaces } from './netns.js';
-import { podFiles } from './paths.js';
+import { clusterDnsFiles, podFiles } from './paths.js';
 import { interfaceMac, wireCniPodHairpin, wirePod } from './plumbing.js';
 import { startProbeAgent, type ProbeAgentClient } from './probe-client.js';
 import type { LabProcess } from './process.js';
@@ -197,6 +197,7 @@ export async function plumbPod(
     socketPath: r.socketPath,
     ports: r.ports,
     logFile: r.logFile,
+    resolvConf: clusterDnsFiles(ctx.state.runDir).resolvConf,
     detached: ctx.state.detached,
   });
   r.probePid = agent.process.pid;

@@ -3,16 +3,20 @@
  * UDP echo on the ports it is told (dual-stack, so one socket per port serves both families), and runs connect
  * probes from the pod on request, over a unix socket (probe-protocol.ts).
  *
- *   node probe-agent.js --socket PATH [--ports 80,81]
+ *   node probe-agent.js --socket PATH [--ports 80,81] [--resolv-conf PATH]
  *
  * A probe is bounded by its timeout. TCP: connected = allowed, RST = refused, silence = denied. UDP: one
  * datagram, resent twice within the timeout; the echo = allowed, ICMP port unreachable = refused, silence =
  * denied. An ICMP host or network unreachable is `unreachable` for both (routing failed, not policy). When the timeout fires, the verdict waits for one more I/O poll (setImmediate runs after it), so a
  * connection the kernel completed while this event loop was busy still counts as connected.
+ *
+ * It also looks names up from the pod (`resolve`): a DNS query over UDP to the server asked for, or to the
+ * first nameserver of `--resolv-conf` (the pod's resolver configuration), so the lookup crosses the node's
+ * dataplane as a real pod's does; the answer's records come back to the lab.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -25,7 +29,11 @@ import {
   type ProbeOutcome,
   type ProbeRequest,
   type ProbeVerdict,
+  type ResolveOutcome,
+  type ResolveRequest,
 } from './probe-protocol.js';
+import { encodeQuery, parseAnswer, type DnsAnswer } from './dns-message.js';
+import { resolvConfNameserver } from './dns-zone.js';
 import { listenUnixSocket } from '../sys/unix-socket.js';
 
 const UDP_SENDS = 3;
@@ -90,10 +98,19 @@ function probeTcp(req: ProbeRequest): Promise<ProbeOutcome> {
   });
 }
 
-function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
-  return bounded(req.timeoutMs, (finish) => {
-    const s = createSocket(isIP(req.ip) === 6 ? 'udp6' : 'udp4');
-    const payload = Buffer.from(`calts-probe-${randomBytes(6).toString('hex')}`);
+/**
+ * One UDP exchange (connected socket): `payload` sent up to UDP_SENDS times within the timeout; the first
+ * datagram `accept` takes (it returns the detail) makes the verdict `allowed`.
+ */
+function udpExchange(
+  ip: string,
+  port: number,
+  timeoutMs: number,
+  payload: Buffer,
+  accept: (m: Buffer) => string | undefined,
+): Promise<ProbeOutcome> {
+  return bounded(timeoutMs, (finish) => {
+    const s = createSocket(isIP(ip) === 6 ? 'udp6' : 'udp4');
     const resends: NodeJS.Timeout[] = [];
     let closed = false;
     const send = (): void => {
@@ -103,15 +120,16 @@ function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
       });
     };
     s.on('message', (m) => {
-      if (m.equals(payload)) finish('allowed', 'echoed');
+      const detail = accept(m);
+      if (detail !== undefined) finish('allowed', detail);
     });
     s.on('error', (e) => {
       finish(...classify(e));
     });
     // Connected: an ICMP port unreachable then surfaces as ECONNREFUSED instead of silence.
-    s.connect(req.port, req.ip, () => {
+    s.connect(port, ip, () => {
       send();
-      for (let i = 1; i < UDP_SENDS; i++) resends.push(setTimeout(send, (req.timeoutMs * i) / UDP_SENDS));
+      for (let i = 1; i < UDP_SENDS; i++) resends.push(setTimeout(send, (timeoutMs * i) / UDP_SENDS));
     });
     return () => {
       closed = true;
@@ -119,6 +137,51 @@ function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
       s.close();
     };
   });
+}
+
+function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
+  const payload = Buffer.from(`calts-probe-${randomBytes(6).toString('hex')}`);
+  return udpExchange(req.ip, req.port, req.timeoutMs, payload, (m) =>
+    m.equals(payload) ? 'echoed' : undefined,
+  );
+}
+
+/** The resolv.conf's first nameserver, read at each lookup (the cluster DNS may come after the pod). */
+function configuredServer(resolvConf: string | undefined): string | undefined {
+  if (resolvConf === undefined) return undefined;
+  try {
+    return resolvConfNameserver(readFileSync(resolvConf, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A lookup from this pod: one query (resent as a stub resolver does), the first answer with its id. */
+async function resolveName(req: ResolveRequest, resolvConf: string | undefined): Promise<ResolveOutcome> {
+  const ip = req.server ?? configuredServer(resolvConf);
+  if (ip === undefined)
+    return {
+      verdict: 'error',
+      detail: `no nameserver in ${resolvConf ?? '(no resolv.conf)'}`,
+      elapsedMs: 0,
+      server: '',
+    };
+  const port = req.port ?? 53;
+  const server = isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
+  const id = randomInt(0x10000);
+  let answer: DnsAnswer | undefined;
+  const outcome = await udpExchange(ip, port, req.timeoutMs, encodeQuery(id, req.name, req.type), (m) => {
+    const a = parseAnswer(m);
+    // A malformed or foreign datagram is not the answer (a stub resolver drops it and keeps waiting).
+    if (!a.ok || a.value.id !== id) return undefined;
+    answer = a.value;
+    return `${a.value.rcode} from ${server}${a.value.truncated ? ' (truncated)' : ''}`;
+  });
+  return {
+    ...outcome,
+    server,
+    ...(answer !== undefined ? { rcode: answer.rcode, records: answer.records } : {}),
+  };
 }
 
 /** The echo servers, reconfigured as a whole by `serve`. */
@@ -186,7 +249,11 @@ function listenUdp(port: number): Promise<UdpSocket> {
   });
 }
 
-async function handle(req: AgentRequest, servers: EchoServers): Promise<AgentResponse> {
+async function handle(
+  req: AgentRequest,
+  servers: EchoServers,
+  resolvConf: string | undefined,
+): Promise<AgentResponse> {
   switch (req.op) {
     case 'ping':
       return { id: req.id, op: 'ping', pid: process.pid };
@@ -197,17 +264,23 @@ async function handle(req: AgentRequest, servers: EchoServers): Promise<AgentRes
       const outcome = req.protocol === 'tcp' ? await probeTcp(req) : await probeUdp(req);
       return { id: req.id, op: 'probe', ...outcome };
     }
+    case 'resolve':
+      return { id: req.id, op: 'resolve', ...(await resolveName(req, resolvConf)) };
   }
 }
 
-function serveControl(socketPath: string, servers: EchoServers): Promise<Server> {
+function serveControl(
+  socketPath: string,
+  servers: EchoServers,
+  resolvConf: string | undefined,
+): Promise<Server> {
   const control = createServer((conn) => {
     conn.on('error', () => conn.destroy());
     const lines = createInterface({ input: conn, crlfDelay: Infinity });
     lines.on('line', (line) => {
       const parsed = parseRequest(line);
       const reply = parsed.ok
-        ? handle(parsed.value, servers).catch((e: unknown): AgentResponse => ({
+        ? handle(parsed.value, servers, resolvConf).catch((e: unknown): AgentResponse => ({
             id: parsed.value.id,
             op: 'error',
             message: e instanceof Error ? e.message : String(e),
@@ -223,16 +296,21 @@ function serveControl(socketPath: string, servers: EchoServers): Promise<Server>
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { socket: { type: 'string' }, ports: { type: 'string', default: '' } },
+    options: {
+      socket: { type: 'string' },
+      ports: { type: 'string', default: '' },
+      'resolv-conf': { type: 'string' },
+    },
   });
-  if (values.socket === undefined) throw new Error('usage: probe-agent --socket PATH [--ports 80,81]');
+  if (values.socket === undefined)
+    throw new Error('usage: probe-agent --socket PATH [--ports 80,81] [--resolv-conf PATH]');
   const socketPath = values.socket;
   const ports = values.ports === '' ? [] : values.ports.split(',').map(Number);
   if (!ports.every(isPort)) throw new Error(`bad --ports ${values.ports}`);
   const servers = new EchoServers();
   await servers.set(ports);
   // The control socket comes last: once it accepts, every initial port listens.
-  const control = await serveControl(socketPath, servers);
+  const control = await serveControl(socketPath, servers, values['resolv-conf']);
   const stop = (): void => {
     servers.close();
     control.close();

@@ -8,7 +8,14 @@ import { createInterface } from 'node:readline';
 import { sleep } from '../lib/async.js';
 import { CalicoError } from '../lib/errors.js';
 import { LabProcess, nodeScriptCommand, siblingScript } from './process.js';
-import { parseResponse, type AgentResponse, type ProbeOutcome, type ProbeRequest } from './probe-protocol.js';
+import {
+  parseResponse,
+  type AgentResponse,
+  type ProbeOutcome,
+  type ProbeRequest,
+  type ResolveOutcome,
+  type ResolveRequest,
+} from './probe-protocol.js';
 
 /** Slack on top of a probe's own timeout before the lab gives up on the agent. */
 const REQUEST_SLACK_MS = 10_000;
@@ -21,7 +28,10 @@ type Pending = {
 };
 
 type RequestBody =
-  ({ op: 'probe' } & ProbeRequest) | { op: 'serve'; ports: readonly number[] } | { op: 'ping' };
+  | ({ op: 'probe' } & ProbeRequest)
+  | ({ op: 'resolve' } & ResolveRequest)
+  | { op: 'serve'; ports: readonly number[] }
+  | { op: 'ping' };
 
 function tryConnect(path: string): Promise<Socket | undefined> {
   return new Promise((resolve) => {
@@ -115,6 +125,20 @@ export class ProbeAgentClient {
     return { verdict: r.verdict, detail: r.detail, elapsedMs: r.elapsedMs };
   }
 
+  /** Looks a name up from the pod (probe-protocol.ts `ResolveRequest`). */
+  async resolve(req: ResolveRequest): Promise<ResolveOutcome> {
+    const r = await this.#request({ op: 'resolve', ...req }, req.timeoutMs + REQUEST_SLACK_MS);
+    if (r.op !== 'resolve') throw new CalicoError('CALICO_ERR_IO', `probe agent answered ${r.op} to resolve`);
+    return {
+      verdict: r.verdict,
+      detail: r.detail,
+      elapsedMs: r.elapsedMs,
+      server: r.server,
+      ...(r.rcode !== undefined ? { rcode: r.rcode } : {}),
+      ...(r.records !== undefined ? { records: r.records } : {}),
+    };
+  }
+
   /** Sets the ports served (TCP and UDP echo), opening and closing listeners as needed. */
   async serve(ports: readonly number[]): Promise<readonly number[]> {
     const r = await this.#request({ op: 'serve', ports }, REQUEST_SLACK_MS);
@@ -187,6 +211,8 @@ export interface ProbeAgentLaunch {
   readonly socketPath: string;
   readonly ports: readonly number[];
   readonly logFile: string;
+  /** The pod's resolver configuration (its first nameserver answers `resolve` without a server). */
+  readonly resolvConf?: string;
   readonly detached?: boolean;
   readonly readyTimeoutMs?: number;
 }
@@ -201,7 +227,14 @@ export async function startProbeAgent(
   const proc = LabProcess.spawn({
     netns: launch.netns,
     command,
-    args: [...args, '--socket', launch.socketPath, '--ports', launch.ports.join(',')],
+    args: [
+      ...args,
+      '--socket',
+      launch.socketPath,
+      '--ports',
+      launch.ports.join(','),
+      ...(launch.resolvConf !== undefined ? ['--resolv-conf', launch.resolvConf] : []),
+    ],
     logFile: launch.logFile,
     ...(launch.detached !== undefined ? { detached: launch.detached } : {}),
   });

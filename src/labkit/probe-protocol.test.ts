@@ -56,4 +56,24 @@ describe('probe agent protocol', () => {
     assert.equal(parseResponse('{"op":"ping","pid":3}'), undefined);
     assert.equal(parseResponse('garbage'), undefined);
   });
+
+  test('resolve: a name and type, an optional server and port; the answer keeps its records', () => {
+    const r = parseRequest('{"id":5,"op":"resolve","name":"api.example.com","type":"A","timeoutMs":500}');
+    assert.deepEqual(r, {
+      ok: true,
+      value: { id: 5, op: 'resolve', name: 'api.example.com', type: 'A', timeoutMs: 500 },
+    });
+    for (const bad of [
+      '{"id":6,"op":"resolve","name":"a..b","type":"A","timeoutMs":500}',
+      '{"id":6,"op":"resolve","name":"a.b","type":"MX","timeoutMs":500}',
+      '{"id":6,"op":"resolve","name":"a.b","type":"A","server":"nope","timeoutMs":500}',
+      '{"id":6,"op":"resolve","name":"a.b","type":"A","port":0,"timeoutMs":500}',
+    ])
+      assert.equal(parseRequest(bad).ok, false, bad);
+    const record = { name: 'a.b', type: 'A', ttl: 5, data: '10.1.1.1' };
+    const answer = { id: 7, op: 'resolve', verdict: 'allowed', detail: 'd', elapsedMs: 2, server: 's:53' };
+    const line = JSON.stringify({ ...answer, rcode: 'NOERROR', records: [record, { junk: true }] });
+    assert.deepEqual(parseResponse(line), { ...answer, rcode: 'NOERROR', records: [record] });
+    assert.equal(parseResponse(JSON.stringify({ ...answer, verdict: 'maybe' })), undefined);
+  });
 });

@@ -3,6 +3,8 @@
  * unix socket in the run dir (network namespaces do not isolate the filesystem). Every request carries an
  * id that its response echoes; responses may come out of order. Pure: parsing and validation only.
  */
+import { parseIp } from '../lib/net/ip.js';
+import { isQueryName, type DnsQueryType, type DnsRecord } from './dns-message.js';
 
 export type ProbeProtocol = 'tcp' | 'udp';
 
@@ -34,8 +36,30 @@ export interface ServeMessage {
   readonly ports: readonly number[];
 }
 
+/**
+ * A name lookup from the pod (UDP, as a stub resolver does): `server` (an address; absent: the first
+ * `nameserver` of the agent's resolv.conf) on `port` (default 53). Its verdict reads like a UDP probe's: an
+ * answer (any rcode) = allowed, silence = denied, ICMP errors as for probes.
+ */
+export interface ResolveRequest {
+  readonly name: string;
+  readonly type: DnsQueryType;
+  readonly server?: string;
+  readonly port?: number;
+  readonly timeoutMs: number;
+}
+
+export interface ResolveOutcome extends ProbeOutcome {
+  /** The server asked (`ip:port`); empty when none was known. */
+  readonly server: string;
+  /** Present once an answer came back. */
+  readonly rcode?: string;
+  readonly records?: readonly DnsRecord[];
+}
+
 export type AgentRequest =
   | ({ readonly id: number; readonly op: 'probe' } & ProbeRequest)
+  | ({ readonly id: number; readonly op: 'resolve' } & ResolveRequest)
   | ServeMessage
   | { readonly id: number; readonly op: 'ping' };
 
@@ -47,6 +71,7 @@ export interface ProbeOutcome {
 
 export type AgentResponse =
   | ({ readonly id: number; readonly op: 'probe' } & ProbeOutcome)
+  | ({ readonly id: number; readonly op: 'resolve' } & ResolveOutcome)
   | ServeMessage
   | { readonly id: number; readonly op: 'ping'; readonly pid: number }
   | { readonly id: number; readonly op: 'error'; readonly message: string };
@@ -91,12 +116,53 @@ export function parseRequest(
         return { ok: false, id, message: 'bad timeoutMs' };
       return { ok: true, value: { id, op: 'probe', protocol, ip, port, timeoutMs } };
     }
+    case 'resolve': {
+      const { name, type, server, port, timeoutMs } = x;
+      if (typeof name !== 'string' || !isQueryName(name)) return { ok: false, id, message: 'bad name' };
+      if (type !== 'A' && type !== 'AAAA') return { ok: false, id, message: `bad type ${String(type)}` };
+      if (server !== undefined && (typeof server !== 'string' || parseIp(server) === undefined))
+        return { ok: false, id, message: 'bad server' };
+      if (port !== undefined && !isPort(port)) return { ok: false, id, message: 'bad port' };
+      if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_PROBE_TIMEOUT_MS))
+        return { ok: false, id, message: 'bad timeoutMs' };
+      const qtype: DnsQueryType = type;
+      const value = {
+        id,
+        op: 'resolve' as const,
+        name,
+        type: qtype,
+        timeoutMs,
+        ...(server !== undefined ? { server } : {}),
+        ...(port !== undefined ? { port } : {}),
+      };
+      return { ok: true, value };
+    }
     default:
       return { ok: false, id, message: `unknown op ${JSON.stringify(x.op)}` };
   }
 }
 
+function isDnsRecord(x: unknown): x is DnsRecord {
+  return (
+    isRecord(x) &&
+    typeof x.name === 'string' &&
+    (x.type === 'A' || x.type === 'AAAA' || x.type === 'CNAME') &&
+    typeof x.ttl === 'number' &&
+    typeof x.data === 'string'
+  );
+}
+
 const VERDICTS: readonly string[] = ['allowed', 'denied', 'unreachable', 'no-route', 'refused', 'error'];
+
+/** The verdict, detail and time of a probe or resolve response; undefined without a known verdict. */
+function outcomeOf(x: Record<string, unknown>): ProbeOutcome | undefined {
+  if (typeof x.verdict !== 'string' || !VERDICTS.includes(x.verdict)) return undefined;
+  return {
+    verdict: x.verdict as ProbeVerdict,
+    detail: typeof x.detail === 'string' ? x.detail : '',
+    elapsedMs: typeof x.elapsedMs === 'number' ? x.elapsedMs : 0,
+  };
+}
 
 /** Parses one response line; undefined when it is not a response. */
 export function parseResponse(line: string): AgentResponse | undefined {
@@ -109,15 +175,23 @@ export function parseResponse(line: string): AgentResponse | undefined {
   if (!isRecord(x) || typeof x.id !== 'number') return undefined;
   const id = x.id;
   switch (x.op) {
-    case 'probe':
-      if (typeof x.verdict !== 'string' || !VERDICTS.includes(x.verdict)) return undefined;
+    case 'probe': {
+      const outcome = outcomeOf(x);
+      return outcome === undefined ? undefined : { id, op: 'probe', ...outcome };
+    }
+    case 'resolve': {
+      const outcome = outcomeOf(x);
+      if (outcome === undefined) return undefined;
+      const records = Array.isArray(x.records) ? x.records.filter(isDnsRecord) : undefined;
       return {
         id,
-        op: 'probe',
-        verdict: x.verdict as ProbeVerdict,
-        detail: typeof x.detail === 'string' ? x.detail : '',
-        elapsedMs: typeof x.elapsedMs === 'number' ? x.elapsedMs : 0,
+        op: 'resolve',
+        ...outcome,
+        server: typeof x.server === 'string' ? x.server : '',
+        ...(typeof x.rcode === 'string' ? { rcode: x.rcode } : {}),
+        ...(records !== undefined ? { records } : {}),
       };
+    }
     case 'serve':
       return Array.isArray(x.ports) && x.ports.every(isPort)
         ? { id, op: 'serve', ports: x.ports }

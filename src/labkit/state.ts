@@ -62,6 +62,17 @@ export interface OutsideRecord {
 }
 
 /**
+ * The cluster DNS (cluster-dns.ts): dnsmasq inside the pod `pod`, serving the lab's zone (dns-zone.ts) with
+ * `ttl`; its files are under `<run dir>/dns` (paths.ts `clusterDnsFiles`).
+ */
+export interface ClusterDnsRecord {
+  /** The pod key, `kube-system/coredns`. */
+  readonly pod: string;
+  readonly ttl: number;
+  pid?: number;
+}
+
+/**
  * The lab's datastore: the embedded SQLite file, a private etcd on a unix socket, or the lab's Kubernetes API
  * server (KDD: `kubernetes` holds the control plane; the kubeconfig is its admin kubeconfig).
  */
@@ -92,6 +103,8 @@ export interface LabState {
   readonly racks?: number;
   fabricNs?: string;
   outside?: OutsideRecord;
+  /** The cluster DNS; absent: the lab has none. */
+  clusterDns?: ClusterDnsRecord;
   /** Where `calico` and `calico-ipam` are installed for the lab's CNI invocations. */
   cniBinDir?: string;
   /** The agent entry script; absent: nodes run no agent. */

@@ -8,7 +8,7 @@
  *   node ns:     eth0 = 172.31.<rack>.<index>/24 (fd5c:a1c0:<rack>::<index>/64), default via the rack gateway
  *   outside ns:  eth0 = 203.0.113.10/24 (TEST-NET-3), default via 203.0.113.254; it stands for the Internet: the
  *                fabric routes to it, but it has no route to pods, so only masqueraded (natOutgoing) pod
- *                traffic gets answers
+ *                traffic gets answers; with the cluster DNS it also holds one /32 per DNS name (dns-zone.ts)
  *
  * Networking modes: `static` (the lab writes a /32 route per pod on every other node; the agents run no
  * networking backend and create no pools: for exact conformance addresses in both families), `bgp` (BIRD
