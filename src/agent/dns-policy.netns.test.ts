@@ -26,6 +26,9 @@ const skip =
 
 const C = 'projectcalico.org/v3';
 const BULK = 1000;
+const V6 = { client: 'fd65::10', dns: 'fd65::53', web: 'fd65::80', evil: 'fd65::66' } as const;
+/** The link-local address of a host-side veth with Calico's MAC ee:ee:ee:ee:ee:ee. */
+const HOST_LL = 'fe80::ecee:eeff:feee:eeee';
 /** A "trusted" server that answers every query with a record whose name is a compression pointer to itself. */
 const BAD_SERVER = `
 const d = require('node:dgram').createSocket('udp4');
@@ -89,6 +92,15 @@ describe(
       procs.push(p);
     };
 
+    const v6Of = new Map<string, string>();
+    /** An IPv6 address for a pod, routed as Calico does (host veth link-local as the gateway). */
+    const addV6 = async (p: TestPod, addr: string): Promise<void> => {
+      v6Of.set(p.ip, addr);
+      await runner.run('ip', ['-n', p.ns, 'addr', 'add', `${addr}/128`, 'dev', 'eth0', 'nodad']);
+      await runner.run('ip', ['-n', p.ns, '-6', 'route', 'add', 'default', 'via', HOST_LL, 'dev', 'eth0']);
+      await runner.run('ip', ['-n', h.node, '-6', 'route', 'add', `${addr}/128`, 'dev', p.iface]);
+    };
+
     const lookup = async (req: Partial<DnsProbeRequest> & { names: string[] }): Promise<DnsProbeResult[]> => {
       const full: DnsProbeRequest = {
         server: { ip: '10.65.0.53', port: 53 },
@@ -116,7 +128,8 @@ describe(
 
     before(async () => {
       await h.setup();
-      h.startAgent({ FELIX_PROMETHEUSMETRICSENABLED: 'true' });
+      await runner.run('ip', ['-n', h.node, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'uplink', 'nodad']);
+      h.startAgent({ FELIX_PROMETHEUSMETRICSENABLED: 'true', IP6: 'autodetect' });
       client = await h.plumbPod('app', 'client', '10.65.0.10', { app: 'client' });
       const dns = await h.plumbPod('kube-system', 'dns', '10.65.0.53', { app: 'dns' });
       const dnsShort = await h.plumbPod('kube-system', 'dns-short', '10.65.0.55', { app: 'dns' });
@@ -147,12 +160,24 @@ describe(
           (_, i) => `10.66.${Math.floor(i / 250)}.${(i % 250) + 1} n${i}.bulk.example.com`,
         ).join('\n') + '\n',
       );
+      for (const [p, a] of [
+        [client, V6.client],
+        [dns, V6.dns],
+        [web, V6.web],
+        [evil, V6.evil],
+      ] as const) {
+        await addV6(p, a);
+        if (p !== client && p !== dns) await h.scope.listen(p.ns, { protocol: 'tcp', address: a, port: 80 });
+      }
       dnsmasq(dns, 60, [
         '--address=/api.example.com/10.65.0.80',
+        `--address=/api.example.com/${V6.web}`,
         '--address=/evil.test/10.65.0.66',
+        `--address=/evil.test/${V6.evil}`,
         '--host-record=edge.cdn.test,10.65.0.81',
         '--cname=www.example.com,edge.cdn.test',
         `--addn-hosts=${hosts}`,
+        `--listen-address=${V6.dns}`,
       ]);
       dnsmasq(dnsShort, 3, ['--address=/short.example.com/10.65.0.82']);
       dnsmasq(rogue, 60, ['--address=/poisoned.example.com/10.65.0.66']);
@@ -170,13 +195,17 @@ describe(
         kind: 'FelixConfiguration',
         metadata: { name: 'default' },
         spec: {
-          dnsTrustedServers: ['10.65.0.53', '10.65.0.55:53', '10.65.0.56'],
+          dnsTrustedServers: ['10.65.0.53', '10.65.0.55:53', '10.65.0.56', `[${V6.dns}]:53`],
           dnsLogsFlushInterval: '1s',
         },
       } as Resource);
       for (const ns of ['app', 'kube-system', 'other', 'web']) await h.put(namespaceObject(ns));
-      for (const p of [client, dns, dnsShort, rogue, bad, web, cdn, evil, short])
-        await h.put(h.workloadEndpoint(p));
+      for (const p of [client, dns, dnsShort, rogue, bad, web, cdn, evil, short]) {
+        const wep = h.workloadEndpoint(p) as Resource & { spec: { ipNetworks: string[] } };
+        const v6 = v6Of.get(p.ip);
+        if (v6 !== undefined) wep.spec.ipNetworks.push(`${v6}/128`);
+        await h.put(wep);
+      }
       await h.put(
         gnp('client-egress', {
           selector: "app == 'client'",
@@ -210,6 +239,46 @@ describe(
       assert.deepEqual(evil.addresses, ['10.65.0.66']);
       assert.equal(evil.connected, false);
       assert.match(await h.tableText(), /cali40d-[^\n]*\n[^}]*10\.65\.0\.80 timeout/);
+    });
+
+    it('IPv6: an AAAA answer through the IPv6 trusted server allows exactly the learned address', async () => {
+      const server = { ip: V6.dns, port: 53 };
+      // The pods' IPv6 gateway answers once its link-local address has passed duplicate address detection.
+      await waitFor(
+        async () =>
+          one(await lookup({ names: ['evil.test'], server, type: 'AAAA', connectPort: 0 })).addresses
+            .length === 1,
+        {
+          timeoutMs: 15_000,
+          what: 'an IPv6 lookup from the client pod',
+          describe: async () =>
+            JSON.stringify(await lookup({ names: ['evil.test'], server, type: 'AAAA', connectPort: 0 })) +
+            h
+              .agentLog()
+              .split('\n')
+              .filter((l) => /DNS|ipv6|IPv6|address/.test(l))
+              .join('\n') +
+            (
+              await runner.run('ip', [
+                'netns',
+                'exec',
+                h.node,
+                'nft',
+                'list',
+                'chain',
+                'inet',
+                'calico',
+                'mangle-DNS-PREROUTING',
+              ])
+            ).stdout,
+        },
+      );
+      const evil = one(await lookup({ names: ['evil.test'], server, type: 'AAAA' }));
+      assert.deepEqual([evil.addresses, evil.connected], [[V6.evil], false]);
+      const api = one(await lookup({ names: ['api.example.com'], server, type: 'AAAA' }));
+      assert.deepEqual(api.addresses, [V6.web]);
+      assert.equal(api.connected, true, JSON.stringify(api));
+      assert.match(await h.tableText(), /cali60d-[^\n]*\n[^}]*fd65::80 timeout/);
     });
 
     it('a CNAME chain from an allowed name allows its final address (TCP DNS)', async () => {

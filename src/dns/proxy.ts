@@ -93,6 +93,8 @@ export interface DnsListener {
   readonly upstream: DnsServerAddress;
 }
 
+const UDP_RECEIVE_BUFFER_BYTES = 4 << 20;
+
 const DEFAULTS = {
   hookTimeoutMs: 2_000,
   upstreamTimeoutMs: 5_000,
@@ -162,7 +164,13 @@ export class DnsProxy {
     });
     const addr = tcp.address();
     const port = typeof addr === 'object' && addr !== null ? addr.port : spec.port;
-    const udp = createSocket({ type: isIPv6(spec.host) ? 'udp6' : 'udp4', ipv6Only: isIPv6(spec.host) });
+    // A deep receive queue: a burst of queries (a pod resolving many names at once) must not be lost while an
+    // answer is being programmed. The kernel caps it at net.core.rmem_max.
+    const udp = createSocket({
+      type: isIPv6(spec.host) ? 'udp6' : 'udp4',
+      ipv6Only: isIPv6(spec.host),
+      recvBufferSize: UDP_RECEIVE_BUFFER_BYTES,
+    });
     this.#udp.push(udp);
     await new Promise<void>((resolve, reject) => {
       udp.once('error', reject);
