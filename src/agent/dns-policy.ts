@@ -123,6 +123,11 @@ export class DnsPolicyRuntime {
     if (servers) this.#reconcileListeners();
   }
 
+  /** The trusted servers behind `k8s-service:` entries changed: re-plan the proxies. */
+  refreshServers(): void {
+    this.#reconcileListeners();
+  }
+
   #configChanged(c: FelixConfig): void {
     const first = this.#config === undefined;
     this.#config = c;

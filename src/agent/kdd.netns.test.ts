@@ -10,7 +10,7 @@
  * (a resync), and a later change is applied.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -209,5 +209,99 @@ describe('calico-node on the Kubernetes datastore', { skip, timeout: 600_000 }, 
     await kubectl(['delete', 'networkpolicy', 'default-deny', '-n', NAMESPACE]);
     await denyRemoved('the deletion after the restart', 30_000);
     assert.equal(await reach(), true, 'the deletion after the restart is applied');
+  });
+
+  it('DNS policy with the default trusted server k8s-service:kube-dns, read from the Service and its EndpointSlices', async () => {
+    const dns = await h.plumbPod('kube-system', 'coredns', '10.67.0.53', { app: 'kube-dns' });
+    await kubectl(
+      ['apply', '-f', '-'],
+      [
+        'apiVersion: v1\nkind: Namespace\nmetadata: {name: kube-system}\n',
+        'apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: default, namespace: kube-system}\n',
+        podManifest(dns),
+        'apiVersion: v1\nkind: Service\nmetadata: {name: kube-dns, namespace: kube-system}\n' +
+          'spec:\n  ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]\n',
+        'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\n' +
+          'metadata: {name: kube-dns-1, namespace: kube-system, labels: {kubernetes.io/service-name: kube-dns}}\n' +
+          'addressType: IPv4\nendpoints: [{addresses: [10.67.0.53], conditions: {ready: true}}]\n' +
+          'ports: [{name: dns, port: 53, protocol: UDP}, {name: dns-tcp, port: 53, protocol: TCP}]\n',
+      ].join('---\n'),
+    );
+    const clusterIp = (
+      await kubectl(['get', 'service', 'kube-dns', '-n', 'kube-system', '-o', 'jsonpath={.spec.clusterIP}'])
+    ).trim();
+    const dnsmasq = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        dns.ns,
+        '/usr/sbin/dnsmasq',
+        '--keep-in-foreground',
+        '--conf-file=/dev/null',
+        '--user=root',
+        '--pid-file=',
+        '--listen-address=10.67.0.53',
+        '--bind-interfaces',
+        '--no-resolv',
+        '--no-hosts',
+        '--local-ttl=60',
+        `--address=/api.example.com/${b.ip}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      // Both the cluster IP (what pods ask through kube-proxy) and the endpoint are steered to the proxy.
+      await waitFor(
+        async () => {
+          const t = await h.tableText();
+          return (
+            t.includes(`ip daddr ${clusterIp} th dport 53`) && t.includes('ip daddr 10.67.0.53 th dport 53')
+          );
+        },
+        {
+          timeoutMs: 60_000,
+          what: 'the kube-dns Service to be steered to the DNS proxy',
+          describe: describeState,
+        },
+      );
+      const stored = await h.put({
+        apiVersion: 'projectcalico.org/v3',
+        kind: 'GlobalNetworkPolicy',
+        metadata: { name: 'client-by-name' },
+        spec: {
+          selector: "app == 'client'",
+          types: ['Egress'],
+          egress: [
+            { action: 'Allow', protocol: 'UDP', destination: { nets: ['10.67.0.53/32'], ports: [53] } },
+            { action: 'Allow', destination: { domains: ['api.example.com'] } },
+          ],
+        },
+      } as Resource);
+      await applied(Number(stored.metadata.resourceVersion), 'the domain policy programmed');
+      assert.equal(await reach(), false, 'web is not allowed before a lookup');
+      const script = join(repoRoot(), 'dist', 'src', 'agent', 'testing', 'dns-probe.js');
+      const req = {
+        server: { ip: '10.67.0.53', port: 53 },
+        transport: 'udp',
+        type: 'A',
+        names: ['api.example.com'],
+        connectPort: 80,
+        attempts: 3,
+      };
+      const out = await run('ip', ['netns', 'exec', a.ns, process.execPath, script, JSON.stringify(req)], {
+        timeout: 30_000,
+      });
+      assert.match(out.stdout, /"connected":true/, out.stdout);
+    } finally {
+      dnsmasq.kill('SIGKILL');
+      await h
+        .remove({
+          apiVersion: 'projectcalico.org/v3',
+          kind: 'GlobalNetworkPolicy',
+          metadata: { name: 'client-by-name' },
+        })
+        .catch(() => undefined);
+    }
   });
 });

@@ -48,6 +48,8 @@ import type { AgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { DnsPolicyMetrics } from './dns-metrics.js';
 import { DnsPolicyRuntime } from './dns-policy.js';
+import { KubeServiceResolver } from './dns-k8s-service.js';
+import { KubeTransport } from '../datastore/kubernetes/transport.js';
 import { MtuFileWriter } from './mtu-file.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
 import { type NodeNetworking, startNodeNetworking } from './node-networking.js';
@@ -215,8 +217,24 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
     w.dispose(),
   );
 
-  // DNS policy: the node-local DNS proxy, learned names and the kernel's domain sets.
-  const dnsPolicy = store.add(
+  // DNS policy: the node-local DNS proxy, learned names and the kernel's domain sets. On the Kubernetes
+  // datastore `k8s-service:` trusted servers are read from kube-apiserver.
+  const services =
+    cfg.datastore.datastoreType === 'kubernetes'
+      ? store.add(
+          new KubeServiceResolver({
+            kube: KubeTransport.open(cfg.datastore.kubeconfig, env),
+            log,
+            onChange: () => {
+              dnsPolicy.refreshServers();
+            },
+          }),
+          (r) => {
+            r.stop();
+          },
+        )
+      : undefined;
+  const dnsPolicy: DnsPolicyRuntime = store.add(
     new DnsPolicyRuntime({
       log,
       nodeName: cfg.nodeName,
@@ -228,6 +246,9 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
       },
       metrics: new DnsPolicyMetrics(metrics.registry),
       workloads: () => dataplane.workloadEndpoints.values(),
+      ...(services !== undefined
+        ? { resolveService: (ns: string, name: string) => services.resolve(ns, name) }
+        : {}),
     }),
     (d) => d.stop(),
   );

@@ -8,7 +8,8 @@
  *   mangle-cali-dns-policy
  *     clear marks, the workload's egress policy (the from-workload dispatch; it drops or returns accepted),
  *     accepted -> conntrack mark CT_MARK_DNS_PROXY; otherwise drop
- *   nat-PREROUTING (dstnat, -100) -> nat-cali-dns-proxy
+ *   nat-PREROUTING (dstnat - 1: before kube-proxy's DNAT of a cluster IP, so a query to the DNS Service
+ *   reaches the proxy, which then asks the cluster IP itself) -> nat-cali-dns-proxy
  *     marked connection to that server -> dnat to the proxy's address and port (per transport)
  *   filter-cali-INPUT (static.ts): a marked, DNATed connection from a workload is accepted (already policed).
  *
@@ -102,7 +103,7 @@ export function renderDnsSteering(
     },
     {
       name: BASE_CHAIN.natPrerouting,
-      hook: { type: 'nat', hook: 'prerouting', priority: -100, policy: 'accept' },
+      hook: { type: 'nat', hook: 'prerouting', priority: -101, policy: 'accept' },
       rules: [`jump ${CHAIN.dnsDnat}`],
     },
     { name: CHAIN.dnsDnat, rules: dnat },
