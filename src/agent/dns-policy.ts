@@ -131,6 +131,7 @@ export class DnsPolicyRuntime {
   #configChanged(c: FelixConfig): void {
     const first = this.#config === undefined;
     this.#config = c;
+    this.#learner.cache.setExtraTtl(c.dnsExtraTTL);
     if (first) void this.#restore();
     if (this.#saveTimer !== undefined) clearInterval(this.#saveTimer);
     if (c.dnsCacheSaveInterval > 0) {

@@ -33,6 +33,22 @@ describe('DnsNameCache', () => {
     assert.deepEqual(cache.snapshot(), []);
   });
 
+  it('a changed dnsExtraTTL applies to records learned after it; a restored snapshot keeps its expiries', () => {
+    const c = clock();
+    const cache = new DnsNameCache({ now: c.now });
+    cache.addAddress('a.example.com', '192.0.2.1', 10);
+    cache.setExtraTtl(20_000);
+    cache.addAddress('b.example.com', '192.0.2.2', 10);
+    c.advance(10_000);
+    assert.deepEqual(cache.resolve('a.example.com'), []);
+    assert.equal(cache.resolve('b.example.com').length, 1);
+    const copy = new DnsNameCache({ now: c.now });
+    copy.restore(cache.snapshot());
+    assert.deepEqual(copy.resolve('b.example.com'), cache.resolve('b.example.com'));
+    c.advance(20_000);
+    assert.deepEqual(copy.resolve('b.example.com'), []);
+  });
+
   it('gives the addresses at the end of a CNAME chain to the first name, living as long as the chain', () => {
     const c = clock();
     const cache = new DnsNameCache({ now: c.now });

@@ -57,7 +57,7 @@ export class DnsNameCache implements ResolvedNames {
   /** name -> (value -> record): value is the address text or the CNAME target. */
   private readonly records = new Map<string, Map<string, DnsRecord>>();
   private readonly now: () => number;
-  private readonly extraTtlMs: number;
+  private extraTtlMs: number;
   private readonly maxChain: number;
 
   constructor(opts: DnsNameCacheOptions) {
@@ -78,6 +78,11 @@ export class DnsNameCache implements ResolvedNames {
   addCname(name: string, target: string, ttlSeconds: number): void {
     const t = canonicalDomain(target);
     this.put({ kind: 'cname', name: canonicalDomain(name), target: t, expiresAt: this.expiry(ttlSeconds) });
+  }
+
+  /** FelixConfiguration dnsExtraTTL changed: applies to records learned from now on. */
+  setExtraTtl(ms: number): void {
+    this.extraTtlMs = Number.isFinite(ms) && ms > 0 ? ms : 0;
   }
 
   /** Puts back records of an earlier snapshot (the cache file), keeping the later expiry of each. */
