@@ -93,6 +93,12 @@ describe('every program runs through a symlink and through node dist/...', { ski
       expect: /^Usage: calico-conformance/m,
     },
     { name: 'install-cni', target: 'cni/install.js', args: ['--help'], expect: /usage: install-cni/ },
+    {
+      name: 'calico-apiserver',
+      target: 'apiserver/main.js',
+      args: ['--help'],
+      expect: /^Usage: calico-apiserver/m,
+    },
   ];
 
   it('package.json bin entries point at these programs', () => {
