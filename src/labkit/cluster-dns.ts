@@ -35,7 +35,7 @@ import {
   podResolvConf,
   zoneAddresses,
 } from './dns-zone.js';
-import { addressesOf, type DnsQueryType } from './dns-message.js';
+import { addressesOf, type DnsQueryType } from './dns-lookup.js';
 import { FILE_MODE, ensureDirSync } from '../sys/files.js';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
@@ -208,9 +208,6 @@ export async function resolveFromPod(
     timeoutMs: options.timeoutMs ?? 1000,
     ...(options.server !== undefined ? { server: options.server } : {}),
   });
-  const addresses =
-    o.rcode === undefined
-      ? []
-      : addressesOf({ id: 0, rcode: o.rcode, truncated: false, records: o.records ?? [] }, name, type);
+  const addresses = o.rcode === undefined ? [] : addressesOf(o.records ?? [], name, type);
   return { ...o, addresses };
 }

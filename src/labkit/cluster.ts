@@ -58,7 +58,7 @@ import { ProbeAgents } from './probe-client.js';
 import type { ProbeOutcome, ProbeProtocol, ResolveOutcome } from './probe-protocol.js';
 import { ensureClusterDns, isLabDnsmasq, resolveFromPod } from './cluster-dns.js';
 import { cniUnavailableReason } from './cni.js';
-import { isQueryName, type DnsQueryType } from './dns-message.js';
+import { isQueryName, type DnsQueryType } from './dns-lookup.js';
 import { STATIC_CLUSTER_DNS_IP } from './dns-zone.js';
 import { LabProcess } from './process.js';
 import { replaceResources } from './resource-sync.js';
