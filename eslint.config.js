@@ -39,8 +39,9 @@ const ALLOWED = {
   routing: ['api', 'model', 'datastore'],
   cni: ['api', 'model', 'ipam', 'datastore', 'dataplane'],
   // The network-namespace kit (namespaces, plumbing, processes, probe agents, LabCluster) that tests, the
-  // conformance driver and the benchmarks build on; the `calico-lab` CLI (src/lab) sits on top of it.
-  labkit: ['api', 'model', 'datastore', 'dataplane', 'ipam', 'routing', 'cni'],
+  // conformance driver and the benchmarks build on; the `calico-lab` CLI (src/lab) sits on top of it. Its
+  // pods' name lookups use the DNS path's codec (src/dns/wire.ts).
+  labkit: ['api', 'model', 'datastore', 'dataplane', 'dns', 'ipam', 'routing', 'cni'],
   conformance: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'cni', 'labkit', 'agent'],
   agent: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'dns', 'ipam', 'routing', 'cni'],
   cli: ['api', 'model', 'policy', 'calc', 'datastore', 'dataplane', 'ipam', 'routing'],

@@ -7,6 +7,7 @@
  */
 import { CalicoError, errorMessage } from '../lib/errors.js';
 import { nodeAgentOf, type AgentStatus, type NodeAgent } from './agent.js';
+import { sig } from './cluster-options.js';
 import { saveState, type LabState } from './state.js';
 
 type Timing = { readonly timeoutMs?: number; readonly signal?: AbortSignal };
@@ -157,8 +158,4 @@ async function agentDownReason(pid: number | undefined, agent: NodeAgent): Promi
   if (s.pid !== pid)
     return `status.json is stale: written by pid ${s.pid} at ${s.updatedAt}, not by pid ${pid}`;
   return undefined;
-}
-
-function sig(o: { readonly signal?: AbortSignal }): { signal?: AbortSignal } {
-  return o.signal !== undefined ? { signal: o.signal } : {};
 }

@@ -31,11 +31,14 @@ import {
   CLUSTER_DNS_PORT,
   DEFAULT_DNS_TTL,
   LAB_ZONE,
+  STATIC_CLUSTER_DNS_IP,
   dnsmasqConfig,
   podResolvConf,
   zoneAddresses,
 } from './dns-zone.js';
-import { addressesOf, type DnsQueryType } from './dns-message.js';
+import { cniUnavailableReason } from './cni.js';
+import { agentRouted, type LabNetwork } from './topology.js';
+import { addressesOf, type DnsQueryType } from './dns-lookup.js';
 import { FILE_MODE, ensureDirSync } from '../sys/files.js';
 
 export const DNSMASQ = '/usr/sbin/dnsmasq';
@@ -208,9 +211,46 @@ export async function resolveFromPod(
     timeoutMs: options.timeoutMs ?? 1000,
     ...(options.server !== undefined ? { server: options.server } : {}),
   });
-  const addresses =
-    o.rcode === undefined
-      ? []
-      : addressesOf({ id: 0, rcode: o.rcode, truncated: false, records: o.records ?? [] }, name, type);
+  const addresses = o.rcode === undefined ? [] : addressesOf(o.records ?? [], name, type);
   return { ...o, addresses };
+}
+
+/**
+ * The cluster DNS of a lab of `network` (LabCluster.addClusterDns): its pod through the CNI plugin when the
+ * agents route and the plugin is available, else wired by the lab (at a fixed address in a `static` lab).
+ * Not in a Kubernetes-datastore lab, whose pods are the kubelets'.
+ */
+export function addLabClusterDns(
+  ctx: ClusterDnsContext,
+  network: LabNetwork,
+  options: Signal & { readonly ttl?: number; readonly node?: string },
+): Promise<string> {
+  if (ctx.state.datastore?.type === 'kubernetes')
+    throw new CalicoError(
+      'CALICO_ERR_USAGE',
+      "the cluster DNS runs in the lab's own pods; a Kubernetes-datastore lab's pods are the kubelets'",
+    );
+  const routed = agentRouted(network);
+  const via: PodVia = routed && cniUnavailableReason() === false ? 'cni' : 'plumb';
+  return ensureClusterDns(ctx, {
+    via,
+    ...(routed ? {} : { ip: STATIC_CLUSTER_DNS_IP }),
+    ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
+    ...(options.node !== undefined ? { node: options.node } : {}),
+    ...(options.signal !== undefined ? { signal: options.signal } : {}),
+  });
+}
+
+/** The cluster DNS pod's address, if the lab has one. */
+export function clusterDnsAddress(
+  lab: Pick<ClusterDnsContext, 'state' | 'hasPod' | 'pod'>,
+): string | undefined {
+  const dns = lab.state.clusterDns;
+  return dns !== undefined && lab.hasPod(dns.pod) ? lab.pod(dns.pod).ip || undefined : undefined;
+}
+
+/** Whether the lab's dnsmasq runs (ours: its command line names the lab's configuration). */
+export function clusterDnsRunning(state: Pick<LabState, 'clusterDns' | 'runDir'>): boolean {
+  const pid = state.clusterDns?.pid;
+  return pid !== undefined && isLabDnsmasq(pid, clusterDnsFiles(state.runDir).configFile);
 }

@@ -1,5 +1,5 @@
 /**
- * The shared parts of a lab that are neither nodes nor pods: the fabric namespace, the private etcd (which
+ * The shared parts of a lab that are not pods: the fabric namespace, the nodes' namespaces on it, the private etcd (which
  * runs inside the fabric namespace), the outside namespace with its probe agent, the CNI plugins installed
  * in the run dir, and the cluster-wide waits on routing state (IPAM block affinities, BIRD sessions).
  */
@@ -8,7 +8,8 @@ import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import type { Backend } from '../datastore/index.js';
 import { CalicoError } from '../lib/errors.js';
 import { cidrContains, parseCidr, parseIp } from '../lib/net/ip.js';
-import { addOutsideNetwork, createFabric } from './cluster-net.js';
+import { addNodeNetwork, addOutsideNetwork, createFabric, wirePodRoutes } from './cluster-net.js';
+import { LAB_NETNS_PREFIX, sig } from './cluster-options.js';
 import { installLabCni } from './cni.js';
 import { waitUntilNoneMissing } from './concurrency.js';
 import { etcdRecord, startLabEtcd } from './datastore.js';
@@ -17,17 +18,15 @@ import { podFiles } from './paths.js';
 import { startProbeAgent, type ProbeAgentClient, type ProbeAgents } from './probe-client.js';
 import { LabProcess } from './process.js';
 import { birdSessions, unroutedTargets } from './routes.js';
-import { saveState, type LabState, type PodRecord } from './state.js';
-import { OUTSIDE } from './topology.js';
+import { startPacketLog } from './packet-log.js';
+import { saveState, type LabState, type NodeRecord, type PodRecord } from './state.js';
+import { OUTSIDE, agentRouted, rackOf } from './topology.js';
+import { ensureDirSync } from '../sys/files.js';
 
 type Signal = { readonly signal?: AbortSignal };
 
-function sig(o: Signal): Signal {
-  return o.signal !== undefined ? { signal: o.signal } : {};
-}
-
 const OUTSIDE_KEY = 'outside';
-const NETNS_PREFIX = 'calts-lab-';
+const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
 export class LabInfra {
   readonly #runner: CommandRunner;
@@ -41,7 +40,7 @@ export class LabInfra {
   }
 
   #newNamespaceName(): string {
-    return uniqueNamespaceName(NETNS_PREFIX, this.#state.ownerPid);
+    return uniqueNamespaceName(LAB_NETNS_PREFIX, this.#state.ownerPid);
   }
 
   /** The fabric namespace, created on first use. */
@@ -52,6 +51,39 @@ export class LabInfra {
     saveState(this.#state);
     await createFabric(this.#runner, ns, options);
     return ns;
+  }
+
+  /**
+   * A node: its record (saved first, so cleanup finds a half-made node), run dir, namespace on its rack of
+   * the fabric, packet log, and in a `static` lab the routes to the other nodes' pods.
+   */
+  async addNode(name: string, options: Signal = {}): Promise<NodeRecord> {
+    if (!NODE_NAME.test(name)) throw new CalicoError('CALICO_ERR_USAGE', `invalid node name "${name}"`);
+    if (this.#state.nodes.some((n) => n.name === name))
+      throw new CalicoError('CALICO_ERR_ALREADY_EXISTS', `lab node ${name} exists`);
+    const fabricNs = await this.ensureFabric(options);
+    const index = Math.max(0, ...this.#state.nodes.map((n) => n.index)) + 1;
+    const record: NodeRecord = {
+      name,
+      index,
+      rack: rackOf(index, this.#state.racks ?? 1),
+      netns: this.#newNamespaceName(),
+      runDir: join(this.#state.runDir, 'nodes', name),
+    };
+    this.#state.nodes.push(record);
+    saveState(this.#state);
+    ensureDirSync(record.runDir);
+    await addNodeNetwork(this.#runner, fabricNs, record, options);
+    startPacketLog(this.#state, record);
+    if (!agentRouted(this.#state.network ?? 'static')) {
+      for (const p of this.#state.pods) {
+        if (p.node === name) continue;
+        const home = this.#state.nodes.find((n) => n.name === p.node);
+        if (home === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${p.node}`);
+        await wirePodRoutes(this.#runner, [record], p, home, options);
+      }
+    }
+    return record;
   }
 
   /** Starts the lab's etcd in the fabric namespace and records it as the lab's datastore. */

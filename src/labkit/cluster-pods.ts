@@ -11,6 +11,7 @@ import {
   podEndpoint,
   recordKey,
   unplumbPod,
+  writePodMetadata,
   type PodContext,
   type PodVia,
 } from './pods.js';
@@ -71,4 +72,26 @@ export async function teardownLabPods(ctx: PodBatchContext, records: readonly Po
   } finally {
     saveState(ctx.state);
   }
+}
+
+/** Changes a lab pod's labels, named container ports and/or served ports; its endpoint is rewritten on change. */
+export async function updateLabPod(
+  ctx: PodBatchContext,
+  r: PodRecord,
+  change: Pick<LabPodSpec, 'labels' | 'containerPorts' | 'ports'>,
+  options: Signal = {},
+): Promise<void> {
+  if (change.ports !== undefined && !sameNumbers(change.ports, r.ports)) {
+    r.ports = [...change.ports];
+    await (await ctx.probes.client(recordKey(r), r.socketPath)).serve(r.ports);
+  }
+  const before = JSON.stringify(podEndpoint(r));
+  if (change.labels !== undefined) r.labels = { ...change.labels };
+  if (change.containerPorts !== undefined) r.containerPorts = [...change.containerPorts];
+  saveState(ctx.state);
+  if (JSON.stringify(podEndpoint(r)) !== before) await writePodMetadata(ctx, r, options);
+}
+
+function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -2,11 +2,16 @@
  * Probes as the lab reports them: the probe agent's verdict, except that a timeout is checked against the
  * routes of the path (probe-path.ts) before it is called `denied`. Routing tables are read with `ip -j route`
  * once the probe has timed out; a read that began after a probe began serves that probe too, so the many
- * probes of a matrix that time out together share one read per node.
+ * probes of a matrix that time out together share one read per node. A probe to a name looks it up from
+ * the pod first (`probeFrom`).
  */
 import { performance } from 'node:perf_hooks';
 import type { CommandRunner } from '../dataplane/exec/command-runner.js';
 import { cidrContains, parseCidr, parseIp } from '../lib/net/ip.js';
+import { resolveFromPod } from './cluster-dns.js';
+import type { LabProbe } from './cluster-options.js';
+import { isQueryName } from './dns-lookup.js';
+import type { ProbeAgentClient } from './probe-client.js';
 import { FABRIC, hopProblem, probeHops, type Hop, type PodEnd } from './probe-path.js';
 import type { ProbeOutcome } from './probe-protocol.js';
 import { nodeRoutes, type RouteEntry } from './routes.js';
@@ -107,4 +112,59 @@ export class ProbePaths {
     });
     return read.routes;
   }
+}
+
+/** What a probe needs of the lab to name its target (LabCluster has these). */
+export interface ProbeTargets {
+  hasPod(key: string): boolean;
+  /** The address of a pod key, `outside`, or an address; throws for anything else. */
+  addressOf(to: string): string;
+  clusterDnsAddress(): string | undefined;
+}
+
+/**
+ * One connect probe by `client` (the probe agent of `from`) to a pod, `outside`, an address or a name
+ * (looked up from `from` first: a lookup that fails is the probe's outcome, saying so); or, with
+ * `dnsQuery`, a DNS query to the target.
+ */
+export async function probeFrom(
+  lab: ProbeTargets,
+  paths: ProbePaths,
+  from: string,
+  client: ProbeAgentClient,
+  p: LabProbe,
+): Promise<ProbeOutcome> {
+  const timeoutMs = p.timeoutMs ?? 1000;
+  const startedAt = paths.now();
+  // A silent drop is "denied" only when the packets had a route both ways.
+  const judge = (ip: string, o: ProbeOutcome): Promise<ProbeOutcome> => paths.judge(from, ip, o, startedAt);
+  if (p.dnsQuery !== undefined) {
+    const ip = lab.addressOf(p.to);
+    const o = await client.resolve({ name: p.dnsQuery, type: 'A', server: ip, port: p.port, timeoutMs });
+    return judge(ip, {
+      verdict: o.verdict,
+      detail: `DNS ${p.dnsQuery}: ${o.detail}`,
+      elapsedMs: o.elapsedMs,
+    });
+  }
+  const byName = !lab.hasPod(p.to) && p.to !== 'outside' && parseIp(p.to) === undefined && isQueryName(p.to);
+  if (!byName) {
+    const ip = lab.addressOf(p.to);
+    return judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+  }
+  const r = await resolveFromPod(client, p.to, { timeoutMs });
+  const dnsIp = lab.clusterDnsAddress();
+  if (r.verdict !== 'allowed') {
+    const o = {
+      verdict: r.verdict,
+      detail: `lookup of ${p.to} via ${r.server || '?'}: ${r.detail}`,
+      elapsedMs: r.elapsedMs,
+    };
+    return dnsIp !== undefined ? judge(dnsIp, o) : o;
+  }
+  const ip = r.addresses[0];
+  if (ip === undefined)
+    return { verdict: 'error', detail: `${p.to}: ${r.detail}, no address`, elapsedMs: r.elapsedMs };
+  const o = await judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+  return { ...o, detail: `${p.to} is ${ip} (${r.detail}); ${o.detail}` };
 }

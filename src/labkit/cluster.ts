@@ -19,70 +19,51 @@
  * is removed on dispose, even after failures; `sweepStaleLabs` removes what a crashed lab left. The prefix is
  * the lab's own so that a sweep never touches the namespaces of other suites running at the same time.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Backend, Resource } from '../datastore/index.js';
 import { netnsRunner, type CommandRunner } from '../dataplane/exec/command-runner.js';
 import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
-import { CalicoError, errorMessage } from '../lib/errors.js';
+import { CalicoError } from '../lib/errors.js';
 import { parseIp } from '../lib/net/ip.js';
 import type { NflogRecord } from '../dataplane/nflog.js';
 import type { AgentStatus } from './agent.js';
 import { LabAgents, LabSyncError } from './cluster-agents.js';
+import {
+  addLabClusterDns,
+  clusterDnsAddress,
+  clusterDnsRunning,
+  resolveFromPod,
+  type ClusterDnsContext,
+} from './cluster-dns.js';
 import { LabInfra } from './cluster-infra.js';
-import { addLabPods, teardownLabPods, type PodBatchContext } from './cluster-pods.js';
-import { addNodeNetwork, deleteLabNamespaces, wirePodRoutes } from './cluster-net.js';
-import { ProbePaths } from './cluster-probe.js';
+import { newLab, teardownLab } from './cluster-lifecycle.js';
+import {
+  LAB_NETNS_PREFIX,
+  sig,
+  type AddPodOptions,
+  type LabClusterOptions,
+  type LabProbe,
+  type Timing,
+} from './cluster-options.js';
+import { addLabPods, teardownLabPods, updateLabPod, type PodBatchContext } from './cluster-pods.js';
+import { ProbePaths, probeFrom } from './cluster-probe.js';
 import { waitUntilNoneMissing } from './concurrency.js';
-import { labDatastoreEnv, openLabBackend, type LabDatastoreChoice } from './datastore.js';
+import { labDatastoreEnv, openLabBackend } from './datastore.js';
+import type { DnsQueryType } from './dns-lookup.js';
+import { LabKubernetes, type KubeletStartOptions } from './kube/lab-cluster.js';
+import { kubeletPodRecords } from './kube/kubelets.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
-import { nodePacketLog, startPacketLog } from './packet-log.js';
-import { clusterDnsFiles, defaultAgentEntry, pruneDir } from './paths.js';
-import { endpointProgrammed, podEndpoint, recordKey, writePodMetadata, type PodVia } from './pods.js';
-import {
-  ensureLabKubernetes,
-  registerLabNodes,
-  stopLabKubernetes,
-  waitLabNodesSchedulable,
-} from './kube/lab.js';
-import { ensureLabApiServer } from './kube/apiserver.js';
-import {
-  kubeletPodRecords,
-  kubeletRunning,
-  startLabKubelet,
-  stopLabKubelet,
-  stopLabKubelets,
-} from './kube/kubelets.js';
+import { nodePacketLog } from './packet-log.js';
+import { endpointProgrammed, recordKey } from './pods.js';
 import { ProbeAgents } from './probe-client.js';
-import type { ProbeOutcome, ProbeProtocol, ResolveOutcome } from './probe-protocol.js';
-import { ensureClusterDns, isLabDnsmasq, resolveFromPod } from './cluster-dns.js';
-import { cniUnavailableReason } from './cni.js';
-import { isQueryName, type DnsQueryType } from './dns-message.js';
-import { STATIC_CLUSTER_DNS_IP } from './dns-zone.js';
+import type { ProbeOutcome, ResolveOutcome } from './probe-protocol.js';
 import { LabProcess } from './process.js';
 import { replaceResources } from './resource-sync.js';
 import { labNamespace, syncSentinel, type LabPodSpec } from './resources.js';
-import {
-  loadState,
-  newLabState,
-  saveState,
-  type LabState,
-  type NodeRecord,
-  type PodRecord,
-} from './state.js';
-import {
-  agentRouted,
-  nodeIndexForAddress,
-  podMtu,
-  rackOf,
-  topologyProblem,
-  type LabNetwork,
-} from './topology.js';
-import { PRIVATE_DIR_MODE, ensureDirSync } from '../sys/files.js';
+import { loadState, saveState, type LabState, type NodeRecord, type PodRecord } from './state.js';
+import { agentRouted, nodeIndexForAddress, type LabNetwork } from './topology.js';
 
-/** Every lab namespace (and default run dir) starts with this. */
-export const LAB_NETNS_PREFIX = 'calts-lab-';
+export { LAB_NETNS_PREFIX } from './cluster-options.js';
+export type { AddPodOptions, LabClusterOptions, LabProbe } from './cluster-options.js';
 
 /** Deletes the namespaces of labs whose owner process is gone (and kills what still runs in them). */
 export function sweepStaleLabs(
@@ -91,64 +72,6 @@ export function sweepStaleLabs(
 ): Promise<string[]> {
   return sweepStaleNamespaces(runner, LAB_NETNS_PREFIX, options);
 }
-
-export interface LabClusterOptions {
-  readonly runner?: CommandRunner;
-  /** Created when missing. Default: a fresh `calts-<pid>-…` directory in the temp dir. */
-  readonly runDir?: string;
-  /** The agent's entry script; `null`: nodes run no agent. Default `<repo>/dist/src/agent/main.js`. */
-  readonly agentEntry?: string | null;
-  /** Extra agent environment (FELIX_* settings); wins over the networking mode's. */
-  readonly agentEnv?: Readonly<Record<string, string>>;
-  /** Who routes pods between nodes (topology.ts). Default `static`. */
-  readonly network?: LabNetwork;
-  /** Fabric racks (subnets); nodes go round-robin. Default 1. */
-  readonly racks?: number;
-  /**
-   * Default `embedded`. `kubernetes`: the lab's control plane is started first and is the datastore of
-   * everything (agents, CNI plugins, calicoctl); pods are run by lab kubelets (`startKubelet`).
-   */
-  readonly datastore?: LabDatastoreChoice;
-  /** kube-apiserver feature gates of a `kubernetes` lab's control plane (only on its first start). */
-  readonly kubeFeatureGates?: Readonly<Record<string, boolean>>;
-  /** Processes outlive this process (the CLI). */
-  readonly detached?: boolean;
-  /** Whose death makes the lab's namespaces stale. Default: this process. */
-  readonly ownerPid?: number;
-  /** Keep the run dir (logs, datastore) on dispose. */
-  readonly keepRunDir?: boolean;
-  readonly agentStartTimeoutMs?: number;
-  readonly syncTimeoutMs?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface AddPodOptions {
-  readonly signal?: AbortSignal;
-  /** Pods plumbed at once. Default 4. */
-  readonly concurrency?: number;
-  /** Through the CNI plugin or the lab's wiring. Default: the lab's wiring. */
-  readonly via?: PodVia;
-}
-
-export interface LabProbe {
-  /**
-   * A pod key (`ns/name`), `outside`, an IP address, or a DNS name: looked up first from the pod through the
-   * cluster DNS (its resolv.conf), then probed at the answer's first address.
-   */
-  readonly to: string;
-  readonly protocol: ProbeProtocol;
-  readonly port: number;
-  readonly timeoutMs?: number;
-  /**
-   * UDP to a DNS server: send a query for this name instead of the echo payload; any answer is `allowed`
-   * (the target serves DNS, not echo).
-   */
-  readonly dnsQuery?: string;
-}
-
-type Timing = { readonly timeoutMs?: number; readonly signal?: AbortSignal };
-
-const NODE_NAME = /^[a-z0-9]([-a-z0-9.]{0,61}[a-z0-9])?$/;
 
 export class LabCluster implements AsyncDisposable {
   readonly datastore: Backend;
@@ -159,8 +82,8 @@ export class LabCluster implements AsyncDisposable {
   readonly #probes = new ProbeAgents();
   readonly #infra: LabInfra;
   readonly #paths: ProbePaths;
-  /** Pods the lab's kubelets run (kube/cluster.ts), probed like the lab's own. */
-  readonly #kubePods = new Map<string, PodRecord>();
+  /** The control plane, kubelets and the pods they run (kube/lab-cluster.ts). */
+  readonly #kube: LabKubernetes;
   #syncCounter = 0;
   #disposed = false;
 
@@ -170,7 +93,8 @@ export class LabCluster implements AsyncDisposable {
     this.datastore = datastore;
     this.#opts = opts;
     this.#infra = new LabInfra(runner, state, this.#probes);
-    this.#paths = new ProbePaths(runner, state, () => [...state.pods, ...this.#kubePods.values()]);
+    this.#kube = new LabKubernetes(state, this.#probes, (o) => this.#infra.ensureCni(o));
+    this.#paths = new ProbePaths(runner, state, () => [...state.pods, ...this.#kube.pods.values()]);
     this.#agents = new LabAgents(
       state,
       opts.agentStartTimeoutMs !== undefined ? { startTimeoutMs: opts.agentStartTimeoutMs } : {},
@@ -178,47 +102,8 @@ export class LabCluster implements AsyncDisposable {
   }
 
   static async create(options: LabClusterOptions = {}): Promise<LabCluster> {
-    const network = options.network ?? 'static';
-    const racks = options.racks ?? 1;
-    const problem = topologyProblem(network, racks);
-    if (problem !== undefined) throw new CalicoError('CALICO_ERR_USAGE', problem);
-    const ownerPid = options.ownerPid ?? process.pid;
-    const runDir =
-      options.runDir ?? mkdtempSync(join(tmpdir(), `${LAB_NETNS_PREFIX}${ownerPid.toString(36)}-`));
-    ensureDirSync(runDir, { mode: PRIVATE_DIR_MODE });
-    ensureDirSync(join(runDir, 'pods'));
-    const entry = options.agentEntry === undefined ? defaultAgentEntry() : options.agentEntry;
-    const state = newLabState({
-      ownerPid,
-      runDir,
-      network,
-      racks,
-      entry,
-      detached: options.detached === true,
-    });
-    Object.assign(state.agentEnv, options.agentEnv ?? {});
-    saveState(state);
-    const runner = options.runner ?? new NodeCommandRunner();
-    const infra = new LabInfra(runner, state, new ProbeAgents());
-    try {
-      if (options.datastore === 'etcd') await infra.startEtcd(sig(options));
-      if (options.datastore === 'kubernetes') {
-        const gates = options.kubeFeatureGates;
-        const cp = await ensureLabKubernetes(state, {
-          ...sig(options),
-          ...(gates !== undefined ? { featureGates: gates } : {}),
-        });
-        state.datastore = { type: 'kubernetes', kubeconfig: cp.kubeconfig };
-        saveState(state);
-      }
-      const datastore = await openLabBackend(state);
-      return new LabCluster(runner, state, datastore, options);
-    } catch (e) {
-      await stopLabKubernetes(state).catch(() => undefined);
-      await deleteLabNamespaces(runner, state);
-      if (options.keepRunDir !== true) rmSync(runDir, { recursive: true, force: true });
-      throw e;
-    }
+    const { runner, state, datastore } = await newLab(options);
+    return new LabCluster(runner, state, datastore, options);
   }
 
   /** Re-opens a lab an earlier process created (detached): its processes are adopted by pid. */
@@ -278,11 +163,11 @@ export class LabCluster implements AsyncDisposable {
   }
 
   pod(key: string): Readonly<PodRecord> {
-    return this.#kubePods.get(key) ?? this.#podRecord(key);
+    return this.#kube.pods.get(key) ?? this.#podRecord(key);
   }
 
   hasPod(key: string): boolean {
-    return this.#kubePods.has(key) || this.#state.pods.some((x) => recordKey(x) === key);
+    return this.#kube.pods.has(key) || this.#state.pods.some((x) => recordKey(x) === key);
   }
 
   /**
@@ -290,17 +175,7 @@ export class LabCluster implements AsyncDisposable {
    * the probe path checks know them; the lab does not own them (their kubelet does).
    */
   setKubernetesPods(records: readonly PodRecord[]): void {
-    const keys = new Set(records.map(recordKey));
-    for (const k of [...this.#kubePods.keys()])
-      if (!keys.has(k)) {
-        this.#kubePods.delete(k);
-        this.#probes.forget(k);
-      }
-    for (const r of records) {
-      const before = this.#kubePods.get(recordKey(r));
-      if (before !== undefined && before.socketPath !== r.socketPath) this.#probes.forget(recordKey(r));
-      this.#kubePods.set(recordKey(r), r);
-    }
+    this.#kube.setPods(records);
   }
 
   /** The namespace of a node, a pod (`ns/name`), `outside` or `fabric` (for `calico-lab exec`). */
@@ -309,31 +184,12 @@ export class LabCluster implements AsyncDisposable {
     return target.includes('/') ? this.pod(target).netns : this.node(target).netns;
   }
 
+  /** A node on the fabric (cluster-infra.ts), with its agent started when asked. */
   async addNode(
     name: string,
     options: { readonly startAgent?: boolean } & Timing = {},
   ): Promise<Readonly<NodeRecord>> {
-    if (!NODE_NAME.test(name)) throw new CalicoError('CALICO_ERR_USAGE', `invalid node name "${name}"`);
-    if (this.#state.nodes.some((n) => n.name === name))
-      throw new CalicoError('CALICO_ERR_ALREADY_EXISTS', `lab node ${name} exists`);
-    const fabricNs = await this.#infra.ensureFabric(sig(options));
-    const index = Math.max(0, ...this.#state.nodes.map((n) => n.index)) + 1;
-    const record: NodeRecord = {
-      name,
-      index,
-      rack: rackOf(index, this.#state.racks ?? 1),
-      netns: this.#newNamespaceName(),
-      runDir: join(this.#state.runDir, 'nodes', name),
-    };
-    this.#state.nodes.push(record);
-    saveState(this.#state);
-    ensureDirSync(record.runDir);
-    await addNodeNetwork(this.#runner, fabricNs, record, sig(options));
-    startPacketLog(this.#state, record);
-    if (!agentRouted(this.network)) {
-      for (const p of this.#state.pods)
-        if (p.node !== name) await wirePodRoutes(this.#runner, [record], p, this.node(p.node), sig(options));
-    }
+    const record = await this.#infra.addNode(name, sig(options));
     if (options.startAgent === true) await this.startAgent(name, options);
     return record;
   }
@@ -366,27 +222,27 @@ export class LabCluster implements AsyncDisposable {
     return nodePacketLog(this.#state, this.node(node));
   }
 
-  /** Starts the node's agent and waits (bounded) until it reports in sync. */
   /** Starts the lab's Kubernetes control plane unless it serves already (kube/lab.ts). */
-  async startKubernetes(options: Timing = {}): Promise<void> {
-    await ensureLabKubernetes(this.#state, sig(options));
+  startKubernetes(options: Timing = {}): Promise<void> {
+    return this.#kube.start(options);
   }
 
   /** Registers every lab node as a Kubernetes Node (a lab with a control plane); returns their names. */
   registerKubernetesNodes(): Promise<string[]> {
-    return registerLabNodes(this.#state);
+    return this.#kube.registerNodes();
   }
 
   /** Waits (bounded) until the named Nodes are Ready and untainted, so pods may land on each. */
   waitKubernetesNodesSchedulable(names: readonly string[], options: Timing = {}): Promise<void> {
-    return waitLabNodesSchedulable(this.#state, names, options);
+    return this.#kube.waitNodesSchedulable(names, options);
   }
 
   /** Starts calico-apiserver unless it runs and waits until its APIService is Available; returns its port. */
   startCalicoApiServer(options: Timing = {}): Promise<number> {
-    return ensureLabApiServer(this.#state, sig(options));
+    return this.#kube.startApiServer(options);
   }
 
+  /** Starts the node's agent and waits (bounded) until it reports in sync. */
   async startAgent(node: string, options: Timing = {}): Promise<void> {
     await this.#agents.start(node, options);
   }
@@ -396,40 +252,17 @@ export class LabCluster implements AsyncDisposable {
    * (bounded) until it watches its pods. It gives the node's namespace the API server, so it comes before the
    * node's agent.
    */
-  async startKubelet(
-    node: string,
-    options: Timing & { readonly heartbeatMs?: number; readonly policySetupTimeoutSeconds?: number } = {},
-  ): Promise<void> {
-    const ds = this.#state.datastore;
-    if (ds?.type !== 'kubernetes')
-      throw new CalicoError('CALICO_ERR_USAGE', 'lab kubelets run only in a Kubernetes-datastore lab');
-    const record = this.#state.nodes.find((n) => n.name === node);
-    if (record === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${node}`);
-    const cniBinDir = await this.#infra.ensureCni(sig(options));
-    await startLabKubelet(this.#state, record, {
-      kubeconfig: ds.kubeconfig,
-      cniBinDir,
-      mtu: podMtu(this.network),
-      netnsPrefix: LAB_NETNS_PREFIX,
-      ...(options.heartbeatMs !== undefined ? { heartbeatMs: options.heartbeatMs } : {}),
-      ...(options.policySetupTimeoutSeconds !== undefined
-        ? { policySetupTimeoutSeconds: options.policySetupTimeoutSeconds }
-        : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-      ...sig(options),
-    });
+  startKubelet(node: string, options: KubeletStartOptions = {}): Promise<void> {
+    return this.#kube.startKubelet(node, options);
   }
 
   kubeletRunning(node: string): boolean {
-    return kubeletRunning(this.node(node));
+    return this.#kube.kubeletRunning(node);
   }
 
   /** Stops the node's kubelet; its pods keep running (the next kubelet adopts them). */
-  async stopKubelet(node: string): Promise<void> {
-    const record = this.#state.nodes.find((n) => n.name === node);
-    if (record === undefined) throw new CalicoError('CALICO_ERR_NOT_FOUND', `no lab node ${node}`);
-    await stopLabKubelet(record);
-    saveState(this.#state);
+  stopKubelet(node: string): Promise<void> {
+    return this.#kube.stopKubelet(node);
   }
 
   /** SIGTERM: the agent exits and leaves its kernel state (policy stays enforced). */
@@ -525,17 +358,7 @@ export class LabCluster implements AsyncDisposable {
     change: Pick<LabPodSpec, 'labels' | 'containerPorts' | 'ports'>,
     options: Timing = {},
   ): Promise<void> {
-    const r = this.#podRecord(key);
-    if (change.ports !== undefined && !sameNumbers(change.ports, r.ports)) {
-      r.ports = [...change.ports];
-      await (await this.#probes.client(key, r.socketPath)).serve(r.ports);
-    }
-    const before = JSON.stringify(podEndpoint(r));
-    if (change.labels !== undefined) r.labels = { ...change.labels };
-    if (change.containerPorts !== undefined) r.containerPorts = [...change.containerPorts];
-    saveState(this.#state);
-    if (JSON.stringify(podEndpoint(r)) !== before)
-      await writePodMetadata(this.#podContext(), r, sig(options));
+    await updateLabPod(this.#podContext(), this.#podRecord(key), change, sig(options));
   }
 
   /** Makes the Kubernetes Namespace objects exactly these (created, updated, deleted). */
@@ -634,46 +457,27 @@ export class LabCluster implements AsyncDisposable {
    * address in a `static` lab), the outside's addresses for its names, the pods' resolv.conf, and the agents'
    * `dnsTrustedServers`. Idempotent (a dnsmasq that died is started again). Returns the pod's address.
    */
-  async addClusterDns(
-    options: Timing & { readonly ttl?: number; readonly node?: string } = {},
-  ): Promise<string> {
-    if (this.#state.datastore?.type === 'kubernetes')
-      throw new CalicoError(
-        'CALICO_ERR_USAGE',
-        "the cluster DNS runs in the lab's own pods; a Kubernetes-datastore lab's pods are the kubelets'",
-      );
-    const routed = agentRouted(this.network);
-    const via: PodVia = routed && cniUnavailableReason() === false ? 'cni' : 'plumb';
-    return ensureClusterDns(
-      {
-        runner: this.#runner,
-        state: this.#state,
-        datastore: this.datastore,
-        hasPod: (k) => this.hasPod(k),
-        pod: (k) => this.pod(k),
-        addPod: (node, spec, o) => this.addPod(node, spec, o),
-        client: (k) => this.#probes.client(k, this.pod(k).socketPath),
-      },
-      {
-        via,
-        ...(routed ? {} : { ip: STATIC_CLUSTER_DNS_IP }),
-        ...(options.ttl !== undefined ? { ttl: options.ttl } : {}),
-        ...(options.node !== undefined ? { node: options.node } : {}),
-        ...sig(options),
-      },
-    );
+  addClusterDns(options: Timing & { readonly ttl?: number; readonly node?: string } = {}): Promise<string> {
+    const ctx: ClusterDnsContext = {
+      runner: this.#runner,
+      state: this.#state,
+      datastore: this.datastore,
+      hasPod: (k) => this.hasPod(k),
+      pod: (k) => this.pod(k),
+      addPod: (node, spec, o) => this.addPod(node, spec, o),
+      client: (k) => this.#client(k),
+    };
+    return addLabClusterDns(ctx, this.network, options);
   }
 
   /** The cluster DNS pod's address, if the lab has one. */
   clusterDnsAddress(): string | undefined {
-    const dns = this.#state.clusterDns;
-    return dns !== undefined && this.hasPod(dns.pod) ? this.pod(dns.pod).ip || undefined : undefined;
+    return clusterDnsAddress({ state: this.#state, hasPod: (k) => this.hasPod(k), pod: (k) => this.pod(k) });
   }
 
   /** Whether the cluster DNS's dnsmasq runs (ours: its command line names the lab's configuration). */
   clusterDnsRunning(): boolean {
-    const pid = this.#state.clusterDns?.pid;
-    return pid !== undefined && isLabDnsmasq(pid, clusterDnsFiles(this.runDir).configFile);
+    return clusterDnsRunning(this.#state);
   }
 
   /** Looks `name` up from pod `from` through its resolv.conf (the cluster DNS) or `server`. */
@@ -682,7 +486,7 @@ export class LabCluster implements AsyncDisposable {
     name: string,
     options: { readonly type?: DnsQueryType; readonly server?: string; readonly timeoutMs?: number } = {},
   ): Promise<ResolveOutcome & { readonly addresses: readonly string[] }> {
-    return resolveFromPod(await this.#probes.client(from, this.pod(from).socketPath), name, options);
+    return resolveFromPod(await this.#client(from), name, options);
   }
 
   /** The address a probe target names: a pod key, `outside`, or an address. */
@@ -698,45 +502,12 @@ export class LabCluster implements AsyncDisposable {
    * (looked up from `from` first: a lookup that fails is the probe's outcome, saying so).
    */
   async probe(from: string, p: LabProbe): Promise<ProbeOutcome> {
-    const client =
-      from === 'outside'
-        ? await this.#infra.outsideClient()
-        : await this.#probes.client(from, this.pod(from).socketPath);
-    const timeoutMs = p.timeoutMs ?? 1000;
-    const startedAt = this.#paths.now();
-    // A silent drop is "denied" only when the packets had a route both ways (cluster-probe.ts).
-    const judge = (ip: string, o: ProbeOutcome): Promise<ProbeOutcome> =>
-      this.#paths.judge(from, ip, o, startedAt);
-    if (p.dnsQuery !== undefined) {
-      const ip = this.addressOf(p.to);
-      const o = await client.resolve({ name: p.dnsQuery, type: 'A', server: ip, port: p.port, timeoutMs });
-      return judge(ip, {
-        verdict: o.verdict,
-        detail: `DNS ${p.dnsQuery}: ${o.detail}`,
-        elapsedMs: o.elapsedMs,
-      });
-    }
-    const byName =
-      !this.hasPod(p.to) && p.to !== 'outside' && parseIp(p.to) === undefined && isQueryName(p.to);
-    if (!byName) {
-      const ip = this.addressOf(p.to);
-      return judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
-    }
-    const r = await resolveFromPod(client, p.to, { timeoutMs });
-    const dnsIp = this.clusterDnsAddress();
-    if (r.verdict !== 'allowed') {
-      const o = {
-        verdict: r.verdict,
-        detail: `lookup of ${p.to} via ${r.server || '?'}: ${r.detail}`,
-        elapsedMs: r.elapsedMs,
-      };
-      return dnsIp !== undefined ? judge(dnsIp, o) : o;
-    }
-    const ip = r.addresses[0];
-    if (ip === undefined)
-      return { verdict: 'error', detail: `${p.to}: ${r.detail}, no address`, elapsedMs: r.elapsedMs };
-    const o = await judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
-    return { ...o, detail: `${p.to} is ${ip} (${r.detail}); ${o.detail}` };
+    const client = from === 'outside' ? await this.#infra.outsideClient() : await this.#client(from);
+    return probeFrom(this, this.#paths, from, client, p);
+  }
+
+  #client(key: string): ReturnType<ProbeAgents['client']> {
+    return this.#probes.client(key, this.pod(key).socketPath);
   }
 
   /**
@@ -757,36 +528,18 @@ export class LabCluster implements AsyncDisposable {
   async destroy(options: { readonly keep?: (relPath: string) => boolean } = {}): Promise<string[]> {
     if (this.#disposed) return [];
     this.#disposed = true;
-    const errors: unknown[] = [];
-    this.#probes.disconnect();
-    // Before the namespaces go: an etcd runs in the fabric namespace.
-    await this.datastore.close().catch((e: unknown) => errors.push(e));
-    const kubelets = await stopLabKubelets(this.#runner, this.#state);
-    errors.push(...kubelets.errors);
-    this.#kubePods.clear();
-    await stopLabKubernetes(this.#state).catch((e: unknown) => errors.push(e));
-    errors.push(...(await deleteLabNamespaces(this.#runner, this.#state)));
-    if (this.#state.keeperPid !== undefined) LabProcess.adopt(this.#state.keeperPid).signal('SIGKILL');
-    let kept: string[] = [];
-    if (this.#opts.keepRunDir !== true) {
-      const keep = options.keep;
-      if (keep === undefined) rmSync(this.#state.runDir, { recursive: true, force: true });
-      else kept = pruneDir(this.#state.runDir, keep);
-    }
-    if (errors.length > 0)
-      throw new AggregateError(errors, `lab cleanup failed: ${errors.map(errorMessage).join('; ')}`);
-    return kept;
+    return teardownLab({
+      runner: this.#runner,
+      state: this.#state,
+      datastore: this.datastore,
+      probes: this.#probes,
+      kube: this.#kube,
+      keepRunDir: this.#opts.keepRunDir === true,
+      ...(options.keep !== undefined ? { keep: options.keep } : {}),
+    });
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.destroy();
   }
-}
-
-function sig(o: { readonly signal?: AbortSignal }): { signal?: AbortSignal } {
-  return o.signal !== undefined ? { signal: o.signal } : {};
-}
-
-function sameNumbers(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

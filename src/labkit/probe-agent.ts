@@ -32,7 +32,7 @@ import {
   type ResolveOutcome,
   type ResolveRequest,
 } from './probe-protocol.js';
-import { encodeQuery, parseAnswer, type DnsAnswer } from './dns-message.js';
+import { lookupQuery, readLookupAnswer, type LookupAnswer } from './dns-lookup.js';
 import { resolvConfNameserver } from './dns-zone.js';
 import { listenUnixSocket } from '../sys/unix-socket.js';
 
@@ -106,7 +106,7 @@ function udpExchange(
   ip: string,
   port: number,
   timeoutMs: number,
-  payload: Buffer,
+  payload: Uint8Array,
   accept: (m: Buffer) => string | undefined,
 ): Promise<ProbeOutcome> {
   return bounded(timeoutMs, (finish) => {
@@ -169,9 +169,9 @@ async function resolveName(req: ResolveRequest, resolvConf: string | undefined):
   const port = req.port ?? 53;
   const server = isIP(ip) === 6 ? `[${ip}]:${port}` : `${ip}:${port}`;
   const id = randomInt(0x10000);
-  let answer: DnsAnswer | undefined;
-  const outcome = await udpExchange(ip, port, req.timeoutMs, encodeQuery(id, req.name, req.type), (m) => {
-    const a = parseAnswer(m);
+  let answer: LookupAnswer | undefined;
+  const outcome = await udpExchange(ip, port, req.timeoutMs, lookupQuery(id, req.name, req.type), (m) => {
+    const a = readLookupAnswer(m);
     // A malformed or foreign datagram is not the answer (a stub resolver drops it and keeps waiting).
     if (!a.ok || a.value.id !== id) return undefined;
     answer = a.value;

@@ -4,7 +4,7 @@
  * id that its response echoes; responses may come out of order. Pure: parsing and validation only.
  */
 import { parseIp } from '../lib/net/ip.js';
-import { isQueryName, type DnsQueryType, type DnsRecord } from './dns-message.js';
+import { isQueryName, type DnsQueryType, type LookupRecord } from './dns-lookup.js';
 
 export type ProbeProtocol = 'tcp' | 'udp';
 
@@ -54,7 +54,7 @@ export interface ResolveOutcome extends ProbeOutcome {
   readonly server: string;
   /** Present once an answer came back. */
   readonly rcode?: string;
-  readonly records?: readonly DnsRecord[];
+  readonly records?: readonly LookupRecord[];
 }
 
 export type AgentRequest =
@@ -142,7 +142,7 @@ export function parseRequest(
   }
 }
 
-function isDnsRecord(x: unknown): x is DnsRecord {
+function isLookupRecord(x: unknown): x is LookupRecord {
   return (
     isRecord(x) &&
     typeof x.name === 'string' &&
@@ -182,7 +182,7 @@ export function parseResponse(line: string): AgentResponse | undefined {
     case 'resolve': {
       const outcome = outcomeOf(x);
       if (outcome === undefined) return undefined;
-      const records = Array.isArray(x.records) ? x.records.filter(isDnsRecord) : undefined;
+      const records = Array.isArray(x.records) ? x.records.filter(isLookupRecord) : undefined;
       return {
         id,
         op: 'resolve',
