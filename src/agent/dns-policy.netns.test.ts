@@ -218,11 +218,29 @@ describe(
         }),
       );
       await h.settle(30_000);
-      await waitFor(async () => (await h.tableText()).includes('ct status dnat'), {
+      await waitFor(async () => (await h.tableText()).includes('ip daddr 10.65.0.53 th dport 53'), {
         timeoutMs: 15_000,
         what: 'the DNS steering rules',
         describe: () => h.agentLog().split('\n').slice(-8).join('\n'),
       });
+      // Every server answers (dnsmasq has started) through the steered path; evil.test teaches nothing.
+      for (const ip of ['10.65.0.53', '10.65.0.55'])
+        await waitFor(
+          async () =>
+            one(
+              await lookup({
+                names: ['evil.test'],
+                server: { ip, port: 53 },
+                connectPort: 0,
+                timeoutMs: 1_000,
+              }),
+            ).rcode !== undefined,
+          {
+            timeoutMs: 45_000,
+            what: `${ip} to answer through the DNS proxy`,
+            describe: () => h.agentLog().split('\n').slice(-8).join('\n'),
+          },
+        );
     });
 
     after(async () => {
