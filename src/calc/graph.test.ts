@@ -230,7 +230,61 @@ const UNIVERSE: { key: ResourceUpdate['key']; variants: unknown[] }[] = [
       },
     ],
   },
+  // DNS policy: network sets with allowedEgressDomains, selected (or not) by an egress Allow rule.
+  {
+    key: { kind: 'GlobalNetworkSet', name: 'saas' },
+    variants: [
+      null,
+      netSet('saas', undefined, { role: 'saas' }, ['*.saas.test']),
+      netSet('saas', undefined, { role: 'saas' }, ['api.test', '*.saas.test']),
+      netSet('saas', undefined, { role: 'other' }, ['*.saas.test']),
+      netSet('saas', undefined, { role: 'saas' }, undefined),
+    ],
+  },
+  {
+    key: { kind: 'NetworkSet', namespace: 'a', name: 'partners' },
+    variants: [
+      null,
+      netSet('partners', 'a', { role: 'saas' }, ['partner.test']),
+      netSet('partners', 'a', { role: 'saas' }, ['*.saas.test']),
+    ],
+  },
+  {
+    key: { kind: 'GlobalNetworkPolicy', name: 'egress-sets' },
+    variants: [
+      null,
+      egressToSets([{ action: 'Allow', destination: { selector: "role == 'saas'" } }]),
+      egressToSets([
+        { action: 'Deny', destination: { selector: "role == 'saas'" } },
+        { action: 'Allow', protocol: 'TCP', destination: { selector: "role == 'saas'", ports: [443] } },
+        { action: 'Allow', destination: { domains: ['*.saas.test'] } },
+      ]),
+    ],
+  },
 ];
+
+function netSet(
+  name: string,
+  namespace: string | undefined,
+  labels: Record<string, string>,
+  allowedEgressDomains: string[] | undefined,
+): unknown {
+  return {
+    apiVersion: C,
+    kind: namespace === undefined ? 'GlobalNetworkSet' : 'NetworkSet',
+    metadata: { name, ...(namespace !== undefined ? { namespace } : {}), labels },
+    spec: { nets: ['192.0.2.0/28'], ...(allowedEgressDomains !== undefined ? { allowedEgressDomains } : {}) },
+  };
+}
+
+function egressToSets(egress: unknown[]): unknown {
+  return {
+    apiVersion: C,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name: 'egress-sets' },
+    spec: { selector: 'all()', types: ['Egress'], egress },
+  };
+}
 
 function universeIndex(kind: string, name: string): number {
   const i = UNIVERSE.findIndex((u) => u.key.kind === kind && u.key.name === name);

@@ -22,7 +22,14 @@
 import { formatCidr, hostCidr } from '../lib/net/ip.js';
 import { policyIdString } from '../model/ids.js';
 import { orderPolicies } from '../model/order.js';
-import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from '../model/types.js';
+import type {
+  ModelEndpoint,
+  ModelNetworkSet,
+  ModelPolicy,
+  ModelProfile,
+  ModelRule,
+  ModelTier,
+} from '../model/types.js';
 import { InputProcessor } from './inputs.js';
 import type { ModelSink, ResourceUpdate } from './inputs.js';
 import { IpSetIndex } from './ipsets.js';
@@ -39,7 +46,8 @@ import type {
 } from './messages.js';
 import type { AffinityInfo, BlockInfo, NodeInfo, PoolInfo } from './network-model.js';
 import { RouteResolver } from './routes.js';
-import { scanRules } from './rule-scanner.js';
+import { egressDomainSelector, scanRules } from './rule-scanner.js';
+import { NetworkSetDomainIndex } from './netset-domains.js';
 import { EventSequencer } from './sequencer.js';
 import { type ConfigInputs, FelixConfigInput } from './felix-config.js';
 
@@ -71,6 +79,15 @@ export class CalcGraph implements ModelSink {
   private readonly seq = new EventSequencer();
   private readonly ipsets = new IpSetIndex(this.seq);
   private readonly domainSets = new DomainSetIndex(this.seq);
+  /** Network sets' allowedEgressDomains per egress Allow destination selector; owners `p:<policy id>`, `r:<profile>`. */
+  private readonly netsetDomains = new NetworkSetDomainIndex({
+    onSelectorDomainsChanged: (owners) => {
+      for (const o of owners) {
+        if (o.startsWith('p:')) this.refreshPolicy(o.slice(2));
+        else this.refreshProfile(o.slice(2));
+      }
+    },
+  });
   private readonly routes: RouteResolver;
   private readonly localIndex: LabelIndex;
   private readonly policies = new Map<string, ModelPolicy>();
@@ -216,6 +233,7 @@ export class CalcGraph implements ModelSink {
     if (p === undefined) this.profiles.delete(name);
     else this.profiles.set(name, p);
     this.ipsets.updateParent(name, p?.labelsToApply);
+    this.netsetDomains.updateParent(name, p?.labelsToApply);
     this.localIndex.updateParent(name, p?.labelsToApply);
     this.refreshProfile(name);
     if (existed !== (p !== undefined)) {
@@ -256,6 +274,8 @@ export class CalcGraph implements ModelSink {
   networkSet(id: string, s: ModelNetworkSet | undefined): void {
     if (s === undefined) this.ipsets.deleteHolder(id);
     else this.ipsets.updateHolder(id, s.labels, s.profiles, { nets: s.nets.map(formatCidr), ports: [] });
+    if (s === undefined) this.netsetDomains.deleteNetworkSet(id);
+    else this.netsetDomains.updateNetworkSet(id, s.labels, s.profiles, s.allowedEgressDomains);
   }
 
   felixConfig(name: string, spec: Readonly<Record<string, unknown>> | undefined): void {
@@ -311,12 +331,42 @@ export class CalcGraph implements ModelSink {
     for (const id of active.domainSets) this.domainSets.release(id);
   }
 
+  /**
+   * Scans an active policy's or profile's rules; its egress Allow destination selectors are watched for
+   * network sets' allowedEgressDomains, whose current union the egress rules name as a domain set.
+   */
+  private scan(
+    owner: string,
+    inboundRules: readonly ModelRule[],
+    outboundRules: readonly ModelRule[],
+  ): {
+    inbound: ReturnType<typeof scanRules>;
+    outbound: ReturnType<typeof scanRules>;
+    sets: Map<string, IpSetSpec>;
+    domains: Map<string, DomainSetSpec>;
+  } {
+    const watched = outboundRules.flatMap((r) => egressDomainSelector(r, 'outbound') ?? []);
+    this.netsetDomains.setWatches(owner, watched);
+    const inbound = scanRules(inboundRules);
+    const outbound = scanRules(outboundRules, {
+      dir: 'outbound',
+      selectorDomains: (sel) => this.netsetDomains.domainsOf(sel.uniqueId),
+    });
+    return {
+      inbound,
+      outbound,
+      sets: new Map([...inbound.ipSets, ...outbound.ipSets]),
+      domains: new Map([...inbound.domainSets, ...outbound.domainSets]),
+    };
+  }
+
   /** Activates, updates or deactivates a policy according to whether it selects any local endpoint. */
   private refreshPolicy(id: string, force = false): void {
     const p = this.policies.get(id);
     const active = this.activePolicies.get(id);
     const shouldBeActive = p !== undefined && this.localIndex.matchingHolders(id).size > 0;
     if (!shouldBeActive) {
+      this.netsetDomains.setWatches(`p:${id}`, []);
       if (active !== undefined) {
         this.activePolicies.delete(id);
         this.seq.onPolicy(id, null);
@@ -324,8 +374,7 @@ export class CalcGraph implements ModelSink {
       }
       return;
     }
-    const inbound = scanRules(p.inbound);
-    const outbound = scanRules(p.outbound);
+    const { inbound, outbound, sets, domains } = this.scan(`p:${id}`, p.inbound, p.outbound);
     const msg: PolicyMsg = {
       tier: p.tier,
       inboundRules: inbound.msgs,
@@ -336,8 +385,6 @@ export class CalcGraph implements ModelSink {
     };
     const json = JSON.stringify(msg);
     if (active !== undefined && active.json === json && !force) return;
-    const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
-    const domains = new Map([...inbound.domainSets, ...outbound.domainSets]);
     this.acquireAll(sets, domains);
     if (active !== undefined) this.releaseAll(active);
     this.activePolicies.set(id, {
@@ -353,6 +400,7 @@ export class CalcGraph implements ModelSink {
     const p = this.profiles.get(name);
     const active = this.activeProfiles.get(name);
     if (p === undefined || !this.profileRefs.has(name)) {
+      this.netsetDomains.setWatches(`r:${name}`, []);
       if (active !== undefined) {
         this.activeProfiles.delete(name);
         this.seq.onProfile(name, null);
@@ -360,13 +408,10 @@ export class CalcGraph implements ModelSink {
       }
       return;
     }
-    const inbound = scanRules(p.inbound);
-    const outbound = scanRules(p.outbound);
+    const { inbound, outbound, sets, domains } = this.scan(`r:${name}`, p.inbound, p.outbound);
     const msg: ProfileMsg = { inboundRules: inbound.msgs, outboundRules: outbound.msgs };
     const json = JSON.stringify(msg);
     if (active?.json === json) return;
-    const sets = new Map([...inbound.ipSets, ...outbound.ipSets]);
-    const domains = new Map([...inbound.domainSets, ...outbound.domainSets]);
     this.acquireAll(sets, domains);
     if (active !== undefined) this.releaseAll(active);
     this.activeProfiles.set(name, {

@@ -50,6 +50,12 @@ export interface RuleMsg {
   readonly notDstNamedPortIpSetIds: readonly string[];
   /** DNS policy: the destination must be in this domain set (`domainSetUpdate`), filled by the DNS path. */
   readonly dstDomainSetId?: string;
+  /**
+   * DNS policy, egress Allow rules only: the destination matches the selector's IP set (`dstIpSetIds`) OR
+   * this domain set, which holds the `allowedEgressDomains` of the network sets the selector selects (absent
+   * while they have none). Every other match of the rule applies to both alternatives.
+   */
+  readonly dstSelectorDomainSetId?: string;
 }
 
 export interface PolicyMsg {

@@ -1,6 +1,10 @@
 /**
  * Rule scanner (felix/calc/rule_scanner.go): turns backend rules into dataplane rules whose selectors are
  * IP-set ids, and reports which IP sets a policy or profile needs. It does not compute memberships.
+ *
+ * DNS policy: a rule's `destination.domains` becomes `dstDomainSetId`; the destination selector of an
+ * egress Allow rule also becomes `dstSelectorDomainSetId` when the network sets it selects currently have
+ * `allowedEgressDomains` (their union, given by the caller, as a content-addressed domain set).
  */
 import { mustParseSelector } from '../api/selector/index.js';
 import type { Selector } from '../api/selector/index.js';
@@ -61,22 +65,52 @@ function side(e: EntityMatch, proto: number, need: (spec: IpSetSpec) => void): S
   };
 }
 
-/** Converts a rule, calling `need` for every IP set and `needDomains` for the domain set it references. */
+/**
+ * The destination selector through which network sets' `allowedEgressDomains` apply to a rule of this
+ * direction: an egress Allow rule's, when its selector IP set is matched (not when only named ports are
+ * given: the named-port sets hold endpoints only). Undefined for every other rule.
+ */
+export function egressDomainSelector(rule: ModelRule, dir: 'inbound' | 'outbound'): Selector | undefined {
+  if (dir !== 'outbound' || rule.action !== 'allow') return undefined;
+  const e = rule.dst;
+  return e.ports.length > 0 || e.namedPorts.length === 0 ? e.selector : undefined;
+}
+
+/** How to scan one direction's rules: its direction and, for egress, the network sets' domains. */
+export interface ScanContext {
+  readonly dir: 'inbound' | 'outbound';
+  /** The union of allowedEgressDomains of the network sets a selector selects (canonical, sorted). */
+  readonly selectorDomains?: (sel: Selector) => readonly string[];
+}
+
+const NO_CONTEXT: ScanContext = { dir: 'inbound' };
+
+function domainSet(
+  domains: readonly string[],
+  needDomains: (spec: DomainSetSpec) => void,
+): string | undefined {
+  if (domains.length === 0) return undefined;
+  const spec: DomainSetSpec = { id: domainSetId(domains), domains };
+  needDomains(spec);
+  return spec.id;
+}
+
+/** Converts a rule, calling `need` for every IP set and `needDomains` for the domain sets it references. */
 export function scanRule(
   rule: ModelRule,
   need: (spec: IpSetSpec) => void,
   needDomains: (spec: DomainSetSpec) => void = () => undefined,
+  ctx: ScanContext = NO_CONTEXT,
 ): RuleMsg {
   const proto = namedPortProtocol(rule);
   const src = side(rule.src, proto, need);
   const dst = side(rule.dst, proto, need);
-  const domains = rule.dst.domains ?? [];
-  let dstDomainSetId: string | undefined;
-  if (domains.length > 0) {
-    const spec: DomainSetSpec = { id: domainSetId(domains), domains };
-    needDomains(spec);
-    dstDomainSetId = spec.id;
-  }
+  const dstDomainSetId = domainSet(rule.dst.domains ?? [], needDomains);
+  const viaSelector = egressDomainSelector(rule, ctx.dir);
+  const dstSelectorDomainSetId =
+    viaSelector !== undefined && ctx.selectorDomains !== undefined
+      ? domainSet(ctx.selectorDomains(viaSelector), needDomains)
+      : undefined;
   return {
     action: rule.action,
     index: rule.index,
@@ -104,11 +138,15 @@ export function scanRule(
     dstNamedPortIpSetIds: dst.namedPortSets,
     notDstNamedPortIpSetIds: dst.notNamedPortSets,
     ...(dstDomainSetId !== undefined ? { dstDomainSetId } : {}),
+    ...(dstSelectorDomainSetId !== undefined ? { dstSelectorDomainSetId } : {}),
   };
 }
 
 /** Scans a list of rules; returns the messages and the distinct IP sets and domain sets they need. */
-export function scanRules(rules: readonly ModelRule[]): {
+export function scanRules(
+  rules: readonly ModelRule[],
+  ctx: ScanContext = NO_CONTEXT,
+): {
   msgs: RuleMsg[];
   ipSets: Map<string, IpSetSpec>;
   domainSets: Map<string, DomainSetSpec>;
@@ -120,6 +158,7 @@ export function scanRules(rules: readonly ModelRule[]): {
       r,
       (spec) => ipSets.set(spec.id, spec),
       (spec) => domainSets.set(spec.id, spec),
+      ctx,
     ),
   );
   return { msgs, ipSets, domainSets };

@@ -66,6 +66,10 @@ function ruleSets(rules: readonly RuleMsg[]): string[] {
   ]);
 }
 
+function ruleDomainSets(rules: readonly RuleMsg[]): string[] {
+  return rules.flatMap((r) => [r.dstDomainSetId ?? [], r.dstSelectorDomainSetId ?? []].flat());
+}
+
 export class RecordingSink {
   readonly view = emptyView();
   readonly violations: string[] = [];
@@ -80,15 +84,14 @@ export class RecordingSink {
     for (const [id, p] of this.view.policies) {
       for (const s of [...ruleSets(p.inboundRules), ...ruleSets(p.outboundRules)])
         this.check(this.view.ipSets.has(s), `policy ${id} uses unsent IP set ${s}`);
-      for (const r of [...p.inboundRules, ...p.outboundRules]) {
-        const d = r.dstDomainSetId;
-        if (d !== undefined)
-          this.check(this.view.domainSets.has(d), `policy ${id} uses unsent domain set ${d}`);
-      }
+      for (const d of ruleDomainSets([...p.inboundRules, ...p.outboundRules]))
+        this.check(this.view.domainSets.has(d), `policy ${id} uses unsent domain set ${d}`);
     }
     for (const [id, p] of this.view.profiles) {
       for (const s of [...ruleSets(p.inboundRules), ...ruleSets(p.outboundRules)])
         this.check(this.view.ipSets.has(s), `profile ${id} uses unsent IP set ${s}`);
+      for (const d of ruleDomainSets([...p.inboundRules, ...p.outboundRules]))
+        this.check(this.view.domainSets.has(d), `profile ${id} uses unsent domain set ${d}`);
     }
     for (const [id, e] of [...this.view.weps, ...this.view.heps]) {
       for (const t of e.tiers)
@@ -214,6 +217,7 @@ export function normaliseView(v: DataplaneView): unknown {
     [...m.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
   return {
     ipSets: sorted(v.ipSets).map(([k, s]) => [k, [...s].sort()]),
+    domainSets: sorted(v.domainSets),
     policies: sorted(v.policies),
     profiles: sorted(v.profiles),
     weps: sorted(v.weps),

@@ -121,4 +121,48 @@ describe("network sets' allowedEgressDomains", () => {
       'the Deny rule did not match the domain address',
     );
   });
+
+  it('a namespaced NetworkSet counts for NetworkPolicies of its own namespace only (as the calc graph does)', () => {
+    const other = pod('other', 'app', '10.0.0.11', { app: 'web' });
+    const toPartner = (namespace: string) =>
+      np(namespace, 'to-partner', {
+        selector: "app == 'web'",
+        types: ['Egress'],
+        egress: [{ action: 'Allow', destination: { selector: "role == 'partner'" } }],
+      });
+    const d = decider(
+      [ns('prod'), ns('other'), app, other, partners, toPartner('prod'), toPartner('other')],
+      {
+        resolvedNames: names,
+      },
+    );
+    assert.equal(d('10.0.0.10', '198.51.100.30', TCP, 443).verdict, 'Allow');
+    assert.equal(d('10.0.0.11', '198.51.100.30', TCP, 443).verdict, 'Deny');
+  });
+
+  it("the rule's other matches still apply, and named ports alone do not bring the set's domains", () => {
+    const rule = (destination: Record<string, unknown>) =>
+      decider(
+        [
+          ns('prod'),
+          app,
+          saas,
+          gnp('ports', {
+            selector: 'all()',
+            types: ['Egress'],
+            egress: [
+              {
+                action: 'Allow',
+                protocol: 'TCP',
+                destination: { selector: "role == 'saas'", ...destination },
+              },
+            ],
+          }),
+        ],
+        { resolvedNames: names },
+      );
+    assert.equal(rule({ ports: [443] })('10.0.0.10', '198.51.100.20', TCP, 443).verdict, 'Allow');
+    assert.equal(rule({ ports: [443] })('10.0.0.10', '198.51.100.20', TCP, 80).verdict, 'Deny');
+    assert.equal(rule({ ports: ['https'] })('10.0.0.10', '198.51.100.20', TCP, 443).verdict, 'Deny');
+  });
 });

@@ -7,6 +7,9 @@
  *   rule names an ipVersion).
  * - Numeric ports and named ports of one side are OR'ed: each alternative becomes its own nft rule with the
  *   same action (named ports match `addr . l4proto . port` against the named-port set).
+ * - DNS policy: `dstDomainSetId` is one more match (AND); `dstSelectorDomainSetId` is an alternative to the
+ *   destination selector's IP set (the network sets' allowedEgressDomains): a second nft rule, same action,
+ *   with the domain set in the selector set's place and every other match kept.
  * - Actions use Felix's mark protocol so that verdicts compose across tiers and across the two endpoint
  *   chains a forwarded packet traverses: Allow sets the accept mark and returns, Pass sets the pass mark and
  *   returns, Deny drops (or rejects), Log logs and continues.
@@ -133,6 +136,8 @@ function sideVariants(
     named: readonly string[];
     notNamed: readonly string[];
     domainSet?: string | undefined;
+    /** An alternative to `ipSets` (the selector's set): the selector's network sets' domain set. */
+    orDomainSet?: string | undefined;
   },
   namer: NetSetNamer | undefined,
 ): SideVariant[] {
@@ -152,10 +157,13 @@ function sideVariants(
   if (r.domainSet !== undefined) common.push(`${ipw} ${dir} @${domainSetName(f, r.domainSet)}`);
   if (r.notPorts.length > 0) common.push(`${th} != ${portList(r.notPorts)}`);
   for (const s of r.notNamed) common.push(`${ipw} ${dir} . meta l4proto . ${th} != @${ipSetName(f, s)}`);
-  const withSelectors = [...common, ...r.ipSets.map((s) => `${ipw} ${dir} @${ipSetName(f, s)}`)];
-  if (r.ports.length === 0 && r.named.length === 0) return [{ parts: withSelectors }];
+  const selectorAlternatives = [[...common, ...r.ipSets.map((s) => `${ipw} ${dir} @${ipSetName(f, s)}`)]];
+  if (r.orDomainSet !== undefined)
+    selectorAlternatives.push([...common, `${ipw} ${dir} @${domainSetName(f, r.orDomainSet)}`]);
+  if (r.ports.length === 0 && r.named.length === 0) return selectorAlternatives.map((parts) => ({ parts }));
   const out: SideVariant[] = [];
-  if (r.ports.length > 0) out.push({ parts: [...withSelectors, `${th} ${portList(r.ports)}`] });
+  if (r.ports.length > 0)
+    for (const parts of selectorAlternatives) out.push({ parts: [...parts, `${th} ${portList(r.ports)}`] });
   // Named-port sets are already filtered by the selector (rule scanner), so they stand without it.
   for (const s of r.named)
     out.push({ parts: [...common, `${ipw} ${dir} . meta l4proto . ${th} @${ipSetName(f, s)}`] });
@@ -242,6 +250,7 @@ function renderFamily(
       named: rule.dstNamedPortIpSetIds,
       notNamed: rule.notDstNamedPortIpSetIds,
       domainSet: rule.dstDomainSetId,
+      orDomainSet: rule.dstSelectorDomainSetId,
     },
     namer,
   );
