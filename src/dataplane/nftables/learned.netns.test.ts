@@ -93,6 +93,24 @@ describe('learned addresses on the real kernel', { skip }, () => {
     assert.equal((await learned(runner, V6)).get('fd00::2'), 300);
     assert.deepEqual(resets, [[V4, V6]], 'nothing was recreated');
 
+    // Re-adding with the same timeout restarts the element's clock (its `expires`), as a renewed answer must.
+    const expires = async (addr: string): Promise<number> => {
+      const r = await runner.run('nft', ['-j', 'list', 'set', 'inet', 'calico', V4]);
+      const doc = JSON.parse(r.stdout) as {
+        nftables: { set?: { elem?: { elem?: { val: string; expires?: number } }[] } }[];
+      };
+      const e = doc.nftables.flatMap((i) => i.set?.elem ?? []).find((x) => x.elem?.val === addr);
+      return e?.elem?.expires ?? -1;
+    };
+    await table.programLearned([{ set: V4, addr: '10.96.0.5', timeoutS: 30 }]);
+    await waitFor(async () => (await expires('10.96.0.5')) <= 28, {
+      timeoutMs: 10_000,
+      intervalMs: 200,
+      what: 'two seconds to pass on the element',
+    });
+    await table.programLearned([{ set: V4, addr: '10.96.0.5', timeoutS: 30 }]);
+    assert.ok((await expires('10.96.0.5')) >= 29, 'renewed');
+
     // Re-adding extends the timeout; the 2 s element expires by itself.
     await table.programLearned([{ set: V4, addr: '10.96.0.2', timeoutS: 600 }]);
     assert.equal((await learned(runner, V4)).get('10.96.0.2'), 600);

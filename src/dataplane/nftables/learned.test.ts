@@ -121,8 +121,8 @@ describe('NftTable.programLearned', () => {
       { set: 'cali60d-x', addr: 'fd00::1', timeoutS: 9.5 },
     ]);
     assert.deepEqual(scripts().slice(before), [
-      'add element inet calico cali40d-x { 10.0.0.1 timeout 30s }\n' +
-        'add element inet calico cali60d-x { fd00::1 timeout 10s }\n',
+      'add element inet calico cali40d-x { 10.0.0.1 timeout 30s expires 30s }\n' +
+        'add element inet calico cali60d-x { fd00::1 timeout 10s expires 10s }\n',
     ]);
     assert.deepEqual(nft.state.sets.get('cali40d-x')?.timeouts, new Map([['10.0.0.1', 30]]));
     // Learned elements are not drift, and the next apply leaves them alone.
@@ -170,7 +170,7 @@ describe('NftTable.programLearned', () => {
     await Promise.all([apply, ...learned]);
     assert.equal(maxInFlight, 1);
     assert.deepEqual(scripts().slice(before + 1), [
-      'add element inet calico cali40d-x { 10.0.0.1 timeout 10s, 10.0.0.2 timeout 20s, 10.0.0.3 timeout 30s }\n',
+      'add element inet calico cali40d-x { 10.0.0.1 timeout 10s expires 10s, 10.0.0.2 timeout 20s expires 20s, 10.0.0.3 timeout 30s expires 30s }\n',
     ]);
   });
 

@@ -71,7 +71,7 @@ describe('renderOp', () => {
         'add set inet calico cali40s-a { type ipv4_addr; flags interval; }',
         'add set inet calico cali40n-p { type ipv4_addr . inet_proto . inet_service; }',
         'add set inet calico cali60d-x { type ipv6_addr; flags timeout; }',
-        'add element inet calico cali60d-x { fd00::1 timeout 30s, 2001:db8::2 timeout 4294967s }',
+        'add element inet calico cali60d-x { fd00::1 timeout 30s expires 30s, 2001:db8::2 timeout 4294967s expires 4294967s }',
         'add element inet calico cali40s-a { 10.0.0.0/8, 10.0.0.1 }',
         'delete element inet calico ifs-1 { "cali1" }',
         'add map inet calico filter-cali-to-wl-dispatch { type ifname : verdict; }',

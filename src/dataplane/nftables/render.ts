@@ -73,7 +73,8 @@ export function renderOp(op: NftOp): string[] {
       return elementLines(
         'add',
         op.set,
-        op.elements.map((e) => `${e.element} timeout ${e.timeoutS}s`),
+        // `expires` too: re-adding an element with an unchanged timeout does not restart its clock (kernel 6.18).
+        op.elements.map((e) => `${e.element} timeout ${e.timeoutS}s expires ${e.timeoutS}s`),
       );
     case 'addMap':
       return [

@@ -328,7 +328,7 @@ function element(s: SimState, add: boolean, name: string, items: string[]): void
   }
   const set = s.sets.get(name) ?? fail(`No such file or directory: set ${name}`);
   for (const raw of items) {
-    const timed = / timeout (\d+)s$/.exec(raw);
+    const timed = / timeout (\d+)s(?: expires \d+s)?$/.exec(raw);
     if (timed && set.timeout !== true)
       fail('Operation not supported: timeout on a set without flags timeout');
     const e = (timed ? raw.slice(0, timed.index) : raw).replace(/^"|"$/g, '');
