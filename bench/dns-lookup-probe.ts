@@ -3,7 +3,8 @@
  * (`ip netns exec <pod> node dist/bench/dns-lookup-probe.js '<json>'`): the names are looked up one after the
  * other over UDP, as a stub resolver does (a fresh socket per query), each timed from just before the send to
  * the reply's arrival with CLOCK_MONOTONIC milliseconds (process.hrtime, shared with the agent's trace). A
- * reply counts only if it parses and carries an A record. Prints one JSON array of `LookupSample`. Bounded:
+ * reply counts only if it parses and carries an A record. `warmName` is looked up WARM_LOOKUPS times first and
+ * not reported, so the first timed lookup does not carry the probe process's own start-up. Prints one JSON array of `LookupSample`. Bounded:
  * one query per name, each given up after `timeoutMs`.
  */
 import { udpExchange } from '../src/dns/testing.js';
@@ -15,6 +16,8 @@ export interface LookupRequest {
   readonly server: { readonly ip: string; readonly port: number };
   readonly names: readonly string[];
   readonly timeoutMs: number;
+  /** Looked up a few times first, untimed (the probe's own code warms up: first socket, JIT). */
+  readonly warmName: string;
 }
 
 export interface LookupSample {
@@ -24,6 +27,8 @@ export interface LookupSample {
   /** Undefined: an answer with an A record; otherwise what went wrong. */
   readonly error?: string;
 }
+
+const WARM_LOOKUPS = 3;
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -45,6 +50,7 @@ async function lookup(req: LookupRequest, name: string, id: number): Promise<Loo
 const arg = process.argv[2];
 if (arg !== undefined) {
   const req = JSON.parse(arg) as LookupRequest;
+  for (let i = 0; i < WARM_LOOKUPS; i++) await lookup(req, req.warmName, 65_000 + i);
   const out: LookupSample[] = [];
   for (const [i, name] of req.names.entries()) out.push(await lookup(req, name, (i * 7919 + 1) % 65536));
   process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -37,13 +37,20 @@ import { AgentHarness, namespaceObject, runner, type TestPod } from '../src/agen
 import type { DnsProbeRequest, DnsProbeResult } from '../src/agent/testing/dns-probe.js';
 import { DNSMASQ } from '../src/dns/testing.js';
 import { waitFor } from '../src/lib/async.js';
-import { percentileRank } from '../src/lib/stats.js';
 import { C } from './agent-setup.js';
 import type { LookupRequest, LookupSample } from './dns-lookup-probe.js';
-import { learnedWrites, PART_LABELS, PARTS, profile } from './dns-profile.js';
-import { parseTrace, type TraceEvent } from './latency-trace.js';
+import {
+  report,
+  type Arm,
+  type Connections,
+  type DnsServer,
+  type Latency,
+  type Method,
+  type Run,
+} from './dns-report.js';
+import { parseTrace } from './latency-trace.js';
 import { interleave, MIN_ROUNDS } from './method.js';
-import type { BenchResult, BenchTable, SuiteOutput } from './result.js';
+import type { SuiteOutput } from './result.js';
 
 const envInt = (name: string, dflt: number): number => {
   const v = Number(process.env[name] ?? dflt);
@@ -55,7 +62,6 @@ const ROUNDS = Math.max(MIN_ROUNDS, envInt('CALTS_BENCH_DNS_ROUNDS', 9));
 const WARMUP = 1;
 const CONNECTIONS = envInt('CALTS_BENCH_DNS_CONNECTIONS', 10_000);
 const BATCH = envInt('CALTS_BENCH_DNS_BATCH', 100);
-const ISSUE = 13;
 
 const TRUSTED = { ip: '10.65.0.53', port: 53 };
 const BASELINE = { ip: '10.65.0.53', port: 5353 };
@@ -68,25 +74,26 @@ const script = (p: string): string => fileURLToPath(new URL(p, import.meta.url))
 /** The i-th address of a /16 (skipping .0 and .251-.255 of each /24). */
 const addr = (net: number, i: number): string => `10.${net}.${Math.floor(i / 250)}.${(i % 250) + 1}`;
 
-type Arm = { readonly name: string; readonly fresh: boolean; readonly server: typeof TRUSTED };
-const ARMS: readonly Arm[] = [
-  { name: 'fresh, calico-ts', fresh: true, server: TRUSTED },
-  { name: 'fresh, baseline', fresh: true, server: BASELINE },
-  { name: 'repeated, calico-ts', fresh: false, server: TRUSTED },
-  { name: 'repeated, baseline', fresh: false, server: BASELINE },
+const ARMS: Method['arms'] = [
+  { name: 'fresh, calico-ts', fresh: true, steered: true, server: TRUSTED },
+  { name: 'fresh, baseline', fresh: true, steered: false, server: BASELINE },
+  { name: 'repeated, calico-ts', fresh: false, steered: true, server: TRUSTED },
+  { name: 'repeated, baseline', fresh: false, steered: false, server: BASELINE },
 ];
+const METHOD: Method = {
+  arms: ARMS,
+  lookups: LOOKUPS,
+  rounds: ROUNDS,
+  warmup: WARMUP,
+  batch: BATCH,
+  connectPort: CONNECT_PORT,
+  issue: 13,
+};
 /** Fresh names per arm: `f<i>` (calico-ts) and `g<i>` (baseline), each its own address. */
-const freshName = (arm: Arm, i: number): string =>
-  `${arm.server === TRUSTED ? 'f' : 'g'}${i}.lat.example.com`;
+const freshName = (arm: Arm, i: number): string => `${arm.steered ? 'f' : 'g'}${i}.lat.example.com`;
 
-interface Run {
-  readonly samples: readonly LookupSample[];
-  readonly t0: number;
-  readonly t1: number;
-}
-
-async function lookups(client: TestPod, server: typeof TRUSTED, names: readonly string[]): Promise<Run> {
-  const req: LookupRequest = { server, names, timeoutMs: 2_000 };
+async function lookups(client: TestPod, server: DnsServer, names: readonly string[]): Promise<Run> {
+  const req: LookupRequest = { server, names, timeoutMs: 2_000, warmName: REPEATED };
   const now = (): number => Number(process.hrtime.bigint()) / 1e6;
   const t0 = now();
   const r = await runner.run(
@@ -183,10 +190,6 @@ async function setup(h: AgentHarness, procs: ChildProcess[]): Promise<{ client: 
   return { client, trace };
 }
 
-interface Latency {
-  readonly byArm: ReadonlyMap<string, readonly Run[]>;
-}
-
 async function latency(client: TestPod): Promise<Latency> {
   const next = new Map(ARMS.map((a) => [a.name, 0]));
   const out = await interleave<Arm, Run>({
@@ -205,11 +208,6 @@ async function latency(client: TestPod): Promise<Latency> {
     log: (l) => process.stdout.write(`  dns latency ${l}\n`),
   });
   return { byArm: out.byArm };
-}
-
-interface Connections {
-  readonly results: readonly DnsProbeResult[];
-  readonly seconds: number;
 }
 
 async function firstConnections(client: TestPod): Promise<Connections> {
@@ -243,155 +241,6 @@ async function firstConnections(client: TestPod): Promise<Connections> {
   return { results, seconds: (performance.now() - started) / 1000 };
 }
 
-const r2 = (x: number): number => Math.round(x * 100) / 100;
-const ok = (runs: readonly Run[]): number[] =>
-  runs.flatMap((r) => r.samples.filter((s) => s.error === undefined).map((s) => s.t1 - s.t0));
-
-/** The baseline must not have been steered: had the proxy seen its fresh names, it would have programmed them. */
-function checkArms(lat: Latency, events: readonly TraceEvent[]): void {
-  for (const a of ARMS.filter((x) => x.server === BASELINE)) {
-    const writes = (lat.byArm.get(a.name) ?? []).reduce(
-      (n, r) => n + learnedWrites(events, r.t0, r.t1).length,
-      0,
-    );
-    if (writes > 0)
-      throw new Error(`the baseline arm "${a.name}" programmed ${writes} times: it was steered`);
-  }
-}
-
-function report(lat: Latency, conn: Connections, events: readonly TraceEvent[]): SuiteOutput {
-  checkArms(lat, events);
-  const runs = (name: string): readonly Run[] => lat.byArm.get(name) ?? [];
-  const q = (name: string, p: number): number => r2(percentileRank(ok(runs(name)), p));
-  const results: BenchResult[] = [];
-  const target = { op: '<=', value: 5, issue: ISSUE } as const;
-  for (const kind of ['fresh', 'repeated'] as const) {
-    const ts = `${kind}, calico-ts`;
-    const base = `${kind}, baseline`;
-    for (const p of [50, 99]) {
-      results.push({ name: `lookup p${p}, ${kind} name, through calico-ts`, value: q(ts, p), unit: 'ms' });
-      results.push({
-        name: `lookup p${p}, ${kind} name, baseline (not steered)`,
-        value: q(base, p),
-        unit: 'ms',
-      });
-    }
-    results.push({ name: `added p50, ${kind} name`, value: r2(q(ts, 50) - q(base, 50)), unit: 'ms' });
-    results.push({ name: `added p99, ${kind} name`, value: r2(q(ts, 99) - q(base, 99)), unit: 'ms', target });
-  }
-  const failed = ARMS.reduce(
-    (n, a) => n + runs(a.name).reduce((m, r) => m + r.samples.filter((s) => s.error).length, 0),
-    0,
-  );
-  results.push({
-    name: 'lookups that failed (all latency arms)',
-    value: failed,
-    unit: 'lookups',
-    target: { op: '<=', value: 0, issue: ISSUE },
-  });
-  const connected = conn.results.filter((r) => r.connected === true).length;
-  results.push({
-    name: `first connection after a fresh lookup (${conn.results.length.toLocaleString('en-US')} names, ${BATCH} at a time)`,
-    value: r2((100 * connected) / conn.results.length),
-    unit: '%',
-    target: { op: '>=', value: 100, issue: ISSUE },
-  });
-  results.push({
-    name: 'of those, lookups resent after a lost datagram',
-    value: conn.results.filter((r) => (r.sent ?? 1) > 1).length,
-    unit: 'lookups',
-  });
-  results.push({
-    name: 'lookup + first connection rate',
-    value: Math.round(conn.results.length / conn.seconds),
-    unit: 'names/s',
-  });
-  return { results, tables: [armsTable(lat, events), profileTable(lat, events), failuresTable(conn)] };
-}
-
-function armsTable(lat: Latency, events: readonly TraceEvent[]): BenchTable {
-  const rows = ARMS.map((a) => {
-    const runs = lat.byArm.get(a.name) ?? [];
-    const xs = ok(runs);
-    const writes = runs.reduce((n, r) => n + learnedWrites(events, r.t0, r.t1).length, 0);
-    const perRoundP99 = runs.map((r) =>
-      r2(
-        percentileRank(
-          r.samples.map((s) => s.t1 - s.t0),
-          99,
-        ),
-      ),
-    );
-    return [
-      a.name,
-      String(xs.length),
-      `${r2(percentileRank(xs, 50))} / ${r2(percentileRank(xs, 99))} / ${r2(Math.max(...xs))}`,
-      perRoundP99.join(', '),
-      String(writes),
-    ];
-  });
-  return {
-    title: 'DNS lookup latency per arm',
-    note:
-      `Sequential UDP lookups from the client pod, ${LOOKUPS} per arm per round, ${ROUNDS} measured rounds after ` +
-      `${WARMUP} warm-up round, arms interleaved in Williams order. "calico-ts": dnsmasq on 10.65.0.53:53, a trusted ` +
-      'server (steered through the node-local proxy, DelayDNSResponse); "baseline": an identical dnsmasq in the same ' +
-      'pod on port 5353 (same veths and FORWARD policy, not steered, nothing learned). "programming writes" counts ' +
-      "the agent's learned-address writes (LearnedWriter.program, stamped by agent-trace.ts) during the arm's runs: " +
-      'a fresh calico-ts lookup must cause one, a baseline lookup none; a repeated name causes one when the answer ' +
-      "extends its element by more than the learner's 1 s slack (dnsmasq answers every time with the full TTL).",
-    header: ['arm', 'lookups', 'p50 / p99 / max (ms)', 'p99 per round (ms)', 'programming writes'],
-    rows,
-  };
-}
-
-function profileTable(lat: Latency, events: readonly TraceEvent[]): BenchTable {
-  const samples = (lat.byArm.get(ARMS[0]!.name) ?? []).flatMap((r) => r.samples);
-  const p = profile(samples, events);
-  const base = ok(lat.byArm.get(ARMS[1]!.name) ?? []);
-  const rows = PARTS.map((k) => [
-    PART_LABELS[k],
-    p === undefined ? 'n/a' : `${r2(p.quantiles[k].p50)} / ${r2(p.quantiles[k].p99)}`,
-  ]);
-  rows.push([
-    'lookup, fresh name, baseline (for comparison)',
-    `${r2(percentileRank(base, 50))} / ${r2(percentileRank(base, 99))}`,
-  ]);
-  return {
-    title: 'Where a fresh lookup through calico-ts spends its time',
-    note:
-      'p50 / p99 in ms of each part of a fresh-name lookup through calico-ts (each part its own p50/p99; the parts ' +
-      "of one lookup add up to its total). Joined by time from the probe's stamps and the agent's and its spawner " +
-      `helper's (bench/dns-profile.ts): ${p === undefined ? 'no lookup' : `${p.explained} of ${p.of} lookups`} ` +
-      'broken down (a lookup is left out when its window does not hold exactly one learned-address write).',
-    header: ['part', 'p50 / p99 (ms)'],
-    rows,
-  };
-}
-
-function failuresTable(conn: Connections): BenchTable {
-  const failed = conn.results.filter((r) => r.connected !== true);
-  return {
-    title: 'First connections that failed',
-    note:
-      `Each of ${conn.results.length.toLocaleString('en-US')} fresh names (c<i>.conn.example.com, each its own ` +
-      `address in 10.96.0.0/16) looked up through the trusted server, ${BATCH} concurrently per batch, and connected ` +
-      `to (TCP ${CONNECT_PORT}) as soon as its answer arrived, in ${r2(conn.seconds)} s. Up to 5 rows shown.`,
-    header: ['name', 'addresses', 'sent', 'error / connected'],
-    rows:
-      failed.length === 0
-        ? [['none', '', '', '']]
-        : failed
-            .slice(0, 5)
-            .map((r) => [
-              r.name,
-              r.addresses.join(' '),
-              String(r.sent ?? ''),
-              r.error ?? String(r.connected),
-            ]),
-  };
-}
-
 export async function benchDns(): Promise<SuiteOutput> {
   await using h = new AgentHarness();
   const procs: ChildProcess[] = [];
@@ -400,7 +249,7 @@ export async function benchDns(): Promise<SuiteOutput> {
     const lat = await latency(client);
     process.stdout.write(`  dns first connections: ${CONNECTIONS} names, ${BATCH} at a time\n`);
     const conn = await firstConnections(client);
-    return report(lat, conn, parseTrace(readFileSync(trace, 'utf8')));
+    return report(METHOD, lat, conn, parseTrace(readFileSync(trace, 'utf8')));
   } finally {
     for (const p of procs) p.kill('SIGKILL');
   }
