@@ -135,8 +135,10 @@ async function setup(h: AgentHarness, procs: ChildProcess[]): Promise<{ client: 
   const client = await h.plumbPod('app', 'client', '10.65.0.10', { app: 'client' });
   const dns = await h.plumbPod('kube-system', 'dns', TRUSTED.ip, { app: 'dns' });
   const web = await h.plumbPod('web', 'web', '10.65.0.80', { app: 'web' });
-  // The connection test's addresses (10.96.0.0/16) are all the web pod's.
-  await runner.run('ip', ['-n', h.node, 'route', 'add', '10.96.0.0/16', 'dev', web.iface, 'scope', 'link']);
+  // The connection test's addresses (10.96.0.0/16) are all the web pod's, routed via the pod's own address: a
+  // link-scope route would need one neighbour entry per address, and the kernel's ARP table is shared by every
+  // namespace (gc_thresh3, 1,024 entries): thousands of addresses overflow it ("neighbor table overflow").
+  await runner.run('ip', ['-n', h.node, 'route', 'add', '10.96.0.0/16', 'via', web.ip, 'dev', web.iface]);
   await runner.run('ip', ['-n', web.ns, 'route', 'add', 'local', '10.96.0.0/16', 'dev', 'lo']);
   const hosts = hostsFile(h.dir);
   procs.push(dnsmasq(dns, TRUSTED.port, hosts), dnsmasq(dns, BASELINE.port, hosts));
