@@ -16,6 +16,7 @@
  *     nft    → nft has exited (reads its cache, checks and commits the transaction, exits)
  *     back   → the result is back in the agent
  *   out      → the client has the reply (the hook settles, the proxy sends, UDP back to the pod)
+ *   unheld   the lookup's total without the hold (in + upstream + learn + out)
  */
 import { percentileRank } from '../src/lib/stats.js';
 import type { LookupSample } from './dns-lookup-probe.js';
@@ -33,6 +34,7 @@ export const PARTS = [
   'nft',
   'back',
   'out',
+  'unheld',
 ] as const;
 export type Part = (typeof PARTS)[number];
 
@@ -48,6 +50,7 @@ export const PART_LABELS: Readonly<Record<Part, string>> = {
   nft: '(of which) nft reads its cache, commits the element, exits',
   back: '(of which) result back in the agent',
   out: 'held answer released → reply in the pod',
+  unheld: 'the lookup without the hold (what it would take if programming cost nothing)',
 };
 
 const end = (e: TraceEvent): number => e.t1 ?? e.t0;
@@ -103,6 +106,7 @@ export function lookupParts(
     nft: proc.exited - ready,
     back: end(w) - proc.exited,
     out: s.t1 - end(w),
+    unheld: s.t1 - s.t0 - hold,
   };
 }
 
