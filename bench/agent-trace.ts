@@ -15,6 +15,10 @@
  *   apply        one whole successful apply: from the first manager's completeDeferredWork (StaticManager,
  *                first in create.ts's order) to the end of AgentReporter.applied (status files written)
  *   table        NftTable.apply (plan, render, transaction);  nft  NftCli.transaction (`nft -f -`)
+ *   learned      LearnedWriter.program: DNS-learned addresses handed to the table until they are in the kernel
+ *                (waiting in the table's queue and for a batch already running, then its `nft -f`; dns.bench.ts)
+ *   dns-histo    LatencyHistogram.observe of the DNS proxy (`ms`): its upstream latency (query received ->
+ *                upstream reply) when the reply arrives, then its hold when the answer is released
  *   routes       WorkloadRouteManager.apply;  network  VxlanManager.apply, ClusterRouteManager.apply
  *   status       AgentStatusWriter.writeEndpoints / writeStatus (after the kernel has the change)
  * In the agent's spawner helper (dataplane/exec/spawner-child.js, which inherits NODE_OPTIONS):
@@ -184,6 +188,22 @@ async function installAgent(emit: Emit): Promise<void> {
   );
   wrap('NftTable', await load('../src/dataplane/nftables/table.js', 'NftTable'), 'apply', 'table');
   wrap('NftCli', await load('../src/dataplane/nftables/nft-cli.js', 'NftCli'), 'transaction', 'nft');
+  wrap(
+    'LearnedWriter',
+    await load('../src/dataplane/nftables/learned.js', 'LearnedWriter'),
+    'program',
+    'learned',
+    (_, a) => ({ n: Array.isArray(a[0]) ? a[0].length : 0 }),
+  );
+  wrap(
+    'LatencyHistogram',
+    await load('../src/dns/stats.js', 'LatencyHistogram'),
+    'observe',
+    'dns-histo',
+    (_, a) => ({
+      ms: a[0],
+    }),
+  );
   wrap(
     'WorkloadRouteManager',
     await load('../src/dataplane/managers/workload-routes.js', 'WorkloadRouteManager'),

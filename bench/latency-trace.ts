@@ -32,6 +32,8 @@ export interface TraceEvent {
   readonly arg0?: string;
   readonly started?: number;
   readonly exited?: number;
+  /** dns-histo: the observed value (ms). */
+  readonly ms?: number;
   readonly installed?: readonly string[];
   readonly missing?: readonly string[];
 }

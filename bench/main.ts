@@ -2,7 +2,7 @@
  * `npm run bench`: runs every benchmark in one process, prints the figures, and rewrites
  * docs/benchmarks.md with them, the machine and the date. Never part of `npm test`.
  *
- *   npm run bench [-- --only selector,evaluator,...,kube,peer,differential] [-- --no-write] [-- --update-sections]
+ *   npm run bench [-- --only selector,evaluator,...,kube,peer,differential,dns] [-- --no-write] [-- --update-sections]
  *
  * `--only` runs some suites (a suite's name or its group, e.g. `agent`) and writes nothing, unless
  * `--update-sections` is given: then only those suites' sections of docs/benchmarks.md are replaced, each
@@ -16,6 +16,7 @@ import { benchCli } from './cli.bench.js';
 import { benchCni } from './cni.bench.js';
 import { benchDatastore } from './datastore.bench.js';
 import { benchDifferential } from './differential.bench.js';
+import { benchDns } from './dns.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
 import { benchKube } from './kube.bench.js';
 import { benchLab } from './lab.bench.js';
@@ -68,6 +69,11 @@ const SUITES: Suite[] = [
     name: 'differential',
     title: 'Differential: reference evaluator vs nftables dataplane (real kernel)',
     run: benchDifferential,
+  },
+  {
+    name: 'dns',
+    title: 'DNS policy: lookup latency and first connections (DelayDNSResponse, real kernel)',
+    run: benchDns,
   },
 ];
 
