@@ -12,6 +12,11 @@
  * next transaction). A prepared process that is not needed is disposed (killed); one waiting when its owner
  * process exits reads end-of-file. Its `run` has run's contract, the timeout counting from when the input is
  * written, and rejects (PreparedExitedError) when the process ended before it was given its input.
+ *
+ * `interactive` (optional) starts a long-lived command that is given input and read from line by line while it
+ * runs (the nftables table keeps one `nft -i` for learned elements, resident.ts). Its owner bounds every wait,
+ * kills it, and must not rely on its stderr (merge it into stdout in the command). It does not keep this
+ * process alive; one still running when this process exits reads end-of-file.
  */
 import { CalicoError, UsageError } from '../../lib/errors.js';
 
@@ -42,9 +47,27 @@ export interface PreparedCommand {
   dispose(): void;
 }
 
+/** A running command that takes input and answers line by line (CommandRunner.interactive). */
+export interface InteractiveProcess {
+  /** Started and not ended (nor killed). */
+  readonly alive: boolean;
+  /** Writes `text` to its stdin as is (add the newlines); ignored once it has ended. */
+  write(text: string): void;
+  /** Calls `listener` with each line of its stdout, without the line break. */
+  onLine(listener: (line: string) => void): void;
+  /**
+   * Calls `listener` once when it has ended: its exit code (128 + signal number when killed), -1 when it could
+   * not be started. A listener added after the end is called at once.
+   */
+  onExit(listener: (code: number) => void): void;
+  /** Kills it (SIGKILL); nothing when it has ended. */
+  kill(): void;
+}
+
 export interface CommandRunner {
   run(cmd: string, args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   prepare?(cmd: string, args: readonly string[]): PreparedCommand;
+  interactive?(cmd: string, args: readonly string[]): InteractiveProcess;
 }
 
 /** A prepared command that had ended (killed, crashed) before it was given its input. */
@@ -78,8 +101,10 @@ export function netnsRunner(base: CommandRunner, nsName: string): CommandRunner 
     throw new UsageError(`invalid network namespace name ${JSON.stringify(nsName)}`);
   const inNs = (cmd: string, args: readonly string[]): string[] => ['netns', 'exec', nsName, cmd, ...args];
   const prepare = base.prepare?.bind(base);
+  const interactive = base.interactive?.bind(base);
   return {
     run: (cmd, args, opts) => base.run('ip', inNs(cmd, args), opts),
     ...(prepare === undefined ? {} : { prepare: (cmd, args) => prepare('ip', inNs(cmd, args)) }),
+    ...(interactive === undefined ? {} : { interactive: (cmd, args) => interactive('ip', inNs(cmd, args)) }),
   };
 }

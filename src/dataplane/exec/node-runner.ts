@@ -3,15 +3,18 @@
  * them is interpreted). Output is collected as UTF-8. Abort and timeout kill the child with SIGKILL and reject
  * with the signal's reason (AbortError) or a TimeoutError; a child that exits by itself always resolves.
  * `prepare` starts the child at once and gives it its stdin when run (command-runner.ts); until then it does
- * not keep this process alive, and it reads end-of-file if this process exits first.
+ * not keep this process alive, and it reads end-of-file if this process exits first. `interactive` starts a
+ * long-lived child read line by line (its stderr is dropped), which never keeps this process alive.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { constants } from 'node:os';
+import { createInterface } from 'node:readline';
 import { CalicoError } from '../../lib/errors.js';
 import {
   formatCommand,
   PreparedExitedError,
   type CommandRunner,
+  type InteractiveProcess,
   type PreparedCommand,
   type PreparedRunOptions,
   type RunOptions,
@@ -183,6 +186,60 @@ class NodeProcess implements PreparedCommand {
   }
 }
 
+/** A long-lived child given input and read line by line (CommandRunner.interactive). */
+class NodeInteractive implements InteractiveProcess {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #lines = new Set<(line: string) => void>();
+  readonly #exits = new Set<(code: number) => void>();
+  #code: number | undefined;
+
+  constructor(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv) {
+    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
+    this.#child = child;
+    child.stdin.on('error', () => undefined);
+    child.stderr.resume();
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      for (const l of this.#lines) l(line);
+    });
+    child.once('error', () => {
+      this.#end(-1);
+    });
+    child.once('exit', (code, sig) => {
+      this.#end(code ?? signalExitCode(sig));
+    });
+    for (const h of [child, child.stdin, child.stdout, child.stderr] as unknown as Handle[]) h.unref();
+  }
+
+  get alive(): boolean {
+    return this.#code === undefined;
+  }
+
+  write(text: string): void {
+    if (this.#code === undefined) this.#child.stdin.write(text);
+  }
+
+  onLine(listener: (line: string) => void): void {
+    this.#lines.add(listener);
+  }
+
+  onExit(listener: (code: number) => void): void {
+    if (this.#code === undefined) this.#exits.add(listener);
+    else listener(this.#code);
+  }
+
+  kill(): void {
+    if (this.#code === undefined) this.#child.kill('SIGKILL');
+  }
+
+  #end(code: number): void {
+    if (this.#code !== undefined) return;
+    this.#code = code;
+    this.#child.stdin.destroy();
+    for (const l of this.#exits) l(code);
+    this.#exits.clear();
+  }
+}
+
 export class NodeCommandRunner implements CommandRunner {
   readonly #env: NodeJS.ProcessEnv | undefined;
 
@@ -198,5 +255,9 @@ export class NodeCommandRunner implements CommandRunner {
 
   prepare(cmd: string, args: readonly string[]): PreparedCommand {
     return new NodeProcess(cmd, args, this.#env ?? process.env).idle();
+  }
+
+  interactive(cmd: string, args: readonly string[]): InteractiveProcess {
+    return new NodeInteractive(cmd, args, this.#env ?? process.env);
   }
 }

@@ -10,7 +10,8 @@
  * A helper that dies fails the commands in flight and is restarted for the next one; a helper that cannot
  * be started, or dies before saying it is ready, leaves the following commands to a direct
  * NodeCommandRunner. Prepared commands (`prepare`) are started by the helper as well; those not run when the
- * helper goes away are disposed by it, and their `run` rejects with PreparedExitedError.
+ * helper goes away are disposed by it, and their `run` rejects with PreparedExitedError. Interactive commands
+ * (`interactive`, long-lived: one start, not worth a helper round trip on every line) are started directly.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { createInterface } from 'node:readline';
 import {
   PreparedExitedError,
   type CommandRunner,
+  type InteractiveProcess,
   type PreparedCommand,
   type PreparedRunOptions,
   type RunOptions,
@@ -97,6 +99,10 @@ export class SpawnerCommandRunner implements CommandRunner, AsyncDisposable {
         if (current()) child.stdin.write(`${JSON.stringify({ id, cancel: true })}\n`);
       },
     };
+  }
+
+  interactive(cmd: string, args: readonly string[]): InteractiveProcess {
+    return this.#direct.interactive(cmd, args);
   }
 
   /** Sends one request (a command, or the input of a prepared one) and waits for its answer. */

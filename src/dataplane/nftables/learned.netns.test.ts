@@ -162,6 +162,9 @@ describe('learned addresses on the real kernel', { skip }, () => {
     const stats = table.stats();
     assert.equal(stats.learnedWrites, 2 * rounds);
     assert.equal(stats.learnedElements, rounds * 101);
+    // All through the resident nft in the namespace (resident.ts), none given up.
+    assert.equal(stats.learnedResidentWrites, 2 * rounds);
+    assert.equal(stats.learnedResidentFallbacks, 0);
     const fmt = (xs: number[]) => `median ${median(xs).toFixed(1)} ms, max ${Math.max(...xs).toFixed(1)} ms`;
     t.diagnostic(`programLearned of 1 element: ${fmt(one)} (${rounds} runs)`);
     t.diagnostic(`programLearned of 100 elements: ${fmt(hundred)} (${rounds} runs)`);

@@ -3,7 +3,8 @@
  * desired state, each with its own timeout, for NftTable.programLearned. LearnedWriter validates them, turns
  * them into one transaction (skipping sets the kernel does not hold as timeout sets), runs it in the table's
  * queue (never beside an apply), and coalesces callers that arrive while a write is queued or running into
- * that write.
+ * that write. With a resident nft (resident.ts) the transaction is a line written to it; when it gives no
+ * answer the same transaction is run with `nft -f -` (adding an element with its timeout is idempotent).
  */
 import { KernelProgrammingError, ValidationError, type FieldIssue } from '../../lib/errors.js';
 import { canonicalElement } from './elements.js';
@@ -11,6 +12,7 @@ import type { KernelState } from './kernel-state.js';
 import type { NftCli } from './nft-cli.js';
 import type { NftOp } from './ops.js';
 import { renderTransaction } from './render.js';
+import type { ResidentNft } from './resident.js';
 import { isValidObjectName } from './syntax.js';
 
 export interface LearnedElement {
@@ -127,6 +129,8 @@ export class Coalescer<T> {
 
 export interface LearnedWriterOptions {
   readonly cli: NftCli;
+  /** Tried first for each transaction when it is usable (resident.ts). */
+  readonly resident?: ResidentNft;
   /** What the table believes the kernel holds (updated in place when elements lose their surplus status). */
   readonly kernel: () => KernelState;
   /** Runs `fn` in the table's queue, after whatever is queued. */
@@ -142,6 +146,11 @@ export class LearnedWriter {
   /** Successful transactions and the elements they wrote. */
   writes = 0;
   elements = 0;
+  /** Transactions answered by the resident nft, and those it did not answer (run with `nft -f -`). */
+  residentWrites = 0;
+  residentFallbacks = 0;
+  /** The command of the last transaction, for error reports. */
+  #command = '';
 
   constructor(options: LearnedWriterOptions) {
     this.#o = options;
@@ -154,19 +163,33 @@ export class LearnedWriter {
     if (checked.length > 0) await this.#batches.add(checked);
   }
 
+  /** Runs one transaction: undefined when nft took it, else nft's complaint. */
+  async #transaction(ops: readonly NftOp[]): Promise<string | undefined> {
+    const { cli, resident } = this.#o;
+    const script = renderTransaction(ops);
+    if (resident?.usable === true) {
+      this.#command = resident.command;
+      const out = await resident.transaction(script);
+      if (out.kind === 'applied') this.residentWrites++;
+      if (out.kind !== 'unavailable') return out.kind === 'applied' ? undefined : out.failure;
+      this.residentFallbacks++;
+    }
+    this.#command = cli.transactionCommand;
+    return cli.transaction(script, undefined);
+  }
+
   async #write(entries: readonly LearnedElement[]): Promise<void> {
-    const { cli } = this.#o;
     let ops = learnedOps(entries, this.#o.kernel());
     if (ops.length === 0) return;
-    let failure = await cli.transaction(renderTransaction(ops), undefined);
+    let failure = await this.#transaction(ops);
     if (failure !== undefined) {
       // Our picture of the kernel may be stale (a set deleted behind our back): read it, retry what fits.
       await this.#o.reread();
       ops = learnedOps(entries, this.#o.kernel());
       if (ops.length === 0) return;
-      failure = await cli.transaction(renderTransaction(ops), undefined);
+      failure = await this.#transaction(ops);
       if (failure !== undefined) {
-        const command = cli.transactionCommand;
+        const command = this.#command;
         throw new KernelProgrammingError(`nftables: failed to program learned set elements: ${failure}`, {
           command,
           exitCode: 1,

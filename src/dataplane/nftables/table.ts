@@ -31,6 +31,7 @@ import { NFT_FAMILY, NFT_TABLE } from '../rules/names.js';
 import { RULE_COMMENT_PREFIX } from './syntax.js';
 import { LearnedWriter, type LearnedElement, type LearnedSetWriter } from './learned.js';
 import { NftCli } from './nft-cli.js';
+import { ResidentNft } from './resident.js';
 import { planTransaction, transactionOps, type Plan, type Unit } from './plan.js';
 import { renderTransaction } from './render.js';
 
@@ -66,6 +67,9 @@ export interface NftTableStats {
   /** programLearned: successful nft transactions, and elements they wrote (cumulative). */
   readonly learnedWrites: number;
   readonly learnedElements: number;
+  /** Of learnedWrites, those by the resident nft (resident.ts); batches it did not answer (run by `nft -f -`). */
+  readonly learnedResidentWrites: number;
+  readonly learnedResidentFallbacks: number;
 }
 
 export interface ApplyResult {
@@ -116,6 +120,7 @@ export class NftTable extends TableIntent implements LearnedSetWriter {
   #tail: Promise<unknown> = Promise.resolve();
   readonly #counters = { applies: 0, failedApplies: 0, refreshes: 0, outOfSyncFound: 0 };
   readonly #learned: LearnedWriter;
+  readonly #resident: ResidentNft;
   readonly #resetListeners = new Set<(names: readonly string[]) => void>();
   /** Timeout sets (re)created by the current apply, announced when it ends. */
   readonly #resetSets = new Set<string>();
@@ -128,8 +133,10 @@ export class NftTable extends TableIntent implements LearnedSetWriter {
       timeoutMs: options.timeoutMs ?? 120_000,
     });
     this.#batchSize = Math.max(1, options.isolationBatchSize ?? 64);
+    this.#resident = new ResidentNft({ runner: options.runner, nft: options.nft ?? 'nft' });
     this.#learned = new LearnedWriter({
       cli: this.#cli,
+      resident: this.#resident,
       kernel: () => this.#kernel,
       queue: (fn) => this.#exclusive(fn),
       reread: async () => {
@@ -139,9 +146,10 @@ export class NftTable extends TableIntent implements LearnedSetWriter {
     });
   }
 
-  /** Stops the `nft` process kept waiting for the next transaction (nft-cli.ts); the table stays usable. */
+  /** Stops the waiting `nft` processes (nft-cli.ts, resident.ts); the table stays usable (nft per transaction). */
   close(): void {
     this.#cli.close();
+    this.#resident.close();
   }
 
   /** True when apply() has work to do (or has not yet read the kernel). */
@@ -165,6 +173,8 @@ export class NftTable extends TableIntent implements LearnedSetWriter {
       dirty: this.pendingCount,
       learnedWrites: this.#learned.writes,
       learnedElements: this.#learned.elements,
+      learnedResidentWrites: this.#learned.residentWrites,
+      learnedResidentFallbacks: this.#learned.residentFallbacks,
     };
   }
 
