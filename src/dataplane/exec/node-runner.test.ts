@@ -4,6 +4,7 @@ import { CalicoError, isAbortError } from '../../lib/errors.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../lib/async.js';
 import { NodeCommandRunner } from './node-runner.js';
 import { preparedContract, waitGone, waitPid } from './testing/prepared-contract.js';
 
@@ -84,5 +85,38 @@ describe('NodeCommandRunner.prepare', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('interactive: input written while it runs, stdout read line by line, exit code, kill', async () => {
+    const lines: string[] = [];
+    const p = new NodeCommandRunner().interactive('sh', [
+      '-c',
+      'while read -r l; do echo "got $l"; done; exit 3',
+    ]);
+    p.onLine((l) => lines.push(l));
+    p.write('one\ntwo\n');
+    await waitFor(() => lines.length === 2, { timeoutMs: 10_000, what: 'two lines' });
+    p.write('three\n');
+    await waitFor(() => lines.length === 3, { timeoutMs: 10_000, what: 'three lines' });
+    assert.deepEqual(lines, ['got one', 'got two', 'got three']);
+    assert.equal(p.alive, true);
+    const codes: number[] = [];
+    p.onExit((c) => codes.push(c));
+    p.kill();
+    await waitFor(() => codes.length === 1, { timeoutMs: 10_000, what: 'its exit' });
+    assert.deepEqual(codes, [137]);
+    assert.equal(p.alive, false);
+    p.write('ignored\n');
+    const late: number[] = [];
+    p.onExit((c) => late.push(c));
+    assert.deepEqual(late, [137], 'a listener added after the end is called at once');
+  });
+
+  test('interactive: a command that cannot start ends with -1', async () => {
+    const p = new NodeCommandRunner().interactive('/nonexistent/calico-ts-no-such-binary', []);
+    const codes: number[] = [];
+    p.onExit((c) => codes.push(c));
+    await waitFor(() => codes.length === 1, { timeoutMs: 10_000, what: 'its end' });
+    assert.deepEqual(codes, [-1]);
   });
 });
