@@ -10,7 +10,7 @@ import { FakeNft } from './testing/fake-nft.js';
 /** What the scripted process does with a transaction line: print these lines, say nothing ever, or exit. */
 type Reply = readonly string[] | 'hang' | 'exit';
 
-/** A scripted `nft -e -i`: answers each line asynchronously, the sentinel with its one line. */
+/** A scripted `nft -i`: answers each line asynchronously, the sentinel with its one line. */
 class ScriptedNft implements InteractiveProcess {
   readonly written: string[] = [];
   killed = false;
@@ -89,6 +89,7 @@ function scriptedRunner(reply: (line: string) => Reply, base: CommandRunner = ne
 
 const ADD = 'add element inet calico cali40d-x { 10.0.0.1 timeout 30s expires 30s }';
 const ADD2 = 'add element inet calico cali60d-x { fd00::1 timeout 30s expires 30s }';
+/** Success prints nothing without -e; with it the commands and a generation line: either is success. */
 const ECHO = (line: string): string[] => [...line.split('; '), '# new generation 7 by process 42 (nft)'];
 
 describe('ResidentNft', () => {
@@ -97,7 +98,7 @@ describe('ResidentNft', () => {
     assert.equal(oneLine('\n \n'), undefined);
   });
 
-  test('started as sh -c "exec nft -e -i 2>&1" through the runner (netnsRunner prefixes ip netns exec)', async () => {
+  test('started as sh -c "exec nft -i 2>&1" through the runner (netnsRunner prefixes ip netns exec)', async () => {
     const { runner, started } = scriptedRunner(ECHO);
     const resident = new ResidentNft({ runner: netnsRunner(runner, 'node-1'), nft: '/usr/sbin/nft' });
     assert.deepEqual(await resident.transaction(`${ADD}\n`), { kind: 'applied' });
@@ -109,7 +110,7 @@ describe('ResidentNft', () => {
       'node-1',
       'sh',
       '-c',
-      'exec "$0" -e -i 2>&1',
+      'exec "$0" -i 2>&1',
       '/usr/sbin/nft',
     ]);
   });

@@ -1,13 +1,14 @@
 /**
- * A resident nft for learned elements (DNS policy's hot path, learned.ts): one long-lived `nft -e -i`, its
+ * A resident nft for learned elements (DNS policy's hot path, learned.ts): one long-lived `nft -i`, its
  * stderr merged into its stdout, started through the table's CommandRunner (`interactive`, so in the same
  * network namespace as every other nft), instead of one `nft -f -` per answer. Planner transactions do not use it.
  *
  * Protocol (nft 1.0.6): one transaction is ONE input line (its commands joined with '; '; a failing command
  * aborts the whole line), followed by the sentinel line `describe meta mark`, whose output is one line starting
  * with `meta expression, datatype mark`. The output up to the sentinel's is the transaction's: a line with
- * `Error:` means nft refused it. Success echoes the commands and a `# new generation` line, a no-op prints
- * nothing, so only the sentinel is waited for. One line in flight at a time (the caller serialises). Every wait
+ * `Error:` means nft refused it; success prints nothing, so only the sentinel is waited for. Not `-e` (echo):
+ * echo makes nft fetch the whole ruleset, every set's elements included, before each command (nft 1.0.6, a
+ * set of 20,000 elements: 48 ms at the median per one-element line, against 0.11 ms without it). One line in flight at a time (the caller serialises). Every wait
  * is bounded: on timeout or exit the process is killed and the outcome is `unavailable` (the caller runs the
  * batch with `nft -f -`); the next transaction starts a fresh process.
  */
@@ -72,7 +73,7 @@ export class ResidentNft {
 
   /** How it is run, for logs and error reports. */
   get command(): string {
-    return formatCommand(this.#nft, ['-e', '-i']);
+    return formatCommand(this.#nft, ['-i']);
   }
 
   /** Runs `script` (nft commands, one per line) as one transaction. Not re-entrant: one at a time. */
@@ -113,7 +114,7 @@ export class ResidentNft {
     let proc: InteractiveProcess;
     try {
       // stderr (nft's errors) merged into stdout, in order; the nft path is $0, never part of the script.
-      proc = start('sh', ['-c', 'exec "$0" -e -i 2>&1', this.#nft]);
+      proc = start('sh', ['-c', 'exec "$0" -i 2>&1', this.#nft]);
     } catch {
       return undefined;
     }
