@@ -15,6 +15,7 @@
  *   apply        one whole successful apply: from the first manager's completeDeferredWork (StaticManager,
  *                first in create.ts's order) to the end of AgentReporter.applied (status files written)
  *   table        NftTable.apply (plan, render, transaction);  nft  NftCli.transaction (`nft -f -`)
+ *   resident     ResidentNft.transaction: one line to the resident `nft -i` and its answer
  *   learned      LearnedWriter.program: DNS-learned addresses handed to the table until they are in the kernel
  *                (waiting in the table's queue and for a batch already running, then its `nft -f`; dns.bench.ts)
  *   dns-histo    LatencyHistogram.observe of the DNS proxy (`ms`): its upstream latency (query received ->
@@ -188,6 +189,12 @@ async function installAgent(emit: Emit): Promise<void> {
   );
   wrap('NftTable', await load('../src/dataplane/nftables/table.js', 'NftTable'), 'apply', 'table');
   wrap('NftCli', await load('../src/dataplane/nftables/nft-cli.js', 'NftCli'), 'transaction', 'nft');
+  wrap(
+    'ResidentNft',
+    await load('../src/dataplane/nftables/resident.js', 'ResidentNft'),
+    'transaction',
+    'resident',
+  );
   wrap(
     'LearnedWriter',
     await load('../src/dataplane/nftables/learned.js', 'LearnedWriter'),

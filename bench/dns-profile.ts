@@ -10,7 +10,9 @@
  *   learn    → the learned addresses are handed to the table (parse, DnsLearner.learn, dns.log record)
  *   hold     LearnedWriter.program: from handing the answer's addresses to the table until they are in the
  *            kernel (the answer is held that long); of which
- *     queue  → the table's `nft -f` starts (the table's queue and a batch already running)
+ *     queue  → the table's write starts (the table's queue and a batch already running)
+ *     line   → the resident `nft -i` has answered the transaction's line (its normal path; then the parts
+ *              below are 0)
  *     helper → the spawner helper runs it (request to the helper process)
  *     spawn  → the nft process has started (spawn, fork, exec; 0 when a prepared nft was waiting)
  *     nft    → nft has exited (reads its cache, checks and commits the transaction, exits)
@@ -29,6 +31,7 @@ export const PARTS = [
   'learn',
   'hold',
   'queue',
+  'line',
   'helper',
   'spawn',
   'nft',
@@ -45,6 +48,7 @@ export const PART_LABELS: Readonly<Record<Part, string>> = {
   learn: 'upstream reply → addresses handed to the table (parse, learn, dns.log)',
   hold: 'answer held until programmed (LearnedWriter.program)',
   queue: '(of which) waiting in the table queue',
+  line: '(of which) the resident nft -i reads the line, commits the elements, answers',
   helper: '(of which) request to the spawner helper',
   spawn: '(of which) nft process start (0 when a prepared nft was waiting)',
   nft: '(of which) nft reads its cache, commits the element, exits',
@@ -69,6 +73,27 @@ export function lookupParts(
   const writes = learnedWrites(events, s.t0, s.t1);
   const w = writes[0];
   if (w === undefined || writes.length !== 1) return undefined;
+  // The upstream latency is stamped when the upstream reply arrives: the proxy's first stamp in the window.
+  const up = events.find((e) => e.s === 'dns-histo' && inside(e, s.t0, w.t0));
+  const resident = events.find((e) => e.s === 'resident' && inside(e, w.t0, end(w)) && e.ok !== false);
+  if (resident !== undefined && up?.ms !== undefined) {
+    const held = end(w) - w.t0;
+    return {
+      total: s.t1 - s.t0,
+      in: up.t0 - up.ms - s.t0,
+      upstream: up.ms,
+      learn: w.t0 - up.t0,
+      hold: held,
+      queue: resident.t0 - w.t0,
+      line: end(resident) - resident.t0,
+      helper: 0,
+      spawn: 0,
+      nft: 0,
+      back: end(w) - end(resident),
+      out: s.t1 - end(w),
+      unheld: s.t1 - s.t0 - held,
+    };
+  }
   const nft = events.find((e) => e.s === 'nft' && inside(e, w.t0, end(w)));
   const run = events.find(
     (e) => e.s === 'x-run' && e.cmd === 'nft' && nft !== undefined && inside(e, nft.t0, end(nft)),
@@ -101,6 +126,7 @@ export function lookupParts(
     learn: w.t0 - upstream.t0,
     hold,
     queue: nft.t0 - w.t0,
+    line: 0,
     helper: run.t0 - nft.t0,
     spawn: ready - run.t0,
     nft: proc.exited - ready,

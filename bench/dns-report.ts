@@ -197,13 +197,11 @@ function profileTable(m: Method, lat: Latency, events: readonly TraceEvent[]): B
       "of one lookup add up to its total). Joined by time from the probe's stamps and the agent's and its spawner " +
       `helper's (bench/dns-profile.ts): ${p === undefined ? 'no lookup' : `${p.explained} of ${p.of} lookups`} ` +
       'broken down (a lookup is left out when its window does not hold exactly one learned-address write). ' +
-      'Reading: the hold is one `nft -f` per answer when answers come one at a time (the table coalesces only ' +
-      'answers that arrive while a write is queued or running, as in the concurrent first-connection test); ' +
-      "its p99 is set by nft's own run and the round trips to and from the spawner helper process. What would bring it " +
-      'down (not changed here: src/dataplane, src/agent): writing learned elements ' +
-      'through a resident writer (a long-lived nft reading commands on stdin, or netlink from the agent) instead ' +
-      "of one nft process per answer; the rest of the path (in, upstream, out) runs on the agent's event loop " +
-      'on a loaded 2-core machine, which a proxy in its own worker or process would isolate.',
+      'Reading: the hold is one line to the resident `nft -i` per answer when answers come one at a time (the table ' +
+      'coalesces answers that arrive while a write is queued or running); a transaction falls back to `nft -f -` ' +
+      'through the spawner helper only when the resident process is unavailable (then the helper, spawn and nft ' +
+      "parts count it). The rest of the path (in, upstream, out) runs on the agent's event loop on a loaded " +
+      '2-core machine, which a proxy in its own worker or process would isolate.',
     header: ['part', 'p50 / p99 (ms)'],
     rows,
   };
