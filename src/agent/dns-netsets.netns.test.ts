@@ -6,7 +6,7 @@
  * client pod and connects to the answer at once (the harness of dns-policy.netns.test.ts).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,26 +15,14 @@ import { waitFor } from '../lib/async.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, namespaceObject, runner, type TestPod } from './testing.js';
-import type { DnsProbeRequest, DnsProbeResult } from './testing/dns-probe.js';
+import { dnsmasqSkipReason, gnp, one, probeDns, startDnsmasq } from './testing/dns-kit.js';
+import type { DnsProbeResult } from './testing/dns-probe.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
-const DNSMASQ = '/usr/sbin/dnsmasq';
 const skip =
-  kernelTestSkipReason() ||
-  (built ? false : 'dist/src/agent/main.js not built') ||
-  (existsSync(DNSMASQ) ? false : `${DNSMASQ} not installed (Debian package dnsmasq-base)`);
+  kernelTestSkipReason() || (built ? false : 'dist/src/agent/main.js not built') || dnsmasqSkipReason();
 
 const C = 'projectcalico.org/v3';
-
-function one(results: readonly DnsProbeResult[]): DnsProbeResult {
-  const [r] = results;
-  assert.ok(r !== undefined && results.length === 1, JSON.stringify(results));
-  return r;
-}
-
-function gnp(name: string, spec: Record<string, unknown>): Resource {
-  return { apiVersion: C, kind: 'GlobalNetworkPolicy', metadata: { name }, spec } as Resource;
-}
 
 function saasSet(domains: string[] | undefined): Resource {
   return {
@@ -53,24 +41,17 @@ describe(
     const procs: ChildProcess[] = [];
     let client: TestPod;
 
-    const lookup = async (name: string): Promise<DnsProbeResult> => {
-      const req: DnsProbeRequest = {
-        names: [name],
-        server: { ip: '10.65.0.53', port: 53 },
-        transport: 'udp',
-        type: 'A',
-        connectPort: 80,
-        timeoutMs: 2_000,
-      };
-      const script = join(repoRoot(), 'dist', 'src', 'agent', 'testing', 'dns-probe.js');
-      const r = await runner.run(
-        'ip',
-        ['netns', 'exec', client.ns, process.execPath, script, JSON.stringify(req)],
-        { timeoutMs: 30_000 },
+    const lookup = async (name: string): Promise<DnsProbeResult> =>
+      one(
+        await probeDns(runner, client.ns, {
+          names: [name],
+          server: { ip: '10.65.0.53', port: 53 },
+          transport: 'udp',
+          type: 'A',
+          connectPort: 80,
+          timeoutMs: 2_000,
+        }),
       );
-      assert.equal(r.code, 0, r.stderr);
-      return one(JSON.parse(r.stdout) as DnsProbeResult[]);
-    };
 
     const connects = async (ip: string): Promise<boolean> =>
       (await h.scope.probe(client.ns, { protocol: 'tcp', address: ip, port: 80 }, { timeoutMs: 1_000 }))
@@ -91,29 +72,11 @@ describe(
       const www = await h.plumbPod('web', 'www', '10.65.0.81', { app: 'web' });
       const evil = await h.plumbPod('web', 'evil', '10.65.0.66', { app: 'web' });
       procs.push(
-        spawn(
-          'ip',
-          [
-            'netns',
-            'exec',
-            dns.ns,
-            DNSMASQ,
-            '--keep-in-foreground',
-            '--conf-file=/dev/null',
-            '--user=root',
-            '--pid-file=',
-            `--listen-address=${dns.ip}`,
-            '--bind-interfaces',
-            '--port=53',
-            '--no-resolv',
-            '--no-hosts',
-            '--local-ttl=60',
-            '--address=/api.example.com/10.65.0.80',
-            '--address=/www.example.com/10.65.0.81',
-            '--address=/evil.test/10.65.0.66',
-          ],
-          { stdio: 'ignore' },
-        ),
+        startDnsmasq(dns.ns, [dns.ip], 60, [
+          '--address=/api.example.com/10.65.0.80',
+          '--address=/www.example.com/10.65.0.81',
+          '--address=/evil.test/10.65.0.66',
+        ]),
       );
       for (const p of [api, www, evil])
         await h.scope.listen(p.ns, { protocol: 'tcp', address: '0.0.0.0', port: 80 });

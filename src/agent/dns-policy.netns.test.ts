@@ -15,14 +15,12 @@ import { waitFor } from '../lib/async.js';
 import { kernelTestSkipReason } from '../labkit/netns.js';
 import { repoRoot } from '../test-support/repo.js';
 import { AgentHarness, namespaceObject, runner, type TestPod } from './testing.js';
+import { dnsmasqSkipReason, gnp, one, probeDns, startDnsmasq } from './testing/dns-kit.js';
 import type { DnsProbeRequest, DnsProbeResult } from './testing/dns-probe.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
-const DNSMASQ = '/usr/sbin/dnsmasq';
 const skip =
-  kernelTestSkipReason() ||
-  (built ? false : 'dist/src/agent/main.js not built') ||
-  (existsSync(DNSMASQ) ? false : `${DNSMASQ} not installed (Debian package dnsmasq-base)`);
+  kernelTestSkipReason() || (built ? false : 'dist/src/agent/main.js not built') || dnsmasqSkipReason();
 
 const C = 'projectcalico.org/v3';
 const BULK = 1000;
@@ -49,16 +47,6 @@ fetch(process.argv[1]).then(async (r) => console.log(await r.text())).catch((e) 
 const BULK_SERVER =
   "require('node:net').createServer((s) => s.end()).listen({ host: '0.0.0.0', port: 8080, backlog: 4096 })";
 
-function one(results: readonly DnsProbeResult[]): DnsProbeResult {
-  const [r] = results;
-  assert.ok(r !== undefined && results.length === 1, JSON.stringify(results));
-  return r;
-}
-
-function gnp(name: string, spec: Record<string, unknown>): Resource {
-  return { apiVersion: C, kind: 'GlobalNetworkPolicy', metadata: { name }, spec } as Resource;
-}
-
 describe(
   'DNS policy on the kernel: names learned from trusted answers, first connection succeeds',
   { skip },
@@ -68,28 +56,17 @@ describe(
     let client: TestPod;
 
     const dnsmasq = (pod: TestPod, ttl: number, extra: string[]): void => {
-      const p = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
+      const v6 = extra
+        .filter((e) => e.startsWith('--listen-address='))
+        .map((e) => e.slice('--listen-address='.length));
+      procs.push(
+        startDnsmasq(
           pod.ns,
-          DNSMASQ,
-          '--keep-in-foreground',
-          '--conf-file=/dev/null',
-          '--user=root',
-          '--pid-file=',
-          `--listen-address=${pod.ip}`,
-          '--bind-interfaces',
-          '--port=53',
-          '--no-resolv',
-          '--no-hosts',
-          `--local-ttl=${ttl}`,
-          ...extra,
-        ],
-        { stdio: 'ignore' },
+          [pod.ip, ...v6],
+          ttl,
+          extra.filter((e) => !e.startsWith('--listen-address=')),
+        ),
       );
-      procs.push(p);
     };
 
     const v6Of = new Map<string, string>();
@@ -110,16 +87,7 @@ describe(
         timeoutMs: 2_000,
         ...req,
       };
-      const script = join(repoRoot(), 'dist', 'src', 'agent', 'testing', 'dns-probe.js');
-      const r = await runner.run(
-        'ip',
-        ['netns', 'exec', client.ns, process.execPath, script, JSON.stringify(full)],
-        {
-          timeoutMs: 60_000,
-        },
-      );
-      assert.equal(r.code, 0, r.stderr);
-      return JSON.parse(r.stdout) as DnsProbeResult[];
+      return probeDns(runner, client.ns, full);
     };
 
     const connects = async (ip: string): Promise<boolean> =>

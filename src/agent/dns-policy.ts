@@ -21,7 +21,7 @@ import { parseTrustedDnsServer } from '../api/domains.js';
 import type { LearnedSetWriter, LearnedElement as KernelElement } from '../dataplane/nftables/learned.js';
 import type { DnsSteeringRoute } from '../dataplane/rules/dns-steering.js';
 import { domainSetName } from '../dataplane/rules/names.js';
-import { DnsProxy, type DnsAnswerEvent } from '../dns/proxy.js';
+import { DnsProxy, type DnsAnswerEvent, type DnsProxyLogger } from '../dns/proxy.js';
 import { DnsProxyStats } from '../dns/stats.js';
 import { DEFAULT_DNS_LOG_DIR, DnsLogWriter } from '../dns/log.js';
 import { errorMessage } from '../lib/errors.js';
@@ -165,19 +165,11 @@ export class DnsPolicyRuntime {
     this.#logs = undefined;
     if (old !== undefined) void old.writer.close();
     if (want === undefined) return;
-    const log = this.#d.log;
     const writer = new DnsLogWriter({
       dir: want.dir,
       flushIntervalMs: want.flushMs,
       resolveClient: (ip) => this.#podOf(ip),
-      log: {
-        debug: (msg, f) => {
-          log.debug(msg, f);
-        },
-        warn: (msg, f) => {
-          log.warn(msg, f);
-        },
-      },
+      log: this.#dnsLog,
     });
     writer.start();
     this.#logs = { ...want, writer };
@@ -289,18 +281,20 @@ export class DnsPolicyRuntime {
     });
   }
 
+  /** The agent's logger in the shape the proxy and the DNS log writer take. */
+  readonly #dnsLog: DnsProxyLogger = {
+    debug: (msg, f) => {
+      this.#d.log.debug(msg, f);
+    },
+    warn: (msg, f) => {
+      this.#d.log.warn(msg, f);
+    },
+  };
+
   #newProxy(): DnsProxy {
-    const log = this.#d.log;
     return new DnsProxy({
       onAnswer: (ev) => this.#onAnswer(ev),
-      log: {
-        debug: (msg, f) => {
-          log.debug(msg, f);
-        },
-        warn: (msg, f) => {
-          log.warn(msg, f);
-        },
-      },
+      log: this.#dnsLog,
     });
   }
 
