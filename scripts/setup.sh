@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 DEB_PACKAGES=(
   nftables iproute2 iptables ipset conntrack iputils-ping socat
   etcd-server etcd-client bird2 gobgpd iperf3 containernetworking-plugins
-  python3 make g++ dnsmasq-base
+  python3 make g++ dnsmasq-base tcpdump
+  chromium prometheus
 )
 
 missing=()
@@ -26,7 +27,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts some daemons on install; the project starts its own copies on test ports.
-  for svc in etcd bird gobgpd; do
+  for svc in etcd bird gobgpd prometheus; do
     systemctl disable --now "$svc" >/dev/null 2>&1 || true
   done
 fi
