@@ -159,9 +159,13 @@ export async function startFakeGoldmane(initial: readonly Flow[] = []): Promise<
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of streams) s.call.end();
-        server.tryShutdown(() => { resolve(); });
+        server.tryShutdown(() => {
+          resolve();
+        });
         // Streams the clients keep open would hold tryShutdown: force it once they have been ended.
-        setImmediate(() => { server.forceShutdown(); });
+        setImmediate(() => {
+          server.forceShutdown();
+        });
       }),
   };
 }
