@@ -18,6 +18,7 @@ import { benchDatastore } from './datastore.bench.js';
 import { benchDifferential } from './differential.bench.js';
 import { benchDns } from './dns.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
+import { benchGoldmane } from './goldmane.bench.js';
 import { benchKube } from './kube.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchLatency } from './latency.bench.js';
@@ -74,6 +75,11 @@ const SUITES: Suite[] = [
     name: 'dns',
     title: 'DNS policy: lookup latency and first connections (DelayDNSResponse, real kernel)',
     run: benchDns,
+  },
+  {
+    name: 'goldmane',
+    title: 'calico-goldmane: flow ingestion (gRPC) and memory per 100,000 flows',
+    run: benchGoldmane,
   },
 ];
 
