@@ -1,5 +1,5 @@
-// The viewer page in headless Chromium (Debian's chromium through playwright-core): flows pushed into a
-// Goldmane Flows server show up live, the action filter (kept in the URL) leaves the denied flow, and its details
+// The viewer page in headless Chromium (Debian's chromium through playwright-core) over a real calico-goldmane
+// server (its aggregator on a test clock): flows reported through FlowCollector.Connect show up live, the action filter (kept in the URL) leaves the denied flow, and its details
 // name the deciding policy with its rule's YAML; the allowed flow whose staged verdict is Deny carries the
 // pending marker.
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import { waitFor } from '../lib/async.js';
 import { startWhisker, type Whisker } from './server.js';
 import { chromiumMissing, withPage } from './testing/browser.js';
 import { policyDatastore, sampleFlows, type TestDatastore } from './testing/fixtures.js';
-import { startFakeGoldmane, type FakeGoldmane } from './testing/goldmane-fake.js';
+import { startTestGoldmane, type TestGoldmane } from '../goldmane/testing.js';
 
 const skip = chromiumMissing();
 
@@ -30,19 +30,25 @@ async function waitRows(page: Page, what: string, ok: (r: string[]) => boolean):
 }
 
 describe('whisker page (headless Chromium)', { skip: skip ?? false }, () => {
-  let goldmane: FakeGoldmane;
+  let goldmane: TestGoldmane;
   let store: TestDatastore;
   let whisker: Whisker;
-  const { denied, allowed } = sampleFlows();
 
   before(async () => {
-    goldmane = await startFakeGoldmane([allowed]);
+    goldmane = await startTestGoldmane();
+    // The allowed flow was reported a minute ago, in a bucket that has completed since.
+    const { allowed } = sampleFlows(goldmane.now);
+    const start = goldmane.now;
+    goldmane.now = allowed.start_time;
+    await goldmane.report([allowed]);
+    goldmane.now = start + 1;
+    goldmane.rollover(0);
     store = await policyDatastore();
     whisker = await startWhisker({ port: 0, goldmane: goldmane.address, datastore: store.backend });
   });
   after(async () => {
     await whisker.close();
-    await goldmane.close();
+    await goldmane[Symbol.asyncDispose]();
     await store.close();
   });
 
@@ -50,8 +56,10 @@ describe('whisker page (headless Chromium)', { skip: skip ?? false }, () => {
     await withPage(async (page) => {
       await page.goto(whisker.url);
       await waitRows(page, 'the backfilled allowed flow', (r) => r.length === 1 && r[0]!.includes('web-*'));
-      // A flow that arrives after the page opened shows up without a reload.
-      goldmane.push(denied);
+      // A flow reported after the page opened shows up, without a reload, once its bucket completes.
+      const { denied } = sampleFlows(goldmane.now);
+      await goldmane.report([{ ...denied, start_time: goldmane.now, end_time: goldmane.now }]);
+      goldmane.rollover(2);
       await waitRows(page, 'the live denied flow', (r) => r.length === 2 && r[0]!.includes('db-*'));
 
       // The allowed flow is marked: staged policies would deny it.
