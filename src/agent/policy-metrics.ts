@@ -16,10 +16,10 @@
  * of a policy or rule that is no longer programmed are dropped.
  */
 import { Counter, type Registry } from 'prom-client';
-import type { FelixConfig } from '../api/v3/felix-config-params.js';
 import type { DataplaneMessage } from '../calc/messages.js';
 import type { PolicyCounterReader, PolicyCounterReading } from '../dataplane/managers/policy-counters.js';
 import { MonotonicTotals, type CountPair } from '../dataplane/managers/policy-counters-totals.js';
+import { flowLogsEnabled } from '../dataplane/rules/config.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from './log.js';
 import { POLICY_LABELS, PolicySeriesResolver, RULE_LABELS, seriesLabels } from './policy-metrics-series.js';
@@ -31,11 +31,6 @@ export const POLICY_METRIC_NAMES = [
   'felix_policy_denied_packets_total',
   'felix_policy_denied_bytes_total',
 ] as const;
-
-/** Whether the renderer gives policy rules their NFLOG rules (the lead's rule for issue 14). */
-function flowLogsOn(config: FelixConfig): boolean {
-  return (config.flowLogsGoldmaneServer ?? '') !== '' || config.flowLogsLocalReporter === 'Enabled';
-}
 
 const EMPTY: PolicyCounterReading = { at: 0, rules: [] };
 
@@ -97,7 +92,7 @@ export class PolicyMetrics {
   /** The calc graph's output: active policies and profiles (labels, hashed prefixes) and the configuration. */
   onMessages(msgs: readonly DataplaneMessage[]): void {
     this.#resolver.onMessages(msgs);
-    for (const m of msgs) if (m.kind === 'configUpdate') this.#enabled = flowLogsOn(m.config);
+    for (const m of msgs) if (m.kind === 'configUpdate') this.#enabled = flowLogsEnabled(m.config);
   }
 
   /** Counted rules whose prefix named no active policy (or was not Calico's), cumulative. */
