@@ -66,7 +66,7 @@ describe('DatastoreHealth', () => {
       'datastore: NetworkPolicy(x/fresh) revision 13 is invalid (never valid, not applied): not a JSON object (null)',
     ]);
     assert.equal(await metric(registry, 'felix_datastore_invalid_resources'), 2);
-    assert.equal(await metric(registry, 'felix_datastore_invalid_updates'), 2);
+    assert.equal(await metric(registry, 'felix_datastore_invalid_updates_total'), 2);
     assert.deepEqual(
       lines.filter((l) => l.startsWith('error')),
       [
@@ -79,7 +79,7 @@ describe('DatastoreHealth', () => {
     h.onEvent({ type: 'resolved', key: np, revision: 15, reason: 'deleted' });
     assert.deepEqual(h.status().invalidResources, []);
     assert.equal(await metric(registry, 'felix_datastore_invalid_resources'), 0);
-    assert.equal(await metric(registry, 'felix_datastore_invalid_updates'), 2, 'a counter');
+    assert.equal(await metric(registry, 'felix_datastore_invalid_updates_total'), 2, 'a counter');
 
     h.onEvent({ type: 'connection', connected: false, detail: 'no answer within 2000 ms' });
     assert.deepEqual(h.status(), {

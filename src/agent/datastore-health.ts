@@ -52,7 +52,7 @@ export class DatastoreHealth {
       registers,
     });
     this.#rejected = new Counter({
-      name: 'felix_datastore_invalid_updates',
+      name: 'felix_datastore_invalid_updates_total',
       help: 'Invalid stored values received from the datastore and not applied (each key and revision once).',
       registers,
     });

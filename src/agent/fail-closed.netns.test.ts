@@ -203,7 +203,7 @@ function suite(target: Target): void {
           ),
         );
         assert.equal(await metric('felix_datastore_invalid_resources'), 1);
-        assert.ok((await metric('felix_datastore_invalid_updates')) >= 1);
+        assert.ok((await metric('felix_datastore_invalid_updates_total')) >= 1);
         assert.equal(agentAlive(), true, 'the agent is alive');
         const log = h.agentLog();
         assert.equal(

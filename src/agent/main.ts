@@ -47,6 +47,8 @@ import { HealthAggregator } from './health.js';
 import type { AgentLogger } from './log.js';
 import { AgentMetrics } from './metrics.js';
 import { DnsPolicyMetrics } from './dns-metrics.js';
+import { PolicyMetrics } from './policy-metrics.js';
+import { PolicyCounterReader } from '../dataplane/managers/policy-counters.js';
 import { DnsPolicyRuntime } from './dns-policy.js';
 import { KubeServiceResolver } from './dns-k8s-service.js';
 import { KubeTransport } from '../datastore/kubernetes/transport.js';
@@ -203,6 +205,8 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   const dataplane = wireDataplane(cfg, net, reporter, metrics, runner, graph, onFatal, log);
   const loop = dataplane.loop;
   reporter.attach(loop);
+  const policyMetrics = new PolicyMetrics(metrics.registry, { log });
+  policyMetrics.attach(new PolicyCounterReader({ source: dataplane.table, clock }));
   const controller = new AbortController();
   store.defer(async () => {
     controller.abort();
@@ -256,6 +260,7 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
     metrics.dataplaneBatch(msgs);
     watch.onMessages(msgs);
     dnsPolicy.onMessages(msgs);
+    policyMetrics.onMessages(msgs);
     mtuFile.onMessages(msgs);
     loop.onMessages(msgs);
   };

@@ -9,7 +9,10 @@
  * _output_events, felix_resync_state, felix_resyncs_started. Dataplane: felix_int_dataplane_apply_time_seconds,
  * _initial_resync_time_seconds, _messages{type}, _msg_batch_size, _failures (the dataplane stream's),
  * felix_nft_{chains,rules,sets,maps}, felix_nft_calls, felix_nft_errors. Process: felix_host{host},
- * felix_logs_dropped, felix_log_errors.
+ * felix_logs_dropped, felix_log_errors. Registered on the same registry by their own modules: DNS policy's
+ * felix_dns_* (dns-metrics.ts) and, from the nft counters of the NFLOG rules rendered while flow logs are on,
+ * felix_policy_rule_{packets,bytes}_total{tier,kind,namespace,policy,rule_index,rule_direction,action} and
+ * felix_policy_denied_{packets,bytes}_total{tier,kind,namespace,policy} (policy-metrics.ts).
  */
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';

@@ -23,6 +23,9 @@ export interface NflogRecord {
   readonly dst: string | undefined;
   /** IP protocol number (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6). */
   readonly protocol: number | undefined;
+  /** TCP and UDP ports (IPv6: when no extension header comes first); undefined otherwise. */
+  readonly srcPort?: number;
+  readonly dstPort?: number;
 }
 
 function address(family: 4 | 6, b: Uint8Array): string {
@@ -32,7 +35,22 @@ function address(family: 4 | 6, b: Uint8Array): string {
   );
 }
 
-function packetSummary(p: Uint8Array): Pick<NflogRecord, 'family' | 'src' | 'dst' | 'protocol'> {
+type Summary = Pick<NflogRecord, 'family' | 'src' | 'dst' | 'protocol' | 'srcPort' | 'dstPort'>;
+
+/** The ports of a TCP or UDP header starting at `at`, when the capture holds them. */
+function ports(
+  p: Uint8Array,
+  protocol: number | undefined,
+  at: number,
+): Pick<NflogRecord, 'srcPort' | 'dstPort'> {
+  if ((protocol !== 6 && protocol !== 17) || p.length < at + 4) return {};
+  return {
+    srcPort: ((p[at] ?? 0) << 8) | (p[at + 1] ?? 0),
+    dstPort: ((p[at + 2] ?? 0) << 8) | (p[at + 3] ?? 0),
+  };
+}
+
+function packetSummary(p: Uint8Array): Summary {
   const version = (p[0] ?? 0) >> 4;
   if (version === 4 && p.length >= 20)
     return {
@@ -40,6 +58,7 @@ function packetSummary(p: Uint8Array): Pick<NflogRecord, 'family' | 'src' | 'dst
       src: address(4, p.subarray(12, 16)),
       dst: address(4, p.subarray(16, 20)),
       protocol: p[9],
+      ...ports(p, p[9], ((p[0] ?? 0) & 0x0f) * 4),
     };
   if (version === 6 && p.length >= 40)
     return {
@@ -47,6 +66,7 @@ function packetSummary(p: Uint8Array): Pick<NflogRecord, 'family' | 'src' | 'dst
       src: address(6, p.subarray(8, 24)),
       dst: address(6, p.subarray(24, 40)),
       protocol: p[6],
+      ...ports(p, p[6], 40),
     };
   return { family: undefined, src: undefined, dst: undefined, protocol: undefined };
 }

@@ -198,7 +198,8 @@ function addObject(state: KernelState, kind: string, o: JsonObject): void {
   }
 }
 
-function parseItems(text: string): Result<Json[], string> {
+/** The items of an `nft -j` listing (its "nftables" array). */
+export function parseItems(text: string): Result<Json[], string> {
   let doc: Json;
   try {
     doc = JSON.parse(text);

@@ -94,16 +94,25 @@ export class NftCli {
 
   /** What the kernel holds in our table (an empty state when the table does not exist). */
   async listTable(signal: AbortSignal | undefined): Promise<KernelState> {
+    const r = await this.#listTable(signal);
+    if (r === undefined) return emptyKernelState();
+    const parsed = parseNftJson(r.stdout);
+    if (parsed.ok) return parsed.value;
+    throw this.#failure(`nftables: ${parsed.error}`, LIST_ARGS, r);
+  }
+
+  /** Our table as nft lists it in JSON, with counter values (undefined when the table does not exist). */
+  async listTableJson(signal: AbortSignal | undefined): Promise<string | undefined> {
+    return (await this.#listTable(signal))?.stdout;
+  }
+
+  async #listTable(signal: AbortSignal | undefined): Promise<RunResult | undefined> {
     const r = await this.#run(LIST_ARGS, undefined, signal);
-    if (r.code === 0) {
-      const parsed = parseNftJson(r.stdout);
-      if (parsed.ok) return parsed.value;
-      throw this.#failure(`nftables: ${parsed.error}`, LIST_ARGS, r);
-    }
+    if (r.code === 0) return r;
     // Most likely the table does not exist yet (first start); check rather than parse nft's message.
     const tables = await this.#run(['-j', 'list', 'tables', NFT_FAMILY], undefined, signal);
     const listed = tables.code === 0 ? listsTable(tables.stdout, NFT_FAMILY, NFT_TABLE) : undefined;
-    if (listed?.ok === true && !listed.value) return emptyKernelState();
+    if (listed?.ok === true && !listed.value) return undefined;
     throw this.#failure(`nftables: cannot list table ${NFT_FAMILY} ${NFT_TABLE}`, LIST_ARGS, r);
   }
 

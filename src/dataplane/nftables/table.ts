@@ -152,6 +152,14 @@ export class NftTable extends TableIntent implements LearnedSetWriter {
     this.#resident.close();
   }
 
+  /**
+   * The table as `nft -j -p list table inet calico` prints it, counter values included (undefined while it
+   * does not exist): a read-only listing outside the apply queue, for the per-rule policy counters.
+   */
+  listJson(options: Signal = {}): Promise<string | undefined> {
+    return this.#cli.listTableJson(options.signal);
+  }
+
   /** True when apply() has work to do (or has not yet read the kernel). */
   hasPendingChanges(): boolean {
     return !this.#synced || this.allPending || this.pendingCount > 0;
