@@ -6,7 +6,7 @@
  * active at any time in it (Felix's NumFlows). Pure.
  */
 import type { NflogPrefix } from '../model/nflog-prefix.js';
-import type { FlowEndpoint } from './endpoints.js';
+import { GLOBAL_NAMESPACE, type FlowEndpoint } from './endpoints.js';
 import type { FlowRecord } from './flow-table.js';
 import type { Action, Flow, FlowKey, PolicyHit, Reporter } from './types.js';
 
@@ -61,10 +61,10 @@ function flowKey(r: FlowRecord, src: FlowEndpoint, dst: FlowEndpoint, ctx: FlowK
     dest_namespace: dst.namespace,
     dest_type: dst.type,
     dest_port: icmp ? 0 : r.tuple.dstPort,
-    // Services are not resolved by this collector (no kube-proxy view): Calico's empty values.
-    dest_service_name: '',
-    dest_service_namespace: '',
-    dest_service_port_name: '',
+    // Services are not resolved by this collector (no kube-proxy view): Felix's values for "no service".
+    dest_service_name: GLOBAL_NAMESPACE,
+    dest_service_namespace: GLOBAL_NAMESPACE,
+    dest_service_port_name: GLOBAL_NAMESPACE,
     dest_service_port: 0,
     proto: protoName(r.tuple.protocol),
     reporter: reporterOf(r),

@@ -141,14 +141,15 @@ export class FlowTable {
     };
   }
 
-  onPacketLog(r: PacketLog, nowMs: number): void {
+  /** False when the record is in group 1 or 2 but its prefix is not one of Calico's (a parse error). */
+  onPacketLog(r: PacketLog, nowMs: number): boolean {
     const direction = nflogGroupDirection(r.group);
     if (direction === undefined || r.src === undefined || r.dst === undefined || r.protocol === undefined)
-      return;
+      return true;
     const prefix = this.#parse(r.prefix);
     if (prefix === undefined) {
       this.#prefixErrors++;
-      return;
+      return false;
     }
     const tuple: ConnectionTuple = {
       protocol: r.protocol,
@@ -167,7 +168,7 @@ export class FlowTable {
     if (conn === undefined) {
       if (this.#conns.size >= this.#max) {
         this.#dropped++;
-        return;
+        return true;
       }
       conn = { tuple, dirs: new Map(), lastPacketMs: nowMs, reported: false };
       this.#conns.set(key, conn);
@@ -188,6 +189,7 @@ export class FlowTable {
       // No walk is this long (one prefix per tier, one per profile): the terminal one was lost.
       dir.walk = [];
     }
+    return true;
   }
 
   onConntrack(e: ConntrackEntry, nowMs: number): void {
