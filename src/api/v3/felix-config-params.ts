@@ -92,9 +92,6 @@ const CONNTRACK_DEFAULTS: ConntrackTimeouts = {
 /** Calico Enterprise's DNS policy fields: implemented by the agent's DNS runtime (src/agent/dns-policy.ts). */
 const E: Opts = { enterprise: true, use: 'live' };
 
-/** Flow logs to Goldmane: implemented by the agent's flow collector (src/agent/flows/runtime.ts). */
-const FLOWS: Opts = { use: 'live' };
-
 const SEVERITIES = ['Trace', 'Debug', 'Info', 'Warning', 'Error', 'Fatal'] as const;
 
 export const FELIX_PARAMS = {
@@ -272,12 +269,12 @@ export const FELIX_PARAMS = {
   istioAmbientMode: p(choice(['Disabled', 'Enabled']), 'Disabled'),
   istioDSCPMark: p(dscp(), 23),
   cgroupV2Path: p(text(), ''),
-  flowLogsPolicyEvaluationMode: p(choice(['None', 'Continuous']), 'Continuous', FLOWS),
+  flowLogsPolicyEvaluationMode: p(choice(['None', 'Continuous']), 'Continuous', { use: 'live' }),
   bpfRedirectToPeer: p(choice(['Enabled', 'Disabled', 'L2Only']), 'Enabled'),
   bpfAttachType: p(choice(['TC', 'TCX', 'Netkit']), 'Netkit'),
-  flowLogsFlushInterval: p(duration(), 300_000, FLOWS),
+  flowLogsFlushInterval: p(duration(), 300_000, { use: 'live' }),
   flowLogsCollectorDebugTrace: p(boolean(), false),
-  flowLogsGoldmaneServer: p(text(), undefined, FLOWS),
+  flowLogsGoldmaneServer: p(text(), undefined),
   flowLogsLocalReporter: p(choice(['Disabled', 'Enabled']), 'Disabled'),
   bpfProfiling: p(choice(['Enabled', 'Disabled']), 'Disabled'),
   routeSource: p(choice(['WorkloadIPs', 'CalicoIPAM']), 'CalicoIPAM'),
