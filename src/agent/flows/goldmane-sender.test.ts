@@ -62,7 +62,13 @@ describe('GoldmaneFlowSender', () => {
       await waitFor(() => sender.stats().acknowledged === 3, { timeoutMs: 10_000, what: '3 receipts' });
       assert.deepEqual(server.flows, [flow(1), flow(2), flow(3)]);
       assert.equal(server.connects, 1);
-      assert.deepEqual(sender.stats(), { connected: true, queued: 0, acknowledged: 3, dropped: 0, connects: 1 });
+      assert.deepEqual(sender.stats(), {
+        connected: true,
+        queued: 0,
+        acknowledged: 3,
+        dropped: 0,
+        connects: 1,
+      });
     } finally {
       sender.close();
     }
@@ -80,11 +86,17 @@ describe('GoldmaneFlowSender', () => {
     });
     try {
       sender.push([flow(1)]);
-      await waitFor(() => sender.stats().acknowledged === 1, { timeoutMs: 10_000, what: 'the first receipt' });
+      await waitFor(() => sender.stats().acknowledged === 1, {
+        timeoutMs: 10_000,
+        what: 'the first receipt',
+      });
       server.dropStreams();
       await waitFor(() => errors.length > 0, { timeoutMs: 10_000, what: 'the failure to be seen' });
       sender.push([flow(2)]);
-      await waitFor(() => sender.stats().acknowledged === 3, { timeoutMs: 10_000, what: 'resend and new flow' });
+      await waitFor(() => sender.stats().acknowledged === 3, {
+        timeoutMs: 10_000,
+        what: 'resend and new flow',
+      });
       assert.deepEqual(
         server.flows.map((f) => f.Key.source_name),
         ['client-1', 'client-1', 'client-2'],
