@@ -23,8 +23,9 @@ const skip =
 
 /**
  * promtool's lint problems that are accepted, each exactly: Felix's own counters, whose names Calico chose
- * without `_total` (reference §6.1), and prom-client's standard Node.js runtime gauges (which stand where
- * Felix's go_* stand). Anything else promtool reports fails the test.
+ * without `_total` (reference §6.1), the NFLOG counters' `groupNum` label (Felix's too), and prom-client's
+ * standard Node.js runtime gauges (which stand where Felix's go_* stand). Anything else promtool reports fails
+ * the test.
  */
 const CALICO_COUNTERS_WITHOUT_TOTAL = [
   'felix_calc_graph_output_events',
@@ -36,6 +37,15 @@ const CALICO_COUNTERS_WITHOUT_TOTAL = [
   'felix_nft_calls',
   'felix_nft_errors',
   'felix_resyncs_started',
+  'felix_nflog_logs_received',
+  'felix_nflog_parse_errors',
+  'felix_nflog_aggregates_flushed',
+];
+/** Felix's NFLOG counters carry the label `groupNum`, as Felix names it. */
+const CALICO_CAMEL_CASE_LABELS = [
+  'felix_nflog_logs_received',
+  'felix_nflog_parse_errors',
+  'felix_nflog_aggregates_flushed',
 ];
 const RUNTIME_GAUGES_WITH_TOTAL = [
   'nodejs_active_handles_total',
@@ -45,6 +55,9 @@ const RUNTIME_GAUGES_WITH_TOTAL = [
 const ACCEPTED = new Set([
   ...CALICO_COUNTERS_WITHOUT_TOTAL.map((n) => `${n} counter metrics should have "_total" suffix`),
   ...RUNTIME_GAUGES_WITH_TOTAL.map((n) => `${n} non-counter metrics should not have "_total" suffix`),
+  ...CALICO_CAMEL_CASE_LABELS.map(
+    (n) => `${n} label names should be written in 'snake_case' not 'camelCase'`,
+  ),
 ]);
 
 /** Prints the body of GET url on stdout; exits 1 on any status but 200. */
