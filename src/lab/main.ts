@@ -156,7 +156,12 @@ async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
 
 /** The variables `env` prints: the datastore's, and KUBECONFIG for a lab with a control plane. */
 function labEnv(lab: LabCluster): Record<string, string> {
-  return { ...lab.datastoreEnv, ...labKubeEnv(lab.state) };
+  const goldmane = lab.goldmaneServer();
+  return {
+    ...lab.datastoreEnv,
+    ...labKubeEnv(lab.state),
+    ...(goldmane !== undefined ? { CALICO_GOLDMANE_SERVER: goldmane } : {}),
+  };
 }
 
 function envLine(lab: LabCluster): string {
