@@ -182,5 +182,26 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The flow viewer's page script (src/whisker/static): plain browser JavaScript, served as is.
+    files: ['src/whisker/static/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        [
+          'document',
+          'window',
+          'location',
+          'history',
+          'fetch',
+          'EventSource',
+          'URLSearchParams',
+          'queueMicrotask',
+        ].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
   ...layerRules,
 );

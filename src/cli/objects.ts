@@ -5,6 +5,9 @@
  * metadata is ignored).
  */
 import type { Resource } from '../datastore/index.js';
+import { sortKeysDeep } from '../api/yaml-output.js';
+
+export { sortKeysDeep };
 
 export type Obj = Record<string, unknown>;
 
@@ -24,15 +27,6 @@ export function fieldAt(obj: unknown, path: string): unknown {
 
 export function deepCopy<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;
-}
-
-/** A copy with object keys sorted at every level (the order calicoctl's YAML output uses). */
-export function sortKeysDeep(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeysDeep);
-  if (!isObj(v)) return v;
-  const out: Obj = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortKeysDeep(v[k]);
-  return out;
 }
 
 export function canonicalJson(v: unknown): string {

@@ -4,10 +4,11 @@
  * calicoctl's YAML (generated from JSON) has them; JSON keeps Go's field order (kind, apiVersion,
  * metadata, spec).
  */
-import { stringify } from 'yaml';
 import { kindInfo } from '../../api/kinds.js';
 import type { Resource } from '../../datastore/index.js';
-import { isObj, sortKeysDeep, type Obj } from '../objects.js';
+import { isObj, type Obj } from '../objects.js';
+
+export { toYaml } from '../../api/yaml-output.js';
 
 const META_ORDER = [
   'name',
@@ -54,10 +55,6 @@ export function listObject(kinds: readonly string[], items: readonly Resource[],
     metadata: { resourceVersion: String(revision) },
     items,
   };
-}
-
-export function toYaml(value: unknown): string {
-  return stringify(sortKeysDeep(value), { indentSeq: false, lineWidth: 0, version: '1.1' });
 }
 
 export function toJson(value: unknown): string {
