@@ -121,21 +121,45 @@ function pendingAction(f: Flow): string | undefined {
   return h === undefined ? undefined : h.action;
 }
 
-function line(f: Flow): string {
+interface CellFlows {
+  readonly what: string;
+  src?: Flow;
+  dst?: Flow;
+}
+
+function cellKey(f: Flow): string {
   const n = names(f);
-  const hit = decidingHit(f.Key.policies.enforced_policies);
-  const side = f.Key.reporter === 'Src' ? 'egress ' : 'ingress';
-  const what = `${n.src} -> ${n.dst} ${f.Key.proto}/${f.Key.dest_port}`;
-  return `${what.padEnd(52)} ${side} ${f.Key.action.toUpperCase().padEnd(5)}  by ${hit === undefined ? '(no trace)' : describeHit(hit)}`;
+  return `${n.src} -> ${n.dst} ${f.Key.proto}/${f.Key.dest_port}`;
 }
 
-function order(a: Flow, b: Flow): number {
-  return line(a).localeCompare(line(b));
+function decider(f: Flow | undefined): string {
+  const hit = f === undefined ? undefined : decidingHit(f.Key.policies.enforced_policies);
+  return hit === undefined ? '(no policy trace)' : describeHit(hit);
 }
 
-/** The step's flows as printed lines (sorted), plus the pending-verdict differences when there are any. */
+/** One line per connection: its verdict, where it was decided and by what. */
+function cellLine(c: CellFlows): string {
+  const head = c.what.padEnd(52);
+  if (c.src?.Key.action === 'Deny') return `${head} DENY  at egress  by ${decider(c.src)}`;
+  if (c.dst?.Key.action === 'Deny') return `${head} DENY  at ingress by ${decider(c.dst)}`;
+  const sides = [
+    ...(c.src !== undefined ? [`egress by ${decider(c.src)}`] : []),
+    ...(c.dst !== undefined ? [`ingress by ${decider(c.dst)}`] : []),
+  ];
+  return `${head} allow ${sides.join('; ')}`;
+}
+
+/** The step's flows as printed lines (one per connection), plus the pending-verdict differences if any. */
 export function renderStepFlows(flows: readonly Flow[], missing: readonly FlowCell[]): string[] {
-  const out = [...flows].sort(order).map(line);
+  const cells = new Map<string, CellFlows>();
+  for (const f of flows) {
+    const what = cellKey(f);
+    const c = cells.get(what) ?? { what };
+    if (f.Key.reporter === 'Src') c.src = f;
+    else c.dst = f;
+    cells.set(what, c);
+  }
+  const out = [...cells.keys()].sort().map((k) => cellLine(cells.get(k)!));
   for (const c of missing) out.push(`${c.from} -> ${c.to} ${c.protocol}/${c.port}: no flow seen in time`);
   const differ = flows.filter((f) => {
     const p = pendingAction(f);
@@ -143,11 +167,11 @@ export function renderStepFlows(flows: readonly Flow[], missing: readonly FlowCe
   });
   if (differ.length > 0) {
     out.push('', 'Staged policy: flows whose PENDING verdict differs from the enforced one:');
-    for (const f of [...differ].sort(order)) {
+    for (const f of [...differ].sort((a, b) => cellKey(a).localeCompare(cellKey(b)))) {
       const hit = decidingHit(f.Key.policies.pending_policies);
-      const n = names(f);
+      const side = f.Key.reporter === 'Src' ? 'egress' : 'ingress';
       out.push(
-        `${`${n.src} -> ${n.dst} ${f.Key.proto}/${f.Key.dest_port}`.padEnd(52)} enforced ${f.Key.action.toUpperCase()}, ` +
+        `${cellKey(f).padEnd(52)} at ${side}: enforced ${f.Key.action.toUpperCase()}, ` +
           `pending ${(pendingAction(f) ?? '').toUpperCase()} by ${hit === undefined ? '?' : describeHit(hit)}`,
       );
     }
