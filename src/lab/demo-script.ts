@@ -356,7 +356,8 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
       show: [['get', 'networkpolicy', '-n', 'default', '-o', 'yaml']],
     },
     {
-      title: "Staged policy: what if production/web stopped accepting default/client? (StagedGlobalNetworkPolicy)",
+      title:
+        'Staged policy: what if production/web stopped accepting default/client? (StagedGlobalNetworkPolicy)',
       files: { 'lockdown-web.yaml': LOCKDOWN_WEB },
       commands: [['apply', '-f', 'lockdown-web.yaml']],
       explain: [

@@ -20,13 +20,7 @@ import { cniUnavailableReason } from '../labkit/cni.js';
 import type { PodVia } from '../labkit/pods.js';
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import { GoldmaneClient } from '../goldmane/client.js';
-import {
-  renderStepFlows,
-  snapshotFlows,
-  stepFlows,
-  type FlowCell,
-  type FlowSnapshot,
-} from './demo-flows.js';
+import { renderStepFlows, snapshotFlows, stepFlows, type FlowCell, type FlowSnapshot } from './demo-flows.js';
 import {
   expectedMatrix,
   matrixChanges,
