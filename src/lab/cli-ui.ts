@@ -29,7 +29,14 @@ export async function uiCommand(
       out(`flow viewer on ${whisker.url} (flows from ${goldmane}); Ctrl-C stops it`);
       await new Promise<void>((resolve) => {
         if (options.signal.aborted) resolve();
-        else options.signal.addEventListener('abort', () => resolve(), { once: true });
+        else
+          options.signal.addEventListener(
+            'abort',
+            () => {
+              resolve();
+            },
+            { once: true },
+          );
       });
     } finally {
       await whisker.close();

@@ -101,14 +101,10 @@ export async function stepFlows(
 /** `gnp:default-deny rule 0`, `end of tier default (first policy knp:production/x)`, `profile kns.default`. */
 export function describeHit(h: PolicyHit): string {
   const who = (x: PolicyHit): string => `${x.namespace === '' ? '' : `${x.namespace}/`}${x.name}`;
-  switch (h.kind) {
-    case 'EndOfTier':
-      return `end of tier ${h.tier}${h.trigger !== null ? ` (first policy ${who(h.trigger)})` : ''}`;
-    case 'Profile':
-      return `profile ${h.name} rule ${h.rule_index}`;
-    default:
-      return `${h.kind} ${who(h)} (tier ${h.tier}) rule ${h.rule_index}`;
-  }
+  if (h.kind === 'EndOfTier')
+    return `end of tier ${h.tier}${h.trigger !== null ? ` (first policy ${who(h.trigger)})` : ''}`;
+  if (h.kind === 'Profile') return `profile ${h.name} rule ${h.rule_index}`;
+  return `${h.kind} ${who(h)} (tier ${h.tier}) rule ${h.rule_index}`;
 }
 
 /** The hit that decided: the last of the trace (a trace ends where a verdict was reached). */
