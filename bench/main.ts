@@ -18,6 +18,7 @@ import { benchDatastore } from './datastore.bench.js';
 import { benchDifferential } from './differential.bench.js';
 import { benchDns } from './dns.bench.js';
 import { benchEvaluator } from './evaluator.bench.js';
+import { benchGoldmane } from './goldmane.bench.js';
 import { benchKube } from './kube.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchLatency } from './latency.bench.js';
@@ -81,6 +82,11 @@ const SUITES: Suite[] = [
     group: 'agent',
     title: 'Flow logs: packet cost on vs off, and connection-to-flow delay (real kernel)',
     run: benchFlowLogs,
+  },
+  {
+    name: 'goldmane',
+    title: 'calico-goldmane: flow ingestion (gRPC) and memory per 100,000 flows',
+    run: benchGoldmane,
   },
 ];
 

@@ -9,6 +9,7 @@ import { findCommand, parseCommandArgs } from './command.js';
 import { applyCommand } from './commands/apply.js';
 import { createCommand } from './commands/create.js';
 import { deleteCommand } from './commands/delete.js';
+import { flowsCommand } from './commands/flows.js';
 import { getCommand } from './commands/get.js';
 import { ipamCommands } from './commands/ipam/index.js';
 import { labelCommand } from './commands/label.js';
@@ -36,6 +37,7 @@ export const COMMANDS: readonly Command[] = [
   ...ipamCommands,
   nodeStatusCommand,
   policyExplainCommand,
+  flowsCommand,
   versionCommand,
 ];
 
