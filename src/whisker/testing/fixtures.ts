@@ -113,13 +113,16 @@ export function sampleFlows(nowSeconds = Math.floor(Date.now() / 1000)): { denie
 
 export interface TestDatastore {
   readonly backend: Backend;
+  /** The SQLite file (for a program started with CALICO_DATASTORE_PATH). */
+  readonly path: string;
   close(): Promise<void>;
 }
 
 /** An embedded (SQLite) datastore in a temporary directory holding POLICIES. */
 export async function policyDatastore(): Promise<TestDatastore> {
   const dir = mkdtempSync(join(tmpdir(), 'whisker-test-'));
-  const backend = await openBackend({ datastoreType: 'embedded', datastorePath: join(dir, 'calico.db') });
+  const path = join(dir, 'calico.db');
+  const backend = await openBackend({ datastoreType: 'embedded', datastorePath: path });
   try {
     for (const doc of POLICIES) {
       const decoded = decodeResource(doc);
@@ -133,6 +136,7 @@ export async function policyDatastore(): Promise<TestDatastore> {
   }
   return {
     backend,
+    path,
     close: async () => {
       await backend.close();
       rmSync(dir, { recursive: true, force: true });
