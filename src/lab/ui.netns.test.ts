@@ -33,8 +33,8 @@ async function rows(page: Page): Promise<string[]> {
 
 describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
   let lab: LabCluster;
-  let whisker: Whisker;
-  let goldmane: GoldmaneClient;
+  let whisker: Whisker | undefined;
+  let goldmane: GoldmaneClient | undefined;
   const runner = new NodeCommandRunner();
   before(async () => {
     lab = await LabCluster.create({ runner, agentEnv: { FELIX_HEALTHENABLED: 'false' } });
@@ -67,24 +67,44 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
   });
 
   test('a denied probe shows up in the page with the policy that denied it', async () => {
-    const denied = await lab.probe('default/a', { to: 'default/b', protocol: 'tcp', port: 80, timeoutMs: 1000 });
+    const denied = await lab.probe('default/a', {
+      to: 'default/b',
+      protocol: 'tcp',
+      port: 80,
+      timeoutMs: 1000,
+    });
     assert.equal(denied.verdict, 'denied', denied.detail);
-    const allowed = await lab.probe('default/b', { to: 'default/a', protocol: 'tcp', port: 80, timeoutMs: 1000 });
+    const allowed = await lab.probe('default/b', {
+      to: 'default/a',
+      protocol: 'tcp',
+      port: 80,
+      timeoutMs: 1000,
+    });
     assert.equal(allowed.verdict, 'allowed', allowed.detail);
     await withPage(async (page) => {
-      await page.goto(whisker.url);
+      await page.goto(whisker!.url);
       let last: string[] = [];
       await waitFor(
         async () => {
           last = await rows(page);
           return last.some((r) => /Deny/.test(r) && /default\/a/.test(r) && /default\/b/.test(r));
         },
-        { timeoutMs: 30_000, intervalMs: 100, what: 'the denied flow listed', describe: () => JSON.stringify(last) },
+        {
+          timeoutMs: 30_000,
+          intervalMs: 100,
+          what: 'the denied flow listed',
+          describe: () => JSON.stringify(last),
+        },
       );
-      await page.getByRole('button', { name: /^Details of Deny flow default\/a to default\/b/ }).first().click();
+      await page
+        .getByRole('button', { name: /^Details of Deny flow default\/a to default\/b/ })
+        .first()
+        .click();
       const details = page.getByRole('region', { name: 'Flow details' });
       await details.waitFor();
-      const deciding = details.getByRole('table', { name: 'Enforced policies' }).locator('tr[aria-current="true"]');
+      const deciding = details
+        .getByRole('table', { name: 'Enforced policies' })
+        .locator('tr[aria-current="true"]');
       const text = (await deciding.textContent()) ?? '';
       assert.match(text, /deny-b/, text);
       assert.match(text, /Deny/, text);
@@ -96,9 +116,12 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
     const r = await runCalicoctlProcess(['flows', '-o', 'json'], { CALICO_GOLDMANE_SERVER: server });
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /deny-b/);
-    const listed = await goldmane.list({});
+    const listed = await goldmane!.list({});
     const deny = listed.flows.find((f) => f.flow?.Key.action === 'Deny' && f.flow.Key.reporter === 'Dst');
-    assert.ok(deny?.flow !== null && deny !== undefined, JSON.stringify(listed.flows.map((f) => f.flow?.Key)));
+    assert.ok(
+      deny?.flow !== null && deny !== undefined,
+      JSON.stringify(listed.flows.map((f) => f.flow?.Key)),
+    );
     const hits = deny.flow!.Key.policies.enforced_policies;
     assert.equal(hits.at(-1)?.kind, 'EndOfTier', JSON.stringify(hits));
   });
