@@ -32,16 +32,21 @@ async function rows(page: Page): Promise<string[]> {
 }
 
 describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
-  let lab: LabCluster;
+  let lab: LabCluster | undefined;
+  const theLab = (): LabCluster => {
+    assert.ok(lab !== undefined, 'the lab was not built');
+    return lab;
+  };
   let whisker: Whisker | undefined;
   let goldmane: GoldmaneClient | undefined;
   const runner = new NodeCommandRunner();
   before(async () => {
-    lab = await LabCluster.create({ runner, agentEnv: { FELIX_HEALTHENABLED: 'false' } });
-    await lab.addFlowLogs({ flushInterval: '1s' });
-    await lab.addNode('node-1', { startAgent: true });
-    await lab.setNamespaces({ default: { ns: 'default' } });
-    await lab.addPods([
+    const l = await LabCluster.create({ runner, agentEnv: { FELIX_HEALTHENABLED: 'false' } });
+    lab = l;
+    await l.addFlowLogs({ flushInterval: '1s' });
+    await l.addNode('node-1', { startAgent: true });
+    await l.setNamespaces({ default: { ns: 'default' } });
+    await l.addPods([
       {
         node: 'node-1',
         spec: { namespace: 'default', name: 'a', ip: '10.244.1.10', labels: { pod: 'a' }, ports: [80] },
@@ -51,14 +56,14 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
         spec: { namespace: 'default', name: 'b', ip: '10.244.2.10', labels: { pod: 'b' }, ports: [80] },
       },
     ]);
-    await lab.datastore.applyMany([
+    await l.datastore.applyMany([
       knp('default', 'deny-b', { podSelector: { matchLabels: { pod: 'b' } }, policyTypes: ['Ingress'] }),
     ]);
-    await lab.sync();
-    const server = lab.goldmaneServer();
+    await l.sync();
+    const server = l.goldmaneServer();
     assert.ok(server !== undefined);
     goldmane = new GoldmaneClient(server);
-    whisker = await startWhisker({ port: 0, goldmane: server, datastore: lab.datastore });
+    whisker = await startWhisker({ port: 0, goldmane: server, datastore: l.datastore });
   });
   after(async () => {
     goldmane?.close();
@@ -67,14 +72,14 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
   });
 
   test('a denied probe shows up in the page with the policy that denied it', async () => {
-    const denied = await lab.probe('default/a', {
+    const denied = await theLab().probe('default/a', {
       to: 'default/b',
       protocol: 'tcp',
       port: 80,
       timeoutMs: 1000,
     });
     assert.equal(denied.verdict, 'denied', denied.detail);
-    const allowed = await lab.probe('default/b', {
+    const allowed = await theLab().probe('default/b', {
       to: 'default/a',
       protocol: 'tcp',
       port: 80,
@@ -112,17 +117,15 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
   });
 
   test('calicoctl flows lists the same flows with the deciding policy', async () => {
-    const server = lab.goldmaneServer()!;
+    const server = theLab().goldmaneServer()!;
     const r = await runCalicoctlProcess(['flows', '-o', 'json'], { CALICO_GOLDMANE_SERVER: server });
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /deny-b/);
     const listed = await goldmane!.list({});
     const deny = listed.flows.find((f) => f.flow?.Key.action === 'Deny' && f.flow.Key.reporter === 'Dst');
-    assert.ok(
-      deny?.flow !== null && deny !== undefined,
-      JSON.stringify(listed.flows.map((f) => f.flow?.Key)),
-    );
-    const hits = deny.flow!.Key.policies.enforced_policies;
+    const flow = deny?.flow;
+    assert.ok(flow !== null && flow !== undefined, JSON.stringify(listed.flows.map((f) => f.flow?.Key)));
+    const hits = flow.Key.policies.enforced_policies;
     assert.equal(hits.at(-1)?.kind, 'EndOfTier', JSON.stringify(hits));
   });
 });
