@@ -81,7 +81,13 @@ describe('forwarded traffic through host endpoints (applyOnForward)', () => {
     assert.equal(denied.verdict, 'Deny');
     const f = only(denied.forward);
     assert.deepEqual(ruleOf(f.decidedBy), ['forward', 'fwd-in', 0, 'Deny']);
-    assert.deepEqual(f.path[0], { kind: 'tier', tier: 'default', policies: ['fwd-in'], stage: 'forward' });
+    assert.deepEqual(f.path[0], {
+      kind: 'tier',
+      tier: 'default',
+      policies: ['fwd-in'],
+      policyIds: ['gnp/fwd-in'],
+      stage: 'forward',
+    });
     const allowed = decide({ from: OUTSIDE, to: A, protocol: TCP, port: 80, via: { in: 'eth1-node1' } });
     assert.equal(allowed.verdict, 'Allow');
     assert.deepEqual(ruleOf(only(allowed.forward).decidedBy), ['forward', 'fwd-in', 1, 'Allow']);

@@ -119,6 +119,7 @@ export class TierRunner {
         kind: 'tier',
         tier: tierName,
         policies: pols.map((p) => policyQualifiedName(p.key)),
+        policyIds: pols.map((p) => policyIdString(p.key)),
         stage,
       });
       let passed = false;

@@ -61,6 +61,8 @@ export type TraceEvent =
       readonly kind: 'tier';
       readonly tier: string;
       readonly policies: readonly string[];
+      /** The same policies as Felix ids (`gnp/name`, `np/ns/name`): what flow logs name (src/flows/policy-hits.ts). */
+      readonly policyIds: readonly string[];
       readonly stage: Stage;
     }
   | { readonly kind: 'hit'; readonly hit: RuleHit }

@@ -26,6 +26,11 @@ export interface RulesConfig {
   readonly tierDispatchMinRules: number;
   /** UDP port of the VXLAN overlay (FelixConfiguration vxlanPort); host INPUT/OUTPUT admit it only between nodes. */
   readonly vxlanPort: number;
+  /**
+   * Flow logs are on (flowLogsGoldmaneServer set or flowLogsLocalReporter Enabled): policy and profile rules
+   * log their verdicts to NFLOG with Calico's prefixes and count packets, one nft rule per rule (rule.ts).
+   */
+  readonly flowLogs: boolean;
 }
 
 const fs = (protocol: 'tcp' | 'udp', port: number): FailsafePort => ({ protocol, port });
@@ -64,6 +69,7 @@ export const DEFAULT_RULES_CONFIG: RulesConfig = {
   disableConntrackInvalidCheck: false,
   tierDispatchMinRules: DEFAULT_DISPATCH_MIN_RULES,
   vxlanPort: 4789,
+  flowLogs: false,
 };
 
 function failsafe(ports: FelixConfig['failsafeInboundHostPorts']): readonly FailsafePort[] {
@@ -79,6 +85,11 @@ function failsafe(ports: FelixConfig['failsafeInboundHostPorts']): readonly Fail
           },
         ],
   );
+}
+
+/** Felix renders NFLOG for flow logs when a flow log reporter is configured (Goldmane or the local socket). */
+export function flowLogsEnabled(c: FelixConfig): boolean {
+  return (c.flowLogsGoldmaneServer ?? '') !== '' || c.flowLogsLocalReporter === 'Enabled';
 }
 
 /** The rules configuration from Felix's typed configuration (api/v3/felix-config-params.ts). */
@@ -101,5 +112,6 @@ export function rulesConfigFrom(c: FelixConfig): RulesConfig {
     disableConntrackInvalidCheck: c.disableConntrackInvalidCheck,
     tierDispatchMinRules: c.tierDispatchMinRules,
     vxlanPort: c.vxlanPort,
+    flowLogs: flowLogsEnabled(c),
   };
 }

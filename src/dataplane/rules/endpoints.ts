@@ -5,9 +5,11 @@
  * inlined in order (see tier.ts); endpoints with the same policies in a tier share the chain. Pure.
  */
 import type { TierInfo } from '../../calc/messages.js';
+import { nflogGroup, renderNflogPrefix } from '../../model/nflog-prefix.js';
 import type { NftRule } from '../nftables/model.js';
 import { hex, MARK_ACCEPT, MARK_PASS, profileChain, tierChain } from './names.js';
 import type { Layer } from './names.js';
+import { nflogStatement } from './rule.js';
 
 const ACCEPTED = `meta mark & ${hex(MARK_ACCEPT)} == ${hex(MARK_ACCEPT)} return`;
 export const CLEAR_MARKS = `meta mark set meta mark & ${hex(~(MARK_ACCEPT | MARK_PASS) >>> 0)}`;
@@ -19,6 +21,8 @@ export interface EndpointChainOptions {
   /** Profiles and the final drop: normal chains only. */
   readonly withProfiles: boolean;
   readonly dropLabel: string;
+  /** Flow logs on: the drop after the profiles logs `DR<D>` to NFLOG (Felix's no-profile-matched prefix). */
+  readonly flowLogs?: boolean;
 }
 
 /** A tier chain an endpoint chain jumps to: identified by its layer, direction, tier and policy list. */
@@ -74,7 +78,11 @@ export function tierRules(
       rules.push({ rule: `jump ${profileChain(prof, pdir)}`, comment: `profile ${prof}` });
       rules.push({ rule: ACCEPTED });
     }
-    rules.push({ rule: 'drop', comment: `no profile allowed: ${o.dropLabel}` });
+    const log =
+      o.flowLogs === true
+        ? `${nflogStatement({ prefix: renderNflogPrefix({ kind: 'noProfileMatch', direction: dir }), group: nflogGroup(dir) })} `
+        : '';
+    rules.push({ rule: `${log}drop`, comment: `no profile allowed: ${o.dropLabel}` });
   }
   return { rules, tierChains };
 }

@@ -65,6 +65,7 @@ export function renderHostEndpoint(ep: HostEndpointMsg, cfg: RulesConfig): HostR
       layer: 'filter',
       tierEndDrops: true,
       withProfiles: true,
+      flowLogs: cfg.flowLogs,
       dropLabel: `${dir} of ${label}`,
     });
     tierChains.push(...t.tierChains);

@@ -17,6 +17,9 @@
  *   NFLOG group LOG_ACTION_NFLOG_GROUP, which can be read from inside a network namespace (the kernel log of
  *   a non-initial namespace is dropped unless a host-wide sysctl says otherwise). logActionRateLimit limits
  *   both; the prefix's %t %k %n %p name the tier, kind, name and namespace/name of the rule's owner.
+ * - Flow logs (`flowLogs` on, the caller giving the rule's NFLOG prefix): an Allow, Deny or Pass rule counts
+ *   and logs its packets before its verdict, `counter log prefix "<Calico prefix>" group <1|2> snaplen 80`
+ *   (Felix's NFLOG rule, in the same nft rule as the verdict). Log rules are unchanged.
  */
 import type { PortRangeMsg, RuleMsg } from '../../calc/messages.js';
 import { domainSetName, hex, ipSetName, LOG_ACTION_NFLOG_GROUP, MARK_ACCEPT, MARK_PASS } from './names.js';
@@ -30,6 +33,22 @@ export interface RuleRenderOptions {
   readonly logActionRateLimit?: string;
   /** Felix logActionRateLimitBurst (packets, default 5). */
   readonly logActionRateLimitBurst?: number;
+  /** Flow logs on: tier, profile and endpoint chains render NFLOG and counters (rules/config.ts). */
+  readonly flowLogs?: boolean;
+}
+
+/** Where a rule's verdict is logged for flow logs: its Calico NFLOG prefix and group (model/nflog-prefix.ts). */
+export interface NflogTarget {
+  readonly prefix: string;
+  readonly group: number;
+}
+
+/** Bytes of each packet an NFLOG message copies: enough for the IP and transport headers. */
+export const NFLOG_SNAPLEN = 80;
+
+/** The counting NFLOG statement that goes before a verdict when flow logs are on. */
+export function nflogStatement(t: NflogTarget): string {
+  return `counter log prefix "${t.prefix}" group ${t.group} snaplen ${NFLOG_SNAPLEN}`;
 }
 
 /** Who a rule belongs to, for the log prefix's specifiers. */
@@ -104,14 +123,21 @@ function portList(ports: readonly PortRangeMsg[]): string {
  * `chain` is where the rule lives: a profile (or standalone policy) chain, where Pass sets the pass mark, or
  * a tier chain, where Pass simply returns to the endpoint chain.
  */
-function actionText(rule: RuleMsg, opts: RuleRenderOptions, chain: 'profile' | 'tier' = 'profile'): string {
+function actionText(
+  rule: RuleMsg,
+  opts: RuleRenderOptions,
+  chain: 'profile' | 'tier',
+  nflog: NflogTarget | undefined,
+): string {
+  const logged = (verdict: string): string =>
+    nflog === undefined ? verdict : `${nflogStatement(nflog)} ${verdict}`;
   switch (rule.action) {
     case 'allow':
-      return `meta mark set meta mark | ${hex(MARK_ACCEPT)} return`;
+      return logged(`meta mark set meta mark | ${hex(MARK_ACCEPT)} return`);
     case 'pass':
-      return chain === 'tier' ? 'return' : `meta mark set meta mark | ${hex(MARK_PASS)} return`;
+      return logged(chain === 'tier' ? 'return' : `meta mark set meta mark | ${hex(MARK_PASS)} return`);
     case 'deny':
-      return opts.denyAction === 'Reject' ? 'reject with icmpx admin-prohibited' : 'drop';
+      return logged(opts.denyAction === 'Reject' ? 'reject with icmpx admin-prohibited' : 'drop');
     case 'log':
       return logAction(opts);
   }
@@ -214,6 +240,7 @@ function renderFamily(
   opts: RuleRenderOptions,
   chain: 'profile' | 'tier',
   namer: NetSetNamer | undefined,
+  nflog: NflogTarget | undefined,
 ): string[] {
   const head: string[] = [];
   if (f !== undefined && rule.ipVersion !== undefined) head.push(`meta nfproto ${f === 4 ? 'ipv4' : 'ipv6'}`);
@@ -254,7 +281,7 @@ function renderFamily(
     },
     namer,
   );
-  const action = actionText(rule, opts, chain);
+  const action = actionText(rule, opts, chain, nflog);
   // In the inet table a per-family variant must not match the other family: when no address match pins it
   // (e.g. only other-family notNets, which were filtered out), it says so itself.
   const family = f === undefined || rule.ipVersion !== undefined ? [] : [`meta nfproto ipv${f}`];
@@ -274,10 +301,11 @@ export function renderRule(
   opts: RuleRenderOptions = DEFAULT_RULE_OPTIONS,
   chain: 'profile' | 'tier' = 'profile',
   namer?: NetSetNamer,
+  nflog?: NflogTarget,
 ): string[] {
   if (!usesAddresses(rule)) {
-    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts, chain, namer);
-    return renderFamily(rule, undefined, opts, chain, namer);
+    if (rule.ipVersion !== undefined) return renderFamily(rule, rule.ipVersion, opts, chain, namer, nflog);
+    return renderFamily(rule, undefined, opts, chain, namer, nflog);
   }
   const out: string[] = [];
   for (const f of [4, 6] as const) {
@@ -285,7 +313,7 @@ export function renderRule(
     // A positive nets list with no address of this family cannot match this family.
     if (rule.srcNets.length > 0 && !rule.srcNets.some((n) => familyOf(n) === f)) continue;
     if (rule.dstNets.length > 0 && !rule.dstNets.some((n) => familyOf(n) === f)) continue;
-    out.push(...renderFamily(rule, f, opts, chain, namer));
+    out.push(...renderFamily(rule, f, opts, chain, namer, nflog));
   }
   return out;
 }

@@ -7,14 +7,20 @@
  * Actions inside a tier chain: Allow sets the accept mark and returns; Pass returns (the endpoint chain then
  * goes on to the next tier); Deny drops; Log logs and continues. Falling off the end is the tier's default:
  * a drop (Deny, when tierEndDrops) or a return (Pass).
+ *
+ * Flow logs on (filter layer: normal and forwarded-traffic policy): no merging; every rule is its own nft rule
+ * that counts and logs its verdict to NFLOG with Calico's prefix (`<A>P<D><rule index>|<policy id>`, group 1
+ * ingress, 2 egress), and the tier's end logs too (`DP<D>|<tier>` before its drop, `PP<D>|<tier>` before
+ * falling through for a default-Pass tier). Untracked (raw) and preDNAT (mangle) tiers are not flow-logged.
  */
 import type { PolicyMsg, PortRangeMsg, RuleMsg } from '../../calc/messages.js';
+import { nflogGroup, renderNflogPrefix } from '../../model/nflog-prefix.js';
 import type { ChainSpec, MapSpec, NftRule, SetSpec } from '../nftables/model.js';
 import { classify } from './dispatch.js';
 import type { TierChainRef } from './endpoints.js';
 import { TIER_PART } from './names.js';
-import { expandLogPrefix, renderRule } from './rule.js';
-import type { NetSetNamer, RuleRenderOptions } from './rule.js';
+import { expandLogPrefix, nflogStatement, renderRule } from './rule.js';
+import type { NetSetNamer, NflogTarget, RuleRenderOptions } from './rule.js';
 
 interface Item {
   readonly rule: RuleMsg;
@@ -225,6 +231,40 @@ function mergeItems(items: readonly Item[], unboundedNets = false): Item[] {
   return out;
 }
 
+/** Whether a tier chain logs for flow logs: flow logs on and a filter-layer (normal or forward) chain. */
+export function tierFlowLogs(ref: TierChainRef, opts: RuleRenderOptions): boolean {
+  return opts.flowLogs === true && ref.layer === 'filter';
+}
+
+/** The NFLOG target of a rule of a tier chain's policy, or of the tier's end. */
+function tierNflog(ref: TierChainRef, what: { policyId: string; rule: RuleMsg } | 'end'): NflogTarget {
+  const direction = ref.dir;
+  const prefix =
+    what === 'end'
+      ? renderNflogPrefix({
+          kind: 'endOfTier',
+          action: ref.tierEndDrops && ref.defaultAction === 'deny' ? 'Deny' : 'Pass',
+          direction,
+          tier: ref.tier,
+        })
+      : renderNflogPrefix({
+          kind: 'rule',
+          action: what.rule.action === 'allow' ? 'Allow' : what.rule.action === 'pass' ? 'Pass' : 'Deny',
+          owner: 'policy',
+          direction,
+          ruleIndex: what.rule.index,
+          policyId: what.policyId,
+        });
+  return { prefix, group: nflogGroup(direction) };
+}
+
+function tierEnd(ref: TierChainRef, logged: boolean): NftRule[] {
+  const drops = ref.tierEndDrops && ref.defaultAction === 'deny';
+  if (!logged) return drops ? [{ rule: 'drop', comment: `end of tier ${ref.tier}` }] : [];
+  const log = nflogStatement(tierNflog(ref, 'end'));
+  return [{ rule: drops ? `${log} drop` : log, comment: `end of tier ${ref.tier}` }];
+}
+
 function renderItems(
   items: readonly Item[],
   ref: TierChainRef,
@@ -232,6 +272,7 @@ function renderItems(
   namer?: NetSetNamer,
 ): NftRule[] {
   const out: NftRule[] = [];
+  const logged = tierFlowLogs(ref, opts);
   for (const it of items) {
     const comment =
       it.merged > 0
@@ -244,11 +285,20 @@ function renderItems(
             logPrefix: expandLogPrefix(opts.logPrefix, { kind: 'policy', id: it.policyId, tier: ref.tier }),
           }
         : opts;
-    for (const body of renderRule(it.rule, ruleOpts, 'tier', namer)) out.push({ rule: body, comment });
+    const nflog = logged && it.rule.action !== 'log' ? tierNflog(ref, it) : undefined;
+    for (const body of renderRule(it.rule, ruleOpts, 'tier', namer, nflog)) out.push({ rule: body, comment });
   }
-  if (ref.tierEndDrops && ref.defaultAction === 'deny')
-    out.push({ rule: 'drop', comment: `end of tier ${ref.tier}` });
+  out.push(...tierEnd(ref, logged));
   return out;
+}
+
+/** Merging, unless flow logs need each rule on its own (its counter and NFLOG prefix name one rule). */
+function mergeFor(
+  ref: TierChainRef,
+  opts: RuleRenderOptions,
+  unboundedNets: boolean,
+): (items: readonly Item[]) => Item[] {
+  return tierFlowLogs(ref, opts) ? (items) => [...items] : (items) => mergeItems(items, unboundedNets);
 }
 
 /** Tier chains with fewer (merged) rules than this are one linear chain; larger ones are classified. */
@@ -273,10 +323,10 @@ export function renderTierChains(
   dispatchMinRules = DEFAULT_DISPATCH_MIN_RULES,
 ): RenderedTier {
   const sets = new TierNetSets(ref.name);
-  const render = (items: readonly Item[]): NftRule[] =>
-    renderItems(mergeItems(items, true), ref, opts, sets.namer);
+  const merge = mergeFor(ref, opts, true);
+  const render = (items: readonly Item[]): NftRule[] => renderItems(merge(items), ref, opts, sets.namer);
   const raw = collectItems(ref, policies);
-  if (mergeItems(raw, true).length < dispatchMinRules)
+  if (merge(raw).length < dispatchMinRules)
     return { chains: [{ name: ref.name, rules: render(raw) }], sets: sets.specs, maps: [] };
   // Classify the unmerged rules, then merge within each bucket: rules that were apart in the whole tier
   // may be adjacent in a bucket (their neighbours cannot match its packets), and then they merge.
@@ -328,5 +378,5 @@ export function renderTierChain(
   policies: ReadonlyMap<string, PolicyMsg>,
   opts: RuleRenderOptions,
 ): NftRule[] {
-  return renderItems(mergeItems(collectItems(ref, policies)), ref, opts);
+  return renderItems(mergeFor(ref, opts, false)(collectItems(ref, policies)), ref, opts);
 }

@@ -31,12 +31,14 @@ export function renderWorkloadEndpoint(ep: WorkloadEndpointMsg, cfg: RulesConfig
     layer: 'filter',
     tierEndDrops: true,
     withProfiles: true,
+    flowLogs: cfg.flowLogs,
     dropLabel: `egress of ${ep.display}`,
   });
   const ingress = tierRules(ep.tiers, 'ingress', ep.profileIds, {
     layer: 'filter',
     tierEndDrops: true,
     withProfiles: true,
+    flowLogs: cfg.flowLogs,
     dropLabel: `ingress of ${ep.display}`,
   });
   fromRules.push(...egress.rules);
