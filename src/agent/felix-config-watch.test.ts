@@ -108,14 +108,14 @@ describe('what the agent does with a configUpdate', () => {
     const warnings = (): unknown[] => t.logs.filter((l) => l.level === 'warn').map((l) => l.fields.fields);
     const ds = {
       source: 'datastore-global' as const,
-      values: { flowLogsFlushInterval: 15_000, healthPort: 9100 },
+      values: { flowLogsCollectorDebugTrace: true, healthPort: 9100 },
     };
     w.onMessages([update(ds)]);
     w.onMessages([update(ds, { source: 'env', values: { logPrefix: 'x' } })]);
-    assert.deepEqual(warnings(), [['flowLogsFlushInterval (datastore-global)']]);
+    assert.deepEqual(warnings(), [['flowLogsCollectorDebugTrace (datastore-global)']]);
     w.onMessages([update(ds, { source: 'env', values: { wireguardEnabledV6: true } })]);
     assert.deepEqual(warnings().at(-1), [
-      'flowLogsFlushInterval (datastore-global)',
+      'flowLogsCollectorDebugTrace (datastore-global)',
       'wireguardEnabledV6 (env)',
     ]);
     w.onMessages([update({ source: 'datastore-global', values: {} })]);

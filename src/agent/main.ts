@@ -13,6 +13,7 @@
  *   datastore health (datastore-health.ts): held-back invalid resources and reachability -> logs, metrics,
  *   status.json `datastore`, the DatastoreConnection health reporter
  *   CNI server (cni-server.ts): the `calico` plugin's commands in process, over <runDir>/cni.sock
+ *   flow logs (flows/runtime.ts): NFLOG and conntrack readers, flows to calico-goldmane when configured
  *
  * Start order: datastore, node startup and BGP (mode `node`), dataplane, health and metrics servers, calc
  * graph and syncer, CNI server. Each step registers its undo as soon as it succeeded, so a step that fails
@@ -49,6 +50,8 @@ import { AgentMetrics } from './metrics.js';
 import { DnsPolicyMetrics } from './dns-metrics.js';
 import { DnsPolicyRuntime } from './dns-policy.js';
 import { KubeServiceResolver } from './dns-k8s-service.js';
+import { FlowLogsMetrics } from './flows/metrics.js';
+import { FlowLogsRuntime } from './flows/runtime.js';
 import { KubeTransport } from '../datastore/kubernetes/transport.js';
 import { MtuFileWriter } from './mtu-file.js';
 import { loadNetworkConfig, type NetworkConfig } from './network-config.js';
@@ -252,10 +255,16 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
     }),
     (d) => d.stop(),
   );
+  // Flow logs (flowLogsGoldmaneServer): NFLOG + conntrack readers, flows to calico-goldmane.
+  const flowLogs = store.add(
+    new FlowLogsRuntime({ log, runner, metrics: new FlowLogsMetrics(metrics.registry) }),
+    (f) => f.stop(),
+  );
   const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {
     metrics.dataplaneBatch(msgs);
     watch.onMessages(msgs);
     dnsPolicy.onMessages(msgs);
+    flowLogs.onMessages(msgs);
     mtuFile.onMessages(msgs);
     loop.onMessages(msgs);
   };
@@ -294,6 +303,7 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
         }));
         graph.onUpdates(resourceUpdates);
         networking?.onUpdates(resourceUpdates);
+        flowLogs.onUpdates(resourceUpdates);
         for (const u of updates) metrics.updatesProcessed.inc({ type: u.key.kind });
         const msgs = graph.flush();
         const ms = performance.now() - t0;

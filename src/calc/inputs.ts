@@ -12,7 +12,7 @@ import { decodeResource } from '../api/decode.js';
 import { internalKind } from '../api/kinds.js';
 import { ModelConverter } from '../model/converter.js';
 import type { ModelUpdateSink } from '../model/converter.js';
-import { isModelInput } from '../model/inputs.js';
+import { isModelInput, type ModelInput } from '../model/inputs.js';
 import {
   affinityInfo,
   type AffinityInfo,
@@ -52,6 +52,17 @@ function rawSpec(value: unknown): Readonly<Record<string, unknown>> | undefined 
   return typeof spec === 'object' && spec !== null ? (spec as Record<string, unknown>) : {};
 }
 
+/**
+ * The model input an update of a policy-model kind carries; undefined when deleted, invalid, or of another
+ * kind than its key's. (Also used by the flow collector's model of staged policies, agent/flows.)
+ */
+export function modelInputOf(u: ResourceUpdate): ModelInput | undefined {
+  const r = decoded(u.value);
+  return r !== undefined && isModelInput(r) && internalKind(r.apiVersion, r.kind) === u.key.kind
+    ? r
+    : undefined;
+}
+
 export class InputProcessor {
   private readonly sink: ModelSink;
   private readonly model: ModelConverter;
@@ -82,12 +93,9 @@ export class InputProcessor {
       case 'GlobalNetworkSet':
       case 'HostEndpoint':
       case 'WorkloadEndpoint':
-      case 'Pod': {
-        const r = decoded(u.value);
-        const ok = r !== undefined && isModelInput(r) && internalKind(r.apiVersion, r.kind) === u.key.kind;
-        this.model.update(u.key, ok ? r : undefined);
+      case 'Pod':
+        this.model.update(u.key, modelInputOf(u));
         return;
-      }
       case 'FelixConfiguration':
         this.sink.felixConfig(u.key.name, rawSpec(u.value));
         return;

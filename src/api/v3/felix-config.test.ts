@@ -115,10 +115,10 @@ describe('Felix parameters: precedence and changes', () => {
   it('names what a user set that calico-ts does not implement (defaults never count)', () => {
     const r = resolveFelixConfig([
       { source: 'calico-node', values: { healthEnabled: true } },
-      { source: 'datastore-global', values: { flowLogsFlushInterval: 15_000, healthPort: 9100 } },
+      { source: 'datastore-global', values: { flowLogsCollectorDebugTrace: true, healthPort: 9100 } },
       { source: 'env', values: { wireguardEnabledV6: true } },
     ]);
-    assert.deepEqual(unimplementedParams(r.sources), ['flowLogsFlushInterval', 'wireguardEnabledV6']);
+    assert.deepEqual(unimplementedParams(r.sources), ['flowLogsCollectorDebugTrace', 'wireguardEnabledV6']);
     assert.equal(DEFAULT_FELIX_CONFIG.healthEnabled, false);
   });
 });

@@ -151,14 +151,14 @@ describe('FelixConfiguration', () => {
 
   it('lists the fields calico-ts accepts but does not implement', () => {
     const w = felixConfigurationWarnings({
-      flowLogsFlushInterval: '15s',
+      flowLogsCollectorDebugTrace: true,
       wireguardEnabledV6: true,
       prometheusMetricsEnabled: true,
       defaultEndpointToHostAction: 'Accept',
     });
     assert.deepEqual(
       w.map((i) => i.path),
-      ['spec.flowLogsFlushInterval', 'spec.wireguardEnabledV6'],
+      ['spec.flowLogsCollectorDebugTrace', 'spec.wireguardEnabledV6'],
     );
     assert.match(w[0]?.message ?? '', /not implemented by calico-ts/);
   });

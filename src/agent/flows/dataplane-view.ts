@@ -1,0 +1,134 @@
+/**
+ * What the flow collector knows from the dataplane's messages, the same ones the rules are rendered from:
+ * this node's endpoints by address with their tiers per direction (to read an NFLOG walk back into a
+ * trace: which tier a policy is in, which policy a tier's end names), and the active policies, profiles and
+ * tiers (to resolve the hashed prefixes of long names, which only a lookup of the known prefixes can read).
+ */
+import type {
+  DataplaneMessage,
+  HostEndpointMsg,
+  PolicyMsg,
+  ProfileMsg,
+  RuleMsg,
+} from '../../calc/messages.js';
+import { nflogTraceContext, type NflogTraceContext } from '../../flows/policy-hits.js';
+import { parseIp } from '../../lib/net/ip.js';
+import {
+  hashedPrefixLookup,
+  isHashedNflogPrefix,
+  parseNflogPrefix,
+  type HashedPrefixLookup,
+  type NflogDirection,
+  type NflogPrefix,
+  type NflogRuleAction,
+} from '../../model/nflog-prefix.js';
+import type { WorkloadEndpointMsg } from '../../calc/messages.js';
+
+type EndpointMsg = WorkloadEndpointMsg | HostEndpointMsg;
+
+const ACTIONS: Readonly<Record<RuleMsg['action'], NflogRuleAction | undefined>> = {
+  allow: 'Allow',
+  deny: 'Deny',
+  pass: 'Pass',
+  log: undefined,
+};
+
+function ipKey(address: string): string | undefined {
+  const ip = parseIp(address.split('/')[0] ?? '');
+  return ip === undefined ? undefined : `${ip.family}/${ip.value}`;
+}
+
+function addressesOf(e: EndpointMsg): string[] {
+  return 'ipv4Nets' in e ? [...e.ipv4Nets, ...e.ipv6Nets] : [...e.expectedIpv4Addrs, ...e.expectedIpv6Addrs];
+}
+
+function rulePrefixes(id: string, owner: 'policy' | 'profile', msg: PolicyMsg | ProfileMsg): NflogPrefix[] {
+  const out: NflogPrefix[] = [];
+  for (const [direction, rules] of [
+    ['ingress', msg.inboundRules],
+    ['egress', msg.outboundRules],
+  ] as const) {
+    for (const r of rules) {
+      const action = ACTIONS[r.action];
+      if (action !== undefined)
+        out.push({ kind: 'rule', action, owner, direction, ruleIndex: r.index, policyId: id });
+    }
+  }
+  return out;
+}
+
+export class FlowDataplaneView {
+  readonly #endpoints = new Map<string, EndpointMsg>();
+  readonly #byIp = new Map<string, EndpointMsg>();
+  readonly #policies = new Map<string, PolicyMsg>();
+  readonly #profiles = new Map<string, ProfileMsg>();
+  #hashed: HashedPrefixLookup | undefined;
+  #ipsDirty = false;
+
+  onMessages(msgs: readonly DataplaneMessage[]): void {
+    for (const m of msgs) {
+      if (m.kind === 'workloadEndpointUpdate' || m.kind === 'hostEndpointUpdate') {
+        this.#endpoints.set(m.id, m.endpoint);
+        this.#ipsDirty = true;
+        // Their tiers name the ends of tiers a hashed prefix may stand for.
+        this.#hashed = undefined;
+      } else if (m.kind === 'workloadEndpointRemove' || m.kind === 'hostEndpointRemove') {
+        this.#endpoints.delete(m.id);
+        this.#ipsDirty = true;
+      } else if (m.kind === 'activePolicyUpdate') {
+        this.#policies.set(m.id, m.policy);
+        this.#hashed = undefined;
+      } else if (m.kind === 'activePolicyRemove') this.#policies.delete(m.id);
+      else if (m.kind === 'activeProfileUpdate') {
+        this.#profiles.set(m.id, m.profile);
+        this.#hashed = undefined;
+      } else if (m.kind === 'activeProfileRemove') this.#profiles.delete(m.id);
+    }
+  }
+
+  /** A prefix as the kernel logged it; a hashed one through the prefixes the current rules render. */
+  parsePrefix(text: string): NflogPrefix | undefined {
+    if (!isHashedNflogPrefix(text)) return parseNflogPrefix(text);
+    this.#hashed ??= hashedPrefixLookup(this.#knownPrefixes());
+    return parseNflogPrefix(text, this.#hashed);
+  }
+
+  #knownPrefixes(): NflogPrefix[] {
+    const out: NflogPrefix[] = [];
+    for (const [id, p] of this.#policies) out.push(...rulePrefixes(id, 'policy', p));
+    for (const [id, p] of this.#profiles) out.push(...rulePrefixes(id, 'profile', p));
+    const tiers = new Set<string>();
+    for (const e of this.#endpoints.values()) for (const t of e.tiers) tiers.add(t.name);
+    for (const tier of tiers)
+      for (const direction of ['ingress', 'egress'] as const)
+        for (const action of ['Deny', 'Pass'] as const)
+          out.push({ kind: 'endOfTier', action, direction, tier });
+    return out;
+  }
+
+  /** This node's endpoint at `address`, if any. */
+  localEndpoint(address: string): EndpointMsg | undefined {
+    if (this.#ipsDirty) {
+      this.#byIp.clear();
+      for (const e of this.#endpoints.values())
+        for (const a of addressesOf(e)) {
+          const k = ipKey(a);
+          if (k !== undefined) this.#byIp.set(k, e);
+        }
+      this.#ipsDirty = false;
+    }
+    const k = ipKey(address);
+    return k === undefined ? undefined : this.#byIp.get(k);
+  }
+
+  /** How to read the NFLOG walk of the endpoint at `address` for one direction. */
+  traceContext(address: string, direction: NflogDirection): NflogTraceContext {
+    const e = this.localEndpoint(address);
+    return nflogTraceContext(
+      (e?.tiers ?? []).map((t) => ({
+        name: t.name,
+        policyIds: direction === 'ingress' ? t.ingressPolicies : t.egressPolicies,
+      })),
+    );
+  }
+}
