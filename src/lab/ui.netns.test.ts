@@ -92,7 +92,7 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
       await waitFor(
         async () => {
           last = await rows(page);
-          return last.some((r) => /Deny/.test(r) && /default\/a/.test(r) && /default\/b/.test(r));
+          return last.some((r) => /^[\d:]+Denydefaultadefaultbtcp80Dst/.test(r));
         },
         {
           timeoutMs: 30_000,
