@@ -6,7 +6,7 @@
  * Which flows are the step's: Goldmane aggregates by flow key over the whole window, so the demo takes a
  * snapshot of every key's connection count before the step's probes and keeps the keys whose count grew. It
  * waits (bounded) until every probed cell has its flows: the source's report, and the destination's when the
- * source's policy let the connection leave.
+ * source's policy let the connection leave (cellComplete).
  */
 import type { Flow, PolicyHit } from '../flows/types.js';
 import type { GoldmaneClient } from '../goldmane/client.js';
@@ -32,8 +32,9 @@ export async function snapshotFlows(client: GoldmaneClient): Promise<FlowSnapsho
   return new Map(r.flows.flatMap((x) => (x.flow === null ? [] : [[keyText(x.flow), activity(x.flow)]])));
 }
 
+/** New connections (allowed or denied) the flow counted: what a step's probes add. */
 function activity(f: Flow): number {
-  return f.num_connections_started + f.num_connections_completed + f.packets_out + f.packets_in;
+  return f.num_connections_started;
 }
 
 /** The flows whose counts grew since `before`. */
@@ -61,13 +62,24 @@ function matches(f: Flow, c: FlowCell): boolean {
   return n.src === c.from && n.dst === c.to && f.Key.dest_port === c.port && f.Key.proto === c.protocol;
 }
 
-/** Whether `flows` hold everything `cell` makes: the source's report, and the destination's if it left. */
-function cellComplete(flows: readonly Flow[], c: FlowCell, local: (key: string) => boolean): boolean {
+/**
+ * Whether `flows` hold everything `cell` makes: the source's report, and the destination's if the source's
+ * policy let it leave and the destination is a local endpoint that sees it (`proxied`: a DNS query to a trusted
+ * server is answered through calico-node's DNS proxy, which asks the server itself).
+ */
+function cellComplete(flows: readonly Flow[], c: FlowCell, ends: CellEnds): boolean {
   const mine = flows.filter((f) => matches(f, c));
-  const src = mine.find((f) => f.Key.reporter === 'Src');
-  if (local(c.from) && src === undefined) return false;
-  const left = !local(c.from) || src?.Key.action === 'Allow';
-  return !left || !local(c.to) || mine.some((f) => f.Key.reporter === 'Dst');
+  const src = mine.filter((f) => f.Key.reporter === 'Src');
+  if (ends.local(c.from) && src.length === 0) return false;
+  if (src.some((f) => f.Key.action === 'Deny')) return true;
+  if (!ends.local(c.to) || ends.proxied(c)) return true;
+  return mine.some((f) => f.Key.reporter === 'Dst');
+}
+
+/** Which ends report flows: local endpoints; and which cells reach no ingress policy (proxied DNS). */
+export interface CellEnds {
+  readonly local: (key: string) => boolean;
+  readonly proxied: (cell: FlowCell) => boolean;
 }
 
 /**
@@ -78,11 +90,11 @@ export async function stepFlows(
   client: GoldmaneClient,
   before: FlowSnapshot,
   cells: readonly FlowCell[],
-  local: (key: string) => boolean,
+  ends: CellEnds,
   options: { readonly timeoutMs: number; readonly signal?: AbortSignal },
 ): Promise<{ readonly flows: Flow[]; readonly missing: FlowCell[] }> {
   let flows: Flow[] = [];
-  const missing = (): FlowCell[] => cells.filter((c) => !cellComplete(flows, c, local));
+  const missing = (): FlowCell[] => cells.filter((c) => !cellComplete(flows, c, ends));
   await waitFor(
     async () => {
       flows = await flowsSince(client, before);

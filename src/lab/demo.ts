@@ -20,7 +20,14 @@ import { cniUnavailableReason } from '../labkit/cni.js';
 import type { PodVia } from '../labkit/pods.js';
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
 import { GoldmaneClient } from '../goldmane/client.js';
-import { renderStepFlows, snapshotFlows, stepFlows, type FlowCell, type FlowSnapshot } from './demo-flows.js';
+import {
+  renderStepFlows,
+  snapshotFlows,
+  stepFlows,
+  type CellEnds,
+  type FlowCell,
+  type FlowSnapshot,
+} from './demo-flows.js';
 import {
   expectedMatrix,
   matrixChanges,
@@ -238,7 +245,8 @@ async function runStep(
   const matrix = await measure(lab, ctx.timeoutMs, ctx.signal);
   const wrong = report(say, matrix, ctx.previous, s.expect);
   const names = s.names === undefined ? 0 : await reportNames(lab, s.names, say, ctx.timeoutMs);
-  if (ctx.flows !== undefined && before !== undefined) await showFlows(ctx.flows, before, say, ctx.signal);
+  if (ctx.flows !== undefined && before !== undefined)
+    await showFlows(ctx.flows, before, say, ctx.signal, lab.clusterDnsRunning());
   for (const e of s.explainCells) {
     say('');
     const to = await explainTarget(lab, e);
@@ -291,8 +299,13 @@ async function showFlows(
   before: FlowSnapshot,
   say: Say,
   signal: AbortSignal,
+  dnsProxied: boolean,
 ): Promise<void> {
-  const { flows, missing } = await stepFlows(client, before, MATRIX_CELLS, (k) => k !== 'outside', {
+  const ends: CellEnds = {
+    local: (k) => k !== 'outside',
+    proxied: (c) => c.to === CLUSTER_DNS_KEY && c.protocol === 'udp' && c.port === 53 && dnsProxied,
+  };
+  const { flows, missing } = await stepFlows(client, before, MATRIX_CELLS, ends, {
     timeoutMs: 20_000,
     signal,
   });
@@ -407,7 +420,8 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     const before = flows !== undefined ? await snapshotFlows(flows) : undefined;
     let previous = await measure(lab, opts.probeTimeoutMs, signal);
     wrong += report(say, previous, undefined, BASELINE_EXPECT);
-    if (flows !== undefined && before !== undefined) await showFlows(flows, before, say, signal);
+    if (flows !== undefined && before !== undefined)
+      await showFlows(flows, before, say, signal, lab.clusterDnsRunning());
     for (const [i, s] of steps.entries()) {
       signal.throwIfAborted();
       const missing = s.needs === 'dns-policy' ? dnsPolicyUnavailableReason(lab) : false;
