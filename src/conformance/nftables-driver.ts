@@ -172,6 +172,11 @@ export class NftablesDriver implements DataplaneDriver {
     }
   }
 
+  /** The run's lab (made on first use), for drivers that look at its nodes too (flow-traces.ts). */
+  labCluster(signal: AbortSignal): Promise<LabCluster> {
+    return this.#labReady(signal);
+  }
+
   async startCase(c: NetpolCase, opts: { signal: AbortSignal }): Promise<void> {
     const lab = await this.#labReady(opts.signal);
     this.#ports = casePorts(c);

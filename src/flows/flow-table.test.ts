@@ -125,6 +125,23 @@ describe('FlowTable', () => {
     assert.deepEqual(t.flush(10)[0]?.prefixes, [staged, allowIn]);
   });
 
+  it('counts a direction logged an interval late as started then', () => {
+    const t = table();
+    t.onPacketLog(log(2, allowOut), 10);
+    assert.deepEqual(
+      t.flush(100).map((r) => [r.direction, r.started]),
+      [['egress', true]],
+    );
+    t.onPacketLog(log(1, allowIn), 110);
+    assert.deepEqual(
+      t.flush(200).map((r) => [r.direction, r.started]),
+      [
+        ['egress', false],
+        ['ingress', true],
+      ],
+    );
+  });
+
   it('counts prefixes it cannot read, ignores other groups, and drops past its bound', () => {
     const t = new FlowTable({ parsePrefix: (x) => parseNflogPrefix(x), maxConnections: 1 }, 0);
     t.onPacketLog({ ...log(1, allowIn), prefix: 'calico-packet: ' }, 1);

@@ -71,13 +71,14 @@ interface DirState {
   trace: NflogPrefix[] | undefined;
   packets: number;
   bytes: number;
+  /** Reported in an earlier interval (the other direction's log may come an interval later). */
+  reported: boolean;
 }
 
 interface Conn {
   readonly tuple: ConnectionTuple;
   readonly dirs: Map<NflogDirection, DirState>;
   lastPacketMs: number;
-  reported: boolean;
 }
 
 interface CtState {
@@ -170,13 +171,13 @@ export class FlowTable {
         this.#dropped++;
         return true;
       }
-      conn = { tuple, dirs: new Map(), lastPacketMs: nowMs, reported: false };
+      conn = { tuple, dirs: new Map(), lastPacketMs: nowMs };
       this.#conns.set(key, conn);
     }
     conn.lastPacketMs = nowMs;
     let dir = conn.dirs.get(direction);
     if (dir === undefined) {
-      dir = { walk: [], trace: undefined, packets: 0, bytes: 0 };
+      dir = { walk: [], trace: undefined, packets: 0, bytes: 0, reported: false };
       conn.dirs.set(direction, dir);
     }
     dir.walk.push(prefix);
@@ -268,17 +269,17 @@ export class FlowTable {
           packetsOut: outC.packets,
           bytesIn: inC.bytes,
           bytesOut: outC.bytes,
-          started: !conn.reported,
+          started: !dir.reported,
           completed,
         });
         dir.packets = 0;
         dir.bytes = 0;
+        dir.reported = true;
       }
       if (ct !== undefined) {
         ct.reportedOriginal = ct.original;
         ct.reportedReply = ct.reply;
       }
-      conn.reported = true;
       if (completed) {
         this.#conns.delete(key);
         if (ct !== undefined) this.#forget(ct);

@@ -18,7 +18,7 @@ import { waitFor } from '../../lib/async.js';
 import { kernelTestSkipReason } from '../../labkit/netns.js';
 import { repoRoot } from '../../test-support/repo.js';
 import { AgentHarness, namespaceObject, type TestPod } from '../testing.js';
-import { TestFlowCollector } from './test-collector.js';
+import { serverPolicies, TestFlowCollector } from './testing.js';
 
 const built = existsSync(join(repoRoot(), 'dist', 'src', 'agent', 'main.js'));
 const skip = kernelTestSkipReason() || (built ? false : 'dist/src/agent/main.js not built');
@@ -85,28 +85,7 @@ describe(
       } as Resource);
       await h.put(namespaceObject('prod'));
       for (const p of [client, server]) await h.put(h.workloadEndpoint(p));
-      await h.put({
-        apiVersion: C,
-        kind: 'GlobalNetworkPolicy',
-        metadata: { name: 'allow-8080' },
-        spec: {
-          order: 10,
-          selector: "app == 'server'",
-          types: ['Ingress'],
-          ingress: [{ action: 'Allow', protocol: 'TCP', destination: { ports: [8080] } }],
-        },
-      } as Resource);
-      await h.put({
-        apiVersion: C,
-        kind: 'StagedGlobalNetworkPolicy',
-        metadata: { name: 'lockdown' },
-        spec: {
-          order: 5,
-          selector: "app == 'server'",
-          types: ['Ingress'],
-          ingress: [{ action: 'Deny', protocol: 'TCP', destination: { ports: [8080] } }],
-        },
-      } as Resource);
+      for (const p of serverPolicies()) await h.put(p);
       await h.settle(30_000);
       await waitFor(async () => (await h.tableText()).includes('group 1'), {
         timeoutMs: 15_000,

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import type { Flow } from '../../flows/types.js';
 import { waitFor } from '../../lib/async.js';
 import { GoldmaneFlowSender } from './goldmane-sender.js';
-import { TestFlowCollector } from './test-collector.js';
+import { TestFlowCollector } from './testing.js';
 
 function flow(n: number): Flow {
   return {

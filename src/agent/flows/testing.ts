@@ -4,6 +4,7 @@
  * test runs in its node's namespace) or loopback.
  */
 import * as grpc from '@grpc/grpc-js';
+import type { Resource } from '../../datastore/index.js';
 import type { Flow } from '../../flows/types.js';
 import { goldmaneServices } from '../../goldmane/proto.js';
 
@@ -56,4 +57,28 @@ export class TestFlowCollector implements AsyncDisposable {
     this.#server.forceShutdown();
     await Promise.resolve();
   }
+}
+
+const C = 'projectcalico.org/v3';
+
+/**
+ * The policies of the flow-log tests: TCP 8080 allowed in to `app == 'server'` (so other ports end at the
+ * default tier's drop), and a staged policy ordered before it that would deny 8080.
+ */
+export function serverPolicies(): Resource[] {
+  const spec = (order: number, action: string) => ({
+    order,
+    selector: "app == 'server'",
+    types: ['Ingress'],
+    ingress: [{ action, protocol: 'TCP', destination: { ports: [8080] } }],
+  });
+  return [
+    { apiVersion: C, kind: 'GlobalNetworkPolicy', metadata: { name: 'allow-8080' }, spec: spec(10, 'Allow') },
+    {
+      apiVersion: C,
+      kind: 'StagedGlobalNetworkPolicy',
+      metadata: { name: 'lockdown' },
+      spec: spec(5, 'Deny'),
+    },
+  ] as unknown as Resource[];
 }
