@@ -24,6 +24,7 @@ import { benchLab } from './lab.bench.js';
 import { benchLatency } from './latency.bench.js';
 import { CORES, MIN_ROUNDS, SPREAD_TOLERANCE } from './method.js';
 import { benchPacketCost } from './packet-cost.bench.js';
+import { benchFlowLogs } from './flowlogs.bench.js';
 import { benchPeer } from './peer.bench.js';
 import { benchSelectors } from './selector.bench.js';
 import { meetsTarget, type BenchResult, type BenchTable, type SuiteOutput } from './result.js';
@@ -75,6 +76,12 @@ const SUITES: Suite[] = [
     name: 'dns',
     title: 'DNS policy: lookup latency and first connections (DelayDNSResponse, real kernel)',
     run: benchDns,
+  },
+  {
+    name: 'flowlogs',
+    group: 'agent',
+    title: 'Flow logs: packet cost on vs off, and connection-to-flow delay (real kernel)',
+    run: benchFlowLogs,
   },
   {
     name: 'goldmane',

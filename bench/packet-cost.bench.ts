@@ -40,7 +40,7 @@ const PORT_NAMED = 10_500;
  */
 type CostShape = 'lists' | 'ports' | 'mixed';
 
-function shapeRules(shape: CostShape, i: number): Record<string, unknown>[] {
+export function shapeRules(shape: CostShape, i: number): Record<string, unknown>[] {
   const hi = (i >> 8) & 255;
   const lo = i & 255;
   if (shape === 'lists')
@@ -131,7 +131,7 @@ const ARMS: readonly CostArm[] = [
   },
 ];
 
-interface PairFigures {
+export interface PairFigures {
   readonly gbps: number;
   /** New connections per second, by port. */
   readonly cps: ReadonlyMap<number, number>;
@@ -193,7 +193,7 @@ export async function connectionRate(client: CommandRunner, ip: string, port: nu
   return rate(CONN_MS);
 }
 
-async function measurePair(
+export async function measurePair(
   h: AgentHarness,
   a: TestPod,
   b: TestPod,
@@ -266,7 +266,7 @@ function cpuTicks(pid: number): number {
  * time in 200 ms; its idle datastore poll costs less), so its
  * late work (route checks, status files, garbage collection) does not share the cores with the next figure.
  */
-async function quiesce(h: AgentHarness): Promise<void> {
+export async function quiesce(h: AgentHarness): Promise<void> {
   const pid = h.agentPid();
   if (pid === undefined) throw new Error('no agent process');
   let last = cpuTicks(pid);

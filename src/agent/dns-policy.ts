@@ -96,7 +96,7 @@ export class DnsPolicyRuntime {
     this.#expireTimer.unref();
   }
 
-  /** The learned names, for `status` and tests. */
+  /** The learned names, for `status`, tests and the flow logs' pending traces (one cache for the agent's life). */
   get cache(): DnsNameCache {
     return this.#learner.cache;
   }

@@ -261,7 +261,12 @@ export async function startAgent(cfg: AgentConfig, opts: StartOptions): Promise<
   );
   // Flow logs (flowLogsGoldmaneServer): NFLOG + conntrack readers, flows to calico-goldmane.
   const flowLogs = store.add(
-    new FlowLogsRuntime({ log, runner, metrics: new FlowLogsMetrics(metrics.registry) }),
+    new FlowLogsRuntime({
+      log,
+      runner,
+      metrics: new FlowLogsMetrics(metrics.registry),
+      resolvedNames: dnsPolicy.cache,
+    }),
     (f) => f.stop(),
   );
   const deliver = (msgs: ReturnType<CalcGraph['flush']>): void => {

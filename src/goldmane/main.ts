@@ -29,7 +29,7 @@ const USAGE = `Usage: calico-goldmane [options]      (each option also from the 
 
 Options:
   --port=PORT                  gRPC port (PORT, default ${GOLDMANE_DEFAULT_PORT}; 0 picks a free one)
-  --listen-address=ADDR        address to listen on (LISTEN_ADDRESS, default 0.0.0.0)
+  --listen-address=ADDR        address to listen on (LISTEN_ADDRESS, default 0.0.0.0), or unix:///PATH
   --log-level=LEVEL            debug|info|warn|error (LOG_LEVEL, default info)
   --aggregation-window=DUR     bucket width, whole seconds (AGGREGATION_WINDOW, default 15s)
   --health-port=PORT           /livez and /readyz on localhost (HEALTH_PORT, default 8080; HEALTH_ENABLED=false: off)
@@ -191,7 +191,8 @@ export async function startGoldmane(
   }
   if (metrics.m !== undefined) {
     const registry = metrics.m.registry;
-    const ms = await httpServer(cfg.listenAddress, cfg.prometheusPort, async (path) =>
+    const metricsHost = cfg.listenAddress.startsWith('unix:') ? '127.0.0.1' : cfg.listenAddress;
+    const ms = await httpServer(metricsHost, cfg.prometheusPort, async (path) =>
       path === '/metrics'
         ? { status: 200, body: await registry.metrics(), type: registry.contentType }
         : { status: 404, body: 'not found\n' },
@@ -205,7 +206,7 @@ export async function startGoldmane(
   ready = true;
   log(
     'info',
-    `Listening on ${cfg.listenAddress}:${bound} (${cfg.tls === undefined ? 'plaintext' : 'TLS'}), buckets of ${cfg.aggregationWindowSeconds}s`,
+    `Listening on ${cfg.listenAddress.startsWith('unix:') ? cfg.listenAddress : `${cfg.listenAddress}:${bound}`} (${cfg.tls === undefined ? 'plaintext' : 'TLS'}), buckets of ${cfg.aggregationWindowSeconds}s`,
   );
   return { store: store.move(), port: bound };
 }

@@ -79,7 +79,10 @@ export class GoldmaneServer {
     });
   }
 
-  /** Listens on `host:port` (port 0: any); resolves with the bound port. */
+  /**
+   * Listens on `host:port` (port 0: any), or on a unix socket when `host` is `unix:///path` (the port is then
+   * not used); resolves with the bound port (0 for a socket).
+   */
   listen(host: string, port: number, tls?: ServerTlsFiles): Promise<number> {
     const creds =
       tls === undefined
@@ -89,7 +92,11 @@ export class GoldmaneServer {
             [{ cert_chain: readFileSync(tls.certFile), private_key: readFileSync(tls.keyFile) }],
             tls.caFile !== undefined,
           );
-    const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const address = host.startsWith('unix:')
+      ? host
+      : host.includes(':')
+        ? `[${host}]:${port}`
+        : `${host}:${port}`;
     return new Promise((resolve, reject) => {
       this.#server.bindAsync(address, creds, (err, bound) => {
         if (err !== null) reject(new Error(`goldmane: cannot listen on ${address}: ${err.message}`));

@@ -30,6 +30,7 @@ import { defaultAgentEntry, pruneDir } from '../labkit/paths.js';
 import { birdc } from '../labkit/routes.js';
 import { CLUSTER_DNS_KEY, clusterDnsUnavailableReason } from '../labkit/cluster-dns.js';
 import { LAB_ZONE } from '../labkit/dns-zone.js';
+import { LAB_FLOW_FLUSH_INTERVAL } from '../labkit/cluster-flows.js';
 import { loadState, statePath } from '../labkit/state.js';
 import { agentRouted, nodeAddresses, type LabNetwork } from '../labkit/topology.js';
 import { FILE_MODE } from '../sys/files.js';
@@ -159,6 +160,7 @@ export async function buildLab(
       lab.addOutside({ ports: req.outsidePorts ?? [80], signal }),
     );
   await startClusterDns(lab, req, say, signal);
+  if (req.agents) await startFlowLogs(lab, say, signal);
   if (!req.agents || !agentRouted(lab.network) || lab.nodes().length < 2) return;
   if (lab.network === 'bgp') {
     const short = await step(say, 'BGP full mesh between the nodes (BIRD)', () =>
@@ -198,6 +200,21 @@ async function startClusterDns(
   say(
     `  ${CLUSTER_DNS_KEY} serves DNS on ${ip}:53 (TTL ${lab.state.clusterDns?.ttl ?? '?'} s); pods resolve through it; ` +
       `FelixConfiguration default dnsTrustedServers: ${ip}:53`,
+  );
+}
+
+/**
+ * Flow logs (labkit cluster-flows.ts): calico-goldmane on a unix socket in the run dir, and the agents pointed
+ * at it (FelixConfiguration default flowLogsGoldmaneServer, flowLogsFlushInterval).
+ */
+async function startFlowLogs(lab: LabCluster, say: Say, signal: AbortSignal): Promise<void> {
+  if (lab.goldmaneServer() !== undefined) return;
+  const server = await step(say, 'flow logs: calico-goldmane (flows from every node, 15 s buckets)', () =>
+    lab.addFlowLogs({ signal }),
+  );
+  say(
+    `  FelixConfiguration default flowLogsGoldmaneServer: ${server}, flowLogsFlushInterval: ` +
+      `${LAB_FLOW_FLUSH_INTERVAL}; see them with calicoctl flows or calico-lab ui`,
   );
 }
 

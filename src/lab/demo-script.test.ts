@@ -41,7 +41,14 @@ for (const r of LAB_ZONE) {
   if (ip !== undefined) for (const n of chain?.names ?? []) learned.add(n, ip);
 }
 
-function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp', port: number): string {
+function verdict(
+  yaml: string,
+  from: string,
+  to: string,
+  protocol: 'tcp' | 'udp',
+  port: number,
+  which: 'enforced' | 'pending' = 'enforced',
+): string {
   const docs = parseDocuments(yaml, 'demo');
   assert.ok(docs.ok);
   const inputs: ModelInput[] = docs.value.flatMap((d) => {
@@ -62,7 +69,7 @@ function verdict(yaml: string, from: string, to: string, protocol: 'tcp' | 'udp'
     dst: { ...end(to), port },
     protocol: protocol === 'tcp' ? 6 : 17,
   });
-  return decision.verdict.toLowerCase();
+  return (which === 'pending' ? decision.pending.verdict : decision.verdict).toLowerCase();
 }
 
 /** The policy files in force after `upTo` steps (a step that deletes replaces what came before). */
@@ -93,7 +100,7 @@ describe('demo script', () => {
   });
 
   test('every step applies its files and expects a full matrix', () => {
-    assert.equal(steps.length, 4);
+    assert.equal(steps.length, 5);
     for (const s of steps) {
       for (const c of s.commands)
         assert.ok(s.files[c[2]!] !== undefined, `${c.join(' ')} names a file of the step`);
@@ -121,10 +128,19 @@ describe('demo script', () => {
   test('the DNS step allows names under example.com only, and explains by name', () => {
     const dns = steps[3]!;
     assert.equal(dns.needs, 'dns-policy');
-    assert.deepEqual(filesInForce(steps), ['best-practice.yaml', 'allow-example-com.yaml']);
+    assert.deepEqual(filesInForce(steps.slice(0, 4)), ['best-practice.yaml', 'allow-example-com.yaml']);
     const by = (name: string): string | undefined => dns.names?.find((n) => n.name === name)?.expect;
     assert.equal(by('api.example.com'), 'allowed');
     assert.equal(by('evil.test'), 'denied');
     for (const e of dns.explainCells) assert.ok(zoneChain(e.to) !== undefined, e.to);
+  });
+
+  test("the staged step changes no verdict but makes client -> web's pending verdict a deny", () => {
+    const staged = steps[4]!;
+    assert.match(staged.files['lockdown-web.yaml'] ?? '', /kind: StagedGlobalNetworkPolicy/);
+    const yaml = [workloads, ...policiesAfter(5)].join('---\n');
+    assert.equal(verdict(yaml, 'default/client', 'production/web', 'tcp', 80), 'allow');
+    assert.equal(verdict(yaml, 'default/client', 'production/web', 'tcp', 80, 'pending'), 'deny');
+    assert.equal(verdict(yaml, 'production/web', 'production/db', 'tcp', 5432, 'pending'), 'allow');
   });
 });

@@ -355,8 +355,41 @@ export function demoSteps(starter: StarterParts): DemoStep[] {
       ],
       show: [['get', 'networkpolicy', '-n', 'default', '-o', 'yaml']],
     },
+    {
+      title:
+        'Staged policy: what if production/web stopped accepting default/client? (StagedGlobalNetworkPolicy)',
+      files: { 'lockdown-web.yaml': LOCKDOWN_WEB },
+      commands: [['apply', '-f', 'lockdown-web.yaml']],
+      explain: [
+        'A staged policy is evaluated but never enforced: the matrix does not change. Each node evaluates it',
+        'as if it were enforced and puts the result in every flow as the PENDING policy trace, beside the',
+        "ENFORCED one. The flows below show client -> web allowed today and what 'lockdown-web' would do:",
+        'deny it at ingress. Promote it by applying the same spec as a GlobalNetworkPolicy.',
+      ],
+      expect: BEST_PRACTICE_EXPECT,
+      explainCells: [],
+      show: [['get', 'stagedglobalnetworkpolicy', '-o', 'wide']],
+    },
   ];
 }
+
+/** Step 5's staged policy: web stops accepting the client, ahead of the Kubernetes policy that allows it. */
+export const LOCKDOWN_WEB = `apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata:
+  name: lockdown-web
+spec:
+  tier: default
+  order: 10
+  selector: app == 'web'
+  types:
+    - Ingress
+  ingress:
+    - action: Deny
+      protocol: TCP
+      source:
+        selector: app == 'client'
+`;
 
 /** The files whose policies are in force after `steps` (a step that deletes replaces what came before). */
 export function filesInForce(steps: readonly DemoStep[]): string[] {

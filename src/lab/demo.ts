@@ -19,6 +19,15 @@ import { LabCluster, sweepStaleLabs } from '../labkit/cluster.js';
 import { cniUnavailableReason } from '../labkit/cni.js';
 import type { PodVia } from '../labkit/pods.js';
 import type { LabDatastoreChoice } from '../labkit/datastore.js';
+import { GoldmaneClient } from '../goldmane/client.js';
+import {
+  renderStepFlows,
+  snapshotFlows,
+  stepFlows,
+  type CellEnds,
+  type FlowCell,
+  type FlowSnapshot,
+} from './demo-flows.js';
 import {
   expectedMatrix,
   matrixChanges,
@@ -209,6 +218,7 @@ async function runStep(
     timeoutMs: number;
     signal: AbortSignal;
     earlier: readonly DemoStep[];
+    flows: GoldmaneClient | undefined;
   },
 ): Promise<{ matrix: Matrix; wrong: number }> {
   const { say, dir } = ctx;
@@ -231,9 +241,12 @@ async function runStep(
   await lab.sync({ signal: ctx.signal });
   say('');
   for (const l of s.explain) say(`  ${l}`);
+  const before = ctx.flows !== undefined ? await snapshotFlows(ctx.flows) : undefined;
   const matrix = await measure(lab, ctx.timeoutMs, ctx.signal);
   const wrong = report(say, matrix, ctx.previous, s.expect);
   const names = s.names === undefined ? 0 : await reportNames(lab, s.names, say, ctx.timeoutMs);
+  if (ctx.flows !== undefined && before !== undefined)
+    await showFlows(ctx.flows, before, say, ctx.signal, lab.clusterDnsRunning());
   for (const e of s.explainCells) {
     say('');
     const to = await explainTarget(lab, e);
@@ -265,6 +278,40 @@ async function runStep(
   }
   for (const c of s.show) await calicoctl(lab, c, say, dir);
   return { matrix, wrong: wrong + names };
+}
+
+/** Every cell the matrix probes, as the flows name it. */
+const MATRIX_CELLS: readonly FlowCell[] = DEMO_SOURCES.flatMap((from) =>
+  DEMO_TARGETS.filter((t) => t.key !== from).map((t) => ({
+    from,
+    to: t.key,
+    protocol: t.protocol,
+    port: t.port,
+  })),
+);
+
+/**
+ * The flows the step's probes made, read back from the lab's calico-goldmane with the policy that decided each
+ * (demo-flows.ts), waiting (bounded) for every node's next flush.
+ */
+async function showFlows(
+  client: GoldmaneClient,
+  before: FlowSnapshot,
+  say: Say,
+  signal: AbortSignal,
+  dnsProxied: boolean,
+): Promise<void> {
+  const ends: CellEnds = {
+    local: (k) => k !== 'outside',
+    proxied: (c) => c.to === CLUSTER_DNS_KEY && c.protocol === 'udp' && c.port === 53 && dnsProxied,
+  };
+  const { flows, missing } = await stepFlows(client, before, MATRIX_CELLS, ends, {
+    timeoutMs: 20_000,
+    signal,
+  });
+  say('');
+  say('  Flows of this step (calico-goldmane; the same as calicoctl flows and calico-lab ui show):');
+  say(indent(renderStepFlows(flows, missing).join('\n')));
 }
 
 /**
@@ -355,6 +402,8 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
   say(RULE);
   const steps = demoSteps(splitStarter(readFileSync(join(repoRoot(), 'examples', 'starter.yaml'), 'utf8')));
   const lab = await openLab(opts, say, signal);
+  const server = lab.goldmaneServer();
+  const flows = server !== undefined ? new GoldmaneClient(server) : undefined;
   let wrong = 0;
   try {
     say('');
@@ -368,8 +417,11 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     say('Step 0: no policy. Kubernetes networking is flat: every pod reaches every pod, and the outside.');
     say(RULE);
     say('  Rows are sources, columns destinations (port probed); allow = connected, DENY = dropped.');
+    const before = flows !== undefined ? await snapshotFlows(flows) : undefined;
     let previous = await measure(lab, opts.probeTimeoutMs, signal);
     wrong += report(say, previous, undefined, BASELINE_EXPECT);
+    if (flows !== undefined && before !== undefined)
+      await showFlows(flows, before, say, signal, lab.clusterDnsRunning());
     for (const [i, s] of steps.entries()) {
       signal.throwIfAborted();
       const missing = s.needs === 'dns-policy' ? dnsPolicyUnavailableReason(lab) : false;
@@ -388,6 +440,7 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
         timeoutMs: opts.probeTimeoutMs,
         signal,
         earlier: steps.slice(0, i),
+        flows,
       });
       wrong += r.wrong;
       previous = r.matrix;
@@ -403,6 +456,7 @@ export async function runDemo(opts: DemoOptions, say: Say, signal: AbortSignal):
     say(`demo failed: ${errorMessage(e)}`);
     throw e;
   } finally {
+    flows?.close();
     if (opts.keep) {
       await lab.detach();
       const cmd = (...args: string[]): string => labCommand(lab.runDir, args);

@@ -15,6 +15,7 @@ import { parseArgs } from 'node:util';
 import { errorMessage } from '../lib/errors.js';
 import { isMainModule } from '../lib/main-module.js';
 import { parseLabels, parseNamedPort } from './cli-args.js';
+import { uiCommand } from './cli-ui.js';
 import { defaultRunDir, labCommand, withLab, withLabLock } from './cli-lab.js';
 import { showLogs } from './cli-logs.js';
 import { down, up } from './cli-up.js';
@@ -63,6 +64,9 @@ const USAGE = `Usage: calico-lab [--run-dir DIR] COMMAND
   sync                              wait until every node's agent has programmed the datastore's current state
                                     and every node routes every pod; names the agents that are down
   status                            nodes, agents, routes mode, pods
+  ui [--port N]                     the flow viewer on http://127.0.0.1:8081/ (or --port): live flows of
+                                    every node with the policy that decided each (until Ctrl-C); the same
+                                    flows in a terminal: eval "$(calico-lab env)"; calicoctl flows
   logs [NODE] [--follow]            packets logged by Calico Log rules (calico-packet: SRC= DST= PROTO=)
   agent start|stop|restart|kill [NODE]
   down [--keep-logs]                remove everything (--keep-logs: keep the agents', BIRD's and packet logs
@@ -156,7 +160,12 @@ async function upCommand(values: Values, signal: AbortSignal): Promise<number> {
 
 /** The variables `env` prints: the datastore's, and KUBECONFIG for a lab with a control plane. */
 function labEnv(lab: LabCluster): Record<string, string> {
-  return { ...lab.datastoreEnv, ...labKubeEnv(lab.state) };
+  const goldmane = lab.goldmaneServer();
+  return {
+    ...lab.datastoreEnv,
+    ...labKubeEnv(lab.state),
+    ...(goldmane !== undefined ? { CALICO_GOLDMANE_SERVER: goldmane } : {}),
+  };
 }
 
 function envLine(lab: LabCluster): string {
@@ -325,6 +334,12 @@ async function main(argv: string[], signal: AbortSignal): Promise<number> {
         out(await formatStatus(lab));
         return 0;
       });
+    case 'ui':
+      return uiCommand(
+        runDir,
+        { signal, ...(values.port?.[0] !== undefined ? { port: int(values.port[0], '--port', 65535) } : {}) },
+        out,
+      );
     case 'logs':
       return withLab(runDir, (lab) => showLogs(lab, rest[0], { follow: values.follow, signal }, out, err));
     case 'demo':

@@ -49,6 +49,7 @@ import { ProbePaths, probeFrom } from './cluster-probe.js';
 import { waitUntilNoneMissing } from './concurrency.js';
 import { labDatastoreEnv, openLabBackend } from './datastore.js';
 import type { DnsQueryType } from './dns-lookup.js';
+import { ensureLabGoldmane, goldmaneRunning } from './cluster-flows.js';
 import { LabKubernetes, type KubeletStartOptions } from './kube/lab-cluster.js';
 import { kubeletPodRecords } from './kube/kubelets.js';
 import { runChecked, sweepStaleNamespaces, uniqueNamespaceName } from './netns.js';
@@ -468,6 +469,22 @@ export class LabCluster implements AsyncDisposable {
       client: (k) => this.#client(k),
     };
     return addLabClusterDns(ctx, this.network, options);
+  }
+
+  /**
+   * Starts the lab's flow logs (cluster-flows.ts): calico-goldmane in the fabric namespace on a unix socket and
+   * FelixConfiguration `default` pointing the agents at it. Idempotent. Returns its gRPC target.
+   */
+  addFlowLogs(options: Timing & { readonly flushInterval?: string } = {}): Promise<string> {
+    return ensureLabGoldmane(
+      { state: this.#state, datastore: this.datastore, fabric: (o) => this.#infra.ensureFabric(o) },
+      options,
+    );
+  }
+
+  /** The gRPC target of the lab's calico-goldmane, when it runs. */
+  goldmaneServer(): string | undefined {
+    return goldmaneRunning(this.#state) ? this.#state.goldmane?.server : undefined;
   }
 
   /** The cluster DNS pod's address, if the lab has one. */

@@ -105,6 +105,8 @@ export interface LabState {
   outside?: OutsideRecord;
   /** The cluster DNS; absent: the lab has none. */
   clusterDns?: ClusterDnsRecord;
+  /** calico-goldmane (cluster-flows.ts): its pid and gRPC target; absent: the lab collects no flows. */
+  goldmane?: { readonly pid: number; readonly server: string };
   /** Where `calico` and `calico-ipam` are installed for the lab's CNI invocations. */
   cniBinDir?: string;
   /** The agent entry script; absent: nodes run no agent. */

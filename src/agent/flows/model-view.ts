@@ -11,6 +11,7 @@ import { FlowEndpointIndex } from '../../flows/endpoints.js';
 import { ModelConverter } from '../../model/converter.js';
 import { snapshotOf } from '../../model/snapshot.js';
 import { PolicyEvaluator } from '../../policy/evaluator.js';
+import type { ResolvedNames } from '../../model/dns-cache.js';
 
 const MODEL_KINDS: ReadonlySet<string> = new Set([
   'GlobalNetworkPolicy',
@@ -55,6 +56,12 @@ export class FlowModelView {
   #converter: ModelConverter | undefined;
   #views: ModelViews | undefined;
   #version = 0;
+  readonly #resolvedNames: ResolvedNames | undefined;
+
+  /** `resolvedNames`: DNS policy's learned names, read live by every pending evaluation. */
+  constructor(resolvedNames?: ResolvedNames) {
+    this.#resolvedNames = resolvedNames;
+  }
 
   onUpdates(updates: readonly ResourceUpdate[]): void {
     for (const u of updates) {
@@ -97,7 +104,10 @@ export class FlowModelView {
       const snapshot = snapshotOf(this.#converter as ModelConverter);
       this.#views = {
         endpoints: new FlowEndpointIndex(snapshot, (ns, pod) => this.#generateNames.get(`${ns}/${pod}`)),
-        evaluator: new PolicyEvaluator(snapshot),
+        evaluator: new PolicyEvaluator(
+          snapshot,
+          this.#resolvedNames !== undefined ? { resolvedNames: this.#resolvedNames } : {},
+        ),
         version: ++this.#version,
       };
     }

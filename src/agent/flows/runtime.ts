@@ -33,6 +33,7 @@ import { FlowDataplaneView } from './dataplane-view.js';
 import { GoldmaneFlowSender } from './goldmane-sender.js';
 import type { FlowLogsMetrics } from './metrics.js';
 import { FlowModelView, type ModelViews } from './model-view.js';
+import type { ResolvedNames } from '../../model/dns-cache.js';
 import { SupervisedProcess, type ReaderExit } from './supervised.js';
 
 export interface FlowLogsSettings {
@@ -64,6 +65,11 @@ export interface FlowLogsDeps {
   readonly tcpdump?: string;
   readonly conntrack?: string;
   readonly maxConnections?: number;
+  /**
+   * DNS policy's learned names (the node's DNS cache), so pending traces decide domain rules as the dataplane
+   * does; absent: domain rules match nothing in pending traces.
+   */
+  readonly resolvedNames?: ResolvedNames;
 }
 
 export interface FlowLogsStatus {
@@ -93,7 +99,7 @@ export class FlowLogsRuntime {
   readonly #clock: Clock;
   readonly #now: () => number;
   readonly #dataplane = new FlowDataplaneView();
-  readonly #model = new FlowModelView();
+  readonly #model: FlowModelView;
   #settings: FlowLogsSettings | undefined;
   #run: Running | undefined;
   #flushes = 0;
@@ -101,6 +107,7 @@ export class FlowLogsRuntime {
   #droppedWarned = 0;
 
   constructor(deps: FlowLogsDeps) {
+    this.#model = new FlowModelView(deps.resolvedNames);
     this.#d = deps;
     this.#clock = deps.clock ?? realClock;
     this.#now = deps.now ?? Date.now;

@@ -1,0 +1,242 @@
+/**
+ * Flow logs on the real kernel (issue 14): what they cost per packet, and how soon a connection is visible.
+ *
+ * Packet cost: two pods on one node with 100 policies of the per-port shape (bench/packet-cost.bench.ts, 500
+ * rules) selecting both and a final allow, measured with the interleaved method of bench/method.ts with flow
+ * logs off (FelixConfiguration without flowLogsGoldmaneServer: rules merged, nothing logged) and on (every rule
+ * its own nft rule with its counter and NFLOG prefix, the collector reading NFLOG and conntrack and reporting to
+ * a calico-goldmane served by this process on a unix socket). Each arm is verified on entry: the ruleset has
+ * (on) or has no (off) NFLOG rules of groups 1/2, and a sentinel connection the last policy denies is dropped.
+ *
+ * Delay: with flowLogsFlushInterval 5 s, 60 connections to distinct ports spread over 30 s; for each, the time
+ * from its connect to its flow appearing in Flows.List over gRPC (polled every 100 ms).
+ */
+import { join } from 'node:path';
+import { AgentHarness } from '../src/agent/testing.js';
+import { keyOf, type Resource } from '../src/datastore/index.js';
+import { Aggregator } from '../src/goldmane/aggregator.js';
+import { GoldmaneClient } from '../src/goldmane/client.js';
+import { GoldmaneServer } from '../src/goldmane/server.js';
+import { waitFor } from '../src/lib/async.js';
+import { runChecked } from '../src/labkit/netns.js';
+import { C, podPair } from './agent-setup.js';
+import { figureRow, interleave, ratioRow, type Arm } from './method.js';
+import { measurePair, quiesce, SENTINEL, shapeRules, type PairFigures } from './packet-cost.bench.js';
+import type { BenchResult } from './result.js';
+
+const ROUNDS = 8;
+const POLICIES = 100;
+const SENTINEL_PORT = 9;
+const PORT = 81;
+const DELAY_CONNECTIONS = 60;
+const DELAY_SPREAD_MS = 30_000;
+const DELAY_BASE_PORT = 31_000;
+
+interface FlowArm extends Arm {
+  readonly on: boolean;
+}
+const OFF: FlowArm = { name: 'off', on: false };
+const ON: FlowArm = { name: 'on', on: true };
+
+function policies(): Resource[] {
+  const out: Resource[] = [];
+  for (let i = 0; i < POLICIES; i++) {
+    const rules = shapeRules('ports', i);
+    out.push({
+      apiVersion: C,
+      kind: 'GlobalNetworkPolicy',
+      metadata: { name: `flow-${i}` },
+      spec: { order: i, selector: 'has(app)', types: ['Ingress', 'Egress'], ingress: rules, egress: rules },
+    } as Resource);
+  }
+  out.push({
+    apiVersion: C,
+    kind: 'GlobalNetworkPolicy',
+    metadata: { name: 'flow-allow' },
+    spec: {
+      order: 5000,
+      selector: 'has(app)',
+      types: ['Ingress', 'Egress'],
+      ingress: [
+        { action: 'Deny', protocol: 'TCP', destination: { ports: [SENTINEL_PORT] } },
+        { action: 'Allow' },
+      ],
+      egress: [{ action: 'Allow' }],
+    },
+  } as Resource);
+  return out;
+}
+
+async function setFlowLogs(h: AgentHarness, server: string | undefined): Promise<void> {
+  const spec: Record<string, unknown> = { flowLogsFlushInterval: '5s' };
+  if (server !== undefined) spec.flowLogsGoldmaneServer = server;
+  await h.backend.applyMany([
+    { apiVersion: C, kind: 'FelixConfiguration', metadata: { name: 'default' }, spec } as Resource,
+  ]);
+}
+
+async function nflogRules(h: AgentHarness): Promise<number> {
+  const text = await runChecked(h.scope.runner(h.node), 'nft', ['list', 'table', 'ip', 'calico']);
+  return text.split('\n').filter((l) => / log prefix "[ADP][PR][IE]/.test(l) && / group [12]\b/.test(l))
+    .length;
+}
+
+async function enterArm(h: AgentHarness, arm: FlowArm, server: string, b: string, a: string): Promise<void> {
+  await setFlowLogs(h, arm.on ? server : undefined);
+  await waitFor(async () => (await nflogRules(h)) > 0 === arm.on, {
+    timeoutMs: 60_000,
+    intervalMs: 200,
+    what: `NFLOG rules ${arm.on ? 'rendered' : 'gone'}`,
+  });
+  await quiesce(h);
+  const r = await h.scope
+    .runner(a)
+    .run(process.execPath, ['-e', SENTINEL, b, String(SENTINEL_PORT), '500'], { timeoutMs: 10_000 });
+  if (r.stdout.trim() !== 'timeout')
+    throw new Error(`arm ${arm.name}: sentinel to port ${SENTINEL_PORT} gave "${r.stdout.trim()}"`);
+}
+
+/** Listens on `n` ports from `base` for `ms`, accepting and closing. */
+const MULTI_SERVER = `
+const net = require('node:net');
+const [host, base, n, ms] = process.argv.slice(1).map((x, i) => (i === 0 ? x : Number(x)));
+for (let i = 0; i < n; i++) net.createServer((s) => { s.on('error', () => {}); s.end(); }).listen(base + i, host);
+setTimeout(() => process.exit(0), ms);
+`;
+
+/** Connects to each port once, spread over `spread` ms; prints `port epochMs` for each connection made. */
+const SPREAD_CLIENT = `
+const net = require('node:net');
+const [host, base, n, spread] = process.argv.slice(1).map((x, i) => (i === 0 ? x : Number(x)));
+let left = n;
+for (let i = 0; i < n; i++) setTimeout(() => {
+  const s = net.connect({ host, port: base + i }, () => { console.log(base + i, Date.now()); s.destroy(); if (--left === 0) process.exit(0); });
+  s.on('error', (e) => { console.error(base + i, e.code); if (--left === 0) process.exit(0); });
+}, Math.floor((i * spread) / n));
+`;
+
+function percentile(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((x, y) => x - y);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
+}
+
+async function measureDelay(
+  h: AgentHarness,
+  client: GoldmaneClient,
+  a: string,
+  b: string,
+): Promise<number[]> {
+  const ms = DELAY_SPREAD_MS + 60_000;
+  const server = h.scope
+    .runner(b)
+    .run(
+      process.execPath,
+      ['-e', MULTI_SERVER, '0.0.0.0', String(DELAY_BASE_PORT), String(DELAY_CONNECTIONS), String(ms)],
+      {
+        timeoutMs: ms + 10_000,
+      },
+    );
+  await waitFor(
+    async () => {
+      const r = await h.scope
+        .runner(b)
+        .run('ss', ['-Hltn', `sport = :${DELAY_BASE_PORT + DELAY_CONNECTIONS - 1}`]);
+      return r.stdout.trim() !== '';
+    },
+    { timeoutMs: 10_000, intervalMs: 50, what: 'the delay servers listening' },
+  );
+  const seen = new Map<number, number>();
+  let polling = true;
+  const poll = (async () => {
+    while (polling) {
+      const r = await client.list({ page_size: 0 });
+      const now = Date.now();
+      for (const f of r.flows) {
+        const port = f.flow?.Key.dest_port ?? 0;
+        if (port >= DELAY_BASE_PORT && port < DELAY_BASE_PORT + DELAY_CONNECTIONS && !seen.has(port))
+          seen.set(port, now);
+      }
+      await new Promise((r2) => setTimeout(r2, 100));
+    }
+  })();
+  const out = await h.scope
+    .runner(a)
+    .run(
+      process.execPath,
+      ['-e', SPREAD_CLIENT, b, String(DELAY_BASE_PORT), String(DELAY_CONNECTIONS), String(DELAY_SPREAD_MS)],
+      { timeoutMs: DELAY_SPREAD_MS + 30_000 },
+    );
+  const connected = new Map(
+    out.stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.split(' ').map(Number) as [number, number]),
+  );
+  await waitFor(() => [...connected.keys()].every((p) => seen.has(p)), {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    what: 'every delay connection listed',
+  }).catch(() => undefined);
+  polling = false;
+  await poll;
+  void server.catch(() => undefined);
+  return [...connected].map(([port, t]) => ((seen.get(port) ?? Infinity) - t) / 1000);
+}
+
+export async function benchFlowLogs(): Promise<BenchResult[]> {
+  await using h = new AgentHarness();
+  await h.setup();
+  const [a, b] = await podPair(h);
+  const aggregator = new Aggregator();
+  const goldmane = new GoldmaneServer(aggregator);
+  const socket = join(h.dir, 'goldmane.sock');
+  await goldmane.listen(`unix://${socket}`, 0);
+  aggregator.start();
+  const server = `unix://${socket}`;
+  const client = new GoldmaneClient(server);
+  try {
+    h.startAgent({ FELIX_NFTABLESREFRESHINTERVAL: '3600s' });
+    await h.settle();
+    await h.backend.applyMany(policies());
+    await h.settle(120_000);
+    const { byArm } = await interleave<FlowArm, PairFigures>({
+      arms: [OFF, ON],
+      rounds: ROUNDS,
+      warmupRounds: 1,
+      enter: (arm) => enterArm(h, arm, server, b.ip, a.ns),
+      measure: () => measurePair(h, a, b, [PORT]),
+      log: (line) => process.stdout.write(`  .. ${line}\n`),
+    });
+    const gbps = (arm: FlowArm): number[] => byArm.get(arm.name)!.map((f) => f.gbps);
+    const cps = (arm: FlowArm): number[] => byArm.get(arm.name)!.map((f) => f.cps.get(PORT) ?? NaN);
+    const target = { op: '>=', value: 0.95, issue: 14 } as const;
+    await enterArm(h, ON, server, b.ip, a.ns);
+    const delays = await measureDelay(h, client, a.ns, b.ns);
+    const what = `${POLICIES} policies / ${POLICIES * 5} rules`;
+    return [
+      figureRow(`TCP throughput, ${what}, flow logs off`, gbps(OFF), 'Gbit/s', 2),
+      figureRow(`TCP throughput, ${what}, flow logs on`, gbps(ON), 'Gbit/s', 2),
+      ratioRow('throughput ratio, flow logs on / off', gbps(OFF), gbps(ON), target).row,
+      figureRow(`new connections/s, ${what}, flow logs off`, cps(OFF), 'conn/s', 0),
+      figureRow(`new connections/s, ${what}, flow logs on`, cps(ON), 'conn/s', 0),
+      ratioRow('connection-rate ratio, flow logs on / off', cps(OFF), cps(ON), target).row,
+      {
+        name: `connection to its flow in Flows.List, flush 5 s, p50 (${delays.length} connections)`,
+        value: Number(percentile(delays, 50).toFixed(2)),
+        unit: 's',
+      },
+      {
+        name: `connection to its flow in Flows.List, flush 5 s, p99 (${delays.length} connections)`,
+        value: Number(percentile(delays, 99).toFixed(2)),
+        unit: 's',
+        target: { op: '<=', value: 6, issue: 14 },
+      },
+    ];
+  } finally {
+    client.close();
+    await goldmane.close(1000);
+    aggregator.dispose();
+    for (const p of policies()) await h.backend.delete(keyOf(p)).catch(() => undefined);
+  }
+}
