@@ -374,7 +374,7 @@ describe('calico-lab CLI', { skip }, () => {
     demo.stdout.on('data', (d: Buffer) => (out += d.toString()));
     demo.stderr.on('data', (d: Buffer) => (out += d.toString()));
     // The bound of the whole demo: interrupted (it cleans up) if it runs longer.
-    const timer = setTimeout(() => demo.kill('SIGINT'), 240_000);
+    const timer = setTimeout(() => demo.kill('SIGINT'), 420_000);
     const code = await new Promise<number | null>((resolve) => {
       demo.once('exit', (c) => {
         resolve(c);
@@ -393,6 +393,19 @@ describe('calico-lab CLI', { skip }, () => {
     }
     assert.match(out, /Demo complete: every verdict matched Calico semantics\./);
     assert.doesNotMatch(out, /UNEXPECTED/);
+    // Each step's flows, read back from the lab's calico-goldmane, name the deciding policy.
+    assert.match(out, /Flows of this step/);
+    assert.doesNotMatch(out, /no flow seen in time/);
+    assert.match(
+      out,
+      /default\/client -> production\/web tcp\/80 +DENY +at ingress by end of tier default \(first policy production\/deny-all-ingress\)/,
+    );
+    // The staged step: the matrix is unchanged, the pending verdict of client -> web differs.
+    assert.match(out, /Step 5: Staged policy/);
+    assert.match(
+      out,
+      /default\/client -> production\/web tcp\/80 +at ingress: enforced ALLOW, pending DENY by StagedGlobalNetworkPolicy lockdown-web \(tier default\) rule 0/,
+    );
     assert.match(out, /Mesh_172_31_1_2 .*Established|172\.31\.1\.2 .*node-to-node mesh .*Established/);
     assert.deepEqual(await namespacesWith(`calts-lab-${(demo.pid ?? 0).toString(36)}-`), []);
   });
