@@ -55,6 +55,9 @@ export function flowLogsSettings(c: FelixConfig): FlowLogsSettings | undefined {
   };
 }
 
+/** Connections whose pending trace is kept (more than the flow table's default bound of live ones). */
+const PENDING_CACHE_MAX = 200_000;
+
 export interface FlowLogsDeps {
   readonly log: AgentLogger;
   readonly runner: CommandRunner;
@@ -100,6 +103,7 @@ export class FlowLogsRuntime {
   readonly #now: () => number;
   readonly #dataplane = new FlowDataplaneView();
   readonly #model: FlowModelView;
+  readonly #pendingByConnection = new Map<string, PolicyHit[]>();
   #settings: FlowLogsSettings | undefined;
   #run: Running | undefined;
   #flushes = 0;
@@ -319,9 +323,28 @@ export class FlowLogsRuntime {
             rec.direction,
           ),
         ),
-      pending: (rec) => (pending ? pendingTrace(views, rec) : []),
+      pending: (rec) => (pending ? this.#pendingOnce(views, rec) : []),
     };
     return aggregateFlows(records, ctx, Math.floor(startMs / 1000), Math.floor(endMs / 1000));
+  }
+
+  /**
+   * A connection's pending trace, evaluated once, when it is first reported, and kept until it completes: a
+   * connection reported again in a later interval (its end, its counts) keeps the pending verdict of the
+   * policies it met, beside the enforced trace the kernel logged then, instead of one from policies applied
+   * since. Bounded: the cache is dropped whole if connections that never complete fill it.
+   */
+  #pendingOnce(views: ModelViews, rec: FlowRecord): PolicyHit[] {
+    const t = rec.tuple;
+    const k = `${rec.direction} ${t.protocol} ${t.src} ${t.srcPort} ${t.dst} ${t.dstPort}`;
+    let hits = this.#pendingByConnection.get(k);
+    if (hits === undefined) {
+      if (this.#pendingByConnection.size >= PENDING_CACHE_MAX) this.#pendingByConnection.clear();
+      hits = pendingTrace(views, rec);
+      this.#pendingByConnection.set(k, hits);
+    }
+    if (rec.completed) this.#pendingByConnection.delete(k);
+    return hits;
   }
 
   async #stopRunning(): Promise<void> {
@@ -332,6 +355,7 @@ export class FlowLogsRuntime {
     await Promise.all(r.readers.map((p) => p.stop()));
     await r.flushing.catch(() => undefined);
     r.sender.close();
+    this.#pendingByConnection.clear();
     this.#model.release();
   }
 }
