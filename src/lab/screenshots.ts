@@ -39,16 +39,17 @@ export async function readmeScreenshots(): Promise<number> {
         height: 900,
       });
       await screenshot(
-        `${whisker.url}?action=Deny`,
+        `${whisker.url}?dest_name=web&source_name=client`,
         join(root, 'docs/images/whisker-details.png'),
         async (page) => {
           await firstRow(page);
           await page
-            .getByRole('button', { name: /^Details of Deny flow default\/client to production\/db/ })
+            .getByRole('button', { name: /^Details of Allow flow default\/client to production\/web/ })
             .first()
             .click();
-          await page.getByRole('region', { name: 'Flow details' }).waitFor();
-          await page.getByText('action: Deny').first().waitFor();
+          const details = page.getByRole('region', { name: 'Flow details' });
+          await details.getByRole('table', { name: 'Enforced policies' }).waitFor();
+          await details.getByLabel('Pending deciding rule rule YAML').waitFor();
         },
         { width: 1500, height: 1100 },
       );
