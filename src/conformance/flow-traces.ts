@@ -20,9 +20,13 @@ import { waitFor } from '../lib/async.js';
 import { parseIp } from '../lib/net/ip.js';
 import { policyIdString } from '../model/ids.js';
 import {
+  hashedPrefixLookup,
+  type HashedPrefixLookup,
   NFLOG_GROUP_INBOUND,
   NFLOG_GROUP_OUTBOUND,
+  ownerNflogPrefixes,
   parseNflogPrefix,
+  tierNflogPrefixes,
   type NflogPrefix,
 } from '../model/nflog-prefix.js';
 import { buildSnapshot, type ModelInput } from '../model/snapshot.js';
@@ -75,6 +79,8 @@ interface Pending {
   readonly evaluator: PolicyEvaluator;
   readonly pods: ReadonlyMap<string, CasePod>;
   readonly tierOf: ReadonlyMap<string, string>;
+  /** Hashed prefixes (63 bytes: long policy ids) of the state's policies, profiles and tiers. */
+  readonly hashed: HashedPrefixLookup;
   readonly captures: readonly Capture[];
   readonly cells: Map<string, ProbeCell>;
 }
@@ -163,6 +169,15 @@ export class FlowTraceDriver implements DataplaneDriver {
       evaluator: new PolicyEvaluator(snapshot),
       pods: new Map(state.pods.map((p) => [`${p.namespace}/${p.name}`, p])),
       tierOf: new Map(snapshot.policies.map((p) => [policyIdString(p.key), p.tier])),
+      hashed: hashedPrefixLookup([
+        ...snapshot.policies.flatMap((p) =>
+          ownerNflogPrefixes('policy', policyIdString(p.key), p.inbound, p.outbound),
+        ),
+        ...[...snapshot.profiles.values()].flatMap((p) =>
+          ownerNflogPrefixes('profile', p.name, p.inbound, p.outbound),
+        ),
+        ...[...new Set(snapshot.policies.map((p) => p.tier))].flatMap(tierNflogPrefixes),
+      ]),
       captures,
       cells: new Map(),
     };
@@ -272,7 +287,7 @@ export class FlowTraceDriver implements DataplaneDriver {
       const expected = this.#expected(p);
       const complete = (seen: Map<number, Map<string, string[]>>): boolean =>
         expected.every((e) =>
-          (seen.get(e.group)?.get(e.key) ?? []).some((text) => isVerdict(parseNflogPrefix(text))),
+          (seen.get(e.group)?.get(e.key) ?? []).some((text) => isVerdict(parseNflogPrefix(text, p.hashed))),
         );
       let seen = this.#read(p);
       if (!complete(seen)) {
@@ -292,10 +307,13 @@ export class FlowTraceDriver implements DataplaneDriver {
   }
 
   #compare(p: Pending, e: Expected, texts: readonly string[]): void {
-    const prefixes = texts.flatMap((t) => {
-      const parsed = parseNflogPrefix(t);
-      return parsed === undefined ? [] : [parsed];
-    });
+    const prefixes: NflogPrefix[] = [];
+    const unparsed: string[] = [];
+    for (const t of texts) {
+      const parsed = parseNflogPrefix(t, p.hashed);
+      if (parsed === undefined) unparsed.push(`unparsed prefix ${t}`);
+      else prefixes.push(parsed);
+    }
     const tiers = e.trace.path.flatMap((ev) =>
       ev.kind === 'tier' && ev.stage === 'normal' ? [{ name: ev.tier, policyIds: ev.policyIds }] : [],
     );
@@ -303,7 +321,9 @@ export class FlowTraceDriver implements DataplaneDriver {
     const kernel = traceFromNflog(prefixes, {
       tierOf: (id) => p.tierOf.get(id),
       endOfTierTrigger: (tier) => base.endOfTierTrigger(tier),
-    }).map(hitToString);
+    })
+      .map(hitToString)
+      .concat(unparsed);
     this.tally.directions++;
     const by = e.trace.decidedBy.kind + (e.enforced.some((h) => h.includes('|pass|')) ? '+pass' : '');
     this.tally.decidedBy.set(by, (this.tally.decidedBy.get(by) ?? 0) + 1);

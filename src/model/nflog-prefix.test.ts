@@ -7,6 +7,8 @@ import {
   nflogGroup,
   nflogGroupDirection,
   type NflogPrefix,
+  ownerNflogPrefixes,
+  tierNflogPrefixes,
   parseNflogPrefix,
   renderNflogPrefix,
 } from './nflog-prefix.js';
@@ -128,6 +130,23 @@ describe('NFLOG prefixes (vectors of felix/rules/nflogprefix_test.go)', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('list what a policy, a profile and a tier can log, for the hashed lookup', () => {
+    const rules = [
+      { index: 0, action: 'allow' as const },
+      { index: 1, action: 'log' as const },
+      { index: 2, action: 'pass' as const },
+    ];
+    assert.deepEqual(
+      ownerNflogPrefixes('policy', 'gnp/a', rules, [{ index: 0, action: 'deny' }]).map(renderNflogPrefix),
+      ['API0|gnp/a', 'PPI2|gnp/a', 'DPE0|gnp/a'],
+    );
+    assert.deepEqual(ownerNflogPrefixes('profile', 'kns.x', rules, []).map(renderNflogPrefix), [
+      'ARI0|kns.x',
+      'PRI2|kns.x',
+    ]);
+    assert.deepEqual(tierNflogPrefixes('t').map(renderNflogPrefix), ['DPI|t', 'PPI|t', 'DPE|t', 'PPE|t']);
   });
 
   it('map directions to groups 1 (inbound) and 2 (outbound)', () => {

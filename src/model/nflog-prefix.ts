@@ -152,3 +152,45 @@ export function parseNflogPrefix(text: string, resolveHashed?: HashedPrefixLooku
   if (np !== null) return { kind: 'noProfileMatch', direction: letterDir(np[1] as string) };
   return undefined;
 }
+
+/** A rule as the prefix helpers need it: its index in its list and its action (lower case, as rules are). */
+export interface PrefixRule {
+  readonly index: number;
+  readonly action: 'allow' | 'deny' | 'pass' | 'log';
+}
+
+/**
+ * Every prefix the rules of one policy (owner `policy`, id its Felix id) or profile (owner `profile`, id its
+ * name) can log, Log rules excepted: what a reader feeds to hashedPrefixLookup.
+ */
+export function ownerNflogPrefixes(
+  owner: 'policy' | 'profile',
+  id: string,
+  inbound: readonly PrefixRule[],
+  outbound: readonly PrefixRule[],
+): NflogPrefix[] {
+  const out: NflogPrefix[] = [];
+  for (const [direction, rules] of [
+    ['ingress', inbound],
+    ['egress', outbound],
+  ] as const) {
+    for (const r of rules) {
+      if (r.action === 'log') continue;
+      const action = r.action === 'allow' ? 'Allow' : r.action === 'pass' ? 'Pass' : 'Deny';
+      out.push({ kind: 'rule', action, owner, direction, ruleIndex: r.index, policyId: id });
+    }
+  }
+  return out;
+}
+
+/** The four ends a tier can log (Deny and Pass, both directions). */
+export function tierNflogPrefixes(tier: string): NflogPrefix[] {
+  return (['ingress', 'egress'] as const).flatMap((direction) =>
+    (['Deny', 'Pass'] as const).map((action): NflogPrefix => ({
+      kind: 'endOfTier',
+      action,
+      direction,
+      tier,
+    })),
+  );
+}
