@@ -43,9 +43,12 @@ export async function readmeScreenshots(): Promise<number> {
         join(root, 'docs/images/whisker-details.png'),
         async (page) => {
           await firstRow(page);
+          // The flow the staged policy would deny: enforced Allow, pending Deny.
           await page
-            .getByRole('button', { name: /^Details of Allow flow default\/client to production\/web/ })
+            .getByRole('row')
+            .filter({ hasText: 'Pending: Deny' })
             .first()
+            .getByRole('button', { name: /^Details of Allow flow default\/client to production\/web/ })
             .click();
           const details = page.getByRole('region', { name: 'Flow details' });
           await details.getByRole('table', { name: 'Enforced policies' }).waitFor();
