@@ -398,7 +398,7 @@ describe('calico-lab CLI', { skip }, () => {
     assert.doesNotMatch(out, /no flow seen in time/);
     assert.match(
       out,
-      /default\/client -> production\/web tcp\/80 +DENY +at ingress by end of tier default \(first policy production\/deny-all-ingress\)/,
+      /default\/client -> production\/web tcp\/80 +DENY +at ingress by end of tier default \(policy production\/deny-all-ingress\)/,
     );
     // The staged step: the matrix is unchanged, the pending verdict of client -> web differs.
     assert.match(out, /Step 5: Staged policy/);

@@ -110,11 +110,14 @@ export async function stepFlows(
   return { flows, missing: missing() };
 }
 
-/** `gnp:default-deny rule 0`, `end of tier default (first policy knp:production/x)`, `profile kns.default`. */
+/**
+ * `GlobalNetworkPolicy default-deny (tier default) rule 0`, `end of tier default (policy production/x)`: the
+ * policy Felix names for a tier's end (its last policy that selected the endpoint), `profile kns.default rule 0`.
+ */
 export function describeHit(h: PolicyHit): string {
   const who = (x: PolicyHit): string => `${x.namespace === '' ? '' : `${x.namespace}/`}${x.name}`;
   if (h.kind === 'EndOfTier')
-    return `end of tier ${h.tier}${h.trigger !== null ? ` (first policy ${who(h.trigger)})` : ''}`;
+    return `end of tier ${h.tier}${h.trigger !== null ? ` (policy ${who(h.trigger)})` : ''}`;
   if (h.kind === 'Profile') return `profile ${h.name} rule ${h.rule_index}`;
   return `${h.kind} ${who(h)} (tier ${h.tier}) rule ${h.rule_index}`;
 }
