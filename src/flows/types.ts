@@ -36,7 +36,8 @@ export type PolicyKind = (typeof POLICY_KINDS)[number];
 
 /**
  * One step of a policy trace. End of tier: kind `EndOfTier`, rule_index -1, action Deny (or Pass for a tier
- * holding only staged policies), and `trigger` the policy Felix names for it (the last enforced policy of the tier that selected the endpoint).
+ * holding only staged policies), and `trigger` the policy Felix names for it (the last enforced policy of the
+ * tier that selected the endpoint).
  * Profiles: kind `Profile`, tier `__PROFILE__` in the string form.
  */
 export interface PolicyHit {
