@@ -43,11 +43,11 @@ export async function readmeScreenshots(): Promise<number> {
         join(root, 'docs/images/whisker-details.png'),
         async (page) => {
           await firstRow(page);
-          // The flow the staged policy would deny: enforced Allow, pending Deny.
-          await page
-            .getByRole('row')
-            .filter({ hasText: 'Pending: Deny' })
-            .first()
+          // The flow the staged policy would deny (enforced Allow, pending Deny): streamed once its 15 s bucket
+          // is complete.
+          const staged = page.getByRole('row').filter({ hasText: 'Pending: Deny' }).first();
+          await staged.waitFor({ timeout: 90_000 });
+          await staged
             .getByRole('button', { name: /^Details of Allow flow default\/client to production\/web/ })
             .click();
           const details = page.getByRole('region', { name: 'Flow details' });

@@ -89,13 +89,14 @@ describe('the flow viewer on a lab (headless Chromium)', { skip }, () => {
     await withPage(async (page) => {
       await page.goto(whisker!.url);
       let last: string[] = [];
+      // The page streams flows as calico-goldmane completes its 15 s buckets: 15 to 30 s after a flow.
       await waitFor(
         async () => {
           last = await rows(page);
           return last.some((r) => /^[\d:]+Denydefaultadefaultbtcp80Dst/.test(r));
         },
         {
-          timeoutMs: 30_000,
+          timeoutMs: 75_000,
           intervalMs: 100,
           what: 'the denied flow listed',
           describe: () => JSON.stringify(last),
