@@ -76,7 +76,7 @@ async function setFlowLogs(h: AgentHarness, server: string | undefined): Promise
 }
 
 async function nflogRules(h: AgentHarness): Promise<number> {
-  const text = await runChecked(h.scope.runner(h.node), 'nft', ['list', 'table', 'ip', 'calico']);
+  const text = await runChecked(h.scope.runner(h.node), 'nft', ['list', 'table', 'inet', 'calico']);
   return text.split('\n').filter((l) => / log prefix "[ADP][PR][IE]/.test(l) && / group [12]\b/.test(l))
     .length;
 }

@@ -11,7 +11,7 @@ kind: FelixConfiguration
 metadata:
   name: default
 spec:
-  flowLogsFlushInterval: 15s
+  flowLogsCollectorDebugTrace: true
   wireguardEnabledV6: true
   prometheusMetricsEnabled: true
 `;
@@ -33,7 +33,7 @@ describe('calicoctl and FelixConfiguration fields calico-ts does not implement',
       const warnings = r.stderr.split('\n').filter((l) => l.startsWith('Warning: '));
       assert.deepEqual(
         warnings.map((l) => /: (spec\.\w+): /.exec(l)?.[1]),
-        ['spec.flowLogsFlushInterval', 'spec.wireguardEnabledV6'],
+        ['spec.flowLogsCollectorDebugTrace', 'spec.wireguardEnabledV6'],
         r.stderr,
       );
       assert.match(
@@ -43,6 +43,6 @@ describe('calicoctl and FelixConfiguration fields calico-ts does not implement',
     }
     const got = await calicoctl(['get', 'felixconfiguration', 'default', '-o', 'yaml'], { env });
     assert.equal(got.status, 0, got.stderr);
-    assert.match(got.stdout, /flowLogsFlushInterval: 15s/);
+    assert.match(got.stdout, /flowLogsCollectorDebugTrace: true/);
   });
 });
