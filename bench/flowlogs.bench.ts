@@ -12,7 +12,7 @@
  * from its connect to its flow appearing in Flows.List over gRPC (polled every 100 ms).
  */
 import { join } from 'node:path';
-import { AgentHarness } from '../src/agent/testing.js';
+import { AgentHarness, type TestPod } from '../src/agent/testing.js';
 import { keyOf, type Resource } from '../src/datastore/index.js';
 import { Aggregator } from '../src/goldmane/aggregator.js';
 import { GoldmaneClient } from '../src/goldmane/client.js';
@@ -123,65 +123,59 @@ function percentile(xs: readonly number[], p: number): number {
 async function measureDelay(
   h: AgentHarness,
   client: GoldmaneClient,
-  a: string,
-  b: string,
+  a: TestPod,
+  b: TestPod,
 ): Promise<number[]> {
   const ms = DELAY_SPREAD_MS + 60_000;
+  const args = [String(DELAY_BASE_PORT), String(DELAY_CONNECTIONS)];
   const server = h.scope
-    .runner(b)
-    .run(
-      process.execPath,
-      ['-e', MULTI_SERVER, '0.0.0.0', String(DELAY_BASE_PORT), String(DELAY_CONNECTIONS), String(ms)],
-      {
-        timeoutMs: ms + 10_000,
-      },
-    );
-  await waitFor(
-    async () => {
-      const r = await h.scope
-        .runner(b)
-        .run('ss', ['-Hltn', `sport = :${DELAY_BASE_PORT + DELAY_CONNECTIONS - 1}`]);
-      return r.stdout.trim() !== '';
-    },
-    { timeoutMs: 10_000, intervalMs: 50, what: 'the delay servers listening' },
-  );
+    .runner(b.ns)
+    .run(process.execPath, ['-e', MULTI_SERVER, '0.0.0.0', ...args, String(ms)], { timeoutMs: ms + 10_000 });
+  const last = `:${DELAY_BASE_PORT + DELAY_CONNECTIONS - 1} `;
+  await waitFor(async () => (await h.scope.runner(b.ns).run('ss', ['-Hltn'])).stdout.includes(last), {
+    timeoutMs: 10_000,
+    intervalMs: 50,
+    what: 'the delay servers listening',
+  });
   const seen = new Map<number, number>();
   let polling = true;
   const poll = (async () => {
     while (polling) {
-      const r = await client.list({ page_size: 0 });
+      const r = await client.list({ page_size: 0 }).catch(() => undefined);
       const now = Date.now();
-      for (const f of r.flows) {
+      for (const f of r?.flows ?? []) {
         const port = f.flow?.Key.dest_port ?? 0;
         if (port >= DELAY_BASE_PORT && port < DELAY_BASE_PORT + DELAY_CONNECTIONS && !seen.has(port))
           seen.set(port, now);
       }
-      await new Promise((r2) => setTimeout(r2, 100));
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   })();
-  const out = await h.scope
-    .runner(a)
-    .run(
-      process.execPath,
-      ['-e', SPREAD_CLIENT, b, String(DELAY_BASE_PORT), String(DELAY_CONNECTIONS), String(DELAY_SPREAD_MS)],
-      { timeoutMs: DELAY_SPREAD_MS + 30_000 },
+  try {
+    const out = await h.scope
+      .runner(a.ns)
+      .run(process.execPath, ['-e', SPREAD_CLIENT, b.ip, ...args, String(DELAY_SPREAD_MS)], {
+        timeoutMs: DELAY_SPREAD_MS + 30_000,
+      });
+    const connected = new Map(
+      out.stdout
+        .trim()
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => l.split(' ').map(Number) as [number, number]),
     );
-  const connected = new Map(
-    out.stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => l.split(' ').map(Number) as [number, number]),
-  );
-  await waitFor(() => [...connected.keys()].every((p) => seen.has(p)), {
-    timeoutMs: 30_000,
-    intervalMs: 100,
-    what: 'every delay connection listed',
-  }).catch(() => undefined);
-  polling = false;
-  await poll;
-  void server.catch(() => undefined);
-  return [...connected].map(([port, t]) => ((seen.get(port) ?? Infinity) - t) / 1000);
+    if (connected.size === 0) throw new Error(`no delay connection was made: ${out.stderr.trim()}`);
+    await waitFor(() => [...connected.keys()].every((p) => seen.has(p)), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'every delay connection listed',
+    }).catch(() => undefined);
+    return [...connected].map(([port, t]) => ((seen.get(port) ?? Infinity) - t) / 1000);
+  } finally {
+    polling = false;
+    await poll;
+    void server.catch(() => undefined);
+  }
 }
 
 export async function benchFlowLogs(): Promise<BenchResult[]> {
@@ -212,7 +206,7 @@ export async function benchFlowLogs(): Promise<BenchResult[]> {
     const cps = (arm: FlowArm): number[] => byArm.get(arm.name)!.map((f) => f.cps.get(PORT) ?? NaN);
     const target = { op: '>=', value: 0.95, issue: 14 } as const;
     await enterArm(h, ON, server, b.ip, a.ns);
-    const delays = await measureDelay(h, client, a.ns, b.ns);
+    const delays = await measureDelay(h, client, a, b);
     const what = `${POLICIES} policies / ${POLICIES * 5} rules`;
     return [
       figureRow(`TCP throughput, ${what}, flow logs off`, gbps(OFF), 'Gbit/s', 2),
