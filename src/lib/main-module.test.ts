@@ -99,6 +99,18 @@ describe('every program runs through a symlink and through node dist/...', { ski
       args: ['--help'],
       expect: /^Usage: calico-apiserver/m,
     },
+    {
+      name: 'calico-goldmane',
+      target: 'goldmane/main.js',
+      args: ['--help'],
+      expect: /^Usage: calico-goldmane/m,
+    },
+    {
+      name: 'calico-whisker',
+      target: 'whisker/main.js',
+      args: ['--help'],
+      expect: /^Usage: calico-whisker/m,
+    },
   ];
 
   it('package.json bin entries point at these programs', () => {
