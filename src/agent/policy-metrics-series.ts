@@ -11,13 +11,15 @@
  *   no profile    tier="__PROFILE__" kind="pro" namespace="" policy="" rule_index="-1" action="deny"
  * plus rule_direction=ingress|egress and action=allow|deny|pass on the rule series.
  */
-import type { DataplaneMessage, PolicyMsg, ProfileMsg, RuleMsg } from '../calc/messages.js';
+import type { DataplaneMessage, PolicyMsg, ProfileMsg } from '../calc/messages.js';
 import type { NflogRuleCounter } from '../dataplane/managers/policy-counters-parse.js';
 import type { CounterSample } from '../dataplane/managers/policy-counters-totals.js';
 import {
   hashedPrefixLookup,
   isHashedNflogPrefix,
+  ownerNflogPrefixes,
   parseNflogPrefix,
+  tierNflogPrefixes,
   type HashedPrefixLookup,
   type NflogDirection,
   type NflogPrefix,
@@ -60,19 +62,6 @@ export function seriesLabels(
 
 function actionLabel(a: NflogRuleAction): string {
   return a.toLowerCase();
-}
-
-function ruleAction(r: RuleMsg): NflogRuleAction | undefined {
-  switch (r.action) {
-    case 'allow':
-      return 'Allow';
-    case 'deny':
-      return 'Deny';
-    case 'pass':
-      return 'Pass';
-    case 'log':
-      return undefined;
-  }
 }
 
 /** `gnp/name` → kind gnp, `np/ns/name` → kind np in namespace ns. */
@@ -172,30 +161,13 @@ export class PolicySeriesResolver {
   }
 
   *#knownPrefixes(): Generator<NflogPrefix> {
-    const rules = function* (
-      owner: 'policy' | 'profile',
-      id: string,
-      m: PolicyMsg | ProfileMsg,
-    ): Generator<NflogPrefix> {
-      for (const [direction, list] of [
-        ['ingress', m.inboundRules],
-        ['egress', m.outboundRules],
-      ] as const) {
-        for (const r of list) {
-          const action = ruleAction(r);
-          if (action !== undefined)
-            yield { kind: 'rule', action, owner, direction, ruleIndex: r.index, policyId: id };
-        }
-      }
-    };
     const tiers = new Set<string>();
     for (const [id, p] of this.#policies) {
       tiers.add(p.tier);
-      yield* rules('policy', id, p);
+      yield* ownerNflogPrefixes('policy', id, p.inboundRules, p.outboundRules);
     }
-    for (const [id, p] of this.#profiles) yield* rules('profile', id, p);
-    for (const tier of tiers)
-      for (const direction of ['ingress', 'egress'] as const)
-        for (const action of ['Deny', 'Pass'] as const) yield { kind: 'endOfTier', action, direction, tier };
+    for (const [id, p] of this.#profiles)
+      yield* ownerNflogPrefixes('profile', id, p.inboundRules, p.outboundRules);
+    for (const tier of tiers) yield* tierNflogPrefixes(tier);
   }
 }

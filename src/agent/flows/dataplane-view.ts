@@ -4,34 +4,22 @@
  * trace: which tier a policy is in, which policy a tier's end names), and the active policies, profiles and
  * tiers (to resolve the hashed prefixes of long names, which only a lookup of the known prefixes can read).
  */
-import type {
-  DataplaneMessage,
-  HostEndpointMsg,
-  PolicyMsg,
-  ProfileMsg,
-  RuleMsg,
-} from '../../calc/messages.js';
+import type { DataplaneMessage, HostEndpointMsg, PolicyMsg, ProfileMsg } from '../../calc/messages.js';
 import { nflogTraceContext, type NflogTraceContext } from '../../flows/policy-hits.js';
 import { parseIp } from '../../lib/net/ip.js';
 import {
   hashedPrefixLookup,
   isHashedNflogPrefix,
+  ownerNflogPrefixes,
   parseNflogPrefix,
+  tierNflogPrefixes,
   type HashedPrefixLookup,
   type NflogDirection,
   type NflogPrefix,
-  type NflogRuleAction,
 } from '../../model/nflog-prefix.js';
 import type { WorkloadEndpointMsg } from '../../calc/messages.js';
 
 type EndpointMsg = WorkloadEndpointMsg | HostEndpointMsg;
-
-const ACTIONS: Readonly<Record<RuleMsg['action'], NflogRuleAction | undefined>> = {
-  allow: 'Allow',
-  deny: 'Deny',
-  pass: 'Pass',
-  log: undefined,
-};
 
 function ipKey(address: string): string | undefined {
   const ip = parseIp(address.split('/')[0] ?? '');
@@ -40,21 +28,6 @@ function ipKey(address: string): string | undefined {
 
 function addressesOf(e: EndpointMsg): string[] {
   return 'ipv4Nets' in e ? [...e.ipv4Nets, ...e.ipv6Nets] : [...e.expectedIpv4Addrs, ...e.expectedIpv6Addrs];
-}
-
-function rulePrefixes(id: string, owner: 'policy' | 'profile', msg: PolicyMsg | ProfileMsg): NflogPrefix[] {
-  const out: NflogPrefix[] = [];
-  for (const [direction, rules] of [
-    ['ingress', msg.inboundRules],
-    ['egress', msg.outboundRules],
-  ] as const) {
-    for (const r of rules) {
-      const action = ACTIONS[r.action];
-      if (action !== undefined)
-        out.push({ kind: 'rule', action, owner, direction, ruleIndex: r.index, policyId: id });
-    }
-  }
-  return out;
 }
 
 export class FlowDataplaneView {
@@ -95,14 +68,13 @@ export class FlowDataplaneView {
 
   #knownPrefixes(): NflogPrefix[] {
     const out: NflogPrefix[] = [];
-    for (const [id, p] of this.#policies) out.push(...rulePrefixes(id, 'policy', p));
-    for (const [id, p] of this.#profiles) out.push(...rulePrefixes(id, 'profile', p));
+    for (const [id, p] of this.#policies)
+      out.push(...ownerNflogPrefixes('policy', id, p.inboundRules, p.outboundRules));
+    for (const [id, p] of this.#profiles)
+      out.push(...ownerNflogPrefixes('profile', id, p.inboundRules, p.outboundRules));
     const tiers = new Set<string>();
     for (const e of this.#endpoints.values()) for (const t of e.tiers) tiers.add(t.name);
-    for (const tier of tiers)
-      for (const direction of ['ingress', 'egress'] as const)
-        for (const action of ['Deny', 'Pass'] as const)
-          out.push({ kind: 'endOfTier', action, direction, tier });
+    for (const tier of tiers) out.push(...tierNflogPrefixes(tier));
     return out;
   }
 
