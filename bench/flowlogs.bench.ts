@@ -21,7 +21,7 @@ import { waitFor } from '../src/lib/async.js';
 import { runChecked } from '../src/labkit/netns.js';
 import { C, podPair } from './agent-setup.js';
 import { figureRow, interleave, ratioRow, type Arm } from './method.js';
-import { measurePair, quiesce, SENTINEL, shapeRules, type PairFigures } from './packet-cost.bench.js';
+import { costPolicies, measurePair, quiesce, SENTINEL, type PairFigures } from './packet-cost.bench.js';
 import type { BenchResult } from './result.js';
 
 const ROUNDS = 8;
@@ -39,32 +39,7 @@ const OFF: FlowArm = { name: 'off', on: false };
 const ON: FlowArm = { name: 'on', on: true };
 
 function policies(): Resource[] {
-  const out: Resource[] = [];
-  for (let i = 0; i < POLICIES; i++) {
-    const rules = shapeRules('ports', i);
-    out.push({
-      apiVersion: C,
-      kind: 'GlobalNetworkPolicy',
-      metadata: { name: `flow-${i}` },
-      spec: { order: i, selector: 'has(app)', types: ['Ingress', 'Egress'], ingress: rules, egress: rules },
-    } as Resource);
-  }
-  out.push({
-    apiVersion: C,
-    kind: 'GlobalNetworkPolicy',
-    metadata: { name: 'flow-allow' },
-    spec: {
-      order: 5000,
-      selector: 'has(app)',
-      types: ['Ingress', 'Egress'],
-      ingress: [
-        { action: 'Deny', protocol: 'TCP', destination: { ports: [SENTINEL_PORT] } },
-        { action: 'Allow' },
-      ],
-      egress: [{ action: 'Allow' }],
-    },
-  } as Resource);
-  return out;
+  return costPolicies('ports', POLICIES, 'flow');
 }
 
 async function setFlowLogs(h: AgentHarness, server: string | undefined): Promise<void> {

@@ -40,7 +40,7 @@ const PORT_NAMED = 10_500;
  */
 type CostShape = 'lists' | 'ports' | 'mixed';
 
-export function shapeRules(shape: CostShape, i: number): Record<string, unknown>[] {
+function shapeRules(shape: CostShape, i: number): Record<string, unknown>[] {
   const hi = (i >> 8) & 255;
   const lo = i & 255;
   if (shape === 'lists')
@@ -76,22 +76,25 @@ export function shapeRules(shape: CostShape, i: number): Record<string, unknown>
   ];
 }
 
-/** 1,000 policies x 5 rules selecting both pods, none matching the measured traffic, then `cost-allow`. */
-function costPolicies(shape: CostShape): Resource[] {
+/**
+ * `count` policies (1,000 here) x 5 rules selecting both pods, none matching the measured traffic, then
+ * `<name>-allow`, which denies TCP to the sentinel port and allows the rest. The flow-logs bench uses it too.
+ */
+export function costPolicies(shape: CostShape, count = 1000, name = 'cost'): Resource[] {
   const pols: Resource[] = [];
-  for (let i = 0; i < 1000; i++) {
+  for (let i = 0; i < count; i++) {
     const rules = shapeRules(shape, i);
     pols.push({
       apiVersion: C,
       kind: 'GlobalNetworkPolicy',
-      metadata: { name: `cost-${i}` },
+      metadata: { name: `${name}-${i}` },
       spec: { order: i, selector: 'has(app)', types: ['Ingress', 'Egress'], ingress: rules, egress: rules },
     } as Resource);
   }
   pols.push({
     apiVersion: C,
     kind: 'GlobalNetworkPolicy',
-    metadata: { name: 'cost-allow' },
+    metadata: { name: `${name}-allow` },
     spec: {
       order: 5000,
       selector: 'has(app)',
