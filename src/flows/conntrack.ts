@@ -1,7 +1,7 @@
 /**
- * Lines of the `conntrack` tool (conntrack-tools 1.4, `-o extended`): the events of `conntrack -E -e
- * NEW,DESTROY` and the entries of `conntrack -L`. With accounting on (net.netfilter.nf_conntrack_acct=1) each
- * direction carries `packets=` and `bytes=`; a DESTROY carries the connection's final counts. Pure.
+ * Lines of the `conntrack` tool (conntrack-tools 1.4, `-o extended`): the events of `conntrack -E` (the
+ * collector subscribes to DESTROY only; NEW lines parse too) and the entries of `conntrack -L`. With
+ * accounting on (net.netfilter.nf_conntrack_acct=1) each direction carries `packets=` and `bytes=`; a DESTROY carries the connection's final counts. Pure.
  *
  *       [NEW] ipv4     2 tcp      6 120 SYN_SENT src=A dst=B sport=P dport=Q [UNREPLIED] src=B dst=A sport=Q dport=P id=N
  *   [DESTROY] ipv4     2 udp      17 src=A dst=B sport=P dport=Q packets=1 bytes=29 [UNREPLIED] src=B ... id=N

@@ -89,6 +89,24 @@ describe('FlowTable', () => {
     assert.deepEqual(t.stats(), { connections: 0, conntrackEntries: 0, prefixErrors: 0, dropped: 0 });
   });
 
+  it('counts the packets reported from NFLOG once when the conntrack entry is listed after the flush', () => {
+    const t = table();
+    t.onPacketLog(log(2, allowOut), 100);
+    const [first] = t.flush(1000);
+    assert.deepEqual([first?.packetsOut, first?.bytesOut, first?.started], [1, 60, true]);
+    t.onConntrackSnapshot(
+      [ct(`ipv4 2 tcp 6 300 ESTABLISHED ${tuple} packets=4 bytes=400 ${reply} packets=3 bytes=900`)],
+      1000,
+      1100,
+    );
+    const [second] = t.flush(2000);
+    // 4 packets sent in all: 1 reported before the entry was known, 3 now; 400 bytes: 60, then 340.
+    assert.deepEqual(
+      [second?.packetsOut, second?.bytesOut, second?.packetsIn, second?.bytesIn, second?.started],
+      [3, 340, 3, 900, false],
+    );
+  });
+
   it('matches a DNAT-ed connection through its reply tuple', () => {
     const t = table();
     t.onPacketLog(log(1, allowIn, { dst: '10.65.0.3', dstPort: 8080 }), 10);

@@ -79,6 +79,11 @@ interface Conn {
   readonly tuple: ConnectionTuple;
   readonly dirs: Map<NflogDirection, DirState>;
   lastPacketMs: number;
+  /**
+   * What was reported as sent from NFLOG's counts while no conntrack entry was known (the listing comes after
+   * a flush); when the entry turns up, its counters are reported from there, so those packets count once.
+   */
+  sentWithoutCt: ConntrackCounters;
 }
 
 interface CtState {
@@ -171,7 +176,7 @@ export class FlowTable {
         this.#dropped++;
         return true;
       }
-      conn = { tuple, dirs: new Map(), lastPacketMs: nowMs };
+      conn = { tuple, dirs: new Map(), lastPacketMs: nowMs, sentWithoutCt: ZERO };
       this.#conns.set(key, conn);
     }
     conn.lastPacketMs = nowMs;
@@ -252,6 +257,14 @@ export class FlowTable {
     const out: FlowRecord[] = [];
     for (const [key, conn] of this.#conns) {
       const ct = this.#ctOf(conn);
+      if (ct !== undefined && conn.sentWithoutCt !== ZERO) {
+        const before = ct.reportedOriginal;
+        ct.reportedOriginal = {
+          packets: Math.min(ct.original.packets, Math.max(before.packets, conn.sentWithoutCt.packets)),
+          bytes: Math.min(ct.original.bytes, Math.max(before.bytes, conn.sentWithoutCt.bytes)),
+        };
+        conn.sentWithoutCt = ZERO;
+      }
       const completed = ct !== undefined ? ct.destroyed : conn.lastPacketMs < this.#lastFlushMs;
       const orig = ct !== undefined ? delta(ct.original, ct.reportedOriginal) : undefined;
       const reply = ct !== undefined ? delta(ct.reply, ct.reportedReply) : undefined;
@@ -272,6 +285,11 @@ export class FlowTable {
           started: !dir.reported,
           completed,
         });
+        if (ct === undefined)
+          conn.sentWithoutCt = {
+            packets: Math.max(conn.sentWithoutCt.packets, dir.packets),
+            bytes: Math.max(conn.sentWithoutCt.bytes, dir.bytes),
+          };
         dir.packets = 0;
         dir.bytes = 0;
         dir.reported = true;

@@ -3,16 +3,15 @@
  * `flowLogsGoldmaneServer` is set.
  *
  *   tcpdump -i nflog:1 / nflog:2 (pcap) ──► NflogPcapStream ──┐
- *   conntrack -E (NEW, DESTROY)  ─────────────────────────────┼──► FlowTable (per connection: NFLOG walk,
+ *   conntrack -E (DESTROY)  ──────────────────────────────────┼──► FlowTable (per connection: NFLOG walk,
  *   conntrack -L (each flush: live counters) ─────────────────┘     conntrack counts, started/completed)
- *   every flowLogsFlushInterval: FlowTable.flush ──► aggregateFlows (endpoint names from the model, the
- *   enforced trace from the NFLOG walk, the pending trace from the reference evaluator) ──► GoldmaneFlowSender
- *   (FlowCollector.Connect)
  *
- * The readers run in the agent's network namespace, started directly and restarted with backoff
- * (supervised.ts); conntrack accounting (net.netfilter.nf_conntrack_acct, per namespace) is turned on while
- * flow logs are. Configuration changes apply live: the server (a new sender), the interval (the next flush),
- * the evaluation mode (the next flush); unsetting the server stops everything.
+ * Cost at high connection rates (docs/design/flow-logs.md, "cost"): a connection's start is its first NFLOG
+ * record, so conntrack events are subscribed for DESTROY only (each event is built in the kernel and read
+ * here). A flush never waits for conntrack: it sends what the table holds (a connection not yet listed
+ * counts the packets NFLOG logged, and its entry's counters from there on), then starts the `conntrack -L`
+ * (at most one at a time; a large table takes seconds to list) whose result the next flush uses. Flushes
+ * keep a steady cadence, so a connection is visible within one interval plus the send.
  */
 import type { DataplaneMessage } from '../../calc/messages.js';
 import type { ResourceUpdate } from '../../calc/inputs.js';
@@ -55,6 +54,9 @@ export function flowLogsSettings(c: FelixConfig): FlowLogsSettings | undefined {
   };
 }
 
+/** The least time between the end of one flush and the start of the next. */
+const MIN_FLUSH_GAP_MS = 100;
+
 /** Connections whose pending trace is kept (more than the flow table's default bound of live ones). */
 const PENDING_CACHE_MAX = 200_000;
 
@@ -95,6 +97,8 @@ interface Running {
   /** Accounting turned on in this namespace (retried at each flush until it is). */
   accounting: boolean;
   flushing: Promise<void>;
+  /** The `conntrack -L` running now, if any (applied to the table when it ends). */
+  listing: Promise<void> | undefined;
 }
 
 export class FlowLogsRuntime {
@@ -147,6 +151,11 @@ export class FlowLogsRuntime {
     if (r === undefined) return;
     r.flushing = r.flushing.then(() => this.#flush(r));
     await r.flushing;
+  }
+
+  /** Resolves when the conntrack listing running now (if any) has been applied (tests). */
+  async listed(): Promise<void> {
+    await this.#run?.listing;
   }
 
   async stop(): Promise<void> {
@@ -219,7 +228,7 @@ export class FlowLogsRuntime {
     readers.push(
       new SupervisedProcess({
         command: this.#d.conntrack ?? 'conntrack',
-        args: ['-E', '-e', 'NEW,DESTROY', '-o', 'extended,id'],
+        args: ['-E', '-e', 'DESTROY', '-o', 'extended,id'],
         onStart: () => {
           partial = '';
         },
@@ -244,6 +253,7 @@ export class FlowLogsRuntime {
       intervalStartMs: this.#now(),
       accounting: false,
       flushing: Promise.resolve(),
+      listing: undefined,
     };
     this.#run = r;
     for (const p of readers) p.start();
@@ -257,9 +267,12 @@ export class FlowLogsRuntime {
     r.timer = this.#clock.setTimeout(
       () => {
         r.timer = undefined;
+        const tick = this.#now();
         void this.flush().finally(() => {
-          if (this.#run === r && r.timer === undefined && this.#settings !== undefined)
-            this.#schedule(r, this.#settings.flushMs);
+          if (this.#run !== r || r.timer !== undefined || this.#settings === undefined) return;
+          // A steady cadence: the time the flush took comes off the wait for the next one.
+          const took = Math.max(0, this.#now() - tick);
+          this.#schedule(r, Math.max(MIN_FLUSH_GAP_MS, this.#settings.flushMs - took));
         });
       },
       ms,
@@ -283,16 +296,6 @@ export class FlowLogsRuntime {
   async #flush(r: Running): Promise<void> {
     if (this.#run !== r) return;
     if (!r.accounting) await this.#enableAccounting(r);
-    const listedAt = this.#now();
-    try {
-      const res = await this.#d.runner.run(this.#d.conntrack ?? 'conntrack', ['-L', '-o', 'extended,id'], {
-        timeoutMs: 10_000,
-      });
-      const entries = res.stdout.split('\n').flatMap((l) => parseConntrackLine(l) ?? []);
-      if (res.code === 0) r.table.onConntrackSnapshot(entries, listedAt, this.#now());
-    } catch (e) {
-      this.#d.log.warn('flow logs: conntrack -L failed', { error: errorMessage(e) });
-    }
     const now = this.#now();
     const records = r.table.flush(now);
     const flows = this.#flows(records, r.intervalStartMs, now);
@@ -300,12 +303,31 @@ export class FlowLogsRuntime {
     for (const rec of records)
       this.#d.metrics.aggregatesFlushed.inc({ groupNum: String(nflogGroup(rec.direction)) });
     r.sender.push(flows);
+    // The listing for the next flush (counters, ends whose DESTROY was missed); at most one at a time.
+    r.listing ??= this.#list(r).finally(() => {
+      r.listing = undefined;
+    });
     this.#flushes++;
     this.#reported += flows.length;
     const dropped = r.sender.stats().dropped;
     if (dropped > this.#droppedWarned) {
       this.#d.log.warn('flow logs: Goldmane queue full; flows dropped', { dropped });
       this.#droppedWarned = dropped;
+    }
+  }
+
+  /** One `conntrack -L`: live counters, and the end of connections whose DESTROY event was missed. */
+  async #list(r: Running): Promise<void> {
+    const listedAt = this.#now();
+    try {
+      const res = await this.#d.runner.run(this.#d.conntrack ?? 'conntrack', ['-L', '-o', 'extended,id'], {
+        timeoutMs: 30_000,
+      });
+      if (res.code !== 0 || this.#run !== r) return;
+      const entries = res.stdout.split('\n').flatMap((l) => parseConntrackLine(l) ?? []);
+      r.table.onConntrackSnapshot(entries, listedAt, this.#now());
+    } catch (e) {
+      this.#d.log.warn('flow logs: conntrack -L failed', { error: errorMessage(e) });
     }
   }
 
@@ -354,6 +376,7 @@ export class FlowLogsRuntime {
     this.#clock.clearTimeout(r.timer);
     await Promise.all(r.readers.map((p) => p.stop()));
     await r.flushing.catch(() => undefined);
+    await r.listing;
     r.sender.close();
     this.#pendingByConnection.clear();
     this.#model.release();
