@@ -9,7 +9,8 @@
 import { modelInputOf, type ResourceUpdate } from '../../calc/inputs.js';
 import { FlowEndpointIndex } from '../../flows/endpoints.js';
 import { ModelConverter } from '../../model/converter.js';
-import { snapshotOf } from '../../model/snapshot.js';
+import { snapshotOf, type ModelSnapshot } from '../../model/snapshot.js';
+import type { ModelRule } from '../../model/types.js';
 import { PolicyEvaluator } from '../../policy/evaluator.js';
 import type { ResolvedNames } from '../../model/dns-cache.js';
 
@@ -46,6 +47,30 @@ export interface ModelViews {
   readonly evaluator: PolicyEvaluator;
   /** Bumped whenever the model changed: pending traces cached under an older one are stale. */
   readonly version: number;
+  /**
+   * Some policy or profile rule matches source ports: a decision then depends on the source port, otherwise
+   * connections differing only in it are decided alike.
+   */
+  readonly sourcePorts: boolean;
+}
+
+function matchesSourcePorts(rules: readonly ModelRule[]): boolean {
+  return rules.some(
+    (r) =>
+      r.src.ports.length > 0 ||
+      r.src.namedPorts.length > 0 ||
+      r.src.notPorts.length > 0 ||
+      r.src.notNamedPorts.length > 0,
+  );
+}
+
+function usesSourcePorts(snapshot: ModelSnapshot): boolean {
+  return (
+    snapshot.policies.some((p) => matchesSourcePorts(p.inbound) || matchesSourcePorts(p.outbound)) ||
+    [...snapshot.profiles.values()].some(
+      (p) => matchesSourcePorts(p.inbound) || matchesSourcePorts(p.outbound),
+    )
+  );
 }
 
 export class FlowModelView {
@@ -109,6 +134,7 @@ export class FlowModelView {
           this.#resolvedNames !== undefined ? { resolvedNames: this.#resolvedNames } : {},
         ),
         version: ++this.#version,
+        sourcePorts: usesSourcePorts(snapshot),
       };
     }
     return this.#views;

@@ -335,6 +335,8 @@ export class FlowLogsRuntime {
     if (records.length === 0) return [];
     const views = this.#model.views();
     const pending = this.#settings?.pending ?? false;
+    // Connections of one flush that the evaluator cannot tell apart share one evaluation.
+    const decided = new Map<string, PolicyHit[]>();
     const ctx: FlowKeyContext = {
       lookup: (a) => views.endpoints.lookup(a),
       enforced: (rec) =>
@@ -345,7 +347,7 @@ export class FlowLogsRuntime {
             rec.direction,
           ),
         ),
-      pending: (rec) => (pending ? this.#pendingOnce(views, rec) : []),
+      pending: (rec) => (pending ? this.#pendingOnce(views, rec, decided) : []),
     };
     return aggregateFlows(records, ctx, Math.floor(startMs / 1000), Math.floor(endMs / 1000));
   }
@@ -356,13 +358,18 @@ export class FlowLogsRuntime {
    * policies it met, beside the enforced trace the kernel logged then, instead of one from policies applied
    * since. Bounded: the cache is dropped whole if connections that never complete fill it.
    */
-  #pendingOnce(views: ModelViews, rec: FlowRecord): PolicyHit[] {
+  #pendingOnce(views: ModelViews, rec: FlowRecord, decided: Map<string, PolicyHit[]>): PolicyHit[] {
     const t = rec.tuple;
     const k = `${rec.direction} ${t.protocol} ${t.src} ${t.srcPort} ${t.dst} ${t.dstPort}`;
     let hits = this.#pendingByConnection.get(k);
     if (hits === undefined) {
       if (this.#pendingByConnection.size >= PENDING_CACHE_MAX) this.#pendingByConnection.clear();
-      hits = pendingTrace(views, rec);
+      const alike = views.sourcePorts ? k : `${rec.direction} ${t.protocol} ${t.src} ${t.dst} ${t.dstPort}`;
+      hits = decided.get(alike);
+      if (hits === undefined) {
+        hits = pendingTrace(views, rec);
+        decided.set(alike, hits);
+      }
       this.#pendingByConnection.set(k, hits);
     }
     if (rec.completed) this.#pendingByConnection.delete(k);
