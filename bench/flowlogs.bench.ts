@@ -56,7 +56,7 @@ async function nflogRules(h: AgentHarness): Promise<number> {
     .length;
 }
 
-export async function enterArm(h: AgentHarness, arm: FlowArm, server: string, b: string, a: string): Promise<void> {
+async function enterArm(h: AgentHarness, arm: FlowArm, server: string, b: string, a: string): Promise<void> {
   await setFlowLogs(h, arm.on ? server : undefined);
   await waitFor(async () => (await nflogRules(h)) > 0 === arm.on, {
     timeoutMs: 60_000,
@@ -95,7 +95,7 @@ function percentile(xs: readonly number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
 }
 
-export async function measureDelay(
+async function measureDelay(
   h: AgentHarness,
   client: GoldmaneClient,
   a: TestPod,
