@@ -51,7 +51,14 @@ function definition(k: PolicyApiCrd): CustomResourceDefinition {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${k.plural}.${POLICY_API_GROUP}` },
+    // *.k8s.io groups are protected: the API server refuses their CRDs without the approval annotation,
+    // which the upstream CRDs carry (with their bundle version).
+    metadata: {
+      name: `${k.plural}.${POLICY_API_GROUP}`,
+      annotations: {
+        'api-approved.kubernetes.io': 'https://github.com/kubernetes-sigs/network-policy-api/pull/93',
+      },
+    },
     spec: {
       group: POLICY_API_GROUP,
       names: {
