@@ -4,7 +4,8 @@
  * `crd.projectcalico.org/v1` custom resource kubectl lists; a Kubernetes NetworkPolicy created with kubectl is
  * `knp.default.<name>` to calicoctl and cannot be written through it; `calicoctl version` reports Calico's
  * `kdd` cluster type; `calicoctl ipam show` and `check` read the IPAM blocks, affinities and handles the
- * allocator stores as custom resources.
+ * allocator stores as custom resources; AdminNetworkPolicy and ClusterNetworkPolicy are the upstream
+ * policy.networking.k8s.io objects to both, checked by the API server's schema and by calicoctl.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -150,6 +151,39 @@ describeCliSuite('calicoctl beside kubectl', kubernetesTarget(), (harness) => {
       ) as { spec: Record<string, unknown> };
       assert.equal(ci.spec['clusterType'], 'calico-ts,kdd');
       assert.equal(ci.spec['datastoreReady'], true);
+    },
+  );
+
+  it(
+    'admin network policies: kubectl and calicoctl write and read the same upstream objects',
+    opts,
+    async () => {
+      const h = await harness();
+      const anp =
+        'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: guard}\n' +
+        'spec:\n  priority: 10\n  subject: {namespaces: {}}\n' +
+        '  ingress:\n  - {name: deny-all, action: Deny, from: [{namespaces: {}}]}\n';
+      await kubectl(h, ['apply', '-f', '-'], anp);
+      assert.equal(await h.ok(['get', 'adminnetworkpolicies']), 'NAME    \nguard   \n\n');
+      const cnp =
+        'apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\nmetadata: {name: base}\n' +
+        'spec:\n  tier: Baseline\n  priority: 5\n  subject: {namespaces: {}}\n' +
+        '  egress:\n  - {name: allow-all, action: Accept, to: [{namespaces: {}}]}\n';
+      await h.ok(['apply', '-f', '-'], cnp);
+      assert.match(
+        await kubectl(h, ['get', 'clusternetworkpolicies.policy.networking.k8s.io', '-o', 'name']),
+        /clusternetworkpolicy\.policy\.networking\.k8s\.io\/base/,
+      );
+      // The API server checks the upstream schema (priority at most 1000); calicoctl names the field.
+      const bad = anp.replace('priority: 10', 'priority: 1001').replace('name: guard', 'name: too-low');
+      await assert.rejects(kubectl(h, ['apply', '-f', '-'], bad), /priority/);
+      const refused = await h.run(['apply', '-f', '-'], bad);
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /spec\.priority/);
+      assert.equal(await h.ok(['get', 'adminnetworkpolicies']), 'NAME    \nguard   \n\n');
+      await kubectl(h, ['delete', 'adminnetworkpolicy', 'guard']);
+      await h.ok(['delete', 'clusternetworkpolicy', 'base']);
+      assert.equal(await kubectl(h, ['get', 'adminnetworkpolicies', '-o', 'name']), '');
     },
   );
 
