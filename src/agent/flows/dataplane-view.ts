@@ -30,12 +30,19 @@ function addressesOf(e: EndpointMsg): string[] {
   return 'ipv4Nets' in e ? [...e.ipv4Nets, ...e.ipv6Nets] : [...e.expectedIpv4Addrs, ...e.expectedIpv6Addrs];
 }
 
+/** Distinct prefix texts kept parsed (one per rule, tier end and profile rule in use). */
+const PARSED_MAX = 20_000;
 export class FlowDataplaneView {
   readonly #endpoints = new Map<string, EndpointMsg>();
   readonly #byIp = new Map<string, EndpointMsg>();
   readonly #policies = new Map<string, PolicyMsg>();
   readonly #profiles = new Map<string, ProfileMsg>();
   #hashed: HashedPrefixLookup | undefined;
+  /**
+   * Prefixes read so far, by text: every packet of a rule carries the same text, so each is parsed once and
+   * equal prefixes are one object (traces are memoized by it). Emptied when policies change and when full.
+   */
+  readonly #parsed = new Map<string, NflogPrefix | undefined>();
   #ipsDirty = false;
 
   onMessages(msgs: readonly DataplaneMessage[]): void {
@@ -45,25 +52,35 @@ export class FlowDataplaneView {
         this.#ipsDirty = true;
         // Their tiers name the ends of tiers a hashed prefix may stand for.
         this.#hashed = undefined;
+        this.#parsed.clear();
       } else if (m.kind === 'workloadEndpointRemove' || m.kind === 'hostEndpointRemove') {
         this.#endpoints.delete(m.id);
         this.#ipsDirty = true;
       } else if (m.kind === 'activePolicyUpdate') {
         this.#policies.set(m.id, m.policy);
         this.#hashed = undefined;
+        this.#parsed.clear();
       } else if (m.kind === 'activePolicyRemove') this.#policies.delete(m.id);
       else if (m.kind === 'activeProfileUpdate') {
         this.#profiles.set(m.id, m.profile);
         this.#hashed = undefined;
+        this.#parsed.clear();
       } else if (m.kind === 'activeProfileRemove') this.#profiles.delete(m.id);
     }
   }
 
   /** A prefix as the kernel logged it; a hashed one through the prefixes the current rules render. */
   parsePrefix(text: string): NflogPrefix | undefined {
-    if (!isHashedNflogPrefix(text)) return parseNflogPrefix(text);
-    this.#hashed ??= hashedPrefixLookup(this.#knownPrefixes());
-    return parseNflogPrefix(text, this.#hashed);
+    if (this.#parsed.has(text)) return this.#parsed.get(text);
+    let p: NflogPrefix | undefined;
+    if (!isHashedNflogPrefix(text)) p = parseNflogPrefix(text);
+    else {
+      this.#hashed ??= hashedPrefixLookup(this.#knownPrefixes());
+      p = parseNflogPrefix(text, this.#hashed);
+    }
+    if (this.#parsed.size >= PARSED_MAX) this.#parsed.clear();
+    this.#parsed.set(text, p);
+    return p;
   }
 
   #knownPrefixes(): NflogPrefix[] {

@@ -26,7 +26,12 @@ import type { Flow, PolicyHit } from '../../flows/types.js';
 import { realClock, type Clock, type TimerHandle } from '../../lib/async.js';
 import { errorMessage } from '../../lib/errors.js';
 import { parseIp } from '../../lib/net/ip.js';
-import { NFLOG_GROUP_INBOUND, NFLOG_GROUP_OUTBOUND, nflogGroup } from '../../model/nflog-prefix.js';
+import {
+  NFLOG_GROUP_INBOUND,
+  NFLOG_GROUP_OUTBOUND,
+  nflogGroup,
+  type NflogPrefix,
+} from '../../model/nflog-prefix.js';
 import type { AgentLogger } from '../log.js';
 import { FlowDataplaneView } from './dataplane-view.js';
 import { GoldmaneFlowSender } from './goldmane-sender.js';
@@ -337,16 +342,20 @@ export class FlowLogsRuntime {
     const pending = this.#settings?.pending ?? false;
     // Connections of one flush that the evaluator cannot tell apart share one evaluation.
     const decided = new Map<string, PolicyHit[]>();
+    const traced = new Map<string, PolicyHit[]>();
     const ctx: FlowKeyContext = {
       lookup: (a) => views.endpoints.lookup(a),
-      enforced: (rec) =>
-        traceFromNflog(
-          rec.prefixes,
-          this.#dataplane.traceContext(
-            rec.direction === 'egress' ? rec.tuple.src : rec.tuple.dst,
-            rec.direction,
-          ),
-        ),
+      enforced: (rec) => {
+        // Connections of one endpoint and direction that walked the same rules share one trace.
+        const ip = rec.direction === 'egress' ? rec.tuple.src : rec.tuple.dst;
+        const k = `${rec.direction} ${ip} ${rec.prefixes.map(prefixId).join(',')}`;
+        let hits = traced.get(k);
+        if (hits === undefined) {
+          hits = traceFromNflog(rec.prefixes, this.#dataplane.traceContext(ip, rec.direction));
+          traced.set(k, hits);
+        }
+        return hits;
+      },
       pending: (rec) => (pending ? this.#pendingOnce(views, rec, decided) : []),
     };
     return aggregateFlows(records, ctx, Math.floor(startMs / 1000), Math.floor(endMs / 1000));
@@ -388,6 +397,19 @@ export class FlowLogsRuntime {
     this.#pendingByConnection.clear();
     this.#model.release();
   }
+}
+
+const PREFIX_IDS = new WeakMap<NflogPrefix, number>();
+let nextPrefixId = 0;
+
+/** A number per prefix object (the dataplane view hands out one object per prefix text). */
+function prefixId(p: NflogPrefix): number {
+  let id = PREFIX_IDS.get(p);
+  if (id === undefined) {
+    id = nextPrefixId++;
+    PREFIX_IDS.set(p, id);
+  }
+  return id;
 }
 
 /** The flow evaluated with staged policies as if enforced (Felix's pending rule trace). */
