@@ -3,10 +3,12 @@
  *
  * Packet cost: two pods on one node with 100 policies of the per-port shape (bench/packet-cost.bench.ts, 500
  * rules) selecting both and a final allow, measured with the interleaved method of bench/method.ts with flow
- * logs off (FelixConfiguration without flowLogsGoldmaneServer: rules merged, nothing logged) and on (every rule
- * its own nft rule with its counter and NFLOG prefix, the collector reading NFLOG and conntrack and reporting to
- * a calico-goldmane served by this process on a unix socket). Each arm is verified on entry: the ruleset has
- * (on) or has no (off) NFLOG rules of groups 1/2, and a sentinel connection the last policy denies is dropped.
+ * logs off (FelixConfiguration without flowLogsGoldmaneServer: rules merged, nothing logged), with the NFLOG
+ * rules only (flowLogsLocalReporter: every rule its own nft rule with its counter and NFLOG prefix, nobody
+ * reading them) and on (the same rules, the collector reading NFLOG and conntrack and reporting to a
+ * calico-goldmane served by this process on a unix socket), so the rules' cost and the collector's show apart.
+ * Each arm is verified on entry: the ruleset has (on) or has no (off) NFLOG rules of groups 1/2, and a sentinel
+ * connection the last policy denies is dropped.
  *
  * Delay: with flowLogsFlushInterval 5 s, 60 connections to distinct ports spread over 30 s; for each, the time
  * from its connect to its flow appearing in Flows.List over gRPC (polled every 100 ms).
@@ -33,18 +35,23 @@ const DELAY_SPREAD_MS = 30_000;
 const DELAY_BASE_PORT = 31_000;
 
 interface FlowArm extends Arm {
+  /** The NFLOG rules are rendered. */
   readonly on: boolean;
+  /** The collector runs (flowLogsGoldmaneServer); rendering only (flowLogsLocalReporter) when false. */
+  readonly collector: boolean;
 }
-const OFF: FlowArm = { name: 'off', on: false };
-const ON: FlowArm = { name: 'on', on: true };
+const OFF: FlowArm = { name: 'off', on: false, collector: false };
+const RENDER: FlowArm = { name: 'render', on: true, collector: false };
+const ON: FlowArm = { name: 'on', on: true, collector: true };
 
 function policies(): Resource[] {
   return costPolicies('ports', POLICIES, 'flow');
 }
 
-async function setFlowLogs(h: AgentHarness, server: string | undefined): Promise<void> {
+async function setFlowLogs(h: AgentHarness, arm: FlowArm, server: string): Promise<void> {
   const spec: Record<string, unknown> = { flowLogsFlushInterval: '5s' };
-  if (server !== undefined) spec.flowLogsGoldmaneServer = server;
+  if (arm.collector) spec.flowLogsGoldmaneServer = server;
+  else if (arm.on) spec.flowLogsLocalReporter = 'Enabled';
   await h.backend.applyMany([
     { apiVersion: C, kind: 'FelixConfiguration', metadata: { name: 'default' }, spec } as Resource,
   ]);
@@ -57,7 +64,7 @@ async function nflogRules(h: AgentHarness): Promise<number> {
 }
 
 async function enterArm(h: AgentHarness, arm: FlowArm, server: string, b: string, a: string): Promise<void> {
-  await setFlowLogs(h, arm.on ? server : undefined);
+  await setFlowLogs(h, arm, server);
   await waitFor(async () => (await nflogRules(h)) > 0 === arm.on, {
     timeoutMs: 60_000,
     intervalMs: 200,
@@ -170,7 +177,7 @@ export async function benchFlowLogs(): Promise<BenchResult[]> {
     await h.backend.applyMany(policies());
     await h.settle(120_000);
     const { byArm } = await interleave<FlowArm, PairFigures>({
-      arms: [OFF, ON],
+      arms: [OFF, RENDER, ON],
       rounds: ROUNDS,
       warmupRounds: 1,
       enter: (arm) => enterArm(h, arm, server, b.ip, a.ns),
@@ -188,7 +195,9 @@ export async function benchFlowLogs(): Promise<BenchResult[]> {
       figureRow(`TCP throughput, ${what}, flow logs on`, gbps(ON), 'Gbit/s', 2),
       ratioRow('throughput ratio, flow logs on / off', gbps(OFF), gbps(ON), target).row,
       figureRow(`new connections/s, ${what}, flow logs off`, cps(OFF), 'conn/s', 0),
+      figureRow(`new connections/s, ${what}, NFLOG rules only (no collector)`, cps(RENDER), 'conn/s', 0),
       figureRow(`new connections/s, ${what}, flow logs on`, cps(ON), 'conn/s', 0),
+      ratioRow('connection-rate ratio, NFLOG rules only / off', cps(OFF), cps(RENDER)).row,
       ratioRow('connection-rate ratio, flow logs on / off', cps(OFF), cps(ON), target).row,
       {
         name: `connection to its flow in Flows.List, flush 5 s, p50 (${delays.length} connections)`,

@@ -155,12 +155,18 @@ for (let i = 0; i < Number(par); i++) loop();
 setTimeout(() => { console.log(n); process.exit(0); }, Number(ms) + 200);
 `;
 
-/** A TCP server that accepts and closes (for the connection-rate measurement), for at most `ms`. */
+/**
+ * A TCP server that accepts and closes (for the connection-rate measurement), for at most `ms`. Its accept
+ * queue holds 4,096 connections (the namespace's somaxconn), not Node's default 511: the client resets each
+ * connection at once, but a reset connection stays queued until accepted, so at 20,000 connections/s a 25 ms
+ * scheduling stall of this process overflowed 511 entries; each overflow dropped a SYN and cost a client
+ * loop a 1 s retransmission, and a few such stalls, not the packet path, decided a 2 s figure.
+ */
 export const ACCEPT_SERVER = `
 const net = require('node:net');
 const [host, port, ms] = process.argv.slice(1);
 const srv = net.createServer((s) => { s.on('error', () => {}); s.end(); });
-srv.listen(Number(port), host);
+srv.listen({ port: Number(port), host, backlog: 4096 });
 setTimeout(() => process.exit(0), Number(ms));
 `;
 
