@@ -3,7 +3,13 @@
  * Looking a kind up by any spelling a user may type is case-insensitive (calicoctl resourcemgr).
  * Decoding and validation of each kind live in its own file; this table only names kinds.
  */
-import { CALICO_API_VERSION, K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION } from './meta.js';
+import {
+  CALICO_API_VERSION,
+  K8S_CORE_API_VERSION,
+  K8S_NETWORKING_API_VERSION,
+  K8S_POLICY_V1ALPHA1_API_VERSION,
+  K8S_POLICY_V1ALPHA2_API_VERSION,
+} from './meta.js';
 
 export interface KindInfo {
   readonly kind: string;
@@ -47,6 +53,10 @@ const TABLE: readonly KindInfo[] = [
   { kind: 'IPAMHandle', apiVersion: C, plural: 'ipamhandles', namespaced: false, aliases: ['ipamhandle'] },
   // Kubernetes kinds accepted so that a host or lab without a Kubernetes API can be driven from calicoctl.
   { kind: 'KubernetesNetworkPolicy', apiVersion: K8S_NETWORKING_API_VERSION, plural: 'kubernetesnetworkpolicies', namespaced: true, aliases: ['kubernetesnetworkpolicy', 'knp', 'knps'] },
+  // The network-policy-api kinds (kubernetes-sigs/network-policy-api); `cnp` stays calicoctl's NetworkPolicy alias.
+  { kind: 'AdminNetworkPolicy', apiVersion: K8S_POLICY_V1ALPHA1_API_VERSION, plural: 'adminnetworkpolicies', namespaced: false, aliases: ['adminnetworkpolicy', 'anp', 'anps', 'kanp'] },
+  { kind: 'BaselineAdminNetworkPolicy', apiVersion: K8S_POLICY_V1ALPHA1_API_VERSION, plural: 'baselineadminnetworkpolicies', namespaced: false, aliases: ['baselineadminnetworkpolicy', 'banp', 'banps', 'kbanp'] },
+  { kind: 'ClusterNetworkPolicy', apiVersion: K8S_POLICY_V1ALPHA2_API_VERSION, plural: 'clusternetworkpolicies', namespaced: false, aliases: ['clusternetworkpolicy', 'kcnp', 'kcnps'] },
   { kind: 'Namespace', apiVersion: K8S_CORE_API_VERSION, plural: 'namespaces', namespaced: false, aliases: ['namespace', 'ns'] },
   { kind: 'Pod', apiVersion: K8S_CORE_API_VERSION, plural: 'pods', namespaced: true, aliases: ['pod', 'po'] },
   { kind: 'ServiceAccount', apiVersion: K8S_CORE_API_VERSION, plural: 'serviceaccounts', namespaced: true, aliases: ['serviceaccount', 'sa'] },

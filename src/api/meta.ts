@@ -48,3 +48,7 @@ export interface ResourceEnvelope<K extends string, S, V extends string = typeof
 export const CALICO_API_VERSION = 'projectcalico.org/v3';
 export const K8S_NETWORKING_API_VERSION = 'networking.k8s.io/v1';
 export const K8S_CORE_API_VERSION = 'v1';
+/** kubernetes-sigs/network-policy-api: AdminNetworkPolicy and BaselineAdminNetworkPolicy (v0.1.x). */
+export const K8S_POLICY_V1ALPHA1_API_VERSION = 'policy.networking.k8s.io/v1alpha1';
+/** kubernetes-sigs/network-policy-api: ClusterNetworkPolicy (v0.2 and later). */
+export const K8S_POLICY_V1ALPHA2_API_VERSION = 'policy.networking.k8s.io/v1alpha2';

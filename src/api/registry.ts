@@ -7,6 +7,8 @@ import { namespaceCodec } from './k8s/namespace.js';
 import { podCodec } from './k8s/pod.js';
 import { serviceAccountCodec } from './k8s/service-account.js';
 import { kubernetesNetworkPolicyCodec } from './k8s/network-policy.js';
+import { adminNetworkPolicyCodec, baselineAdminNetworkPolicyCodec } from './k8s/admin-network-policy.js';
+import { clusterNetworkPolicyCodec } from './k8s/cluster-network-policy.js';
 import { globalNetworkPolicyCodec } from './v3/global-network-policy.js';
 import { hostEndpointCodec } from './v3/host-endpoint.js';
 import { globalNetworkSetCodec, networkSetCodec } from './v3/network-set.js';
@@ -46,6 +48,9 @@ const CODECS = [
   workloadEndpointCodec,
   profileCodec,
   kubernetesNetworkPolicyCodec,
+  adminNetworkPolicyCodec,
+  baselineAdminNetworkPolicyCodec,
+  clusterNetworkPolicyCodec,
   namespaceCodec,
   podCodec,
   serviceAccountCodec,

@@ -15,6 +15,11 @@
  *   pod without a service account gets no `ksa.` profile and no service-account label (the model assumes
  *   `default`, as an API server would assign).
  */
+import type {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  ClusterNetworkPolicy,
+} from '../../api/k8s/admin-types.js';
 import type { K8sNetworkPolicy, Namespace, Pod, ServiceAccount } from '../../api/k8s/types.js';
 import { internalKind } from '../../api/kinds.js';
 import type { ObjectMeta } from '../../api/meta.js';
@@ -111,7 +116,14 @@ export function podWorkloadEndpoint(pod: Pod): WorkloadEndpoint | undefined {
 }
 
 /** A Kubernetes object KDD reads from the core API and derives calico-ts resources from. */
-export type CoreObject = Namespace | ServiceAccount | Pod | K8sNetworkPolicy;
+export type CoreObject =
+  | Namespace
+  | ServiceAccount
+  | Pod
+  | K8sNetworkPolicy
+  | AdminNetworkPolicy
+  | BaselineAdminNetworkPolicy
+  | ClusterNetworkPolicy;
 
 /**
  * Every calico-ts resource a core object stands for: the object itself under its calico-ts kind (a
@@ -128,6 +140,9 @@ export function derivedResources(obj: CoreObject): Resource[] {
       return wep === undefined ? [obj] : [obj, wep];
     }
     case 'NetworkPolicy':
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy':
+    case 'ClusterNetworkPolicy':
       return [obj];
   }
 }

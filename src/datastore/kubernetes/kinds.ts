@@ -13,7 +13,12 @@
  * Every kind of `src/api/kinds.ts` has exactly one entry (kinds.test.ts); none is unsupported.
  */
 import { allKinds } from '../../api/kinds.js';
-import { K8S_CORE_API_VERSION, K8S_NETWORKING_API_VERSION } from '../../api/meta.js';
+import {
+  K8S_CORE_API_VERSION,
+  K8S_NETWORKING_API_VERSION,
+  K8S_POLICY_V1ALPHA1_API_VERSION,
+  K8S_POLICY_V1ALPHA2_API_VERSION,
+} from '../../api/meta.js';
 import { BugError } from '../../lib/errors.js';
 import type { ResourceKey } from '../api.js';
 
@@ -36,10 +41,22 @@ export interface CrdNames {
 }
 
 /** The Kubernetes objects KDD derives Calico kinds from. */
-export type CoreKind = 'Pod' | 'Namespace' | 'ServiceAccount' | 'NetworkPolicy' | 'Node';
+export type CoreKind =
+  | 'Pod'
+  | 'Namespace'
+  | 'ServiceAccount'
+  | 'NetworkPolicy'
+  | 'Node'
+  | 'AdminNetworkPolicy'
+  | 'BaselineAdminNetworkPolicy'
+  | 'ClusterNetworkPolicy';
 
 export interface CoreSource {
-  readonly apiVersion: typeof K8S_CORE_API_VERSION | typeof K8S_NETWORKING_API_VERSION;
+  readonly apiVersion:
+    | typeof K8S_CORE_API_VERSION
+    | typeof K8S_NETWORKING_API_VERSION
+    | typeof K8S_POLICY_V1ALPHA1_API_VERSION
+    | typeof K8S_POLICY_V1ALPHA2_API_VERSION;
   readonly kind: CoreKind;
   readonly plural: string;
   readonly namespaced: boolean;
@@ -69,7 +86,14 @@ export type KddPlacement =
     };
 
 function core(kind: CoreKind, plural: string, namespaced: boolean): CoreSource {
-  const apiVersion = kind === 'NetworkPolicy' ? K8S_NETWORKING_API_VERSION : K8S_CORE_API_VERSION;
+  const apiVersion =
+    kind === 'NetworkPolicy'
+      ? K8S_NETWORKING_API_VERSION
+      : kind === 'AdminNetworkPolicy' || kind === 'BaselineAdminNetworkPolicy'
+        ? K8S_POLICY_V1ALPHA1_API_VERSION
+        : kind === 'ClusterNetworkPolicy'
+          ? K8S_POLICY_V1ALPHA2_API_VERSION
+          : K8S_CORE_API_VERSION;
   return { apiVersion, kind, plural, namespaced };
 }
 const POD = core('Pod', 'pods', true);
@@ -77,6 +101,14 @@ const NAMESPACE = core('Namespace', 'namespaces', false);
 const SERVICE_ACCOUNT = core('ServiceAccount', 'serviceaccounts', true);
 const NETWORK_POLICY = core('NetworkPolicy', 'networkpolicies', true);
 const NODE = core('Node', 'nodes', false);
+/** The network-policy-api kinds: the upstream CRDs (policy-api-crds.ts), read and written as they are. */
+const ADMIN_NETWORK_POLICY = core('AdminNetworkPolicy', 'adminnetworkpolicies', false);
+const BASELINE_ADMIN_NETWORK_POLICY = core(
+  'BaselineAdminNetworkPolicy',
+  'baselineadminnetworkpolicies',
+  false,
+);
+const CLUSTER_NETWORK_POLICY = core('ClusterNetworkPolicy', 'clusternetworkpolicies', false);
 
 const REFUSE: DerivedWrite = { action: 'refuse' };
 const READ_ONLY = { create: REFUSE, update: REFUSE, delete: REFUSE } as const;
@@ -145,6 +177,9 @@ const TABLE: Readonly<Record<string, KddPlacement>> = {
   Node: { store: 'core', sources: [NODE], writes: { create: PASSTHROUGH, update: { action: 'mergeNodeAnnotations' }, delete: PASSTHROUGH } },
   // resources/kubenetworkpolicy.go refuses every write; calico-ts writes the networking.k8s.io object.
   KubernetesNetworkPolicy: { store: 'core', sources: [NETWORK_POLICY], writes: WRITTEN_THROUGH },
+  AdminNetworkPolicy: { store: 'core', sources: [ADMIN_NETWORK_POLICY], writes: WRITTEN_THROUGH },
+  BaselineAdminNetworkPolicy: { store: 'core', sources: [BASELINE_ADMIN_NETWORK_POLICY], writes: WRITTEN_THROUGH },
+  ClusterNetworkPolicy: { store: 'core', sources: [CLUSTER_NETWORK_POLICY], writes: WRITTEN_THROUGH },
   Namespace: { store: 'core', sources: [NAMESPACE], writes: WRITTEN_THROUGH },
   Pod: { store: 'core', sources: [POD], writes: WRITTEN_THROUGH },
   ServiceAccount: { store: 'core', sources: [SERVICE_ACCOUNT], writes: WRITTEN_THROUGH },

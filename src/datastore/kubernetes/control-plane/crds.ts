@@ -4,10 +4,16 @@
  * until each kind's list answers (warm: see `waitCrdsServed`).
  */
 import { waitFor } from '../../../lib/async.js';
-import { calicoCrds } from '../crd-definitions.js';
+import { calicoCrds, type CustomResourceDefinition } from '../crd-definitions.js';
+import { policyApiCrds } from '../policy-api-crds.js';
 import type { KubeApi } from './api.js';
 
 const CRDS = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+
+/** Calico's CRDs and the upstream network-policy-api ones (AdminNetworkPolicy, ...), which KDD watches too. */
+function installedCrds(): CustomResourceDefinition[] {
+  return [...calicoCrds(), ...policyApiCrds()];
+}
 
 interface CrdList {
   readonly items?: readonly {
@@ -32,7 +38,7 @@ type WaitOptions = { readonly timeoutMs: number; readonly signal?: AbortSignal }
 
 /** Applies every Calico CRD and waits until all are Established and served; returns their names. */
 export async function installCalicoCrds(api: KubeApi, options: WaitOptions): Promise<string[]> {
-  const crds = calicoCrds();
+  const crds = installedCrds();
   for (const crd of crds) await api.apply(`${CRDS}/${crd.metadata.name}`, crd);
   const names = crds.map((c) => c.metadata.name);
   let missing = names;
@@ -60,14 +66,19 @@ export async function installCalicoCrds(api: KubeApi, options: WaitOptions): Pro
  * at that moment: a watch from an earlier resourceVersion would then be answered 410 Gone.
  */
 export async function waitCrdsServed(api: KubeApi, options: WaitOptions): Promise<void> {
-  let pending = calicoCrds();
+  let pending = installedCrds();
   await waitFor(
     async () => {
       const list = (c: (typeof pending)[number]): Promise<number> =>
-        api.send('GET', `/apis/${c.spec.group}/v1/${c.spec.names.plural}?limit=1`).then(
-          (r) => r.status,
-          () => 0,
-        );
+        api
+          .send(
+            'GET',
+            `/apis/${c.spec.group}/${c.spec.versions[0]?.name ?? 'v1'}/${c.spec.names.plural}?limit=1`,
+          )
+          .then(
+            (r) => r.status,
+            () => 0,
+          );
       const statuses = await Promise.all(pending.map(list));
       pending = pending.filter((_, i) => statuses[i] !== 200);
       return pending.length === 0;
