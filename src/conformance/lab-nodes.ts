@@ -11,6 +11,7 @@
 import { CalicoError } from '../lib/errors.js';
 import { formatIp, parseIp } from '../lib/net/ip.js';
 import type { LabCluster } from '../labkit/cluster.js';
+import { nodeAddresses } from '../labkit/topology.js';
 import type { Resource } from '../datastore/index.js';
 import { NotFoundError } from '../lib/errors.js';
 import type { CaseNode, CasePod, CaseState } from './cases.js';
@@ -24,7 +25,28 @@ interface NodeBase {
 
 interface NodeLike {
   metadata: { name: string; labels?: Record<string, string>; resourceVersion?: string };
-  spec?: { addresses?: { address: string; type?: string }[] } & Record<string, unknown>;
+  spec?: {
+    addresses?: { address: string; type?: string }[];
+    bgp?: { ipv4Address?: string; ipv6Address?: string };
+  } & Record<string, unknown>;
+}
+
+/**
+ * The Node's addresses with the lab node's fabric address of each family it lacks, as calico-node records
+ * them (`CalicoNodeIP`, with the subnet): the node's address for the cluster's routes (`spec.bgp` first, else
+ * the first address of the family) must stay its fabric one, never a case address only its `lo` holds.
+ */
+function ownAddresses(stored: NodeLike | undefined, node: { index: number; rack?: number }) {
+  const have = stored?.spec?.addresses ?? [];
+  const bgp = stored?.spec?.bgp;
+  const has = (family: 4 | 6, bgpAddress: string | undefined): boolean =>
+    bgpAddress !== undefined || have.some((a) => parseIp(a.address.split('/')[0] ?? '')?.family === family);
+  const a = nodeAddresses(node.index, node.rack ?? 1);
+  return [
+    ...have,
+    ...(has(4, bgp?.ipv4Address) ? [] : [{ address: `${a.v4}/24`, type: 'CalicoNodeIP' }]),
+    ...(has(6, bgp?.ipv6Address) ? [] : [{ address: `${a.v6}/64`, type: 'CalicoNodeIP' }]),
+  ];
 }
 
 function canonical(ip: string): string {
@@ -102,9 +124,11 @@ export class CaseNodes {
     });
     if (gone.length > 0) await lab.removeHostPods(gone.map((h) => `${h.namespace}/${h.name}`));
     for (const n of labNodes) await lab.setNodeHostAddresses(n.name, addresses.get(n.name) ?? [], opts);
+    // NetworkPolicy cases leave the Node resources alone, unless a case before them changed them.
+    if (state.nodes.length === 0 && this.#base.size === 0) return;
     const resources: Resource[] = [];
     for (const [i, n] of labNodes.entries()) {
-      const desired = await this.#nodeResource(lab, n.name, state.nodes[i], opts);
+      const desired = await this.#nodeResource(lab, n, state.nodes[i], opts);
       if (desired !== undefined) resources.push(desired);
     }
     if (resources.length > 0) await lab.datastore.applyMany(resources, opts);
@@ -127,10 +151,11 @@ export class CaseNodes {
   /** The lab node's Node resource with the case node's labels and addresses, or undefined when unchanged. */
   async #nodeResource(
     lab: LabCluster,
-    name: string,
+    node: { readonly name: string; readonly index: number; readonly rack?: number },
     caseNode: CaseNode | undefined,
     opts: Signal,
   ): Promise<Resource | undefined> {
+    const { name } = node;
     let stored: NodeLike | undefined;
     try {
       stored = await lab.datastore.get({ kind: 'Node', name }, opts);
@@ -141,7 +166,7 @@ export class CaseNodes {
     if (base === undefined) {
       base = {
         labels: { ...(stored?.metadata.labels ?? {}) },
-        addresses: [...(stored?.spec?.addresses ?? [])],
+        addresses: [...ownAddresses(stored, node)],
       };
       this.#base.set(name, base);
     }
@@ -158,8 +183,8 @@ export class CaseNodes {
     if (same) return undefined;
     const metadata = { ...(stored?.metadata ?? {}), name, labels };
     delete metadata.resourceVersion;
-    const node = { ...(stored ?? {}), apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata, spec };
-    return node;
+    const doc = { ...(stored ?? {}), apiVersion: 'projectcalico.org/v3', kind: 'Node', metadata, spec };
+    return doc;
   }
 }
 

@@ -66,6 +66,9 @@ const CASE_KINDS = [
   'Tier',
   'NetworkSet',
   'GlobalNetworkSet',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
 ] as const;
 
 export interface NftablesDriverOptions {
