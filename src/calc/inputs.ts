@@ -85,6 +85,9 @@ export class InputProcessor {
       case 'StagedNetworkPolicy':
       case 'StagedKubernetesNetworkPolicy':
       case 'KubernetesNetworkPolicy':
+      case 'AdminNetworkPolicy':
+      case 'BaselineAdminNetworkPolicy':
+      case 'ClusterNetworkPolicy':
       case 'Tier':
       case 'Profile':
       case 'Namespace':
@@ -100,6 +103,10 @@ export class InputProcessor {
         this.sink.felixConfig(u.key.name, rawSpec(u.value));
         return;
       case 'Node':
+        // Its labels and addresses resolve admin policies' `nodes` peers; its networking goes on below.
+        this.model.update(u.key, modelInputOf(u));
+        this.processNetwork(u);
+        return;
       case 'IPPool':
       case 'IPAMBlock':
       case 'BlockAffinity':

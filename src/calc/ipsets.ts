@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Selector } from '../api/selector/index.js';
+import { namedPortProtocolMatches } from '../model/rules.js';
 import { LabelIndex } from './label-index.js';
 import type { IpSetType } from './messages.js';
 
@@ -23,7 +24,7 @@ export interface IpSetSpec {
   readonly namedPort?: { readonly name: string; readonly protocol: number };
 }
 
-const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 132: 'sctp' };
+const PROTO_NAMES: Readonly<Record<number, string>> = { 6: 'tcp', 17: 'udp', 132: 'sctp', 255: 'any' };
 
 export function protocolName(p: number): string {
   return PROTO_NAMES[p] ?? String(p);
@@ -94,7 +95,7 @@ export class IpSetIndex {
     const np = spec.namedPort;
     const out: string[] = [];
     for (const p of h.ports) {
-      if (p.name !== np.name || p.protocol !== np.protocol) continue;
+      if (p.name !== np.name || !namedPortProtocolMatches(np.protocol, p.protocol)) continue;
       for (const net of h.nets) {
         const ip = net.split('/')[0] ?? net;
         out.push(`${ip},${protocolName(p.protocol)},${p.port}`);

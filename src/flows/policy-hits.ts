@@ -21,7 +21,8 @@ export const PROFILE_TIER = '__PROFILE__';
 export const NO_MATCH_NAME = '__NO_MATCH__';
 
 /** Felix's short kinds (felix/types/policy_id.go), as policy ids, NFLOG prefixes and hit strings spell them. */
-export type FelixKindShort = 'gnp' | 'np' | 'knp' | 'snp' | 'sgnp' | 'sknp' | 'kcnp' | 'pro';
+export type FelixKindShort =
+  'gnp' | 'np' | 'knp' | 'snp' | 'sgnp' | 'sknp' | 'kanp' | 'kbanp' | 'kcnp' | 'pro';
 
 const KIND_OF_SHORT: Readonly<Record<FelixKindShort, PolicyKind>> = {
   gnp: 'GlobalNetworkPolicy',
@@ -30,6 +31,8 @@ const KIND_OF_SHORT: Readonly<Record<FelixKindShort, PolicyKind>> = {
   snp: 'StagedNetworkPolicy',
   sgnp: 'StagedGlobalNetworkPolicy',
   sknp: 'StagedKubernetesNetworkPolicy',
+  kanp: 'AdminNetworkPolicy',
+  kbanp: 'BaselineAdminNetworkPolicy',
   kcnp: 'ClusterNetworkPolicy',
   pro: 'Profile',
 };
@@ -46,6 +49,8 @@ export function shortOfPolicyKind(kind: PolicyKind): FelixKindShort | undefined 
 const GLOBAL_KINDS: ReadonlySet<PolicyKind> = new Set([
   'GlobalNetworkPolicy',
   'StagedGlobalNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
   'ClusterNetworkPolicy',
 ]);
 const NAMESPACED_KINDS: ReadonlySet<PolicyKind> = new Set([

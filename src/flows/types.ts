@@ -28,6 +28,8 @@ export const POLICY_KINDS = [
   'StagedGlobalNetworkPolicy',
   'StagedKubernetesNetworkPolicy',
   'NetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
   'Profile',
   'EndOfTier',
   'ClusterNetworkPolicy',

@@ -37,7 +37,15 @@ import {
   podToWorkloadEndpoint,
   serviceAccountToProfile,
 } from './k8s-resources.js';
-import { toModelPolicy } from './policies.js';
+import {
+  type AdminPolicyResource,
+  convertAdminPolicy,
+  hasNodesPeer,
+  type NodeAddressBook,
+  nodeAddressBook,
+} from './admin-policy.js';
+import { adminToModelPolicy, toModelPolicy } from './policies.js';
+import type { Node } from '../api/v3/bgp-types.js';
 import type { ModelInput } from './inputs.js';
 import type { ModelEndpoint, ModelNetworkSet, ModelPolicy, ModelProfile, ModelTier } from './types.js';
 
@@ -96,9 +104,32 @@ function profileContribution(rank: number, p: ModelProfile): Contribution {
   return { table: 'profile', id: p.name, rank, value: p };
 }
 
-/** The model values one resource contributes (none for a staged Delete policy or a host-networked pod). */
-function contributionsOf(r: ModelInput): Contribution[] {
+/** An admin policy's contribution and its converted form as JSON (to tell whether a Node change moved it). */
+function adminContributions(
+  r: AdminPolicyResource,
+  nodes: NodeAddressBook,
+): { contributions: Contribution[]; converted: string } {
+  const c = convertAdminPolicy(r, nodes);
+  if (c === undefined) return { contributions: [], converted: '' };
+  const p = adminToModelPolicy(c);
+  return {
+    contributions: [{ table: 'policy', id: policyIdString(p.key), rank: RANK_STORED, value: p }],
+    converted: JSON.stringify(c),
+  };
+}
+
+/**
+ * The model values one resource contributes (none for a staged Delete policy, a host-networked pod or a
+ * Node, whose labels and addresses only resolve admin policies' `nodes` peers).
+ */
+function contributionsOf(r: ModelInput, nodes: NodeAddressBook): Contribution[] {
   switch (r.kind) {
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy':
+    case 'ClusterNetworkPolicy':
+      return adminContributions(r, nodes).contributions;
+    case 'Node':
+      return [];
     case 'GlobalNetworkPolicy':
     case 'NetworkPolicy':
     case 'StagedGlobalNetworkPolicy':
@@ -143,6 +174,28 @@ function contributionsOf(r: ModelInput): Contribution[] {
       return [{ table: 'endpoint', id: endpointKeyString(e.key), rank: RANK_STAND_IN, value: e }];
     }
   }
+}
+
+interface NodeEntry {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly addresses: readonly string[];
+}
+
+/** A Calico Node's labels and addresses: spec.addresses (on KDD: with the Node's InternalIP) and the BGP ones. */
+function nodeEntry(n: Node): NodeEntry {
+  const addresses = [
+    ...(n.spec.addresses ?? []).map((a) => a.address),
+    ...[n.spec.bgp?.ipv4Address, n.spec.bgp?.ipv6Address].filter((a): a is string => a !== undefined),
+  ];
+  return { labels: n.metadata.labels ?? {}, addresses: [...new Set(addresses)].sort() };
+}
+
+function isAdminPolicy(r: ModelInput): r is AdminPolicyResource {
+  return (
+    r.kind === 'AdminNetworkPolicy' ||
+    r.kind === 'BaselineAdminNetworkPolicy' ||
+    r.kind === 'ClusterNetworkPolicy'
+  );
 }
 
 /** The pseudo-resource holding what Calico creates itself; sorts before every real key. */
@@ -238,6 +291,11 @@ export class ModelConverter {
   };
   /** Per resource key, what it contributes now (so a change or delete retracts exactly that). */
   readonly #bySource = new Map<string, Contribution[]>();
+  /** Per Node name, its labels and addresses (for admin policies' `nodes` peers). */
+  readonly #nodes = new Map<string, NodeEntry>();
+  #nodeBook: NodeAddressBook = nodeAddressBook([]);
+  /** The admin policies with a `nodes` peer, by resource key, with their converted form (JSON). */
+  readonly #nodeDependent = new Map<string, { resource: AdminPolicyResource; converted: string }>();
 
   /** Holds the built-in values from the start; tells `sink` nothing until `replay` or `update`. */
   constructor(sink?: ModelUpdateSink) {
@@ -249,7 +307,35 @@ export class ModelConverter {
 
   /** A resource was set (`value`) or is gone (`undefined`: deleted, or a value that does not convert). */
   update(key: SourceKey, value: ModelInput | undefined): void {
-    this.#set(sourceKeyString(key), value === undefined ? [] : contributionsOf(value));
+    const source = sourceKeyString(key);
+    if (key.kind === 'Node') {
+      this.#updateNode(key.name, value?.kind === 'Node' ? value : undefined);
+      return;
+    }
+    if (value !== undefined && isAdminPolicy(value) && hasNodesPeer(value)) {
+      const { contributions, converted } = adminContributions(value, this.#nodeBook);
+      this.#nodeDependent.set(source, { resource: value, converted });
+      this.#set(source, contributions);
+      return;
+    }
+    this.#nodeDependent.delete(source);
+    this.#set(source, value === undefined ? [] : contributionsOf(value, this.#nodeBook));
+  }
+
+  /** A Node changed: re-converts the admin policies whose `nodes` peers now resolve differently. */
+  #updateNode(name: string, node: Node | undefined): void {
+    const entry = node === undefined ? undefined : nodeEntry(node);
+    const before = this.#nodes.get(name);
+    if (JSON.stringify(before) === JSON.stringify(entry)) return;
+    if (entry === undefined) this.#nodes.delete(name);
+    else this.#nodes.set(name, entry);
+    this.#nodeBook = nodeAddressBook(this.#nodes.values());
+    for (const [source, dep] of this.#nodeDependent) {
+      const { contributions, converted } = adminContributions(dep.resource, this.#nodeBook);
+      if (converted === dep.converted) continue;
+      this.#nodeDependent.set(source, { resource: dep.resource, converted });
+      this.#set(source, contributions);
+    }
   }
 
   /** Tells the sink every current value (e.g. the built-ins, to a sink that starts empty). */

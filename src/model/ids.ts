@@ -5,7 +5,7 @@
  */
 
 /** Short kind of a policy in the backend model (also what flow logs and chain names use). */
-export type PolicyKindShort = 'gnp' | 'np' | 'sgnp' | 'snp' | 'sknp' | 'knp';
+export type PolicyKindShort = 'gnp' | 'np' | 'sgnp' | 'snp' | 'sknp' | 'knp' | 'kanp' | 'kbanp' | 'kcnp';
 
 export interface PolicyKey {
   readonly kind: PolicyKindShort;
@@ -22,6 +22,9 @@ export function policyIdString(k: PolicyKey): string {
 export function policyDisplayName(k: PolicyKey): string {
   if (k.kind === 'knp') return `knp.default.${k.name}`;
   if (k.kind === 'sknp') return `knp.default.${k.name}`;
+  // The legacy policy names v3.32 reads back as KubernetesClusterNetworkPolicy (model/policy.go: `kcnp.<name>`);
+  // kanp/kbanp (not in v3.32) follow the same form.
+  if (k.kind === 'kanp' || k.kind === 'kbanp' || k.kind === 'kcnp') return `${k.kind}.${k.name}`;
   return k.name;
 }
 
@@ -45,6 +48,12 @@ export function policyKindName(kind: PolicyKindShort): string {
       return 'StagedKubernetesNetworkPolicy';
     case 'knp':
       return 'KubernetesNetworkPolicy';
+    case 'kanp':
+      return 'AdminNetworkPolicy';
+    case 'kbanp':
+      return 'BaselineAdminNetworkPolicy';
+    case 'kcnp':
+      return 'ClusterNetworkPolicy';
   }
 }
 

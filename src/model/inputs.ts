@@ -1,4 +1,7 @@
-/** The resource kinds that contribute to the policy model (others, e.g. IPPool or Node, do not). */
+/**
+ * The resource kinds that contribute to the policy model (others, e.g. IPPool, do not). A Node contributes
+ * nothing itself: its labels and addresses resolve the `nodes` peers of admin policies (admin-policy.ts).
+ */
 import type {
   K8sNetworkPolicy,
   Namespace,
@@ -6,6 +9,12 @@ import type {
   ServiceAccount,
   StagedKubernetesNetworkPolicy,
 } from '../api/k8s/types.js';
+import type {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  ClusterNetworkPolicy,
+} from '../api/k8s/admin-types.js';
+import type { Node } from '../api/v3/bgp-types.js';
 import type {
   GlobalNetworkSet,
   HostEndpoint,
@@ -28,6 +37,10 @@ export type ModelInput =
   | StagedNetworkPolicy
   | StagedKubernetesNetworkPolicy
   | K8sNetworkPolicy
+  | AdminNetworkPolicy
+  | BaselineAdminNetworkPolicy
+  | ClusterNetworkPolicy
+  | Node
   | Tier
   | Profile
   | NetworkSet
@@ -45,6 +58,10 @@ const MODEL_KINDS: ReadonlySet<string> = new Set<ModelInput['kind']>([
   'StagedGlobalNetworkPolicy',
   'StagedNetworkPolicy',
   'StagedKubernetesNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
+  'Node',
   'Tier',
   'Profile',
   'NetworkSet',

@@ -13,6 +13,7 @@ import type {
   StagedNetworkPolicy,
 } from '../api/v3/policy.js';
 import type { PolicyType } from '../api/v3/rule.js';
+import type { ConvertedAdminPolicy } from './admin-policy.js';
 import type { PolicyKey } from './ids.js';
 import { k8sNetworkPolicyToCalico } from './k8s-policy.js';
 import { toModelRules } from './rules.js';
@@ -104,4 +105,25 @@ export function toModelPolicy(res: PolicyResource): ModelPolicy | undefined {
       if (res.spec.stagedAction === 'Delete') return undefined;
       return namespaced({ kind: 'sknp', namespace, name }, k8sNetworkPolicyToCalico(res.spec), true);
   }
+}
+
+/**
+ * A converted network-policy-api policy (admin-policy.ts) as a global policy. Its types come from its rules
+ * only (clusterNetPolicyTypes: the admin tiers are default-Pass, so a direction without rules is left out).
+ */
+export function adminToModelPolicy(c: ConvertedAdminPolicy): ModelPolicy {
+  return {
+    key: c.key,
+    tier: c.tier,
+    order: c.order,
+    selector: backendSelector(globalPolicySelector(c.selector, c.namespaceSelector, '')),
+    ingress: c.ingress.length > 0,
+    egress: c.egress.length > 0,
+    inbound: toModelRules(c.ingress, ''),
+    outbound: toModelRules(c.egress, ''),
+    staged: false,
+    doNotTrack: false,
+    preDNAT: false,
+    applyOnForward: false,
+  };
 }

@@ -110,8 +110,21 @@ export function toModelRules(rules: readonly Rule[] | undefined, namespace: stri
   return (rules ?? []).map((r, i) => toModelRule(r, i, namespace));
 }
 
-/** The protocol Felix uses for a rule's named-port IP sets: the rule's UDP or SCTP, else TCP. */
+/** Felix's ipsetmember.ProtocolAny: a named port of any protocol (a rule without protocol). */
+export const NAMED_PORT_PROTOCOL_ANY = 255;
+
+/**
+ * The protocol Felix uses for a rule's named-port IP sets (rule_scanner.go): the rule's UDP or SCTP, TCP
+ * for any other protocol, and any protocol ({@link NAMED_PORT_PROTOCOL_ANY}) when the rule has none (only
+ * converted admin policies have named ports without a protocol).
+ */
 export function namedPortProtocol(rule: Pick<ModelRule, 'protocol'>): number {
+  if (rule.protocol === undefined) return NAMED_PORT_PROTOCOL_ANY;
   if (rule.protocol === 17 || rule.protocol === 132) return rule.protocol;
   return 6;
+}
+
+/** Whether an endpoint's named port of `portProtocol` belongs to a named-port set of `setProtocol`. */
+export function namedPortProtocolMatches(setProtocol: number, portProtocol: number): boolean {
+  return setProtocol === NAMED_PORT_PROTOCOL_ANY || setProtocol === portProtocol;
 }

@@ -11,7 +11,7 @@
 import type { Selector } from '../api/selector/index.js';
 import { cidrContains } from '../lib/net/ip.js';
 import type { IpAddr } from '../lib/net/ip.js';
-import { namedPortProtocol } from '../model/rules.js';
+import { namedPortProtocol, namedPortProtocolMatches } from '../model/rules.js';
 import type { EntityMatch, ModelRule, PortRange } from '../model/types.js';
 import { DomainMatcher } from '../model/domain-match.js';
 import type { DomainHolder, Holder } from './ip-index.js';
@@ -72,12 +72,12 @@ function namedPortMatches(
   proto: number,
   packetProto: number,
 ): boolean {
-  if (end.port === undefined || packetProto !== proto) return false;
+  if (end.port === undefined || !namedPortProtocolMatches(proto, packetProto)) return false;
   for (const h of end.holders) {
     if (h.kind !== 'endpoint') continue;
     if (sel !== undefined && !sel.matches(h.labels)) continue;
     for (const p of h.endpoint.ports)
-      if (p.name === name && p.protocol === proto && p.port === end.port) return true;
+      if (p.name === name && p.protocol === packetProto && p.port === end.port) return true;
   }
   return false;
 }

@@ -47,8 +47,10 @@ function storedKind(kind: PolicyKind): { kind: string; namespaced: boolean } | s
       return 'a profile is not shown as a policy (its rules allow what the namespace or service account allows)';
     case 'EndOfTier':
       return 'end of tier is not a policy: no policy in the tier matched, so the tier denied';
+    case 'AdminNetworkPolicy':
+    case 'BaselineAdminNetworkPolicy':
     case 'ClusterNetworkPolicy':
-      return 'ClusterNetworkPolicy is not stored in this datastore';
+      return { kind, namespaced: false };
     case 'KindUnspecified':
       return 'kind: required';
   }

@@ -94,6 +94,11 @@ const LIVE_KINDS = [
   'GlobalNetworkPolicy',
   'NetworkPolicy',
   'KubernetesNetworkPolicy',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
+  // Their labels and addresses resolve admin policies' `nodes` peers.
+  'Node',
   'StagedGlobalNetworkPolicy',
   'StagedNetworkPolicy',
   'StagedKubernetesNetworkPolicy',
