@@ -8,6 +8,9 @@
  * `--bind`: serve on that one address only (a hostNetwork pod in its node's namespace: the node's own
  * programs keep their ports on its other addresses); a probe may name its source address.
  *
+ * Served ports stay free for it: the namespace's ephemeral ports are moved above them (61000-65535) and the
+ * served ones reserved, so no probe's own lingering socket takes one a later `serve` asks for.
+ *
  * A probe is bounded by its timeout. TCP: connected = allowed, RST = refused, silence = denied. UDP: one
  * datagram, resent twice within the timeout; the echo = allowed, ICMP port unreachable = refused, silence =
  * denied. An ICMP host or network unreachable is `unreachable` for both (routing failed, not policy). When the timeout fires, the verdict waits for one more I/O poll (setImmediate runs after it), so a
@@ -19,7 +22,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -219,9 +222,10 @@ class EchoServers {
     const want = new Set(ports);
     for (const [port, server] of this.#tcp) if (!want.has(port)) this.#closeTcp(port, server);
     for (const [port, sock] of this.#udp) if (!want.has(port)) this.#closeUdp(port, sock);
+    reservePorts(want);
     for (const port of want) {
-      if (!this.#tcp.has(port)) this.#tcp.set(port, await listenTcp(port, this.#bind));
-      if (!this.#udp.has(port)) this.#udp.set(port, await listenUdp(port, this.#bind));
+      if (!this.#tcp.has(port)) this.#tcp.set(port, await untilFree(() => listenTcp(port, this.#bind)));
+      if (!this.#udp.has(port)) this.#udp.set(port, await untilFree(() => listenUdp(port, this.#bind)));
     }
   }
 
@@ -238,6 +242,52 @@ class EchoServers {
   close(): void {
     for (const [port, server] of this.#tcp) this.#closeTcp(port, server);
     for (const [port, sock] of this.#udp) this.#closeUdp(port, sock);
+  }
+}
+
+const RESERVED_PORTS = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+const PORT_RANGE = '/proc/sys/net/ipv4/ip_local_port_range';
+/** The namespace's ephemeral ports: above the ports cases probe (34345..36364 among them). */
+const EPHEMERAL_RANGE = '61000 65535';
+
+/**
+ * Moves this namespace's ephemeral ports (both families) above the ports cases serve: a probe's own socket
+ * that lingers (a FIN dropped by the next state's policy keeps it in FIN_WAIT for minutes) must not hold a
+ * port a later state serves. Best effort.
+ */
+function narrowEphemeralPorts(): void {
+  try {
+    writeFileSync(PORT_RANGE, EPHEMERAL_RANGE);
+  } catch (e) {
+    process.stderr.write(`cannot set the ephemeral ports: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+/**
+ * Keeps the served ports out of this namespace's ephemeral range (for both families), so that no probe's
+ * own socket takes one of them and a later `serve` finds it in use (cases probe ports such as 34345, inside
+ * the range). Added to what is reserved already (several agents may share a node's namespace); best effort.
+ */
+function reservePorts(ports: ReadonlySet<number>): void {
+  try {
+    const have = readFileSync(RESERVED_PORTS, 'utf8').trim();
+    const add = [...ports].filter((p) => !have.split(',').includes(String(p)));
+    if (add.length > 0) writeFileSync(RESERVED_PORTS, [have, ...add].filter((x) => x !== '').join(','));
+  } catch (e) {
+    process.stderr.write(`cannot reserve ports: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+/** Retries a listen that fails with EADDRINUSE for up to 5 s (a socket made before the reservation). */
+async function untilFree<T>(listen: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    try {
+      return await listen();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || performance.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 
@@ -264,9 +314,13 @@ function listenUdp(port: number, bind: string | undefined): Promise<UdpSocket> {
     sock.on('message', (m, rinfo) => {
       sock.send(m, rinfo.port, rinfo.address);
     });
-    sock.once('error', reject);
+    const failed = (e: Error): void => {
+      sock.close();
+      reject(e);
+    };
+    sock.once('error', failed);
     sock.bind({ port, address: bind ?? '::' }, () => {
-      sock.off('error', reject);
+      sock.off('error', failed);
       sock.on('error', (e) => process.stderr.write(`udp ${port}: ${e.message}\n`));
       resolve(sock);
     });
@@ -333,6 +387,7 @@ async function main(): Promise<void> {
   const socketPath = values.socket;
   const ports = values.ports === '' ? [] : values.ports.split(',').map(Number);
   if (!ports.every(isPort)) throw new Error(`bad --ports ${values.ports}`);
+  narrowEphemeralPorts();
   const servers = new EchoServers(values.bind);
   await servers.set(ports);
   // The control socket comes last: once it accepts, every initial port listens.
