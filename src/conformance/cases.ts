@@ -1,6 +1,8 @@
 /**
- * NetworkPolicy truth-table case files (testdata/conformance/README.md): parsing, placeholder resolution,
- * expansion of steps into full states, and the IPv6 mapping used by `--ip-family 6`.
+ * Truth-table case files (testdata/conformance/README.md): NetworkPolicy cases and admin/cluster network policy
+ * cases (AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy, with the cluster's `nodes`):
+ * parsing, placeholder resolution, expansion of steps into full states, and the IPv6 mapping used by
+ * `--ip-family 6`.
  */
 import { CalicoError } from '../lib/errors.js';
 import { formatIp, parseCidr, parseIp } from '../lib/net/ip.js';
@@ -17,21 +19,52 @@ export interface CasePod {
   readonly nodeName?: string;
 }
 
+/** `expected[from][to]`: true when the connection is allowed. */
+export type TruthTable = Readonly<Record<string, Readonly<Record<string, boolean>>>>;
+
+/**
+ * The tables of a probe: `expected` (the suite's own verdicts) and, in admin network policy cases,
+ * `derivedExpected` (the full matrix derived from the same semantics).
+ */
+export type ProbeTable = 'expected' | 'derivedExpected';
+
 export interface Probe {
   readonly protocol: string;
   readonly port: number;
-  readonly expected: Readonly<Record<string, Readonly<Record<string, boolean>>>>;
+  readonly expected: TruthTable;
+  readonly derivedExpected?: TruthTable;
   readonly ignoreLoopback?: boolean;
   readonly sparse?: boolean;
   readonly namedPort?: string | boolean;
 }
 
-/** One state of a case: the full set of namespaces, pods and policies, and the probes to judge. */
+/** A node of an admin network policy case: `nodes` peers select it by label and match its addresses. */
+export interface CaseNode {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly ips: readonly string[];
+}
+
+/**
+ * An AdminNetworkPolicy, BaselineAdminNetworkPolicy or ClusterNetworkPolicy document of a state, with the
+ * case field it came from (`adminNetworkPolicies[0]`, `baselineAdminNetworkPolicy`, `clusterNetworkPolicies[1]`).
+ */
+export interface ClusterPolicyDoc {
+  readonly field: string;
+  readonly doc: unknown;
+}
+
+/** One state of a case: the full set of namespaces, pods, nodes and policies, and the probes to judge. */
 export interface CaseState {
   readonly description: string;
   readonly namespaces: Readonly<Record<string, { labels?: Record<string, string> }>>;
   readonly pods: readonly CasePod[];
+  /** The case's nodes (the same in every state; empty in NetworkPolicy cases). */
+  readonly nodes: readonly CaseNode[];
+  /** NetworkPolicies (and, in calico-ts's own cases, any Calico policy kind). */
   readonly policies: readonly unknown[];
+  /** Admin and cluster network policies (empty in NetworkPolicy cases). */
+  readonly clusterPolicies: readonly ClusterPolicyDoc[];
   readonly probes: readonly Probe[];
 }
 
@@ -40,6 +73,7 @@ export interface NetpolCase {
   readonly name: string;
   readonly suite?: string;
   readonly features: readonly string[];
+  readonly nodes: readonly CaseNode[];
   readonly states: readonly CaseState[];
 }
 
@@ -116,6 +150,9 @@ function mapPolicyToV6(policy: unknown): unknown {
           ? { except: (v.except as unknown[]).map((e) => (typeof e === 'string' ? mapAddressToV6(e) : e)) }
           : {}),
       };
+    } else if (k === 'networks' && Array.isArray(v)) {
+      // Admin network policy peers: CIDRs (IPv6 ones, such as ::/0, are kept as they are).
+      out[k] = v.map((e: unknown) => (typeof e === 'string' ? mapAddressToV6(e) : e));
     } else {
       out[k] = mapPolicyToV6(v);
     }
@@ -143,6 +180,16 @@ function parsePod(x: unknown, where: string): CasePod {
   };
 }
 
+function checkTable(x: unknown, where: string): void {
+  if (!isRecord(x)) throw new CaseFileError(`${where}: expected an object of rows`);
+  for (const [from, row] of Object.entries(x)) {
+    if (!isRecord(row)) throw new CaseFileError(`${where}.${from}: expected an object of cells`);
+    for (const [to, v] of Object.entries(row)) {
+      if (typeof v !== 'boolean') throw new CaseFileError(`${where}.${from}.${to}: expected true or false`);
+    }
+  }
+}
+
 function parseProbes(x: unknown, where: string): Probe[] {
   return asArray(x, where).map((p, i) => {
     if (
@@ -153,8 +200,50 @@ function parseProbes(x: unknown, where: string): Probe[] {
     ) {
       throw new CaseFileError(`${where}[${i}]: a probe needs protocol, port and expected`);
     }
+    checkTable(p.expected, `${where}[${i}].expected`);
+    if (p.derivedExpected !== undefined) checkTable(p.derivedExpected, `${where}[${i}].derivedExpected`);
     return p as unknown as Probe;
   });
+}
+
+function parseNode(x: unknown, where: string): CaseNode {
+  if (!isRecord(x) || typeof x.name !== 'string') throw new CaseFileError(`${where}: a node needs a name`);
+  const labels = x.labels === undefined ? {} : x.labels;
+  if (!isRecord(labels) || Object.values(labels).some((v) => typeof v !== 'string'))
+    throw new CaseFileError(`${where}.labels: expected an object of strings`);
+  const ips = asArray(x.ips, `${where}.ips`).map((ip, i) => {
+    if (typeof ip !== 'string' || parseIp(ip) === undefined)
+      throw new CaseFileError(`${where}.ips[${i}]: not an IP address: ${JSON.stringify(ip)}`);
+    return ip;
+  });
+  return { name: x.name, labels: labels as Record<string, string>, ips };
+}
+
+/** A step's admin and cluster network policies, in the order AdminNetworkPolicies, baseline, cluster. */
+function stepClusterPolicies(s: Record<string, unknown>, where: string): ClusterPolicyDoc[] {
+  const docs: ClusterPolicyDoc[] = [];
+  const list = (field: string): void => {
+    asArray(s[field], `${where}.${field}`).forEach((doc, j) => {
+      if (!isRecord(doc)) throw new CaseFileError(`${where}.${field}[${j}]: expected an object`);
+      docs.push({ field: `${field}[${j}]`, doc });
+    });
+  };
+  list('adminNetworkPolicies');
+  const banp = s.baselineAdminNetworkPolicy;
+  if (banp !== undefined && banp !== null) {
+    if (!isRecord(banp))
+      throw new CaseFileError(`${where}.baselineAdminNetworkPolicy: expected an object or null`);
+    docs.push({ field: 'baselineAdminNetworkPolicy', doc: banp });
+  }
+  list('clusterNetworkPolicies');
+  return docs;
+}
+
+function stepDescription(s: Record<string, unknown>, i: number): string {
+  if (typeof s.description === 'string') return s.description;
+  if (typeof s.subtest === 'string')
+    return typeof s.phase === 'number' ? `${s.subtest}, phase ${s.phase}` : s.subtest;
+  return `step ${i}`;
 }
 
 /** Parses one case and expands single-phase and multi-step forms into a list of full states. */
@@ -163,6 +252,8 @@ export function parseCase(x: unknown, where: string, family: 4 | 6 = 4): NetpolC
   const id = x.id;
   let namespaces = (isRecord(x.namespaces) ? x.namespaces : {}) as CaseState['namespaces'];
   let pods = asArray(x.pods, `${id}.pods`).map((p, i) => parsePod(p, `${id}.pods[${i}]`));
+  const caseNodes = asArray(x.nodes, `${id}.nodes`).map((n, i) => parseNode(n, `${id}.nodes[${i}]`));
+  const nodes = family === 6 ? caseNodes.map((n) => ({ ...n, ips: n.ips.map(mapAddressToV6) })) : caseNodes;
   const rawSteps: Record<string, unknown>[] = Array.isArray(x.steps)
     ? (x.steps as unknown[]).map((s, i) => {
         if (!isRecord(s)) throw new CaseFileError(`${id}.steps[${i}]: expected an object`);
@@ -175,15 +266,22 @@ export function parseCase(x: unknown, where: string, family: 4 | 6 = 4): NetpolC
     if (Array.isArray(s.pods)) pods = s.pods.map((p, j) => parsePod(p, `${w}.pods[${j}]`));
     // Placeholders resolve against the addresses as written; the IPv6 mapping applies afterwards.
     const byKey = new Map(pods.map((p) => [podKey(p.namespace, p.name), p]));
-    const policies = asArray(s.policies, `${w}.policies`).map((p, j) => {
-      const resolved = resolvePlaceholders(p, byKey, `${w}.policies[${j}]`);
+    const prepare = (doc: unknown, field: string): unknown => {
+      const resolved = resolvePlaceholders(doc, byKey, `${w}.${field}`);
       return family === 6 ? mapPolicyToV6(resolved) : resolved;
-    });
+    };
+    const policies = asArray(s.policies, `${w}.policies`).map((p, j) => prepare(p, `policies[${j}]`));
+    const clusterPolicies = stepClusterPolicies(s, w).map(({ field, doc }) => ({
+      field,
+      doc: prepare(doc, field),
+    }));
     return {
-      description: typeof s.description === 'string' ? s.description : `step ${i}`,
+      description: stepDescription(s, i),
       namespaces,
       pods: family === 6 ? pods.map((p) => ({ ...p, ip: mapAddressToV6(p.ip) })) : pods,
+      nodes,
       policies,
+      clusterPolicies,
       probes: parseProbes(s.probes, `${w}.probes`),
     };
   });
@@ -192,16 +290,28 @@ export function parseCase(x: unknown, where: string, family: 4 | 6 = 4): NetpolC
     name: typeof x.name === 'string' ? x.name : id,
     ...(typeof x.suite === 'string' ? { suite: x.suite } : {}),
     features: asArray(x.features, `${id}.features`).map(String),
+    nodes,
     states,
   };
 }
 
-/** The judged cells of a probe: [from, to, expected]. */
-export function* probeCells(probe: Probe): Generator<[string, string, boolean]> {
+/**
+ * The judged cells of a probe: [from, to, expected, table], the `expected` table's first (the suite's own
+ * verdicts), then the `derivedExpected` cells that `expected` does not already hold with the same verdict.
+ */
+export function* probeCells(probe: Probe): Generator<[string, string, boolean, ProbeTable]> {
   for (const [from, row] of Object.entries(probe.expected)) {
     for (const [to, expected] of Object.entries(row)) {
       if (probe.ignoreLoopback === true && from === to) continue;
-      yield [from, to, expected];
+      yield [from, to, expected, 'expected'];
+    }
+  }
+  for (const [from, row] of Object.entries(probe.derivedExpected ?? {})) {
+    for (const [to, expected] of Object.entries(row)) {
+      if (probe.ignoreLoopback === true && from === to) continue;
+      const row0 = Object.hasOwn(probe.expected, from) ? probe.expected[from] : undefined;
+      if (row0 !== undefined && Object.hasOwn(row0, to) && row0[to] === expected) continue;
+      yield [from, to, expected, 'derivedExpected'];
     }
   }
 }

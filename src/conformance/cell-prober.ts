@@ -3,7 +3,8 @@
  * cell of the state's probes is started at once, with bounded concurrency, as soon as the state is in force
  * (a denied cell costs a full timeout, so probing in parallel is what keeps a run short); `probe` then hands
  * out the verdicts, each distinct connection probed once per state. SCTP cells are skipped (the kernel here
- * has no SCTP), as are hostNetwork pods (not modelled by the lab) and protocols the lab does not probe.
+ * has no SCTP), as are protocols the lab does not probe, and hostNetwork pods where the driver does not
+ * model them (the nftables driver does: lab-nodes.ts).
  * A probe that fails for another reason than policy (no route, refused, error) fails the case: counting it
  * as denied could pass a deny case for the wrong reason.
  */
@@ -34,6 +35,8 @@ export interface CellProberOptions {
   readonly probeTimeoutMs?: number;
   /** Probes in flight at once. Default 128. */
   readonly concurrency?: number;
+  /** Whether cells from or to hostNetwork pods are probed (the driver models them); default: skipped. */
+  readonly hostNetwork?: boolean;
 }
 
 function cellKey(c: ProbeCell): string {
@@ -74,7 +77,7 @@ export class CellProber {
     const to = this.#pods.get(cell.to);
     if (from === undefined || to === undefined)
       return Promise.resolve({ kind: 'skipped', reason: `unknown pod in ${cell.from} -> ${cell.to}` });
-    if (from.hostNetwork === true || to.hostNetwork === true)
+    if (this.#o.hostNetwork !== true && (from.hostNetwork === true || to.hostNetwork === true))
       return Promise.resolve({ kind: 'skipped', reason: HOST_NETWORK_SKIP_REASON });
     if (protocol !== 'tcp' && protocol !== 'udp')
       return Promise.resolve({ kind: 'skipped', reason: `protocol ${cell.protocol} not probed by the lab` });

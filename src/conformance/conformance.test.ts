@@ -6,11 +6,12 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot, testdataPath } from '../test-support/repo.js';
 import { parseCase } from './cases.js';
-import { runCase } from './runner.js';
+import { describeMismatch, runCase } from './runner.js';
 import { runSelectorVectors } from './selector-vectors.js';
 import { SimDriver } from './sim.js';
 
 const netpolFiles = readdirSync(testdataPath('conformance', 'netpol')).filter((f) => f.endsWith('.json'));
+const anpFiles = readdirSync(testdataPath('conformance', 'anp')).filter((f) => f.endsWith('.json'));
 
 describe('shared conformance corpus, sim dataplane', () => {
   it('passes every selector vector', () => {
@@ -39,6 +40,27 @@ describe('shared conformance corpus, sim dataplane', () => {
         assert.deepEqual(failures, []);
       });
     }
+    it(`passes every admin network policy case, both tables (IPv${family})`, async () => {
+      assert.deepEqual(anpFiles.sort(), [
+        'network-policy-api-v1alpha1.json',
+        'network-policy-api-v1alpha2.json',
+      ]);
+      await using driver = new SimDriver();
+      const failures: string[] = [];
+      let passed = 0;
+      for (const file of anpFiles) {
+        const raw = JSON.parse(readFileSync(testdataPath('conformance', 'anp', file), 'utf8')) as unknown[];
+        for (const [i, c] of raw.entries()) {
+          const r = await runCase(parseCase(c, `${file}[${i}]`, family), driver, AbortSignal.timeout(60_000));
+          if (r.passed) passed++;
+          else failures.push(`${r.id}: ${r.error ?? describeMismatch(r.mismatches[0]!)}`);
+          // Every cell of the full matrix is judged: 10 pods, so 100 per probe.
+          assert.ok(r.cellsJudged >= 100, `${r.id} judged ${r.cellsJudged} connections`);
+        }
+      }
+      assert.deepEqual(failures, []);
+      assert.equal(passed, 24);
+    });
   }
 });
 
@@ -55,6 +77,12 @@ describe('calico-conformance command', () => {
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines.at(-1) ?? '', /^\d+ passed, 0 failed$/);
+  });
+
+  it('runs the admin network policy files: 24 passed, 0 failed', () => {
+    const r = run(['--dataplane', 'sim', ...anpFiles.map((f) => testdataPath('conformance', 'anp', f))]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(r.stdout.trimEnd().split('\n').at(-1), '24 passed, 0 failed');
   });
 
   it('prints one FAIL line per failing case with its first mismatch, and exits 1', () => {

@@ -35,7 +35,7 @@ import type { Decision, Direction, DirectionTrace } from '../policy/trace.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
 import type { CellOutcome, DataplaneDriver, ProbeCell } from './driver.js';
 import type { NftablesDriver } from './nftables-driver.js';
-import { caseNamespaces, casePodToPod, decodeStatePolicies } from './sim.js';
+import { caseNamespaces, casePodToPod, decodeStatePolicies, modelNodes } from './sim.js';
 
 /** One direction of one probed connection whose kernel trace differs from the evaluator's. */
 export interface TraceMismatch {
@@ -153,9 +153,14 @@ export class FlowTraceDriver implements DataplaneDriver {
 
   async applyState(state: CaseState, opts: { signal: AbortSignal }): Promise<readonly string[]> {
     await this.#finish(opts.signal);
-    const { resources, problems } = decodeStatePolicies(state);
+    const { resources, nodes, problems } = decodeStatePolicies(state);
     if (problems.length > 0) return problems;
-    const inputs: ModelInput[] = [...caseNamespaces(state), ...state.pods.map(casePodToPod), ...resources];
+    const inputs: ModelInput[] = [
+      ...caseNamespaces(state),
+      ...state.pods.map(casePodToPod),
+      ...modelNodes(nodes),
+      ...resources,
+    ];
     const snapshot = buildSnapshot(inputs);
     const lab = await this.#inner.labCluster(opts.signal);
     const node = lab.nodes()[0];

@@ -173,6 +173,11 @@ export class KubernetesDriver implements DataplaneDriver {
 
   async applyState(state: CaseState, opts: Signal): Promise<readonly string[]> {
     const { signal } = opts;
+    if (state.clusterPolicies.length > 0)
+      return [
+        `${state.clusterPolicies.map((p) => p.field).join(', ')}: admin and cluster network policies are not ` +
+          'created through the Kubernetes API by this driver (run them without --kubernetes)',
+      ];
     const split = splitStatePolicies(state);
     if (split.problems.length > 0) return split.problems;
     const c = await this.#ready(signal);

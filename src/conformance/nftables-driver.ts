@@ -24,6 +24,11 @@
  * relabelled, the rest are replaced (a CNI pod through CNI DEL, which releases its address), namespaces and
  * policies are made exactly the state's. Every probed port is served (TCP and UDP echo) by every pod of the
  * case. The cells are probed by cell-prober.ts (all at once as soon as the state is in force; SCTP skipped).
+ *
+ * Admin network policy cases: the lab gets a node per case node, holding its addresses, with its Calico Node
+ * resource carrying the case node's labels and addresses; hostNetwork pods listen in their node's namespace
+ * on their address (lab-nodes.ts); the AdminNetworkPolicies, BaselineAdminNetworkPolicy and
+ * ClusterNetworkPolicies are stored beside the state's other policies.
  */
 import { existsSync } from 'node:fs';
 import { keyOf, type Resource } from '../datastore/index.js';
@@ -40,6 +45,7 @@ import { NodeCommandRunner } from '../dataplane/exec/node-runner.js';
 import type { CasePod, CaseState, NetpolCase } from './cases.js';
 import { CellProber } from './cell-prober.js';
 import { ensureCasePools } from './case-pools.js';
+import { CaseNodes } from './lab-nodes.js';
 import type { CellOutcome, DataplaneDriver, ProbeCell } from './driver.js';
 import { caseNamespaces, decodeStatePolicies } from './sim.js';
 
@@ -60,6 +66,9 @@ const CASE_KINDS = [
   'Tier',
   'NetworkSet',
   'GlobalNetworkSet',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+  'ClusterNetworkPolicy',
 ] as const;
 
 export interface NftablesDriverOptions {
@@ -114,6 +123,7 @@ export class NftablesDriver implements DataplaneDriver {
   readonly name = 'nftables';
   readonly #opts: NftablesDriverOptions;
   readonly #prober: CellProber;
+  readonly #caseNodes = new CaseNodes();
   #lab: Promise<LabCluster> | undefined;
   #ports: number[] = [];
   /** Addresses an enabled pool is known to cover (pools are never removed during a run). */
@@ -129,6 +139,7 @@ export class NftablesDriver implements DataplaneDriver {
       },
       ...(opts.probeTimeoutMs !== undefined ? { probeTimeoutMs: opts.probeTimeoutMs } : {}),
       ...(opts.probeConcurrency !== undefined ? { concurrency: opts.probeConcurrency } : {}),
+      hostNetwork: true,
     });
   }
 
@@ -180,6 +191,10 @@ export class NftablesDriver implements DataplaneDriver {
   async startCase(c: NetpolCase, opts: { signal: AbortSignal }): Promise<void> {
     const lab = await this.#labReady(opts.signal);
     this.#ports = casePorts(c);
+    await this.#caseNodes.ensureLabNodes(lab, c.nodes.length, {
+      signal: opts.signal,
+      ...(this.#opts.log !== undefined ? { log: this.#opts.log } : {}),
+    });
     // An agent that died in an earlier case failed that case; the next one gets a fresh agent.
     for (const n of lab.nodes()) {
       if (lab.agentRunning(n.name)) continue;
@@ -198,7 +213,9 @@ export class NftablesDriver implements DataplaneDriver {
       caseNamespaces(state).map((n) => [n.metadata.name, n.metadata.labels]),
     );
     await lab.setNamespaces(namespaces, { signal });
+    await this.#caseNodes.apply(lab, state, { signal });
     await this.#reconcilePods(lab, state.pods, signal);
+    await this.#caseNodes.reconcilePods(lab, state, this.#ports);
     const policies: Resource[] = resources;
     const kinds = new Set<string>([...CASE_KINDS, ...policies.map((r) => keyOf(r).kind)]);
     await lab.replaceResources([...kinds], policies, { signal });

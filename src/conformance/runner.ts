@@ -1,10 +1,12 @@
 /**
- * Runs NetworkPolicy cases through a dataplane driver and compares every judged cell with the truth table.
- * A case passes when every state applies cleanly and every judged cell matches.
+ * Runs truth-table cases through a dataplane driver and compares every judged cell with the truth table.
+ * A case passes when every state applies cleanly and every judged cell matches. In a probe with two tables
+ * (admin network policy cases), the `expected` cells are judged and reported first (the suite's own
+ * verdicts), then the `derivedExpected` ones; a mismatch names its table.
  */
 import { errorMessage } from '../lib/errors.js';
 import { probeCells } from './cases.js';
-import type { NetpolCase } from './cases.js';
+import type { NetpolCase, ProbeTable } from './cases.js';
 import type { DataplaneDriver, ProbeCell } from './driver.js';
 
 export interface Mismatch {
@@ -16,6 +18,8 @@ export interface Mismatch {
   readonly port: number;
   readonly expected: boolean;
   readonly got: boolean;
+  /** The table the cell comes from, when the probe has two. */
+  readonly table?: ProbeTable;
   readonly detail?: string;
 }
 
@@ -47,7 +51,11 @@ export async function runCase(
     cellsJudged: judged,
     cellsSkipped: skipped,
     skipReasons: [...reasons],
-    mismatches,
+    // The suite's own verdicts first: the first mismatch reported is one of theirs when there is one.
+    mismatches: [
+      ...mismatches.filter((m) => m.table !== 'derivedExpected'),
+      ...mismatches.filter((m) => m.table === 'derivedExpected'),
+    ],
     ...(error !== undefined ? { error } : {}),
   });
   try {
@@ -59,15 +67,19 @@ export async function runCase(
       for (const probe of state.probes) {
         const cells: ProbeCell[] = [];
         const expected: boolean[] = [];
-        for (const [from, to, exp] of probeCells(probe)) {
+        const tables: ProbeTable[] = [];
+        for (const [from, to, exp, table] of probeCells(probe)) {
           cells.push({ from, to, protocol: probe.protocol, port: probe.port });
           expected.push(exp);
+          tables.push(table);
         }
+        const twoTables = probe.derivedExpected !== undefined;
         const outcomes = await driver.probe(cells, { signal });
         outcomes.forEach((o, i) => {
           const cell = cells[i];
           const exp = expected[i];
-          if (cell === undefined || exp === undefined) return;
+          const table = tables[i];
+          if (cell === undefined || exp === undefined || table === undefined) return;
           if (o.kind === 'skipped') {
             skipped++;
             reasons.add(o.reason);
@@ -81,6 +93,7 @@ export async function runCase(
               ...cell,
               expected: exp,
               got: o.allowed,
+              ...(twoTables ? { table } : {}),
               ...(o.detail !== undefined ? { detail: o.detail } : {}),
             });
           }
@@ -99,7 +112,8 @@ export async function runCase(
 export function describeMismatch(m: Mismatch): string {
   const verdict = (b: boolean): string => (b ? 'allow' : 'deny');
   return (
-    `step ${m.step} (${m.stepDescription}): ${m.from} -> ${m.to} ${m.protocol}/${m.port}: ` +
+    `step ${m.step} (${m.stepDescription})${m.table !== undefined ? `, table ${m.table}` : ''}: ` +
+    `${m.from} -> ${m.to} ${m.protocol}/${m.port}: ` +
     `expected ${verdict(m.expected)}, got ${verdict(m.got)}${m.detail !== undefined ? `; ${m.detail}` : ''}`
   );
 }

@@ -15,7 +15,7 @@ import type { ProbeAgentClient } from './probe-client.js';
 import { FABRIC, hopProblem, probeHops, type Hop, type PodEnd } from './probe-path.js';
 import type { ProbeOutcome } from './probe-protocol.js';
 import { nodeRoutes, type RouteEntry } from './routes.js';
-import type { LabState, PodRecord } from './state.js';
+import type { HostPodRecord, LabState, PodRecord } from './state.js';
 import { LAB_POOL_CIDR, agentRouted, nodeAddresses } from './topology.js';
 
 type Signal = { readonly signal?: AbortSignal };
@@ -70,9 +70,13 @@ export class ProbePaths {
     options: Signal,
   ): Promise<string | undefined> {
     const pods = this.#pods();
-    const src = this.#podEnd(pods.find((p) => `${p.namespace}/${p.name}` === from));
+    const hosts = this.#state.hostPods ?? [];
     const addr = parseIp(dstIp);
-    const dst = this.#podEnd(pods.find((p) => p.ip !== '' && parseIp(p.ip)?.value === addr?.value));
+    const at = (p: { readonly ip: string }): boolean => p.ip !== '' && parseIp(p.ip)?.value === addr?.value;
+    const src =
+      this.#podEnd(pods.find((p) => `${p.namespace}/${p.name}` === from)) ??
+      this.#hostEnd(hosts.find((p) => `${p.namespace}/${p.name}` === from));
+    const dst = this.#podEnd(pods.find(at)) ?? this.#hostEnd(hosts.find(at));
     // natOutgoing on the agents' pool (topology.ts) hides a pod behind its node's address outside the pool.
     const masquerade =
       agentRouted(this.#state.network ?? 'static') && src !== undefined && inPool(src.ip) && !inPool(dstIp);
@@ -94,6 +98,21 @@ export class ProbePaths {
       node: n.name,
       hostIfname: p.hostIfname,
       nodeAddress: p.family === 4 ? a.v4 : a.v6,
+    };
+  }
+
+  /** A hostNetwork pod's end: its address is its node's own. */
+  #hostEnd(p: HostPodRecord | undefined): PodEnd | undefined {
+    const n = p === undefined ? undefined : this.#state.nodes.find((x) => x.name === p.node);
+    if (p === undefined || n === undefined) return undefined;
+    const a = nodeAddresses(n.index, n.rack ?? 1);
+    return {
+      key: `${p.namespace}/${p.name}`,
+      ip: p.ip,
+      node: n.name,
+      hostIfname: '',
+      nodeAddress: p.family === 4 ? a.v4 : a.v6,
+      host: true,
     };
   }
 
@@ -133,7 +152,10 @@ export async function probeFrom(
   from: string,
   client: ProbeAgentClient,
   p: LabProbe,
+  /** The address to probe from (a hostNetwork pod's); absent: the kernel picks one. */
+  source?: string,
 ): Promise<ProbeOutcome> {
+  const src = source !== undefined ? { source } : {};
   const timeoutMs = p.timeoutMs ?? 1000;
   const startedAt = paths.now();
   // A silent drop is "denied" only when the packets had a route both ways.
@@ -150,7 +172,7 @@ export async function probeFrom(
   const byName = !lab.hasPod(p.to) && p.to !== 'outside' && parseIp(p.to) === undefined && isQueryName(p.to);
   if (!byName) {
     const ip = lab.addressOf(p.to);
-    return judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+    return judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs, ...src }));
   }
   const r = await resolveFromPod(client, p.to, { timeoutMs });
   const dnsIp = lab.clusterDnsAddress();
@@ -165,6 +187,9 @@ export async function probeFrom(
   const ip = r.addresses[0];
   if (ip === undefined)
     return { verdict: 'error', detail: `${p.to}: ${r.detail}, no address`, elapsedMs: r.elapsedMs };
-  const o = await judge(ip, await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs }));
+  const o = await judge(
+    ip,
+    await client.probe({ protocol: p.protocol, ip, port: p.port, timeoutMs, ...src }),
+  );
   return { ...o, detail: `${p.to} is ${ip} (${r.detail}); ${o.detail}` };
 }

@@ -34,6 +34,7 @@ import {
   resolveFromPod,
   type ClusterDnsContext,
 } from './cluster-dns.js';
+import { LabHostPods, type HostPodSpec } from './cluster-host-pods.js';
 import { LabInfra } from './cluster-infra.js';
 import { newLab, teardownLab } from './cluster-lifecycle.js';
 import {
@@ -60,7 +61,14 @@ import type { ProbeOutcome, ResolveOutcome } from './probe-protocol.js';
 import { LabProcess } from './process.js';
 import { replaceResources } from './resource-sync.js';
 import { labNamespace, syncSentinel, type LabPodSpec } from './resources.js';
-import { loadState, saveState, type LabState, type NodeRecord, type PodRecord } from './state.js';
+import {
+  loadState,
+  saveState,
+  type HostPodRecord,
+  type LabState,
+  type NodeRecord,
+  type PodRecord,
+} from './state.js';
 import { agentRouted, nodeIndexForAddress, type LabNetwork } from './topology.js';
 
 export { LAB_NETNS_PREFIX } from './cluster-options.js';
@@ -82,6 +90,7 @@ export class LabCluster implements AsyncDisposable {
   readonly #agents: LabAgents;
   readonly #probes = new ProbeAgents();
   readonly #infra: LabInfra;
+  readonly #hostPods: LabHostPods;
   readonly #paths: ProbePaths;
   /** The control plane, kubelets and the pods they run (kube/lab-cluster.ts). */
   readonly #kube: LabKubernetes;
@@ -94,6 +103,7 @@ export class LabCluster implements AsyncDisposable {
     this.datastore = datastore;
     this.#opts = opts;
     this.#infra = new LabInfra(runner, state, this.#probes);
+    this.#hostPods = new LabHostPods(runner, state, this.#probes);
     this.#kube = new LabKubernetes(state, this.#probes, (o) => this.#infra.ensureCni(o));
     this.#paths = new ProbePaths(runner, state, () => [...state.pods, ...this.#kube.pods.values()]);
     this.#agents = new LabAgents(
@@ -118,6 +128,7 @@ export class LabCluster implements AsyncDisposable {
     for (const p of state.pods)
       if (p.probePid !== undefined) lab.#probes.add(recordKey(p), LabProcess.adopt(p.probePid, p.logFile));
     lab.#infra.adoptOutside();
+    lab.#hostPods.adopt();
     // The pods the kubelets run, so `probe` knows them (labels come from the API when a caller needs them).
     if (state.datastore?.type === 'kubernetes') lab.setKubernetesPods(kubeletPodRecords(state.nodes));
     return lab;
@@ -169,6 +180,37 @@ export class LabCluster implements AsyncDisposable {
 
   hasPod(key: string): boolean {
     return this.#kube.pods.has(key) || this.#state.pods.some((x) => recordKey(x) === key);
+  }
+
+  /** The hostNetwork pods (cluster-host-pods.ts). */
+  hostPods(): readonly Readonly<HostPodRecord>[] {
+    return this.#hostPods.list();
+  }
+
+  hasHostPod(key: string): boolean {
+    return this.#hostPods.get(key) !== undefined;
+  }
+
+  /**
+   * Makes `ips` the node's addresses besides its fabric ones (on its `lo`, routed to it by the fabric): the
+   * addresses its hostNetwork pods have.
+   */
+  async setNodeHostAddresses(node: string, ips: readonly string[], options: Timing = {}): Promise<void> {
+    await this.#hostPods.setNodeAddresses(node, ips, sig(options));
+  }
+
+  /** A hostNetwork pod on `node`, serving `spec.ports` on `spec.ip` (one of the node's host addresses). */
+  addHostPod(node: string, spec: HostPodSpec): Promise<Readonly<HostPodRecord>> {
+    return this.#hostPods.add(node, spec);
+  }
+
+  removeHostPods(keys: readonly string[]): Promise<void> {
+    return this.#hostPods.remove(keys);
+  }
+
+  /** Sets the ports a hostNetwork pod serves. */
+  setHostPodPorts(key: string, ports: readonly number[]): Promise<void> {
+    return this.#hostPods.setPorts(key, ports);
   }
 
   /**
@@ -506,19 +548,25 @@ export class LabCluster implements AsyncDisposable {
     return resolveFromPod(await this.#client(from), name, options);
   }
 
-  /** The address a probe target names: a pod key, `outside`, or an address. */
+  /** The address a probe target names: a pod key (hostNetwork pods too), `outside`, or an address. */
   addressOf(to: string): string {
-    const target = this.hasPod(to) ? this.pod(to).ip : to === 'outside' ? this.#state.outside?.ip : to;
+    const target = this.hasPod(to)
+      ? this.pod(to).ip
+      : (this.#hostPods.get(to)?.ip ?? (to === 'outside' ? this.#state.outside?.ip : to));
     if (target === undefined || parseIp(target) === undefined)
       throw new CalicoError('CALICO_ERR_USAGE', `no pod or address "${to}"`);
     return target;
   }
 
   /**
-   * One connect probe from pod `from` (a pod key, or `outside`) to a pod, `outside`, an address or a name
-   * (looked up from `from` first: a lookup that fails is the probe's outcome, saying so).
+   * One connect probe from pod `from` (a pod key, a hostNetwork pod's key, or `outside`) to a pod, `outside`,
+   * an address or a name (looked up from `from` first: a lookup that fails is the probe's outcome, saying
+   * so). A hostNetwork pod probes from its own address.
    */
   async probe(from: string, p: LabProbe): Promise<ProbeOutcome> {
+    const host = this.hasPod(from) ? undefined : this.#hostPods.get(from);
+    if (host !== undefined)
+      return probeFrom(this, this.#paths, from, await this.#hostPods.client(from), p, host.ip);
     const client = from === 'outside' ? await this.#infra.outsideClient() : await this.#client(from);
     return probeFrom(this, this.#paths, from, client, p);
   }

@@ -3,7 +3,13 @@
  * UDP echo on the ports it is told (dual-stack, so one socket per port serves both families), and runs connect
  * probes from the pod on request, over a unix socket (probe-protocol.ts).
  *
- *   node probe-agent.js --socket PATH [--ports 80,81] [--resolv-conf PATH]
+ *   node probe-agent.js --socket PATH [--ports 80,81] [--resolv-conf PATH] [--bind ADDR]
+ *
+ * `--bind`: serve on that one address only (a hostNetwork pod in its node's namespace: the node's own
+ * programs keep their ports on its other addresses); a probe may name its source address.
+ *
+ * Served ports stay free for it: the namespace's ephemeral ports are moved above them (61000-65535) and the
+ * served ones reserved, so no probe's own lingering socket takes one a later `serve` asks for.
  *
  * A probe is bounded by its timeout. TCP: connected = allowed, RST = refused, silence = denied. UDP: one
  * datagram, resent twice within the timeout; the echo = allowed, ICMP port unreachable = refused, silence =
@@ -16,7 +22,7 @@
  */
 import { randomBytes, randomInt } from 'node:crypto';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, isIP, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -87,7 +93,11 @@ function bounded(
 
 function probeTcp(req: ProbeRequest): Promise<ProbeOutcome> {
   return bounded(req.timeoutMs, (finish) => {
-    const s = connect({ host: req.ip, port: req.port });
+    const s = connect({
+      host: req.ip,
+      port: req.port,
+      ...(req.source !== undefined ? { localAddress: req.source } : {}),
+    });
     s.once('connect', () => {
       finish('allowed', 'connected');
     });
@@ -108,6 +118,7 @@ function udpExchange(
   timeoutMs: number,
   payload: Uint8Array,
   accept: (m: Buffer) => string | undefined,
+  source?: string,
 ): Promise<ProbeOutcome> {
   return bounded(timeoutMs, (finish) => {
     const s = createSocket(isIP(ip) === 6 ? 'udp6' : 'udp4');
@@ -127,10 +138,14 @@ function udpExchange(
       finish(...classify(e));
     });
     // Connected: an ICMP port unreachable then surfaces as ECONNREFUSED instead of silence.
-    s.connect(port, ip, () => {
-      send();
-      for (let i = 1; i < UDP_SENDS; i++) resends.push(setTimeout(send, (timeoutMs * i) / UDP_SENDS));
-    });
+    const start = (): void => {
+      s.connect(port, ip, () => {
+        send();
+        for (let i = 1; i < UDP_SENDS; i++) resends.push(setTimeout(send, (timeoutMs * i) / UDP_SENDS));
+      });
+    };
+    if (source === undefined) start();
+    else s.bind({ address: source, port: 0 }, start);
     return () => {
       closed = true;
       for (const t of resends) clearTimeout(t);
@@ -141,8 +156,13 @@ function udpExchange(
 
 function probeUdp(req: ProbeRequest): Promise<ProbeOutcome> {
   const payload = Buffer.from(`calts-probe-${randomBytes(6).toString('hex')}`);
-  return udpExchange(req.ip, req.port, req.timeoutMs, payload, (m) =>
-    m.equals(payload) ? 'echoed' : undefined,
+  return udpExchange(
+    req.ip,
+    req.port,
+    req.timeoutMs,
+    payload,
+    (m) => (m.equals(payload) ? 'echoed' : undefined),
+    req.source,
   );
 }
 
@@ -184,10 +204,15 @@ async function resolveName(req: ResolveRequest, resolvConf: string | undefined):
   };
 }
 
-/** The echo servers, reconfigured as a whole by `serve`. */
+/** The echo servers, reconfigured as a whole by `serve`; on every address, or on `bind` only. */
 class EchoServers {
   readonly #tcp = new Map<number, Server>();
   readonly #udp = new Map<number, UdpSocket>();
+  readonly #bind: string | undefined;
+
+  constructor(bind?: string) {
+    this.#bind = bind;
+  }
 
   get ports(): number[] {
     return [...this.#tcp.keys()].sort((a, b) => a - b);
@@ -197,9 +222,10 @@ class EchoServers {
     const want = new Set(ports);
     for (const [port, server] of this.#tcp) if (!want.has(port)) this.#closeTcp(port, server);
     for (const [port, sock] of this.#udp) if (!want.has(port)) this.#closeUdp(port, sock);
+    reservePorts(want);
     for (const port of want) {
-      if (!this.#tcp.has(port)) this.#tcp.set(port, await listenTcp(port));
-      if (!this.#udp.has(port)) this.#udp.set(port, await listenUdp(port));
+      if (!this.#tcp.has(port)) this.#tcp.set(port, await untilFree(() => listenTcp(port, this.#bind)));
+      if (!this.#udp.has(port)) this.#udp.set(port, await untilFree(() => listenUdp(port, this.#bind)));
     }
   }
 
@@ -219,7 +245,53 @@ class EchoServers {
   }
 }
 
-function listenTcp(port: number): Promise<Server> {
+const RESERVED_PORTS = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+const PORT_RANGE = '/proc/sys/net/ipv4/ip_local_port_range';
+/** The namespace's ephemeral ports: above the ports cases probe (34345..36364 among them). */
+const EPHEMERAL_RANGE = '61000 65535';
+
+/**
+ * Moves this namespace's ephemeral ports (both families) above the ports cases serve: a probe's own socket
+ * that lingers (a FIN dropped by the next state's policy keeps it in FIN_WAIT for minutes) must not hold a
+ * port a later state serves. Best effort.
+ */
+function narrowEphemeralPorts(): void {
+  try {
+    writeFileSync(PORT_RANGE, EPHEMERAL_RANGE);
+  } catch (e) {
+    process.stderr.write(`cannot set the ephemeral ports: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+/**
+ * Keeps the served ports out of this namespace's ephemeral range (for both families), so that no probe's
+ * own socket takes one of them and a later `serve` finds it in use (cases probe ports such as 34345, inside
+ * the range). Added to what is reserved already (several agents may share a node's namespace); best effort.
+ */
+function reservePorts(ports: ReadonlySet<number>): void {
+  try {
+    const have = readFileSync(RESERVED_PORTS, 'utf8').trim();
+    const add = [...ports].filter((p) => !have.split(',').includes(String(p)));
+    if (add.length > 0) writeFileSync(RESERVED_PORTS, [have, ...add].filter((x) => x !== '').join(','));
+  } catch (e) {
+    process.stderr.write(`cannot reserve ports: ${e instanceof Error ? e.message : String(e)}\n`);
+  }
+}
+
+/** Retries a listen that fails with EADDRINUSE for up to 5 s (a socket made before the reservation). */
+async function untilFree<T>(listen: () => Promise<T>): Promise<T> {
+  const deadline = performance.now() + 5000;
+  for (;;) {
+    try {
+      return await listen();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || performance.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+function listenTcp(port: number, bind: string | undefined): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = createServer((s: Socket) => {
       s.on('data', (d) => s.write(d));
@@ -227,22 +299,28 @@ function listenTcp(port: number): Promise<Server> {
       s.on('error', () => s.destroy());
     });
     server.once('error', reject);
-    server.listen({ port, host: '::', ipv6Only: false, backlog: 1024 }, () => {
+    const where = bind === undefined ? { host: '::', ipv6Only: false } : { host: bind };
+    server.listen({ port, ...where, backlog: 1024 }, () => {
       server.off('error', reject);
       resolve(server);
     });
   });
 }
 
-function listenUdp(port: number): Promise<UdpSocket> {
+function listenUdp(port: number, bind: string | undefined): Promise<UdpSocket> {
   return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: 'udp6', ipv6Only: false });
+    const type = bind !== undefined && isIP(bind) === 4 ? 'udp4' : 'udp6';
+    const sock = createSocket({ type, ipv6Only: false });
     sock.on('message', (m, rinfo) => {
       sock.send(m, rinfo.port, rinfo.address);
     });
-    sock.once('error', reject);
-    sock.bind({ port, address: '::' }, () => {
-      sock.off('error', reject);
+    const failed = (e: Error): void => {
+      sock.close();
+      reject(e);
+    };
+    sock.once('error', failed);
+    sock.bind({ port, address: bind ?? '::' }, () => {
+      sock.off('error', failed);
       sock.on('error', (e) => process.stderr.write(`udp ${port}: ${e.message}\n`));
       resolve(sock);
     });
@@ -300,14 +378,17 @@ async function main(): Promise<void> {
       socket: { type: 'string' },
       ports: { type: 'string', default: '' },
       'resolv-conf': { type: 'string' },
+      bind: { type: 'string' },
     },
   });
   if (values.socket === undefined)
-    throw new Error('usage: probe-agent --socket PATH [--ports 80,81] [--resolv-conf PATH]');
+    throw new Error('usage: probe-agent --socket PATH [--ports 80,81] [--resolv-conf PATH] [--bind ADDR]');
+  if (values.bind !== undefined && isIP(values.bind) === 0) throw new Error(`bad --bind ${values.bind}`);
   const socketPath = values.socket;
   const ports = values.ports === '' ? [] : values.ports.split(',').map(Number);
   if (!ports.every(isPort)) throw new Error(`bad --ports ${values.ports}`);
-  const servers = new EchoServers();
+  narrowEphemeralPorts();
+  const servers = new EchoServers(values.bind);
   await servers.set(ports);
   // The control socket comes last: once it accepts, every initial port listens.
   const control = await serveControl(socketPath, servers, values['resolv-conf']);

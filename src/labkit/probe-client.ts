@@ -213,6 +213,8 @@ export interface ProbeAgentLaunch {
   readonly logFile: string;
   /** The pod's resolver configuration (its first nameserver answers `resolve` without a server). */
   readonly resolvConf?: string;
+  /** Serve on this address only (a hostNetwork pod in its node's namespace). */
+  readonly bind?: string;
   readonly detached?: boolean;
   readonly readyTimeoutMs?: number;
 }
@@ -234,6 +236,7 @@ export async function startProbeAgent(
       '--ports',
       launch.ports.join(','),
       ...(launch.resolvConf !== undefined ? ['--resolv-conf', launch.resolvConf] : []),
+      ...(launch.bind !== undefined ? ['--bind', launch.bind] : []),
     ],
     logFile: launch.logFile,
     ...(launch.detached !== undefined ? { detached: launch.detached } : {}),

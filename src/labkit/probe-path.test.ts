@@ -17,6 +17,23 @@ const B: PodEnd = {
   hostIfname: 'cali2222',
   nodeAddress: '172.31.1.2',
 };
+/** hostNetwork pods: node-1's and node-2's own (case) addresses. */
+const H1: PodEnd = {
+  key: 'h/one',
+  ip: '172.18.0.2',
+  node: 'node-1',
+  hostIfname: '',
+  nodeAddress: '172.31.1.1',
+  host: true,
+};
+const H2: PodEnd = {
+  key: 'h/two',
+  ip: '172.18.0.3',
+  node: 'node-2',
+  hostIfname: '',
+  nodeAddress: '172.31.1.2',
+  host: true,
+};
 const NAT = { masquerade: true };
 
 const NODE1 = parseRoutes(
@@ -47,6 +64,27 @@ describe('probe path: a timeout is denied only when every hop has a route', () =
       'node-1 10.244.1.2 local',
     ]);
     assert.deepEqual(hops(probeHops(A, A.ip, A, NAT)), ['node-1 10.244.1.2 local']);
+    // hostNetwork pods: a node's own address is routed to it by the fabric, and local on the node itself.
+    assert.deepEqual(hops(probeHops(A, H2.ip, H2, NAT)), [
+      'node-1 172.18.0.3 any',
+      'fabric 172.18.0.3 node',
+      'node-2 10.244.1.2 node',
+      'node-1 10.244.1.2 local',
+    ]);
+    assert.deepEqual(hops(probeHops(A, H1.ip, H1, NAT)), ['node-1 10.244.1.2 local']);
+    assert.deepEqual(hops(probeHops(H1, B.ip, B, NAT)), [
+      'node-1 10.244.2.2 node',
+      'node-2 10.244.2.2 local',
+      'node-2 172.18.0.2 any',
+      'fabric 172.18.0.2 node',
+    ]);
+    assert.deepEqual(hops(probeHops(H1, H2.ip, H2, NAT)), [
+      'node-1 172.18.0.3 any',
+      'fabric 172.18.0.3 node',
+      'node-2 172.18.0.2 any',
+      'fabric 172.18.0.2 node',
+    ]);
+    assert.deepEqual(hops(probeHops(H1, H1.ip, H1, NAT)), []);
     // To the outside: natOutgoing hides the pod behind its node, else the fabric must route the pod back.
     assert.deepEqual(hops(probeHops(A, '203.0.113.10', undefined, NAT)), [
       'node-1 203.0.113.10 any',

@@ -13,6 +13,9 @@
  *                                          the fabric routes S towards A (it never does: pods are not
  *                                          routed beyond the nodes)
  *   outside ->  pod D on node B:           the fabric routes D towards B (it never does), B to D's interface
+ *   to or from a hostNetwork pod H on B:   H's address is B's own: another node needs any route to it (its
+ *                                          default towards the fabric counts) and the fabric routes it
+ *                                          towards B; on B itself it is local
  */
 import { bestRoute, leadsTo, type RouteEntry } from './routes.js';
 
@@ -67,18 +70,49 @@ export function hopProblem(hop: Hop, routes: readonly RouteEntry[]): string | un
   }
 }
 
-/** A probe's end inside the lab: a pod (its node and host interface), or anything else (`undefined`). */
+/**
+ * A probe's end inside the lab: a pod (its node and host interface), or a hostNetwork pod (`host`: its
+ * address is one of its node's own, which the fabric routes to the node), or anything else (`undefined`).
+ */
 export interface PodEnd {
   readonly key: string;
   readonly ip: string;
   readonly node: string;
+  /** Empty for a hostNetwork pod. */
   readonly hostIfname: string;
   /** The fabric address of the pod's node in the pod's family. */
   readonly nodeAddress: string;
+  readonly host?: boolean;
 }
 
 /** The hop name of the fabric namespace, which routes between racks and to the outside, never to pods. */
 export const FABRIC = 'fabric';
+
+function towards(p: PodEnd): HopTarget {
+  return { kind: 'node', node: p.node, address: p.nodeAddress, owner: p.key };
+}
+
+const ANY: HopTarget = { kind: 'any' };
+
+/**
+ * The routing decisions that take a packet at `at` (a node, or the fabric) to `end`. A pod: routed towards
+ * its node (unless there already), then to its interface. A node's own address (a hostNetwork pod): any
+ * usable route out of another node (the default towards the fabric counts), then the fabric routes it
+ * towards the node; at the node itself it is local.
+ */
+function reach(at: string, end: PodEnd): Hop[] {
+  if (end.host === true) {
+    if (at === end.node) return [];
+    const fabric: Hop = { node: FABRIC, ip: end.ip, want: towards(end) };
+    return at === FABRIC ? [fabric] : [{ node: at, ip: end.ip, want: ANY }, fabric];
+  }
+  const local: Hop = {
+    node: end.node,
+    ip: end.ip,
+    want: { kind: 'local', dev: end.hostIfname, owner: end.key },
+  };
+  return at === end.node ? [local] : [{ node: at, ip: end.ip, want: towards(end) }, local];
+}
 
 /**
  * The hops of a probe from `src` (a lab pod, or undefined for the outside namespace) to `dstIp`, which is the
@@ -92,38 +126,16 @@ export function probeHops(
   dst: PodEnd | undefined,
   options: { readonly masquerade: boolean },
 ): Hop[] {
-  const local = (p: PodEnd): HopTarget => ({ kind: 'local', dev: p.hostIfname, owner: p.key });
-  const towards = (p: PodEnd): HopTarget => ({
-    kind: 'node',
-    node: p.node,
-    address: p.nodeAddress,
-    owner: p.key,
-  });
-  const any: HopTarget = { kind: 'any' };
   if (dst === undefined) {
-    if (src === undefined) return [{ node: FABRIC, ip: dstIp, want: any }];
+    if (src === undefined) return [{ node: FABRIC, ip: dstIp, want: ANY }];
     const out: Hop[] = [
-      { node: src.node, ip: dstIp, want: any },
-      { node: FABRIC, ip: dstIp, want: any },
+      { node: src.node, ip: dstIp, want: ANY },
+      { node: FABRIC, ip: dstIp, want: ANY },
     ];
     if (!options.masquerade) out.push({ node: FABRIC, ip: src.ip, want: towards(src) });
     return out;
   }
-  if (src === undefined)
-    return [
-      { node: FABRIC, ip: dst.ip, want: towards(dst) },
-      { node: dst.node, ip: dst.ip, want: local(dst) },
-    ];
-  if (src.key === dst.key) return [{ node: dst.node, ip: dst.ip, want: local(dst) }];
-  if (src.node === dst.node)
-    return [
-      { node: dst.node, ip: dst.ip, want: local(dst) },
-      { node: src.node, ip: src.ip, want: local(src) },
-    ];
-  return [
-    { node: src.node, ip: dst.ip, want: towards(dst) },
-    { node: dst.node, ip: dst.ip, want: local(dst) },
-    { node: dst.node, ip: src.ip, want: towards(src) },
-    { node: src.node, ip: src.ip, want: local(src) },
-  ];
+  if (src === undefined) return reach(FABRIC, dst);
+  if (src.key === dst.key) return reach(dst.node, dst);
+  return [...reach(src.node, dst), ...reach(dst.node, src)];
 }

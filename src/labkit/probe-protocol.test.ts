@@ -16,6 +16,23 @@ describe('probe agent protocol', () => {
       value: { id: 2, op: 'serve', ports: [80, 81] },
     });
     assert.deepEqual(parseRequest('{"id":3,"op":"ping"}'), { ok: true, value: { id: 3, op: 'ping' } });
+    assert.deepEqual(
+      parseRequest(
+        '{"id":5,"op":"probe","protocol":"tcp","ip":"10.0.0.1","port":80,"timeoutMs":500,"source":"172.18.0.2"}',
+      ),
+      {
+        ok: true,
+        value: {
+          id: 5,
+          op: 'probe',
+          protocol: 'tcp',
+          ip: '10.0.0.1',
+          port: 80,
+          timeoutMs: 500,
+          source: '172.18.0.2',
+        },
+      },
+    );
   });
 
   test('rejects bad requests, naming the id when there is one', () => {
@@ -25,6 +42,7 @@ describe('probe agent protocol', () => {
       '{"id":4,"op":"probe","protocol":"tcp","ip":"10.0.0.1","port":0,"timeoutMs":500}',
       '{"id":4,"op":"probe","protocol":"tcp","ip":"10.0.0.1","port":80,"timeoutMs":0}',
       '{"id":4,"op":"probe","protocol":"tcp","ip":"10.0.0.1","port":80,"timeoutMs":600000}',
+      '{"id":4,"op":"probe","protocol":"tcp","ip":"10.0.0.1","port":80,"timeoutMs":500,"source":"node-1"}',
       '{"id":4,"op":"serve","ports":[80,70000]}',
       '{"id":4,"op":"dance"}',
     ];

@@ -24,6 +24,11 @@ export interface ProbeRequest {
   readonly ip: string;
   readonly port: number;
   readonly timeoutMs: number;
+  /**
+   * The local address to send from (a hostNetwork pod's address among its node's); absent: the kernel
+   * picks one.
+   */
+  readonly source?: string;
 }
 
 /**
@@ -107,14 +112,27 @@ export function parseRequest(
         return { ok: false, id, message: 'serve needs ports' };
       return { ok: true, value: { id, op: 'serve', ports: x.ports } };
     case 'probe': {
-      const { protocol, ip, port, timeoutMs } = x;
+      const { protocol, ip, port, timeoutMs, source } = x;
       if (protocol !== 'tcp' && protocol !== 'udp')
         return { ok: false, id, message: `bad protocol ${String(protocol)}` };
       if (typeof ip !== 'string' || ip === '' || !isPort(port))
         return { ok: false, id, message: 'bad target' };
       if (typeof timeoutMs !== 'number' || !(timeoutMs > 0 && timeoutMs <= MAX_PROBE_TIMEOUT_MS))
         return { ok: false, id, message: 'bad timeoutMs' };
-      return { ok: true, value: { id, op: 'probe', protocol, ip, port, timeoutMs } };
+      if (source !== undefined && (typeof source !== 'string' || parseIp(source) === undefined))
+        return { ok: false, id, message: 'bad source' };
+      return {
+        ok: true,
+        value: {
+          id,
+          op: 'probe',
+          protocol,
+          ip,
+          port,
+          timeoutMs,
+          ...(source !== undefined ? { source } : {}),
+        },
+      };
     }
     case 'resolve': {
       const { name, type, server, port, timeoutMs } = x;

@@ -25,6 +25,11 @@ export interface NodeRecord {
   packetLogPid?: number;
   /** The node's lab kubelet (kube/kubelets.ts) in a Kubernetes-datastore lab. */
   kubeletPid?: number;
+  /**
+   * Addresses the node holds besides its fabric ones (on `lo`; the fabric routes them to the node), e.g. a
+   * conformance case's node address, which its hostNetwork pods have (cluster-host-pods.ts).
+   */
+  hostAddresses?: string[];
 }
 
 export interface PodRecord {
@@ -49,6 +54,22 @@ export interface PodRecord {
   readonly containerId?: string;
   /** The IPAM handle of an address the lab assigned for a plumbed pod. */
   ipamHandle?: string;
+}
+
+/**
+ * A hostNetwork pod: no namespace of its own, a probe agent in its node's namespace serving its ports on its
+ * address (one of the node's `hostAddresses`) and probing from that address (cluster-host-pods.ts).
+ */
+export interface HostPodRecord {
+  readonly namespace: string;
+  readonly name: string;
+  readonly node: string;
+  readonly ip: string;
+  readonly family: IpFamily;
+  ports: number[];
+  readonly socketPath: string;
+  readonly logFile: string;
+  probePid?: number;
 }
 
 /** The namespace that stands for the outside world (topology.ts), with a probe agent serving `ports`. */
@@ -127,6 +148,8 @@ export interface LabState {
   };
   readonly nodes: NodeRecord[];
   readonly pods: PodRecord[];
+  /** hostNetwork pods; absent: none. */
+  hostPods?: HostPodRecord[];
 }
 
 export const STATE_FILE = 'lab.json';
