@@ -11,4 +11,4 @@ node dist/src/lab/main.js demo
 echo
 echo "== calico-ts: Calico policy semantics against the upstream Kubernetes and Calico conformance data =="
 node dist/src/conformance/main.js --dataplane sim \
-  testdata/conformance/selectors.json testdata/conformance/netpol/*.json
+  testdata/conformance/selectors.json testdata/conformance/netpol/*.json testdata/conformance/anp/*.json
